@@ -1,0 +1,9 @@
+//! People and organisations the firm deals with.
+
+mod merge;
+mod model;
+mod service;
+
+pub use merge::{find_duplicates, merge, DuplicateGroup, DuplicateReason, MergeContactsInput};
+pub use model::*;
+pub use service::*;

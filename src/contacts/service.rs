@@ -1,0 +1,687 @@
+//! Reading and changing contacts. Every change is validated first, then written in the
+//! caller's transaction; every list is one filtered query.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::MaybeUndefined;
+use diesel::prelude::*;
+
+use super::model::*;
+use crate::db::schema::{
+    affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
+};
+use crate::db::{new_id, now, AnyConnection, Db};
+use crate::directory;
+use crate::error::{Error, Result, Validator};
+use crate::ids::{self, NodeType};
+use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::validation::{
+    email_key, normalize_codice_fiscale, normalize_email, normalize_partita_iva, normalize_phone,
+};
+
+/// Settings that shape contact validation.
+#[derive(Debug, Clone)]
+pub struct ContactRules {
+    /// Region used to read national phone numbers (ISO 3166-1, e.g. "IT").
+    pub phone_region: String,
+}
+
+impl Default for ContactRules {
+    fn default() -> Self {
+        ContactRules {
+            phone_region: "IT".to_owned(),
+        }
+    }
+}
+
+/// The scalar fields of a contact, validated as a whole (on create and after an update).
+struct Draft {
+    kind: ContactKind,
+    given_name: Option<String>,
+    family_name: Option<String>,
+    organization_name: Option<String>,
+    category: ContactCategory,
+    codice_fiscale: Option<String>,
+    partita_iva: Option<String>,
+    notes: Option<String>,
+    responsible_user_id: Option<String>,
+}
+
+/// Child lists, validated; `None` leaves a list as it is.
+#[derive(Default)]
+struct Children {
+    emails: Option<Vec<EmailRow>>,
+    phones: Option<Vec<PhoneRow>>,
+    addresses: Option<Vec<AddressRow>>,
+    tags: Option<Vec<String>>,
+    affiliations: Option<Vec<AffiliationRow>>,
+}
+
+fn blank_to_none(value: Option<String>) -> Option<String> {
+    value
+        .map(|s| s.trim().to_owned())
+        .filter(|s| !s.is_empty())
+}
+
+fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
+    d.given_name = blank_to_none(d.given_name);
+    d.family_name = blank_to_none(d.family_name);
+    d.organization_name = blank_to_none(d.organization_name);
+    d.notes = blank_to_none(d.notes);
+    match d.kind {
+        ContactKind::Person => {
+            if d.family_name.is_none() {
+                v.add("input.familyName", "a person needs a family name");
+            }
+            if d.organization_name.is_some() {
+                v.add(
+                    "input.organizationName",
+                    "a person has no organisation name; link the person to an organisation instead",
+                );
+            }
+        }
+        ContactKind::Organization => {
+            if d.organization_name.is_none() {
+                v.add("input.organizationName", "an organisation needs a name");
+            }
+            if d.given_name.is_some() || d.family_name.is_some() {
+                v.add(
+                    "input.givenName",
+                    "an organisation has no given or family name",
+                );
+            }
+        }
+    }
+    d.codice_fiscale = blank_to_none(d.codice_fiscale).and_then(|cf| {
+        let normalized = v.check("input.codiceFiscale", normalize_codice_fiscale(&cf))?;
+        let expected = if d.kind == ContactKind::Person { 16 } else { 11 };
+        if d.kind == ContactKind::Person && normalized.len() != expected {
+            v.add(
+                "input.codiceFiscale",
+                "a person's codice fiscale has 16 characters",
+            );
+        }
+        Some(normalized)
+    });
+    d.partita_iva = blank_to_none(d.partita_iva)
+        .and_then(|piva| v.check("input.partitaIva", normalize_partita_iva(&piva)));
+    d
+}
+
+fn validate_emails(v: &mut Validator, inputs: &[EmailInput]) -> Vec<EmailRow> {
+    let mut seen = HashSet::new();
+    let mut rows = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let field = format!("input.emails[{i}].address");
+        let Some(address) = v.check(&field, normalize_email(&input.address)) else {
+            continue;
+        };
+        let key = email_key(&address);
+        if !seen.insert(key.clone()) {
+            v.add(&field, "the same address is listed twice");
+            continue;
+        }
+        rows.push(EmailRow {
+            id: new_id(),
+            contact_id: String::new(),
+            position: i as i32,
+            address,
+            address_key: key,
+            label: blank_to_none(input.label.clone()),
+            is_pec: input.is_pec,
+        });
+    }
+    rows
+}
+
+fn validate_phones(v: &mut Validator, inputs: &[PhoneInput], region: &str) -> Vec<PhoneRow> {
+    let mut seen = HashSet::new();
+    let mut rows = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let field = format!("input.phones[{i}].number");
+        let Some(number) = v.check(&field, normalize_phone(&input.number, region)) else {
+            continue;
+        };
+        if !seen.insert(number.clone()) {
+            v.add(&field, "the same number is listed twice");
+            continue;
+        }
+        rows.push(PhoneRow {
+            id: new_id(),
+            contact_id: String::new(),
+            position: i as i32,
+            number,
+            label: blank_to_none(input.label.clone()),
+        });
+    }
+    rows
+}
+
+fn validate_addresses(v: &mut Validator, inputs: &[AddressInput]) -> Vec<AddressRow> {
+    let mut rows = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let street = v.required(&format!("input.addresses[{i}].street"), &input.street);
+        let city = v.required(&format!("input.addresses[{i}].city"), &input.city);
+        let country = input
+            .country
+            .as_deref()
+            .map(|c| c.trim().to_uppercase())
+            .unwrap_or_else(|| "IT".to_owned());
+        if country.len() != 2 || !country.chars().all(|c| c.is_ascii_uppercase()) {
+            v.add(
+                format!("input.addresses[{i}].country"),
+                "use a two-letter ISO 3166-1 country code such as IT",
+            );
+        }
+        rows.push(AddressRow {
+            id: new_id(),
+            contact_id: String::new(),
+            position: i as i32,
+            label: blank_to_none(input.label.clone()),
+            street,
+            postal_code: blank_to_none(input.postal_code.clone()),
+            city,
+            province: blank_to_none(input.province.clone()).map(|p| p.to_uppercase()),
+            country,
+        });
+    }
+    rows
+}
+
+fn validate_tags(v: &mut Validator, inputs: &[String]) -> Vec<String> {
+    let mut tags: Vec<String> = Vec::with_capacity(inputs.len());
+    for (i, tag) in inputs.iter().enumerate() {
+        let tag = tag.trim().to_lowercase();
+        if tag.is_empty() || tag.chars().count() > 64 {
+            v.add(format!("input.tags[{i}]"), "a tag has 1 to 64 characters");
+        } else if !tags.contains(&tag) {
+            tags.push(tag);
+        }
+    }
+    tags
+}
+
+fn validate_affiliations(
+    v: &mut Validator,
+    kind: ContactKind,
+    inputs: &[AffiliationInput],
+) -> Vec<AffiliationRow> {
+    if kind == ContactKind::Organization && !inputs.is_empty() {
+        v.add(
+            "input.affiliations",
+            "only people are affiliated with organisations",
+        );
+        return Vec::new();
+    }
+    let mut rows: Vec<AffiliationRow> = Vec::with_capacity(inputs.len());
+    for (i, input) in inputs.iter().enumerate() {
+        let field = format!("input.affiliations[{i}].organizationId");
+        let Some(org) = v.check(&field, ids::decode(NodeType::Contact, &input.organization_id, &field))
+        else {
+            continue;
+        };
+        if rows.iter().any(|r| r.organization_id == org) {
+            v.add(&field, "the same organisation is listed twice");
+            continue;
+        }
+        rows.push(AffiliationRow {
+            id: new_id(),
+            person_id: String::new(),
+            organization_id: org,
+            job_title: blank_to_none(input.job_title.clone()),
+        });
+    }
+    rows
+}
+
+fn display_and_sort_name(d: &Draft) -> (String, String) {
+    match d.kind {
+        ContactKind::Person => {
+            let given = d.given_name.as_deref().unwrap_or("");
+            let family = d.family_name.as_deref().unwrap_or("");
+            let display = format!("{given} {family}").trim().to_owned();
+            let sort = format!("{family} {given}").trim().to_lowercase();
+            (display, sort)
+        }
+        ContactKind::Organization => {
+            let name = d.organization_name.clone().unwrap_or_default();
+            let sort = name.to_lowercase();
+            (name, sort)
+        }
+    }
+}
+
+/// Refuses references to people or organisations that do not exist.
+fn check_references(conn: &mut AnyConnection, d: &Draft, children: &Children) -> Result<()> {
+    if let Some(user) = &d.responsible_user_id {
+        directory::ensure_users_exist(conn, std::slice::from_ref(user), "input.responsibleUserId")?;
+    }
+    if let Some(links) = &children.affiliations {
+        let wanted: Vec<String> = links.iter().map(|a| a.organization_id.clone()).collect();
+        let found: HashSet<String> = contacts::table
+            .filter(contacts::id.eq_any(&wanted))
+            .filter(contacts::kind.eq(ContactKind::Organization.as_str()))
+            .select(contacts::id)
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        if let Some(i) = wanted.iter().position(|id| !found.contains(id)) {
+            return Err(Error::invalid(
+                format!("input.affiliations[{i}].organizationId"),
+                "no organisation with this ID",
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children) -> Result<()> {
+    if let Some(mut rows) = children.emails {
+        diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
+            .execute(conn)?;
+        rows.iter_mut().for_each(|r| r.contact_id = contact_id.to_owned());
+        for row in &rows {
+        diesel::insert_into(contact_emails::table).values(row).execute(conn)?;
+    }
+    }
+    if let Some(mut rows) = children.phones {
+        diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
+            .execute(conn)?;
+        rows.iter_mut().for_each(|r| r.contact_id = contact_id.to_owned());
+        for row in &rows {
+        diesel::insert_into(contact_phones::table).values(row).execute(conn)?;
+    }
+    }
+    if let Some(mut rows) = children.addresses {
+        diesel::delete(
+            contact_addresses::table.filter(contact_addresses::contact_id.eq(contact_id)),
+        )
+        .execute(conn)?;
+        rows.iter_mut().for_each(|r| r.contact_id = contact_id.to_owned());
+        for row in &rows {
+        diesel::insert_into(contact_addresses::table).values(row).execute(conn)?;
+    }
+    }
+    if let Some(tags) = children.tags {
+        set_tags(conn, contact_id, &tags)?;
+    }
+    if let Some(mut rows) = children.affiliations {
+        diesel::delete(affiliations::table.filter(affiliations::person_id.eq(contact_id)))
+            .execute(conn)?;
+        rows.iter_mut().for_each(|r| r.person_id = contact_id.to_owned());
+        for row in &rows {
+        diesel::insert_into(affiliations::table).values(row).execute(conn)?;
+    }
+    }
+    Ok(())
+}
+
+fn set_tags(conn: &mut AnyConnection, contact_id: &str, tags: &[String]) -> Result<()> {
+    diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(contact_id)))
+        .execute(conn)?;
+    let rows: Vec<_> = tags
+        .iter()
+        .map(|tag| {
+            (
+                contact_tags::contact_id.eq(contact_id),
+                contact_tags::tag.eq(tag),
+            )
+        })
+        .collect();
+    for row in &rows {
+        diesel::insert_into(contact_tags::table).values(row).execute(conn)?;
+    }
+    Ok(())
+}
+
+fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Option<String> {
+    let id = id?;
+    v.check(
+        "input.responsibleUserId",
+        ids::decode(NodeType::User, id, "input.responsibleUserId"),
+    )
+}
+
+/// Creates a contact with its child records.
+pub fn create(
+    conn: &mut AnyConnection,
+    input: CreateContactInput,
+    rules: &ContactRules,
+) -> Result<ContactRow> {
+    let mut v = Validator::new();
+    let responsible_user_id = decode_optional_user(&mut v, input.responsible_user_id.as_ref());
+    let draft = validate_draft(
+        &mut v,
+        Draft {
+            kind: input.kind,
+            given_name: input.given_name,
+            family_name: input.family_name,
+            organization_name: input.organization_name,
+            category: input.category,
+            codice_fiscale: input.codice_fiscale,
+            partita_iva: input.partita_iva,
+            notes: input.notes,
+            responsible_user_id,
+        },
+    );
+    let children = Children {
+        emails: Some(validate_emails(&mut v, &input.emails)),
+        phones: Some(validate_phones(&mut v, &input.phones, &rules.phone_region)),
+        addresses: Some(validate_addresses(&mut v, &input.addresses)),
+        tags: Some(validate_tags(&mut v, &input.tags)),
+        affiliations: Some(validate_affiliations(&mut v, draft.kind, &input.affiliations)),
+    };
+    v.finish()?;
+    check_references(conn, &draft, &children)?;
+
+    let (display_name, sort_name) = display_and_sort_name(&draft);
+    let timestamp = now();
+    let row = ContactRow {
+        id: new_id(),
+        kind: draft.kind.as_str().to_owned(),
+        given_name: draft.given_name,
+        family_name: draft.family_name,
+        organization_name: draft.organization_name,
+        display_name,
+        sort_name,
+        category: draft.category.as_str().to_owned(),
+        codice_fiscale: draft.codice_fiscale,
+        partita_iva: draft.partita_iva,
+        notes: draft.notes,
+        responsible_user_id: draft.responsible_user_id,
+        created_at: timestamp,
+        updated_at: timestamp,
+    };
+    diesel::insert_into(contacts::table).values(&row).execute(conn)?;
+    write_children(conn, &row.id, children)?;
+    Ok(row)
+}
+
+fn apply<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<T> {
+    match change {
+        MaybeUndefined::Undefined => current,
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(value) => Some(value),
+    }
+}
+
+/// Changes the fields the input names; lists given replace the stored ones.
+pub fn update(
+    conn: &mut AnyConnection,
+    input: UpdateContactInput,
+    rules: &ContactRules,
+) -> Result<ContactRow> {
+    let id = ids::decode(NodeType::Contact, &input.id, "input.id")?;
+    let current = get(conn, &id)?;
+    let kind = ContactKind::from_db(&current.kind)?;
+    let mut v = Validator::new();
+    let responsible_user_id = match &input.responsible_user_id {
+        MaybeUndefined::Undefined => current.responsible_user_id.clone(),
+        MaybeUndefined::Null => None,
+        MaybeUndefined::Value(user) => decode_optional_user(&mut v, Some(user)),
+    };
+    let draft = validate_draft(
+        &mut v,
+        Draft {
+            kind,
+            given_name: apply(current.given_name.clone(), input.given_name),
+            family_name: apply(current.family_name.clone(), input.family_name),
+            organization_name: apply(current.organization_name.clone(), input.organization_name),
+            category: match input.category {
+                Some(category) => category,
+                None => ContactCategory::from_db(&current.category)?,
+            },
+            codice_fiscale: apply(current.codice_fiscale.clone(), input.codice_fiscale),
+            partita_iva: apply(current.partita_iva.clone(), input.partita_iva),
+            notes: apply(current.notes.clone(), input.notes),
+            responsible_user_id,
+        },
+    );
+    let children = Children {
+        emails: input.emails.map(|e| validate_emails(&mut v, &e)),
+        phones: input
+            .phones
+            .map(|p| validate_phones(&mut v, &p, &rules.phone_region)),
+        addresses: input.addresses.map(|a| validate_addresses(&mut v, &a)),
+        tags: input.tags.map(|t| validate_tags(&mut v, &t)),
+        affiliations: input
+            .affiliations
+            .map(|a| validate_affiliations(&mut v, kind, &a)),
+    };
+    v.finish()?;
+    check_references(conn, &draft, &children)?;
+
+    let (display_name, sort_name) = display_and_sort_name(&draft);
+    let row = ContactRow {
+        id: current.id,
+        kind: current.kind,
+        given_name: draft.given_name,
+        family_name: draft.family_name,
+        organization_name: draft.organization_name,
+        display_name,
+        sort_name,
+        category: draft.category.as_str().to_owned(),
+        codice_fiscale: draft.codice_fiscale,
+        partita_iva: draft.partita_iva,
+        notes: draft.notes,
+        responsible_user_id: draft.responsible_user_id,
+        created_at: current.created_at,
+        updated_at: now(),
+    };
+    diesel::update(contacts::table.find(&row.id))
+        .set(&row)
+        .execute(conn)?;
+    write_children(conn, &row.id, children)?;
+    Ok(row)
+}
+
+/// Deletes a contact and everything that only describes it (emails, phones, links, tags).
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    let deleted = diesel::delete(contacts::table.find(id)).execute(conn)?;
+    if deleted == 0 {
+        return Err(Error::not_found("Contact", id));
+    }
+    Ok(())
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<ContactRow> {
+    contacts::table
+        .find(id)
+        .select(ContactRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Contact", id))
+}
+
+pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, ContactRow>> {
+    Ok(contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select(ContactRow::as_select())
+        .load::<ContactRow>(conn)?
+        .into_iter()
+        .map(|row| (row.id.clone(), row))
+        .collect())
+}
+
+/// A contact filter with its IDs decoded and text normalised: ready to become SQL.
+#[derive(Debug, Clone, Default)]
+pub struct ContactQuery {
+    pub filter: ContactFilter,
+    responsible_user_id: Option<String>,
+    organization_id: Option<String>,
+}
+
+impl ContactQuery {
+    pub fn new(filter: ContactFilter) -> Result<ContactQuery> {
+        let responsible_user_id = filter
+            .responsible_user_id
+            .as_ref()
+            .map(|id| ids::decode(NodeType::User, id, "filter.responsibleUserId"))
+            .transpose()?;
+        let organization_id = filter
+            .organization_id
+            .as_ref()
+            .map(|id| ids::decode(NodeType::Contact, id, "filter.organizationId"))
+            .transpose()?;
+        Ok(ContactQuery {
+            filter,
+            responsible_user_id,
+            organization_id,
+        })
+    }
+
+    fn boxed(&self, rules: &ContactRules) -> contacts::BoxedQuery<'static, Db> {
+        let f = &self.filter;
+        let mut query = contacts::table.into_boxed();
+        if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = contains_pattern(&text.to_lowercase());
+            let by_email = contact_emails::table
+                .filter(contact_emails::address_key.like(pattern.clone()).escape('\\'))
+                .select(contact_emails::contact_id);
+            let tax_id = text.replace(' ', "").to_uppercase();
+            let tax_id = tax_id.strip_prefix("IT").unwrap_or(&tax_id).to_owned();
+            let phone = normalize_phone(text, &rules.phone_region).unwrap_or_default();
+            let by_phone = contact_phones::table
+                .filter(contact_phones::number.eq(phone))
+                .select(contact_phones::contact_id);
+            query = query.filter(
+                lower(contacts::display_name)
+                    .like(pattern)
+                    .escape('\\')
+                    .or(contacts::id.eq_any(by_email))
+                    .or(contacts::id.eq_any(by_phone))
+                    .or(contacts::codice_fiscale.eq(text.replace(' ', "").to_uppercase()).assume_not_null())
+                    .or(contacts::partita_iva.eq(tax_id).assume_not_null()),
+            );
+        }
+        if let Some(kind) = f.kind {
+            query = query.filter(contacts::kind.eq(kind.as_str()));
+        }
+        if let Some(categories) = &f.categories {
+            let values: Vec<&str> = categories.iter().map(|c| c.as_str()).collect();
+            query = query.filter(contacts::category.eq_any(values));
+        }
+        if let Some(tags) = &f.tags {
+            let tags: Vec<String> = tags.iter().map(|t| t.trim().to_lowercase()).collect();
+            let tagged = contact_tags::table
+                .filter(contact_tags::tag.eq_any(tags))
+                .select(contact_tags::contact_id);
+            query = query.filter(contacts::id.eq_any(tagged));
+        }
+        if let Some(user) = &self.responsible_user_id {
+            query = query.filter(contacts::responsible_user_id.eq(user.clone()));
+        }
+        if let Some(org) = &self.organization_id {
+            let members = affiliations::table
+                .filter(affiliations::organization_id.eq(org.clone()))
+                .select(affiliations::person_id);
+            query = query.filter(contacts::id.eq_any(members));
+        }
+        if let Some(from) = f.created_from {
+            query = query.filter(contacts::created_at.ge(from.naive_utc()));
+        }
+        if let Some(to) = f.created_to {
+            query = query.filter(contacts::created_at.lt(to.naive_utc()));
+        }
+        query
+    }
+}
+
+pub fn list(
+    conn: &mut AnyConnection,
+    query: &ContactQuery,
+    order: ContactOrder,
+    page: Page,
+    rules: &ContactRules,
+) -> Result<Vec<ContactRow>> {
+    let mut q = query.boxed(rules);
+    q = match (order.field, order.direction) {
+        (ContactOrderField::Name, SortDirection::Asc) => q.order_by(contacts::sort_name.asc()),
+        (ContactOrderField::Name, SortDirection::Desc) => q.order_by(contacts::sort_name.desc()),
+        (ContactOrderField::CreatedAt, SortDirection::Asc) => q.order_by(contacts::created_at.asc()),
+        (ContactOrderField::CreatedAt, SortDirection::Desc) => {
+            q.order_by(contacts::created_at.desc())
+        }
+        (ContactOrderField::UpdatedAt, SortDirection::Asc) => q.order_by(contacts::updated_at.asc()),
+        (ContactOrderField::UpdatedAt, SortDirection::Desc) => {
+            q.order_by(contacts::updated_at.desc())
+        }
+    };
+    Ok(q.then_order_by(contacts::id.asc())
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(ContactRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut AnyConnection, query: &ContactQuery, rules: &ContactRules) -> Result<i64> {
+    Ok(query.boxed(rules).count().get_result(conn)?)
+}
+
+pub fn emails_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<EmailRow>>> {
+    let rows = contact_emails::table
+        .filter(contact_emails::contact_id.eq_any(ids))
+        .order_by((contact_emails::contact_id, contact_emails::position))
+        .select(EmailRow::as_select())
+        .load::<EmailRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.contact_id.clone()))
+}
+
+pub fn phones_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<PhoneRow>>> {
+    let rows = contact_phones::table
+        .filter(contact_phones::contact_id.eq_any(ids))
+        .order_by((contact_phones::contact_id, contact_phones::position))
+        .select(PhoneRow::as_select())
+        .load::<PhoneRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.contact_id.clone()))
+}
+
+pub fn addresses_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<AddressRow>>> {
+    let rows = contact_addresses::table
+        .filter(contact_addresses::contact_id.eq_any(ids))
+        .order_by((contact_addresses::contact_id, contact_addresses::position))
+        .select(AddressRow::as_select())
+        .load::<AddressRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.contact_id.clone()))
+}
+
+pub fn tags_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let rows = contact_tags::table
+        .filter(contact_tags::contact_id.eq_any(ids))
+        .order_by((contact_tags::contact_id, contact_tags::tag))
+        .load::<(String, String)>(conn)?;
+    let grouped = group_by_key(rows, |r| r.0.clone());
+    Ok(grouped
+        .into_iter()
+        .map(|(k, v)| (k, v.into_iter().map(|(_, tag)| tag).collect()))
+        .collect())
+}
+
+/// The organisations each person works for.
+pub fn affiliations_of_people(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<AffiliationRow>>> {
+    let rows = affiliations::table
+        .filter(affiliations::person_id.eq_any(ids))
+        .order_by((affiliations::person_id, affiliations::id))
+        .select(AffiliationRow::as_select())
+        .load::<AffiliationRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.person_id.clone()))
+}
+
+/// The people each organisation has on record.
+pub fn affiliations_of_organizations(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<AffiliationRow>>> {
+    let rows = affiliations::table
+        .filter(affiliations::organization_id.eq_any(ids))
+        .order_by((affiliations::organization_id, affiliations::id))
+        .select(AffiliationRow::as_select())
+        .load::<AffiliationRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.organization_id.clone()))
+}

@@ -1,0 +1,237 @@
+//! The database behind one module: the connection type that spans both backends, the pool,
+//! migrations and the unit-of-work helpers every domain service uses.
+//!
+//! Diesel's `MultiConnection` lets one query code base run on PostgreSQL and SQLite. Work runs
+//! as a closure over a synchronous connection on Tokio's blocking pool (one hop per unit of
+//! work, not per statement); `diesel-async` cannot drive a `MultiConnection` today.
+
+pub mod schema;
+mod text_enum;
+
+pub(crate) use text_enum::text_enum;
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use deadpool::managed::{self, Metrics, RecycleError, RecycleResult};
+use deadpool_sync::SyncWrapper;
+use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
+use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+
+use crate::error::{Error, Result};
+
+/// The backend type queries are written against: either database at run time.
+pub type Db = <AnyConnection as Connection>::Backend;
+
+const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+/// One connection to whichever backend the URL names.
+#[derive(diesel::MultiConnection)]
+pub enum AnyConnection {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// The SQLite file path inside `sqlite://path`, `sqlite:path` or a bare path.
+fn sqlite_path(url: &str) -> &str {
+    url.strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))
+        .unwrap_or(url)
+}
+
+/// Opens a connection on the backend the URL names: never guesses, so a PostgreSQL outage
+/// cannot silently fall back to creating an SQLite file named like the URL.
+pub fn establish(url: &str) -> ConnectionResult<AnyConnection> {
+    match Backend::of_url(url) {
+        Backend::Postgres => diesel::PgConnection::establish(url).map(AnyConnection::Postgresql),
+        Backend::Sqlite => {
+            let mut conn = diesel::SqliteConnection::establish(sqlite_path(url))?;
+            // WAL lets readers run beside the single writer; the busy timeout covers other
+            // processes (a CLI seed while the server runs).
+            conn.batch_execute(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; \
+                 PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 10000;",
+            )
+            .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(AnyConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// Runs the pending migrations of the URL's backend; returns how many ran.
+pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize> {
+    let applied = match conn {
+        AnyConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
+        AnyConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+    }
+    .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
+    Ok(applied.len())
+}
+
+/// Counts the SQL statements every pooled connection runs: the cheap, backend-neutral way to
+/// prove that DataLoaders keep statements per request bounded by query depth.
+#[derive(Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Instrumentation for StatementCounter {
+    fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
+        if let InstrumentationEvent::StartQuery { .. } = event {
+            self.0.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+}
+
+/// deadpool manager that opens [`AnyConnection`]s through [`establish`].
+pub struct ConnectionManager {
+    url: String,
+    counter: StatementCounter,
+}
+
+impl managed::Manager for ConnectionManager {
+    type Type = SyncWrapper<AnyConnection>;
+    type Error = Error;
+
+    async fn create(&self) -> Result<Self::Type> {
+        let url = self.url.clone();
+        let counter = self.counter.clone();
+        SyncWrapper::new(deadpool::Runtime::Tokio1, move || {
+            let mut conn = establish(&url)?;
+            conn.set_instrumentation(counter);
+            Ok::<_, Error>(conn)
+        })
+        .await
+    }
+
+    async fn recycle(&self, conn: &mut Self::Type, _: &Metrics) -> RecycleResult<Error> {
+        if conn.is_mutex_poisoned() {
+            return Err(RecycleError::message("connection mutex poisoned"));
+        }
+        Ok(())
+    }
+}
+
+pub type Pool = managed::Pool<ConnectionManager>;
+
+/// The application's handle on its database.
+#[derive(Clone)]
+pub struct Database {
+    pool: Pool,
+    backend: Backend,
+    /// SQLite has a single writer; serialising writes in-process avoids `SQLITE_BUSY` when a
+    /// deferred transaction upgrades to a write lock.
+    write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
+    statements: StatementCounter,
+}
+
+impl Database {
+    /// Opens a pool on `url`, creating the SQLite file if needed, and optionally migrates.
+    pub async fn connect(url: &str, pool_size: usize, migrate: bool) -> Result<Database> {
+        let backend = Backend::of_url(url);
+        let statements = StatementCounter::default();
+        let manager = ConnectionManager {
+            url: url.to_owned(),
+            counter: statements.clone(),
+        };
+        let pool = Pool::builder(manager)
+            .max_size(pool_size.max(1))
+            .wait_timeout(Some(Duration::from_secs(30)))
+            .create_timeout(Some(Duration::from_secs(10)))
+            .runtime(deadpool::Runtime::Tokio1)
+            .build()
+            .map_err(|e| Error::Internal(format!("cannot build connection pool: {e}")))?;
+        let db = Database {
+            pool,
+            backend,
+            write_lock: (backend == Backend::Sqlite).then(|| Arc::new(tokio::sync::Mutex::new(()))),
+            statements,
+        };
+        if migrate {
+            let applied = db.run(run_migrations).await?;
+            tracing::info!(applied, "database migrations applied");
+        }
+        Ok(db)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Total SQL statements run through this pool so far.
+    pub fn statement_count(&self) -> u64 {
+        self.statements.get()
+    }
+
+    /// Runs `work` on a pooled connection, outside any explicit transaction (reads).
+    pub async fn run<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let conn = self.pool.get().await.map_err(pool_error)?;
+        conn.interact(work)
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+    }
+
+    /// Runs `work` in one transaction: all of it is written or none of it.
+    pub async fn transaction<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _guard = match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        self.run(move |conn| conn.transaction(work)).await
+    }
+
+    /// Checks that the database answers (readiness).
+    pub async fn ping(&self) -> Result<()> {
+        self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
+    }
+}
+
+fn pool_error(e: managed::PoolError<Error>) -> Error {
+    match e {
+        managed::PoolError::Backend(inner) => inner,
+        other => Error::Unavailable(format!("database connection pool: {other}")),
+    }
+}
+
+/// A fresh application-generated identifier (time-ordered, so inserts stay index-friendly).
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The current time, truncated to microseconds so both backends store the same value.
+pub fn now() -> chrono::NaiveDateTime {
+    let now = chrono::Utc::now().naive_utc();
+    chrono::DurationRound::duration_trunc(now, chrono::TimeDelta::microseconds(1)).unwrap_or(now)
+}

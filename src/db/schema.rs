@@ -1,0 +1,267 @@
+//! Table definitions shared by both backends. The SQL types are the ones PostgreSQL and SQLite
+//! both map (Text, Bool, Integer, Date, Timestamp), so one query code base serves both.
+//! Timestamps are UTC by convention.
+
+diesel::table! {
+    users (id) {
+        id -> Text,
+        email -> Text,
+        display_name -> Text,
+        role -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> Text,
+        kind -> Text,
+        given_name -> Nullable<Text>,
+        family_name -> Nullable<Text>,
+        organization_name -> Nullable<Text>,
+        display_name -> Text,
+        sort_name -> Text,
+        category -> Text,
+        codice_fiscale -> Nullable<Text>,
+        partita_iva -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        responsible_user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_emails (id) {
+        id -> Text,
+        contact_id -> Text,
+        position -> Integer,
+        address -> Text,
+        address_key -> Text,
+        label -> Nullable<Text>,
+        is_pec -> Bool,
+    }
+}
+
+diesel::table! {
+    contact_phones (id) {
+        id -> Text,
+        contact_id -> Text,
+        position -> Integer,
+        number -> Text,
+        label -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    contact_addresses (id) {
+        id -> Text,
+        contact_id -> Text,
+        position -> Integer,
+        label -> Nullable<Text>,
+        street -> Text,
+        postal_code -> Nullable<Text>,
+        city -> Text,
+        province -> Nullable<Text>,
+        country -> Text,
+    }
+}
+
+diesel::table! {
+    contact_tags (contact_id, tag) {
+        contact_id -> Text,
+        tag -> Text,
+    }
+}
+
+diesel::table! {
+    affiliations (id) {
+        id -> Text,
+        person_id -> Text,
+        organization_id -> Text,
+        job_title -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    matters (id) {
+        id -> Text,
+        reference -> Text,
+        title -> Text,
+        practice_area -> Text,
+        status -> Text,
+        description -> Nullable<Text>,
+        responsible_user_id -> Nullable<Text>,
+        opened_on -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    matter_parties (matter_id, contact_id, role) {
+        matter_id -> Text,
+        contact_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    matter_team_members (matter_id, user_id) {
+        matter_id -> Text,
+        user_id -> Text,
+        role -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    matter_events (id) {
+        id -> Text,
+        matter_id -> Text,
+        occurred_at -> Timestamp,
+        kind -> Text,
+        summary -> Text,
+        actor_user_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    communications (id) {
+        id -> Text,
+        channel -> Text,
+        direction -> Text,
+        occurred_at -> Timestamp,
+        subject -> Nullable<Text>,
+        summary -> Nullable<Text>,
+        matter_id -> Nullable<Text>,
+        author_user_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    communication_participants (communication_id, contact_id) {
+        communication_id -> Text,
+        contact_id -> Text,
+    }
+}
+
+diesel::table! {
+    deadlines (id) {
+        id -> Text,
+        title -> Text,
+        kind -> Text,
+        description -> Nullable<Text>,
+        due_at -> Timestamp,
+        status -> Text,
+        completed_at -> Nullable<Timestamp>,
+        matter_id -> Nullable<Text>,
+        contact_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deadline_reminders (deadline_id, minutes_before) {
+        deadline_id -> Text,
+        minutes_before -> Integer,
+        remind_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    deadline_user_assignees (deadline_id, user_id) {
+        deadline_id -> Text,
+        user_id -> Text,
+    }
+}
+
+diesel::table! {
+    deadline_team_assignees (deadline_id, team_id) {
+        deadline_id -> Text,
+        team_id -> Text,
+    }
+}
+
+diesel::table! {
+    campaigns (id) {
+        id -> Text,
+        name -> Text,
+        purpose -> Text,
+        status -> Text,
+        description -> Nullable<Text>,
+        audience_filter -> Text,
+        scheduled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(contacts -> users (responsible_user_id));
+diesel::joinable!(contact_emails -> contacts (contact_id));
+diesel::joinable!(contact_phones -> contacts (contact_id));
+diesel::joinable!(contact_addresses -> contacts (contact_id));
+diesel::joinable!(contact_tags -> contacts (contact_id));
+diesel::joinable!(matters -> users (responsible_user_id));
+diesel::joinable!(matter_parties -> matters (matter_id));
+diesel::joinable!(matter_parties -> contacts (contact_id));
+diesel::joinable!(matter_team_members -> matters (matter_id));
+diesel::joinable!(matter_team_members -> users (user_id));
+diesel::joinable!(matter_events -> matters (matter_id));
+diesel::joinable!(communications -> matters (matter_id));
+diesel::joinable!(communication_participants -> communications (communication_id));
+diesel::joinable!(communication_participants -> contacts (contact_id));
+diesel::joinable!(deadlines -> matters (matter_id));
+diesel::joinable!(deadlines -> contacts (contact_id));
+diesel::joinable!(deadline_reminders -> deadlines (deadline_id));
+diesel::joinable!(deadline_user_assignees -> deadlines (deadline_id));
+diesel::joinable!(deadline_user_assignees -> users (user_id));
+diesel::joinable!(deadline_team_assignees -> deadlines (deadline_id));
+diesel::joinable!(deadline_team_assignees -> teams (team_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    users,
+    teams,
+    team_members,
+    contacts,
+    contact_emails,
+    contact_phones,
+    contact_addresses,
+    contact_tags,
+    affiliations,
+    matters,
+    matter_parties,
+    matter_team_members,
+    matter_events,
+    communications,
+    communication_participants,
+    deadlines,
+    deadline_reminders,
+    deadline_user_assignees,
+    deadline_team_assignees,
+    campaigns,
+);

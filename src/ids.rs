@@ -1,0 +1,92 @@
+//! Opaque Relay global IDs: `base64("Type:uuid")`, so clients never depend on table keys.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::{Error, Result};
+
+/// The node types that have global IDs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NodeType {
+    Contact,
+    Matter,
+    Communication,
+    Deadline,
+    User,
+    Team,
+    Campaign,
+}
+
+impl NodeType {
+    const ALL: [NodeType; 7] = [
+        NodeType::Contact,
+        NodeType::Matter,
+        NodeType::Communication,
+        NodeType::Deadline,
+        NodeType::User,
+        NodeType::Team,
+        NodeType::Campaign,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            NodeType::Contact => "Contact",
+            NodeType::Matter => "Matter",
+            NodeType::Communication => "Communication",
+            NodeType::Deadline => "Deadline",
+            NodeType::User => "User",
+            NodeType::Team => "Team",
+            NodeType::Campaign => "Campaign",
+        }
+    }
+}
+
+pub fn encode(node_type: NodeType, key: &str) -> async_graphql::ID {
+    async_graphql::ID(URL_SAFE_NO_PAD.encode(format!("{}:{key}", node_type.name())))
+}
+
+/// Splits a global ID into its type and key; `None` when it is not one of ours.
+pub fn parse(id: &str) -> Option<(NodeType, String)> {
+    let bytes = URL_SAFE_NO_PAD.decode(id.trim_end_matches('=')).ok()?;
+    let text = String::from_utf8(bytes).ok()?;
+    let (type_name, key) = text.split_once(':')?;
+    let node_type = NodeType::ALL.into_iter().find(|t| t.name() == type_name)?;
+    uuid::Uuid::parse_str(key).ok()?;
+    Some((node_type, key.to_owned()))
+}
+
+/// Decodes an ID that must be of `expected` type; the error names the input `field`.
+pub fn decode(expected: NodeType, id: &async_graphql::ID, field: &str) -> Result<String> {
+    match parse(id) {
+        Some((node_type, key)) if node_type == expected => Ok(key),
+        Some((node_type, _)) => Err(Error::invalid(
+            field,
+            format!("expected a {} ID, got a {} ID", expected.name(), node_type.name()),
+        )),
+        None => Err(Error::invalid(field, format!("`{}` is not a valid ID", id.as_str()))),
+    }
+}
+
+/// Decodes a list of IDs of one type, naming the position of a bad one.
+pub fn decode_all(expected: NodeType, ids: &[async_graphql::ID], field: &str) -> Result<Vec<String>> {
+    ids.iter()
+        .enumerate()
+        .map(|(i, id)| decode(expected, id, &format!("{field}[{i}]")))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_and_checks_type() {
+        let key = uuid::Uuid::now_v7().to_string();
+        let id = encode(NodeType::Matter, &key);
+        assert_eq!(parse(&id), Some((NodeType::Matter, key.clone())));
+        assert_eq!(decode(NodeType::Matter, &id, "id").ok(), Some(key));
+        assert!(decode(NodeType::Contact, &id, "id").is_err());
+        assert!(parse("not-an-id").is_none());
+        assert!(parse(&URL_SAFE_NO_PAD.encode("Contact:123")).is_none());
+    }
+}
