@@ -7,3 +7,8 @@ pub mod error;
 pub mod ids;
 pub mod listing;
 pub mod validation;
+pub mod communications;
+pub mod deadlines;
+pub mod matters;
+pub mod campaigns;
+pub mod reports;

@@ -196,7 +196,8 @@ pub struct UpdateContactInput {
 }
 
 /// Which contacts a list returns. All given conditions must hold.
-#[derive(Debug, Clone, Default, InputObject, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, InputObject, SimpleObject, Serialize, Deserialize)]
+#[graphql(input_name = "ContactFilter", name = "ContactFilterValue")]
 #[serde(default, rename_all = "camelCase")]
 pub struct ContactFilter {
     /// Matches part of the name or of an email address, or a whole codice fiscale,
@@ -207,10 +208,8 @@ pub struct ContactFilter {
     pub categories: Option<Vec<ContactCategory>>,
     /// Any of these tags.
     pub tags: Option<Vec<String>>,
-    #[serde(skip)]
     pub responsible_user_id: Option<ID>,
     /// People affiliated with this organisation.
-    #[serde(skip)]
     pub organization_id: Option<ID>,
     pub created_from: Option<DateTime<Utc>>,
     pub created_to: Option<DateTime<Utc>>,

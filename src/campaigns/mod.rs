@@ -1,0 +1,222 @@
+//! Marketing campaigns and newsletters: who they are for and why. Who may actually receive
+//! them (consent, suppression) is the GDPR module's rule; here a campaign records its
+//! purpose and its audience filter.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, MaybeUndefined, ID};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::contacts::ContactFilter;
+use crate::db::schema::campaigns;
+use crate::db::{new_id, now, text_enum, AnyConnection, Db};
+use crate::error::{Error, Result, Validator};
+use crate::ids::{self, NodeType};
+use crate::listing::{contains_pattern, lower, Page};
+
+text_enum! {
+    CampaignStatus {
+        Draft => "draft",
+        Scheduled => "scheduled",
+        Sending => "sending",
+        Sent => "sent",
+        Cancelled => "cancelled",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = campaigns, treat_none_as_null = true)]
+pub struct CampaignRow {
+    pub id: String,
+    pub name: String,
+    pub purpose: String,
+    pub status: String,
+    pub description: Option<String>,
+    pub audience_filter: String,
+    pub scheduled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl CampaignRow {
+    /// The stored audience filter.
+    pub fn audience(&self) -> Result<ContactFilter> {
+        serde_json::from_str(&self.audience_filter)
+            .map_err(|e| Error::Internal(format!("stored audience filter unreadable: {e}")))
+    }
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct CreateCampaignInput {
+    pub name: String,
+    /// The processing purpose, e.g. "newsletter" or "events".
+    pub purpose: String,
+    pub description: Option<String>,
+    #[graphql(default)]
+    pub audience_filter: ContactFilter,
+    pub scheduled_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct UpdateCampaignInput {
+    pub id: ID,
+    pub name: Option<String>,
+    pub purpose: Option<String>,
+    pub status: Option<CampaignStatus>,
+    #[graphql(default)]
+    pub description: MaybeUndefined<String>,
+    pub audience_filter: Option<ContactFilter>,
+    #[graphql(default)]
+    pub scheduled_at: MaybeUndefined<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct CampaignFilter {
+    /// Part of the name.
+    pub text: Option<String>,
+    pub statuses: Option<Vec<CampaignStatus>>,
+    pub purpose: Option<String>,
+}
+
+/// Checks the filter's IDs now, so a campaign never stores an audience it cannot resolve.
+fn encode_audience(v: &mut Validator, filter: &ContactFilter) -> String {
+    if let Err(e) = crate::contacts::ContactQuery::new(filter.clone()) {
+        let message = e.to_string();
+        v.add("input.audienceFilter", message);
+    }
+    serde_json::to_string(filter).unwrap_or_default()
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn check_status_change(v: &mut Validator, from: &str, to: CampaignStatus) {
+    let allowed = match CampaignStatus::from_db(from) {
+        Ok(CampaignStatus::Sent) | Ok(CampaignStatus::Cancelled) => from == to.as_str(),
+        _ => true,
+    };
+    if !allowed {
+        v.add("input.status", format!("a {from} campaign cannot change status"));
+    }
+}
+
+pub fn create(conn: &mut AnyConnection, input: CreateCampaignInput) -> Result<CampaignRow> {
+    let mut v = Validator::new();
+    let name = v.required("input.name", &input.name);
+    let purpose = v.required("input.purpose", &input.purpose).to_lowercase();
+    let audience_filter = encode_audience(&mut v, &input.audience_filter);
+    v.finish()?;
+    let timestamp = now();
+    let row = CampaignRow {
+        id: new_id(),
+        name,
+        purpose,
+        status: if input.scheduled_at.is_some() {
+            CampaignStatus::Scheduled
+        } else {
+            CampaignStatus::Draft
+        }
+        .as_str()
+        .to_owned(),
+        description: trimmed(input.description),
+        audience_filter,
+        scheduled_at: input.scheduled_at.map(|t| t.naive_utc()),
+        created_at: timestamp,
+        updated_at: timestamp,
+    };
+    diesel::insert_into(campaigns::table).values(&row).execute(conn)?;
+    Ok(row)
+}
+
+pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<CampaignRow> {
+    let id = ids::decode(NodeType::Campaign, &input.id, "input.id")?;
+    let mut row = get(conn, &id)?;
+    let mut v = Validator::new();
+    if let Some(name) = &input.name {
+        row.name = v.required("input.name", name);
+    }
+    if let Some(purpose) = &input.purpose {
+        row.purpose = v.required("input.purpose", purpose).to_lowercase();
+    }
+    if let Some(status) = input.status {
+        check_status_change(&mut v, &row.status, status);
+        row.status = status.as_str().to_owned();
+    }
+    match input.description {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.description = None,
+        MaybeUndefined::Value(d) => row.description = trimmed(Some(d)),
+    }
+    if let Some(filter) = &input.audience_filter {
+        row.audience_filter = encode_audience(&mut v, filter);
+    }
+    match input.scheduled_at {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.scheduled_at = None,
+        MaybeUndefined::Value(t) => row.scheduled_at = Some(t.naive_utc()),
+    }
+    v.finish()?;
+    row.updated_at = now();
+    diesel::update(campaigns::table.find(&id)).set(&row).execute(conn)?;
+    Ok(row)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    match diesel::delete(campaigns::table.find(id)).execute(conn)? {
+        0 => Err(Error::not_found("Campaign", id)),
+        _ => Ok(()),
+    }
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<CampaignRow> {
+    campaigns::table
+        .find(id)
+        .select(CampaignRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Campaign", id))
+}
+
+pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, CampaignRow>> {
+    Ok(campaigns::table
+        .filter(campaigns::id.eq_any(ids))
+        .select(CampaignRow::as_select())
+        .load::<CampaignRow>(conn)?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect())
+}
+
+fn query(filter: &CampaignFilter) -> campaigns::BoxedQuery<'static, Db> {
+    let mut query = campaigns::table.into_boxed();
+    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        query = query.filter(
+            lower(campaigns::name)
+                .like(contains_pattern(&text.to_lowercase()))
+                .escape('\\'),
+        );
+    }
+    if let Some(statuses) = &filter.statuses {
+        query = query.filter(campaigns::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+    }
+    if let Some(purpose) = &filter.purpose {
+        query = query.filter(campaigns::purpose.eq(purpose.trim().to_lowercase()));
+    }
+    query
+}
+
+/// Newest first.
+pub fn list(conn: &mut AnyConnection, filter: &CampaignFilter, page: Page) -> Result<Vec<CampaignRow>> {
+    Ok(query(filter)
+        .order_by((campaigns::created_at.desc(), campaigns::id.desc()))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(CampaignRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut AnyConnection, filter: &CampaignFilter) -> Result<i64> {
+    Ok(query(filter).count().get_result(conn)?)
+}

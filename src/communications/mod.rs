@@ -1,0 +1,391 @@
+//! The history of communications with contacts: emails, PEC, calls, meetings, letters.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{InputObject, MaybeUndefined, ID};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{communication_participants, communications};
+use crate::db::{new_id, now, text_enum, AnyConnection, Db};
+use crate::error::{Error, Result, Validator};
+use crate::ids::{self, NodeType};
+use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+
+text_enum! {
+    Channel {
+        Email => "email",
+        /// Posta elettronica certificata: certified email with legal value.
+        Pec => "pec",
+        Phone => "phone",
+        Meeting => "meeting",
+        Video => "video",
+        Letter => "letter",
+    }
+}
+
+text_enum! {
+    Direction {
+        Inbound => "inbound",
+        Outbound => "outbound",
+        Internal => "internal",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = communications, treat_none_as_null = true)]
+pub struct CommunicationRow {
+    pub id: String,
+    pub channel: String,
+    pub direction: String,
+    pub occurred_at: NaiveDateTime,
+    pub subject: Option<String>,
+    pub summary: Option<String>,
+    pub matter_id: Option<String>,
+    pub author_user_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct LogCommunicationInput {
+    pub channel: Channel,
+    pub direction: Direction,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: Option<String>,
+    pub summary: Option<String>,
+    pub matter_id: Option<ID>,
+    /// The contacts who took part; at least one.
+    pub participant_ids: Vec<ID>,
+    pub author_id: Option<ID>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct UpdateCommunicationInput {
+    pub id: ID,
+    pub channel: Option<Channel>,
+    pub direction: Option<Direction>,
+    pub occurred_at: Option<DateTime<Utc>>,
+    #[graphql(default)]
+    pub subject: MaybeUndefined<String>,
+    #[graphql(default)]
+    pub summary: MaybeUndefined<String>,
+    #[graphql(default)]
+    pub matter_id: MaybeUndefined<ID>,
+    pub participant_ids: Option<Vec<ID>>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct CommunicationFilter {
+    /// Part of the subject or summary.
+    pub text: Option<String>,
+    pub matter_id: Option<ID>,
+    /// Communications this contact took part in.
+    pub contact_id: Option<ID>,
+    pub channels: Option<Vec<Channel>>,
+    pub direction: Option<Direction>,
+    pub occurred_from: Option<DateTime<Utc>>,
+    pub occurred_to: Option<DateTime<Utc>>,
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn ensure_references(
+    conn: &mut AnyConnection,
+    matter: Option<&String>,
+    participants: &[String],
+    author: Option<&String>,
+) -> Result<()> {
+    if let Some(matter) = matter {
+        crate::matters::get(conn, matter)
+            .map_err(|_| Error::invalid("input.matterId", "no matter with this ID"))?;
+    }
+    let found: HashSet<String> = crate::contacts::get_many(conn, participants)?
+        .into_keys()
+        .collect();
+    if let Some(i) = participants.iter().position(|p| !found.contains(p)) {
+        return Err(Error::invalid(
+            format!("input.participantIds[{i}]"),
+            "no contact with this ID",
+        ));
+    }
+    if let Some(author) = author {
+        crate::directory::ensure_users_exist(conn, std::slice::from_ref(author), "input.authorId")?;
+    }
+    Ok(())
+}
+
+fn set_participants(conn: &mut AnyConnection, id: &str, participants: &[String]) -> Result<()> {
+    diesel::delete(
+        communication_participants::table.filter(communication_participants::communication_id.eq(id)),
+    )
+    .execute(conn)?;
+    for contact in participants.iter().collect::<HashSet<_>>() {
+        diesel::insert_into(communication_participants::table)
+            .values((
+                communication_participants::communication_id.eq(id),
+                communication_participants::contact_id.eq(contact),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn decode_participants(v: &mut Validator, ids_in: &[ID]) -> Vec<String> {
+    if ids_in.is_empty() {
+        v.add("input.participantIds", "name at least one participant");
+    }
+    v.check(
+        "input.participantIds",
+        ids::decode_all(NodeType::Contact, ids_in, "input.participantIds"),
+    )
+    .unwrap_or_default()
+}
+
+/// Records a communication with its participants.
+pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<CommunicationRow> {
+    let mut v = Validator::new();
+    let matter = input.matter_id.as_ref().and_then(|id| {
+        v.check("input.matterId", ids::decode(NodeType::Matter, id, "input.matterId"))
+    });
+    let author = input.author_id.as_ref().and_then(|id| {
+        v.check("input.authorId", ids::decode(NodeType::User, id, "input.authorId"))
+    });
+    let participants = decode_participants(&mut v, &input.participant_ids);
+    let subject = trimmed(input.subject);
+    let summary = trimmed(input.summary);
+    if subject.is_none() && summary.is_none() {
+        v.add("input.subject", "give a subject or a summary");
+    }
+    v.finish()?;
+    ensure_references(conn, matter.as_ref(), &participants, author.as_ref())?;
+    let timestamp = now();
+    let row = CommunicationRow {
+        id: new_id(),
+        channel: input.channel.as_str().to_owned(),
+        direction: input.direction.as_str().to_owned(),
+        occurred_at: input.occurred_at.naive_utc(),
+        subject,
+        summary,
+        matter_id: matter,
+        author_user_id: author,
+        created_at: timestamp,
+        updated_at: timestamp,
+    };
+    diesel::insert_into(communications::table).values(&row).execute(conn)?;
+    set_participants(conn, &row.id, &participants)?;
+    Ok(row)
+}
+
+pub fn update(conn: &mut AnyConnection, input: UpdateCommunicationInput) -> Result<CommunicationRow> {
+    let id = ids::decode(NodeType::Communication, &input.id, "input.id")?;
+    let mut row = get(conn, &id)?;
+    let mut v = Validator::new();
+    if let Some(channel) = input.channel {
+        row.channel = channel.as_str().to_owned();
+    }
+    if let Some(direction) = input.direction {
+        row.direction = direction.as_str().to_owned();
+    }
+    if let Some(at) = input.occurred_at {
+        row.occurred_at = at.naive_utc();
+    }
+    match input.subject {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.subject = None,
+        MaybeUndefined::Value(s) => row.subject = trimmed(Some(s)),
+    }
+    match input.summary {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.summary = None,
+        MaybeUndefined::Value(s) => row.summary = trimmed(Some(s)),
+    }
+    match &input.matter_id {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.matter_id = None,
+        MaybeUndefined::Value(m) => {
+            row.matter_id = v.check("input.matterId", ids::decode(NodeType::Matter, m, "input.matterId"))
+        }
+    }
+    if row.subject.is_none() && row.summary.is_none() {
+        v.add("input.subject", "give a subject or a summary");
+    }
+    let participants = input
+        .participant_ids
+        .as_ref()
+        .map(|p| decode_participants(&mut v, p));
+    v.finish()?;
+    ensure_references(
+        conn,
+        row.matter_id.as_ref(),
+        participants.as_deref().unwrap_or_default(),
+        None,
+    )?;
+    row.updated_at = now();
+    diesel::update(communications::table.find(&id)).set(&row).execute(conn)?;
+    if let Some(participants) = participants {
+        set_participants(conn, &id, &participants)?;
+    }
+    Ok(row)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    match diesel::delete(communications::table.find(id)).execute(conn)? {
+        0 => Err(Error::not_found("Communication", id)),
+        _ => Ok(()),
+    }
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<CommunicationRow> {
+    communications::table
+        .find(id)
+        .select(CommunicationRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Communication", id))
+}
+
+pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, CommunicationRow>> {
+    Ok(communications::table
+        .filter(communications::id.eq_any(ids))
+        .select(CommunicationRow::as_select())
+        .load::<CommunicationRow>(conn)?
+        .into_iter()
+        .map(|c| (c.id.clone(), c))
+        .collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct CommunicationQuery {
+    filter: CommunicationFilter,
+    matter_id: Option<String>,
+    contact_id: Option<String>,
+}
+
+impl CommunicationQuery {
+    pub fn new(filter: CommunicationFilter) -> Result<CommunicationQuery> {
+        Ok(CommunicationQuery {
+            matter_id: filter
+                .matter_id
+                .as_ref()
+                .map(|id| ids::decode(NodeType::Matter, id, "filter.matterId"))
+                .transpose()?,
+            contact_id: filter
+                .contact_id
+                .as_ref()
+                .map(|id| ids::decode(NodeType::Contact, id, "filter.contactId"))
+                .transpose()?,
+            filter,
+        })
+    }
+
+    pub fn for_matter(matter_id: String) -> CommunicationQuery {
+        CommunicationQuery {
+            matter_id: Some(matter_id),
+            ..CommunicationQuery::default()
+        }
+    }
+
+    fn boxed(&self) -> communications::BoxedQuery<'static, Db> {
+        let f = &self.filter;
+        let mut query = communications::table.into_boxed();
+        if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            let pattern = contains_pattern(&text.to_lowercase());
+            query = query.filter(
+                lower(communications::subject.assume_not_null())
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(lower(communications::summary.assume_not_null())
+                        .like(pattern)
+                        .escape('\\')),
+            );
+        }
+        if let Some(matter) = &self.matter_id {
+            query = query.filter(communications::matter_id.eq(matter.clone()));
+        }
+        if let Some(contact) = &self.contact_id {
+            let joined = communication_participants::table
+                .filter(communication_participants::contact_id.eq(contact.clone()))
+                .select(communication_participants::communication_id);
+            query = query.filter(communications::id.eq_any(joined));
+        }
+        if let Some(channels) = &f.channels {
+            query = query.filter(
+                communications::channel.eq_any(channels.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+            );
+        }
+        if let Some(direction) = f.direction {
+            query = query.filter(communications::direction.eq(direction.as_str()));
+        }
+        if let Some(from) = f.occurred_from {
+            query = query.filter(communications::occurred_at.ge(from.naive_utc()));
+        }
+        if let Some(to) = f.occurred_to {
+            query = query.filter(communications::occurred_at.lt(to.naive_utc()));
+        }
+        query
+    }
+}
+
+/// Newest first unless `direction` says otherwise.
+pub fn list(
+    conn: &mut AnyConnection,
+    query: &CommunicationQuery,
+    direction: SortDirection,
+    page: Page,
+) -> Result<Vec<CommunicationRow>> {
+    let q = query.boxed();
+    let q = match direction {
+        SortDirection::Asc => q.order_by((communications::occurred_at.asc(), communications::id.asc())),
+        SortDirection::Desc => q.order_by((communications::occurred_at.desc(), communications::id.desc())),
+    };
+    Ok(q.offset(page.offset)
+        .limit(page.limit)
+        .select(CommunicationRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut AnyConnection, query: &CommunicationQuery) -> Result<i64> {
+    Ok(query.boxed().count().get_result(conn)?)
+}
+
+/// Participant contact IDs per communication.
+pub fn participants_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = communication_participants::table
+        .filter(communication_participants::communication_id.eq_any(ids))
+        .order_by((
+            communication_participants::communication_id,
+            communication_participants::contact_id,
+        ))
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.0.clone())
+        .into_iter()
+        .map(|(c, rows)| (c, rows.into_iter().map(|r| r.1).collect()))
+        .collect())
+}
+
+/// All communications of each matter, newest first.
+pub fn of_matters(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<CommunicationRow>>> {
+    let rows = communications::table
+        .filter(communications::matter_id.eq_any(ids))
+        .order_by((communications::occurred_at.desc(), communications::id.desc()))
+        .select(CommunicationRow::as_select())
+        .load::<CommunicationRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.matter_id.clone().unwrap_or_default()))
+}
+
+/// All communications each contact took part in, newest first.
+pub fn of_contacts(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<CommunicationRow>>> {
+    let rows: Vec<(String, CommunicationRow)> = communications::table
+        .inner_join(communication_participants::table)
+        .filter(communication_participants::contact_id.eq_any(ids))
+        .order_by((communications::occurred_at.desc(), communications::id.desc()))
+        .select((communication_participants::contact_id, CommunicationRow::as_select()))
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.0.clone())
+        .into_iter()
+        .map(|(contact, rows)| (contact, rows.into_iter().map(|r| r.1).collect()))
+        .collect())
+}

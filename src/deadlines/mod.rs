@@ -1,0 +1,474 @@
+//! Deadlines and tasks: court deadlines, hearings, filings and internal tasks, with reminders,
+//! assigned to users and teams and linked to a matter and/or a contact.
+
+use std::collections::{HashMap, HashSet};
+
+use async_graphql::{InputObject, MaybeUndefined, ID};
+use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use diesel::prelude::*;
+
+use crate::db::schema::{
+    deadline_reminders, deadline_team_assignees, deadline_user_assignees, deadlines, team_members,
+};
+use crate::db::{new_id, now, text_enum, AnyConnection, Db};
+use crate::error::{Error, Result, Validator};
+use crate::ids::{self, NodeType};
+use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+
+text_enum! {
+    DeadlineKind {
+        CourtDeadline => "court_deadline",
+        Hearing => "hearing",
+        Filing => "filing",
+        InternalTask => "internal_task",
+    }
+}
+
+text_enum! {
+    DeadlineStatus {
+        Open => "open",
+        Done => "done",
+        Cancelled => "cancelled",
+    }
+}
+
+/// Reminders are at most a year before the due time.
+const MAX_REMINDER_MINUTES: i32 = 366 * 24 * 60;
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = deadlines, treat_none_as_null = true)]
+pub struct DeadlineRow {
+    pub id: String,
+    pub title: String,
+    pub kind: String,
+    pub description: Option<String>,
+    pub due_at: NaiveDateTime,
+    pub status: String,
+    pub completed_at: Option<NaiveDateTime>,
+    pub matter_id: Option<String>,
+    pub contact_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct CreateDeadlineInput {
+    pub title: String,
+    pub kind: DeadlineKind,
+    pub description: Option<String>,
+    pub due_at: DateTime<Utc>,
+    pub matter_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    #[graphql(default)]
+    pub assignee_user_ids: Vec<ID>,
+    #[graphql(default)]
+    pub assignee_team_ids: Vec<ID>,
+    /// Minutes before the due time at which to remind, e.g. [10080, 1440] for a week and a day.
+    #[graphql(default)]
+    pub reminder_offsets: Vec<i32>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct UpdateDeadlineInput {
+    pub id: ID,
+    pub title: Option<String>,
+    pub kind: Option<DeadlineKind>,
+    #[graphql(default)]
+    pub description: MaybeUndefined<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    /// Setting OPEN clears the completion time; DONE sets it.
+    pub status: Option<DeadlineStatus>,
+    #[graphql(default)]
+    pub matter_id: MaybeUndefined<ID>,
+    #[graphql(default)]
+    pub contact_id: MaybeUndefined<ID>,
+    pub assignee_user_ids: Option<Vec<ID>>,
+    pub assignee_team_ids: Option<Vec<ID>>,
+    pub reminder_offsets: Option<Vec<i32>>,
+}
+
+#[derive(Debug, Clone, Default, InputObject)]
+pub struct DeadlineFilter {
+    /// Part of the title.
+    pub text: Option<String>,
+    /// Due at or after this time.
+    pub due_from: Option<DateTime<Utc>>,
+    /// Due before this time.
+    pub due_to: Option<DateTime<Utc>>,
+    pub statuses: Option<Vec<DeadlineStatus>>,
+    pub kinds: Option<Vec<DeadlineKind>>,
+    pub matter_id: Option<ID>,
+    pub contact_id: Option<ID>,
+    /// Assigned to this user directly or through one of their teams.
+    pub assignee_user_id: Option<ID>,
+    pub assignee_team_id: Option<ID>,
+}
+
+fn trimmed(value: Option<String>) -> Option<String> {
+    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
+}
+
+fn validate_offsets(v: &mut Validator, offsets: &[i32]) -> Vec<i32> {
+    let mut unique: Vec<i32> = Vec::new();
+    for (i, minutes) in offsets.iter().enumerate() {
+        if !(0..=MAX_REMINDER_MINUTES).contains(minutes) {
+            v.add(
+                format!("input.reminderOffsets[{i}]"),
+                format!("use 0 to {MAX_REMINDER_MINUTES} minutes before the due time"),
+            );
+        } else if !unique.contains(minutes) {
+            unique.push(*minutes);
+        }
+    }
+    unique
+}
+
+struct Assignment {
+    users: Option<Vec<String>>,
+    teams: Option<Vec<String>>,
+    offsets: Option<Vec<i32>>,
+}
+
+fn ensure_references(conn: &mut AnyConnection, row: &DeadlineRow, a: &Assignment) -> Result<()> {
+    if let Some(matter) = &row.matter_id {
+        crate::matters::get(conn, matter)
+            .map_err(|_| Error::invalid("input.matterId", "no matter with this ID"))?;
+    }
+    if let Some(contact) = &row.contact_id {
+        crate::contacts::get(conn, contact)
+            .map_err(|_| Error::invalid("input.contactId", "no contact with this ID"))?;
+    }
+    if let Some(users) = &a.users {
+        crate::directory::ensure_users_exist(conn, users, "input.assigneeUserIds")?;
+    }
+    if let Some(teams) = &a.teams {
+        crate::directory::ensure_teams_exist(conn, teams, "input.assigneeTeamIds")?;
+    }
+    Ok(())
+}
+
+fn write_assignment(conn: &mut AnyConnection, row: &DeadlineRow, a: Assignment) -> Result<()> {
+    let id = row.id.as_str();
+    if let Some(users) = a.users {
+        diesel::delete(deadline_user_assignees::table.filter(deadline_user_assignees::deadline_id.eq(id)))
+            .execute(conn)?;
+        for user in users.iter().collect::<HashSet<_>>() {
+            diesel::insert_into(deadline_user_assignees::table)
+                .values((
+                    deadline_user_assignees::deadline_id.eq(id),
+                    deadline_user_assignees::user_id.eq(user),
+                ))
+                .execute(conn)?;
+        }
+    }
+    if let Some(teams) = a.teams {
+        diesel::delete(deadline_team_assignees::table.filter(deadline_team_assignees::deadline_id.eq(id)))
+            .execute(conn)?;
+        for team in teams.iter().collect::<HashSet<_>>() {
+            diesel::insert_into(deadline_team_assignees::table)
+                .values((
+                    deadline_team_assignees::deadline_id.eq(id),
+                    deadline_team_assignees::team_id.eq(team),
+                ))
+                .execute(conn)?;
+        }
+    }
+    let offsets = match a.offsets {
+        Some(offsets) => offsets,
+        // The due time may have moved: recompute the stored reminder times.
+        None => reminders_of(conn, &[row.id.clone()])?.remove(id).unwrap_or_default(),
+    };
+    diesel::delete(deadline_reminders::table.filter(deadline_reminders::deadline_id.eq(id)))
+        .execute(conn)?;
+    for minutes in offsets {
+        diesel::insert_into(deadline_reminders::table)
+            .values((
+                deadline_reminders::deadline_id.eq(id),
+                deadline_reminders::minutes_before.eq(minutes),
+                deadline_reminders::remind_at.eq(row.due_at - TimeDelta::minutes(i64::from(minutes))),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn decode_opt(v: &mut Validator, id: Option<&ID>, t: NodeType, field: &str) -> Option<String> {
+    id.and_then(|id| v.check(field, ids::decode(t, id, field)))
+}
+
+pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<DeadlineRow> {
+    let mut v = Validator::new();
+    let title = v.required("input.title", &input.title);
+    let matter_id = decode_opt(&mut v, input.matter_id.as_ref(), NodeType::Matter, "input.matterId");
+    let contact_id = decode_opt(&mut v, input.contact_id.as_ref(), NodeType::Contact, "input.contactId");
+    let users = v.check(
+        "input.assigneeUserIds",
+        ids::decode_all(NodeType::User, &input.assignee_user_ids, "input.assigneeUserIds"),
+    );
+    let teams = v.check(
+        "input.assigneeTeamIds",
+        ids::decode_all(NodeType::Team, &input.assignee_team_ids, "input.assigneeTeamIds"),
+    );
+    let offsets = validate_offsets(&mut v, &input.reminder_offsets);
+    v.finish()?;
+    let timestamp = now();
+    let row = DeadlineRow {
+        id: new_id(),
+        title,
+        kind: input.kind.as_str().to_owned(),
+        description: trimmed(input.description),
+        due_at: input.due_at.naive_utc(),
+        status: DeadlineStatus::Open.as_str().to_owned(),
+        completed_at: None,
+        matter_id,
+        contact_id,
+        created_at: timestamp,
+        updated_at: timestamp,
+    };
+    let assignment = Assignment {
+        users,
+        teams,
+        offsets: Some(offsets),
+    };
+    ensure_references(conn, &row, &assignment)?;
+    diesel::insert_into(deadlines::table).values(&row).execute(conn)?;
+    write_assignment(conn, &row, assignment)?;
+    Ok(row)
+}
+
+fn set_status(row: &mut DeadlineRow, status: DeadlineStatus) {
+    row.status = status.as_str().to_owned();
+    row.completed_at = match status {
+        DeadlineStatus::Done => row.completed_at.or(Some(now())),
+        DeadlineStatus::Open | DeadlineStatus::Cancelled => None,
+    };
+}
+
+pub fn update(conn: &mut AnyConnection, input: UpdateDeadlineInput) -> Result<DeadlineRow> {
+    let id = ids::decode(NodeType::Deadline, &input.id, "input.id")?;
+    let mut row = get(conn, &id)?;
+    let mut v = Validator::new();
+    if let Some(title) = &input.title {
+        row.title = v.required("input.title", title);
+    }
+    if let Some(kind) = input.kind {
+        row.kind = kind.as_str().to_owned();
+    }
+    match input.description {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.description = None,
+        MaybeUndefined::Value(d) => row.description = trimmed(Some(d)),
+    }
+    if let Some(due) = input.due_at {
+        row.due_at = due.naive_utc();
+    }
+    if let Some(status) = input.status {
+        set_status(&mut row, status);
+    }
+    match &input.matter_id {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.matter_id = None,
+        MaybeUndefined::Value(m) => row.matter_id = decode_opt(&mut v, Some(m), NodeType::Matter, "input.matterId"),
+    }
+    match &input.contact_id {
+        MaybeUndefined::Undefined => {}
+        MaybeUndefined::Null => row.contact_id = None,
+        MaybeUndefined::Value(c) => {
+            row.contact_id = decode_opt(&mut v, Some(c), NodeType::Contact, "input.contactId")
+        }
+    }
+    let users = input.assignee_user_ids.as_ref().and_then(|u| {
+        v.check(
+            "input.assigneeUserIds",
+            ids::decode_all(NodeType::User, u, "input.assigneeUserIds"),
+        )
+    });
+    let teams = input.assignee_team_ids.as_ref().and_then(|t| {
+        v.check(
+            "input.assigneeTeamIds",
+            ids::decode_all(NodeType::Team, t, "input.assigneeTeamIds"),
+        )
+    });
+    let offsets = input.reminder_offsets.as_ref().map(|o| validate_offsets(&mut v, o));
+    v.finish()?;
+    let assignment = Assignment { users, teams, offsets };
+    ensure_references(conn, &row, &assignment)?;
+    row.updated_at = now();
+    diesel::update(deadlines::table.find(&id)).set(&row).execute(conn)?;
+    write_assignment(conn, &row, assignment)?;
+    Ok(row)
+}
+
+/// Marks a deadline done; completing a done deadline keeps its first completion time.
+pub fn complete(conn: &mut AnyConnection, id: &str) -> Result<DeadlineRow> {
+    let mut row = get(conn, id)?;
+    if row.status == DeadlineStatus::Cancelled.as_str() {
+        return Err(Error::Conflict {
+            field: Some("id".to_owned()),
+            message: "a cancelled deadline cannot be completed; reopen it first".to_owned(),
+        });
+    }
+    set_status(&mut row, DeadlineStatus::Done);
+    row.updated_at = now();
+    diesel::update(deadlines::table.find(id)).set(&row).execute(conn)?;
+    Ok(row)
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    match diesel::delete(deadlines::table.find(id)).execute(conn)? {
+        0 => Err(Error::not_found("Deadline", id)),
+        _ => Ok(()),
+    }
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<DeadlineRow> {
+    deadlines::table
+        .find(id)
+        .select(DeadlineRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Deadline", id))
+}
+
+pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, DeadlineRow>> {
+    Ok(deadlines::table
+        .filter(deadlines::id.eq_any(ids))
+        .select(DeadlineRow::as_select())
+        .load::<DeadlineRow>(conn)?
+        .into_iter()
+        .map(|d| (d.id.clone(), d))
+        .collect())
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct DeadlineQuery {
+    filter: DeadlineFilter,
+    matter_id: Option<String>,
+    contact_id: Option<String>,
+    assignee_user_id: Option<String>,
+    assignee_team_id: Option<String>,
+}
+
+impl DeadlineQuery {
+    pub fn new(filter: DeadlineFilter) -> Result<DeadlineQuery> {
+        let decode = |id: &Option<ID>, t, field| id.as_ref().map(|id| ids::decode(t, id, field)).transpose();
+        Ok(DeadlineQuery {
+            matter_id: decode(&filter.matter_id, NodeType::Matter, "filter.matterId")?,
+            contact_id: decode(&filter.contact_id, NodeType::Contact, "filter.contactId")?,
+            assignee_user_id: decode(&filter.assignee_user_id, NodeType::User, "filter.assigneeUserId")?,
+            assignee_team_id: decode(&filter.assignee_team_id, NodeType::Team, "filter.assigneeTeamId")?,
+            filter,
+        })
+    }
+
+    fn boxed(&self) -> deadlines::BoxedQuery<'static, Db> {
+        let f = &self.filter;
+        let mut query = deadlines::table.into_boxed();
+        if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+            query = query.filter(
+                lower(deadlines::title)
+                    .like(contains_pattern(&text.to_lowercase()))
+                    .escape('\\'),
+            );
+        }
+        if let Some(from) = f.due_from {
+            query = query.filter(deadlines::due_at.ge(from.naive_utc()));
+        }
+        if let Some(to) = f.due_to {
+            query = query.filter(deadlines::due_at.lt(to.naive_utc()));
+        }
+        if let Some(statuses) = &f.statuses {
+            query = query.filter(deadlines::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+        }
+        if let Some(kinds) = &f.kinds {
+            query = query.filter(deadlines::kind.eq_any(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()));
+        }
+        if let Some(matter) = &self.matter_id {
+            query = query.filter(deadlines::matter_id.eq(matter.clone()));
+        }
+        if let Some(contact) = &self.contact_id {
+            query = query.filter(deadlines::contact_id.eq(contact.clone()));
+        }
+        if let Some(user) = &self.assignee_user_id {
+            let direct = deadline_user_assignees::table
+                .filter(deadline_user_assignees::user_id.eq(user.clone()))
+                .select(deadline_user_assignees::deadline_id);
+            let their_teams = team_members::table
+                .filter(team_members::user_id.eq(user.clone()))
+                .select(team_members::team_id);
+            let via_team = deadline_team_assignees::table
+                .filter(deadline_team_assignees::team_id.eq_any(their_teams))
+                .select(deadline_team_assignees::deadline_id);
+            query = query.filter(deadlines::id.eq_any(direct).or(deadlines::id.eq_any(via_team)));
+        }
+        if let Some(team) = &self.assignee_team_id {
+            let assigned = deadline_team_assignees::table
+                .filter(deadline_team_assignees::team_id.eq(team.clone()))
+                .select(deadline_team_assignees::deadline_id);
+            query = query.filter(deadlines::id.eq_any(assigned));
+        }
+        query
+    }
+}
+
+/// Soonest first unless `direction` says otherwise.
+pub fn list(conn: &mut AnyConnection, query: &DeadlineQuery, direction: SortDirection, page: Page) -> Result<Vec<DeadlineRow>> {
+    let q = query.boxed();
+    let q = match direction {
+        SortDirection::Asc => q.order_by((deadlines::due_at.asc(), deadlines::id.asc())),
+        SortDirection::Desc => q.order_by((deadlines::due_at.desc(), deadlines::id.desc())),
+    };
+    Ok(q.offset(page.offset)
+        .limit(page.limit)
+        .select(DeadlineRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut AnyConnection, query: &DeadlineQuery) -> Result<i64> {
+    Ok(query.boxed().count().get_result(conn)?)
+}
+
+pub fn user_assignees_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = deadline_user_assignees::table
+        .filter(deadline_user_assignees::deadline_id.eq_any(ids))
+        .order_by((deadline_user_assignees::deadline_id, deadline_user_assignees::user_id))
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.0.clone())
+        .into_iter()
+        .map(|(d, rows)| (d, rows.into_iter().map(|r| r.1).collect()))
+        .collect())
+}
+
+pub fn team_assignees_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+    let rows: Vec<(String, String)> = deadline_team_assignees::table
+        .filter(deadline_team_assignees::deadline_id.eq_any(ids))
+        .order_by((deadline_team_assignees::deadline_id, deadline_team_assignees::team_id))
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.0.clone())
+        .into_iter()
+        .map(|(d, rows)| (d, rows.into_iter().map(|r| r.1).collect()))
+        .collect())
+}
+
+/// Reminder offsets (minutes before due) per deadline, largest first.
+pub fn reminders_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<i32>>> {
+    let rows: Vec<(String, i32)> = deadline_reminders::table
+        .filter(deadline_reminders::deadline_id.eq_any(ids))
+        .order_by((deadline_reminders::deadline_id, deadline_reminders::minutes_before.desc()))
+        .select((deadline_reminders::deadline_id, deadline_reminders::minutes_before))
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.0.clone())
+        .into_iter()
+        .map(|(d, rows)| (d, rows.into_iter().map(|r| r.1).collect()))
+        .collect())
+}
+
+/// Deadlines of each matter, soonest first.
+pub fn of_matters(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<DeadlineRow>>> {
+    let rows = deadlines::table
+        .filter(deadlines::matter_id.eq_any(ids))
+        .order_by((deadlines::due_at.asc(), deadlines::id.asc()))
+        .select(DeadlineRow::as_select())
+        .load::<DeadlineRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.matter_id.clone().unwrap_or_default()))
+}

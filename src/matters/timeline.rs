@@ -1,0 +1,79 @@
+//! A matter's history in time order: communications, deadlines and recorded changes.
+
+use diesel::prelude::*;
+
+use super::model::MatterEventRow;
+use crate::communications::{self, CommunicationQuery, CommunicationRow};
+use crate::db::schema::{deadlines, matter_events};
+use crate::db::AnyConnection;
+use crate::deadlines::DeadlineRow;
+use crate::error::Result;
+use crate::listing::{Page, SortDirection};
+
+/// One entry of a matter's timeline.
+#[derive(Debug, Clone)]
+pub enum TimelineEntry {
+    Communication(CommunicationRow),
+    Deadline(DeadlineRow),
+    Event(MatterEventRow),
+}
+
+impl TimelineEntry {
+    /// When the entry happened (or, for a deadline, is due).
+    pub fn at(&self) -> chrono::NaiveDateTime {
+        match self {
+            TimelineEntry::Communication(c) => c.occurred_at,
+            TimelineEntry::Deadline(d) => d.due_at,
+            TimelineEntry::Event(e) => e.occurred_at,
+        }
+    }
+}
+
+/// The window `page` of the matter's timeline, oldest first, and the total number of entries.
+///
+/// Each source is read already ordered and cut at `offset + limit`, so a k-way merge of the
+/// three is exact for that window without loading the whole history.
+pub fn timeline(conn: &mut AnyConnection, matter_id: &str, page: Page) -> Result<(Vec<TimelineEntry>, i64)> {
+    let reach = Page {
+        offset: 0,
+        limit: page.offset + page.limit,
+    };
+    let query = CommunicationQuery::for_matter(matter_id.to_owned());
+    let comms = communications::list(conn, &query, SortDirection::Asc, reach)?;
+    let comm_total = communications::count(conn, &query)?;
+    let dls: Vec<DeadlineRow> = deadlines::table
+        .filter(deadlines::matter_id.eq(matter_id))
+        .order_by((deadlines::due_at.asc(), deadlines::id.asc()))
+        .limit(reach.limit)
+        .select(DeadlineRow::as_select())
+        .load(conn)?;
+    let dl_total: i64 = deadlines::table
+        .filter(deadlines::matter_id.eq(matter_id))
+        .count()
+        .get_result(conn)?;
+    let events: Vec<MatterEventRow> = matter_events::table
+        .filter(matter_events::matter_id.eq(matter_id))
+        .order_by((matter_events::occurred_at.asc(), matter_events::id.asc()))
+        .limit(reach.limit)
+        .select(MatterEventRow::as_select())
+        .load(conn)?;
+    let ev_total: i64 = matter_events::table
+        .filter(matter_events::matter_id.eq(matter_id))
+        .count()
+        .get_result(conn)?;
+
+    let mut entries: Vec<TimelineEntry> = comms
+        .into_iter()
+        .map(TimelineEntry::Communication)
+        .chain(dls.into_iter().map(TimelineEntry::Deadline))
+        .chain(events.into_iter().map(TimelineEntry::Event))
+        .collect();
+    // Stable sort: at equal times, communications, then deadlines, then events.
+    entries.sort_by_key(TimelineEntry::at);
+    let window = entries
+        .into_iter()
+        .skip(page.offset as usize)
+        .take(page.limit as usize)
+        .collect();
+    Ok((window, comm_total + dl_total + ev_total))
+}
