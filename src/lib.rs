@@ -12,3 +12,4 @@ pub mod deadlines;
 pub mod matters;
 pub mod campaigns;
 pub mod reports;
+pub mod graphql;

@@ -1,0 +1,128 @@
+//! Campaigns in the GraphQL API.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::campaigns::{
+    self, CampaignFilter, CampaignRow, CampaignStatus, CreateCampaignInput, UpdateCampaignInput,
+};
+use crate::contacts::{self, ContactFilter, ContactQuery};
+use crate::error::GraphqlResult;
+use crate::graphql::context::{read, state, write};
+use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::{DeleteInput, DeletePayload};
+use crate::ids::{self, NodeType};
+
+/// A marketing campaign or newsletter.
+pub struct Campaign(pub CampaignRow);
+
+impl From<CampaignRow> for Campaign {
+    fn from(row: CampaignRow) -> Self {
+        Campaign(row)
+    }
+}
+
+#[Object]
+impl Campaign {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Campaign, &self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The processing purpose the campaign serves.
+    async fn purpose(&self) -> &str {
+        &self.0.purpose
+    }
+
+    async fn status(&self) -> async_graphql::Result<CampaignStatus> {
+        CampaignStatus::from_db(&self.0.status).gql()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// Which contacts the campaign is aimed at.
+    async fn audience_filter(&self) -> async_graphql::Result<ContactFilter> {
+        self.0.audience().gql()
+    }
+
+    /// How many contacts the audience filter matches now.
+    async fn audience_size(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let query = ContactQuery::new(self.0.audience().gql()?).gql()?;
+        let rules = state(ctx).contact_rules.clone();
+        read(ctx, move |c| contacts::count(c, &query, &rules)).await
+    }
+
+    async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.scheduled_at.map(|t| t.and_utc())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CampaignPayload {
+    pub campaign: Campaign,
+}
+
+#[derive(Default)]
+pub struct CampaignQueries;
+
+#[Object]
+impl CampaignQueries {
+    /// Campaigns, newest first.
+    async fn campaigns(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: CampaignFilter,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Campaign>> {
+        let db = state(ctx).db.clone();
+        let count_filter = filter.clone();
+        paginate(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move || {
+                let (db, f) = (db.clone(), count_filter.clone());
+                async move { db.run(move |c| campaigns::count(c, &f)).await.gql() }
+            },
+            |page| read(ctx, move |c| campaigns::list(c, &filter, page)),
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct CampaignMutations;
+
+#[Object]
+impl CampaignMutations {
+    async fn create_campaign(&self, ctx: &Context<'_>, input: CreateCampaignInput) -> async_graphql::Result<CampaignPayload> {
+        let row = write(ctx, move |c| campaigns::create(c, input)).await?;
+        Ok(CampaignPayload { campaign: Campaign(row) })
+    }
+
+    async fn update_campaign(&self, ctx: &Context<'_>, input: UpdateCampaignInput) -> async_graphql::Result<CampaignPayload> {
+        let row = write(ctx, move |c| campaigns::update(c, input)).await?;
+        Ok(CampaignPayload { campaign: Campaign(row) })
+    }
+
+    async fn delete_campaign(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+        let key = input.key(NodeType::Campaign)?;
+        write(ctx, move |c| campaigns::delete(c, &key)).await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+}

@@ -1,0 +1,144 @@
+//! Communications in the GraphQL API.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::communications::{
+    self, Channel, CommunicationFilter, CommunicationQuery, CommunicationRow, Direction,
+    LogCommunicationInput, UpdateCommunicationInput,
+};
+use crate::error::GraphqlResult;
+use crate::graphql::contacts::Contact;
+use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::directory::User;
+use crate::graphql::loaders::*;
+use crate::graphql::matters::Matter;
+use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::{load_many, DeleteInput, DeletePayload};
+use crate::ids::{self, NodeType};
+use crate::listing::SortDirection;
+
+/// An email, PEC, call, meeting, video call or letter with contacts.
+pub struct Communication(pub CommunicationRow);
+
+impl From<CommunicationRow> for Communication {
+    fn from(row: CommunicationRow) -> Self {
+        Communication(row)
+    }
+}
+
+#[Object]
+impl Communication {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Communication, &self.0.id)
+    }
+
+    async fn channel(&self) -> async_graphql::Result<Channel> {
+        Channel::from_db(&self.0.channel).gql()
+    }
+
+    async fn direction(&self) -> async_graphql::Result<Direction> {
+        Direction::from_db(&self.0.direction).gql()
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at.and_utc()
+    }
+
+    async fn subject(&self) -> Option<&str> {
+        self.0.subject.as_deref()
+    }
+
+    async fn summary(&self) -> Option<&str> {
+        self.0.summary.as_deref()
+    }
+
+    async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Matter>> {
+        let Some(id) = &self.0.matter_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx).load_one(MatterById(id.clone())).await?.map(Matter))
+    }
+
+    async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        let ids = loader(ctx).load_one(ParticipantsOf(self.0.id.clone())).await?.unwrap_or_default();
+        load_many(ctx, ids, ContactById, Contact).await
+    }
+
+    /// The user who recorded it.
+    async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = &self.0.author_user_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CommunicationPayload {
+    pub communication: Communication,
+}
+
+#[derive(Default)]
+pub struct CommunicationQueries;
+
+#[Object]
+impl CommunicationQueries {
+    /// Communications, newest first unless `direction: ASC`.
+    #[allow(clippy::too_many_arguments)]
+    async fn communications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: CommunicationFilter,
+        #[graphql(default_with = "SortDirection::Desc")] order: SortDirection,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Communication>> {
+        let query = CommunicationQuery::new(filter).gql()?;
+        let db = state(ctx).db.clone();
+        let count_query = query.clone();
+        paginate(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move || {
+                let (db, q) = (db.clone(), count_query.clone());
+                async move { db.run(move |c| communications::count(c, &q)).await.gql() }
+            },
+            |page| read(ctx, move |c| communications::list(c, &query, order, page)),
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct CommunicationMutations;
+
+#[Object]
+impl CommunicationMutations {
+    /// Records a communication with its participants.
+    async fn log_communication(&self, ctx: &Context<'_>, input: LogCommunicationInput) -> async_graphql::Result<CommunicationPayload> {
+        let row = write(ctx, move |c| communications::log(c, input)).await?;
+        Ok(CommunicationPayload { communication: Communication(row) })
+    }
+
+    async fn update_communication(&self, ctx: &Context<'_>, input: UpdateCommunicationInput) -> async_graphql::Result<CommunicationPayload> {
+        let row = write(ctx, move |c| communications::update(c, input)).await?;
+        Ok(CommunicationPayload { communication: Communication(row) })
+    }
+
+    async fn delete_communication(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+        let key = input.key(NodeType::Communication)?;
+        write(ctx, move |c| communications::delete(c, &key)).await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+}

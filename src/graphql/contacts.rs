@@ -1,0 +1,299 @@
+//! Contacts in the GraphQL API.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::communications::CommunicationRow;
+use crate::contacts::{
+    self, AddressRow, AffiliationRow, ContactCategory, ContactFilter, ContactKind, ContactOrder,
+    ContactQuery, ContactRow, CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput,
+    PhoneRow, UpdateContactInput,
+};
+use crate::error::GraphqlResult;
+use crate::graphql::communications::Communication;
+use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::directory::User;
+use crate::graphql::loaders::*;
+use crate::graphql::matters::Matter;
+use crate::graphql::pagination::{paginate, paginate_loaded, PageArgs, Paged};
+use crate::graphql::{decode_id, load_many, DeletePayload, DeleteInput};
+use crate::ids::{self, NodeType};
+use crate::matters::PartyRole;
+
+/// A person or organisation the firm deals with.
+pub struct Contact(pub ContactRow);
+
+impl From<ContactRow> for Contact {
+    fn from(row: ContactRow) -> Self {
+        Contact(row)
+    }
+}
+
+#[Object]
+impl Contact {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Contact, &self.0.id)
+    }
+
+    async fn kind(&self) -> async_graphql::Result<ContactKind> {
+        ContactKind::from_db(&self.0.kind).gql()
+    }
+
+    async fn category(&self) -> async_graphql::Result<ContactCategory> {
+        ContactCategory::from_db(&self.0.category).gql()
+    }
+
+    /// "Given Family" for people, the name for organisations.
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    async fn given_name(&self) -> Option<&str> {
+        self.0.given_name.as_deref()
+    }
+
+    async fn family_name(&self) -> Option<&str> {
+        self.0.family_name.as_deref()
+    }
+
+    async fn organization_name(&self) -> Option<&str> {
+        self.0.organization_name.as_deref()
+    }
+
+    /// Italian tax code: 16 characters for people, 11 digits for organisations.
+    async fn codice_fiscale(&self) -> Option<&str> {
+        self.0.codice_fiscale.as_deref()
+    }
+
+    /// Italian VAT number (11 digits).
+    async fn partita_iva(&self) -> Option<&str> {
+        self.0.partita_iva.as_deref()
+    }
+
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+
+    async fn emails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmailRow>> {
+        Ok(loader(ctx).load_one(EmailsOf(self.0.id.clone())).await?.unwrap_or_default())
+    }
+
+    /// The first certified (PEC) address, if any.
+    async fn pec(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let emails = loader(ctx).load_one(EmailsOf(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(emails.into_iter().find(|e| e.is_pec).map(|e| e.address))
+    }
+
+    async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PhoneRow>> {
+        Ok(loader(ctx).load_one(PhonesOf(self.0.id.clone())).await?.unwrap_or_default())
+    }
+
+    async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AddressRow>> {
+        Ok(loader(ctx).load_one(AddressesOf(self.0.id.clone())).await?.unwrap_or_default())
+    }
+
+    async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
+        Ok(loader(ctx).load_one(TagsOf(self.0.id.clone())).await?.unwrap_or_default())
+    }
+
+    /// The firm's user responsible for this contact.
+    async fn responsible(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = &self.0.responsible_user_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
+    }
+
+    /// For people: the organisations they work for.
+    async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Affiliation>> {
+        let rows = loader(ctx).load_one(EmployersOf(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Affiliation).collect())
+    }
+
+    /// For organisations: the people on record.
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Affiliation>> {
+        let rows = loader(ctx).load_one(MembersOf(self.0.id.clone())).await?.unwrap_or_default();
+        Ok(rows.into_iter().map(Affiliation).collect())
+    }
+
+    /// Matters this contact is a party to, optionally only in one role.
+    async fn matters(&self, ctx: &Context<'_>, role: Option<PartyRole>) -> async_graphql::Result<Vec<Matter>> {
+        let pairs = loader(ctx).load_one(MattersOfContact(self.0.id.clone())).await?.unwrap_or_default();
+        let ids: Vec<String> = pairs
+            .into_iter()
+            .filter(|(_, r)| role.is_none_or(|role| role.as_str() == r))
+            .map(|(m, _)| m)
+            .collect();
+        load_many(ctx, ids, MatterById, Matter).await
+    }
+
+    /// Communications this contact took part in, newest first.
+    async fn communications(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Communication>> {
+        let rows: Vec<CommunicationRow> =
+            loader(ctx).load_one(CommunicationsOfContact(self.0.id.clone())).await?.unwrap_or_default();
+        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+/// A person's link to an organisation.
+pub struct Affiliation(pub AffiliationRow);
+
+#[Object]
+impl Affiliation {
+    async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
+        Ok(loader(ctx).load_one(ContactById(self.0.person_id.clone())).await?.map(Contact))
+    }
+
+    async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
+        Ok(loader(ctx).load_one(ContactById(self.0.organization_id.clone())).await?.map(Contact))
+    }
+
+    async fn job_title(&self) -> Option<&str> {
+        self.0.job_title.as_deref()
+    }
+}
+
+/// Contacts that share an identifying value and may be the same.
+pub struct DuplicateGroup(contacts::DuplicateGroup);
+
+#[Object]
+impl DuplicateGroup {
+    async fn reason(&self) -> DuplicateReason {
+        self.0.reason
+    }
+
+    /// The shared email, PEC, phone or tax code.
+    async fn value(&self) -> &str {
+        &self.0.value
+    }
+
+    async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        load_many(ctx, self.0.contact_ids.clone(), ContactById, Contact).await
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ContactPayload {
+    pub contact: Contact,
+}
+
+#[derive(Default)]
+pub struct ContactQueries;
+
+async fn list(
+    ctx: &Context<'_>,
+    filter: ContactFilter,
+    order: ContactOrder,
+    args: PageArgs,
+) -> async_graphql::Result<Paged<Contact>> {
+    let query = ContactQuery::new(filter).gql()?;
+    let rules = state(ctx).contact_rules.clone();
+    let db = state(ctx).db.clone();
+    let (count_query, count_rules) = (query.clone(), rules.clone());
+    paginate(
+        ctx,
+        args,
+        move || {
+            let (db, q, r) = (db.clone(), count_query.clone(), count_rules.clone());
+            async move { db.run(move |c| contacts::count(c, &q, &r)).await.gql() }
+        },
+        |page| read(ctx, move |c| contacts::list(c, &query, order, page, &rules)),
+    )
+    .await
+}
+
+#[Object]
+impl ContactQueries {
+    /// People and organisations, filtered and ordered.
+    #[allow(clippy::too_many_arguments)]
+    async fn contacts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: ContactFilter,
+        order_by: Option<ContactOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Contact>> {
+        list(ctx, filter, order_by.unwrap_or_default(), PageArgs::new(after, before, first, last)).await
+    }
+
+    /// Organisations only: `contacts` with `kind: ORGANIZATION`.
+    #[allow(clippy::too_many_arguments)]
+    async fn organizations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: ContactFilter,
+        order_by: Option<ContactOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Contact>> {
+        let filter = ContactFilter {
+            kind: Some(ContactKind::Organization),
+            ..filter
+        };
+        list(ctx, filter, order_by.unwrap_or_default(), PageArgs::new(after, before, first, last)).await
+    }
+
+    async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Contact>> {
+        let key = decode_id(NodeType::Contact, &id)?;
+        Ok(loader(ctx).load_one(ContactById(key)).await?.map(Contact))
+    }
+
+    /// Groups of contacts sharing an email, PEC, phone, codice fiscale or partita IVA;
+    /// only the groups of `contactId` when given.
+    async fn find_duplicates(&self, ctx: &Context<'_>, contact_id: Option<ID>) -> async_graphql::Result<Vec<DuplicateGroup>> {
+        let only = contact_id.map(|id| decode_id(NodeType::Contact, &id)).transpose()?;
+        let groups = read(ctx, move |c| contacts::find_duplicates(c, only.as_deref())).await?;
+        Ok(groups.into_iter().map(DuplicateGroup).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ContactMutations;
+
+#[Object]
+impl ContactMutations {
+    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> async_graphql::Result<ContactPayload> {
+        let rules = state(ctx).contact_rules.clone();
+        let row = write(ctx, move |c| contacts::create(c, input, &rules)).await?;
+        Ok(ContactPayload { contact: Contact(row) })
+    }
+
+    async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> async_graphql::Result<ContactPayload> {
+        let rules = state(ctx).contact_rules.clone();
+        let row = write(ctx, move |c| contacts::update(c, input, &rules)).await?;
+        Ok(ContactPayload { contact: Contact(row) })
+    }
+
+    /// Deletes a contact and what only describes it; matters and communications stay.
+    async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+        let key = input.key(NodeType::Contact)?;
+        write(ctx, move |c| contacts::delete(c, &key)).await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+
+    /// Folds duplicates into one contact, in one transaction.
+    async fn merge_contacts(&self, ctx: &Context<'_>, input: MergeContactsInput) -> async_graphql::Result<ContactPayload> {
+        let row = write(ctx, move |c| contacts::merge(c, input)).await?;
+        Ok(ContactPayload { contact: Contact(row) })
+    }
+}

@@ -1,0 +1,200 @@
+//! Users and teams in the GraphQL API.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::directory::{
+    self, CreateTeamInput, CreateUserInput, TeamMembershipInput, TeamRow, UpdateTeamInput,
+    UpdateUserInput, UserFilter, UserRow,
+};
+use crate::error::GraphqlResult;
+use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::loaders::*;
+use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::{load_many, DeleteInput, DeletePayload};
+use crate::ids::{self, NodeType};
+
+/// A member of the firm's staff.
+pub struct User(pub UserRow);
+
+impl From<UserRow> for User {
+    fn from(row: UserRow) -> Self {
+        User(row)
+    }
+}
+
+#[Object]
+impl User {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::User, &self.0.id)
+    }
+
+    async fn email(&self) -> &str {
+        &self.0.email
+    }
+
+    async fn display_name(&self) -> &str {
+        &self.0.display_name
+    }
+
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
+        let ids = loader(ctx).load_one(TeamsOfUser(self.0.id.clone())).await?.unwrap_or_default();
+        load_many(ctx, ids, TeamById, Team).await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+}
+
+/// A group of users deadlines and tasks can be assigned to.
+pub struct Team(pub TeamRow);
+
+impl From<TeamRow> for Team {
+    fn from(row: TeamRow) -> Self {
+        Team(row)
+    }
+}
+
+#[Object]
+impl Team {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Team, &self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
+        let ids = loader(ctx).load_one(MembersOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        load_many(ctx, ids, UserById, User).await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct UserPayload {
+    pub user: User,
+}
+
+#[derive(SimpleObject)]
+pub struct TeamPayload {
+    pub team: Team,
+}
+
+#[derive(Default)]
+pub struct DirectoryQueries;
+
+#[Object]
+impl DirectoryQueries {
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: UserFilter,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<User>> {
+        let db = state(ctx).db.clone();
+        let count_filter = filter.clone();
+        paginate(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move || {
+                let (db, f) = (db.clone(), count_filter.clone());
+                async move { db.run(move |c| directory::count_users(c, &f)).await.gql() }
+            },
+            |page| read(ctx, move |c| directory::list_users(c, &filter, page)),
+        )
+        .await
+    }
+
+    async fn teams(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Part of the team's name.")] text: Option<String>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Team>> {
+        let db = state(ctx).db.clone();
+        let count_text = text.clone();
+        paginate(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move || {
+                let (db, t) = (db.clone(), count_text.clone());
+                async move { db.run(move |c| directory::count_teams(c, t.as_deref())).await.gql() }
+            },
+            |page| read(ctx, move |c| directory::list_teams(c, text.as_deref(), page)),
+        )
+        .await
+    }
+}
+
+#[derive(Default)]
+pub struct DirectoryMutations;
+
+#[Object]
+impl DirectoryMutations {
+    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<UserPayload> {
+        let row = write(ctx, move |c| directory::create_user(c, input)).await?;
+        Ok(UserPayload { user: User(row) })
+    }
+
+    /// Changes a user; `active: false` deactivates without losing history.
+    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UserPayload> {
+        let row = write(ctx, move |c| directory::update_user(c, input)).await?;
+        Ok(UserPayload { user: User(row) })
+    }
+
+    async fn delete_user(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+        let key = input.key(NodeType::User)?;
+        write(ctx, move |c| directory::delete_user(c, &key)).await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+
+    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> async_graphql::Result<TeamPayload> {
+        let row = write(ctx, move |c| directory::create_team(c, input)).await?;
+        Ok(TeamPayload { team: Team(row) })
+    }
+
+    async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> async_graphql::Result<TeamPayload> {
+        let row = write(ctx, move |c| directory::update_team(c, input)).await?;
+        Ok(TeamPayload { team: Team(row) })
+    }
+
+    async fn delete_team(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+        let key = input.key(NodeType::Team)?;
+        write(ctx, move |c| directory::delete_team(c, &key)).await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+
+    async fn add_team_member(&self, ctx: &Context<'_>, input: TeamMembershipInput) -> async_graphql::Result<TeamPayload> {
+        let row = write(ctx, move |c| directory::change_membership(c, input, true)).await?;
+        Ok(TeamPayload { team: Team(row) })
+    }
+
+    async fn remove_team_member(&self, ctx: &Context<'_>, input: TeamMembershipInput) -> async_graphql::Result<TeamPayload> {
+        let row = write(ctx, move |c| directory::change_membership(c, input, false)).await?;
+        Ok(TeamPayload { team: Team(row) })
+    }
+}

@@ -1,0 +1,83 @@
+//! DataLoaders: every relation is fetched once per request for all parents at once, so the
+//! number of SQL statements grows with the depth of a query, not with its rows.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+
+use crate::campaigns::{self, CampaignRow};
+use crate::communications::{self, CommunicationRow};
+use crate::contacts::{self, AddressRow, AffiliationRow, ContactRow, EmailRow, PhoneRow};
+use crate::db::Database;
+use crate::deadlines::{self, DeadlineRow};
+use crate::directory::{self, TeamRow, UserRow};
+use crate::error::GraphqlResult;
+use crate::matters::{self, MatterRow, MatterTeamMember};
+
+/// The one loader type; each relation is a key type it loads.
+pub struct DbLoader {
+    db: Database,
+}
+
+impl DbLoader {
+    pub fn new(db: Database) -> DbLoader {
+        DbLoader { db }
+    }
+}
+
+macro_rules! relation {
+    ($(#[$meta:meta])* $key:ident => $value:ty, $fetch:path) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $value;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                let found = self.db.run(move |conn| $fetch(conn, &ids)).await.gql()?;
+                Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
+            }
+        }
+    };
+}
+
+relation!(ContactById => ContactRow, contacts::get_many);
+relation!(MatterById => MatterRow, matters::get_many);
+relation!(CommunicationById => CommunicationRow, communications::get_many);
+relation!(DeadlineById => DeadlineRow, deadlines::get_many);
+relation!(UserById => UserRow, directory::users_by_id);
+relation!(TeamById => TeamRow, directory::teams_by_id);
+relation!(CampaignById => CampaignRow, campaigns::get_many);
+relation!(EmailsOf => Vec<EmailRow>, contacts::emails_of);
+relation!(PhonesOf => Vec<PhoneRow>, contacts::phones_of);
+relation!(AddressesOf => Vec<AddressRow>, contacts::addresses_of);
+relation!(TagsOf => Vec<String>, contacts::tags_of);
+relation!(
+    /// The organisations a person works for.
+    EmployersOf => Vec<AffiliationRow>, contacts::affiliations_of_people
+);
+relation!(
+    /// The people on record for an organisation.
+    MembersOf => Vec<AffiliationRow>, contacts::affiliations_of_organizations
+);
+relation!(
+    /// (matter, role) pairs of a contact.
+    MattersOfContact => Vec<(String, String)>, matters::matters_of_contacts
+);
+relation!(
+    /// (contact, role) pairs of a matter.
+    PartiesOfMatter => Vec<(String, String)>, matters::parties_of
+);
+relation!(TeamOfMatter => Vec<MatterTeamMember>, matters::team_of);
+relation!(CommunicationsOfMatter => Vec<CommunicationRow>, communications::of_matters);
+relation!(CommunicationsOfContact => Vec<CommunicationRow>, communications::of_contacts);
+relation!(ParticipantsOf => Vec<String>, communications::participants_of);
+relation!(DeadlinesOfMatter => Vec<DeadlineRow>, deadlines::of_matters);
+relation!(UserAssigneesOf => Vec<String>, deadlines::user_assignees_of);
+relation!(TeamAssigneesOf => Vec<String>, deadlines::team_assignees_of);
+relation!(RemindersOf => Vec<i32>, deadlines::reminders_of);
+relation!(MembersOfTeam => Vec<String>, directory::members_of_teams);
+relation!(TeamsOfUser => Vec<String>, directory::teams_of_users);

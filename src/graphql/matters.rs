@@ -1,0 +1,304 @@
+//! Matters in the GraphQL API, with their parties, team, history and timeline.
+
+use async_graphql::{Context, Object, SimpleObject, Union, ID};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::deadlines::DeadlineStatus;
+use crate::error::GraphqlResult;
+use crate::graphql::communications::Communication;
+use crate::graphql::contacts::Contact;
+use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::deadlines::Deadline;
+use crate::graphql::directory::User;
+use crate::graphql::loaders::*;
+use crate::graphql::pagination::{paginate, paginate_loaded, PageArgs, Paged};
+use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
+use crate::ids::{self, NodeType};
+use crate::matters::{
+    self, CreateMatterInput, MatterEventRow, MatterFilter, MatterOrder, MatterQuery, MatterRow,
+    MatterStatus, MatterTeamMemberInput, PartyRole, TimelineEntry, UpdateMatterInput,
+};
+
+/// An engagement of the firm for one or more clients.
+pub struct Matter(pub MatterRow);
+
+impl From<MatterRow> for Matter {
+    fn from(row: MatterRow) -> Self {
+        Matter(row)
+    }
+}
+
+impl Matter {
+    async fn parties(&self, ctx: &Context<'_>, role: PartyRole) -> async_graphql::Result<Vec<Contact>> {
+        let pairs = loader(ctx).load_one(PartiesOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        let ids = pairs
+            .into_iter()
+            .filter(|(_, r)| r == role.as_str())
+            .map(|(c, _)| c)
+            .collect();
+        load_many(ctx, ids, ContactById, Contact).await
+    }
+}
+
+#[Object]
+impl Matter {
+    pub async fn id(&self) -> ID {
+        ids::encode(NodeType::Matter, &self.0.id)
+    }
+
+    /// The firm's unique matter number.
+    async fn reference(&self) -> &str {
+        &self.0.reference
+    }
+
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+
+    async fn practice_area(&self) -> &str {
+        &self.0.practice_area
+    }
+
+    async fn status(&self) -> async_graphql::Result<MatterStatus> {
+        MatterStatus::from_db(&self.0.status).gql()
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn opened_on(&self) -> Option<NaiveDate> {
+        self.0.opened_on
+    }
+
+    async fn closed_on(&self) -> Option<NaiveDate> {
+        self.0.closed_on
+    }
+
+    /// The lawyer responsible for the matter.
+    async fn responsible_lawyer(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = &self.0.responsible_user_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
+    }
+
+    async fn clients(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        self.parties(ctx, PartyRole::Client).await
+    }
+
+    async fn counterparties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
+        self.parties(ctx, PartyRole::Counterparty).await
+    }
+
+    async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MatterTeamMember>> {
+        let members = loader(ctx).load_one(TeamOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        let users = loader(ctx)
+            .load_many(members.iter().map(|m| UserById(m.user_id.clone())))
+            .await?;
+        Ok(members
+            .into_iter()
+            .filter_map(|m| {
+                users.get(&UserById(m.user_id)).map(|u| MatterTeamMember {
+                    user: User(u.clone()),
+                    role: m.role,
+                })
+            })
+            .collect())
+    }
+
+    /// The matter's communications, newest first.
+    async fn communications(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Communication>> {
+        let rows = loader(ctx).load_one(CommunicationsOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
+    }
+
+    /// The matter's deadlines, soonest first; only those in `statuses` when given.
+    async fn deadlines(
+        &self,
+        ctx: &Context<'_>,
+        statuses: Option<Vec<DeadlineStatus>>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Deadline>> {
+        let mut rows = loader(ctx).load_one(DeadlinesOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        if let Some(statuses) = statuses {
+            rows.retain(|d| statuses.iter().any(|s| s.as_str() == d.status));
+        }
+        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
+    }
+
+    /// Communications, deadlines and changes of this matter, oldest first.
+    async fn timeline(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<TimelineItem>> {
+        let id = self.0.id.clone();
+        let db = state(ctx).db.clone();
+        let count_id = id.clone();
+        paginate(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move || {
+                let (db, id) = (db.clone(), count_id.clone());
+                async move {
+                    let zero = crate::listing::Page { offset: 0, limit: 0 };
+                    db.run(move |c| matters::timeline(c, &id, zero)).await.gql().map(|t| t.1)
+                }
+            },
+            |page| async move { read(ctx, move |c| matters::timeline(c, &id, page)).await.map(|t| t.0) },
+        )
+        .await
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+/// A member of a matter's team.
+#[derive(SimpleObject)]
+pub struct MatterTeamMember {
+    pub user: User,
+    /// e.g. "lead", "associate", "trainee".
+    pub role: Option<String>,
+}
+
+/// A recorded change of a matter.
+pub struct MatterEvent(pub MatterEventRow);
+
+#[Object]
+impl MatterEvent {
+    /// created, status_changed, team_member_added, team_member_removed, clients_changed,
+    /// counterparties_changed or updated.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at.and_utc()
+    }
+}
+
+/// One entry of a matter's timeline.
+#[derive(Union)]
+pub enum TimelineItem {
+    Communication(Communication),
+    Deadline(Deadline),
+    MatterEvent(MatterEvent),
+}
+
+impl From<TimelineEntry> for TimelineItem {
+    fn from(entry: TimelineEntry) -> Self {
+        match entry {
+            TimelineEntry::Communication(c) => TimelineItem::Communication(Communication(c)),
+            TimelineEntry::Deadline(d) => TimelineItem::Deadline(Deadline(d)),
+            TimelineEntry::Event(e) => TimelineItem::MatterEvent(MatterEvent(e)),
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct MatterPayload {
+    pub matter: Matter,
+}
+
+#[derive(Default)]
+pub struct MatterQueries;
+
+#[Object]
+impl MatterQueries {
+    #[allow(clippy::too_many_arguments)]
+    async fn matters(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] filter: MatterFilter,
+        order_by: Option<MatterOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<Matter>> {
+        let query = MatterQuery::new(filter).gql()?;
+        let order = order_by.unwrap_or_default();
+        let db = state(ctx).db.clone();
+        let count_query = query.clone();
+        paginate(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move || {
+                let (db, q) = (db.clone(), count_query.clone());
+                async move { db.run(move |c| matters::count(c, &q)).await.gql() }
+            },
+            |page| read(ctx, move |c| matters::list(c, &query, order, page)),
+        )
+        .await
+    }
+
+    async fn matter(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Matter>> {
+        let key = decode_id(NodeType::Matter, &id)?;
+        Ok(loader(ctx).load_one(MatterById(key)).await?.map(Matter))
+    }
+}
+
+#[derive(Default)]
+pub struct MatterMutations;
+
+#[Object]
+impl MatterMutations {
+    async fn create_matter(&self, ctx: &Context<'_>, input: CreateMatterInput) -> async_graphql::Result<MatterPayload> {
+        let row = write(ctx, move |c| matters::create(c, input)).await?;
+        Ok(MatterPayload { matter: Matter(row) })
+    }
+
+    async fn update_matter(&self, ctx: &Context<'_>, input: UpdateMatterInput) -> async_graphql::Result<MatterPayload> {
+        let row = write(ctx, move |c| matters::update(c, input)).await?;
+        Ok(MatterPayload { matter: Matter(row) })
+    }
+
+    /// Archives a matter: kept with its history, out of active work.
+    async fn archive_matter(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<MatterPayload> {
+        let key = input.key(NodeType::Matter)?;
+        let row = write(ctx, move |c| matters::archive(c, &key)).await?;
+        Ok(MatterPayload { matter: Matter(row) })
+    }
+
+    /// Deletes a matter with its deadlines and history; its communications stay, unlinked.
+    async fn delete_matter(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+        let key = input.key(NodeType::Matter)?;
+        write(ctx, move |c| matters::delete(c, &key)).await?;
+        Ok(DeletePayload { deleted_id: input.id })
+    }
+
+    /// Adds a user to the matter's team (or changes their role on it).
+    async fn add_matter_team_member(&self, ctx: &Context<'_>, input: MatterTeamMemberInput) -> async_graphql::Result<MatterPayload> {
+        let row = write(ctx, move |c| matters::add_team_member(c, input)).await?;
+        Ok(MatterPayload { matter: Matter(row) })
+    }
+
+    async fn remove_matter_team_member(&self, ctx: &Context<'_>, input: MatterTeamMemberInput) -> async_graphql::Result<MatterPayload> {
+        let row = write(ctx, move |c| matters::remove_team_member(c, input)).await?;
+        Ok(MatterPayload { matter: Matter(row) })
+    }
+}

@@ -1,0 +1,227 @@
+//! Relay cursor connections over offset windows: `first/after/last/before`, `pageInfo` and
+//! a `totalCount` that costs a COUNT query only when a client asks for it.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use async_graphql::connection::{Connection, CursorType, Edge};
+use async_graphql::{Context, ErrorExtensions, Object, OutputType};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+
+use crate::error::Error;
+use crate::graphql::context::state;
+use crate::listing::Page;
+
+/// An opaque cursor: the position of an edge in its ordered list.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OffsetCursor(pub i64);
+
+impl CursorType for OffsetCursor {
+    type Error = Error;
+
+    fn decode_cursor(s: &str) -> Result<Self, Self::Error> {
+        let invalid = || Error::invalid("cursor", "not a cursor this API issued");
+        let bytes = URL_SAFE_NO_PAD.decode(s).map_err(|_| invalid())?;
+        let text = String::from_utf8(bytes).map_err(|_| invalid())?;
+        let offset = text
+            .strip_prefix("offset:")
+            .and_then(|n| n.parse::<i64>().ok())
+            .filter(|n| *n >= 0)
+            .ok_or_else(invalid)?;
+        Ok(OffsetCursor(offset))
+    }
+
+    fn encode_cursor(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("offset:{}", self.0))
+    }
+}
+
+type CountFuture = Pin<Box<dyn Future<Output = async_graphql::Result<i64>> + Send>>;
+
+/// The connection's extra fields: `totalCount`, computed lazily and at most once.
+pub struct Totals {
+    count: Arc<dyn Fn() -> CountFuture + Send + Sync>,
+    known: tokio::sync::OnceCell<i64>,
+}
+
+impl Totals {
+    fn new(count: Arc<dyn Fn() -> CountFuture + Send + Sync>) -> Totals {
+        Totals {
+            count,
+            known: tokio::sync::OnceCell::new(),
+        }
+    }
+
+    fn known(total: i64) -> Totals {
+        Totals {
+            count: Arc::new(move || Box::pin(async move { Ok(total) })),
+            known: tokio::sync::OnceCell::new_with(Some(total)),
+        }
+    }
+
+    async fn get(&self) -> async_graphql::Result<i64> {
+        self.known
+            .get_or_try_init(|| (self.count)())
+            .await
+            .copied()
+    }
+}
+
+#[Object]
+impl Totals {
+    /// How many items the whole list has, across all pages.
+    async fn total_count(&self) -> async_graphql::Result<i64> {
+        self.get().await
+    }
+}
+
+/// The standard connection every list returns.
+pub type Paged<N> = Connection<OffsetCursor, N, Totals>;
+
+/// The client's pagination arguments.
+#[derive(Debug, Clone, Default)]
+pub struct PageArgs {
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub first: Option<i32>,
+    pub last: Option<i32>,
+}
+
+impl PageArgs {
+    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> PageArgs {
+        PageArgs { after, before, first, last }
+    }
+}
+
+fn bad_arg(field: &str, message: String) -> async_graphql::Error {
+    Error::invalid(field, message).extend()
+}
+
+fn page_size(value: Option<i32>, name: &str, max: usize) -> async_graphql::Result<Option<i64>> {
+    match value {
+        None => Ok(None),
+        Some(n) if n < 0 => Err(bad_arg(name, format!("`{name}` must not be negative"))),
+        Some(n) if n as usize > max => Err(bad_arg(
+            name,
+            format!("`{name}` must be at most {max}; page through larger lists"),
+        )),
+        Some(n) => Ok(Some(i64::from(n))),
+    }
+}
+
+fn decode(cursor: Option<&String>, name: &str) -> async_graphql::Result<Option<i64>> {
+    cursor
+        .map(|c| {
+            OffsetCursor::decode_cursor(c)
+                .map(|c| c.0)
+                .map_err(|_| bad_arg(name, format!("`{name}` is not a cursor this API issued")))
+        })
+        .transpose()
+}
+
+/// The offset window the arguments select, and whether the page may continue past its end.
+struct Window {
+    page: Page,
+    /// True when the window's end is bounded by `before`/`last`, not by `first`.
+    bounded_end: bool,
+}
+
+async fn window(ctx: &Context<'_>, args: &PageArgs, totals: &Totals) -> async_graphql::Result<Window> {
+    let settings = state(ctx);
+    let first = page_size(args.first, "first", settings.max_page_size)?;
+    let last = page_size(args.last, "last", settings.max_page_size)?;
+    let after = decode(args.after.as_ref(), "after")?;
+    let before = decode(args.before.as_ref(), "before")?;
+    let mut start = after.map_or(0, |a| a + 1);
+    let mut end = before;
+    if let Some(last) = last {
+        let end_value = match end {
+            Some(e) => e,
+            None => totals.get().await?,
+        };
+        end = Some(end_value);
+        start = start.max(end_value - last);
+    }
+    let end_bound = end;
+    let limit = match (first, end_bound) {
+        (Some(first), Some(e)) => first.min(e - start),
+        (Some(first), None) => first,
+        (None, Some(e)) => e - start,
+        (None, None) => settings.default_page_size as i64,
+    };
+    Ok(Window {
+        page: Page {
+            offset: start,
+            limit: limit.max(0),
+        },
+        bounded_end: first.is_none() && end_bound.is_some(),
+    })
+}
+
+/// A connection over a database list: `fetch` reads one window, `count` the total.
+pub async fn paginate<N, R, F, FFut, C, CFut>(
+    ctx: &Context<'_>,
+    args: PageArgs,
+    count: C,
+    fetch: F,
+) -> async_graphql::Result<Paged<N>>
+where
+    N: OutputType + From<R>,
+    F: FnOnce(Page) -> FFut,
+    FFut: Future<Output = async_graphql::Result<Vec<R>>>,
+    C: Fn() -> CFut + Send + Sync + 'static,
+    CFut: Future<Output = async_graphql::Result<i64>> + Send + 'static,
+{
+    let totals = Totals::new(Arc::new(move || Box::pin(count())));
+    let w = window(ctx, &args, &totals).await?;
+    // One extra row tells whether a next page exists without counting.
+    let probe = Page {
+        offset: w.page.offset,
+        limit: if w.bounded_end { w.page.limit } else { w.page.limit + 1 },
+    };
+    let mut rows = if w.page.limit == 0 { Vec::new() } else { fetch(probe).await? };
+    let has_next = if w.bounded_end {
+        args.before.is_some() || {
+            let total = totals.get().await?;
+            w.page.offset + w.page.limit < total
+        }
+    } else {
+        rows.len() as i64 > w.page.limit
+    };
+    rows.truncate(w.page.limit as usize);
+    Ok(build(w.page.offset, rows, has_next, totals))
+}
+
+/// A connection over a list already in memory (a relation loaded through a DataLoader).
+pub async fn paginate_loaded<N, R>(ctx: &Context<'_>, args: PageArgs, rows: Vec<R>) -> async_graphql::Result<Paged<N>>
+where
+    N: OutputType + From<R>,
+{
+    let total = rows.len() as i64;
+    let totals = Totals::known(total);
+    let w = window(ctx, &args, &totals).await?;
+    let start = w.page.offset.min(total);
+    let end = (start + w.page.limit).min(total);
+    let has_next = end < total;
+    let slice: Vec<R> = rows
+        .into_iter()
+        .skip(start as usize)
+        .take((end - start) as usize)
+        .collect();
+    Ok(build(start, slice, has_next, totals))
+}
+
+fn build<N, R>(offset: i64, rows: Vec<R>, has_next: bool, totals: Totals) -> Paged<N>
+where
+    N: OutputType + From<R>,
+{
+    let mut connection = Connection::with_additional_fields(offset > 0, has_next, totals);
+    connection.edges.extend(
+        rows.into_iter()
+            .enumerate()
+            .map(|(i, row)| Edge::new(OffsetCursor(offset + i as i64), N::from(row))),
+    );
+    connection
+}
