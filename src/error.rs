@@ -17,7 +17,10 @@ pub enum Error {
     #[error("invalid input: {}", summarize(.0))]
     Validation(Vec<FieldError>),
     #[error("{message}")]
-    Conflict { field: Option<String>, message: String },
+    Conflict {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     InvalidId(String),
     #[error("{0}")]

@@ -61,14 +61,25 @@ pub fn decode(expected: NodeType, id: &async_graphql::ID, field: &str) -> Result
         Some((node_type, key)) if node_type == expected => Ok(key),
         Some((node_type, _)) => Err(Error::invalid(
             field,
-            format!("expected a {} ID, got a {} ID", expected.name(), node_type.name()),
+            format!(
+                "expected a {} ID, got a {} ID",
+                expected.name(),
+                node_type.name()
+            ),
         )),
-        None => Err(Error::invalid(field, format!("`{}` is not a valid ID", id.as_str()))),
+        None => Err(Error::invalid(
+            field,
+            format!("`{}` is not a valid ID", id.as_str()),
+        )),
     }
 }
 
 /// Decodes a list of IDs of one type, naming the position of a bad one.
-pub fn decode_all(expected: NodeType, ids: &[async_graphql::ID], field: &str) -> Result<Vec<String>> {
+pub fn decode_all(
+    expected: NodeType,
+    ids: &[async_graphql::ID],
+    field: &str,
+) -> Result<Vec<String>> {
     ids.iter()
         .enumerate()
         .map(|(i, id)| decode(expected, id, &format!("{field}[{i}]")))

@@ -98,7 +98,10 @@ fn check_status_change(v: &mut Validator, from: &str, to: CampaignStatus) {
         _ => true,
     };
     if !allowed {
-        v.add("input.status", format!("a {from} campaign cannot change status"));
+        v.add(
+            "input.status",
+            format!("a {from} campaign cannot change status"),
+        );
     }
 }
 
@@ -126,7 +129,9 @@ pub fn create(conn: &mut AnyConnection, input: CreateCampaignInput) -> Result<Ca
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(campaigns::table).values(&row).execute(conn)?;
+    diesel::insert_into(campaigns::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -159,7 +164,9 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<Ca
     }
     v.finish()?;
     row.updated_at = now();
-    diesel::update(campaigns::table.find(&id)).set(&row).execute(conn)?;
+    diesel::update(campaigns::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -191,7 +198,12 @@ pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<Stri
 
 fn query(filter: &CampaignFilter) -> campaigns::BoxedQuery<'static, Db> {
     let mut query = campaigns::table.into_boxed();
-    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         query = query.filter(
             lower(campaigns::name)
                 .like(contains_pattern(&text.to_lowercase()))
@@ -199,7 +211,9 @@ fn query(filter: &CampaignFilter) -> campaigns::BoxedQuery<'static, Db> {
         );
     }
     if let Some(statuses) = &filter.statuses {
-        query = query.filter(campaigns::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+        query = query.filter(
+            campaigns::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+        );
     }
     if let Some(purpose) = &filter.purpose {
         query = query.filter(campaigns::purpose.eq(purpose.trim().to_lowercase()));
@@ -208,7 +222,11 @@ fn query(filter: &CampaignFilter) -> campaigns::BoxedQuery<'static, Db> {
 }
 
 /// Newest first.
-pub fn list(conn: &mut AnyConnection, filter: &CampaignFilter, page: Page) -> Result<Vec<CampaignRow>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    filter: &CampaignFilter,
+    page: Page,
+) -> Result<Vec<CampaignRow>> {
     Ok(query(filter)
         .order_by((campaigns::created_at.desc(), campaigns::id.desc()))
         .offset(page.offset)

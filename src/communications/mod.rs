@@ -119,7 +119,8 @@ fn ensure_references(
 
 fn set_participants(conn: &mut AnyConnection, id: &str, participants: &[String]) -> Result<()> {
     diesel::delete(
-        communication_participants::table.filter(communication_participants::communication_id.eq(id)),
+        communication_participants::table
+            .filter(communication_participants::communication_id.eq(id)),
     )
     .execute(conn)?;
     for contact in participants.iter().collect::<HashSet<_>>() {
@@ -148,10 +149,16 @@ fn decode_participants(v: &mut Validator, ids_in: &[ID]) -> Vec<String> {
 pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<CommunicationRow> {
     let mut v = Validator::new();
     let matter = input.matter_id.as_ref().and_then(|id| {
-        v.check("input.matterId", ids::decode(NodeType::Matter, id, "input.matterId"))
+        v.check(
+            "input.matterId",
+            ids::decode(NodeType::Matter, id, "input.matterId"),
+        )
     });
     let author = input.author_id.as_ref().and_then(|id| {
-        v.check("input.authorId", ids::decode(NodeType::User, id, "input.authorId"))
+        v.check(
+            "input.authorId",
+            ids::decode(NodeType::User, id, "input.authorId"),
+        )
     });
     let participants = decode_participants(&mut v, &input.participant_ids);
     let subject = trimmed(input.subject);
@@ -174,12 +181,17 @@ pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<Com
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(communications::table).values(&row).execute(conn)?;
+    diesel::insert_into(communications::table)
+        .values(&row)
+        .execute(conn)?;
     set_participants(conn, &row.id, &participants)?;
     Ok(row)
 }
 
-pub fn update(conn: &mut AnyConnection, input: UpdateCommunicationInput) -> Result<CommunicationRow> {
+pub fn update(
+    conn: &mut AnyConnection,
+    input: UpdateCommunicationInput,
+) -> Result<CommunicationRow> {
     let id = ids::decode(NodeType::Communication, &input.id, "input.id")?;
     let mut row = get(conn, &id)?;
     let mut v = Validator::new();
@@ -206,7 +218,10 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCommunicationInput) -> Resu
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => row.matter_id = None,
         MaybeUndefined::Value(m) => {
-            row.matter_id = v.check("input.matterId", ids::decode(NodeType::Matter, m, "input.matterId"))
+            row.matter_id = v.check(
+                "input.matterId",
+                ids::decode(NodeType::Matter, m, "input.matterId"),
+            )
         }
     }
     if row.subject.is_none() && row.summary.is_none() {
@@ -224,7 +239,9 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCommunicationInput) -> Resu
         None,
     )?;
     row.updated_at = now();
-    diesel::update(communications::table.find(&id)).set(&row).execute(conn)?;
+    diesel::update(communications::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
     if let Some(participants) = participants {
         set_participants(conn, &id, &participants)?;
     }
@@ -247,7 +264,10 @@ pub fn get(conn: &mut AnyConnection, id: &str) -> Result<CommunicationRow> {
         .ok_or_else(|| Error::not_found("Communication", id))
 }
 
-pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, CommunicationRow>> {
+pub fn get_many(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, CommunicationRow>> {
     Ok(communications::table
         .filter(communications::id.eq_any(ids))
         .select(CommunicationRow::as_select())
@@ -313,7 +333,8 @@ impl CommunicationQuery {
         }
         if let Some(channels) = &f.channels {
             query = query.filter(
-                communications::channel.eq_any(channels.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
+                communications::channel
+                    .eq_any(channels.iter().map(|c| c.as_str()).collect::<Vec<_>>()),
             );
         }
         if let Some(direction) = f.direction {
@@ -338,8 +359,13 @@ pub fn list(
 ) -> Result<Vec<CommunicationRow>> {
     let q = query.boxed();
     let q = match direction {
-        SortDirection::Asc => q.order_by((communications::occurred_at.asc(), communications::id.asc())),
-        SortDirection::Desc => q.order_by((communications::occurred_at.desc(), communications::id.desc())),
+        SortDirection::Asc => {
+            q.order_by((communications::occurred_at.asc(), communications::id.asc()))
+        }
+        SortDirection::Desc => q.order_by((
+            communications::occurred_at.desc(),
+            communications::id.desc(),
+        )),
     };
     Ok(q.offset(page.offset)
         .limit(page.limit)
@@ -352,7 +378,10 @@ pub fn count(conn: &mut AnyConnection, query: &CommunicationQuery) -> Result<i64
 }
 
 /// Participant contact IDs per communication.
-pub fn participants_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+pub fn participants_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> = communication_participants::table
         .filter(communication_participants::communication_id.eq_any(ids))
         .order_by((
@@ -367,22 +396,39 @@ pub fn participants_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashM
 }
 
 /// All communications of each matter, newest first.
-pub fn of_matters(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<CommunicationRow>>> {
+pub fn of_matters(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<CommunicationRow>>> {
     let rows = communications::table
         .filter(communications::matter_id.eq_any(ids))
-        .order_by((communications::occurred_at.desc(), communications::id.desc()))
+        .order_by((
+            communications::occurred_at.desc(),
+            communications::id.desc(),
+        ))
         .select(CommunicationRow::as_select())
         .load::<CommunicationRow>(conn)?;
-    Ok(group_by_key(rows, |r| r.matter_id.clone().unwrap_or_default()))
+    Ok(group_by_key(rows, |r| {
+        r.matter_id.clone().unwrap_or_default()
+    }))
 }
 
 /// All communications each contact took part in, newest first.
-pub fn of_contacts(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<CommunicationRow>>> {
+pub fn of_contacts(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<CommunicationRow>>> {
     let rows: Vec<(String, CommunicationRow)> = communications::table
         .inner_join(communication_participants::table)
         .filter(communication_participants::contact_id.eq_any(ids))
-        .order_by((communications::occurred_at.desc(), communications::id.desc()))
-        .select((communication_participants::contact_id, CommunicationRow::as_select()))
+        .order_by((
+            communications::occurred_at.desc(),
+            communications::id.desc(),
+        ))
+        .select((
+            communication_participants::contact_id,
+            CommunicationRow::as_select(),
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()

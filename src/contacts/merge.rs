@@ -156,7 +156,10 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
     let survivor_id = ids::decode(NodeType::Contact, &input.survivor_id, "input.survivorId")?;
     let merged_ids = ids::decode_all(NodeType::Contact, &input.merged_ids, "input.mergedIds")?;
     if merged_ids.is_empty() {
-        return Err(Error::invalid("input.mergedIds", "name at least one contact to merge"));
+        return Err(Error::invalid(
+            "input.mergedIds",
+            "name at least one contact to merge",
+        ));
     }
     if let Some(i) = merged_ids.iter().position(|id| *id == survivor_id) {
         return Err(Error::invalid(
@@ -170,8 +173,14 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         .select(ContactRow::as_select())
         .load(conn)?;
     let found: HashSet<&str> = merged.iter().map(|c| c.id.as_str()).collect();
-    if let Some(i) = merged_ids.iter().position(|id| !found.contains(id.as_str())) {
-        return Err(Error::invalid(format!("input.mergedIds[{i}]"), "no contact with this ID"));
+    if let Some(i) = merged_ids
+        .iter()
+        .position(|id| !found.contains(id.as_str()))
+    {
+        return Err(Error::invalid(
+            format!("input.mergedIds[{i}]"),
+            "no contact with this ID",
+        ));
     }
     if let Some(i) = merged_ids.iter().position(|id| {
         merged
@@ -200,7 +209,10 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         fill(&mut survivor.codice_fiscale, &other.codice_fiscale);
         fill(&mut survivor.partita_iva, &other.partita_iva);
         fill(&mut survivor.notes, &other.notes);
-        fill(&mut survivor.responsible_user_id, &other.responsible_user_id);
+        fill(
+            &mut survivor.responsible_user_id,
+            &other.responsible_user_id,
+        );
         survivor.created_at = survivor.created_at.min(other.created_at);
     }
     survivor.updated_at = now();
@@ -278,20 +290,18 @@ fn move_addresses(conn: &mut AnyConnection, survivor: &str, merged: &[String]) -
         .filter(contact_addresses::contact_id.eq(survivor))
         .select(contact_addresses::position)
         .load(conn)?;
-    let mut position = next_position(&own);
     let theirs: Vec<String> = contact_addresses::table
         .filter(contact_addresses::contact_id.eq_any(merged))
         .order_by((contact_addresses::contact_id, contact_addresses::position))
         .select(contact_addresses::id)
         .load(conn)?;
-    for id in theirs {
+    for (position, id) in (next_position(&own)..).zip(theirs) {
         diesel::update(contact_addresses::table.find(id))
             .set((
                 contact_addresses::contact_id.eq(survivor),
                 contact_addresses::position.eq(position),
             ))
             .execute(conn)?;
-        position += 1;
     }
     Ok(())
 }
@@ -315,10 +325,17 @@ fn move_tags(conn: &mut AnyConnection, survivor: &str, merged: &[String]) -> Res
     let new: Vec<_> = all
         .iter()
         .filter(|t| !own.contains(*t))
-        .map(|t| (contact_tags::contact_id.eq(survivor), contact_tags::tag.eq(t)))
+        .map(|t| {
+            (
+                contact_tags::contact_id.eq(survivor),
+                contact_tags::tag.eq(t),
+            )
+        })
         .collect();
     for row in &new {
-        diesel::insert_into(contact_tags::table).values(row).execute(conn)?;
+        diesel::insert_into(contact_tags::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -399,7 +416,9 @@ fn move_matter_parties(conn: &mut AnyConnection, survivor: &str, merged: &[Strin
         })
         .collect();
     for row in &new {
-        diesel::insert_into(matter_parties::table).values(row).execute(conn)?;
+        diesel::insert_into(matter_parties::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -427,8 +446,9 @@ fn move_participants(conn: &mut AnyConnection, survivor: &str, merged: &[String]
         })
         .collect();
     for row in &new {
-        diesel::insert_into(communication_participants::table).values(row).execute(conn)?;
+        diesel::insert_into(communication_participants::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
-

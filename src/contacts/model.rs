@@ -5,7 +5,9 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use crate::db::schema::{affiliations, contact_addresses, contact_emails, contact_phones, contacts};
+use crate::db::schema::{
+    affiliations, contact_addresses, contact_emails, contact_phones, contacts,
+};
 use crate::db::text_enum;
 use crate::listing::SortDirection;
 

@@ -58,9 +58,7 @@ struct Children {
 }
 
 fn blank_to_none(value: Option<String>) -> Option<String> {
-    value
-        .map(|s| s.trim().to_owned())
-        .filter(|s| !s.is_empty())
+    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
@@ -94,7 +92,11 @@ fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
     }
     d.codice_fiscale = blank_to_none(d.codice_fiscale).and_then(|cf| {
         let normalized = v.check("input.codiceFiscale", normalize_codice_fiscale(&cf))?;
-        let expected = if d.kind == ContactKind::Person { 16 } else { 11 };
+        let expected = if d.kind == ContactKind::Person {
+            16
+        } else {
+            11
+        };
         if d.kind == ContactKind::Person && normalized.len() != expected {
             v.add(
                 "input.codiceFiscale",
@@ -216,8 +218,10 @@ fn validate_affiliations(
     let mut rows: Vec<AffiliationRow> = Vec::with_capacity(inputs.len());
     for (i, input) in inputs.iter().enumerate() {
         let field = format!("input.affiliations[{i}].organizationId");
-        let Some(org) = v.check(&field, ids::decode(NodeType::Contact, &input.organization_id, &field))
-        else {
+        let Some(org) = v.check(
+            &field,
+            ids::decode(NodeType::Contact, &input.organization_id, &field),
+        ) else {
             continue;
         };
         if rows.iter().any(|r| r.organization_id == org) {
@@ -279,28 +283,37 @@ fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children
     if let Some(mut rows) = children.emails {
         diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
             .execute(conn)?;
-        rows.iter_mut().for_each(|r| r.contact_id = contact_id.to_owned());
+        rows.iter_mut()
+            .for_each(|r| r.contact_id = contact_id.to_owned());
         for row in &rows {
-        diesel::insert_into(contact_emails::table).values(row).execute(conn)?;
-    }
+            diesel::insert_into(contact_emails::table)
+                .values(row)
+                .execute(conn)?;
+        }
     }
     if let Some(mut rows) = children.phones {
         diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
             .execute(conn)?;
-        rows.iter_mut().for_each(|r| r.contact_id = contact_id.to_owned());
+        rows.iter_mut()
+            .for_each(|r| r.contact_id = contact_id.to_owned());
         for row in &rows {
-        diesel::insert_into(contact_phones::table).values(row).execute(conn)?;
-    }
+            diesel::insert_into(contact_phones::table)
+                .values(row)
+                .execute(conn)?;
+        }
     }
     if let Some(mut rows) = children.addresses {
         diesel::delete(
             contact_addresses::table.filter(contact_addresses::contact_id.eq(contact_id)),
         )
         .execute(conn)?;
-        rows.iter_mut().for_each(|r| r.contact_id = contact_id.to_owned());
+        rows.iter_mut()
+            .for_each(|r| r.contact_id = contact_id.to_owned());
         for row in &rows {
-        diesel::insert_into(contact_addresses::table).values(row).execute(conn)?;
-    }
+            diesel::insert_into(contact_addresses::table)
+                .values(row)
+                .execute(conn)?;
+        }
     }
     if let Some(tags) = children.tags {
         set_tags(conn, contact_id, &tags)?;
@@ -308,10 +321,13 @@ fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children
     if let Some(mut rows) = children.affiliations {
         diesel::delete(affiliations::table.filter(affiliations::person_id.eq(contact_id)))
             .execute(conn)?;
-        rows.iter_mut().for_each(|r| r.person_id = contact_id.to_owned());
+        rows.iter_mut()
+            .for_each(|r| r.person_id = contact_id.to_owned());
         for row in &rows {
-        diesel::insert_into(affiliations::table).values(row).execute(conn)?;
-    }
+            diesel::insert_into(affiliations::table)
+                .values(row)
+                .execute(conn)?;
+        }
     }
     Ok(())
 }
@@ -329,7 +345,9 @@ fn set_tags(conn: &mut AnyConnection, contact_id: &str, tags: &[String]) -> Resu
         })
         .collect();
     for row in &rows {
-        diesel::insert_into(contact_tags::table).values(row).execute(conn)?;
+        diesel::insert_into(contact_tags::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -369,7 +387,11 @@ pub fn create(
         phones: Some(validate_phones(&mut v, &input.phones, &rules.phone_region)),
         addresses: Some(validate_addresses(&mut v, &input.addresses)),
         tags: Some(validate_tags(&mut v, &input.tags)),
-        affiliations: Some(validate_affiliations(&mut v, draft.kind, &input.affiliations)),
+        affiliations: Some(validate_affiliations(
+            &mut v,
+            draft.kind,
+            &input.affiliations,
+        )),
     };
     v.finish()?;
     check_references(conn, &draft, &children)?;
@@ -392,7 +414,9 @@ pub fn create(
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(contacts::table).values(&row).execute(conn)?;
+    diesel::insert_into(contacts::table)
+        .values(&row)
+        .execute(conn)?;
     write_children(conn, &row.id, children)?;
     Ok(row)
 }
@@ -536,7 +560,11 @@ impl ContactQuery {
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
             let by_email = contact_emails::table
-                .filter(contact_emails::address_key.like(pattern.clone()).escape('\\'))
+                .filter(
+                    contact_emails::address_key
+                        .like(pattern.clone())
+                        .escape('\\'),
+                )
                 .select(contact_emails::contact_id);
             let tax_id = text.replace(' ', "").to_uppercase();
             let tax_id = tax_id.strip_prefix("IT").unwrap_or(&tax_id).to_owned();
@@ -550,7 +578,9 @@ impl ContactQuery {
                     .escape('\\')
                     .or(contacts::id.eq_any(by_email))
                     .or(contacts::id.eq_any(by_phone))
-                    .or(contacts::codice_fiscale.eq(text.replace(' ', "").to_uppercase()).assume_not_null())
+                    .or(contacts::codice_fiscale
+                        .eq(text.replace(' ', "").to_uppercase())
+                        .assume_not_null())
                     .or(contacts::partita_iva.eq(tax_id).assume_not_null()),
             );
         }
@@ -598,11 +628,15 @@ pub fn list(
     q = match (order.field, order.direction) {
         (ContactOrderField::Name, SortDirection::Asc) => q.order_by(contacts::sort_name.asc()),
         (ContactOrderField::Name, SortDirection::Desc) => q.order_by(contacts::sort_name.desc()),
-        (ContactOrderField::CreatedAt, SortDirection::Asc) => q.order_by(contacts::created_at.asc()),
+        (ContactOrderField::CreatedAt, SortDirection::Asc) => {
+            q.order_by(contacts::created_at.asc())
+        }
         (ContactOrderField::CreatedAt, SortDirection::Desc) => {
             q.order_by(contacts::created_at.desc())
         }
-        (ContactOrderField::UpdatedAt, SortDirection::Asc) => q.order_by(contacts::updated_at.asc()),
+        (ContactOrderField::UpdatedAt, SortDirection::Asc) => {
+            q.order_by(contacts::updated_at.asc())
+        }
         (ContactOrderField::UpdatedAt, SortDirection::Desc) => {
             q.order_by(contacts::updated_at.desc())
         }
@@ -618,7 +652,10 @@ pub fn count(conn: &mut AnyConnection, query: &ContactQuery, rules: &ContactRule
     Ok(query.boxed(rules).count().get_result(conn)?)
 }
 
-pub fn emails_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<EmailRow>>> {
+pub fn emails_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<EmailRow>>> {
     let rows = contact_emails::table
         .filter(contact_emails::contact_id.eq_any(ids))
         .order_by((contact_emails::contact_id, contact_emails::position))
@@ -627,7 +664,10 @@ pub fn emails_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<Str
     Ok(group_by_key(rows, |r| r.contact_id.clone()))
 }
 
-pub fn phones_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<PhoneRow>>> {
+pub fn phones_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<PhoneRow>>> {
     let rows = contact_phones::table
         .filter(contact_phones::contact_id.eq_any(ids))
         .order_by((contact_phones::contact_id, contact_phones::position))

@@ -150,8 +150,10 @@ fn ensure_references(conn: &mut AnyConnection, row: &DeadlineRow, a: &Assignment
 fn write_assignment(conn: &mut AnyConnection, row: &DeadlineRow, a: Assignment) -> Result<()> {
     let id = row.id.as_str();
     if let Some(users) = a.users {
-        diesel::delete(deadline_user_assignees::table.filter(deadline_user_assignees::deadline_id.eq(id)))
-            .execute(conn)?;
+        diesel::delete(
+            deadline_user_assignees::table.filter(deadline_user_assignees::deadline_id.eq(id)),
+        )
+        .execute(conn)?;
         for user in users.iter().collect::<HashSet<_>>() {
             diesel::insert_into(deadline_user_assignees::table)
                 .values((
@@ -162,8 +164,10 @@ fn write_assignment(conn: &mut AnyConnection, row: &DeadlineRow, a: Assignment) 
         }
     }
     if let Some(teams) = a.teams {
-        diesel::delete(deadline_team_assignees::table.filter(deadline_team_assignees::deadline_id.eq(id)))
-            .execute(conn)?;
+        diesel::delete(
+            deadline_team_assignees::table.filter(deadline_team_assignees::deadline_id.eq(id)),
+        )
+        .execute(conn)?;
         for team in teams.iter().collect::<HashSet<_>>() {
             diesel::insert_into(deadline_team_assignees::table)
                 .values((
@@ -176,7 +180,9 @@ fn write_assignment(conn: &mut AnyConnection, row: &DeadlineRow, a: Assignment) 
     let offsets = match a.offsets {
         Some(offsets) => offsets,
         // The due time may have moved: recompute the stored reminder times.
-        None => reminders_of(conn, &[row.id.clone()])?.remove(id).unwrap_or_default(),
+        None => reminders_of(conn, std::slice::from_ref(&row.id))?
+            .remove(id)
+            .unwrap_or_default(),
     };
     diesel::delete(deadline_reminders::table.filter(deadline_reminders::deadline_id.eq(id)))
         .execute(conn)?;
@@ -185,7 +191,8 @@ fn write_assignment(conn: &mut AnyConnection, row: &DeadlineRow, a: Assignment) 
             .values((
                 deadline_reminders::deadline_id.eq(id),
                 deadline_reminders::minutes_before.eq(minutes),
-                deadline_reminders::remind_at.eq(row.due_at - TimeDelta::minutes(i64::from(minutes))),
+                deadline_reminders::remind_at
+                    .eq(row.due_at - TimeDelta::minutes(i64::from(minutes))),
             ))
             .execute(conn)?;
     }
@@ -199,15 +206,33 @@ fn decode_opt(v: &mut Validator, id: Option<&ID>, t: NodeType, field: &str) -> O
 pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<DeadlineRow> {
     let mut v = Validator::new();
     let title = v.required("input.title", &input.title);
-    let matter_id = decode_opt(&mut v, input.matter_id.as_ref(), NodeType::Matter, "input.matterId");
-    let contact_id = decode_opt(&mut v, input.contact_id.as_ref(), NodeType::Contact, "input.contactId");
+    let matter_id = decode_opt(
+        &mut v,
+        input.matter_id.as_ref(),
+        NodeType::Matter,
+        "input.matterId",
+    );
+    let contact_id = decode_opt(
+        &mut v,
+        input.contact_id.as_ref(),
+        NodeType::Contact,
+        "input.contactId",
+    );
     let users = v.check(
         "input.assigneeUserIds",
-        ids::decode_all(NodeType::User, &input.assignee_user_ids, "input.assigneeUserIds"),
+        ids::decode_all(
+            NodeType::User,
+            &input.assignee_user_ids,
+            "input.assigneeUserIds",
+        ),
     );
     let teams = v.check(
         "input.assigneeTeamIds",
-        ids::decode_all(NodeType::Team, &input.assignee_team_ids, "input.assigneeTeamIds"),
+        ids::decode_all(
+            NodeType::Team,
+            &input.assignee_team_ids,
+            "input.assigneeTeamIds",
+        ),
     );
     let offsets = validate_offsets(&mut v, &input.reminder_offsets);
     v.finish()?;
@@ -231,7 +256,9 @@ pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<De
         offsets: Some(offsets),
     };
     ensure_references(conn, &row, &assignment)?;
-    diesel::insert_into(deadlines::table).values(&row).execute(conn)?;
+    diesel::insert_into(deadlines::table)
+        .values(&row)
+        .execute(conn)?;
     write_assignment(conn, &row, assignment)?;
     Ok(row)
 }
@@ -268,7 +295,9 @@ pub fn update(conn: &mut AnyConnection, input: UpdateDeadlineInput) -> Result<De
     match &input.matter_id {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => row.matter_id = None,
-        MaybeUndefined::Value(m) => row.matter_id = decode_opt(&mut v, Some(m), NodeType::Matter, "input.matterId"),
+        MaybeUndefined::Value(m) => {
+            row.matter_id = decode_opt(&mut v, Some(m), NodeType::Matter, "input.matterId")
+        }
     }
     match &input.contact_id {
         MaybeUndefined::Undefined => {}
@@ -289,12 +318,21 @@ pub fn update(conn: &mut AnyConnection, input: UpdateDeadlineInput) -> Result<De
             ids::decode_all(NodeType::Team, t, "input.assigneeTeamIds"),
         )
     });
-    let offsets = input.reminder_offsets.as_ref().map(|o| validate_offsets(&mut v, o));
+    let offsets = input
+        .reminder_offsets
+        .as_ref()
+        .map(|o| validate_offsets(&mut v, o));
     v.finish()?;
-    let assignment = Assignment { users, teams, offsets };
+    let assignment = Assignment {
+        users,
+        teams,
+        offsets,
+    };
     ensure_references(conn, &row, &assignment)?;
     row.updated_at = now();
-    diesel::update(deadlines::table.find(&id)).set(&row).execute(conn)?;
+    diesel::update(deadlines::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
     write_assignment(conn, &row, assignment)?;
     Ok(row)
 }
@@ -310,7 +348,9 @@ pub fn complete(conn: &mut AnyConnection, id: &str) -> Result<DeadlineRow> {
     }
     set_status(&mut row, DeadlineStatus::Done);
     row.updated_at = now();
-    diesel::update(deadlines::table.find(id)).set(&row).execute(conn)?;
+    diesel::update(deadlines::table.find(id))
+        .set(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -351,12 +391,21 @@ pub struct DeadlineQuery {
 
 impl DeadlineQuery {
     pub fn new(filter: DeadlineFilter) -> Result<DeadlineQuery> {
-        let decode = |id: &Option<ID>, t, field| id.as_ref().map(|id| ids::decode(t, id, field)).transpose();
+        let decode =
+            |id: &Option<ID>, t, field| id.as_ref().map(|id| ids::decode(t, id, field)).transpose();
         Ok(DeadlineQuery {
             matter_id: decode(&filter.matter_id, NodeType::Matter, "filter.matterId")?,
             contact_id: decode(&filter.contact_id, NodeType::Contact, "filter.contactId")?,
-            assignee_user_id: decode(&filter.assignee_user_id, NodeType::User, "filter.assigneeUserId")?,
-            assignee_team_id: decode(&filter.assignee_team_id, NodeType::Team, "filter.assigneeTeamId")?,
+            assignee_user_id: decode(
+                &filter.assignee_user_id,
+                NodeType::User,
+                "filter.assigneeUserId",
+            )?,
+            assignee_team_id: decode(
+                &filter.assignee_team_id,
+                NodeType::Team,
+                "filter.assigneeTeamId",
+            )?,
             filter,
         })
     }
@@ -378,10 +427,14 @@ impl DeadlineQuery {
             query = query.filter(deadlines::due_at.lt(to.naive_utc()));
         }
         if let Some(statuses) = &f.statuses {
-            query = query.filter(deadlines::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+            query = query.filter(
+                deadlines::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            );
         }
         if let Some(kinds) = &f.kinds {
-            query = query.filter(deadlines::kind.eq_any(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()));
+            query = query.filter(
+                deadlines::kind.eq_any(kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()),
+            );
         }
         if let Some(matter) = &self.matter_id {
             query = query.filter(deadlines::matter_id.eq(matter.clone()));
@@ -399,7 +452,11 @@ impl DeadlineQuery {
             let via_team = deadline_team_assignees::table
                 .filter(deadline_team_assignees::team_id.eq_any(their_teams))
                 .select(deadline_team_assignees::deadline_id);
-            query = query.filter(deadlines::id.eq_any(direct).or(deadlines::id.eq_any(via_team)));
+            query = query.filter(
+                deadlines::id
+                    .eq_any(direct)
+                    .or(deadlines::id.eq_any(via_team)),
+            );
         }
         if let Some(team) = &self.assignee_team_id {
             let assigned = deadline_team_assignees::table
@@ -412,7 +469,12 @@ impl DeadlineQuery {
 }
 
 /// Soonest first unless `direction` says otherwise.
-pub fn list(conn: &mut AnyConnection, query: &DeadlineQuery, direction: SortDirection, page: Page) -> Result<Vec<DeadlineRow>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    query: &DeadlineQuery,
+    direction: SortDirection,
+    page: Page,
+) -> Result<Vec<DeadlineRow>> {
     let q = query.boxed();
     let q = match direction {
         SortDirection::Asc => q.order_by((deadlines::due_at.asc(), deadlines::id.asc())),
@@ -428,10 +490,16 @@ pub fn count(conn: &mut AnyConnection, query: &DeadlineQuery) -> Result<i64> {
     Ok(query.boxed().count().get_result(conn)?)
 }
 
-pub fn user_assignees_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+pub fn user_assignees_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> = deadline_user_assignees::table
         .filter(deadline_user_assignees::deadline_id.eq_any(ids))
-        .order_by((deadline_user_assignees::deadline_id, deadline_user_assignees::user_id))
+        .order_by((
+            deadline_user_assignees::deadline_id,
+            deadline_user_assignees::user_id,
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
@@ -439,10 +507,16 @@ pub fn user_assignees_of(conn: &mut AnyConnection, ids: &[String]) -> Result<Has
         .collect())
 }
 
-pub fn team_assignees_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>> {
+pub fn team_assignees_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<String>>> {
     let rows: Vec<(String, String)> = deadline_team_assignees::table
         .filter(deadline_team_assignees::deadline_id.eq_any(ids))
-        .order_by((deadline_team_assignees::deadline_id, deadline_team_assignees::team_id))
+        .order_by((
+            deadline_team_assignees::deadline_id,
+            deadline_team_assignees::team_id,
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
@@ -454,8 +528,14 @@ pub fn team_assignees_of(conn: &mut AnyConnection, ids: &[String]) -> Result<Has
 pub fn reminders_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<i32>>> {
     let rows: Vec<(String, i32)> = deadline_reminders::table
         .filter(deadline_reminders::deadline_id.eq_any(ids))
-        .order_by((deadline_reminders::deadline_id, deadline_reminders::minutes_before.desc()))
-        .select((deadline_reminders::deadline_id, deadline_reminders::minutes_before))
+        .order_by((
+            deadline_reminders::deadline_id,
+            deadline_reminders::minutes_before.desc(),
+        ))
+        .select((
+            deadline_reminders::deadline_id,
+            deadline_reminders::minutes_before,
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
@@ -464,11 +544,16 @@ pub fn reminders_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<
 }
 
 /// Deadlines of each matter, soonest first.
-pub fn of_matters(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<DeadlineRow>>> {
+pub fn of_matters(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<DeadlineRow>>> {
     let rows = deadlines::table
         .filter(deadlines::matter_id.eq_any(ids))
         .order_by((deadlines::due_at.asc(), deadlines::id.asc()))
         .select(DeadlineRow::as_select())
         .load::<DeadlineRow>(conn)?;
-    Ok(group_by_key(rows, |r| r.matter_id.clone().unwrap_or_default()))
+    Ok(group_by_key(rows, |r| {
+        r.matter_id.clone().unwrap_or_default()
+    }))
 }

@@ -101,7 +101,10 @@ pub struct TeamMembershipInput {
 fn validate_role(v: &mut Validator, role: &str) -> String {
     let role = role.trim().to_lowercase();
     if !ROLES.contains(&role.as_str()) {
-        v.add("input.role", format!("unknown role; use one of {}", ROLES.join(", ")));
+        v.add(
+            "input.role",
+            format!("unknown role; use one of {}", ROLES.join(", ")),
+        );
     }
     role
 }
@@ -141,7 +144,9 @@ pub fn create_user(conn: &mut AnyConnection, input: CreateUserInput) -> Result<U
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(users::table).values(&row).execute(conn)?;
+    diesel::insert_into(users::table)
+        .values(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -166,7 +171,9 @@ pub fn update_user(conn: &mut AnyConnection, input: UpdateUserInput) -> Result<U
     v.finish()?;
     ensure_email_free(conn, &row.email, Some(&row.id))?;
     row.updated_at = now();
-    diesel::update(users::table.find(&id)).set(&row).execute(conn)?;
+    diesel::update(users::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
     Ok(row)
 }
 
@@ -198,7 +205,12 @@ pub fn users_by_id(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<S
 
 fn user_query(filter: &UserFilter) -> users::BoxedQuery<'static, crate::db::Db> {
     let mut query = users::table.into_boxed();
-    if let Some(text) = filter.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+    if let Some(text) = filter
+        .text
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
         let pattern = contains_pattern(&text.to_lowercase());
         query = query.filter(
             lower(users::display_name)
@@ -216,7 +228,11 @@ fn user_query(filter: &UserFilter) -> users::BoxedQuery<'static, crate::db::Db> 
     query
 }
 
-pub fn list_users(conn: &mut AnyConnection, filter: &UserFilter, page: Page) -> Result<Vec<UserRow>> {
+pub fn list_users(
+    conn: &mut AnyConnection,
+    filter: &UserFilter,
+    page: Page,
+) -> Result<Vec<UserRow>> {
     Ok(user_query(filter)
         .order_by((users::display_name.asc(), users::id.asc()))
         .offset(page.offset)
@@ -239,8 +255,13 @@ pub fn ensure_users_exist(conn: &mut AnyConnection, ids: &[String], field: &str)
         .collect();
     match ids.iter().position(|id| !found.contains(id)) {
         None => Ok(()),
-        Some(i) if ids.len() == 1 => Err(Error::invalid(field, format!("no user with ID {}", ids[i]))),
-        Some(i) => Err(Error::invalid(format!("{field}[{i}]"), "no user with this ID")),
+        Some(i) if ids.len() == 1 => {
+            Err(Error::invalid(field, format!("no user with ID {}", ids[i])))
+        }
+        Some(i) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            "no user with this ID",
+        )),
     }
 }
 
@@ -254,7 +275,10 @@ pub fn ensure_teams_exist(conn: &mut AnyConnection, ids: &[String], field: &str)
         .collect();
     match ids.iter().position(|id| !found.contains(id)) {
         None => Ok(()),
-        Some(i) => Err(Error::invalid(format!("{field}[{i}]"), "no team with this ID")),
+        Some(i) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            "no team with this ID",
+        )),
     }
 }
 
@@ -282,10 +306,17 @@ fn set_members(conn: &mut AnyConnection, team_id: &str, members: &[String]) -> R
         .iter()
         .collect::<HashSet<_>>()
         .into_iter()
-        .map(|user| (team_members::team_id.eq(team_id), team_members::user_id.eq(user)))
+        .map(|user| {
+            (
+                team_members::team_id.eq(team_id),
+                team_members::user_id.eq(user),
+            )
+        })
         .collect();
     for row in &rows {
-        diesel::insert_into(team_members::table).values(row).execute(conn)?;
+        diesel::insert_into(team_members::table)
+            .values(row)
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -307,7 +338,9 @@ pub fn create_team(conn: &mut AnyConnection, input: CreateTeamInput) -> Result<T
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(teams::table).values(&row).execute(conn)?;
+    diesel::insert_into(teams::table)
+        .values(&row)
+        .execute(conn)?;
     set_members(conn, &row.id, &members.unwrap_or_default())?;
     Ok(row)
 }
@@ -325,12 +358,17 @@ pub fn update_team(conn: &mut AnyConnection, input: UpdateTeamInput) -> Result<T
         MaybeUndefined::Value(d) => row.description = Some(d).filter(|d| !d.trim().is_empty()),
     }
     let members = input.member_ids.as_ref().and_then(|m| {
-        v.check("input.memberIds", ids::decode_all(NodeType::User, m, "input.memberIds"))
+        v.check(
+            "input.memberIds",
+            ids::decode_all(NodeType::User, m, "input.memberIds"),
+        )
     });
     v.finish()?;
     ensure_team_name_free(conn, &row.name, Some(&id))?;
     row.updated_at = now();
-    diesel::update(teams::table.find(&id)).set(&row).execute(conn)?;
+    diesel::update(teams::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
     if let Some(members) = members {
         set_members(conn, &id, &members)?;
     }
@@ -395,7 +433,11 @@ pub fn teams_by_id(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<S
         .collect())
 }
 
-pub fn list_teams(conn: &mut AnyConnection, text: Option<&str>, page: Page) -> Result<Vec<TeamRow>> {
+pub fn list_teams(
+    conn: &mut AnyConnection,
+    text: Option<&str>,
+    page: Page,
+) -> Result<Vec<TeamRow>> {
     Ok(team_query(text)
         .order_by((teams::name.asc(), teams::id.asc()))
         .offset(page.offset)

@@ -84,12 +84,13 @@ impl CampaignQueries {
     async fn campaigns(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: CampaignFilter,
+        filter: Option<CampaignFilter>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Campaign>> {
+        let filter = filter.unwrap_or_default();
         let db = state(ctx).db.clone();
         let count_filter = filter.clone();
         paginate(
@@ -110,19 +111,37 @@ pub struct CampaignMutations;
 
 #[Object]
 impl CampaignMutations {
-    async fn create_campaign(&self, ctx: &Context<'_>, input: CreateCampaignInput) -> async_graphql::Result<CampaignPayload> {
+    async fn create_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateCampaignInput,
+    ) -> async_graphql::Result<CampaignPayload> {
         let row = write(ctx, move |c| campaigns::create(c, input)).await?;
-        Ok(CampaignPayload { campaign: Campaign(row) })
+        Ok(CampaignPayload {
+            campaign: Campaign(row),
+        })
     }
 
-    async fn update_campaign(&self, ctx: &Context<'_>, input: UpdateCampaignInput) -> async_graphql::Result<CampaignPayload> {
+    async fn update_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCampaignInput,
+    ) -> async_graphql::Result<CampaignPayload> {
         let row = write(ctx, move |c| campaigns::update(c, input)).await?;
-        Ok(CampaignPayload { campaign: Campaign(row) })
+        Ok(CampaignPayload {
+            campaign: Campaign(row),
+        })
     }
 
-    async fn delete_campaign(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_campaign(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::Campaign)?;
         write(ctx, move |c| campaigns::delete(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

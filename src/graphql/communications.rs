@@ -57,11 +57,17 @@ impl Communication {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
         };
-        Ok(loader(ctx).load_one(MatterById(id.clone())).await?.map(Matter))
+        Ok(loader(ctx)
+            .load_one(MatterById(id.clone()))
+            .await?
+            .map(Matter))
     }
 
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
-        let ids = loader(ctx).load_one(ParticipantsOf(self.0.id.clone())).await?.unwrap_or_default();
+        let ids = loader(ctx)
+            .load_one(ParticipantsOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         load_many(ctx, ids, ContactById, Contact).await
     }
 
@@ -92,19 +98,19 @@ pub struct CommunicationQueries;
 
 #[Object]
 impl CommunicationQueries {
-    /// Communications, newest first unless `direction: ASC`.
+    /// Communications, newest first unless `order: ASC`.
     #[allow(clippy::too_many_arguments)]
     async fn communications(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: CommunicationFilter,
+        filter: Option<CommunicationFilter>,
         #[graphql(default_with = "SortDirection::Desc")] order: SortDirection,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Communication>> {
-        let query = CommunicationQuery::new(filter).gql()?;
+        let query = CommunicationQuery::new(filter.unwrap_or_default()).gql()?;
         let db = state(ctx).db.clone();
         let count_query = query.clone();
         paginate(
@@ -126,19 +132,37 @@ pub struct CommunicationMutations;
 #[Object]
 impl CommunicationMutations {
     /// Records a communication with its participants.
-    async fn log_communication(&self, ctx: &Context<'_>, input: LogCommunicationInput) -> async_graphql::Result<CommunicationPayload> {
+    async fn log_communication(
+        &self,
+        ctx: &Context<'_>,
+        input: LogCommunicationInput,
+    ) -> async_graphql::Result<CommunicationPayload> {
         let row = write(ctx, move |c| communications::log(c, input)).await?;
-        Ok(CommunicationPayload { communication: Communication(row) })
+        Ok(CommunicationPayload {
+            communication: Communication(row),
+        })
     }
 
-    async fn update_communication(&self, ctx: &Context<'_>, input: UpdateCommunicationInput) -> async_graphql::Result<CommunicationPayload> {
+    async fn update_communication(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateCommunicationInput,
+    ) -> async_graphql::Result<CommunicationPayload> {
         let row = write(ctx, move |c| communications::update(c, input)).await?;
-        Ok(CommunicationPayload { communication: Communication(row) })
+        Ok(CommunicationPayload {
+            communication: Communication(row),
+        })
     }
 
-    async fn delete_communication(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_communication(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::Communication)?;
         write(ctx, move |c| communications::delete(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

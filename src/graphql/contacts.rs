@@ -16,7 +16,7 @@ use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate, paginate_loaded, PageArgs, Paged};
-use crate::graphql::{decode_id, load_many, DeletePayload, DeleteInput};
+use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
 
@@ -75,25 +75,40 @@ impl Contact {
     }
 
     async fn emails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmailRow>> {
-        Ok(loader(ctx).load_one(EmailsOf(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(EmailsOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 
     /// The first certified (PEC) address, if any.
     async fn pec(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
-        let emails = loader(ctx).load_one(EmailsOf(self.0.id.clone())).await?.unwrap_or_default();
+        let emails = loader(ctx)
+            .load_one(EmailsOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(emails.into_iter().find(|e| e.is_pec).map(|e| e.address))
     }
 
     async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PhoneRow>> {
-        Ok(loader(ctx).load_one(PhonesOf(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(PhonesOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 
     async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AddressRow>> {
-        Ok(loader(ctx).load_one(AddressesOf(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(AddressesOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
-        Ok(loader(ctx).load_one(TagsOf(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(TagsOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 
     /// The firm's user responsible for this contact.
@@ -106,19 +121,32 @@ impl Contact {
 
     /// For people: the organisations they work for.
     async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Affiliation>> {
-        let rows = loader(ctx).load_one(EmployersOf(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(EmployersOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Affiliation).collect())
     }
 
     /// For organisations: the people on record.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Affiliation>> {
-        let rows = loader(ctx).load_one(MembersOf(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(MembersOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         Ok(rows.into_iter().map(Affiliation).collect())
     }
 
     /// Matters this contact is a party to, optionally only in one role.
-    async fn matters(&self, ctx: &Context<'_>, role: Option<PartyRole>) -> async_graphql::Result<Vec<Matter>> {
-        let pairs = loader(ctx).load_one(MattersOfContact(self.0.id.clone())).await?.unwrap_or_default();
+    async fn matters(
+        &self,
+        ctx: &Context<'_>,
+        role: Option<PartyRole>,
+    ) -> async_graphql::Result<Vec<Matter>> {
+        let pairs = loader(ctx)
+            .load_one(MattersOfContact(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         let ids: Vec<String> = pairs
             .into_iter()
             .filter(|(_, r)| role.is_none_or(|role| role.as_str() == r))
@@ -136,8 +164,10 @@ impl Contact {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Communication>> {
-        let rows: Vec<CommunicationRow> =
-            loader(ctx).load_one(CommunicationsOfContact(self.0.id.clone())).await?.unwrap_or_default();
+        let rows: Vec<CommunicationRow> = loader(ctx)
+            .load_one(CommunicationsOfContact(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
     }
 
@@ -156,11 +186,17 @@ pub struct Affiliation(pub AffiliationRow);
 #[Object]
 impl Affiliation {
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        Ok(loader(ctx).load_one(ContactById(self.0.person_id.clone())).await?.map(Contact))
+        Ok(loader(ctx)
+            .load_one(ContactById(self.0.person_id.clone()))
+            .await?
+            .map(Contact))
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        Ok(loader(ctx).load_one(ContactById(self.0.organization_id.clone())).await?.map(Contact))
+        Ok(loader(ctx)
+            .load_one(ContactById(self.0.organization_id.clone()))
+            .await?
+            .map(Contact))
     }
 
     async fn job_title(&self) -> Option<&str> {
@@ -224,14 +260,20 @@ impl ContactQueries {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: ContactFilter,
+        filter: Option<ContactFilter>,
         order_by: Option<ContactOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Contact>> {
-        list(ctx, filter, order_by.unwrap_or_default(), PageArgs::new(after, before, first, last)).await
+        list(
+            ctx,
+            filter.unwrap_or_default(),
+            order_by.unwrap_or_default(),
+            PageArgs::new(after, before, first, last),
+        )
+        .await
     }
 
     /// Organisations only: `contacts` with `kind: ORGANIZATION`.
@@ -239,7 +281,7 @@ impl ContactQueries {
     async fn organizations(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: ContactFilter,
+        filter: Option<ContactFilter>,
         order_by: Option<ContactOrder>,
         after: Option<String>,
         before: Option<String>,
@@ -248,9 +290,15 @@ impl ContactQueries {
     ) -> async_graphql::Result<Paged<Contact>> {
         let filter = ContactFilter {
             kind: Some(ContactKind::Organization),
-            ..filter
+            ..filter.unwrap_or_default()
         };
-        list(ctx, filter, order_by.unwrap_or_default(), PageArgs::new(after, before, first, last)).await
+        list(
+            ctx,
+            filter,
+            order_by.unwrap_or_default(),
+            PageArgs::new(after, before, first, last),
+        )
+        .await
     }
 
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Contact>> {
@@ -260,8 +308,14 @@ impl ContactQueries {
 
     /// Groups of contacts sharing an email, PEC, phone, codice fiscale or partita IVA;
     /// only the groups of `contactId` when given.
-    async fn find_duplicates(&self, ctx: &Context<'_>, contact_id: Option<ID>) -> async_graphql::Result<Vec<DuplicateGroup>> {
-        let only = contact_id.map(|id| decode_id(NodeType::Contact, &id)).transpose()?;
+    async fn find_duplicates(
+        &self,
+        ctx: &Context<'_>,
+        contact_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<DuplicateGroup>> {
+        let only = contact_id
+            .map(|id| decode_id(NodeType::Contact, &id))
+            .transpose()?;
         let groups = read(ctx, move |c| contacts::find_duplicates(c, only.as_deref())).await?;
         Ok(groups.into_iter().map(DuplicateGroup).collect())
     }
@@ -272,28 +326,52 @@ pub struct ContactMutations;
 
 #[Object]
 impl ContactMutations {
-    async fn create_contact(&self, ctx: &Context<'_>, input: CreateContactInput) -> async_graphql::Result<ContactPayload> {
+    async fn create_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateContactInput,
+    ) -> async_graphql::Result<ContactPayload> {
         let rules = state(ctx).contact_rules.clone();
         let row = write(ctx, move |c| contacts::create(c, input, &rules)).await?;
-        Ok(ContactPayload { contact: Contact(row) })
+        Ok(ContactPayload {
+            contact: Contact(row),
+        })
     }
 
-    async fn update_contact(&self, ctx: &Context<'_>, input: UpdateContactInput) -> async_graphql::Result<ContactPayload> {
+    async fn update_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateContactInput,
+    ) -> async_graphql::Result<ContactPayload> {
         let rules = state(ctx).contact_rules.clone();
         let row = write(ctx, move |c| contacts::update(c, input, &rules)).await?;
-        Ok(ContactPayload { contact: Contact(row) })
+        Ok(ContactPayload {
+            contact: Contact(row),
+        })
     }
 
     /// Deletes a contact and what only describes it; matters and communications stay.
-    async fn delete_contact(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_contact(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::Contact)?;
         write(ctx, move |c| contacts::delete(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
     /// Folds duplicates into one contact, in one transaction.
-    async fn merge_contacts(&self, ctx: &Context<'_>, input: MergeContactsInput) -> async_graphql::Result<ContactPayload> {
+    async fn merge_contacts(
+        &self,
+        ctx: &Context<'_>,
+        input: MergeContactsInput,
+    ) -> async_graphql::Result<ContactPayload> {
         let row = write(ctx, move |c| contacts::merge(c, input)).await?;
-        Ok(ContactPayload { contact: Contact(row) })
+        Ok(ContactPayload {
+            contact: Contact(row),
+        })
     }
 }

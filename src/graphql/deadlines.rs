@@ -66,29 +66,44 @@ impl Deadline {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
         };
-        Ok(loader(ctx).load_one(MatterById(id.clone())).await?.map(Matter))
+        Ok(loader(ctx)
+            .load_one(MatterById(id.clone()))
+            .await?
+            .map(Matter))
     }
 
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
         };
-        Ok(loader(ctx).load_one(ContactById(id.clone())).await?.map(Contact))
+        Ok(loader(ctx)
+            .load_one(ContactById(id.clone()))
+            .await?
+            .map(Contact))
     }
 
     async fn assigned_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        let ids = loader(ctx).load_one(UserAssigneesOf(self.0.id.clone())).await?.unwrap_or_default();
+        let ids = loader(ctx)
+            .load_one(UserAssigneesOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         load_many(ctx, ids, UserById, User).await
     }
 
     async fn assigned_teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
-        let ids = loader(ctx).load_one(TeamAssigneesOf(self.0.id.clone())).await?.unwrap_or_default();
+        let ids = loader(ctx)
+            .load_one(TeamAssigneesOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         load_many(ctx, ids, TeamById, Team).await
     }
 
     /// Minutes before the due time at which reminders fire, largest first.
     async fn reminder_offsets(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<i32>> {
-        Ok(loader(ctx).load_one(RemindersOf(self.0.id.clone())).await?.unwrap_or_default())
+        Ok(loader(ctx)
+            .load_one(RemindersOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default())
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -115,14 +130,14 @@ impl DeadlineQueries {
     async fn deadlines(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: DeadlineFilter,
+        filter: Option<DeadlineFilter>,
         #[graphql(default_with = "SortDirection::Asc")] order: SortDirection,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Deadline>> {
-        let query = DeadlineQuery::new(filter).gql()?;
+        let query = DeadlineQuery::new(filter.unwrap_or_default()).gql()?;
         let db = state(ctx).db.clone();
         let count_query = query.clone();
         paginate(
@@ -143,26 +158,50 @@ pub struct DeadlineMutations;
 
 #[Object]
 impl DeadlineMutations {
-    async fn create_deadline(&self, ctx: &Context<'_>, input: CreateDeadlineInput) -> async_graphql::Result<DeadlinePayload> {
+    async fn create_deadline(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateDeadlineInput,
+    ) -> async_graphql::Result<DeadlinePayload> {
         let row = write(ctx, move |c| deadlines::create(c, input)).await?;
-        Ok(DeadlinePayload { deadline: Deadline(row) })
+        Ok(DeadlinePayload {
+            deadline: Deadline(row),
+        })
     }
 
-    async fn update_deadline(&self, ctx: &Context<'_>, input: UpdateDeadlineInput) -> async_graphql::Result<DeadlinePayload> {
+    async fn update_deadline(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateDeadlineInput,
+    ) -> async_graphql::Result<DeadlinePayload> {
         let row = write(ctx, move |c| deadlines::update(c, input)).await?;
-        Ok(DeadlinePayload { deadline: Deadline(row) })
+        Ok(DeadlinePayload {
+            deadline: Deadline(row),
+        })
     }
 
     /// Marks a deadline done and records when.
-    async fn complete_deadline(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeadlinePayload> {
+    async fn complete_deadline(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeadlinePayload> {
         let key = input.key(NodeType::Deadline)?;
         let row = write(ctx, move |c| deadlines::complete(c, &key)).await?;
-        Ok(DeadlinePayload { deadline: Deadline(row) })
+        Ok(DeadlinePayload {
+            deadline: Deadline(row),
+        })
     }
 
-    async fn delete_deadline(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_deadline(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::Deadline)?;
         write(ctx, move |c| deadlines::delete(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 }

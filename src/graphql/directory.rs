@@ -46,7 +46,10 @@ impl User {
     }
 
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
-        let ids = loader(ctx).load_one(TeamsOfUser(self.0.id.clone())).await?.unwrap_or_default();
+        let ids = loader(ctx)
+            .load_one(TeamsOfUser(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         load_many(ctx, ids, TeamById, Team).await
     }
 
@@ -79,7 +82,10 @@ impl Team {
     }
 
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        let ids = loader(ctx).load_one(MembersOfTeam(self.0.id.clone())).await?.unwrap_or_default();
+        let ids = loader(ctx)
+            .load_one(MembersOfTeam(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         load_many(ctx, ids, UserById, User).await
     }
 
@@ -106,12 +112,13 @@ impl DirectoryQueries {
     async fn users(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: UserFilter,
+        filter: Option<UserFilter>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<User>> {
+        let filter = filter.unwrap_or_default();
         let db = state(ctx).db.clone();
         let count_filter = filter.clone();
         paginate(
@@ -142,9 +149,17 @@ impl DirectoryQueries {
             PageArgs::new(after, before, first, last),
             move || {
                 let (db, t) = (db.clone(), count_text.clone());
-                async move { db.run(move |c| directory::count_teams(c, t.as_deref())).await.gql() }
+                async move {
+                    db.run(move |c| directory::count_teams(c, t.as_deref()))
+                        .await
+                        .gql()
+                }
             },
-            |page| read(ctx, move |c| directory::list_teams(c, text.as_deref(), page)),
+            |page| {
+                read(ctx, move |c| {
+                    directory::list_teams(c, text.as_deref(), page)
+                })
+            },
         )
         .await
     }
@@ -155,45 +170,81 @@ pub struct DirectoryMutations;
 
 #[Object]
 impl DirectoryMutations {
-    async fn create_user(&self, ctx: &Context<'_>, input: CreateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn create_user(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let row = write(ctx, move |c| directory::create_user(c, input)).await?;
         Ok(UserPayload { user: User(row) })
     }
 
     /// Changes a user; `active: false` deactivates without losing history.
-    async fn update_user(&self, ctx: &Context<'_>, input: UpdateUserInput) -> async_graphql::Result<UserPayload> {
+    async fn update_user(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateUserInput,
+    ) -> async_graphql::Result<UserPayload> {
         let row = write(ctx, move |c| directory::update_user(c, input)).await?;
         Ok(UserPayload { user: User(row) })
     }
 
-    async fn delete_user(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_user(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::User)?;
         write(ctx, move |c| directory::delete_user(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
-    async fn create_team(&self, ctx: &Context<'_>, input: CreateTeamInput) -> async_graphql::Result<TeamPayload> {
+    async fn create_team(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateTeamInput,
+    ) -> async_graphql::Result<TeamPayload> {
         let row = write(ctx, move |c| directory::create_team(c, input)).await?;
         Ok(TeamPayload { team: Team(row) })
     }
 
-    async fn update_team(&self, ctx: &Context<'_>, input: UpdateTeamInput) -> async_graphql::Result<TeamPayload> {
+    async fn update_team(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateTeamInput,
+    ) -> async_graphql::Result<TeamPayload> {
         let row = write(ctx, move |c| directory::update_team(c, input)).await?;
         Ok(TeamPayload { team: Team(row) })
     }
 
-    async fn delete_team(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_team(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::Team)?;
         write(ctx, move |c| directory::delete_team(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
-    async fn add_team_member(&self, ctx: &Context<'_>, input: TeamMembershipInput) -> async_graphql::Result<TeamPayload> {
+    async fn add_team_member(
+        &self,
+        ctx: &Context<'_>,
+        input: TeamMembershipInput,
+    ) -> async_graphql::Result<TeamPayload> {
         let row = write(ctx, move |c| directory::change_membership(c, input, true)).await?;
         Ok(TeamPayload { team: Team(row) })
     }
 
-    async fn remove_team_member(&self, ctx: &Context<'_>, input: TeamMembershipInput) -> async_graphql::Result<TeamPayload> {
+    async fn remove_team_member(
+        &self,
+        ctx: &Context<'_>,
+        input: TeamMembershipInput,
+    ) -> async_graphql::Result<TeamPayload> {
         let row = write(ctx, move |c| directory::change_membership(c, input, false)).await?;
         Ok(TeamPayload { team: Team(row) })
     }

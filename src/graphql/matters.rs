@@ -29,8 +29,15 @@ impl From<MatterRow> for Matter {
 }
 
 impl Matter {
-    async fn parties(&self, ctx: &Context<'_>, role: PartyRole) -> async_graphql::Result<Vec<Contact>> {
-        let pairs = loader(ctx).load_one(PartiesOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+    async fn parties(
+        &self,
+        ctx: &Context<'_>,
+        role: PartyRole,
+    ) -> async_graphql::Result<Vec<Contact>> {
+        let pairs = loader(ctx)
+            .load_one(PartiesOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         let ids = pairs
             .into_iter()
             .filter(|(_, r)| r == role.as_str())
@@ -92,7 +99,10 @@ impl Matter {
     }
 
     async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MatterTeamMember>> {
-        let members = loader(ctx).load_one(TeamOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        let members = loader(ctx)
+            .load_one(TeamOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         let users = loader(ctx)
             .load_many(members.iter().map(|m| UserById(m.user_id.clone())))
             .await?;
@@ -116,7 +126,10 @@ impl Matter {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Communication>> {
-        let rows = loader(ctx).load_one(CommunicationsOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        let rows = loader(ctx)
+            .load_one(CommunicationsOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
     }
 
@@ -130,7 +143,10 @@ impl Matter {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Deadline>> {
-        let mut rows = loader(ctx).load_one(DeadlinesOfMatter(self.0.id.clone())).await?.unwrap_or_default();
+        let mut rows = loader(ctx)
+            .load_one(DeadlinesOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
         if let Some(statuses) = statuses {
             rows.retain(|d| statuses.iter().any(|s| s.as_str() == d.status));
         }
@@ -155,11 +171,21 @@ impl Matter {
             move || {
                 let (db, id) = (db.clone(), count_id.clone());
                 async move {
-                    let zero = crate::listing::Page { offset: 0, limit: 0 };
-                    db.run(move |c| matters::timeline(c, &id, zero)).await.gql().map(|t| t.1)
+                    let zero = crate::listing::Page {
+                        offset: 0,
+                        limit: 0,
+                    };
+                    db.run(move |c| matters::timeline(c, &id, zero))
+                        .await
+                        .gql()
+                        .map(|t| t.1)
                 }
             },
-            |page| async move { read(ctx, move |c| matters::timeline(c, &id, page)).await.map(|t| t.0) },
+            |page| async move {
+                read(ctx, move |c| matters::timeline(c, &id, page))
+                    .await
+                    .map(|t| t.0)
+            },
         )
         .await
     }
@@ -233,14 +259,14 @@ impl MatterQueries {
     async fn matters(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] filter: MatterFilter,
+        filter: Option<MatterFilter>,
         order_by: Option<MatterOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Matter>> {
-        let query = MatterQuery::new(filter).gql()?;
+        let query = MatterQuery::new(filter.unwrap_or_default()).gql()?;
         let order = order_by.unwrap_or_default();
         let db = state(ctx).db.clone();
         let count_query = query.clone();
@@ -267,38 +293,74 @@ pub struct MatterMutations;
 
 #[Object]
 impl MatterMutations {
-    async fn create_matter(&self, ctx: &Context<'_>, input: CreateMatterInput) -> async_graphql::Result<MatterPayload> {
+    async fn create_matter(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateMatterInput,
+    ) -> async_graphql::Result<MatterPayload> {
         let row = write(ctx, move |c| matters::create(c, input)).await?;
-        Ok(MatterPayload { matter: Matter(row) })
+        Ok(MatterPayload {
+            matter: Matter(row),
+        })
     }
 
-    async fn update_matter(&self, ctx: &Context<'_>, input: UpdateMatterInput) -> async_graphql::Result<MatterPayload> {
+    async fn update_matter(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateMatterInput,
+    ) -> async_graphql::Result<MatterPayload> {
         let row = write(ctx, move |c| matters::update(c, input)).await?;
-        Ok(MatterPayload { matter: Matter(row) })
+        Ok(MatterPayload {
+            matter: Matter(row),
+        })
     }
 
     /// Archives a matter: kept with its history, out of active work.
-    async fn archive_matter(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<MatterPayload> {
+    async fn archive_matter(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<MatterPayload> {
         let key = input.key(NodeType::Matter)?;
         let row = write(ctx, move |c| matters::archive(c, &key)).await?;
-        Ok(MatterPayload { matter: Matter(row) })
+        Ok(MatterPayload {
+            matter: Matter(row),
+        })
     }
 
     /// Deletes a matter with its deadlines and history; its communications stay, unlinked.
-    async fn delete_matter(&self, ctx: &Context<'_>, input: DeleteInput) -> async_graphql::Result<DeletePayload> {
+    async fn delete_matter(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<DeletePayload> {
         let key = input.key(NodeType::Matter)?;
         write(ctx, move |c| matters::delete(c, &key)).await?;
-        Ok(DeletePayload { deleted_id: input.id })
+        Ok(DeletePayload {
+            deleted_id: input.id,
+        })
     }
 
     /// Adds a user to the matter's team (or changes their role on it).
-    async fn add_matter_team_member(&self, ctx: &Context<'_>, input: MatterTeamMemberInput) -> async_graphql::Result<MatterPayload> {
+    async fn add_matter_team_member(
+        &self,
+        ctx: &Context<'_>,
+        input: MatterTeamMemberInput,
+    ) -> async_graphql::Result<MatterPayload> {
         let row = write(ctx, move |c| matters::add_team_member(c, input)).await?;
-        Ok(MatterPayload { matter: Matter(row) })
+        Ok(MatterPayload {
+            matter: Matter(row),
+        })
     }
 
-    async fn remove_matter_team_member(&self, ctx: &Context<'_>, input: MatterTeamMemberInput) -> async_graphql::Result<MatterPayload> {
+    async fn remove_matter_team_member(
+        &self,
+        ctx: &Context<'_>,
+        input: MatterTeamMemberInput,
+    ) -> async_graphql::Result<MatterPayload> {
         let row = write(ctx, move |c| matters::remove_team_member(c, input)).await?;
-        Ok(MatterPayload { matter: Matter(row) })
+        Ok(MatterPayload {
+            matter: Matter(row),
+        })
     }
 }

@@ -15,8 +15,8 @@ use std::hash::Hash;
 
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
-    Context, EmptySubscription, InputObject, Interface, MergedObject, Object, Schema,
-    SimpleObject, ID,
+    Context, EmptySubscription, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
+    ID,
 };
 
 use crate::error::{Error, GraphqlResult};
@@ -84,20 +84,42 @@ pub struct DeletePayload {
 
 async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<Node>> {
     let Some((node_type, key)) = ids::parse(id) else {
-        return Err(Error::invalid("id", format!("`{}` is not a valid ID", id.as_str()))).gql();
+        return Err(Error::invalid(
+            "id",
+            format!("`{}` is not a valid ID", id.as_str()),
+        ))
+        .gql();
     };
     let loader = context::loader(ctx);
     Ok(match node_type {
-        NodeType::Contact => loader.load_one(ContactById(key)).await?.map(|r| Node::Contact(r.into())),
-        NodeType::Matter => loader.load_one(MatterById(key)).await?.map(|r| Node::Matter(r.into())),
+        NodeType::Contact => loader
+            .load_one(ContactById(key))
+            .await?
+            .map(|r| Node::Contact(r.into())),
+        NodeType::Matter => loader
+            .load_one(MatterById(key))
+            .await?
+            .map(|r| Node::Matter(r.into())),
         NodeType::Communication => loader
             .load_one(CommunicationById(key))
             .await?
             .map(|r| Node::Communication(r.into())),
-        NodeType::Deadline => loader.load_one(DeadlineById(key)).await?.map(|r| Node::Deadline(r.into())),
-        NodeType::User => loader.load_one(UserById(key)).await?.map(|r| Node::User(r.into())),
-        NodeType::Team => loader.load_one(TeamById(key)).await?.map(|r| Node::Team(r.into())),
-        NodeType::Campaign => loader.load_one(CampaignById(key)).await?.map(|r| Node::Campaign(r.into())),
+        NodeType::Deadline => loader
+            .load_one(DeadlineById(key))
+            .await?
+            .map(|r| Node::Deadline(r.into())),
+        NodeType::User => loader
+            .load_one(UserById(key))
+            .await?
+            .map(|r| Node::User(r.into())),
+        NodeType::Team => loader
+            .load_one(TeamById(key))
+            .await?
+            .map(|r| Node::Team(r.into())),
+        NodeType::Campaign => loader
+            .load_one(CampaignById(key))
+            .await?
+            .map(|r| Node::Campaign(r.into())),
     })
 }
 
@@ -115,9 +137,17 @@ impl NodeQueries {
     }
 
     /// Fetches several objects by global ID, in the order given (null where none exists).
-    async fn nodes(&self, ctx: &Context<'_>, ids: Vec<ID>) -> async_graphql::Result<Vec<Option<Node>>> {
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        ids: Vec<ID>,
+    ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
-            return Err(Error::invalid("ids", format!("ask for at most {MAX_NODES} IDs at once"))).gql();
+            return Err(Error::invalid(
+                "ids",
+                format!("ask for at most {MAX_NODES} IDs at once"),
+            ))
+            .gql();
         }
         let lookups = ids.iter().map(|id| load_node(ctx, id));
         futures_util::future::try_join_all(lookups).await
@@ -130,6 +160,7 @@ impl NodeQueries {
 }
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     NodeQueries,
     contacts::ContactQueries,
@@ -141,6 +172,7 @@ pub struct QueryRoot(
 );
 
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     contacts::ContactMutations,
     matters::MatterMutations,
@@ -152,7 +184,11 @@ pub struct MutationRoot(
 
 /// The schema without per-process data: enough to print the SDL.
 fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
 }
 
 pub fn build_schema(state: AppState) -> AppSchema {

@@ -62,10 +62,7 @@ impl Totals {
     }
 
     async fn get(&self) -> async_graphql::Result<i64> {
-        self.known
-            .get_or_try_init(|| (self.count)())
-            .await
-            .copied()
+        self.known.get_or_try_init(|| (self.count)()).await.copied()
     }
 }
 
@@ -90,8 +87,18 @@ pub struct PageArgs {
 }
 
 impl PageArgs {
-    pub fn new(after: Option<String>, before: Option<String>, first: Option<i32>, last: Option<i32>) -> PageArgs {
-        PageArgs { after, before, first, last }
+    pub fn new(
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> PageArgs {
+        PageArgs {
+            after,
+            before,
+            first,
+            last,
+        }
     }
 }
 
@@ -128,7 +135,11 @@ struct Window {
     bounded_end: bool,
 }
 
-async fn window(ctx: &Context<'_>, args: &PageArgs, totals: &Totals) -> async_graphql::Result<Window> {
+async fn window(
+    ctx: &Context<'_>,
+    args: &PageArgs,
+    totals: &Totals,
+) -> async_graphql::Result<Window> {
     let settings = state(ctx);
     let first = page_size(args.first, "first", settings.max_page_size)?;
     let last = page_size(args.last, "last", settings.max_page_size)?;
@@ -179,9 +190,17 @@ where
     // One extra row tells whether a next page exists without counting.
     let probe = Page {
         offset: w.page.offset,
-        limit: if w.bounded_end { w.page.limit } else { w.page.limit + 1 },
+        limit: if w.bounded_end {
+            w.page.limit
+        } else {
+            w.page.limit + 1
+        },
     };
-    let mut rows = if w.page.limit == 0 { Vec::new() } else { fetch(probe).await? };
+    let mut rows = if w.page.limit == 0 {
+        Vec::new()
+    } else {
+        fetch(probe).await?
+    };
     let has_next = if w.bounded_end {
         args.before.is_some() || {
             let total = totals.get().await?;
@@ -195,7 +214,11 @@ where
 }
 
 /// A connection over a list already in memory (a relation loaded through a DataLoader).
-pub async fn paginate_loaded<N, R>(ctx: &Context<'_>, args: PageArgs, rows: Vec<R>) -> async_graphql::Result<Paged<N>>
+pub async fn paginate_loaded<N, R>(
+    ctx: &Context<'_>,
+    args: PageArgs,
+    rows: Vec<R>,
+) -> async_graphql::Result<Paged<N>>
 where
     N: OutputType + From<R>,
 {

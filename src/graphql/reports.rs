@@ -59,7 +59,10 @@ pub struct Reports;
 #[Object]
 impl Reports {
     /// How many matters there are per status and practice area.
-    async fn matters_by_status(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MatterStatusCount>> {
+    async fn matters_by_status(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<MatterStatusCount>> {
         let rows = read(ctx, reports::matters_by_status_and_area).await?;
         rows.into_iter()
             .map(|r| {
@@ -80,23 +83,32 @@ impl Reports {
         to: DateTime<Utc>,
     ) -> async_graphql::Result<Vec<AssigneeDeadlineCount>> {
         check_range(from, to)?;
-        let counts = read(ctx, move |c| reports::open_deadlines_per_assignee(c, from, to)).await?;
+        let counts = read(ctx, move |c| {
+            reports::open_deadlines_per_assignee(c, from, to)
+        })
+        .await?;
         let users = loader(ctx)
             .load_many(counts.per_user.iter().map(|(id, _)| UserById(id.clone())))
             .await?;
         let teams = loader(ctx)
             .load_many(counts.per_team.iter().map(|(id, _)| TeamById(id.clone())))
             .await?;
-        let per_user = counts.per_user.into_iter().map(|(id, count)| AssigneeDeadlineCount {
-            user: users.get(&UserById(id)).cloned().map(User),
-            team: None,
-            count,
-        });
-        let per_team = counts.per_team.into_iter().map(|(id, count)| AssigneeDeadlineCount {
-            user: None,
-            team: teams.get(&TeamById(id)).cloned().map(Team),
-            count,
-        });
+        let per_user = counts
+            .per_user
+            .into_iter()
+            .map(|(id, count)| AssigneeDeadlineCount {
+                user: users.get(&UserById(id)).cloned().map(User),
+                team: None,
+                count,
+            });
+        let per_team = counts
+            .per_team
+            .into_iter()
+            .map(|(id, count)| AssigneeDeadlineCount {
+                user: None,
+                team: teams.get(&TeamById(id)).cloned().map(Team),
+                count,
+            });
         Ok(per_user.chain(per_team).collect())
     }
 

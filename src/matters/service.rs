@@ -13,7 +13,12 @@ use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 
-fn record_event(conn: &mut AnyConnection, matter_id: &str, kind: &str, summary: String) -> Result<()> {
+fn record_event(
+    conn: &mut AnyConnection,
+    matter_id: &str,
+    kind: &str,
+    summary: String,
+) -> Result<()> {
     diesel::insert_into(matter_events::table)
         .values(MatterEventRow {
             id: new_id(),
@@ -27,7 +32,11 @@ fn record_event(conn: &mut AnyConnection, matter_id: &str, kind: &str, summary: 
     Ok(())
 }
 
-fn ensure_reference_free(conn: &mut AnyConnection, reference: &str, except: Option<&str>) -> Result<()> {
+fn ensure_reference_free(
+    conn: &mut AnyConnection,
+    reference: &str,
+    except: Option<&str>,
+) -> Result<()> {
     let mut query = matters::table
         .filter(matters::reference.eq(reference.to_owned()))
         .select(matters::id)
@@ -48,11 +57,19 @@ fn ensure_contacts_exist(conn: &mut AnyConnection, ids: &[String], field: &str) 
     let found: HashSet<String> = crate::contacts::get_many(conn, ids)?.into_keys().collect();
     match ids.iter().position(|id| !found.contains(id)) {
         None => Ok(()),
-        Some(i) => Err(Error::invalid(format!("{field}[{i}]"), "no contact with this ID")),
+        Some(i) => Err(Error::invalid(
+            format!("{field}[{i}]"),
+            "no contact with this ID",
+        )),
     }
 }
 
-fn set_parties(conn: &mut AnyConnection, matter_id: &str, role: PartyRole, contacts: &[String]) -> Result<()> {
+fn set_parties(
+    conn: &mut AnyConnection,
+    matter_id: &str,
+    role: PartyRole,
+    contacts: &[String],
+) -> Result<()> {
     diesel::delete(
         matter_parties::table
             .filter(matter_parties::matter_id.eq(matter_id))
@@ -95,7 +112,10 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
         )
     });
     let clients = v
-        .check("input.clientIds", ids::decode_all(NodeType::Contact, &input.client_ids, "input.clientIds"))
+        .check(
+            "input.clientIds",
+            ids::decode_all(NodeType::Contact, &input.client_ids, "input.clientIds"),
+        )
         .unwrap_or_default();
     if input.client_ids.is_empty() {
         v.add("input.clientIds", "a matter needs at least one client");
@@ -103,7 +123,11 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
     let counterparties = v
         .check(
             "input.counterpartyIds",
-            ids::decode_all(NodeType::Contact, &input.counterparty_ids, "input.counterpartyIds"),
+            ids::decode_all(
+                NodeType::Contact,
+                &input.counterparty_ids,
+                "input.counterpartyIds",
+            ),
         )
         .unwrap_or_default();
     if let Some(i) = counterparties.iter().position(|c| clients.contains(c)) {
@@ -150,7 +174,9 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
     let team_users: Vec<String> = team.iter().map(|t| t.0.clone()).collect();
     directory::ensure_users_exist(conn, &team_users, "input.team")?;
 
-    diesel::insert_into(matters::table).values(&row).execute(conn)?;
+    diesel::insert_into(matters::table)
+        .values(&row)
+        .execute(conn)?;
     set_parties(conn, &row.id, PartyRole::Client, &clients)?;
     set_parties(conn, &row.id, PartyRole::Counterparty, &counterparties)?;
     let mut seen = HashSet::new();
@@ -165,7 +191,12 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
                 .execute(conn)?;
         }
     }
-    record_event(conn, &row.id, "created", format!("Matter {} opened", row.reference))?;
+    record_event(
+        conn,
+        &row.id,
+        "created",
+        format!("Matter {} opened", row.reference),
+    )?;
     Ok(row)
 }
 
@@ -185,7 +216,9 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
     }
     if let Some(status) = input.status {
         row.status = status.as_str().to_owned();
-        if matches!(status, MatterStatus::Closed | MatterStatus::Archived) && row.closed_on.is_none() {
+        if matches!(status, MatterStatus::Closed | MatterStatus::Archived)
+            && row.closed_on.is_none()
+        {
             row.closed_on = Some(now().date());
         }
     }
@@ -218,7 +251,10 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
         if c.is_empty() {
             v.add("input.clientIds", "a matter needs at least one client");
         }
-        v.check("input.clientIds", ids::decode_all(NodeType::Contact, c, "input.clientIds"))
+        v.check(
+            "input.clientIds",
+            ids::decode_all(NodeType::Contact, c, "input.clientIds"),
+        )
     });
     let counterparties = input.counterparty_ids.as_ref().and_then(|c| {
         v.check(
@@ -244,7 +280,10 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
             .collect(),
     };
     if let Some(counterparties) = &counterparties {
-        if let Some(i) = counterparties.iter().position(|c| final_clients.contains(c)) {
+        if let Some(i) = counterparties
+            .iter()
+            .position(|c| final_clients.contains(c))
+        {
             return Err(Error::invalid(
                 format!("input.counterpartyIds[{i}]"),
                 "a contact cannot be both client and counterparty",
@@ -252,7 +291,9 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
         }
     }
     row.updated_at = now();
-    diesel::update(matters::table.find(&id)).set(&row).execute(conn)?;
+    diesel::update(matters::table.find(&id))
+        .set(&row)
+        .execute(conn)?;
     if let Some(clients) = &clients {
         ensure_contacts_exist(conn, clients, "input.clientIds")?;
         set_parties(conn, &id, PartyRole::Client, clients)?;
@@ -261,7 +302,12 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
     if let Some(counterparties) = &counterparties {
         ensure_contacts_exist(conn, counterparties, "input.counterpartyIds")?;
         set_parties(conn, &id, PartyRole::Counterparty, counterparties)?;
-        record_event(conn, &id, "counterparties_changed", "Counterparties changed".to_owned())?;
+        record_event(
+            conn,
+            &id,
+            "counterparties_changed",
+            "Counterparties changed".to_owned(),
+        )?;
     }
     if row.status != current.status {
         record_event(
@@ -273,7 +319,12 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
     }
     let changed = changed_fields(&current, &row);
     if !changed.is_empty() {
-        record_event(conn, &id, "updated", format!("Changed: {}", changed.join(", ")))?;
+        record_event(
+            conn,
+            &id,
+            "updated",
+            format!("Changed: {}", changed.join(", ")),
+        )?;
     }
     Ok(row)
 }
@@ -310,7 +361,9 @@ pub fn archive(conn: &mut AnyConnection, id: &str) -> Result<MatterRow> {
     let previous = std::mem::replace(&mut row.status, MatterStatus::Archived.as_str().to_owned());
     row.closed_on = row.closed_on.or(Some(now().date()));
     row.updated_at = now();
-    diesel::update(matters::table.find(id)).set(&row).execute(conn)?;
+    diesel::update(matters::table.find(id))
+        .set(&row)
+        .execute(conn)?;
     record_event(
         conn,
         id,
@@ -328,7 +381,10 @@ pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
 }
 
 /// Adds a user to the matter's team, or changes their role on it.
-pub fn add_team_member(conn: &mut AnyConnection, input: MatterTeamMemberInput) -> Result<MatterRow> {
+pub fn add_team_member(
+    conn: &mut AnyConnection,
+    input: MatterTeamMemberInput,
+) -> Result<MatterRow> {
     let matter_id = ids::decode(NodeType::Matter, &input.matter_id, "input.matterId")?;
     let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId")?;
     let row = get(conn, &matter_id)?;
@@ -362,18 +418,30 @@ pub fn add_team_member(conn: &mut AnyConnection, input: MatterTeamMemberInput) -
     Ok(row)
 }
 
-pub fn remove_team_member(conn: &mut AnyConnection, input: MatterTeamMemberInput) -> Result<MatterRow> {
+pub fn remove_team_member(
+    conn: &mut AnyConnection,
+    input: MatterTeamMemberInput,
+) -> Result<MatterRow> {
     let matter_id = ids::decode(NodeType::Matter, &input.matter_id, "input.matterId")?;
     let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId")?;
     let row = get(conn, &matter_id)?;
-    let removed = diesel::delete(matter_team_members::table.find((&matter_id, &user_id))).execute(conn)?;
+    let removed =
+        diesel::delete(matter_team_members::table.find((&matter_id, &user_id))).execute(conn)?;
     if removed == 0 {
-        return Err(Error::invalid("input.userId", "this user is not on the matter's team"));
+        return Err(Error::invalid(
+            "input.userId",
+            "this user is not on the matter's team",
+        ));
     }
     let name = directory::get_user(conn, &user_id)
         .map(|u| u.display_name)
         .unwrap_or_else(|_| "A user".to_owned());
-    record_event(conn, &matter_id, "team_member_removed", format!("{name} left the team"))?;
+    record_event(
+        conn,
+        &matter_id,
+        "team_member_removed",
+        format!("{name} left the team"),
+    )?;
     Ok(row)
 }
 
@@ -412,8 +480,16 @@ impl MatterQuery {
         };
         Ok(MatterQuery {
             contact_id: decode(&filter.contact_id, NodeType::Contact, "filter.contactId")?,
-            responsible_user_id: decode(&filter.responsible_user_id, NodeType::User, "filter.responsibleUserId")?,
-            team_member_id: decode(&filter.team_member_id, NodeType::User, "filter.teamMemberId")?,
+            responsible_user_id: decode(
+                &filter.responsible_user_id,
+                NodeType::User,
+                "filter.responsibleUserId",
+            )?,
+            team_member_id: decode(
+                &filter.team_member_id,
+                NodeType::User,
+                "filter.teamMemberId",
+            )?,
             filter,
         })
     }
@@ -431,7 +507,9 @@ impl MatterQuery {
             );
         }
         if let Some(statuses) = &f.statuses {
-            query = query.filter(matters::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()));
+            query = query.filter(
+                matters::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),
+            );
         }
         if let Some(areas) = &f.practice_areas {
             query = query.filter(matters::practice_area.eq_any(areas.clone()));
@@ -461,7 +539,12 @@ impl MatterQuery {
     }
 }
 
-pub fn list(conn: &mut AnyConnection, query: &MatterQuery, order: MatterOrder, page: Page) -> Result<Vec<MatterRow>> {
+pub fn list(
+    conn: &mut AnyConnection,
+    query: &MatterQuery,
+    order: MatterOrder,
+    page: Page,
+) -> Result<Vec<MatterRow>> {
     let q = query.boxed();
     let q = match (order.field, order.direction) {
         (MatterOrderField::Reference, SortDirection::Asc) => q.order_by(matters::reference.asc()),
@@ -471,7 +554,9 @@ pub fn list(conn: &mut AnyConnection, query: &MatterQuery, order: MatterOrder, p
         (MatterOrderField::OpenedOn, SortDirection::Asc) => q.order_by(matters::opened_on.asc()),
         (MatterOrderField::OpenedOn, SortDirection::Desc) => q.order_by(matters::opened_on.desc()),
         (MatterOrderField::UpdatedAt, SortDirection::Asc) => q.order_by(matters::updated_at.asc()),
-        (MatterOrderField::UpdatedAt, SortDirection::Desc) => q.order_by(matters::updated_at.desc()),
+        (MatterOrderField::UpdatedAt, SortDirection::Desc) => {
+            q.order_by(matters::updated_at.desc())
+        }
     };
     Ok(q.then_order_by(matters::id.asc())
         .offset(page.offset)
@@ -485,11 +570,22 @@ pub fn count(conn: &mut AnyConnection, query: &MatterQuery) -> Result<i64> {
 }
 
 /// (contact ID, role) pairs per matter.
-pub fn parties_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<(String, String)>>> {
+pub fn parties_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>> {
     let rows: Vec<(String, String, String)> = matter_parties::table
         .filter(matter_parties::matter_id.eq_any(ids))
-        .order_by((matter_parties::matter_id, matter_parties::role, matter_parties::contact_id))
-        .select((matter_parties::matter_id, matter_parties::contact_id, matter_parties::role))
+        .order_by((
+            matter_parties::matter_id,
+            matter_parties::role,
+            matter_parties::contact_id,
+        ))
+        .select((
+            matter_parties::matter_id,
+            matter_parties::contact_id,
+            matter_parties::role,
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
@@ -498,11 +594,18 @@ pub fn parties_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<St
 }
 
 /// (matter ID, role) pairs per contact.
-pub fn matters_of_contacts(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<(String, String)>>> {
+pub fn matters_of_contacts(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<(String, String)>>> {
     let rows: Vec<(String, String, String)> = matter_parties::table
         .filter(matter_parties::contact_id.eq_any(ids))
         .order_by((matter_parties::contact_id, matter_parties::matter_id))
-        .select((matter_parties::contact_id, matter_parties::matter_id, matter_parties::role))
+        .select((
+            matter_parties::contact_id,
+            matter_parties::matter_id,
+            matter_parties::role,
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
@@ -510,18 +613,28 @@ pub fn matters_of_contacts(conn: &mut AnyConnection, ids: &[String]) -> Result<H
         .collect())
 }
 
-pub fn team_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<String, Vec<MatterTeamMember>>> {
+pub fn team_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<MatterTeamMember>>> {
     let rows: Vec<(String, String, Option<String>)> = matter_team_members::table
         .filter(matter_team_members::matter_id.eq_any(ids))
         .order_by((matter_team_members::matter_id, matter_team_members::user_id))
-        .select((matter_team_members::matter_id, matter_team_members::user_id, matter_team_members::role))
+        .select((
+            matter_team_members::matter_id,
+            matter_team_members::user_id,
+            matter_team_members::role,
+        ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
         .map(|(matter, rows)| {
             let members = rows
                 .into_iter()
-                .map(|r| MatterTeamMember { user_id: r.1, role: r.2 })
+                .map(|r| MatterTeamMember {
+                    user_id: r.1,
+                    role: r.2,
+                })
                 .collect();
             (matter, members)
         })

@@ -33,7 +33,11 @@ impl TimelineEntry {
 ///
 /// Each source is read already ordered and cut at `offset + limit`, so a k-way merge of the
 /// three is exact for that window without loading the whole history.
-pub fn timeline(conn: &mut AnyConnection, matter_id: &str, page: Page) -> Result<(Vec<TimelineEntry>, i64)> {
+pub fn timeline(
+    conn: &mut AnyConnection,
+    matter_id: &str,
+    page: Page,
+) -> Result<(Vec<TimelineEntry>, i64)> {
     let reach = Page {
         offset: 0,
         limit: page.offset + page.limit,

@@ -1,0 +1,206 @@
+//! GraphQL over HTTP (the GraphQL Foundation's specification): media types, methods and
+//! status codes, in front of the async-graphql executor.
+
+use async_graphql::parser::types::OperationType;
+use async_graphql::{BatchRequest, BatchResponse, Request, Response};
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{Html, IntoResponse};
+
+use super::AppContext;
+use crate::graphql::request_loader;
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// The response media type the client accepts, or `None` when it accepts neither.
+fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
+    let Some(accept) = headers.get(ACCEPT).and_then(|v| v.to_str().ok()) else {
+        // The specification says to treat a missing Accept as application/json.
+        return Some(JSON);
+    };
+    let types: Vec<&str> = accept
+        .split(',')
+        .map(|part| part.split(';').next().unwrap_or("").trim())
+        .collect();
+    if types.contains(&GRAPHQL_RESPONSE) {
+        Some(GRAPHQL_RESPONSE)
+    } else if types
+        .iter()
+        .any(|t| matches!(*t, JSON | "application/*" | "*/*"))
+    {
+        Some(JSON)
+    } else {
+        None
+    }
+}
+
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|a| a.contains("text/html"))
+}
+
+/// A request-level error (unparseable, invalid, or refused before execution): no data.
+fn is_request_error(response: &Response) -> bool {
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty())
+}
+
+fn error_body(status: StatusCode, media: &'static str, message: &str) -> axum::response::Response {
+    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    (
+        status,
+        [(CONTENT_TYPE, HeaderValue::from_static(media))],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Response {
+    let request_error = match &batch {
+        BatchResponse::Single(r) => is_request_error(r),
+        BatchResponse::Batch(rs) => rs.iter().all(is_request_error),
+    };
+    let status = if media == GRAPHQL_RESPONSE && request_error {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_string(&batch) {
+        Ok(body) => (
+            status,
+            [(CONTENT_TYPE, HeaderValue::from_static(media))],
+            body,
+        )
+            .into_response(),
+        Err(_) => error_body(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            media,
+            "response could not be encoded",
+        ),
+    }
+}
+
+async fn execute(app: &AppContext, batch: BatchRequest) -> BatchResponse {
+    let loader = request_loader(&app.state);
+    match batch {
+        BatchRequest::Single(request) => {
+            BatchResponse::Single(app.schema.execute(request.data(loader)).await)
+        }
+        BatchRequest::Batch(requests) => {
+            let mut responses = Vec::with_capacity(requests.len());
+            for request in requests {
+                responses.push(
+                    app.schema
+                        .execute(request.data(request_loader(&app.state)))
+                        .await,
+                );
+            }
+            BatchResponse::Batch(responses)
+        }
+    }
+}
+
+/// `POST /graphql` with an `application/json` body: one request or a batch.
+pub async fn post(
+    State(app): State<AppContext>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> axum::response::Response {
+    let Some(media) = negotiate(&headers) else {
+        return error_body(
+            StatusCode::NOT_ACCEPTABLE,
+            JSON,
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let content_type = headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    if content_type.split(';').next().map(str::trim) != Some(JSON) {
+        return error_body(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "send the request as application/json",
+        );
+    }
+    let batch: BatchRequest = match serde_json::from_slice(&body) {
+        Ok(batch) => batch,
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("the body is not a GraphQL request: {e}"),
+            )
+        }
+    };
+    respond(media, execute(&app, batch).await)
+}
+
+/// Whether the operation the request selects is a mutation (refused over GET).
+fn selects_mutation(request: &Request) -> bool {
+    let Ok(document) = async_graphql::parser::parse_query(&request.query) else {
+        return false;
+    };
+    let wanted = request.operation_name.as_deref();
+    document.operations.iter().any(|(name, op)| {
+        let selected = match wanted {
+            Some(w) => name.is_some_and(|n| n.as_str() == w),
+            None => true,
+        };
+        selected && op.node.ty == OperationType::Mutation
+    })
+}
+
+/// `GET /graphql`: the playground for browsers, otherwise a query in the URL.
+pub async fn get(
+    State(app): State<AppContext>,
+    headers: HeaderMap,
+    RawQuery(query): RawQuery,
+) -> axum::response::Response {
+    let query = query.unwrap_or_default();
+    if query.is_empty() && wants_html(&headers) {
+        return Html(
+            async_graphql::http::GraphiQLSource::build()
+                .endpoint("/graphql")
+                .title("lexgate")
+                .finish(),
+        )
+        .into_response();
+    }
+    let Some(media) = negotiate(&headers) else {
+        return error_body(
+            StatusCode::NOT_ACCEPTABLE,
+            JSON,
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let request = match async_graphql::http::parse_query_string(&query) {
+        Ok(request) => request,
+        Err(e) => {
+            return error_body(
+                StatusCode::BAD_REQUEST,
+                media,
+                &format!("the URL is not a GraphQL request: {e}"),
+            )
+        }
+    };
+    if selects_mutation(&request) {
+        let mut response = error_body(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "mutations must use POST",
+        );
+        response
+            .headers_mut()
+            .insert(ALLOW, HeaderValue::from_static("POST"));
+        return response;
+    }
+    respond(media, execute(&app, BatchRequest::Single(request)).await)
+}

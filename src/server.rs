@@ -1,0 +1,66 @@
+//! Starting and stopping the server.
+
+use tokio::net::TcpListener;
+
+use crate::config::Settings;
+use crate::contacts::ContactRules;
+use crate::db::Database;
+use crate::graphql::AppState;
+
+/// Builds the application state from the settings (connects and, if asked, migrates).
+pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
+    let db =
+        Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
+    Ok(AppState {
+        db,
+        contact_rules: ContactRules {
+            phone_region: settings.phone_region.clone(),
+        },
+        max_page_size: settings.max_page_size,
+        default_page_size: settings.default_page_size,
+    })
+}
+
+/// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
+pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    let state = app_state(&settings).await?;
+    let app = crate::http::router(state, settings.body_limit_bytes);
+    let listener = TcpListener::bind(settings.bind).await?;
+    tracing::info!(
+        "lexgate listening on http://{} (playground at /graphql)",
+        listener.local_addr()?
+    );
+    axum::serve(listener, app)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    tracing::info!("lexgate stopped");
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let interrupt = async {
+        if let Err(e) = tokio::signal::ctrl_c().await {
+            tracing::error!(error = %e, "cannot listen for SIGINT");
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = interrupt => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
