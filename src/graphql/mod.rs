@@ -13,11 +13,22 @@ pub mod reports;
 
 use std::hash::Hash;
 
+use std::time::Duration;
+
 use async_graphql::dataloader::{DataLoader, Loader};
 use async_graphql::{
     Context, EmptySubscription, InputObject, Interface, MergedObject, Object, Schema, SimpleObject,
     ID,
 };
+use async_graphql::{Request, Response};
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::error::{Error, GraphqlResult};
 use crate::ids::{self, NodeType};
@@ -200,7 +211,108 @@ pub fn sdl() -> String {
     builder().finish().sdl()
 }
 
-/// Per-request data: a fresh DataLoader, so its cache never outlives one request.
-pub fn request_loader(state: &AppState) -> DataLoader<DbLoader> {
-    DataLoader::new(DbLoader::new(state.db.clone()), tokio::spawn)
+/// Runs one request with a fresh DataLoader whose batches run on the request's own task.
+///
+/// A batch is flushed only when the request has stalled: every resolver that can run has run
+/// and is waiting for data. So each query level collects all its keys before one statement
+/// loads them, and a nested query costs one statement per relation level however many rows
+/// it returns, on a slow or busy machine too (a timer-based flush would split batches).
+pub async fn execute(schema: &AppSchema, state: &AppState, request: Request) -> Response {
+    let queue = BatchQueue::default();
+    let spawn_into = queue.clone();
+    let loader = DataLoader::new(DbLoader::new(state.db.clone()), move |batch| {
+        spawn_into.push(batch);
+    })
+    .delay(Duration::ZERO);
+    let execution = std::pin::pin!(schema.execute(request.data(loader)));
+    UntilStalled {
+        execution,
+        queue,
+        running: FuturesUnordered::new(),
+    }
+    .await
+}
+
+/// DataLoader batches waiting to run.
+#[derive(Clone, Default)]
+struct BatchQueue(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
+
+impl BatchQueue {
+    fn push(&self, batch: BoxFuture<'static, ()>) {
+        self.lock().push(batch);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<BoxFuture<'static, ()>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Polls the request until it stalls, then runs the batches it queued, one wave at a time.
+struct UntilStalled<F> {
+    execution: F,
+    queue: BatchQueue,
+    running: FuturesUnordered<BoxFuture<'static, ()>>,
+}
+
+/// Re-polls a request that keeps asking to run at most this often before letting other
+/// tasks have the thread; the request then continues on its next turn.
+const MAX_POLLS_PER_TURN: usize = 4096;
+
+/// A waker that notes it was woken, so we know the request asked to run again.
+struct NotingWaker {
+    woken: AtomicBool,
+    inner: Waker,
+}
+
+impl Wake for NotingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.inner.wake_by_ref();
+    }
+}
+
+impl<F: Future<Output = Response> + Unpin> Future for UntilStalled<F> {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Response> {
+        let noting = Arc::new(NotingWaker {
+            woken: AtomicBool::new(false),
+            inner: cx.waker().clone(),
+        });
+        let waker = Waker::from(noting.clone());
+        for _ in 0..MAX_POLLS_PER_TURN {
+            noting.woken.store(false, Ordering::SeqCst);
+            if let Poll::Ready(response) =
+                Pin::new(&mut self.execution).poll(&mut TaskContext::from_waker(&waker))
+            {
+                return Poll::Ready(response);
+            }
+            if noting.woken.load(Ordering::SeqCst) {
+                continue;
+            }
+            // Stalled. Loads in flight finish before new ones start, so the keys a level
+            // asks for never split between batches, whichever load happens to end first.
+            let mut finished = false;
+            while let Poll::Ready(Some(())) = self.running.poll_next_unpin(cx) {
+                finished = true;
+            }
+            if finished {
+                continue; // their results let resolvers go on
+            }
+            if !self.running.is_empty() {
+                return Poll::Pending;
+            }
+            let queued: Vec<_> = self.queue.lock().drain(..).collect();
+            if queued.is_empty() {
+                return Poll::Pending;
+            }
+            self.running.extend(queued);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse};
 
 use super::AppContext;
-use crate::graphql::request_loader;
+use crate::graphql;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -87,19 +87,15 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
 }
 
 async fn execute(app: &AppContext, batch: BatchRequest) -> BatchResponse {
-    let loader = request_loader(&app.state);
     match batch {
         BatchRequest::Single(request) => {
-            BatchResponse::Single(app.schema.execute(request.data(loader)).await)
+            BatchResponse::Single(graphql::execute(&app.schema, &app.state, request).await)
         }
         BatchRequest::Batch(requests) => {
+            // In order: a later operation may read what an earlier one wrote.
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(
-                    app.schema
-                        .execute(request.data(request_loader(&app.state)))
-                        .await,
-                );
+                responses.push(graphql::execute(&app.schema, &app.state, request).await);
             }
             BatchResponse::Batch(responses)
         }

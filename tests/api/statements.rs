@@ -1,0 +1,102 @@
+//! DataLoaders keep the SQL statements of a request bounded by the depth of the query:
+//! the same nested query over 60 or 120 contacts runs the same number of statements.
+
+use serde_json::json;
+
+use crate::fixtures::*;
+use crate::harness::{Backend, TestApp};
+use crate::on_both_backends;
+
+const NESTED: &str = r#"
+query($first: Int!) {
+  contacts(first: $first, filter: { kind: PERSON }) {
+    edges { node {
+      displayName
+      emails { address isPec }
+      phones { number }
+      tags
+      responsible { displayName teams { name } }
+      organizations { jobTitle organization { displayName emails { address } } }
+      matters {
+        reference
+        clients { displayName }
+        team { role user { displayName } }
+        communications(first: 5) { edges { node { subject participants { displayName } } } }
+        deadlines(first: 5) { edges { node { title assignedUsers { displayName } } } }
+      }
+    } }
+  }
+}"#;
+
+/// Adds `n` people, each with an email, a phone, a tag, an employer and a matter with a
+/// communication and a deadline.
+async fn add_people(app: &TestApp, from: usize, n: usize, lawyer: &str, org: &str) {
+    for i in from..from + n {
+        let person = create_person(
+            app,
+            "Giulia",
+            &format!("Bianchi{i:03}"),
+            json!({
+                "emails": [{ "address": format!("giulia{i}@example.it") }],
+                "phones": [{ "number": format!("+39 347 {:07}", 1_000_000 + i) }],
+                "tags": ["client"],
+                "responsibleUserId": lawyer,
+                "affiliations": [{ "organizationId": org, "jobTitle": "CFO" }],
+            }),
+        )
+        .await;
+        let matter = create_matter(
+            app,
+            &format!("2026/{i:04}"),
+            &person,
+            json!({ "team": [{ "userId": lawyer, "role": "lead" }] }),
+        )
+        .await;
+        app.data(
+            "mutation($input: LogCommunicationInput!) { logCommunication(input: $input) { communication { id } } }",
+            json!({ "input": { "channel": "EMAIL", "direction": "INBOUND", "occurredAt": "2026-03-01T10:00:00Z",
+                               "subject": "Parere", "matterId": matter, "participantIds": [person] } }),
+        )
+        .await;
+        app.data(
+            "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { id } } }",
+            json!({ "input": { "title": "Deposito memoria", "kind": "FILING", "dueAt": "2026-05-01T09:00:00Z",
+                               "matterId": matter, "assigneeUserIds": [lawyer] } }),
+        )
+        .await;
+    }
+}
+
+async fn statements_for(app: &TestApp, first: usize) -> u64 {
+    let before = app.db.statement_count();
+    let data = app.data(NESTED, json!({ "first": first })).await;
+    let after = app.db.statement_count();
+    let edges = data["contacts"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), first);
+    assert_eq!(edges[0]["node"]["matters"][0]["team"][0]["role"], "lead");
+    assert_eq!(
+        edges[0]["node"]["organizations"][0]["organization"]["displayName"],
+        "Acme S.p.A."
+    );
+    after - before
+}
+
+async fn nested_query_statements_do_not_grow_with_rows(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let lawyer = create_user(&app, "avv.verdi@studio.it", "lawyer").await;
+    let org = create_organization(&app, "Acme S.p.A.", json!({})).await;
+    add_people(&app, 0, 60, &lawyer, &org).await;
+    // Warm the pool so connection set-up is not counted.
+    statements_for(&app, 60).await;
+    let with_10 = statements_for(&app, 10).await;
+    let with_60 = statements_for(&app, 60).await;
+    add_people(&app, 60, 60, &lawyer, &org).await;
+    let with_120 = statements_for(&app, 120).await;
+    assert_eq!(with_10, with_60, "statements grew with the number of rows");
+    assert_eq!(with_60, with_120, "statements grew with the number of rows");
+    // The list query plus at most one per relation the query names (22 of them, some sharing
+    // a batch), far below one per row.
+    assert!(with_60 <= 23, "{with_60} statements for a 5-level query");
+}
+
+on_both_backends!(nested_query_statements_do_not_grow_with_rows);
