@@ -146,8 +146,9 @@ impl Validator {
         });
     }
 
-    /// Keeps the value of a check, or records its error under `field`.
-    pub fn check<T, E: std::fmt::Display>(
+    /// Keeps the value of a check, or records its error under `field`. A check that already
+    /// names its fields (an ID decoded at `input.clientIds[2]`) keeps its own, more precise names.
+    pub fn check<T, E: std::fmt::Display + 'static>(
         &mut self,
         field: impl Into<String>,
         result: std::result::Result<T, E>,
@@ -155,7 +156,10 @@ impl Validator {
         match result {
             Ok(value) => Some(value),
             Err(e) => {
-                self.add(field, e.to_string());
+                match (&e as &dyn std::any::Any).downcast_ref::<Error>() {
+                    Some(Error::Validation(fields)) => self.errors.extend(fields.iter().cloned()),
+                    _ => self.add(field, e.to_string()),
+                }
                 None
             }
         }
@@ -193,5 +197,26 @@ pub trait GraphqlResult<T> {
 impl<T> GraphqlResult<T> for Result<T> {
     fn gql(self) -> async_graphql::Result<T> {
         self.map_err(|e| e.extend())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nested_field_errors_keep_their_names() {
+        let mut v = Validator::new();
+        let nested: Result<(), Error> =
+            Err(Error::invalid("input.clientIds[2]", "not a Contact ID"));
+        assert!(v.check("input.clientIds", nested).is_none());
+        let plain: Result<(), String> = Err("bad".to_owned());
+        assert!(v.check("input.email", plain).is_none());
+        let Err(Error::Validation(fields)) = v.finish() else {
+            panic!("expected a validation error");
+        };
+        let names: Vec<&str> = fields.iter().map(|f| f.field.as_str()).collect();
+        assert_eq!(names, ["input.clientIds[2]", "input.email"]);
+        assert_eq!(fields[0].message, "not a Contact ID");
     }
 }

@@ -7,7 +7,7 @@ use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
 
 use super::model::{ContactKind, ContactRow};
-use super::service::get;
+use super::service::{get, names_of};
 use crate::db::schema::{
     affiliations, communication_participants, contact_addresses, contact_emails, contact_phones,
     contact_tags, contacts, deadlines, matter_parties,
@@ -215,6 +215,13 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         );
         survivor.created_at = survivor.created_at.min(other.created_at);
     }
+    // A filled-in given name changes how the survivor is shown, found and sorted.
+    (survivor.display_name, survivor.sort_name) = names_of(
+        ContactKind::from_db(&survivor.kind)?,
+        survivor.given_name.as_deref(),
+        survivor.family_name.as_deref(),
+        survivor.organization_name.as_deref(),
+    );
     survivor.updated_at = now();
     diesel::update(contacts::table.find(&survivor_id))
         .set(&survivor)

@@ -239,16 +239,32 @@ fn validate_affiliations(
 }
 
 fn display_and_sort_name(d: &Draft) -> (String, String) {
-    match d.kind {
+    names_of(
+        d.kind,
+        d.given_name.as_deref(),
+        d.family_name.as_deref(),
+        d.organization_name.as_deref(),
+    )
+}
+
+/// The display name ("Given Family", or the organisation's name) and the sort key
+/// ("family given", lower-cased) of a contact.
+pub(super) fn names_of(
+    kind: ContactKind,
+    given_name: Option<&str>,
+    family_name: Option<&str>,
+    organization_name: Option<&str>,
+) -> (String, String) {
+    match kind {
         ContactKind::Person => {
-            let given = d.given_name.as_deref().unwrap_or("");
-            let family = d.family_name.as_deref().unwrap_or("");
+            let given = given_name.unwrap_or("");
+            let family = family_name.unwrap_or("");
             let display = format!("{given} {family}").trim().to_owned();
             let sort = format!("{family} {given}").trim().to_lowercase();
             (display, sort)
         }
         ContactKind::Organization => {
-            let name = d.organization_name.clone().unwrap_or_default();
+            let name = organization_name.unwrap_or_default().to_owned();
             let sort = name.to_lowercase();
             (name, sort)
         }

@@ -63,7 +63,13 @@ fn sqlite_path(url: &str) -> &str {
 /// cannot silently fall back to creating an SQLite file named like the URL.
 pub fn establish(url: &str) -> ConnectionResult<AnyConnection> {
     match Backend::of_url(url) {
-        Backend::Postgres => diesel::PgConnection::establish(url).map(AnyConnection::Postgresql),
+        Backend::Postgres => {
+            let mut conn = diesel::PgConnection::establish(url)?;
+            // Timestamps are UTC and render as ISO text whatever the server's defaults.
+            conn.batch_execute("SET TimeZone = 'UTC'; SET DateStyle = 'ISO, YMD';")
+                .map_err(ConnectionError::CouldntSetupConfiguration)?;
+            Ok(AnyConnection::Postgresql(conn))
+        }
         Backend::Sqlite => {
             let mut conn = diesel::SqliteConnection::establish(sqlite_path(url))?;
             // WAL lets readers run beside the single writer; the busy timeout covers other

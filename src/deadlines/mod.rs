@@ -342,7 +342,7 @@ pub fn complete(conn: &mut AnyConnection, id: &str) -> Result<DeadlineRow> {
     let mut row = get(conn, id)?;
     if row.status == DeadlineStatus::Cancelled.as_str() {
         return Err(Error::Conflict {
-            field: Some("id".to_owned()),
+            field: Some("input.id".to_owned()),
             message: "a cancelled deadline cannot be completed; reopen it first".to_owned(),
         });
     }

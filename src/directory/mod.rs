@@ -109,15 +109,28 @@ fn validate_role(v: &mut Validator, role: &str) -> String {
     role
 }
 
+/// Whether two names or addresses differ only in letter case. Compared here rather than
+/// with SQL `lower()`, which on SQLite folds ASCII letters only (`É` stays `É`).
+fn same_ignoring_case(a: &str, b: &str) -> bool {
+    a.to_lowercase() == b.to_lowercase()
+}
+
 fn ensure_email_free(conn: &mut AnyConnection, email: &str, except: Option<&str>) -> Result<()> {
+    // The domain is ASCII (validated) and stored lower-cased: it narrows the candidates,
+    // and has no LIKE wildcards to escape.
+    let domain = email.rsplit_once('@').map_or("", |(_, d)| d);
     let mut query = users::table
-        .filter(lower(users::email).eq(email.to_lowercase()))
-        .select(users::id)
+        .filter(lower(users::email).like(format!("%@{}", domain.to_ascii_lowercase())))
+        .select(users::email)
         .into_boxed();
     if let Some(id) = except {
         query = query.filter(users::id.ne(id.to_owned()));
     }
-    if query.first::<String>(conn).optional()?.is_some() {
+    let candidates = query.load::<String>(conn)?;
+    if candidates
+        .iter()
+        .any(|other| same_ignoring_case(other, email))
+    {
         return Err(Error::Conflict {
             field: Some("input.email".to_owned()),
             message: "another user has this email address".to_owned(),
@@ -283,14 +296,13 @@ pub fn ensure_teams_exist(conn: &mut AnyConnection, ids: &[String], field: &str)
 }
 
 fn ensure_team_name_free(conn: &mut AnyConnection, name: &str, except: Option<&str>) -> Result<()> {
-    let mut query = teams::table
-        .filter(lower(teams::name).eq(name.to_lowercase()))
-        .select(teams::id)
-        .into_boxed();
+    // A firm has few teams: compare every name (see `same_ignoring_case`).
+    let mut query = teams::table.select(teams::name).into_boxed();
     if let Some(id) = except {
         query = query.filter(teams::id.ne(id.to_owned()));
     }
-    if query.first::<String>(conn).optional()?.is_some() {
+    let names = query.load::<String>(conn)?;
+    if names.iter().any(|other| same_ignoring_case(other, name)) {
         return Err(Error::Conflict {
             field: Some("input.name".to_owned()),
             message: "another team has this name".to_owned(),

@@ -289,6 +289,24 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
                 "a contact cannot be both client and counterparty",
             ));
         }
+    } else if let Some(clients) = &clients {
+        // New clients must not be among the counterparties the matter keeps.
+        let current_counterparties: HashSet<String> = parties_of(conn, std::slice::from_ref(&id))?
+            .remove(&id)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|p| p.1 == PartyRole::Counterparty.as_str())
+            .map(|p| p.0)
+            .collect();
+        if let Some(i) = clients
+            .iter()
+            .position(|c| current_counterparties.contains(c))
+        {
+            return Err(Error::invalid(
+                format!("input.clientIds[{i}]"),
+                "a contact cannot be both client and counterparty",
+            ));
+        }
     }
     row.updated_at = now();
     diesel::update(matters::table.find(&id))

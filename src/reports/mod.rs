@@ -13,16 +13,17 @@ use crate::db::AnyConnection;
 use crate::deadlines::DeadlineStatus;
 use crate::error::Result;
 
-/// `YYYY-MM` of a timestamp column. Both backends render a timestamp cast to text as
-/// `YYYY-MM-DD HH:MM:SS...`, so the first seven characters are the month.
+/// `YYYY-MM` of a timestamp column. SQLite stores timestamps as `YYYY-MM-DD HH:MM:SS...`
+/// text and PostgreSQL renders them so under the ISO `DateStyle` every connection is pinned
+/// to (see `db::establish`), so the first seven characters are the month on both.
 fn month_of(column: &str) -> String {
     format!("substr(CAST({column} AS TEXT), 1, 7)")
 }
 
 /// Grouping by a computed month and a plain column: Diesel's typed GROUP BY cannot mix a
 /// literal with a column, so both go in as trusted SQL fragments built from constants.
-fn month_and(column: &str, other: &str) -> diesel::expression::SqlLiteral<Text> {
-    sql::<Text>(&format!("{}, {other}", month_of(column)))
+fn month_and(month: &str, other: &str) -> diesel::expression::SqlLiteral<Text> {
+    sql::<Text>(&format!("{month}, {other}"))
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -87,16 +88,13 @@ pub fn communications_per_month(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(String, String, i64)>> {
+    let month = month_of("occurred_at");
     Ok(communications::table
         .filter(communications::occurred_at.ge(from.naive_utc()))
         .filter(communications::occurred_at.lt(to.naive_utc()))
-        .group_by(month_and("occurred_at", "channel"))
-        .select((
-            sql::<Text>(&month_of("occurred_at")),
-            sql::<Text>("channel"),
-            count_star(),
-        ))
-        .order_by(month_and("occurred_at", "channel"))
+        .group_by(month_and(&month, "channel"))
+        .select((sql::<Text>(&month), sql::<Text>("channel"), count_star()))
+        .order_by(month_and(&month, "channel"))
         .load(conn)?)
 }
 
@@ -106,15 +104,12 @@ pub fn new_contacts_per_month(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<(String, String, i64)>> {
+    let month = month_of("created_at");
     Ok(contacts::table
         .filter(contacts::created_at.ge(from.naive_utc()))
         .filter(contacts::created_at.lt(to.naive_utc()))
-        .group_by(month_and("created_at", "category"))
-        .select((
-            sql::<Text>(&month_of("created_at")),
-            sql::<Text>("category"),
-            count_star(),
-        ))
-        .order_by(month_and("created_at", "category"))
+        .group_by(month_and(&month, "category"))
+        .select((sql::<Text>(&month), sql::<Text>("category"), count_star()))
+        .order_by(month_and(&month, "category"))
         .load(conn)?)
 }
