@@ -1,15 +1,19 @@
 //! lexgate: the law-firm CRM behind one GraphQL API, on embedded SQLite or PostgreSQL.
 
+pub mod campaigns;
+pub mod communications;
+pub mod config;
 pub mod contacts;
 pub mod db;
+pub mod deadlines;
 pub mod directory;
 pub mod error;
+pub mod graphql;
+pub mod http;
 pub mod ids;
 pub mod listing;
-pub mod validation;
-pub mod communications;
-pub mod deadlines;
 pub mod matters;
-pub mod campaigns;
 pub mod reports;
-pub mod graphql;
+pub mod seed;
+pub mod server;
+pub mod validation;

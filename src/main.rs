@@ -1,1 +1,162 @@
-fn main() {}
+//! The `lexgate` command: serve, migrate, print the schema, seed data.
+
+use std::path::PathBuf;
+
+use anyhow::Context;
+use clap::{Args, Parser, Subcommand};
+use lexgate::config::Settings;
+use lexgate::db::Database;
+
+#[derive(Parser)]
+#[command(
+    name = "lexgate",
+    version,
+    about = "The law-firm CRM behind one GraphQL API"
+)]
+struct Cli {
+    /// TOML settings file (default: ./lexgate.toml when present).
+    #[arg(long, global = true, env = "LEXGATE_CONFIG")]
+    config: Option<PathBuf>,
+    /// postgres://user@host/db or sqlite://file.db (default: sqlite://lexgate.db).
+    #[arg(long, global = true, env = "DATABASE_URL")]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the GraphQL API and the playground.
+    Serve(ServeArgs),
+    /// Apply pending database migrations.
+    Migrate,
+    /// Write the GraphQL schema (SDL) to stdout or a file.
+    PrintSchema {
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Fill the database with demo or synthetic data.
+    Seed(SeedArgs),
+}
+
+#[derive(Args)]
+struct ServeArgs {
+    /// Address to listen on (default 127.0.0.1:8080).
+    #[arg(long, env = "LEXGATE_BIND")]
+    bind: Option<std::net::SocketAddr>,
+    /// Do not run migrations at start-up.
+    #[arg(long, env = "LEXGATE_NO_MIGRATE")]
+    no_migrate: bool,
+}
+
+#[derive(Args)]
+#[command(group = clap::ArgGroup::new("kind").required(true).args(["demo", "contacts"]))]
+struct SeedArgs {
+    /// A realistic demo firm: users, teams, a few hundred contacts, matters, communications, deadlines.
+    #[arg(long)]
+    demo: bool,
+    /// A synthetic data set with this many contacts.
+    #[arg(long)]
+    contacts: Option<u64>,
+    /// Matters in the synthetic set.
+    #[arg(long, default_value_t = 0, requires = "contacts")]
+    matters: u64,
+    /// Communications in the synthetic set.
+    #[arg(long, default_value_t = 0, requires = "contacts")]
+    communications: u64,
+    /// Deadlines in the synthetic set.
+    #[arg(long, default_value_t = 0, requires = "contacts")]
+    deadlines: u64,
+    /// Random seed of the synthetic set (same seed, same data).
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+fn settings(cli: &Cli) -> anyhow::Result<Settings> {
+    let mut settings = Settings::load(cli.config.as_deref())?;
+    if let Some(url) = &cli.database_url {
+        settings.database_url = url.clone();
+    }
+    Ok(settings)
+}
+
+fn init_tracing(filter: &str) {
+    let filter = tracing_subscriber::EnvFilter::try_from_env("LEXGATE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .init();
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    if let Command::PrintSchema { output } = &cli.command {
+        return print_schema(output.as_deref());
+    }
+    let mut settings = settings(&cli)?;
+    init_tracing(&settings.log);
+    match cli.command {
+        Command::Serve(args) => {
+            if let Some(bind) = args.bind {
+                settings.bind = bind;
+            }
+            if args.no_migrate {
+                settings.migrate = false;
+            }
+            lexgate::server::serve(settings).await
+        }
+        Command::Migrate => {
+            let db = Database::connect(&settings.database_url, 1, false).await?;
+            let applied = db.run(lexgate::db::run_migrations).await?;
+            println!("{applied} migration(s) applied");
+            Ok(())
+        }
+        Command::Seed(args) => seed(&settings, args).await,
+        Command::PrintSchema { .. } => Ok(()),
+    }
+}
+
+fn print_schema(output: Option<&std::path::Path>) -> anyhow::Result<()> {
+    let sdl = lexgate::graphql::sdl();
+    match output {
+        Some(path) => {
+            std::fs::write(path, sdl).with_context(|| format!("cannot write {}", path.display()))
+        }
+        None => {
+            print!("{sdl}");
+            Ok(())
+        }
+    }
+}
+
+async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
+    let db = Database::connect(&settings.database_url, settings.pool_size, true).await?;
+    let summary = if args.demo {
+        lexgate::seed::demo(&db).await?
+    } else {
+        let sizes = lexgate::seed::SyntheticSizes {
+            contacts: args.contacts.unwrap_or(0),
+            matters: args.matters,
+            communications: args.communications,
+            deadlines: args.deadlines,
+        };
+        let total = sizes.contacts + sizes.matters + sizes.communications + sizes.deadlines;
+        let bar = indicatif::ProgressBar::new(total);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{bar:40} {pos}/{len} records ({per_sec}, eta {eta})",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        let progress = bar.clone();
+        let summary =
+            lexgate::seed::synthetic(&db, sizes, args.seed, move |n| progress.set_position(n))
+                .await?;
+        bar.finish();
+        summary
+    };
+    println!("seeded: {summary}");
+    Ok(())
+}

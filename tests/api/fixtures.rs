@@ -64,3 +64,21 @@ pub fn merge(target: &mut Value, extra: Value) {
         target.extend(extra);
     }
 }
+
+/// The error names the list element at `index` (e.g. `input.clientIds[2]`) as the bad field.
+#[track_caller]
+pub fn assert_bad_list_element(error: &Value, list: &str, index: usize) {
+    let element = format!("{list}[{index}]");
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+    assert_eq!(error["extensions"]["field"], element.as_str(), "{error:#}");
+    let message = error["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains(&element),
+        "the message names {element}: {error:#}"
+    );
+    assert_eq!(
+        message.matches("invalid input").count(),
+        1,
+        "doubled message: {error:#}"
+    );
+}

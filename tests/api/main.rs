@@ -3,5 +3,15 @@
 mod fixtures;
 mod harness;
 
+mod campaigns;
+mod communications;
+mod contacts;
+mod deadlines;
+mod directory;
+mod http;
+mod matters;
+mod nodes;
+mod reports;
 mod schema;
 mod smoke;
+mod statements;
