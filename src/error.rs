@@ -59,6 +59,15 @@ impl Error {
         }
     }
 
+    /// A missing referenced record is the caller's bad input (naming `field`); any other
+    /// failure (the database being down) stays what it is.
+    pub fn as_bad_reference(self, field: &str, message: &str) -> Error {
+        match self {
+            Error::NotFound { .. } => Error::invalid(field, message),
+            other => other,
+        }
+    }
+
     /// The stable machine-readable code clients switch on (`extensions.code`).
     pub fn code(&self) -> &'static str {
         match self {

@@ -64,10 +64,8 @@ pub struct UpdateCampaignInput {
     pub name: Option<String>,
     pub purpose: Option<String>,
     pub status: Option<CampaignStatus>,
-    #[graphql(default)]
     pub description: MaybeUndefined<String>,
     pub audience_filter: Option<ContactFilter>,
-    #[graphql(default)]
     pub scheduled_at: MaybeUndefined<DateTime<Utc>>,
 }
 

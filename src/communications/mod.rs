@@ -66,11 +66,8 @@ pub struct UpdateCommunicationInput {
     pub channel: Option<Channel>,
     pub direction: Option<Direction>,
     pub occurred_at: Option<DateTime<Utc>>,
-    #[graphql(default)]
     pub subject: MaybeUndefined<String>,
-    #[graphql(default)]
     pub summary: MaybeUndefined<String>,
-    #[graphql(default)]
     pub matter_id: MaybeUndefined<ID>,
     pub participant_ids: Option<Vec<ID>>,
 }
@@ -100,7 +97,7 @@ fn ensure_references(
 ) -> Result<()> {
     if let Some(matter) = matter {
         crate::matters::get(conn, matter)
-            .map_err(|_| Error::invalid("input.matterId", "no matter with this ID"))?;
+            .map_err(|e| e.as_bad_reference("input.matterId", "no matter with this ID"))?;
     }
     let found: HashSet<String> = crate::contacts::get_many(conn, participants)?
         .into_keys()

@@ -175,24 +175,17 @@ pub struct CreateContactInput {
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateContactInput {
     pub id: ID,
-    #[graphql(default)]
     pub given_name: MaybeUndefined<String>,
-    #[graphql(default)]
     pub family_name: MaybeUndefined<String>,
-    #[graphql(default)]
     pub organization_name: MaybeUndefined<String>,
     pub category: Option<ContactCategory>,
     pub emails: Option<Vec<EmailInput>>,
     pub phones: Option<Vec<PhoneInput>>,
     pub addresses: Option<Vec<AddressInput>>,
     pub tags: Option<Vec<String>>,
-    #[graphql(default)]
     pub codice_fiscale: MaybeUndefined<String>,
-    #[graphql(default)]
     pub partita_iva: MaybeUndefined<String>,
-    #[graphql(default)]
     pub notes: MaybeUndefined<String>,
-    #[graphql(default)]
     pub responsible_user_id: MaybeUndefined<ID>,
     pub affiliations: Option<Vec<AffiliationInput>>,
 }

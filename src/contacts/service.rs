@@ -92,12 +92,8 @@ fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
     }
     d.codice_fiscale = blank_to_none(d.codice_fiscale).and_then(|cf| {
         let normalized = v.check("input.codiceFiscale", normalize_codice_fiscale(&cf))?;
-        let expected = if d.kind == ContactKind::Person {
-            16
-        } else {
-            11
-        };
-        if d.kind == ContactKind::Person && normalized.len() != expected {
+        // Organisations may carry an 11-digit code or, for sole traders, a personal one.
+        if d.kind == ContactKind::Person && normalized.len() != 16 {
             v.add(
                 "input.codiceFiscale",
                 "a person's codice fiscale has 16 characters",

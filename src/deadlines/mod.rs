@@ -73,14 +73,11 @@ pub struct UpdateDeadlineInput {
     pub id: ID,
     pub title: Option<String>,
     pub kind: Option<DeadlineKind>,
-    #[graphql(default)]
     pub description: MaybeUndefined<String>,
     pub due_at: Option<DateTime<Utc>>,
     /// Setting OPEN clears the completion time; DONE sets it.
     pub status: Option<DeadlineStatus>,
-    #[graphql(default)]
     pub matter_id: MaybeUndefined<ID>,
-    #[graphql(default)]
     pub contact_id: MaybeUndefined<ID>,
     pub assignee_user_ids: Option<Vec<ID>>,
     pub assignee_team_ids: Option<Vec<ID>>,
@@ -132,11 +129,11 @@ struct Assignment {
 fn ensure_references(conn: &mut AnyConnection, row: &DeadlineRow, a: &Assignment) -> Result<()> {
     if let Some(matter) = &row.matter_id {
         crate::matters::get(conn, matter)
-            .map_err(|_| Error::invalid("input.matterId", "no matter with this ID"))?;
+            .map_err(|e| e.as_bad_reference("input.matterId", "no matter with this ID"))?;
     }
     if let Some(contact) = &row.contact_id {
         crate::contacts::get(conn, contact)
-            .map_err(|_| Error::invalid("input.contactId", "no contact with this ID"))?;
+            .map_err(|e| e.as_bad_reference("input.contactId", "no contact with this ID"))?;
     }
     if let Some(users) = &a.users {
         crate::directory::ensure_users_exist(conn, users, "input.assigneeUserIds")?;

@@ -86,7 +86,6 @@ pub struct CreateTeamInput {
 pub struct UpdateTeamInput {
     pub id: ID,
     pub name: Option<String>,
-    #[graphql(default)]
     pub description: MaybeUndefined<String>,
     /// Replaces the whole membership when given.
     pub member_ids: Option<Vec<ID>>,

@@ -90,13 +90,9 @@ pub struct UpdateMatterInput {
     pub title: Option<String>,
     pub practice_area: Option<String>,
     pub status: Option<MatterStatus>,
-    #[graphql(default)]
     pub description: MaybeUndefined<String>,
-    #[graphql(default)]
     pub responsible_user_id: MaybeUndefined<ID>,
-    #[graphql(default)]
     pub opened_on: MaybeUndefined<NaiveDate>,
-    #[graphql(default)]
     pub closed_on: MaybeUndefined<NaiveDate>,
     pub client_ids: Option<Vec<ID>>,
     pub counterparty_ids: Option<Vec<ID>>,

@@ -407,7 +407,7 @@ pub fn add_team_member(
     let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId")?;
     let row = get(conn, &matter_id)?;
     let user = directory::get_user(conn, &user_id)
-        .map_err(|_| Error::invalid("input.userId", "no user with this ID"))?;
+        .map_err(|e| e.as_bad_reference("input.userId", "no user with this ID"))?;
     let role = trimmed(input.role);
     let existing = matter_team_members::table
         .find((&matter_id, &user_id))
