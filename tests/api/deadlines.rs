@@ -1,9 +1,6 @@
 //! Tests of deadlines.
 
-use std::collections::BTreeSet;
-
-use base64::Engine;
-use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
+use chrono::{NaiveDateTime, TimeDelta, Utc};
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
@@ -34,24 +31,6 @@ fn with_fields(operation: &str) -> String {
     format!("{operation}\n{DEADLINE_FIELDS}")
 }
 
-/// A well-formed global ID of `type_name` that names nothing in the database.
-fn missing_id(type_name: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{type_name}:{}", uuid::Uuid::now_v7()))
-}
-
-fn ids(list: &Value) -> BTreeSet<String> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("expected a list, got {list}"))
-        .iter()
-        .map(|n| n["id"].as_str().expect("id").to_owned())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
 fn titles(connection: &Value) -> Vec<String> {
     connection["nodes"]
         .as_array()
@@ -59,26 +38,6 @@ fn titles(connection: &Value) -> Vec<String> {
         .iter()
         .map(|n| n["title"].as_str().expect("title").to_owned())
         .collect()
-}
-
-fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .expect("RFC 3339 time")
-    .with_timezone(&Utc)
-}
-
-fn utc(text: &str) -> DateTime<Utc> {
-    text.parse().expect("UTC time")
-}
-
-#[track_caller]
-fn assert_error(error: &Value, code: &str, field: &str) {
-    assert_eq!(error["extensions"]["code"], code, "{error:#}");
-    assert_eq!(error["extensions"]["field"], field, "{error:#}");
 }
 
 /// A list element whose ID is malformed or of another type.

@@ -1,5 +1,9 @@
 //! Small builders for the records most tests need.
 
+use std::collections::BTreeSet;
+
+use base64::Engine;
+use chrono::{DateTime, Utc};
 use serde_json::{json, Value};
 
 use crate::harness::TestApp;
@@ -81,4 +85,42 @@ pub fn assert_bad_list_element(error: &Value, list: &str, index: usize) {
         1,
         "doubled message: {error:#}"
     );
+}
+
+/// A well-formed global ID of `type_name` that names nothing in the database.
+pub fn missing_id(type_name: &str) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .encode(format!("{type_name}:{}", uuid::Uuid::now_v7()))
+}
+
+pub fn ids(list: &Value) -> BTreeSet<String> {
+    list.as_array()
+        .unwrap_or_else(|| panic!("expected a list, got {list}"))
+        .iter()
+        .map(|n| n["id"].as_str().expect("id").to_owned())
+        .collect()
+}
+
+pub fn set(items: &[&str]) -> BTreeSet<String> {
+    items.iter().map(|s| (*s).to_owned()).collect()
+}
+
+pub fn time(value: &Value) -> DateTime<Utc> {
+    DateTime::parse_from_rfc3339(
+        value
+            .as_str()
+            .unwrap_or_else(|| panic!("not a time: {value}")),
+    )
+    .expect("RFC 3339 time")
+    .with_timezone(&Utc)
+}
+
+pub fn utc(text: &str) -> DateTime<Utc> {
+    text.parse().expect("UTC time")
+}
+
+#[track_caller]
+pub fn assert_error(error: &Value, code: &str, field: &str) {
+    assert_eq!(error["extensions"]["code"], code, "{error:#}");
+    assert_eq!(error["extensions"]["field"], field, "{error:#}");
 }

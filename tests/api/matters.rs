@@ -2,7 +2,6 @@
 
 use std::collections::BTreeSet;
 
-use base64::Engine;
 use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 
@@ -48,24 +47,6 @@ fn with_fields(operation: &str) -> String {
     format!("{operation}\n{MATTER_FIELDS}")
 }
 
-/// A well-formed global ID of `type_name` that names nothing in the database.
-fn missing_id(type_name: &str) -> String {
-    base64::engine::general_purpose::URL_SAFE_NO_PAD
-        .encode(format!("{type_name}:{}", uuid::Uuid::now_v7()))
-}
-
-fn ids(list: &Value) -> BTreeSet<String> {
-    list.as_array()
-        .unwrap_or_else(|| panic!("expected a list, got {list}"))
-        .iter()
-        .map(|n| n["id"].as_str().expect("id").to_owned())
-        .collect()
-}
-
-fn set(items: &[&str]) -> BTreeSet<String> {
-    items.iter().map(|s| (*s).to_owned()).collect()
-}
-
 /// (user ID, role) pairs of a matter's team.
 fn roles(team: &Value) -> BTreeSet<(String, Option<String>)> {
     team.as_array()
@@ -91,28 +72,8 @@ fn refs(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-fn time(value: &Value) -> DateTime<Utc> {
-    DateTime::parse_from_rfc3339(
-        value
-            .as_str()
-            .unwrap_or_else(|| panic!("not a time: {value}")),
-    )
-    .expect("RFC 3339 time")
-    .with_timezone(&Utc)
-}
-
-fn utc(text: &str) -> DateTime<Utc> {
-    text.parse().expect("UTC time")
-}
-
 fn date(text: &str) -> NaiveDate {
     text.parse().expect("date")
-}
-
-#[track_caller]
-fn assert_error(error: &Value, code: &str, field: &str) {
-    assert_eq!(error["extensions"]["code"], code, "{error:#}");
-    assert_eq!(error["extensions"]["field"], field, "{error:#}");
 }
 
 /// A list element whose ID is malformed or of another type.
