@@ -38,6 +38,24 @@ pub struct FileSettings {
     pub default_page_size: Option<usize>,
     pub body_limit_bytes: Option<usize>,
     pub log: Option<String>,
+    pub max_query_depth: Option<usize>,
+    pub max_query_complexity: Option<usize>,
+    pub max_aliases: Option<usize>,
+    pub max_directives: Option<usize>,
+    pub max_batch_size: Option<usize>,
+    pub request_timeout_ms: Option<u64>,
+    pub introspection: Option<bool>,
+    pub profile: Option<Profile>,
+    pub cors_allowed_origins: Option<Vec<String>>,
+}
+
+/// What the server is deployed for: production hides what helps explore the schema.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Profile {
+    #[default]
+    Development,
+    Production,
 }
 
 /// The settings in force.
@@ -52,6 +70,23 @@ pub struct Settings {
     pub default_page_size: usize,
     pub body_limit_bytes: usize,
     pub log: String,
+    /// The deepest nesting of fields a query may have.
+    pub max_query_depth: usize,
+    /// The largest complexity a query may have; a list's page size multiplies its children.
+    pub max_query_complexity: usize,
+    /// The most aliased fields one document may contain.
+    pub max_aliases: usize,
+    /// The most directives one field may carry.
+    pub max_directives: usize,
+    /// The most operations one HTTP batch may hold.
+    pub max_batch_size: usize,
+    /// How long one HTTP request may execute before it is stopped.
+    pub request_timeout_ms: u64,
+    /// Introspection on or off; `None` leaves it to the profile.
+    pub introspection: Option<bool>,
+    pub profile: Profile,
+    /// Browser origins allowed to call the API; empty sends no CORS headers.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 impl Default for Settings {
@@ -63,9 +98,18 @@ impl Default for Settings {
             pool_size: 8,
             phone_region: "IT".to_owned(),
             max_page_size: 1000,
-            default_page_size: 50,
+            default_page_size: crate::graphql::pagination::ASSUMED_PAGE_SIZE,
             body_limit_bytes: 1024 * 1024,
             log: "info".to_owned(),
+            max_query_depth: 15,
+            max_query_complexity: 25_000,
+            max_aliases: 30,
+            max_directives: 50,
+            max_batch_size: 10,
+            request_timeout_ms: 10_000,
+            introspection: None,
+            profile: Profile::Development,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -88,6 +132,7 @@ impl Settings {
     }
 
     fn apply(&mut self, f: FileSettings) {
+        self.apply_limits(&f);
         let s = self;
         if let Some(v) = f.database_url {
             s.database_url = v;
@@ -118,6 +163,49 @@ impl Settings {
         }
     }
 
+    fn apply_limits(&mut self, f: &FileSettings) {
+        let s = self;
+        if let Some(v) = f.max_query_depth {
+            s.max_query_depth = v;
+        }
+        if let Some(v) = f.max_query_complexity {
+            s.max_query_complexity = v;
+        }
+        if let Some(v) = f.max_aliases {
+            s.max_aliases = v;
+        }
+        if let Some(v) = f.max_directives {
+            s.max_directives = v;
+        }
+        if let Some(v) = f.max_batch_size {
+            s.max_batch_size = v;
+        }
+        if let Some(v) = f.request_timeout_ms {
+            s.request_timeout_ms = v;
+        }
+        if let Some(v) = f.introspection {
+            s.introspection = Some(v);
+        }
+        if let Some(v) = f.profile {
+            s.profile = v;
+        }
+        if let Some(v) = &f.cors_allowed_origins {
+            s.cors_allowed_origins.clone_from(v);
+        }
+    }
+
+    /// Whether introspection is served: as set, else on in development only.
+    pub fn introspection_enabled(&self) -> bool {
+        self.introspection
+            .unwrap_or(self.profile == Profile::Development)
+    }
+
+    /// Whether validation errors suggest field names ("Did you mean"): development only,
+    /// since they let a client map the schema piece by piece without introspection.
+    pub fn suggestions_enabled(&self) -> bool {
+        self.profile == Profile::Development
+    }
+
     pub fn validate(&self) -> Result<(), ConfigError> {
         let invalid = |name, message: &str| ConfigError::Invalid {
             name,
@@ -141,7 +229,43 @@ impl Settings {
                 "must be a two-letter region such as IT",
             ));
         }
-        Ok(())
+        self.validate_limits()?;
+        validate_origins(&self.cors_allowed_origins)
+    }
+
+    fn validate_limits(&self) -> Result<(), ConfigError> {
+        let positive = [
+            ("max_query_depth", self.max_query_depth as u64),
+            ("max_query_complexity", self.max_query_complexity as u64),
+            ("max_directives", self.max_directives as u64),
+            ("max_batch_size", self.max_batch_size as u64),
+            ("request_timeout_ms", self.request_timeout_ms),
+        ];
+        match positive.iter().find(|(_, value)| *value == 0) {
+            Some((name, _)) => Err(ConfigError::Invalid {
+                name,
+                message: "must be at least 1".to_owned(),
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+/// Each origin must be `scheme://host[:port]` as browsers send it in `Origin`.
+fn validate_origins(origins: &[String]) -> Result<(), ConfigError> {
+    let bad = origins.iter().find(|o| {
+        let rest = o
+            .strip_prefix("https://")
+            .or_else(|| o.strip_prefix("http://"));
+        let well_formed = rest.is_some_and(|r| !r.is_empty() && !r.contains('/'));
+        !well_formed || axum::http::HeaderValue::from_str(o).is_err()
+    });
+    match bad {
+        Some(origin) => Err(ConfigError::Invalid {
+            name: "cors_allowed_origins",
+            message: format!("`{origin}` is not an origin such as https://crm.example.it"),
+        }),
+        None => Ok(()),
     }
 }
 
@@ -182,6 +306,49 @@ mod tests {
             Settings::load(Some(&path)),
             Err(ConfigError::Invalid {
                 name: "pool_size",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn limits_and_profile_come_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lexgate.toml");
+        std::fs::write(
+            &path,
+            "max_query_depth = 7\nmax_batch_size = 2\nprofile = \"production\"\n\
+             cors_allowed_origins = [\"https://crm.example.it\"]\n",
+        )
+        .expect("write");
+        let s = Settings::load(Some(&path)).expect("loads");
+        assert_eq!(s.max_query_depth, 7);
+        assert_eq!(s.max_batch_size, 2);
+        assert_eq!(s.max_aliases, Settings::default().max_aliases);
+        assert_eq!(s.profile, Profile::Production);
+        assert!(!s.introspection_enabled());
+        assert!(!s.suggestions_enabled());
+        assert_eq!(s.cors_allowed_origins, ["https://crm.example.it"]);
+
+        std::fs::write(&path, "profile = \"production\"\nintrospection = true\n").expect("write");
+        assert!(Settings::load(Some(&path))
+            .expect("loads")
+            .introspection_enabled());
+        assert!(Settings::default().introspection_enabled());
+
+        std::fs::write(&path, "request_timeout_ms = 0\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "request_timeout_ms",
+                ..
+            })
+        ));
+        std::fs::write(&path, "cors_allowed_origins = [\"crm.example.it/app\"]\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "cors_allowed_origins",
                 ..
             })
         ));

@@ -24,7 +24,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = app_state(&settings).await?;
-    let app = crate::http::router(state, settings.body_limit_bytes);
+    let app = crate::http::router(state, &settings);
     let listener = TcpListener::bind(settings.bind).await?;
     tracing::info!(
         "lexgate listening on http://{} (playground at /graphql)",

@@ -81,6 +81,9 @@ pub struct CampaignQueries;
 #[Object]
 impl CampaignQueries {
     /// Campaigns, newest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn campaigns(
         &self,
         ctx: &Context<'_>,

@@ -100,6 +100,9 @@ pub struct CommunicationQueries;
 impl CommunicationQueries {
     /// Communications, newest first unless `order: ASC`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn communications(
         &self,
         ctx: &Context<'_>,

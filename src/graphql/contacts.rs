@@ -156,6 +156,9 @@ impl Contact {
     }
 
     /// Communications this contact took part in, newest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn communications(
         &self,
         ctx: &Context<'_>,
@@ -257,6 +260,9 @@ async fn list(
 impl ContactQueries {
     /// People and organisations, filtered and ordered.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn contacts(
         &self,
         ctx: &Context<'_>,
@@ -278,6 +284,9 @@ impl ContactQueries {
 
     /// Organisations only: `contacts` with `kind: ORGANIZATION`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn organizations(
         &self,
         ctx: &Context<'_>,

@@ -127,6 +127,9 @@ pub struct DeadlineQueries;
 impl DeadlineQueries {
     /// Deadlines and tasks, soonest first unless `order: DESC`.
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn deadlines(
         &self,
         ctx: &Context<'_>,

@@ -109,6 +109,9 @@ pub struct DirectoryQueries;
 
 #[Object]
 impl DirectoryQueries {
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn users(
         &self,
         ctx: &Context<'_>,
@@ -133,6 +136,9 @@ impl DirectoryQueries {
         .await
     }
 
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn teams(
         &self,
         ctx: &Context<'_>,

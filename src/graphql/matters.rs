@@ -118,6 +118,9 @@ impl Matter {
     }
 
     /// The matter's communications, newest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn communications(
         &self,
         ctx: &Context<'_>,
@@ -134,6 +137,9 @@ impl Matter {
     }
 
     /// The matter's deadlines, soonest first; only those in `statuses` when given.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn deadlines(
         &self,
         ctx: &Context<'_>,
@@ -154,6 +160,9 @@ impl Matter {
     }
 
     /// Communications, deadlines and changes of this matter, oldest first.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn timeline(
         &self,
         ctx: &Context<'_>,
@@ -256,6 +265,9 @@ pub struct MatterQueries;
 #[Object]
 impl MatterQueries {
     #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
     async fn matters(
         &self,
         ctx: &Context<'_>,

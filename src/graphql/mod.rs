@@ -6,6 +6,7 @@ pub mod contacts;
 pub mod context;
 pub mod deadlines;
 pub mod directory;
+pub mod limits;
 pub mod loaders;
 pub mod matters;
 pub mod pagination;
@@ -202,8 +203,9 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
     )
 }
 
-pub fn build_schema(state: AppState) -> AppSchema {
-    builder().data(state).finish()
+/// The served schema: the process's state, and the limits every query must keep within.
+pub fn build_schema(state: AppState, limits: &limits::Limits) -> AppSchema {
+    limits::apply(builder(), limits).data(state).finish()
 }
 
 /// The SDL that `schema.graphql` must equal.

@@ -102,6 +102,24 @@ impl PageArgs {
     }
 }
 
+/// The page size complexity assumes when a list is asked for without `first`/`last`: the
+/// default of `default_page_size` (complexity is computed before any resolver, without
+/// access to the settings).
+pub const ASSUMED_PAGE_SIZE: usize = 50;
+
+/// The cost of a connection field for the complexity limit: its page size times what each
+/// item costs, plus one for the field itself. Saturates instead of overflowing, and stays
+/// far below `usize::MAX` since async-graphql adds these figures up unchecked.
+pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    const CEILING: usize = 1 << 40;
+    let size = first
+        .or(last)
+        .map_or(ASSUMED_PAGE_SIZE, |n| usize::try_from(n).unwrap_or(0));
+    size.saturating_mul(child_complexity)
+        .saturating_add(1)
+        .min(CEILING)
+}
+
 fn bad_arg(field: &str, message: String) -> async_graphql::Error {
     Error::invalid(field, message).extend()
 }
@@ -247,4 +265,18 @@ where
             .map(|(i, row)| Edge::new(OffsetCursor(offset + i as i64), N::from(row))),
     );
     connection
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_complexity_multiplies_by_the_page_size() {
+        assert_eq!(page_complexity(Some(10), None, 3), 31);
+        assert_eq!(page_complexity(None, Some(4), 3), 13);
+        assert_eq!(page_complexity(None, None, 2), 2 * ASSUMED_PAGE_SIZE + 1);
+        assert_eq!(page_complexity(Some(-5), None, 3), 1);
+        assert_eq!(page_complexity(Some(i32::MAX), None, usize::MAX), 1 << 40);
+    }
 }

@@ -10,7 +10,7 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse};
 
 use super::AppContext;
-use crate::graphql;
+use crate::graphql::limits;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -52,7 +52,17 @@ fn is_request_error(response: &Response) -> bool {
 }
 
 fn error_body(status: StatusCode, media: &'static str, message: &str) -> axum::response::Response {
-    let body = serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": "BAD_REQUEST" } }] });
+    coded_error_body(status, media, message, "BAD_REQUEST")
+}
+
+fn coded_error_body(
+    status: StatusCode,
+    media: &'static str,
+    message: &str,
+    code: &str,
+) -> axum::response::Response {
+    let body =
+        serde_json::json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
     (
         status,
         [(CONTENT_TYPE, HeaderValue::from_static(media))],
@@ -86,20 +96,53 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
     }
 }
 
+/// Runs the request's operations against one deadline: a batch gets no more time than a
+/// single operation would.
 async fn execute(app: &AppContext, batch: BatchRequest) -> BatchResponse {
+    let deadline = tokio::time::Instant::now() + app.request_timeout;
+    let run = |request| {
+        limits::execute_until(
+            &app.schema,
+            &app.state,
+            request,
+            deadline,
+            app.request_timeout,
+        )
+    };
     match batch {
-        BatchRequest::Single(request) => {
-            BatchResponse::Single(graphql::execute(&app.schema, &app.state, request).await)
-        }
+        BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
         BatchRequest::Batch(requests) => {
             // In order: a later operation may read what an earlier one wrote.
             let mut responses = Vec::with_capacity(requests.len());
             for request in requests {
-                responses.push(graphql::execute(&app.schema, &app.state, request).await);
+                responses.push(run(request).await);
             }
             BatchResponse::Batch(responses)
         }
     }
+}
+
+/// Refuses a batch of more operations than allowed, before any of them runs.
+fn refuse_large_batch(
+    app: &AppContext,
+    media: &'static str,
+    batch: &BatchRequest,
+) -> Option<axum::response::Response> {
+    let BatchRequest::Batch(requests) = batch else {
+        return None;
+    };
+    (requests.len() > app.max_batch_size).then(|| {
+        coded_error_body(
+            StatusCode::BAD_REQUEST,
+            media,
+            &format!(
+                "a batch may hold at most {} operations; this one has {}",
+                app.max_batch_size,
+                requests.len()
+            ),
+            "BATCH_TOO_LARGE",
+        )
+    })
 }
 
 /// `POST /graphql` with an `application/json` body: one request or a batch.
@@ -136,6 +179,9 @@ pub async fn post(
             )
         }
     };
+    if let Some(refused) = refuse_large_batch(&app, media, &batch) {
+        return refused;
+    }
     respond(media, execute(&app, batch).await)
 }
 

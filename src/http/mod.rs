@@ -2,7 +2,10 @@
 
 mod graphql_over_http;
 
+mod headers;
+
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
@@ -11,6 +14,8 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
+use crate::config::Settings;
+use crate::graphql::limits::Limits;
 use crate::graphql::{build_schema, AppSchema, AppState};
 
 /// What every handler shares.
@@ -18,23 +23,32 @@ use crate::graphql::{build_schema, AppSchema, AppState};
 pub struct AppContext {
     pub schema: AppSchema,
     pub state: Arc<AppState>,
+    /// The most operations one batch may hold.
+    pub max_batch_size: usize,
+    /// How long one HTTP request may execute, all its operations together.
+    pub request_timeout: Duration,
 }
 
-/// The application's router; `body_limit` caps request bodies in bytes.
-pub fn router(state: AppState, body_limit: usize) -> Router {
+/// The application's router, with the limits and HTTP policy of `settings`.
+pub fn router(state: AppState, settings: &Settings) -> Router {
     let app = AppContext {
-        schema: build_schema(state.clone()),
+        schema: build_schema(state.clone(), &Limits::from_settings(settings)),
         state: Arc::new(state),
+        max_batch_size: settings.max_batch_size,
+        request_timeout: Duration::from_millis(settings.request_timeout_ms),
     };
-    Router::new()
+    let graphql = get(graphql_over_http::get)
+        .post(graphql_over_http::post)
+        .layer(headers::no_store());
+    let routes = Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
-        .route(
-            "/graphql",
-            get(graphql_over_http::get).post(graphql_over_http::post),
-        )
+        .route("/graphql", graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
-        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
+    // CORS inside the security headers, so its preflight answers carry them too.
+    let routes = headers::cors(routes, &settings.cors_allowed_origins);
+    headers::secure(routes)
         .layer(TraceLayer::new_for_http())
         .with_state(app)
 }

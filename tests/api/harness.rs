@@ -91,7 +91,7 @@ impl TestApp {
             .await
             .expect("app state");
         let db = state.db.clone();
-        let router = lexgate::http::router(state, settings.body_limit_bytes);
+        let router = lexgate::http::router(state, &settings);
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();

@@ -9,6 +9,7 @@ mod contacts;
 mod deadlines;
 mod directory;
 mod http;
+mod limits;
 mod matters;
 mod nodes;
 mod reports;

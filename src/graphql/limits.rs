@@ -1,0 +1,289 @@
+//! What one query may cost: depth, complexity, aliases, directives, introspection, time.
+//!
+//! async-graphql enforces depth, complexity and directives itself but reports them without
+//! an error code; the extension here adds stable codes, counts aliases (async-graphql has no
+//! such limit) and refuses introspection with a clear message when it is off.
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+};
+use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
+use async_graphql::{Positioned, Request, Response, ServerError, ServerResult, ValidationResult};
+use async_graphql::{SchemaBuilder, Variables};
+
+use crate::config::Settings;
+
+/// The limits a schema enforces on every query.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    pub max_depth: usize,
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    pub max_directives: usize,
+    pub introspection: bool,
+    pub suggestions: bool,
+}
+
+impl Limits {
+    pub fn from_settings(settings: &Settings) -> Limits {
+        Limits {
+            max_depth: settings.max_query_depth,
+            max_complexity: settings.max_query_complexity,
+            max_aliases: settings.max_aliases,
+            max_directives: settings.max_directives,
+            introspection: settings.introspection_enabled(),
+            suggestions: settings.suggestions_enabled(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::from_settings(&Settings::default())
+    }
+}
+
+/// async-graphql's own guard against deep recursion in its parser and validator; never
+/// below its default, and never the first limit a query within `max_depth` runs into.
+const MIN_RECURSIVE_DEPTH: usize = 32;
+
+/// Applies `limits` to a schema under construction.
+pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &Limits) -> SchemaBuilder<Q, M, S> {
+    let mut builder = builder
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .limit_directives(limits.max_directives)
+        .limit_recursive_depth(limits.max_depth.max(MIN_RECURSIVE_DEPTH))
+        .extension(LimitCodes {
+            limits: Arc::new(limits.clone()),
+        });
+    if !limits.introspection {
+        builder = builder.disable_introspection();
+    }
+    if !limits.suggestions {
+        builder = builder.disable_suggestions();
+    }
+    builder
+}
+
+/// A request-level error with a stable `extensions.code`.
+fn coded(message: String, code: &str) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    error
+        .extensions
+        .get_or_insert_with(Default::default)
+        .set("code", code);
+    error
+}
+
+/// Stops waiting for a request once `deadline` passes; `limit` only words the error.
+///
+/// Work already handed to the database (a write in its transaction) is not interrupted and
+/// may still complete: the message says so rather than promise nothing happened.
+pub async fn execute_until(
+    schema: &super::AppSchema,
+    state: &super::AppState,
+    request: Request,
+    deadline: tokio::time::Instant,
+    limit: Duration,
+) -> Response {
+    match tokio::time::timeout_at(deadline, super::execute(schema, state, request)).await {
+        Ok(response) => response,
+        Err(_) => Response::from_errors(vec![coded(
+            format!(
+                "the request took longer than {} ms and was stopped; a change it was making \
+                 may still have been applied",
+                limit.as_millis()
+            ),
+            "TIMEOUT",
+        )]),
+    }
+}
+
+struct LimitCodes {
+    limits: Arc<Limits>,
+}
+
+impl ExtensionFactory for LimitCodes {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(LimitCheck {
+            limits: self.limits.clone(),
+        })
+    }
+}
+
+struct LimitCheck {
+    limits: Arc<Limits>,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for LimitCheck {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let document = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| self.code_parse_error(e))?;
+        let aliases = count_aliases(&document);
+        if aliases > self.limits.max_aliases {
+            return Err(coded(
+                format!(
+                    "the query has {aliases} aliased fields; at most {} are allowed",
+                    self.limits.max_aliases
+                ),
+                "TOO_MANY_ALIASES",
+            ));
+        }
+        if !self.limits.introspection && asks_for_introspection(&document) {
+            return Err(coded(
+                "introspection is disabled on this server".to_owned(),
+                "INTROSPECTION_DISABLED",
+            ));
+        }
+        Ok(document)
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        next.run(ctx)
+            .await
+            .map_err(|errors| errors.into_iter().map(|e| self.code_limit(e)).collect())
+    }
+}
+
+impl LimitCheck {
+    /// The directive and recursion limits fail during parsing, worded by async-graphql.
+    fn code_parse_error(&self, error: ServerError) -> ServerError {
+        let code = if error.message.starts_with("The number of directives") {
+            "TOO_MANY_DIRECTIVES"
+        } else if error.message.starts_with("The recursion depth") {
+            "QUERY_TOO_DEEP"
+        } else {
+            return error;
+        };
+        let mut coded_error = coded(error.message, code);
+        coded_error.locations = error.locations;
+        coded_error
+    }
+
+    /// async-graphql words these two without the limit; say what it is and what to do.
+    fn code_limit(&self, error: ServerError) -> ServerError {
+        match error.message.as_str() {
+            "Query is too complex." => coded(
+                format!(
+                    "the query is too complex: its cost exceeds {}; ask for smaller pages \
+                     (`first`/`last`) or fewer nested lists",
+                    self.limits.max_complexity
+                ),
+                "QUERY_TOO_COMPLEX",
+            ),
+            "Query is nested too deep." => coded(
+                format!(
+                    "the query is nested too deep: at most {} levels of fields are allowed",
+                    self.limits.max_depth
+                ),
+                "QUERY_TOO_DEEP",
+            ),
+            _ => error,
+        }
+    }
+}
+
+/// Aliased fields written in the document, fragments counted once where they are defined.
+fn count_aliases(document: &ExecutableDocument) -> usize {
+    fn in_set(set: &SelectionSet) -> usize {
+        set.items
+            .iter()
+            .map(|item| match &item.node {
+                Selection::Field(f) => {
+                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
+                }
+                Selection::InlineFragment(i) => in_set(&i.node.selection_set.node),
+                Selection::FragmentSpread(_) => 0,
+            })
+            .sum()
+    }
+    let operations: usize = document
+        .operations
+        .iter()
+        .map(|(_, op)| in_set(&op.node.selection_set.node))
+        .sum();
+    let fragments: usize = document
+        .fragments
+        .values()
+        .map(|f| in_set(&f.node.selection_set.node))
+        .sum();
+    operations + fragments
+}
+
+/// Whether any operation selects `__schema` or `__type` at its root.
+fn asks_for_introspection(document: &ExecutableDocument) -> bool {
+    // Spreads are followed once each: fragment cycles are only refused later, in validation.
+    fn in_set<'a>(
+        document: &'a ExecutableDocument,
+        set: &'a Positioned<SelectionSet>,
+        seen: &mut HashSet<&'a str>,
+    ) -> bool {
+        set.node.items.iter().any(|item| match &item.node {
+            Selection::Field(f) => matches!(f.node.name.node.as_str(), "__schema" | "__type"),
+            Selection::InlineFragment(i) => in_set(document, &i.node.selection_set, seen),
+            Selection::FragmentSpread(s) => {
+                let name = s.node.fragment_name.node.as_str();
+                seen.insert(name)
+                    && document
+                        .fragments
+                        .get(&s.node.fragment_name.node)
+                        .is_some_and(|f| in_set(document, &f.node.selection_set, seen))
+            }
+        })
+    }
+    let mut seen = HashSet::new();
+    document
+        .operations
+        .iter()
+        .any(|(_, op)| in_set(document, &op.node.selection_set, &mut seen))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(query: &str) -> ExecutableDocument {
+        async_graphql::parser::parse_query(query).expect("valid query")
+    }
+
+    #[test]
+    fn aliases_are_counted_in_operations_and_fragments() {
+        let doc = parse(
+            "query { a: users { totalCount } b: teams { c: totalCount } ...F }
+             fragment F on Query { d: users { totalCount } }",
+        );
+        assert_eq!(count_aliases(&doc), 4);
+        assert_eq!(count_aliases(&parse("{ users { totalCount } }")), 0);
+    }
+
+    #[test]
+    fn introspection_is_found_through_fragments_and_cycles_end() {
+        assert!(asks_for_introspection(&parse(
+            "{ ... on Query { __type(name: \"User\") { name } } }"
+        )));
+        assert!(asks_for_introspection(&parse(
+            "{ ...A } fragment A on Query { ...A __schema { queryType { name } } }"
+        )));
+        assert!(!asks_for_introspection(&parse(
+            "{ ...A } fragment A on Query { ...A users { __typename } }"
+        )));
+    }
+}
