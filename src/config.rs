@@ -38,6 +38,9 @@ pub struct FileSettings {
     pub default_page_size: Option<usize>,
     pub body_limit_bytes: Option<usize>,
     pub log: Option<String>,
+    pub auth_secret: Option<String>,
+    pub access_token_ttl_seconds: Option<i64>,
+    pub refresh_token_ttl_days: Option<i64>,
     pub max_query_depth: Option<usize>,
     pub max_query_complexity: Option<usize>,
     pub max_aliases: Option<usize>,
@@ -70,6 +73,11 @@ pub struct Settings {
     pub default_page_size: usize,
     pub body_limit_bytes: usize,
     pub log: String,
+    /// Signs access tokens; at least 32 characters. Without it a random one is made at
+    /// start-up, so tokens do not survive a restart (fine for development only).
+    pub auth_secret: Option<String>,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_days: i64,
     /// The deepest nesting of fields a query may have.
     pub max_query_depth: usize,
     /// The largest complexity a query may have; a list's page size multiplies its children.
@@ -101,6 +109,9 @@ impl Default for Settings {
             default_page_size: crate::graphql::pagination::ASSUMED_PAGE_SIZE,
             body_limit_bytes: 1024 * 1024,
             log: "info".to_owned(),
+            auth_secret: None,
+            access_token_ttl_seconds: 15 * 60,
+            refresh_token_ttl_days: 30,
             max_query_depth: 15,
             max_query_complexity: 25_000,
             max_aliases: 30,
@@ -158,6 +169,15 @@ impl Settings {
         if let Some(v) = f.body_limit_bytes {
             s.body_limit_bytes = v;
         }
+        if let Some(v) = f.auth_secret {
+            s.auth_secret = Some(v);
+        }
+        if let Some(v) = f.access_token_ttl_seconds {
+            s.access_token_ttl_seconds = v;
+        }
+        if let Some(v) = f.refresh_token_ttl_days {
+            s.refresh_token_ttl_days = v;
+        }
         if let Some(v) = f.log {
             s.log = v;
         }
@@ -213,6 +233,15 @@ impl Settings {
         };
         if self.pool_size == 0 {
             return Err(invalid("pool_size", "must be at least 1"));
+        }
+        if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("auth_secret", "must have at least 32 characters"));
+        }
+        if self.access_token_ttl_seconds < 60 || self.refresh_token_ttl_days < 1 {
+            return Err(invalid(
+                "access_token_ttl_seconds",
+                "tokens must live at least a minute (refresh tokens a day)",
+            ));
         }
         if self.max_page_size == 0 {
             return Err(invalid("max_page_size", "must be at least 1"));

@@ -24,6 +24,10 @@ pub enum Error {
     #[error("{0}")]
     InvalidId(String),
     #[error("{0}")]
+    Unauthenticated(String),
+    #[error("{0}")]
+    TooManyRequests(String),
+    #[error("{0}")]
     Unavailable(String),
     #[error("database error: {0}")]
     Database(#[from] diesel::result::Error),
@@ -74,6 +78,8 @@ impl Error {
             Error::NotFound { .. } => "NOT_FOUND",
             Error::Validation(_) | Error::InvalidId(_) => "BAD_USER_INPUT",
             Error::Conflict { .. } => "CONFLICT",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Error::Database(diesel::result::Error::DatabaseError(
                 DatabaseErrorKind::UniqueViolation,
                 _,

@@ -15,10 +15,12 @@ pub enum NodeType {
     User,
     Team,
     Campaign,
+    /// API keys have IDs but are not fetched through `node`.
+    ApiKey,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 7] = [
+    const ALL: [NodeType; 8] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -26,6 +28,7 @@ impl NodeType {
         NodeType::User,
         NodeType::Team,
         NodeType::Campaign,
+        NodeType::ApiKey,
     ];
 
     pub fn name(self) -> &'static str {
@@ -37,6 +40,7 @@ impl NodeType {
             NodeType::User => "User",
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
+            NodeType::ApiKey => "ApiKey",
         }
     }
 }

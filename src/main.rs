@@ -37,6 +37,23 @@ enum Command {
     },
     /// Fill the database with demo or synthetic data.
     Seed(SeedArgs),
+    /// Manage the firm's users (e.g. bootstrap the first admin).
+    #[command(subcommand)]
+    Users(UsersCommand),
+}
+
+#[derive(Subcommand)]
+enum UsersCommand {
+    /// Create a user; the password is read from the first line of standard input.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        name: String,
+        /// admin, partner, lawyer, trainee, staff, marketing, dpo or integration.
+        #[arg(long)]
+        role: String,
+    },
 }
 
 #[derive(Args)]
@@ -114,6 +131,9 @@ async fn main() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Seed(args) => seed(&settings, args).await,
+        Command::Users(UsersCommand::Create { email, name, role }) => {
+            create_user(&settings, email, name, role).await
+        }
         Command::PrintSchema { .. } => Ok(()),
     }
 }
@@ -158,5 +178,36 @@ async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {
         summary
     };
     println!("seeded: {summary}");
+    Ok(())
+}
+
+async fn create_user(
+    settings: &Settings,
+    email: String,
+    name: String,
+    role: String,
+) -> anyhow::Result<()> {
+    let mut password = String::new();
+    std::io::stdin()
+        .read_line(&mut password)
+        .context("cannot read the password from standard input")?;
+    let password = password.trim_end_matches(['\r', '\n']).to_owned();
+    let db = Database::connect(&settings.database_url, 1, true).await?;
+    let input = lexgate::directory::CreateUserInput {
+        email,
+        display_name: name,
+        role,
+    };
+    let user = db
+        .transaction(move |conn| {
+            let user = lexgate::directory::create_user(conn, input)?;
+            lexgate::auth::set_password(conn, &user.id, &password)?;
+            Ok(user)
+        })
+        .await?;
+    println!(
+        "created {} ({}) with role {}",
+        user.display_name, user.email, user.role
+    );
     Ok(())
 }

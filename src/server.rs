@@ -2,6 +2,7 @@
 
 use tokio::net::TcpListener;
 
+use crate::auth::AuthConfig;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
@@ -18,7 +19,24 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         },
         max_page_size: settings.max_page_size,
         default_page_size: settings.default_page_size,
+        auth: auth_config(settings),
     })
+}
+
+fn auth_config(settings: &Settings) -> AuthConfig {
+    let secret = match &settings.auth_secret {
+        Some(secret) => secret.clone().into_bytes(),
+        None => {
+            tracing::warn!(
+                "no auth_secret configured: using a random one, so logins end at restart"
+            );
+            crate::auth::random_secret().into_bytes()
+        }
+    };
+    let mut config = AuthConfig::new(&secret);
+    config.access_token_ttl_seconds = settings.access_token_ttl_seconds;
+    config.refresh_token_ttl_days = settings.refresh_token_ttl_days;
+    config
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
@@ -30,6 +48,8 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "lexgate listening on http://{} (playground at /graphql)",
         listener.local_addr()?
     );
+    // Client addresses feed the failed-login log and its per-address limit.
+    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;

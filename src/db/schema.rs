@@ -11,6 +11,42 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        password_hash -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> Text,
+        user_id -> Text,
+        refresh_token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> Text,
+        name -> Text,
+        role -> Text,
+        prefix -> Text,
+        key_hash -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    login_failures (id) {
+        id -> Text,
+        email -> Text,
+        address -> Nullable<Text>,
+        occurred_at -> Timestamp,
     }
 }
 
@@ -243,8 +279,13 @@ diesel::joinable!(deadline_user_assignees -> users (user_id));
 diesel::joinable!(deadline_team_assignees -> deadlines (deadline_id));
 diesel::joinable!(deadline_team_assignees -> teams (team_id));
 
+diesel::joinable!(sessions -> users (user_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
+    sessions,
+    api_keys,
+    login_failures,
     teams,
     team_members,
     contacts,

@@ -4,6 +4,7 @@
 use async_graphql::dataloader::DataLoader;
 use async_graphql::Context;
 
+use crate::auth::AuthConfig;
 use crate::contacts::ContactRules;
 use crate::db::{AnyConnection, Database};
 use crate::error::{GraphqlResult, Result};
@@ -18,6 +19,7 @@ pub struct AppState {
     pub max_page_size: usize,
     /// The page size when neither `first` nor `last` is given.
     pub default_page_size: usize,
+    pub auth: AuthConfig,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

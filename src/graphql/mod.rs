@@ -1,5 +1,6 @@
 //! The GraphQL API: a thin layer of object types and resolvers over the domain services.
 
+pub mod auth;
 pub mod campaigns;
 pub mod communications;
 pub mod contacts;
@@ -132,6 +133,7 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
+        NodeType::ApiKey => None,
     })
 }
 
@@ -175,6 +177,7 @@ impl NodeQueries {
 #[graphql(name = "Query")]
 pub struct QueryRoot(
     NodeQueries,
+    auth::AuthQueries,
     contacts::ContactQueries,
     matters::MatterQueries,
     communications::CommunicationQueries,
@@ -186,6 +189,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
+    auth::AuthMutations,
     contacts::ContactMutations,
     matters::MatterMutations,
     communications::CommunicationMutations,

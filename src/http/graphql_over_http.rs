@@ -6,10 +6,17 @@ use async_graphql::{BatchRequest, BatchResponse, Request, Response};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
-use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse};
 
+use std::net::SocketAddr;
+
+use axum::extract::ConnectInfo;
+
+use super::authentication;
 use super::AppContext;
+use crate::auth::Principal;
+use crate::graphql::auth::ClientInfo;
 use crate::graphql::limits;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -98,9 +105,13 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
 
 /// Runs the request's operations against one deadline: a batch gets no more time than a
 /// single operation would.
-async fn execute(app: &AppContext, batch: BatchRequest) -> BatchResponse {
-    let deadline = tokio::time::Instant::now() + app.request_timeout;
-    let run = |request| {
+async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> BatchResponse {
+    let deadline = caller.deadline;
+    let run = |request: Request| {
+        let mut request = request.data(caller.client.clone());
+        if let Some(principal) = &caller.principal {
+            request = request.data(principal.clone());
+        }
         limits::execute_until(
             &app.schema,
             &app.state,
@@ -120,6 +131,61 @@ async fn execute(app: &AppContext, batch: BatchRequest) -> BatchResponse {
             BatchResponse::Batch(responses)
         }
     }
+}
+
+/// Who sent a request and from where.
+struct Caller {
+    principal: Option<Principal>,
+    client: ClientInfo,
+    /// When the request must be done, counted from its arrival (authentication included).
+    deadline: tokio::time::Instant,
+}
+
+/// Identifies the caller; an anonymous one may only log in.
+async fn admit(
+    app: &AppContext,
+    headers: &HeaderMap,
+    extensions: &Extensions,
+    batch: &BatchRequest,
+    media: &'static str,
+) -> Result<Caller, axum::response::Response> {
+    let refuse = |refusal: authentication::Refusal| {
+        let mut response = coded_error_body(refusal.status, media, &refusal.message, refusal.code);
+        if let Some(challenge) = refusal.challenge() {
+            response
+                .headers_mut()
+                .insert(authentication::CHALLENGE_HEADER, challenge);
+        }
+        response
+    };
+    let deadline = tokio::time::Instant::now() + app.request_timeout;
+    let principal = tokio::time::timeout_at(deadline, authentication::identify(app, headers))
+        .await
+        .map_err(|_| {
+            coded_error_body(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                &format!(
+                    "the request took longer than {} ms and was stopped",
+                    app.request_timeout.as_millis()
+                ),
+                "TIMEOUT",
+            )
+        })?
+        .map_err(refuse)?;
+    if principal.is_none() {
+        authentication::admit_anonymous(batch).map_err(refuse)?;
+    }
+    Ok(Caller {
+        principal,
+        deadline,
+        client: ClientInfo {
+            // Present when the server runs with connect info (always, outside unit tests).
+            address: extensions
+                .get::<ConnectInfo<SocketAddr>>()
+                .map(|ConnectInfo(a)| a.ip().to_string()),
+        },
+    })
 }
 
 /// Refuses a batch of more operations than allowed, before any of them runs.
@@ -148,6 +214,7 @@ fn refuse_large_batch(
 /// `POST /graphql` with an `application/json` body: one request or a batch.
 pub async fn post(
     State(app): State<AppContext>,
+    extensions: Extensions,
     headers: HeaderMap,
     body: Bytes,
 ) -> axum::response::Response {
@@ -182,7 +249,11 @@ pub async fn post(
     if let Some(refused) = refuse_large_batch(&app, media, &batch) {
         return refused;
     }
-    respond(media, execute(&app, batch).await)
+    let caller = match admit(&app, &headers, &extensions, &batch, media).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    respond(media, execute(&app, batch, caller).await)
 }
 
 /// Whether the operation the request selects is a mutation (refused over GET).
@@ -203,6 +274,7 @@ fn selects_mutation(request: &Request) -> bool {
 /// `GET /graphql`: the playground for browsers, otherwise a query in the URL.
 pub async fn get(
     State(app): State<AppContext>,
+    extensions: Extensions,
     headers: HeaderMap,
     RawQuery(query): RawQuery,
 ) -> axum::response::Response {
@@ -244,5 +316,10 @@ pub async fn get(
             .insert(ALLOW, HeaderValue::from_static("POST"));
         return response;
     }
-    respond(media, execute(&app, BatchRequest::Single(request)).await)
+    let batch = BatchRequest::Single(request);
+    let caller = match admit(&app, &headers, &extensions, &batch, media).await {
+        Ok(caller) => caller,
+        Err(refused) => return refused,
+    };
+    respond(media, execute(&app, batch, caller).await)
 }

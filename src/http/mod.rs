@@ -1,5 +1,6 @@
 //! The HTTP surface: GraphQL, the playground, health and readiness.
 
+mod authentication;
 mod graphql_over_http;
 
 mod headers;

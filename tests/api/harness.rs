@@ -63,9 +63,19 @@ fn create_database(backend: Backend) -> (String, DbGuard) {
     }
 }
 
+/// Every test app starts with an admin API key, which `client` sends on every request. A key
+/// rather than a user, so the users a test creates are the only ones there are.
+async fn bootstrap_admin_key(db: &Database) -> String {
+    db.transaction(|c| lexgate::auth::create_api_key(c, "test harness", "admin", None, None))
+        .await
+        .expect("admin key created")
+        .1
+}
+
 /// A running lexgate on a fresh database.
 pub struct TestApp {
     pub base_url: String,
+    pub database_url: String,
     pub db: Database,
     pub client: reqwest::Client,
     shutdown: Option<tokio::sync::oneshot::Sender<()>>,
@@ -87,11 +97,14 @@ impl TestApp {
             ..Settings::default()
         };
         adjust(&mut settings);
+        let database_url = settings.database_url.clone();
         let state = lexgate::server::app_state(&settings)
             .await
             .expect("app state");
         let db = state.db.clone();
-        let router = lexgate::http::router(state, &settings);
+        let token = bootstrap_admin_key(&state.db).await;
+        let router = lexgate::http::router(state, &settings)
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let addr = listener.local_addr().expect("address");
         let (tx, rx) = tokio::sync::oneshot::channel::<()>();
@@ -102,10 +115,17 @@ impl TestApp {
                 })
                 .await;
         });
+        let mut headers = reqwest::header::HeaderMap::new();
+        let bearer = format!("Bearer {token}").parse().expect("header value");
+        headers.insert(reqwest::header::AUTHORIZATION, bearer);
         TestApp {
             base_url: format!("http://{addr}"),
+            database_url,
             db,
-            client: reqwest::Client::new(),
+            client: reqwest::Client::builder()
+                .default_headers(headers)
+                .build()
+                .expect("HTTP client"),
             shutdown: Some(tx),
             _guard: Arc::new(guard),
         }

@@ -3,6 +3,7 @@
 mod fixtures;
 mod harness;
 
+mod auth;
 mod campaigns;
 mod communications;
 mod contacts;

@@ -1,0 +1,414 @@
+//! Logging in and out, refreshing sessions, API keys, and turning a bearer credential into a
+//! principal.
+
+use chrono::{NaiveDateTime, TimeDelta};
+use diesel::prelude::*;
+
+use super::password;
+use super::tokens::{digest, random_secret, TokenKeys};
+use crate::db::schema::{api_keys, login_failures, sessions, users};
+use crate::db::{new_id, now, AnyConnection};
+use crate::directory::{self, ROLES};
+use crate::error::{Error, Result};
+
+/// How tokens and logins behave.
+#[derive(Clone)]
+pub struct AuthConfig {
+    pub keys: TokenKeys,
+    pub access_token_ttl_seconds: i64,
+    pub refresh_token_ttl_days: i64,
+    /// Failed logins per account within the window before further attempts are refused.
+    pub max_failures_per_account: i64,
+    /// Failed logins per client address within the window.
+    pub max_failures_per_address: i64,
+    pub failure_window_minutes: i64,
+}
+
+impl AuthConfig {
+    pub fn new(secret: &[u8]) -> AuthConfig {
+        AuthConfig {
+            keys: TokenKeys::new(secret),
+            access_token_ttl_seconds: 15 * 60,
+            refresh_token_ttl_days: 30,
+            max_failures_per_account: 5,
+            max_failures_per_address: 30,
+            failure_window_minutes: 15,
+        }
+    }
+}
+
+/// Who a request acts for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Principal {
+    pub kind: PrincipalKind,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PrincipalKind {
+    User { user_id: String, session_id: String },
+    ApiKey { key_id: String },
+}
+
+/// What a successful login or refresh hands the client; the refresh token is shown only here.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub user_id: String,
+    pub access_token: String,
+    pub access_token_expires_at: i64,
+    pub refresh_token: String,
+}
+
+const API_KEY_PREFIX: &str = "lxg_";
+
+fn unauthenticated() -> Error {
+    Error::Unauthenticated("wrong email or password".to_owned())
+}
+
+/// Sets a user's password after checking the policy against the user's own name and email.
+pub fn set_password(conn: &mut AnyConnection, user_id: &str, new_password: &str) -> Result<()> {
+    let user = directory::get_user(conn, user_id)?;
+    password::check_policy(
+        "input.password",
+        new_password,
+        &user.email,
+        &user.display_name,
+    )?;
+    let hash = password::hash(new_password)?;
+    diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(Some(hash)))
+        .execute(conn)?;
+    // A new password ends every existing session.
+    diesel::update(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(())
+}
+
+fn recent_failures(
+    conn: &mut AnyConnection,
+    since: NaiveDateTime,
+    email: &str,
+    address: Option<&str>,
+) -> Result<(i64, i64)> {
+    let per_account = login_failures::table
+        .filter(login_failures::email.eq(email))
+        .filter(login_failures::occurred_at.ge(since))
+        .count()
+        .get_result(conn)?;
+    let per_address = match address {
+        Some(address) => login_failures::table
+            .filter(login_failures::address.eq(address))
+            .filter(login_failures::occurred_at.ge(since))
+            .count()
+            .get_result(conn)?,
+        None => 0,
+    };
+    Ok((per_account, per_address))
+}
+
+fn record_failure(conn: &mut AnyConnection, email: &str, address: Option<&str>) -> Result<()> {
+    tracing::warn!(email, address, "failed login");
+    diesel::insert_into(login_failures::table)
+        .values((
+            login_failures::id.eq(new_id()),
+            login_failures::email.eq(email),
+            login_failures::address.eq(address),
+            login_failures::occurred_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn start_session(
+    conn: &mut AnyConnection,
+    config: &AuthConfig,
+    user_id: &str,
+    role: &str,
+) -> Result<Session> {
+    let refresh_token = random_secret();
+    let session_id = new_id();
+    let created = now();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::id.eq(&session_id),
+            sessions::user_id.eq(user_id),
+            sessions::refresh_token_hash.eq(digest(&refresh_token)),
+            sessions::created_at.eq(created),
+            sessions::expires_at.eq(created + TimeDelta::days(config.refresh_token_ttl_days)),
+        ))
+        .execute(conn)?;
+    let (access_token, access_token_expires_at) =
+        config
+            .keys
+            .issue(user_id, &session_id, role, config.access_token_ttl_seconds)?;
+    Ok(Session {
+        user_id: user_id.to_owned(),
+        access_token,
+        access_token_expires_at,
+        refresh_token,
+    })
+}
+
+/// Checks email and password; failures are recorded (they must survive, so this runs
+/// outside a transaction) and too many recent ones lock the account or address out.
+pub fn login(
+    conn: &mut AnyConnection,
+    config: &AuthConfig,
+    email: &str,
+    password_given: &str,
+    address: Option<&str>,
+) -> Result<Session> {
+    let email = email.trim().to_lowercase();
+    let since = now() - TimeDelta::minutes(config.failure_window_minutes);
+    let (per_account, per_address) = recent_failures(conn, since, &email, address)?;
+    if per_account >= config.max_failures_per_account
+        || per_address >= config.max_failures_per_address
+    {
+        tracing::warn!(email, address, "login refused: too many failures");
+        return Err(Error::TooManyRequests(format!(
+            "too many failed logins; try again in {} minutes",
+            config.failure_window_minutes
+        )));
+    }
+    let found: Option<(String, String, bool, Option<String>)> = users::table
+        .filter(crate::listing::lower(users::email).eq(&email))
+        .select((users::id, users::role, users::active, users::password_hash))
+        .first(conn)
+        .optional()?;
+    let Some((user_id, role, true, Some(hash))) = found else {
+        record_failure(conn, &email, address)?;
+        return Err(unauthenticated());
+    };
+    if !password::verify(password_given, &hash) {
+        record_failure(conn, &email, address)?;
+        return Err(unauthenticated());
+    }
+    start_session(conn, config, &user_id, &role)
+}
+
+/// Exchanges a refresh token for a new access token and a new refresh token (rotation:
+/// the old one stops working).
+pub fn refresh(
+    conn: &mut AnyConnection,
+    config: &AuthConfig,
+    refresh_token: &str,
+) -> Result<Session> {
+    let invalid =
+        || Error::Unauthenticated("the refresh token is invalid, expired or revoked".to_owned());
+    let found: Option<(String, String, String, bool)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::refresh_token_hash.eq(digest(refresh_token)))
+        .filter(sessions::revoked_at.is_null())
+        .filter(sessions::expires_at.gt(now()))
+        .select((sessions::id, users::id, users::role, users::active))
+        .first(conn)
+        .optional()?;
+    let Some((session_id, user_id, role, true)) = found else {
+        return Err(invalid());
+    };
+    let rotated = random_secret();
+    diesel::update(sessions::table.find(&session_id))
+        .set(sessions::refresh_token_hash.eq(digest(&rotated)))
+        .execute(conn)?;
+    let (access_token, access_token_expires_at) = config.keys.issue(
+        &user_id,
+        &session_id,
+        &role,
+        config.access_token_ttl_seconds,
+    )?;
+    Ok(Session {
+        user_id,
+        access_token,
+        access_token_expires_at,
+        refresh_token: rotated,
+    })
+}
+
+/// Ends a login session: its access and refresh tokens stop working at once.
+pub fn logout(conn: &mut AnyConnection, session_id: &str) -> Result<()> {
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::revoked_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// An API key as stored (never its secret).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = api_keys)]
+pub struct ApiKeyRow {
+    pub id: String,
+    pub name: String,
+    pub role: String,
+    pub prefix: String,
+    pub created_by: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+/// Creates an API key bound to `role`; returns it with the full key, which is never stored.
+pub fn create_api_key(
+    conn: &mut AnyConnection,
+    name: &str,
+    role: &str,
+    expires_at: Option<NaiveDateTime>,
+    created_by: Option<&str>,
+) -> Result<(ApiKeyRow, String)> {
+    let name = name.trim();
+    if name.is_empty() {
+        return Err(Error::invalid("input.name", "must not be empty"));
+    }
+    if !ROLES.contains(&role) {
+        return Err(Error::invalid(
+            "input.role",
+            format!("unknown role; use one of {}", ROLES.join(", ")),
+        ));
+    }
+    if expires_at.is_some_and(|at| at <= now()) {
+        return Err(Error::invalid("input.expiresAt", "must be in the future"));
+    }
+    let prefix: String = random_secret()
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(10)
+        .collect();
+    let key = format!("{API_KEY_PREFIX}{prefix}_{}", random_secret());
+    let id = new_id();
+    diesel::insert_into(api_keys::table)
+        .values((
+            api_keys::id.eq(&id),
+            api_keys::name.eq(name),
+            api_keys::role.eq(role),
+            api_keys::prefix.eq(&prefix),
+            api_keys::key_hash.eq(digest(&key)),
+            api_keys::created_by.eq(created_by),
+            api_keys::created_at.eq(now()),
+            api_keys::expires_at.eq(expires_at),
+        ))
+        .execute(conn)?;
+    Ok((get_api_key(conn, &id)?, key))
+}
+
+pub fn get_api_key(conn: &mut AnyConnection, id: &str) -> Result<ApiKeyRow> {
+    api_keys::table
+        .find(id)
+        .select(ApiKeyRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("ApiKey", id))
+}
+
+pub fn list_api_keys(conn: &mut AnyConnection) -> Result<Vec<ApiKeyRow>> {
+    Ok(api_keys::table
+        .order_by((api_keys::created_at.desc(), api_keys::id.desc()))
+        .select(ApiKeyRow::as_select())
+        .load(conn)?)
+}
+
+pub fn revoke_api_key(conn: &mut AnyConnection, id: &str) -> Result<ApiKeyRow> {
+    let key = get_api_key(conn, id)?;
+    if key.revoked_at.is_none() {
+        diesel::update(api_keys::table.find(id))
+            .set(api_keys::revoked_at.eq(Some(now())))
+            .execute(conn)?;
+    }
+    get_api_key(conn, id)
+}
+
+/// An API key's row as authentication reads it: ID, role, hash, expiry, revocation, last use.
+type StoredKey = (
+    String,
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+    Option<NaiveDateTime>,
+);
+
+/// Last-used times are kept to the minute: one write per key per minute, not per request.
+const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
+
+fn authenticate_api_key(conn: &mut AnyConnection, key: &str) -> Result<Principal> {
+    let invalid =
+        || Error::Unauthenticated("the API key is invalid, expired or revoked".to_owned());
+    let prefix = key
+        .strip_prefix(API_KEY_PREFIX)
+        .and_then(|rest| rest.split_once('_'))
+        .map(|(prefix, _)| prefix)
+        .ok_or_else(invalid)?;
+    let found: Option<StoredKey> = api_keys::table
+        .filter(api_keys::prefix.eq(prefix))
+        .select((
+            api_keys::id,
+            api_keys::role,
+            api_keys::key_hash,
+            api_keys::expires_at,
+            api_keys::revoked_at,
+            api_keys::last_used_at,
+        ))
+        .first(conn)
+        .optional()?;
+    let Some((key_id, role, hash, expires_at, None, last_used)) = found else {
+        return Err(invalid());
+    };
+    let current = now();
+    if hash != digest(key) || expires_at.is_some_and(|at| at <= current) {
+        return Err(invalid());
+    }
+    if last_used.is_none_or(|at| (current - at).num_seconds() >= LAST_USED_RESOLUTION_SECONDS) {
+        diesel::update(api_keys::table.find(&key_id))
+            .set(api_keys::last_used_at.eq(Some(current)))
+            .execute(conn)?;
+    }
+    Ok(Principal {
+        kind: PrincipalKind::ApiKey { key_id },
+        role,
+    })
+}
+
+fn authenticate_token(
+    conn: &mut AnyConnection,
+    config: &AuthConfig,
+    token: &str,
+) -> Result<Principal> {
+    let claims = config.keys.verify(token)?;
+    // Revocation and deactivation take effect at once, not when the token expires.
+    let live: Option<(String, bool)> = sessions::table
+        .inner_join(users::table)
+        .filter(sessions::id.eq(&claims.sid))
+        .filter(sessions::revoked_at.is_null())
+        .select((users::role, users::active))
+        .first(conn)
+        .optional()?;
+    match live {
+        Some((role, true)) => Ok(Principal {
+            kind: PrincipalKind::User {
+                user_id: claims.sub,
+                session_id: claims.sid,
+            },
+            role,
+        }),
+        _ => Err(Error::Unauthenticated(
+            "the session has ended; log in again".to_owned(),
+        )),
+    }
+}
+
+/// The principal behind a bearer credential: an API key (`lxg_...`) or an access token.
+pub fn authenticate(
+    conn: &mut AnyConnection,
+    config: &AuthConfig,
+    bearer: &str,
+) -> Result<Principal> {
+    if bearer.starts_with(API_KEY_PREFIX) {
+        authenticate_api_key(conn, bearer)
+    } else {
+        authenticate_token(conn, config, bearer)
+    }
+}

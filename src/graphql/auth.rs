@@ -1,0 +1,296 @@
+//! Logging in and out, the caller's own identity, and API keys in the GraphQL API.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::auth::{self, ApiKeyRow, Principal, PrincipalKind, Session};
+use crate::error::{Error, GraphqlResult};
+use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::directory::User;
+use crate::graphql::loaders::UserById;
+use crate::ids::{self, NodeType};
+
+/// Where a request came from, for the failed-login log and its rate limits.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub address: Option<String>,
+}
+
+/// The caller, if the request carried valid credentials.
+pub fn principal<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
+    ctx.data_opt::<Principal>()
+}
+
+fn require_principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
+    principal(ctx)
+        .ok_or_else(|| Error::Unauthenticated("log in or send an API key".to_owned()))
+        .gql()
+}
+
+#[derive(InputObject)]
+pub struct LoginInput {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct RefreshSessionInput {
+    pub refresh_token: String,
+}
+
+/// Tokens for a logged-in user. Send the access token as `Authorization: Bearer ...`; keep
+/// the refresh token to get a new pair when it expires (each refresh token works once).
+pub struct SessionPayload(Session);
+
+#[Object]
+impl SessionPayload {
+    async fn access_token(&self) -> &str {
+        &self.0.access_token
+    }
+
+    async fn access_token_expires_at(&self) -> Option<DateTime<Utc>> {
+        DateTime::from_timestamp(self.0.access_token_expires_at, 0)
+    }
+
+    async fn refresh_token(&self) -> &str {
+        &self.0.refresh_token
+    }
+
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        Ok(loader(ctx)
+            .load_one(UserById(self.0.user_id.clone()))
+            .await?
+            .map(User))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct LogoutPayload {
+    pub logged_out: bool,
+}
+
+#[derive(InputObject)]
+pub struct SetUserPasswordInput {
+    pub user_id: ID,
+    /// At least 12 characters, not a common password, not containing the user's name or email.
+    pub password: String,
+}
+
+#[derive(InputObject)]
+pub struct CreateApiKeyInput {
+    /// What the key is for, e.g. "billing sync".
+    pub name: String,
+    /// The role whose permissions the key has.
+    pub role: String,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// A key for an integration or firm tool. The key itself is shown once, at creation.
+pub struct ApiKey(pub ApiKeyRow);
+
+#[Object]
+impl ApiKey {
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::ApiKey, &self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+
+    /// The first characters of the key, to recognise it in lists and logs.
+    async fn prefix(&self) -> &str {
+        &self.0.prefix
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at.map(|t| t.and_utc())
+    }
+
+    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
+        self.0.revoked_at.map(|t| t.and_utc())
+    }
+
+    /// When the key was last used, to the minute.
+    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
+        self.0.last_used_at.map(|t| t.and_utc())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct CreateApiKeyPayload {
+    pub api_key: ApiKey,
+    /// The key to send as `Authorization: Bearer ...`. It is not stored and cannot be shown again.
+    pub secret: String,
+}
+
+#[derive(SimpleObject)]
+pub struct ApiKeyPayload {
+    pub api_key: ApiKey,
+}
+
+/// Who the caller is.
+pub struct Viewer(Principal);
+
+#[Object]
+impl Viewer {
+    async fn role(&self) -> &str {
+        &self.0.role
+    }
+
+    /// The user, when the caller logged in as one.
+    async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let PrincipalKind::User { user_id, .. } = &self.0.kind else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)
+            .load_one(UserById(user_id.clone()))
+            .await?
+            .map(User))
+    }
+
+    /// The API key, when the caller used one.
+    async fn api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<ApiKey>> {
+        let PrincipalKind::ApiKey { key_id } = &self.0.kind else {
+            return Ok(None);
+        };
+        let key_id = key_id.clone();
+        Ok(Some(ApiKey(
+            read(ctx, move |c| auth::get_api_key(c, &key_id)).await?,
+        )))
+    }
+}
+
+#[derive(Default)]
+pub struct AuthQueries;
+
+#[Object]
+impl AuthQueries {
+    /// The caller: a logged-in user or an API key.
+    async fn viewer(&self, ctx: &Context<'_>) -> async_graphql::Result<Viewer> {
+        Ok(Viewer(require_principal(ctx)?.clone()))
+    }
+
+    /// All API keys, newest first (never their secrets).
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+        let rows = read(ctx, auth::list_api_keys).await?;
+        Ok(rows.into_iter().map(ApiKey).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct AuthMutations;
+
+#[Object]
+impl AuthMutations {
+    /// Checks email and password and starts a session. Repeated failures lock the account
+    /// and the client address out for a while (TOO_MANY_REQUESTS).
+    async fn login(
+        &self,
+        ctx: &Context<'_>,
+        input: LoginInput,
+    ) -> async_graphql::Result<SessionPayload> {
+        let config = state(ctx).auth.clone();
+        let address = ctx.data_opt::<ClientInfo>().and_then(|c| c.address.clone());
+        let session = read(ctx, move |c| {
+            auth::login(
+                c,
+                &config,
+                &input.email,
+                &input.password,
+                address.as_deref(),
+            )
+        })
+        .await?;
+        Ok(SessionPayload(session))
+    }
+
+    /// Trades a refresh token for a new access token and refresh token.
+    async fn refresh_session(
+        &self,
+        ctx: &Context<'_>,
+        input: RefreshSessionInput,
+    ) -> async_graphql::Result<SessionPayload> {
+        let config = state(ctx).auth.clone();
+        let session = write(ctx, move |c| {
+            auth::refresh(c, &config, &input.refresh_token)
+        })
+        .await?;
+        Ok(SessionPayload(session))
+    }
+
+    /// Ends the caller's session: its tokens stop working at once.
+    async fn logout(&self, ctx: &Context<'_>) -> async_graphql::Result<LogoutPayload> {
+        let PrincipalKind::User { session_id, .. } = &require_principal(ctx)?.kind else {
+            return Err(Error::invalid(
+                "logout",
+                "API keys have no session; revoke the key instead",
+            ))
+            .gql();
+        };
+        let session_id = session_id.clone();
+        write(ctx, move |c| auth::logout(c, &session_id)).await?;
+        Ok(LogoutPayload { logged_out: true })
+    }
+
+    /// Sets a user's password; the user's other sessions end.
+    async fn set_user_password(
+        &self,
+        ctx: &Context<'_>,
+        input: SetUserPasswordInput,
+    ) -> async_graphql::Result<LogoutPayload> {
+        let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId").gql()?;
+        write(ctx, move |c| {
+            auth::set_password(c, &user_id, &input.password)
+        })
+        .await?;
+        Ok(LogoutPayload { logged_out: true })
+    }
+
+    async fn create_api_key(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateApiKeyInput,
+    ) -> async_graphql::Result<CreateApiKeyPayload> {
+        let created_by = match &require_principal(ctx)?.kind {
+            PrincipalKind::User { user_id, .. } => Some(user_id.clone()),
+            PrincipalKind::ApiKey { .. } => None,
+        };
+        let role = input.role.trim().to_lowercase();
+        let (row, secret) = write(ctx, move |c| {
+            auth::create_api_key(
+                c,
+                &input.name,
+                &role,
+                input.expires_at.map(|t| t.naive_utc()),
+                created_by.as_deref(),
+            )
+        })
+        .await?;
+        Ok(CreateApiKeyPayload {
+            api_key: ApiKey(row),
+            secret,
+        })
+    }
+
+    /// Revokes an API key at once.
+    async fn revoke_api_key(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<ApiKeyPayload> {
+        let key = ids::decode(NodeType::ApiKey, &id, "id").gql()?;
+        let row = write(ctx, move |c| auth::revoke_api_key(c, &key)).await?;
+        Ok(ApiKeyPayload {
+            api_key: ApiKey(row),
+        })
+    }
+}
