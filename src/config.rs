@@ -39,6 +39,10 @@ pub struct FileSettings {
     pub body_limit_bytes: Option<usize>,
     pub log: Option<String>,
     pub auth_secret: Option<String>,
+    pub oidc_issuer: Option<String>,
+    pub oidc_audience: Option<String>,
+    pub oidc_role_claim: Option<String>,
+    pub oidc_jwks_cache_seconds: Option<u64>,
     pub access_token_ttl_seconds: Option<i64>,
     pub refresh_token_ttl_days: Option<i64>,
     pub max_query_depth: Option<usize>,
@@ -76,6 +80,12 @@ pub struct Settings {
     /// Signs access tokens; at least 32 characters. Without it a random one is made at
     /// start-up, so tokens do not survive a restart (fine for development only).
     pub auth_secret: Option<String>,
+    /// Accept bearer tokens from this OpenID Connect issuer (with `oidc_audience`).
+    pub oidc_issuer: Option<String>,
+    pub oidc_audience: Option<String>,
+    /// The token claim that carries the lexgate role.
+    pub oidc_role_claim: String,
+    pub oidc_jwks_cache_seconds: u64,
     pub access_token_ttl_seconds: i64,
     pub refresh_token_ttl_days: i64,
     /// The deepest nesting of fields a query may have.
@@ -110,6 +120,10 @@ impl Default for Settings {
             body_limit_bytes: 1024 * 1024,
             log: "info".to_owned(),
             auth_secret: None,
+            oidc_issuer: None,
+            oidc_audience: None,
+            oidc_role_claim: "roles".to_owned(),
+            oidc_jwks_cache_seconds: 300,
             access_token_ttl_seconds: 15 * 60,
             refresh_token_ttl_days: 30,
             max_query_depth: 15,
@@ -171,6 +185,18 @@ impl Settings {
         }
         if let Some(v) = f.auth_secret {
             s.auth_secret = Some(v);
+        }
+        if let Some(v) = f.oidc_issuer {
+            s.oidc_issuer = Some(v);
+        }
+        if let Some(v) = f.oidc_audience {
+            s.oidc_audience = Some(v);
+        }
+        if let Some(v) = f.oidc_role_claim {
+            s.oidc_role_claim = v;
+        }
+        if let Some(v) = f.oidc_jwks_cache_seconds {
+            s.oidc_jwks_cache_seconds = v;
         }
         if let Some(v) = f.access_token_ttl_seconds {
             s.access_token_ttl_seconds = v;
@@ -236,6 +262,12 @@ impl Settings {
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("auth_secret", "must have at least 32 characters"));
+        }
+        if self.oidc_issuer.is_some() != self.oidc_audience.is_some() {
+            return Err(invalid(
+                "oidc_issuer",
+                "set oidc_issuer and oidc_audience together",
+            ));
         }
         if self.access_token_ttl_seconds < 60 || self.refresh_token_ttl_days < 1 {
             return Err(invalid(

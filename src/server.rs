@@ -2,7 +2,7 @@
 
 use tokio::net::TcpListener;
 
-use crate::auth::AuthConfig;
+use crate::auth::{AuthConfig, OidcSettings, OidcVerifier};
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
@@ -19,11 +19,11 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         },
         max_page_size: settings.max_page_size,
         default_page_size: settings.default_page_size,
-        auth: auth_config(settings),
+        auth: auth_config(settings)?,
     })
 }
 
-fn auth_config(settings: &Settings) -> AuthConfig {
+fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
     let secret = match &settings.auth_secret {
         Some(secret) => secret.clone().into_bytes(),
         None => {
@@ -36,7 +36,16 @@ fn auth_config(settings: &Settings) -> AuthConfig {
     let mut config = AuthConfig::new(&secret);
     config.access_token_ttl_seconds = settings.access_token_ttl_seconds;
     config.refresh_token_ttl_days = settings.refresh_token_ttl_days;
-    config
+    if let (Some(issuer), Some(audience)) = (&settings.oidc_issuer, &settings.oidc_audience) {
+        let verifier = OidcVerifier::new(OidcSettings {
+            issuer: issuer.trim_end_matches('/').to_owned(),
+            audience: audience.clone(),
+            role_claim: settings.oidc_role_claim.clone(),
+            jwks_cache: std::time::Duration::from_secs(settings.oidc_jwks_cache_seconds),
+        })?;
+        config.oidc = Some(std::sync::Arc::new(verifier));
+    }
+    Ok(config)
 }
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.

@@ -1,9 +1,11 @@
 //! Who is calling: users with passwords and login sessions, and API keys for integrations.
 
+mod oidc;
 mod password;
 mod service;
 mod tokens;
 
+pub use oidc::{claimed_issuer, OidcSettings, OidcVerifier};
 pub use password::{check_policy, policy_violations, MIN_LENGTH};
 pub use service::*;
 pub use tokens::{random_secret, Claims, TokenKeys};

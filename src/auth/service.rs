@@ -22,6 +22,8 @@ pub struct AuthConfig {
     /// Failed logins per client address within the window.
     pub max_failures_per_address: i64,
     pub failure_window_minutes: i64,
+    /// The firm's OpenID Connect provider, when one is configured.
+    pub oidc: Option<std::sync::Arc<super::oidc::OidcVerifier>>,
 }
 
 impl AuthConfig {
@@ -33,6 +35,7 @@ impl AuthConfig {
             max_failures_per_account: 5,
             max_failures_per_address: 30,
             failure_window_minutes: 15,
+            oidc: None,
         }
     }
 }
@@ -46,8 +49,18 @@ pub struct Principal {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrincipalKind {
-    User { user_id: String, session_id: String },
-    ApiKey { key_id: String },
+    User {
+        user_id: String,
+        session_id: String,
+    },
+    ApiKey {
+        key_id: String,
+    },
+    /// A user of the firm's identity provider.
+    External {
+        issuer: String,
+        subject: String,
+    },
 }
 
 /// What a successful login or refresh hands the client; the refresh token is shown only here.

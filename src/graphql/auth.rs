@@ -146,6 +146,14 @@ impl Viewer {
         &self.0.role
     }
 
+    /// The identity provider's subject, when the caller came with a provider token.
+    async fn external_subject(&self) -> Option<&str> {
+        match &self.0.kind {
+            PrincipalKind::External { subject, .. } => Some(subject),
+            _ => None,
+        }
+    }
+
     /// The user, when the caller logged in as one.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let PrincipalKind::User { user_id, .. } = &self.0.kind else {
@@ -262,7 +270,7 @@ impl AuthMutations {
     ) -> async_graphql::Result<CreateApiKeyPayload> {
         let created_by = match &require_principal(ctx)?.kind {
             PrincipalKind::User { user_id, .. } => Some(user_id.clone()),
-            PrincipalKind::ApiKey { .. } => None,
+            PrincipalKind::ApiKey { .. } | PrincipalKind::External { .. } => None,
         };
         let role = input.role.trim().to_lowercase();
         let (row, secret) = write(ctx, move |c| {

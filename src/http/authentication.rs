@@ -55,12 +55,19 @@ pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Pr
         })?
         .to_owned();
     let config = app.state.auth.clone();
-    match app
-        .state
-        .db
-        .run(move |c| auth::authenticate(c, &config, &bearer))
-        .await
-    {
+    let from_provider = config.oidc.clone().filter(|oidc| {
+        auth::claimed_issuer(&bearer).is_some_and(|iss| iss.trim_end_matches('/') == oidc.issuer())
+    });
+    let outcome = match from_provider {
+        Some(oidc) => oidc.verify(&bearer).await,
+        None => {
+            app.state
+                .db
+                .run(move |c| auth::authenticate(c, &config, &bearer))
+                .await
+        }
+    };
+    match outcome {
         Ok(principal) => Ok(Some(principal)),
         Err(Error::Unauthenticated(message)) => Err(Refusal::unauthenticated(message)),
         Err(e) => {

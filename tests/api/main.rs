@@ -13,6 +13,7 @@ mod http;
 mod limits;
 mod matters;
 mod nodes;
+mod oidc;
 mod reports;
 mod schema;
 mod smoke;
