@@ -69,27 +69,14 @@ impl OidcVerifier {
         &self.settings.issuer
     }
 
-    async fn fetch_keys(&self) -> Result<JwkSet> {
+    /// GETs a JSON document from the provider.
+    async fn get_json<T: serde::de::DeserializeOwned>(&self, url: &str) -> Result<T> {
         let unavailable = |e: reqwest::Error| {
             tracing::warn!(error = %e, issuer = %self.settings.issuer, "identity provider unreachable");
             Error::Unavailable("the identity provider cannot be reached".to_owned())
         };
-        let discovery_url = format!(
-            "{}/.well-known/openid-configuration",
-            self.settings.issuer.trim_end_matches('/')
-        );
-        let discovery: Discovery = self
-            .http
-            .get(discovery_url)
-            .send()
-            .await
-            .and_then(reqwest::Response::error_for_status)
-            .map_err(unavailable)?
-            .json()
-            .await
-            .map_err(unavailable)?;
         self.http
-            .get(discovery.jwks_uri)
+            .get(url)
             .send()
             .await
             .and_then(reqwest::Response::error_for_status)
@@ -97,6 +84,15 @@ impl OidcVerifier {
             .json()
             .await
             .map_err(unavailable)
+    }
+
+    async fn fetch_keys(&self) -> Result<JwkSet> {
+        let discovery_url = format!(
+            "{}/.well-known/openid-configuration",
+            self.settings.issuer.trim_end_matches('/')
+        );
+        let discovery: Discovery = self.get_json(&discovery_url).await?;
+        self.get_json(&discovery.jwks_uri).await
     }
 
     /// The key with `kid`; the key set is refetched when stale or when `kid` is new (the

@@ -9,7 +9,7 @@ use crate::campaigns::{
 use crate::contacts::{self, ContactFilter, ContactQuery};
 use crate::error::GraphqlResult;
 use crate::graphql::context::{read, state, write};
-use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 
@@ -94,16 +94,12 @@ impl CampaignQueries {
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Campaign>> {
         let filter = filter.unwrap_or_default();
-        let db = state(ctx).db.clone();
         let count_filter = filter.clone();
-        paginate(
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, f) = (db.clone(), count_filter.clone());
-                async move { db.run(move |c| campaigns::count(c, &f)).await.gql() }
-            },
-            |page| read(ctx, move |c| campaigns::list(c, &filter, page)),
+            move |c| campaigns::count(c, &count_filter),
+            move |c, page| campaigns::list(c, &filter, page),
         )
         .await
     }

@@ -9,11 +9,11 @@ use crate::communications::{
 };
 use crate::error::GraphqlResult;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, write};
 use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
-use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
@@ -114,16 +114,12 @@ impl CommunicationQueries {
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Communication>> {
         let query = CommunicationQuery::new(filter.unwrap_or_default()).gql()?;
-        let db = state(ctx).db.clone();
         let count_query = query.clone();
-        paginate(
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, q) = (db.clone(), count_query.clone());
-                async move { db.run(move |c| communications::count(c, &q)).await.gql() }
-            },
-            |page| read(ctx, move |c| communications::list(c, &query, order, page)),
+            move |c| communications::count(c, &count_query),
+            move |c, page| communications::list(c, &query, order, page),
         )
         .await
     }

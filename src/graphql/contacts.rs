@@ -15,7 +15,7 @@ use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
-use crate::graphql::pagination::{paginate, paginate_loaded, PageArgs, Paged};
+use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
@@ -242,16 +242,12 @@ async fn list(
 ) -> async_graphql::Result<Paged<Contact>> {
     let query = ContactQuery::new(filter).gql()?;
     let rules = state(ctx).contact_rules.clone();
-    let db = state(ctx).db.clone();
     let (count_query, count_rules) = (query.clone(), rules.clone());
-    paginate(
+    paginate_db(
         ctx,
         args,
-        move || {
-            let (db, q, r) = (db.clone(), count_query.clone(), count_rules.clone());
-            async move { db.run(move |c| contacts::count(c, &q, &r)).await.gql() }
-        },
-        |page| read(ctx, move |c| contacts::list(c, &query, order, page, &rules)),
+        move |c| contacts::count(c, &count_query, &count_rules),
+        move |c, page| contacts::list(c, &query, order, page, &rules),
     )
     .await
 }

@@ -9,11 +9,11 @@ use crate::deadlines::{
 };
 use crate::error::GraphqlResult;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, write};
 use crate::graphql::directory::{Team, User};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
-use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
@@ -141,16 +141,12 @@ impl DeadlineQueries {
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Deadline>> {
         let query = DeadlineQuery::new(filter.unwrap_or_default()).gql()?;
-        let db = state(ctx).db.clone();
         let count_query = query.clone();
-        paginate(
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, q) = (db.clone(), count_query.clone());
-                async move { db.run(move |c| deadlines::count(c, &q)).await.gql() }
-            },
-            |page| read(ctx, move |c| deadlines::list(c, &query, order, page)),
+            move |c| deadlines::count(c, &count_query),
+            move |c, page| deadlines::list(c, &query, order, page),
         )
         .await
     }

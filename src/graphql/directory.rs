@@ -7,10 +7,9 @@ use crate::directory::{
     self, CreateTeamInput, CreateUserInput, TeamMembershipInput, TeamRow, UpdateTeamInput,
     UpdateUserInput, UserFilter, UserRow,
 };
-use crate::error::GraphqlResult;
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, write};
 use crate::graphql::loaders::*;
-use crate::graphql::pagination::{paginate, PageArgs, Paged};
+use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 
@@ -122,16 +121,12 @@ impl DirectoryQueries {
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<User>> {
         let filter = filter.unwrap_or_default();
-        let db = state(ctx).db.clone();
         let count_filter = filter.clone();
-        paginate(
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, f) = (db.clone(), count_filter.clone());
-                async move { db.run(move |c| directory::count_users(c, &f)).await.gql() }
-            },
-            |page| read(ctx, move |c| directory::list_users(c, &filter, page)),
+            move |c| directory::count_users(c, &count_filter),
+            move |c, page| directory::list_users(c, &filter, page),
         )
         .await
     }
@@ -148,24 +143,12 @@ impl DirectoryQueries {
         first: Option<i32>,
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Team>> {
-        let db = state(ctx).db.clone();
         let count_text = text.clone();
-        paginate(
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, t) = (db.clone(), count_text.clone());
-                async move {
-                    db.run(move |c| directory::count_teams(c, t.as_deref()))
-                        .await
-                        .gql()
-                }
-            },
-            |page| {
-                read(ctx, move |c| {
-                    directory::list_teams(c, text.as_deref(), page)
-                })
-            },
+            move |c| directory::count_teams(c, count_text.as_deref()),
+            move |c, page| directory::list_teams(c, text.as_deref(), page),
         )
         .await
     }

@@ -7,11 +7,11 @@ use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, write};
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
-use crate::graphql::pagination::{paginate, paginate_loaded, PageArgs, Paged};
+use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::{
@@ -172,29 +172,16 @@ impl Matter {
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<TimelineItem>> {
         let id = self.0.id.clone();
-        let db = state(ctx).db.clone();
         let count_id = id.clone();
-        paginate(
+        let nothing = crate::listing::Page {
+            offset: 0,
+            limit: 0,
+        };
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, id) = (db.clone(), count_id.clone());
-                async move {
-                    let zero = crate::listing::Page {
-                        offset: 0,
-                        limit: 0,
-                    };
-                    db.run(move |c| matters::timeline(c, &id, zero))
-                        .await
-                        .gql()
-                        .map(|t| t.1)
-                }
-            },
-            |page| async move {
-                read(ctx, move |c| matters::timeline(c, &id, page))
-                    .await
-                    .map(|t| t.0)
-            },
+            move |c| matters::timeline(c, &count_id, nothing).map(|t| t.1),
+            move |c, page| matters::timeline(c, &id, page).map(|t| t.0),
         )
         .await
     }
@@ -280,16 +267,12 @@ impl MatterQueries {
     ) -> async_graphql::Result<Paged<Matter>> {
         let query = MatterQuery::new(filter.unwrap_or_default()).gql()?;
         let order = order_by.unwrap_or_default();
-        let db = state(ctx).db.clone();
         let count_query = query.clone();
-        paginate(
+        paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move || {
-                let (db, q) = (db.clone(), count_query.clone());
-                async move { db.run(move |c| matters::count(c, &q)).await.gql() }
-            },
-            |page| read(ctx, move |c| matters::list(c, &query, order, page)),
+            move |c| matters::count(c, &count_query),
+            move |c, page| matters::list(c, &query, order, page),
         )
         .await
     }

@@ -10,8 +10,10 @@ use async_graphql::{Context, ErrorExtensions, Object, OutputType};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
+use crate::db::AnyConnection;
 use crate::error::Error;
-use crate::graphql::context::state;
+use crate::error::GraphqlResult;
+use crate::graphql::context::{read, state};
 use crate::listing::Page;
 
 /// An opaque cursor: the position of an edge in its ordered list.
@@ -229,6 +231,33 @@ where
     };
     rows.truncate(w.page.limit as usize);
     Ok(build(w.page.offset, rows, has_next, totals))
+}
+
+/// A connection over a database list: `list` reads one window, `count` the total (only
+/// when a client asks for `totalCount` or pages backwards from the end).
+pub async fn paginate_db<N, R, C, L>(
+    ctx: &Context<'_>,
+    args: PageArgs,
+    count: C,
+    list: L,
+) -> async_graphql::Result<Paged<N>>
+where
+    N: OutputType + From<R>,
+    R: Send + 'static,
+    C: Fn(&mut AnyConnection) -> crate::error::Result<i64> + Clone + Send + Sync + 'static,
+    L: FnOnce(&mut AnyConnection, Page) -> crate::error::Result<Vec<R>> + Send + 'static,
+{
+    let db = state(ctx).db.clone();
+    paginate(
+        ctx,
+        args,
+        move || {
+            let (db, count) = (db.clone(), count.clone());
+            async move { db.run(count).await.gql() }
+        },
+        |page| read(ctx, move |c| list(c, page)),
+    )
+    .await
 }
 
 /// A connection over a list already in memory (a relation loaded through a DataLoader).
