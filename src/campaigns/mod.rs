@@ -14,6 +14,7 @@ use crate::db::{new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, lower, Page};
+use crate::validation::{apply_change, non_blank};
 
 text_enum! {
     CampaignStatus {
@@ -86,10 +87,6 @@ fn encode_audience(v: &mut Validator, filter: &ContactFilter) -> String {
     serde_json::to_string(filter).unwrap_or_default()
 }
 
-fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
 fn check_status_change(v: &mut Validator, from: &str, to: CampaignStatus) {
     let allowed = match CampaignStatus::from_db(from) {
         Ok(CampaignStatus::Sent) | Ok(CampaignStatus::Cancelled) => from == to.as_str(),
@@ -121,7 +118,7 @@ pub fn create(conn: &mut AnyConnection, input: CreateCampaignInput) -> Result<Ca
         }
         .as_str()
         .to_owned(),
-        description: trimmed(input.description),
+        description: non_blank(input.description),
         audience_filter,
         scheduled_at: input.scheduled_at.map(|t| t.naive_utc()),
         created_at: timestamp,
@@ -147,19 +144,14 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<Ca
         check_status_change(&mut v, &row.status, status);
         row.status = status.as_str().to_owned();
     }
-    match input.description {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.description = None,
-        MaybeUndefined::Value(d) => row.description = trimmed(Some(d)),
-    }
+    row.description = non_blank(apply_change(row.description.take(), input.description));
     if let Some(filter) = &input.audience_filter {
         row.audience_filter = encode_audience(&mut v, filter);
     }
-    match input.scheduled_at {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.scheduled_at = None,
-        MaybeUndefined::Value(t) => row.scheduled_at = Some(t.naive_utc()),
-    }
+    row.scheduled_at = apply_change(
+        row.scheduled_at,
+        input.scheduled_at.map_value(|t| t.naive_utc()),
+    );
     v.finish()?;
     row.updated_at = now();
     diesel::update(campaigns::table.find(&id))

@@ -11,6 +11,7 @@ use crate::db::{new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::validation::{apply_change, non_blank};
 
 text_enum! {
     Channel {
@@ -85,10 +86,6 @@ pub struct CommunicationFilter {
     pub occurred_to: Option<DateTime<Utc>>,
 }
 
-fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
 fn ensure_references(
     conn: &mut AnyConnection,
     matter: Option<&String>,
@@ -158,8 +155,8 @@ pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<Com
         )
     });
     let participants = decode_participants(&mut v, &input.participant_ids);
-    let subject = trimmed(input.subject);
-    let summary = trimmed(input.summary);
+    let subject = non_blank(input.subject);
+    let summary = non_blank(input.summary);
     if subject.is_none() && summary.is_none() {
         v.add("input.subject", "give a subject or a summary");
     }
@@ -201,16 +198,8 @@ pub fn update(
     if let Some(at) = input.occurred_at {
         row.occurred_at = at.naive_utc();
     }
-    match input.subject {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.subject = None,
-        MaybeUndefined::Value(s) => row.subject = trimmed(Some(s)),
-    }
-    match input.summary {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.summary = None,
-        MaybeUndefined::Value(s) => row.summary = trimmed(Some(s)),
-    }
+    row.subject = non_blank(apply_change(row.subject.take(), input.subject));
+    row.summary = non_blank(apply_change(row.summary.take(), input.summary));
     match &input.matter_id {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => row.matter_id = None,

@@ -16,7 +16,8 @@ use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 use crate::validation::{
-    email_key, normalize_codice_fiscale, normalize_email, normalize_partita_iva, normalize_phone,
+    apply_change, email_key, non_blank, normalize_codice_fiscale, normalize_email,
+    normalize_partita_iva, normalize_phone,
 };
 
 /// Settings that shape contact validation.
@@ -57,15 +58,11 @@ struct Children {
     affiliations: Option<Vec<AffiliationRow>>,
 }
 
-fn blank_to_none(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
 fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
-    d.given_name = blank_to_none(d.given_name);
-    d.family_name = blank_to_none(d.family_name);
-    d.organization_name = blank_to_none(d.organization_name);
-    d.notes = blank_to_none(d.notes);
+    d.given_name = non_blank(d.given_name);
+    d.family_name = non_blank(d.family_name);
+    d.organization_name = non_blank(d.organization_name);
+    d.notes = non_blank(d.notes);
     match d.kind {
         ContactKind::Person => {
             if d.family_name.is_none() {
@@ -90,7 +87,7 @@ fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
             }
         }
     }
-    d.codice_fiscale = blank_to_none(d.codice_fiscale).and_then(|cf| {
+    d.codice_fiscale = non_blank(d.codice_fiscale).and_then(|cf| {
         let normalized = v.check("input.codiceFiscale", normalize_codice_fiscale(&cf))?;
         // Organisations may carry an 11-digit code or, for sole traders, a personal one.
         if d.kind == ContactKind::Person && normalized.len() != 16 {
@@ -101,7 +98,7 @@ fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
         }
         Some(normalized)
     });
-    d.partita_iva = blank_to_none(d.partita_iva)
+    d.partita_iva = non_blank(d.partita_iva)
         .and_then(|piva| v.check("input.partitaIva", normalize_partita_iva(&piva)));
     d
 }
@@ -125,7 +122,7 @@ fn validate_emails(v: &mut Validator, inputs: &[EmailInput]) -> Vec<EmailRow> {
             position: i as i32,
             address,
             address_key: key,
-            label: blank_to_none(input.label.clone()),
+            label: non_blank(input.label.clone()),
             is_pec: input.is_pec,
         });
     }
@@ -149,7 +146,7 @@ fn validate_phones(v: &mut Validator, inputs: &[PhoneInput], region: &str) -> Ve
             contact_id: String::new(),
             position: i as i32,
             number,
-            label: blank_to_none(input.label.clone()),
+            label: non_blank(input.label.clone()),
         });
     }
     rows
@@ -175,11 +172,11 @@ fn validate_addresses(v: &mut Validator, inputs: &[AddressInput]) -> Vec<Address
             id: new_id(),
             contact_id: String::new(),
             position: i as i32,
-            label: blank_to_none(input.label.clone()),
+            label: non_blank(input.label.clone()),
             street,
-            postal_code: blank_to_none(input.postal_code.clone()),
+            postal_code: non_blank(input.postal_code.clone()),
             city,
-            province: blank_to_none(input.province.clone()).map(|p| p.to_uppercase()),
+            province: non_blank(input.province.clone()).map(|p| p.to_uppercase()),
             country,
         });
     }
@@ -228,7 +225,7 @@ fn validate_affiliations(
             id: new_id(),
             person_id: String::new(),
             organization_id: org,
-            job_title: blank_to_none(input.job_title.clone()),
+            job_title: non_blank(input.job_title.clone()),
         });
     }
     rows
@@ -433,14 +430,6 @@ pub fn create(
     Ok(row)
 }
 
-fn apply<T>(current: Option<T>, change: MaybeUndefined<T>) -> Option<T> {
-    match change {
-        MaybeUndefined::Undefined => current,
-        MaybeUndefined::Null => None,
-        MaybeUndefined::Value(value) => Some(value),
-    }
-}
-
 /// Changes the fields the input names; lists given replace the stored ones.
 pub fn update(
     conn: &mut AnyConnection,
@@ -460,16 +449,19 @@ pub fn update(
         &mut v,
         Draft {
             kind,
-            given_name: apply(current.given_name.clone(), input.given_name),
-            family_name: apply(current.family_name.clone(), input.family_name),
-            organization_name: apply(current.organization_name.clone(), input.organization_name),
+            given_name: apply_change(current.given_name.clone(), input.given_name),
+            family_name: apply_change(current.family_name.clone(), input.family_name),
+            organization_name: apply_change(
+                current.organization_name.clone(),
+                input.organization_name,
+            ),
             category: match input.category {
                 Some(category) => category,
                 None => ContactCategory::from_db(&current.category)?,
             },
-            codice_fiscale: apply(current.codice_fiscale.clone(), input.codice_fiscale),
-            partita_iva: apply(current.partita_iva.clone(), input.partita_iva),
-            notes: apply(current.notes.clone(), input.notes),
+            codice_fiscale: apply_change(current.codice_fiscale.clone(), input.codice_fiscale),
+            partita_iva: apply_change(current.partita_iva.clone(), input.partita_iva),
+            notes: apply_change(current.notes.clone(), input.notes),
             responsible_user_id,
         },
     );

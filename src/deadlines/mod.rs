@@ -14,6 +14,7 @@ use crate::db::{new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::validation::{apply_change, non_blank};
 
 text_enum! {
     DeadlineKind {
@@ -99,10 +100,6 @@ pub struct DeadlineFilter {
     /// Assigned to this user directly or through one of their teams.
     pub assignee_user_id: Option<ID>,
     pub assignee_team_id: Option<ID>,
-}
-
-fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
 }
 
 fn validate_offsets(v: &mut Validator, offsets: &[i32]) -> Vec<i32> {
@@ -238,7 +235,7 @@ pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<De
         id: new_id(),
         title,
         kind: input.kind.as_str().to_owned(),
-        description: trimmed(input.description),
+        description: non_blank(input.description),
         due_at: input.due_at.naive_utc(),
         status: DeadlineStatus::Open.as_str().to_owned(),
         completed_at: None,
@@ -278,11 +275,7 @@ pub fn update(conn: &mut AnyConnection, input: UpdateDeadlineInput) -> Result<De
     if let Some(kind) = input.kind {
         row.kind = kind.as_str().to_owned();
     }
-    match input.description {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.description = None,
-        MaybeUndefined::Value(d) => row.description = trimmed(Some(d)),
-    }
+    row.description = non_blank(apply_change(row.description.take(), input.description));
     if let Some(due) = input.due_at {
         row.due_at = due.naive_utc();
     }

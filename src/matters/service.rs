@@ -12,6 +12,7 @@ use crate::directory;
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::validation::{apply_change, non_blank};
 
 fn record_event(
     conn: &mut AnyConnection,
@@ -88,10 +89,6 @@ fn set_parties(
     Ok(())
 }
 
-fn trimmed(value: Option<String>) -> Option<String> {
-    value.map(|s| s.trim().to_owned()).filter(|s| !s.is_empty())
-}
-
 fn check_dates(v: &mut Validator, row: &MatterRow) {
     if let (Some(opened), Some(closed)) = (row.opened_on, row.closed_on) {
         if closed < opened {
@@ -143,7 +140,7 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
         .filter_map(|(i, m)| {
             let field = format!("input.team[{i}].userId");
             let user = v.check(&field, ids::decode(NodeType::User, &m.user_id, &field))?;
-            Some((user, trimmed(m.role.clone())))
+            Some((user, non_blank(m.role.clone())))
         })
         .collect();
     let status = input.status;
@@ -155,7 +152,7 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
         title,
         practice_area,
         status: status.as_str().to_owned(),
-        description: trimmed(input.description),
+        description: non_blank(input.description),
         responsible_user_id: responsible,
         opened_on: Some(input.opened_on.unwrap_or(today)),
         closed_on: matches!(status, MatterStatus::Closed | MatterStatus::Archived).then_some(today),
@@ -222,11 +219,7 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
             row.closed_on = Some(now().date());
         }
     }
-    match input.description {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.description = None,
-        MaybeUndefined::Value(d) => row.description = trimmed(Some(d)),
-    }
+    row.description = non_blank(apply_change(row.description.take(), input.description));
     match &input.responsible_user_id {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => row.responsible_user_id = None,
@@ -237,16 +230,8 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
             )
         }
     }
-    match input.opened_on {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.opened_on = None,
-        MaybeUndefined::Value(d) => row.opened_on = Some(d),
-    }
-    match input.closed_on {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => row.closed_on = None,
-        MaybeUndefined::Value(d) => row.closed_on = Some(d),
-    }
+    row.opened_on = apply_change(row.opened_on, input.opened_on);
+    row.closed_on = apply_change(row.closed_on, input.closed_on);
     let clients = input.client_ids.as_ref().and_then(|c| {
         if c.is_empty() {
             v.add("input.clientIds", "a matter needs at least one client");
@@ -408,7 +393,7 @@ pub fn add_team_member(
     let row = get(conn, &matter_id)?;
     let user = directory::get_user(conn, &user_id)
         .map_err(|e| e.as_bad_reference("input.userId", "no user with this ID"))?;
-    let role = trimmed(input.role);
+    let role = non_blank(input.role);
     let existing = matter_team_members::table
         .find((&matter_id, &user_id))
         .select(matter_team_members::user_id)

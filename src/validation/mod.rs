@@ -7,11 +7,13 @@
 
 mod codice_fiscale;
 mod email;
+mod input;
 mod partita_iva;
 mod phone;
 
 pub use codice_fiscale::{codice_fiscale_check_char, normalize_codice_fiscale};
 pub use email::{email_key, normalize_email};
+pub use input::{apply_change, non_blank};
 pub use partita_iva::{normalize_partita_iva, partita_iva_check_digit};
 pub use phone::normalize_phone;
 

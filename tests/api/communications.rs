@@ -39,8 +39,6 @@ fn node_ids(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A list element whose ID is malformed or of another type.
-///
 async fn log(app: &TestApp, input: Value) -> Value {
     app.data(
         &with_fields("mutation($input: LogCommunicationInput!) { logCommunication(input: $input) { communication { ...CommunicationFields } } }"),

@@ -40,8 +40,6 @@ fn titles(connection: &Value) -> Vec<String> {
         .collect()
 }
 
-/// A list element whose ID is malformed or of another type.
-///
 async fn create(app: &TestApp, input: Value) -> Value {
     app.data(
         &with_fields("mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { ...DeadlineFields } } }"),

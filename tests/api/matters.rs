@@ -76,8 +76,6 @@ fn date(text: &str) -> NaiveDate {
     text.parse().expect("date")
 }
 
-/// A list element whose ID is malformed or of another type.
-///
 async fn create(app: &TestApp, input: Value) -> Value {
     app.data(
         &with_fields(
