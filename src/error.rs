@@ -25,6 +25,11 @@ pub enum Error {
     InvalidId(String),
     #[error("{0}")]
     Unauthenticated(String),
+    #[error("{message}")]
+    Forbidden {
+        field: Option<String>,
+        message: String,
+    },
     #[error("{0}")]
     TooManyRequests(String),
     #[error("{0}")]
@@ -63,6 +68,14 @@ impl Error {
         }
     }
 
+    /// The caller's role may not do this; `field` names the input field at fault, if one is.
+    pub fn forbidden(field: Option<&str>, message: impl Into<String>) -> Error {
+        Error::Forbidden {
+            field: field.map(str::to_owned),
+            message: message.into(),
+        }
+    }
+
     /// A missing referenced record is the caller's bad input (naming `field`); any other
     /// failure (the database being down) stays what it is.
     pub fn as_bad_reference(self, field: &str, message: &str) -> Error {
@@ -79,6 +92,7 @@ impl Error {
             Error::Validation(_) | Error::InvalidId(_) => "BAD_USER_INPUT",
             Error::Conflict { .. } => "CONFLICT",
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::Forbidden { .. } => "FORBIDDEN",
             Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
             Error::Database(diesel::result::Error::DatabaseError(
                 DatabaseErrorKind::UniqueViolation,
@@ -134,6 +148,9 @@ impl ErrorExtensions for Error {
                     ext.set("fieldErrors", list);
                 }
                 Error::Conflict {
+                    field: Some(field), ..
+                }
+                | Error::Forbidden {
                     field: Some(field), ..
                 } => ext.set("field", field.clone()),
                 Error::NotFound { entity, .. } => ext.set("entity", *entity),

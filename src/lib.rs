@@ -1,6 +1,7 @@
 //! lexgate: the law-firm CRM behind one GraphQL API, on embedded SQLite or PostgreSQL.
 
 pub mod auth;
+pub mod authz;
 pub mod campaigns;
 pub mod communications;
 pub mod config;

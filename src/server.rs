@@ -3,6 +3,7 @@
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthConfig, OidcSettings, OidcVerifier};
+use crate::authz::RoleCatalog;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
@@ -13,6 +14,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
     let db =
         Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
     Ok(AppState {
+        roles: RoleCatalog::new(db.clone()),
         db,
         contact_rules: ContactRules {
             phone_region: settings.phone_region.clone(),

@@ -5,7 +5,7 @@ mod password;
 mod service;
 mod tokens;
 
-pub use oidc::{claimed_issuer, OidcSettings, OidcVerifier};
+pub use oidc::{claimed_issuer, OidcSettings, OidcVerifier, ProviderIdentity};
 pub use password::{check_policy, policy_violations, MIN_LENGTH};
 pub use service::*;
 pub use tokens::{random_secret, Claims, TokenKeys};

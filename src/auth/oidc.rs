@@ -10,8 +10,6 @@ use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde::Deserialize;
 
-use super::{Principal, PrincipalKind};
-use crate::directory::ROLES;
 use crate::error::{Error, Result};
 
 /// The provider's settings.
@@ -113,8 +111,8 @@ impl OidcVerifier {
         DecodingKey::from_jwk(jwk).map_err(|_| unauthenticated("the provider's key is unusable"))
     }
 
-    /// The principal a genuine provider token stands for.
-    pub async fn verify(&self, token: &str) -> Result<Principal> {
+    /// Who a genuine provider token stands for.
+    pub async fn verify(&self, token: &str) -> Result<ProviderIdentity> {
         let header =
             jsonwebtoken::decode_header(token).map_err(|_| unauthenticated("malformed"))?;
         if !matches!(
@@ -136,30 +134,38 @@ impl OidcVerifier {
         let claims = jsonwebtoken::decode::<serde_json::Value>(token, &key, &validation)
             .map_err(|e| unauthenticated(&e.to_string()))?
             .claims;
-        let subject = claims["sub"].as_str().unwrap_or_default().to_owned();
-        let role = self
-            .role_of(&claims)
-            .ok_or_else(|| unauthenticated("no lexgate role in the role claim"))?;
-        Ok(Principal {
-            kind: PrincipalKind::External {
-                issuer: self.settings.issuer.clone(),
-                subject,
-            },
-            role,
+        // A provider that says the address is unverified does not get it matched to a user.
+        let email = claims["email"]
+            .as_str()
+            .filter(|_| claims["email_verified"].as_bool() != Some(false))
+            .map(str::to_owned);
+        Ok(ProviderIdentity {
+            issuer: self.settings.issuer.clone(),
+            subject: claims["sub"].as_str().unwrap_or_default().to_owned(),
+            role_claims: self.role_claims(&claims),
+            email,
         })
     }
 
-    /// The first value of the role claim that names a lexgate role.
-    fn role_of(&self, claims: &serde_json::Value) -> Option<String> {
+    /// The values of the role claim, lower-cased; which of them name lexgate roles is the
+    /// role catalogue's business.
+    fn role_claims(&self, claims: &serde_json::Value) -> Vec<String> {
         let claim = &claims[self.settings.role_claim.as_str()];
         let values: Vec<&str> = match claim {
             serde_json::Value::String(s) => vec![s.as_str()],
             serde_json::Value::Array(items) => items.iter().filter_map(|v| v.as_str()).collect(),
             _ => Vec::new(),
         };
-        values
-            .into_iter()
-            .map(str::to_lowercase)
-            .find(|v| ROLES.contains(&v.as_str()))
+        values.into_iter().map(str::to_lowercase).collect()
     }
+}
+
+/// What a genuine provider token says about its bearer.
+#[derive(Debug, Clone)]
+pub struct ProviderIdentity {
+    pub issuer: String,
+    pub subject: String,
+    pub role_claims: Vec<String>,
+    /// The verified email address, which links the bearer to a lexgate user.
+    pub email: Option<String>,
 }

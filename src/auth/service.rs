@@ -6,9 +6,9 @@ use diesel::prelude::*;
 
 use super::password;
 use super::tokens::{digest, random_secret, TokenKeys};
-use crate::db::schema::{api_keys, login_failures, sessions, users};
+use crate::db::schema::{api_keys, login_failures, roles, sessions, users};
 use crate::db::{new_id, now, AnyConnection};
-use crate::directory::{self, ROLES};
+use crate::directory;
 use crate::error::{Error, Result};
 
 /// How tokens and logins behave.
@@ -60,6 +60,9 @@ pub enum PrincipalKind {
     External {
         issuer: String,
         subject: String,
+        /// The active lexgate user with the provider's verified email address, if any: whose
+        /// matters the caller sees.
+        user_id: Option<String>,
     },
 }
 
@@ -277,12 +280,7 @@ pub fn create_api_key(
     if name.is_empty() {
         return Err(Error::invalid("input.name", "must not be empty"));
     }
-    if !ROLES.contains(&role) {
-        return Err(Error::invalid(
-            "input.role",
-            format!("unknown role; use one of {}", ROLES.join(", ")),
-        ));
-    }
+    let role = &crate::authz::catalog::require_role(conn, "input.role", role)?;
     if expires_at.is_some_and(|at| at <= now()) {
         return Err(Error::invalid("input.expiresAt", "must be in the future"));
     }
@@ -424,4 +422,43 @@ pub fn authenticate(
     } else {
         authenticate_token(conn, config, bearer)
     }
+}
+
+/// The principal a verified provider token stands for: the first role claim that names a
+/// lexgate role, and the active user with the token's verified email address, if there is one.
+pub fn provider_principal(
+    conn: &mut AnyConnection,
+    identity: super::ProviderIdentity,
+) -> Result<Principal> {
+    let known: Vec<String> = roles::table
+        .filter(roles::name.eq_any(&identity.role_claims))
+        .select(roles::name)
+        .load(conn)?;
+    let role = identity
+        .role_claims
+        .iter()
+        .find(|claimed| known.contains(claimed))
+        .cloned()
+        .ok_or_else(|| Error::Unauthenticated("no lexgate role in the role claim".to_owned()))?;
+    let user_id = match identity
+        .email
+        .as_deref()
+        .and_then(|e| crate::validation::normalize_email(e).ok())
+    {
+        Some(email) => users::table
+            .filter(users::email.eq(email))
+            .filter(users::active.eq(true))
+            .select(users::id)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok(Principal {
+        kind: PrincipalKind::External {
+            issuer: identity.issuer,
+            subject: identity.subject,
+            user_id,
+        },
+        role,
+    })
 }

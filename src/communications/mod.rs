@@ -268,9 +268,18 @@ pub struct CommunicationQuery {
     filter: CommunicationFilter,
     matter_id: Option<String>,
     contact_id: Option<String>,
+    /// Row-level need-to-know: only the communications of these matters, and those the
+    /// given user logged, when set.
+    only: Option<(Vec<String>, Option<String>)>,
 }
 
 impl CommunicationQuery {
+    /// Keeps the query within what the caller may see (`None`: everything).
+    pub fn within(mut self, only: Option<(Vec<String>, Option<String>)>) -> CommunicationQuery {
+        self.only = only;
+        self
+    }
+
     pub fn new(filter: CommunicationFilter) -> Result<CommunicationQuery> {
         Ok(CommunicationQuery {
             matter_id: filter
@@ -284,6 +293,7 @@ impl CommunicationQuery {
                 .map(|id| ids::decode(NodeType::Contact, id, "filter.contactId"))
                 .transpose()?,
             filter,
+            only: None,
         })
     }
 
@@ -297,6 +307,15 @@ impl CommunicationQuery {
     fn boxed(&self) -> communications::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = communications::table.into_boxed();
+        if let Some((matter_ids, author)) = &self.only {
+            query = query.filter(
+                communications::matter_id.eq_any(matter_ids.clone()).or(
+                    communications::author_user_id
+                        .eq(author.clone().unwrap_or_default())
+                        .and(communications::author_user_id.is_not_null()),
+                ),
+            );
+        }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
             query = query.filter(

@@ -537,9 +537,17 @@ pub struct ContactQuery {
     pub filter: ContactFilter,
     responsible_user_id: Option<String>,
     organization_id: Option<String>,
+    /// Row-level need-to-know: only these contacts, when set.
+    only: Option<Vec<String>>,
 }
 
 impl ContactQuery {
+    /// Keeps the query within the contacts the caller may see (`None`: all of them).
+    pub fn within(mut self, contact_ids: Option<Vec<String>>) -> ContactQuery {
+        self.only = contact_ids;
+        self
+    }
+
     pub fn new(filter: ContactFilter) -> Result<ContactQuery> {
         let responsible_user_id = filter
             .responsible_user_id
@@ -555,12 +563,16 @@ impl ContactQuery {
             filter,
             responsible_user_id,
             organization_id,
+            only: None,
         })
     }
 
     fn boxed(&self, rules: &ContactRules) -> contacts::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = contacts::table.into_boxed();
+        if let Some(only) = &self.only {
+            query = query.filter(contacts::id.eq_any(only.clone()));
+        }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
             let by_email = contact_emails::table

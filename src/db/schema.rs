@@ -151,6 +151,8 @@ diesel::table! {
         closed_on -> Nullable<Date>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        criminal_proceedings_notes -> Nullable<Text>,
+        health_details -> Nullable<Text>,
     }
 }
 
@@ -255,6 +257,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    roles (name) {
+        name -> Text,
+        description -> Nullable<Text>,
+        base_role -> Text,
+        denied_fields -> Text,
+        built_in -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(contacts -> users (responsible_user_id));
@@ -297,6 +311,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     matters,
     matter_parties,
     matter_team_members,
+    roles,
     matter_events,
     communications,
     communication_participants,

@@ -377,9 +377,17 @@ pub struct DeadlineQuery {
     contact_id: Option<String>,
     assignee_user_id: Option<String>,
     assignee_team_id: Option<String>,
+    /// Row-level need-to-know: only these deadlines, when set.
+    only: Option<Vec<String>>,
 }
 
 impl DeadlineQuery {
+    /// Keeps the query within the deadlines the caller may see (`None`: all of them).
+    pub fn within(mut self, deadline_ids: Option<Vec<String>>) -> DeadlineQuery {
+        self.only = deadline_ids;
+        self
+    }
+
     pub fn new(filter: DeadlineFilter) -> Result<DeadlineQuery> {
         let decode =
             |id: &Option<ID>, t, field| id.as_ref().map(|id| ids::decode(t, id, field)).transpose();
@@ -397,12 +405,16 @@ impl DeadlineQuery {
                 "filter.assigneeTeamId",
             )?,
             filter,
+            only: None,
         })
     }
 
     fn boxed(&self) -> deadlines::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = deadlines::table.into_boxed();
+        if let Some(only) = &self.only {
+            query = query.filter(deadlines::id.eq_any(only.clone()));
+        }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             query = query.filter(
                 lower(deadlines::title)

@@ -14,18 +14,6 @@ use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page};
 use crate::validation::normalize_email;
 
-/// The built-in roles; what each may see is the authorisation policy's business.
-pub const ROLES: [&str; 8] = [
-    "admin",
-    "partner",
-    "lawyer",
-    "trainee",
-    "staff",
-    "marketing",
-    "dpo",
-    "integration",
-];
-
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
 pub struct UserRow {
@@ -97,15 +85,14 @@ pub struct TeamMembershipInput {
     pub user_id: ID,
 }
 
-fn validate_role(v: &mut Validator, role: &str) -> String {
+/// Checks the role against the roles on record (built-in and the firm's own).
+fn validate_role(conn: &mut AnyConnection, v: &mut Validator, role: &str) -> String {
     let role = role.trim().to_lowercase();
-    if !ROLES.contains(&role.as_str()) {
-        v.add(
-            "input.role",
-            format!("unknown role; use one of {}", ROLES.join(", ")),
-        );
-    }
-    role
+    v.check(
+        "input.role",
+        crate::authz::catalog::require_role(conn, "input.role", &role),
+    )
+    .unwrap_or(role)
 }
 
 /// Whether two names or addresses differ only in letter case. Compared here rather than
@@ -142,7 +129,7 @@ pub fn create_user(conn: &mut AnyConnection, input: CreateUserInput) -> Result<U
     let mut v = Validator::new();
     let email = v.check("input.email", normalize_email(&input.email));
     let display_name = v.required("input.displayName", &input.display_name);
-    let role = validate_role(&mut v, &input.role);
+    let role = validate_role(conn, &mut v, &input.role);
     v.finish()?;
     let email = email.unwrap_or_default();
     ensure_email_free(conn, &email, None)?;
@@ -175,7 +162,7 @@ pub fn update_user(conn: &mut AnyConnection, input: UpdateUserInput) -> Result<U
         row.display_name = v.required("input.displayName", name);
     }
     if let Some(role) = &input.role {
-        row.role = validate_role(&mut v, role);
+        row.role = validate_role(conn, &mut v, role);
     }
     if let Some(active) = input.active {
         row.active = active;

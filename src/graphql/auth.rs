@@ -5,20 +5,27 @@ use chrono::{DateTime, Utc};
 
 use crate::auth::{self, ApiKeyRow, Principal, PrincipalKind, Session};
 use crate::error::{Error, GraphqlResult};
+use std::sync::Arc;
+
+use crate::graphql::authorization::RequestAccess;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
 use crate::graphql::loaders::UserById;
 use crate::ids::{self, NodeType};
 
-/// Where a request came from, for the failed-login log and its rate limits.
-#[derive(Debug, Clone, Default)]
-pub struct ClientInfo {
-    pub address: Option<String>,
-}
-
 /// The caller, if the request carried valid credentials.
 pub fn principal<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
-    ctx.data_opt::<Principal>()
+    ctx.data_opt::<Arc<RequestAccess>>()
+        .and_then(|access| access.principal.as_ref())
+}
+
+/// The lexgate user a principal acts as, if any.
+fn user_of(principal: &Principal) -> Option<&str> {
+    match &principal.kind {
+        PrincipalKind::User { user_id, .. } => Some(user_id),
+        PrincipalKind::External { user_id, .. } => user_id.as_deref(),
+        PrincipalKind::ApiKey { .. } => None,
+    }
 }
 
 fn require_principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
@@ -154,13 +161,14 @@ impl Viewer {
         }
     }
 
-    /// The user, when the caller logged in as one.
+    /// The user, when the caller logged in as one (or came with a provider token carrying
+    /// a user's verified email address).
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let PrincipalKind::User { user_id, .. } = &self.0.kind else {
+        let Some(user_id) = user_of(&self.0) else {
             return Ok(None);
         };
         Ok(loader(ctx)
-            .load_one(UserById(user_id.clone()))
+            .load_one(UserById(user_id.to_owned()))
             .await?
             .map(User))
     }
@@ -188,9 +196,9 @@ impl AuthQueries {
     }
 
     /// All API keys, newest first (never their secrets).
-    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ApiKey>> {
+    async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ApiKey>>> {
         let rows = read(ctx, auth::list_api_keys).await?;
-        Ok(rows.into_iter().map(ApiKey).collect())
+        Ok(Some(rows.into_iter().map(ApiKey).collect()))
     }
 }
 
@@ -207,7 +215,9 @@ impl AuthMutations {
         input: LoginInput,
     ) -> async_graphql::Result<SessionPayload> {
         let config = state(ctx).auth.clone();
-        let address = ctx.data_opt::<ClientInfo>().and_then(|c| c.address.clone());
+        let address = ctx
+            .data_opt::<Arc<RequestAccess>>()
+            .and_then(|access| access.client.address.clone());
         let session = read(ctx, move |c| {
             auth::login(
                 c,
@@ -254,24 +264,21 @@ impl AuthMutations {
         &self,
         ctx: &Context<'_>,
         input: SetUserPasswordInput,
-    ) -> async_graphql::Result<LogoutPayload> {
+    ) -> async_graphql::Result<Option<LogoutPayload>> {
         let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId").gql()?;
         write(ctx, move |c| {
             auth::set_password(c, &user_id, &input.password)
         })
         .await?;
-        Ok(LogoutPayload { logged_out: true })
+        Ok(Some(LogoutPayload { logged_out: true }))
     }
 
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
-    ) -> async_graphql::Result<CreateApiKeyPayload> {
-        let created_by = match &require_principal(ctx)?.kind {
-            PrincipalKind::User { user_id, .. } => Some(user_id.clone()),
-            PrincipalKind::ApiKey { .. } | PrincipalKind::External { .. } => None,
-        };
+    ) -> async_graphql::Result<Option<CreateApiKeyPayload>> {
+        let created_by = user_of(require_principal(ctx)?).map(str::to_owned);
         let role = input.role.trim().to_lowercase();
         let (row, secret) = write(ctx, move |c| {
             auth::create_api_key(
@@ -283,10 +290,10 @@ impl AuthMutations {
             )
         })
         .await?;
-        Ok(CreateApiKeyPayload {
+        Ok(Some(CreateApiKeyPayload {
             api_key: ApiKey(row),
             secret,
-        })
+        }))
     }
 
     /// Revokes an API key at once.
@@ -294,11 +301,11 @@ impl AuthMutations {
         &self,
         ctx: &Context<'_>,
         id: ID,
-    ) -> async_graphql::Result<ApiKeyPayload> {
+    ) -> async_graphql::Result<Option<ApiKeyPayload>> {
         let key = ids::decode(NodeType::ApiKey, &id, "id").gql()?;
         let row = write(ctx, move |c| auth::revoke_api_key(c, &key)).await?;
-        Ok(ApiKeyPayload {
+        Ok(Some(ApiKeyPayload {
             api_key: ApiKey(row),
-        })
+        }))
     }
 }

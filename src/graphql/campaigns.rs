@@ -92,7 +92,7 @@ impl CampaignQueries {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> async_graphql::Result<Paged<Campaign>> {
+    ) -> async_graphql::Result<Option<Paged<Campaign>>> {
         let filter = filter.unwrap_or_default();
         let count_filter = filter.clone();
         paginate_db(
@@ -102,6 +102,7 @@ impl CampaignQueries {
             move |c, page| campaigns::list(c, &filter, page),
         )
         .await
+        .map(Some)
     }
 }
 
@@ -114,33 +115,33 @@ impl CampaignMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateCampaignInput,
-    ) -> async_graphql::Result<CampaignPayload> {
+    ) -> async_graphql::Result<Option<CampaignPayload>> {
         let row = write(ctx, move |c| campaigns::create(c, input)).await?;
-        Ok(CampaignPayload {
+        Ok(Some(CampaignPayload {
             campaign: Campaign(row),
-        })
+        }))
     }
 
     async fn update_campaign(
         &self,
         ctx: &Context<'_>,
         input: UpdateCampaignInput,
-    ) -> async_graphql::Result<CampaignPayload> {
+    ) -> async_graphql::Result<Option<CampaignPayload>> {
         let row = write(ctx, move |c| campaigns::update(c, input)).await?;
-        Ok(CampaignPayload {
+        Ok(Some(CampaignPayload {
             campaign: Campaign(row),
-        })
+        }))
     }
 
     async fn delete_campaign(
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = input.key(NodeType::Campaign)?;
         write(ctx, move |c| campaigns::delete(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 }

@@ -14,6 +14,7 @@ use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
+use crate::graphql::rows;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
@@ -57,10 +58,11 @@ impl Communication {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
         };
-        Ok(loader(ctx)
+        let matter = loader(ctx)
             .load_one(MatterById(id.clone()))
             .await?
-            .map(Matter))
+            .map(Matter);
+        rows::reference(ctx, matter).await
     }
 
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
@@ -112,8 +114,14 @@ impl CommunicationQueries {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> async_graphql::Result<Paged<Communication>> {
-        let query = CommunicationQuery::new(filter.unwrap_or_default()).gql()?;
+    ) -> async_graphql::Result<Option<Paged<Communication>>> {
+        let visibility = rows::visibility(ctx).await?;
+        let only = visibility
+            .matter_ids()
+            .map(|matters| (matters, visibility.author()));
+        let query = CommunicationQuery::new(filter.unwrap_or_default())
+            .gql()?
+            .within(only);
         let count_query = query.clone();
         paginate_db(
             ctx,
@@ -122,6 +130,7 @@ impl CommunicationQueries {
             move |c, page| communications::list(c, &query, order, page),
         )
         .await
+        .map(Some)
     }
 }
 
@@ -135,33 +144,49 @@ impl CommunicationMutations {
         &self,
         ctx: &Context<'_>,
         input: LogCommunicationInput,
-    ) -> async_graphql::Result<CommunicationPayload> {
+    ) -> async_graphql::Result<Option<CommunicationPayload>> {
+        rows::require_visible_opt(
+            ctx,
+            NodeType::Matter,
+            input.matter_id.as_ref(),
+            "input.matterId",
+        )
+        .await?;
         let row = write(ctx, move |c| communications::log(c, input)).await?;
-        Ok(CommunicationPayload {
+        Ok(Some(CommunicationPayload {
             communication: Communication(row),
-        })
+        }))
     }
 
     async fn update_communication(
         &self,
         ctx: &Context<'_>,
         input: UpdateCommunicationInput,
-    ) -> async_graphql::Result<CommunicationPayload> {
+    ) -> async_graphql::Result<Option<CommunicationPayload>> {
+        rows::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
+        rows::require_visible_opt(
+            ctx,
+            NodeType::Matter,
+            input.matter_id.value(),
+            "input.matterId",
+        )
+        .await?;
         let row = write(ctx, move |c| communications::update(c, input)).await?;
-        Ok(CommunicationPayload {
+        Ok(Some(CommunicationPayload {
             communication: Communication(row),
-        })
+        }))
     }
 
     async fn delete_communication(
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
+        rows::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
         let key = input.key(NodeType::Communication)?;
         write(ctx, move |c| communications::delete(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 }

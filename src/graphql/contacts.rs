@@ -10,12 +10,14 @@ use crate::contacts::{
     PhoneRow, UpdateContactInput,
 };
 use crate::error::GraphqlResult;
+use crate::graphql::authorization::{access, ContactRead};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
+use crate::graphql::rows;
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
@@ -29,7 +31,8 @@ impl From<ContactRow> for Contact {
     }
 }
 
-#[Object]
+/// Every field notes the contact in the request's access trail when it carries personal data.
+#[Object(guard = "ContactRead(&self.0.id)")]
 impl Contact {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Contact, &self.0.id)
@@ -90,18 +93,22 @@ impl Contact {
         Ok(emails.into_iter().find(|e| e.is_pec).map(|e| e.address))
     }
 
-    async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<PhoneRow>> {
-        Ok(loader(ctx)
-            .load_one(PhonesOf(self.0.id.clone()))
-            .await?
-            .unwrap_or_default())
+    async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<PhoneRow>>> {
+        Ok(Some(
+            loader(ctx)
+                .load_one(PhonesOf(self.0.id.clone()))
+                .await?
+                .unwrap_or_default(),
+        ))
     }
 
-    async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<AddressRow>> {
-        Ok(loader(ctx)
-            .load_one(AddressesOf(self.0.id.clone()))
-            .await?
-            .unwrap_or_default())
+    async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<AddressRow>>> {
+        Ok(Some(
+            loader(ctx)
+                .load_one(AddressesOf(self.0.id.clone()))
+                .await?
+                .unwrap_or_default(),
+        ))
     }
 
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
@@ -142,7 +149,7 @@ impl Contact {
         &self,
         ctx: &Context<'_>,
         role: Option<PartyRole>,
-    ) -> async_graphql::Result<Vec<Matter>> {
+    ) -> async_graphql::Result<Option<Vec<Matter>>> {
         let pairs = loader(ctx)
             .load_one(MattersOfContact(self.0.id.clone()))
             .await?
@@ -152,7 +159,7 @@ impl Contact {
             .filter(|(_, r)| role.is_none_or(|role| role.as_str() == r))
             .map(|(m, _)| m)
             .collect();
-        load_many(ctx, ids, MatterById, Matter).await
+        load_many(ctx, ids, MatterById, Matter).await.map(Some)
     }
 
     /// Communications this contact took part in, newest first.
@@ -166,12 +173,21 @@ impl Contact {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> async_graphql::Result<Paged<Communication>> {
+    ) -> async_graphql::Result<Option<Paged<Communication>>> {
         let rows: Vec<CommunicationRow> = loader(ctx)
             .load_one(CommunicationsOfContact(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
+        let visibility = rows::visibility(ctx).await?;
+        let rows = rows
+            .into_iter()
+            .filter(|r| {
+                visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
+            })
+            .collect();
+        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows)
+            .await
+            .map(Some)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -189,17 +205,19 @@ pub struct Affiliation(pub AffiliationRow);
 #[Object]
 impl Affiliation {
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        Ok(loader(ctx)
+        let person = loader(ctx)
             .load_one(ContactById(self.0.person_id.clone()))
             .await?
-            .map(Contact))
+            .map(Contact);
+        rows::reference(ctx, person).await
     }
 
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        Ok(loader(ctx)
+        let organization = loader(ctx)
             .load_one(ContactById(self.0.organization_id.clone()))
             .await?
-            .map(Contact))
+            .map(Contact);
+        rows::reference(ctx, organization).await
     }
 
     async fn job_title(&self) -> Option<&str> {
@@ -240,7 +258,10 @@ async fn list(
     order: ContactOrder,
     args: PageArgs,
 ) -> async_graphql::Result<Paged<Contact>> {
-    let query = ContactQuery::new(filter).gql()?;
+    let visibility = rows::visibility(ctx).await?;
+    let query = ContactQuery::new(filter)
+        .gql()?
+        .within(visibility.contact_ids());
     let rules = state(ctx).contact_rules.clone();
     let (count_query, count_rules) = (query.clone(), rules.clone());
     paginate_db(
@@ -308,7 +329,8 @@ impl ContactQueries {
 
     async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Contact>> {
         let key = decode_id(NodeType::Contact, &id)?;
-        Ok(loader(ctx).load_one(ContactById(key)).await?.map(Contact))
+        let contact = loader(ctx).load_one(ContactById(key)).await?.map(Contact);
+        rows::lookup(ctx, contact).await
     }
 
     /// Groups of contacts sharing an email, PEC, phone, codice fiscale or partita IVA;
@@ -317,12 +339,12 @@ impl ContactQueries {
         &self,
         ctx: &Context<'_>,
         contact_id: Option<ID>,
-    ) -> async_graphql::Result<Vec<DuplicateGroup>> {
+    ) -> async_graphql::Result<Option<Vec<DuplicateGroup>>> {
         let only = contact_id
             .map(|id| decode_id(NodeType::Contact, &id))
             .transpose()?;
         let groups = read(ctx, move |c| contacts::find_duplicates(c, only.as_deref())).await?;
-        Ok(groups.into_iter().map(DuplicateGroup).collect())
+        Ok(Some(groups.into_iter().map(DuplicateGroup).collect()))
     }
 }
 
@@ -335,12 +357,13 @@ impl ContactMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateContactInput,
-    ) -> async_graphql::Result<ContactPayload> {
+    ) -> async_graphql::Result<Option<ContactPayload>> {
         let rules = state(ctx).contact_rules.clone();
         let row = write(ctx, move |c| contacts::create(c, input, &rules)).await?;
-        Ok(ContactPayload {
+        access(ctx).trail.wrote_subject(&row.id);
+        Ok(Some(ContactPayload {
             contact: Contact(row),
-        })
+        }))
     }
 
     async fn update_contact(
@@ -348,6 +371,7 @@ impl ContactMutations {
         ctx: &Context<'_>,
         input: UpdateContactInput,
     ) -> async_graphql::Result<ContactPayload> {
+        rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let rules = state(ctx).contact_rules.clone();
         let row = write(ctx, move |c| contacts::update(c, input, &rules)).await?;
         Ok(ContactPayload {
@@ -360,12 +384,13 @@ impl ContactMutations {
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
+        rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let key = input.key(NodeType::Contact)?;
         write(ctx, move |c| contacts::delete(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 
     /// Folds duplicates into one contact, in one transaction.
@@ -373,10 +398,21 @@ impl ContactMutations {
         &self,
         ctx: &Context<'_>,
         input: MergeContactsInput,
-    ) -> async_graphql::Result<ContactPayload> {
+    ) -> async_graphql::Result<Option<ContactPayload>> {
+        rows::require_visible(
+            ctx,
+            NodeType::Contact,
+            &input.survivor_id,
+            "input.survivorId",
+        )
+        .await?;
+        for (i, id) in input.merged_ids.iter().enumerate() {
+            let field = format!("input.mergedIds[{i}]");
+            rows::require_visible(ctx, NodeType::Contact, id, &field).await?;
+        }
         let row = write(ctx, move |c| contacts::merge(c, input)).await?;
-        Ok(ContactPayload {
+        Ok(Some(ContactPayload {
             contact: Contact(row),
-        })
+        }))
     }
 }

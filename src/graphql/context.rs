@@ -20,6 +20,7 @@ pub struct AppState {
     /// The page size when neither `first` nor `last` is given.
     pub default_page_size: usize,
     pub auth: AuthConfig,
+    pub roles: crate::authz::RoleCatalog,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

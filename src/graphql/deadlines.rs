@@ -14,6 +14,7 @@ use crate::graphql::directory::{Team, User};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
+use crate::graphql::rows;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
@@ -66,20 +67,22 @@ impl Deadline {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
         };
-        Ok(loader(ctx)
+        let matter = loader(ctx)
             .load_one(MatterById(id.clone()))
             .await?
-            .map(Matter))
+            .map(Matter);
+        rows::reference(ctx, matter).await
     }
 
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
         };
-        Ok(loader(ctx)
+        let contact = loader(ctx)
             .load_one(ContactById(id.clone()))
             .await?
-            .map(Contact))
+            .map(Contact);
+        rows::reference(ctx, contact).await
     }
 
     async fn assigned_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
@@ -139,8 +142,11 @@ impl DeadlineQueries {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> async_graphql::Result<Paged<Deadline>> {
-        let query = DeadlineQuery::new(filter.unwrap_or_default()).gql()?;
+    ) -> async_graphql::Result<Option<Paged<Deadline>>> {
+        let visibility = rows::visibility(ctx).await?;
+        let query = DeadlineQuery::new(filter.unwrap_or_default())
+            .gql()?
+            .within(visibility.deadline_ids());
         let count_query = query.clone();
         paginate_db(
             ctx,
@@ -149,6 +155,7 @@ impl DeadlineQueries {
             move |c, page| deadlines::list(c, &query, order, page),
         )
         .await
+        .map(Some)
     }
 }
 
@@ -161,22 +168,37 @@ impl DeadlineMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateDeadlineInput,
-    ) -> async_graphql::Result<DeadlinePayload> {
+    ) -> async_graphql::Result<Option<DeadlinePayload>> {
+        rows::require_visible_opt(
+            ctx,
+            NodeType::Matter,
+            input.matter_id.as_ref(),
+            "input.matterId",
+        )
+        .await?;
         let row = write(ctx, move |c| deadlines::create(c, input)).await?;
-        Ok(DeadlinePayload {
+        Ok(Some(DeadlinePayload {
             deadline: Deadline(row),
-        })
+        }))
     }
 
     async fn update_deadline(
         &self,
         ctx: &Context<'_>,
         input: UpdateDeadlineInput,
-    ) -> async_graphql::Result<DeadlinePayload> {
+    ) -> async_graphql::Result<Option<DeadlinePayload>> {
+        rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
+        rows::require_visible_opt(
+            ctx,
+            NodeType::Matter,
+            input.matter_id.value(),
+            "input.matterId",
+        )
+        .await?;
         let row = write(ctx, move |c| deadlines::update(c, input)).await?;
-        Ok(DeadlinePayload {
+        Ok(Some(DeadlinePayload {
             deadline: Deadline(row),
-        })
+        }))
     }
 
     /// Marks a deadline done and records when.
@@ -184,23 +206,25 @@ impl DeadlineMutations {
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeadlinePayload> {
+    ) -> async_graphql::Result<Option<DeadlinePayload>> {
+        rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;
         let row = write(ctx, move |c| deadlines::complete(c, &key)).await?;
-        Ok(DeadlinePayload {
+        Ok(Some(DeadlinePayload {
             deadline: Deadline(row),
-        })
+        }))
     }
 
     async fn delete_deadline(
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
+        rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;
         write(ctx, move |c| deadlines::delete(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 }

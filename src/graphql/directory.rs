@@ -163,9 +163,9 @@ impl DirectoryMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateUserInput,
-    ) -> async_graphql::Result<UserPayload> {
+    ) -> async_graphql::Result<Option<UserPayload>> {
         let row = write(ctx, move |c| directory::create_user(c, input)).await?;
-        Ok(UserPayload { user: User(row) })
+        Ok(Some(UserPayload { user: User(row) }))
     }
 
     /// Changes a user; `active: false` deactivates without losing history.
@@ -173,68 +173,68 @@ impl DirectoryMutations {
         &self,
         ctx: &Context<'_>,
         input: UpdateUserInput,
-    ) -> async_graphql::Result<UserPayload> {
+    ) -> async_graphql::Result<Option<UserPayload>> {
         let row = write(ctx, move |c| directory::update_user(c, input)).await?;
-        Ok(UserPayload { user: User(row) })
+        Ok(Some(UserPayload { user: User(row) }))
     }
 
     async fn delete_user(
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = input.key(NodeType::User)?;
         write(ctx, move |c| directory::delete_user(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 
     async fn create_team(
         &self,
         ctx: &Context<'_>,
         input: CreateTeamInput,
-    ) -> async_graphql::Result<TeamPayload> {
+    ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::create_team(c, input)).await?;
-        Ok(TeamPayload { team: Team(row) })
+        Ok(Some(TeamPayload { team: Team(row) }))
     }
 
     async fn update_team(
         &self,
         ctx: &Context<'_>,
         input: UpdateTeamInput,
-    ) -> async_graphql::Result<TeamPayload> {
+    ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::update_team(c, input)).await?;
-        Ok(TeamPayload { team: Team(row) })
+        Ok(Some(TeamPayload { team: Team(row) }))
     }
 
     async fn delete_team(
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = input.key(NodeType::Team)?;
         write(ctx, move |c| directory::delete_team(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 
     async fn add_team_member(
         &self,
         ctx: &Context<'_>,
         input: TeamMembershipInput,
-    ) -> async_graphql::Result<TeamPayload> {
+    ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::change_membership(c, input, true)).await?;
-        Ok(TeamPayload { team: Team(row) })
+        Ok(Some(TeamPayload { team: Team(row) }))
     }
 
     async fn remove_team_member(
         &self,
         ctx: &Context<'_>,
         input: TeamMembershipInput,
-    ) -> async_graphql::Result<TeamPayload> {
+    ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::change_membership(c, input, false)).await?;
-        Ok(TeamPayload { team: Team(row) })
+        Ok(Some(TeamPayload { team: Team(row) }))
     }
 }

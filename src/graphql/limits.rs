@@ -88,10 +88,11 @@ pub async fn execute_until(
     schema: &super::AppSchema,
     state: &super::AppState,
     request: Request,
+    caller: super::Caller,
     deadline: tokio::time::Instant,
     limit: Duration,
 ) -> Response {
-    match tokio::time::timeout_at(deadline, super::execute(schema, state, request)).await {
+    match tokio::time::timeout_at(deadline, super::execute(schema, state, request, caller)).await {
         Ok(response) => response,
         Err(_) => Response::from_errors(vec![coded(
             format!(

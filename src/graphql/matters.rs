@@ -5,6 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
+use crate::graphql::authorization::{access, special_category};
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, write};
@@ -12,6 +13,7 @@ use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
+use crate::graphql::rows;
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::{
@@ -72,6 +74,19 @@ impl Matter {
 
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
+    }
+
+    /// Art. 10 GDPR: notes on criminal proceedings. Readable only by the matter's team.
+    async fn criminal_proceedings_notes(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<String>> {
+        special_category(ctx, &self.0.id, self.0.criminal_proceedings_notes.clone()).await
+    }
+
+    /// Art. 9 GDPR: health details. Readable only by the matter's team.
+    async fn health_details(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        special_category(ctx, &self.0.id, self.0.health_details.clone()).await
     }
 
     async fn opened_on(&self) -> Option<NaiveDate> {
@@ -264,8 +279,11 @@ impl MatterQueries {
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
-    ) -> async_graphql::Result<Paged<Matter>> {
-        let query = MatterQuery::new(filter.unwrap_or_default()).gql()?;
+    ) -> async_graphql::Result<Option<Paged<Matter>>> {
+        let visibility = rows::visibility(ctx).await?;
+        let query = MatterQuery::new(filter.unwrap_or_default())
+            .gql()?
+            .within(visibility.matter_ids());
         let order = order_by.unwrap_or_default();
         let count_query = query.clone();
         paginate_db(
@@ -275,11 +293,13 @@ impl MatterQueries {
             move |c, page| matters::list(c, &query, order, page),
         )
         .await
+        .map(Some)
     }
 
     async fn matter(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Matter>> {
         let key = decode_id(NodeType::Matter, &id)?;
-        Ok(loader(ctx).load_one(MatterById(key)).await?.map(Matter))
+        let matter = loader(ctx).load_one(MatterById(key)).await?.map(Matter);
+        rows::lookup(ctx, matter).await
     }
 }
 
@@ -292,22 +312,41 @@ impl MatterMutations {
         &self,
         ctx: &Context<'_>,
         input: CreateMatterInput,
-    ) -> async_graphql::Result<MatterPayload> {
+    ) -> async_graphql::Result<Option<MatterPayload>> {
+        if input.criminal_proceedings_notes.is_some() || input.health_details.is_some() {
+            let on_team = access(ctx).user_id().is_some_and(|me| {
+                let me = ids::encode(NodeType::User, me);
+                input.responsible_user_id.as_ref() == Some(&me)
+                    || input.team.iter().any(|m| m.user_id == me)
+            });
+            if !on_team {
+                return Err(special_category_refusal()).gql();
+            }
+        }
         let row = write(ctx, move |c| matters::create(c, input)).await?;
-        Ok(MatterPayload {
+        Ok(Some(MatterPayload {
             matter: Matter(row),
-        })
+        }))
     }
 
     async fn update_matter(
         &self,
         ctx: &Context<'_>,
         input: UpdateMatterInput,
-    ) -> async_graphql::Result<MatterPayload> {
+    ) -> async_graphql::Result<Option<MatterPayload>> {
+        rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
+        let special = !input.criminal_proceedings_notes.is_undefined()
+            || !input.health_details.is_undefined();
+        if special {
+            let key = ids::decode(NodeType::Matter, &input.id, "input.id").gql()?;
+            if !access(ctx).on_matter_team(&key).await.gql()? {
+                return Err(special_category_refusal()).gql();
+            }
+        }
         let row = write(ctx, move |c| matters::update(c, input)).await?;
-        Ok(MatterPayload {
+        Ok(Some(MatterPayload {
             matter: Matter(row),
-        })
+        }))
     }
 
     /// Archives a matter: kept with its history, out of active work.
@@ -315,12 +354,13 @@ impl MatterMutations {
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<MatterPayload> {
+    ) -> async_graphql::Result<Option<MatterPayload>> {
+        rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let key = input.key(NodeType::Matter)?;
         let row = write(ctx, move |c| matters::archive(c, &key)).await?;
-        Ok(MatterPayload {
+        Ok(Some(MatterPayload {
             matter: Matter(row),
-        })
+        }))
     }
 
     /// Deletes a matter with its deadlines and history; its communications stay, unlinked.
@@ -328,12 +368,13 @@ impl MatterMutations {
         &self,
         ctx: &Context<'_>,
         input: DeleteInput,
-    ) -> async_graphql::Result<DeletePayload> {
+    ) -> async_graphql::Result<Option<DeletePayload>> {
+        rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let key = input.key(NodeType::Matter)?;
         write(ctx, move |c| matters::delete(c, &key)).await?;
-        Ok(DeletePayload {
+        Ok(Some(DeletePayload {
             deleted_id: input.id,
-        })
+        }))
     }
 
     /// Adds a user to the matter's team (or changes their role on it).
@@ -341,21 +382,30 @@ impl MatterMutations {
         &self,
         ctx: &Context<'_>,
         input: MatterTeamMemberInput,
-    ) -> async_graphql::Result<MatterPayload> {
+    ) -> async_graphql::Result<Option<MatterPayload>> {
+        rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;
         let row = write(ctx, move |c| matters::add_team_member(c, input)).await?;
-        Ok(MatterPayload {
+        Ok(Some(MatterPayload {
             matter: Matter(row),
-        })
+        }))
     }
 
     async fn remove_matter_team_member(
         &self,
         ctx: &Context<'_>,
         input: MatterTeamMemberInput,
-    ) -> async_graphql::Result<MatterPayload> {
+    ) -> async_graphql::Result<Option<MatterPayload>> {
+        rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;
         let row = write(ctx, move |c| matters::remove_team_member(c, input)).await?;
-        Ok(MatterPayload {
+        Ok(Some(MatterPayload {
             matter: Matter(row),
-        })
+        }))
     }
+}
+
+fn special_category_refusal() -> crate::error::Error {
+    crate::error::Error::forbidden(
+        None,
+        "special-category data: only the matter's team (or its responsible lawyer) may set it",
+    )
 }

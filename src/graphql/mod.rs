@@ -1,6 +1,7 @@
 //! The GraphQL API: a thin layer of object types and resolvers over the domain services.
 
 pub mod auth;
+pub mod authorization;
 pub mod campaigns;
 pub mod communications;
 pub mod contacts;
@@ -12,6 +13,8 @@ pub mod loaders;
 pub mod matters;
 pub mod pagination;
 pub mod reports;
+pub mod roles;
+pub mod rows;
 
 use std::hash::Hash;
 
@@ -34,6 +37,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use crate::error::{Error, GraphqlResult};
 use crate::ids::{self, NodeType};
+use async_graphql::ErrorExtensions;
 
 pub use context::AppState;
 use loaders::*;
@@ -58,8 +62,9 @@ pub fn decode_id(expected: NodeType, id: &ID) -> async_graphql::Result<String> {
     ids::decode(expected, id, "id").gql()
 }
 
-/// Loads rows by key in the order of `keys`, skipping those that no longer exist.
-pub async fn load_many<K, R, N>(
+/// Loads rows by key in the order of `keys`, skipping those that no longer exist and those
+/// the caller may not see.
+pub async fn load_many<K, R, N: rows::Row>(
     ctx: &Context<'_>,
     keys: Vec<String>,
     key: fn(String) -> K,
@@ -72,10 +77,11 @@ where
 {
     let keys: Vec<K> = keys.into_iter().map(key).collect();
     let found = context::loader(ctx).load_many(keys.iter().cloned()).await?;
-    Ok(keys
+    let rows = keys
         .iter()
         .filter_map(|k| found.get(k).cloned().map(wrap))
-        .collect())
+        .collect();
+    rows::visible_only(ctx, rows).await
 }
 
 /// Names one object by its ID.
@@ -103,24 +109,44 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
         ))
         .gql();
     };
+    // A type the caller's role may not read at all is refused outright; the policy entry
+    // for its `id` says who may.
+    if !authorization::access(ctx)
+        .grant
+        .allows(node_type.name(), "id")
+    {
+        return Ok(authorization::forbid(
+            ctx,
+            &format!("your role may not read {} records", node_type.name()),
+        ));
+    }
     let loader = context::loader(ctx);
     Ok(match node_type {
-        NodeType::Contact => loader
-            .load_one(ContactById(key))
-            .await?
-            .map(|r| Node::Contact(r.into())),
-        NodeType::Matter => loader
-            .load_one(MatterById(key))
-            .await?
-            .map(|r| Node::Matter(r.into())),
-        NodeType::Communication => loader
-            .load_one(CommunicationById(key))
-            .await?
-            .map(|r| Node::Communication(r.into())),
-        NodeType::Deadline => loader
-            .load_one(DeadlineById(key))
-            .await?
-            .map(|r| Node::Deadline(r.into())),
+        NodeType::Contact => {
+            let row = loader
+                .load_one(ContactById(key))
+                .await?
+                .map(contacts::Contact);
+            rows::lookup(ctx, row).await?.map(Node::Contact)
+        }
+        NodeType::Matter => {
+            let row = loader.load_one(MatterById(key)).await?.map(matters::Matter);
+            rows::lookup(ctx, row).await?.map(Node::Matter)
+        }
+        NodeType::Communication => {
+            let row = loader
+                .load_one(CommunicationById(key))
+                .await?
+                .map(communications::Communication);
+            rows::lookup(ctx, row).await?.map(Node::Communication)
+        }
+        NodeType::Deadline => {
+            let row = loader
+                .load_one(DeadlineById(key))
+                .await?
+                .map(deadlines::Deadline);
+            rows::lookup(ctx, row).await?.map(Node::Deadline)
+        }
         NodeType::User => loader
             .load_one(UserById(key))
             .await?
@@ -168,8 +194,8 @@ impl NodeQueries {
     }
 
     /// Aggregate figures on matters, deadlines, communications and contacts.
-    async fn reports(&self) -> reports::Reports {
-        reports::Reports
+    async fn reports(&self) -> Option<reports::Reports> {
+        Some(reports::Reports)
     }
 }
 
@@ -184,6 +210,7 @@ pub struct QueryRoot(
     deadlines::DeadlineQueries,
     directory::DirectoryQueries,
     campaigns::CampaignQueries,
+    roles::RoleQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -196,6 +223,7 @@ pub struct MutationRoot(
     deadlines::DeadlineMutations,
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
+    roles::RoleMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.
@@ -209,12 +237,22 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
 
 /// The served schema: the process's state, and the limits every query must keep within.
 pub fn build_schema(state: AppState, limits: &limits::Limits) -> AppSchema {
-    limits::apply(builder(), limits).data(state).finish()
+    limits::apply(builder(), limits)
+        .extension(authorization::Authorization)
+        .data(state)
+        .finish()
 }
 
 /// The SDL that `schema.graphql` must equal.
 pub fn sdl() -> String {
     builder().finish().sdl()
+}
+
+/// Who sent a request: the principal its credentials stand for (none before logging in),
+/// and from where.
+pub struct Caller {
+    pub principal: Option<crate::auth::Principal>,
+    pub client: authorization::ClientInfo,
 }
 
 /// Runs one request with a fresh DataLoader whose batches run on the request's own task.
@@ -223,14 +261,36 @@ pub fn sdl() -> String {
 /// and is waiting for data. So each query level collects all its keys before one statement
 /// loads them, and a nested query costs one statement per relation level however many rows
 /// it returns, on a slow or busy machine too (a timer-based flush would split batches).
-pub async fn execute(schema: &AppSchema, state: &AppState, request: Request) -> Response {
+pub async fn execute(
+    schema: &AppSchema,
+    state: &AppState,
+    request: Request,
+    caller: Caller,
+) -> Response {
+    let grant = match &caller.principal {
+        Some(principal) => match state.roles.grant(&principal.role).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                return Response::from_errors(vec![e
+                    .extend()
+                    .into_server_error(Default::default())])
+            }
+        },
+        None => Arc::new(crate::authz::RoleGrant::anonymous()),
+    };
+    let access = Arc::new(authorization::RequestAccess::new(
+        state.db.clone(),
+        caller.principal,
+        grant,
+        caller.client,
+    ));
     let queue = BatchQueue::default();
     let spawn_into = queue.clone();
     let loader = DataLoader::new(DbLoader::new(state.db.clone()), move |batch| {
         spawn_into.push(batch);
     })
     .delay(Duration::ZERO);
-    let execution = std::pin::pin!(schema.execute(request.data(loader)));
+    let execution = std::pin::pin!(schema.execute(request.data(loader).data(access)));
     UntilStalled {
         execution,
         queue,

@@ -62,15 +62,15 @@ impl Reports {
     async fn matters_by_status(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<MatterStatusCount>> {
+    ) -> async_graphql::Result<Option<Vec<MatterStatusCount>>> {
         let rows = read(ctx, reports::matters_by_status_and_area).await?;
         rows.into_iter()
             .map(|r| {
-                Ok(MatterStatusCount {
+                Ok(Some(MatterStatusCount {
                     status: MatterStatus::from_db(&r.status).gql()?,
                     practice_area: r.practice_area,
                     count: r.count,
-                })
+                }))
             })
             .collect()
     }
@@ -81,7 +81,7 @@ impl Reports {
         ctx: &Context<'_>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> async_graphql::Result<Vec<AssigneeDeadlineCount>> {
+    ) -> async_graphql::Result<Option<Vec<AssigneeDeadlineCount>>> {
         check_range(from, to)?;
         let counts = read(ctx, move |c| {
             reports::open_deadlines_per_assignee(c, from, to)
@@ -109,7 +109,7 @@ impl Reports {
                 team: teams.get(&TeamById(id)).cloned().map(Team),
                 count,
             });
-        Ok(per_user.chain(per_team).collect())
+        Ok(Some(per_user.chain(per_team).collect()))
     }
 
     /// Communications per month and channel in `[from, to)`.
@@ -118,16 +118,16 @@ impl Reports {
         ctx: &Context<'_>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> async_graphql::Result<Vec<MonthlyChannelCount>> {
+    ) -> async_graphql::Result<Option<Vec<MonthlyChannelCount>>> {
         check_range(from, to)?;
         let rows = read(ctx, move |c| reports::communications_per_month(c, from, to)).await?;
         rows.into_iter()
             .map(|(month, channel, count)| {
-                Ok(MonthlyChannelCount {
+                Ok(Some(MonthlyChannelCount {
                     month,
                     channel: Channel::from_db(&channel).gql()?,
                     count,
-                })
+                }))
             })
             .collect()
     }
@@ -138,16 +138,16 @@ impl Reports {
         ctx: &Context<'_>,
         from: DateTime<Utc>,
         to: DateTime<Utc>,
-    ) -> async_graphql::Result<Vec<MonthlyCategoryCount>> {
+    ) -> async_graphql::Result<Option<Vec<MonthlyCategoryCount>>> {
         check_range(from, to)?;
         let rows = read(ctx, move |c| reports::new_contacts_per_month(c, from, to)).await?;
         rows.into_iter()
             .map(|(month, category, count)| {
-                Ok(MonthlyCategoryCount {
+                Ok(Some(MonthlyCategoryCount {
                     month,
                     category: ContactCategory::from_db(&category).gql()?,
                     count,
-                })
+                }))
             })
             .collect()
     }

@@ -59,7 +59,15 @@ pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Pr
         auth::claimed_issuer(&bearer).is_some_and(|iss| iss.trim_end_matches('/') == oidc.issuer())
     });
     let outcome = match from_provider {
-        Some(oidc) => oidc.verify(&bearer).await,
+        Some(oidc) => match oidc.verify(&bearer).await {
+            Ok(identity) => {
+                app.state
+                    .db
+                    .run(move |c| auth::provider_principal(c, identity))
+                    .await
+            }
+            Err(e) => Err(e),
+        },
         None => {
             app.state
                 .db

@@ -16,7 +16,7 @@ use axum::extract::ConnectInfo;
 use super::authentication;
 use super::AppContext;
 use crate::auth::Principal;
-use crate::graphql::auth::ClientInfo;
+use crate::graphql::authorization::ClientInfo;
 use crate::graphql::limits;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -108,14 +108,15 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
 async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> BatchResponse {
     let deadline = caller.deadline;
     let run = |request: Request| {
-        let mut request = request.data(caller.client.clone());
-        if let Some(principal) = &caller.principal {
-            request = request.data(principal.clone());
-        }
+        let identity = crate::graphql::Caller {
+            principal: caller.principal.clone(),
+            client: caller.client.clone(),
+        };
         limits::execute_until(
             &app.schema,
             &app.state,
             request,
+            identity,
             deadline,
             app.request_timeout,
         )
@@ -184,6 +185,10 @@ async fn admit(
             address: extensions
                 .get::<ConnectInfo<SocketAddr>>()
                 .map(|ConnectInfo(a)| a.ip().to_string()),
+            user_agent: headers
+                .get(axum::http::header::USER_AGENT)
+                .and_then(|v| v.to_str().ok())
+                .map(|v| v.chars().take(512).collect()),
         },
     })
 }

@@ -41,6 +41,10 @@ pub struct MatterRow {
     pub closed_on: Option<NaiveDate>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Art. 10 GDPR: criminal proceedings and offences. Only the matter's team reads it.
+    pub criminal_proceedings_notes: Option<String>,
+    /// Art. 9 GDPR: health data. Only the matter's team reads it.
+    pub health_details: Option<String>,
 }
 
 /// A recorded change of a matter, part of its history.
@@ -80,6 +84,10 @@ pub struct CreateMatterInput {
     pub counterparty_ids: Vec<ID>,
     #[graphql(default)]
     pub team: Vec<TeamMemberInput>,
+    /// Art. 10 GDPR data; only a member of `team` (or the responsible lawyer) may set it.
+    pub criminal_proceedings_notes: Option<String>,
+    /// Art. 9 GDPR data; only a member of `team` (or the responsible lawyer) may set it.
+    pub health_details: Option<String>,
 }
 
 /// Fields left out stay as they are; `null` clears a field; a list replaces the whole list.
@@ -96,6 +104,10 @@ pub struct UpdateMatterInput {
     pub closed_on: MaybeUndefined<NaiveDate>,
     pub client_ids: Option<Vec<ID>>,
     pub counterparty_ids: Option<Vec<ID>>,
+    /// Only the matter's team may change it.
+    pub criminal_proceedings_notes: MaybeUndefined<String>,
+    /// Only the matter's team may change it.
+    pub health_details: MaybeUndefined<String>,
 }
 
 #[derive(Debug, Clone, InputObject)]

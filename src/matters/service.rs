@@ -158,6 +158,8 @@ pub fn create(conn: &mut AnyConnection, input: CreateMatterInput) -> Result<Matt
         closed_on: matches!(status, MatterStatus::Closed | MatterStatus::Archived).then_some(today),
         created_at: timestamp,
         updated_at: timestamp,
+        criminal_proceedings_notes: non_blank(input.criminal_proceedings_notes),
+        health_details: non_blank(input.health_details),
     };
     check_dates(&mut v, &row);
     v.finish()?;
@@ -220,6 +222,14 @@ pub fn update(conn: &mut AnyConnection, input: UpdateMatterInput) -> Result<Matt
         }
     }
     row.description = non_blank(apply_change(row.description.take(), input.description));
+    row.criminal_proceedings_notes = non_blank(apply_change(
+        row.criminal_proceedings_notes.take(),
+        input.criminal_proceedings_notes,
+    ));
+    row.health_details = non_blank(apply_change(
+        row.health_details.take(),
+        input.health_details,
+    ));
     match &input.responsible_user_id {
         MaybeUndefined::Undefined => {}
         MaybeUndefined::Null => row.responsible_user_id = None,
@@ -345,6 +355,12 @@ fn changed_fields(before: &MatterRow, after: &MatterRow) -> Vec<&'static str> {
     }
     if before.description != after.description {
         fields.push("description");
+    }
+    // Named, never quoted: the history is read more widely than the data itself.
+    if before.criminal_proceedings_notes != after.criminal_proceedings_notes
+        || before.health_details != after.health_details
+    {
+        fields.push("special-category notes");
     }
     if before.responsible_user_id != after.responsible_user_id {
         fields.push("responsible lawyer");
@@ -474,9 +490,17 @@ pub struct MatterQuery {
     contact_id: Option<String>,
     responsible_user_id: Option<String>,
     team_member_id: Option<String>,
+    /// Row-level need-to-know: only these matters, when set.
+    only: Option<Vec<String>>,
 }
 
 impl MatterQuery {
+    /// Keeps the query within the matters the caller may see (`None`: all of them).
+    pub fn within(mut self, matter_ids: Option<Vec<String>>) -> MatterQuery {
+        self.only = matter_ids;
+        self
+    }
+
     pub fn new(filter: MatterFilter) -> Result<MatterQuery> {
         let decode = |id: &Option<async_graphql::ID>, t, field| {
             id.as_ref().map(|id| ids::decode(t, id, field)).transpose()
@@ -494,12 +518,16 @@ impl MatterQuery {
                 "filter.teamMemberId",
             )?,
             filter,
+            only: None,
         })
     }
 
     fn boxed(&self) -> matters::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = matters::table.into_boxed();
+        if let Some(only) = &self.only {
+            query = query.filter(matters::id.eq_any(only.clone()));
+        }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
             query = query.filter(

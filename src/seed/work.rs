@@ -236,6 +236,8 @@ impl Seeder {
                 .filter_map(|&c| self.contact_id(c))
                 .collect(),
             team: self.team_input(&team),
+            criminal_proceedings_notes: None,
+            health_details: None,
         };
         let row = matters::create(conn, input)?;
         if let Some(closed_on) = closed {
@@ -673,6 +675,8 @@ fn close_matter(id: &str, status: MatterStatus, closed_on: NaiveDate) -> UpdateM
         closed_on: MaybeUndefined::Value(closed_on),
         client_ids: None,
         counterparty_ids: None,
+        criminal_proceedings_notes: MaybeUndefined::Undefined,
+        health_details: MaybeUndefined::Undefined,
     }
 }
 

@@ -143,6 +143,60 @@ impl TestApp {
         response.json().await.expect("JSON response")
     }
 
+    /// Sends a GraphQL request with another caller's bearer credential.
+    pub async fn gql_as(&self, bearer: &str, query: &str, variables: Value) -> Value {
+        let response = self
+            .client
+            .post(format!("{}/graphql", self.base_url))
+            .bearer_auth(bearer)
+            .json(&json!({ "query": query, "variables": variables }))
+            .send()
+            .await
+            .expect("request sent");
+        response.json().await.expect("JSON response")
+    }
+
+    /// Creates an active user with `role` and logs them in; returns their global ID and an
+    /// access token.
+    pub async fn sign_in(&self, email: &str, role: &str) -> (String, String) {
+        const PASSWORD: &str = "Ombrello-Verde-2026";
+        let (email_owned, role) = (email.to_owned(), role.to_owned());
+        let user_id = self
+            .db
+            .transaction(move |c| {
+                let user = lexgate::directory::create_user(
+                    c,
+                    lexgate::directory::CreateUserInput {
+                        email: email_owned,
+                        display_name: "Test User".to_owned(),
+                        role,
+                    },
+                )?;
+                lexgate::auth::set_password(c, &user.id, PASSWORD)?;
+                Ok(user.id)
+            })
+            .await
+            .expect("user created");
+        let body: Value = reqwest::Client::new()
+            .post(format!("{}/graphql", self.base_url))
+            .json(&json!({
+                "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
+                "variables": { "e": email, "p": PASSWORD },
+            }))
+            .send()
+            .await
+            .expect("login sent")
+            .json()
+            .await
+            .expect("login body");
+        let token = body["data"]["login"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login failed: {body:#}"))
+            .to_owned();
+        let global = lexgate::ids::encode(lexgate::ids::NodeType::User, &user_id).to_string();
+        (global, token)
+    }
+
     /// Sends a GraphQL request that must succeed and returns its `data`.
     pub async fn data(&self, query: &str, variables: Value) -> Value {
         let body = self.gql(query, variables).await;

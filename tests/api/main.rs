@@ -4,6 +4,7 @@ mod fixtures;
 mod harness;
 
 mod auth;
+mod authorization;
 mod campaigns;
 mod communications;
 mod contacts;

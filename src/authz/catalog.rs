@@ -1,0 +1,400 @@
+//! Roles as data: the built-in ones and the firm's own. A firm role acts as a built-in role
+//! and may deny itself further fields; it can never see more than its base role.
+
+use std::collections::{BTreeSet, HashMap};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant};
+
+use async_graphql::InputObject;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::policy::POLICY;
+use super::roles::BuiltinRole;
+use crate::db::schema::{api_keys, roles, users};
+use crate::db::{now, AnyConnection, Database};
+use crate::error::{Error, Result, Validator};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = roles)]
+pub struct RoleRow {
+    pub name: String,
+    pub description: Option<String>,
+    pub base_role: String,
+    pub denied_fields: String,
+    pub built_in: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl RoleRow {
+    pub fn denied(&self) -> Vec<String> {
+        self.denied_fields
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect()
+    }
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct CreateRoleInput {
+    /// Lower-case letters, digits, `-` and `_`.
+    pub name: String,
+    pub description: Option<String>,
+    /// The built-in role whose rights this one starts from.
+    pub base_role: String,
+    /// `Type.field` names this role may not read or write (e.g. `Contact.codiceFiscale`).
+    #[graphql(default)]
+    pub denied_fields: Vec<String>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct UpdateRoleInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub denied_fields: Option<Vec<String>>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct DeleteRoleInput {
+    pub name: String,
+}
+
+/// What one role may do, as the policy sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoleGrant {
+    pub name: String,
+    /// `None` for an anonymous caller, who may use only public fields.
+    pub base: Option<BuiltinRole>,
+    denied: BTreeSet<String>,
+}
+
+impl RoleGrant {
+    pub fn anonymous() -> RoleGrant {
+        RoleGrant {
+            name: "anonymous".to_owned(),
+            base: None,
+            denied: BTreeSet::new(),
+        }
+    }
+
+    pub fn builtin(role: BuiltinRole) -> RoleGrant {
+        RoleGrant {
+            name: role.as_str().to_owned(),
+            base: Some(role),
+            denied: BTreeSet::new(),
+        }
+    }
+
+    /// A role that is no longer on record: it may do nothing but sign out.
+    fn unknown(name: &str) -> RoleGrant {
+        RoleGrant {
+            name: name.to_owned(),
+            base: None,
+            denied: BTreeSet::new(),
+        }
+    }
+
+    fn from_row(row: &RoleRow) -> RoleGrant {
+        RoleGrant {
+            name: row.name.clone(),
+            base: BuiltinRole::parse(&row.base_role),
+            denied: row.denied().into_iter().collect(),
+        }
+    }
+
+    /// Whether the policy lets this role use `type_name.field`.
+    pub fn allows(&self, type_name: &str, field: &str) -> bool {
+        let Some(rule) = POLICY.rule(type_name, field) else {
+            return false;
+        };
+        let by_role = match self.base {
+            Some(base) => rule.roles.contains(base),
+            None => rule.roles.allows_public(),
+        };
+        by_role && !self.denied.contains(&format!("{type_name}.{field}"))
+    }
+}
+
+pub fn list(conn: &mut AnyConnection) -> Result<Vec<RoleRow>> {
+    Ok(roles::table
+        .order_by((roles::built_in.desc(), roles::name.asc()))
+        .select(RoleRow::as_select())
+        .load(conn)?)
+}
+
+pub fn find(conn: &mut AnyConnection, name: &str) -> Result<RoleRow> {
+    roles::table
+        .find(name)
+        .select(RoleRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Role", name))
+}
+
+/// Checks that `role` names a role on record; returns it normalised. `field` names the input.
+pub fn require_role(conn: &mut AnyConnection, field: &str, role: &str) -> Result<String> {
+    let role = role.trim().to_lowercase();
+    let known = roles::table
+        .find(&role)
+        .select(roles::name)
+        .first::<String>(conn)
+        .optional()?;
+    match known {
+        Some(name) => Ok(name),
+        None => {
+            let names: Vec<String> = list(conn)?.into_iter().map(|r| r.name).collect();
+            Err(Error::invalid(
+                field,
+                format!("unknown role; use one of {}", names.join(", ")),
+            ))
+        }
+    }
+}
+
+pub fn create(conn: &mut AnyConnection, input: CreateRoleInput) -> Result<RoleRow> {
+    let mut v = Validator::new();
+    let name = input.name.trim().to_lowercase();
+    if !valid_name(&name) {
+        v.add(
+            "input.name",
+            "use 2 to 40 lower-case letters, digits, '-' or '_', starting with a letter",
+        );
+    }
+    let base = BuiltinRole::parse(input.base_role.trim());
+    if base.is_none() {
+        v.add(
+            "input.baseRole",
+            format!("use one of {}", builtin_names().join(", ")),
+        );
+    }
+    let denied = v.check("input.deniedFields", denied_fields(&input.denied_fields));
+    v.finish()?;
+    let taken = roles::table.find(&name).count().get_result::<i64>(conn)? > 0;
+    if taken {
+        return Err(Error::Conflict {
+            field: Some("input.name".to_owned()),
+            message: format!("a role named {name} exists"),
+        });
+    }
+    let at = now();
+    let row = RoleRow {
+        name,
+        description: clean_description(input.description),
+        base_role: base.map(BuiltinRole::as_str).unwrap_or_default().to_owned(),
+        denied_fields: denied.unwrap_or_default(),
+        built_in: false,
+        created_at: at,
+        updated_at: at,
+    };
+    diesel::insert_into(roles::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+pub fn update(conn: &mut AnyConnection, input: UpdateRoleInput) -> Result<RoleRow> {
+    let mut row = find(conn, input.name.trim())?;
+    if row.built_in && input.denied_fields.is_some() {
+        return Err(Error::invalid(
+            "input.deniedFields",
+            "a built-in role is what the policy says; create a role based on it instead",
+        ));
+    }
+    if let Some(fields) = &input.denied_fields {
+        row.denied_fields = denied_fields(fields)
+            .map_err(|message| Error::invalid("input.deniedFields", message))?;
+    }
+    if input.description.is_some() {
+        row.description = clean_description(input.description);
+    }
+    row.updated_at = now();
+    diesel::update(roles::table.find(&row.name))
+        .set((
+            roles::description.eq(&row.description),
+            roles::denied_fields.eq(&row.denied_fields),
+            roles::updated_at.eq(row.updated_at),
+        ))
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Deletes a firm role no user or API key holds.
+pub fn delete(conn: &mut AnyConnection, name: &str) -> Result<()> {
+    let row = find(conn, name.trim())?;
+    if row.built_in {
+        return Err(Error::Conflict {
+            field: Some("input.name".to_owned()),
+            message: "built-in roles cannot be deleted".to_owned(),
+        });
+    }
+    let holders: i64 = users::table
+        .filter(users::role.eq(&row.name))
+        .count()
+        .get_result(conn)?;
+    let keys: i64 = api_keys::table
+        .filter(api_keys::role.eq(&row.name))
+        .filter(api_keys::revoked_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if holders + keys > 0 {
+        return Err(Error::Conflict {
+            field: Some("input.name".to_owned()),
+            message: format!(
+                "{} users and {} active API keys hold this role; give them another one first",
+                holders, keys
+            ),
+        });
+    }
+    diesel::delete(roles::table.find(&row.name)).execute(conn)?;
+    Ok(())
+}
+
+fn valid_name(name: &str) -> bool {
+    (2..=40).contains(&name.len())
+        && name.starts_with(|c: char| c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+fn builtin_names() -> Vec<&'static str> {
+    BuiltinRole::ALL.iter().map(|r| r.as_str()).collect()
+}
+
+fn clean_description(description: Option<String>) -> Option<String> {
+    description
+        .map(|d| d.trim().to_owned())
+        .filter(|d| !d.is_empty())
+}
+
+/// Checks every `Type.field` against the policy and the schema's nullability, and stores
+/// them one per line. Only a field that may be null can be denied: a denied non-null field
+/// would break every query that selects it.
+fn denied_fields(fields: &[String]) -> std::result::Result<String, String> {
+    let mut names = BTreeSet::new();
+    for name in fields {
+        let name = name.trim();
+        let Some((type_name, field)) = name.split_once('.') else {
+            return Err(format!("`{name}` is not a Type.field name"));
+        };
+        if POLICY.rule(type_name, field).is_none() {
+            return Err(format!("`{name}` is not a field of the schema"));
+        }
+        if !super::deniable(type_name, field) {
+            return Err(format!(
+                "`{name}` cannot be null; deny the field that leads to it instead"
+            ));
+        }
+        names.insert(name.to_owned());
+    }
+    Ok(names.into_iter().collect::<Vec<_>>().join("\n"))
+}
+
+/// The grants of the roles on record, read again after a short while so that a change made
+/// by another process reaches this one too.
+#[derive(Clone)]
+pub struct RoleCatalog {
+    db: Database,
+    cached: Arc<RwLock<Cached>>,
+}
+
+#[derive(Default)]
+struct Cached {
+    grants: HashMap<String, Arc<RoleGrant>>,
+    loaded_at: Option<Instant>,
+}
+
+/// How long a process trusts its copy of the roles.
+const ROLE_CACHE_TTL: Duration = Duration::from_secs(30);
+
+impl RoleCatalog {
+    pub fn new(db: Database) -> RoleCatalog {
+        RoleCatalog {
+            db,
+            cached: Arc::default(),
+        }
+    }
+
+    /// The grant of `role`; a role no longer on record gets none.
+    pub async fn grant(&self, role: &str) -> Result<Arc<RoleGrant>> {
+        if let Some(grant) = self.fresh(role) {
+            return Ok(grant);
+        }
+        let rows = self.db.run(list).await?;
+        let grants: HashMap<String, Arc<RoleGrant>> = rows
+            .iter()
+            .map(|row| (row.name.clone(), Arc::new(RoleGrant::from_row(row))))
+            .collect();
+        let grant = grants
+            .get(role)
+            .cloned()
+            .unwrap_or_else(|| Arc::new(RoleGrant::unknown(role)));
+        let mut cached = self.cached.write().unwrap_or_else(|e| e.into_inner());
+        *cached = Cached {
+            grants,
+            loaded_at: Some(Instant::now()),
+        };
+        Ok(grant)
+    }
+
+    /// Forgets the cached roles after this process changed one.
+    pub fn invalidate(&self) {
+        let mut cached = self.cached.write().unwrap_or_else(|e| e.into_inner());
+        cached.loaded_at = None;
+    }
+
+    fn fresh(&self, role: &str) -> Option<Arc<RoleGrant>> {
+        let cached = self.cached.read().unwrap_or_else(|e| e.into_inner());
+        let fresh = cached
+            .loaded_at
+            .is_some_and(|at| at.elapsed() < ROLE_CACHE_TTL);
+        fresh.then(|| cached.grants.get(role).cloned()).flatten()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn role_names_are_simple() {
+        assert!(valid_name("paralegal"));
+        assert!(valid_name("office-manager_2"));
+        assert!(!valid_name("Paralegal"));
+        assert!(!valid_name("2nd"));
+        assert!(!valid_name("a"));
+        assert!(!valid_name("has space"));
+    }
+
+    #[test]
+    fn denied_fields_must_exist_and_be_nullable() {
+        assert_eq!(
+            denied_fields(&["Contact.codiceFiscale".into(), " Contact.notes ".into()]),
+            Ok("Contact.codiceFiscale\nContact.notes".to_owned())
+        );
+        assert!(denied_fields(&["Contact".into()]).is_err());
+        assert!(denied_fields(&["Contact.shoeSize".into()]).is_err());
+        assert!(denied_fields(&["Contact.id".into()]).is_err());
+    }
+
+    #[test]
+    fn a_firm_role_never_exceeds_its_base() {
+        let row = RoleRow {
+            name: "paralegal".into(),
+            description: None,
+            base_role: "trainee".into(),
+            denied_fields: "Contact.codiceFiscale".into(),
+            built_in: false,
+            created_at: now(),
+            updated_at: now(),
+        };
+        let grant = RoleGrant::from_row(&row);
+        assert!(grant.allows("Contact", "phones"));
+        assert!(!grant.allows("Contact", "codiceFiscale"));
+        assert!(!grant.allows("Query", "accessLog"));
+        assert!(!RoleGrant::anonymous().allows("Query", "contacts"));
+        assert!(RoleGrant::anonymous().allows("Mutation", "login"));
+    }
+}

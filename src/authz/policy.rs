@@ -1,0 +1,875 @@
+//! The authorisation policy: for every field of the GraphQL schema, which roles may read it
+//! (object fields) or write it (mutations and input fields), and what kind of data it holds.
+//!
+//! It is an allow-list. A field without an entry is denied to everyone, and the schema test
+//! fails while any field lacks one. Row-level need-to-know is `visibility`'s business; this
+//! table says what a role may see of a row it can see.
+
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
+use super::roles::{BuiltinRole::*, RoleSet};
+
+/// What a field carries, which decides whether reading it is logged and who may ever see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DataClass {
+    /// Identifiers, statuses, counts: nothing about a person.
+    Plain,
+    /// Personal data: every read and write goes to the access log.
+    Personal,
+    /// Special categories and judicial data (Art. 9 and 10 GDPR): personal data readable only
+    /// by the team of the matter it belongs to, on top of the roles below.
+    Special,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldRule {
+    pub roles: RoleSet,
+    pub class: DataClass,
+}
+
+struct Group {
+    roles: RoleSet,
+    class: DataClass,
+    fields: &'static [&'static str],
+}
+
+struct TypeRules {
+    type_name: &'static str,
+    groups: &'static [Group],
+}
+
+const fn plain(roles: RoleSet, fields: &'static [&'static str]) -> Group {
+    Group {
+        roles,
+        class: DataClass::Plain,
+        fields,
+    }
+}
+
+const fn personal(roles: RoleSet, fields: &'static [&'static str]) -> Group {
+    Group {
+        roles,
+        class: DataClass::Personal,
+        fields,
+    }
+}
+
+const fn special(roles: RoleSet, fields: &'static [&'static str]) -> Group {
+    Group {
+        roles,
+        class: DataClass::Special,
+        fields,
+    }
+}
+
+/// Every signed-in role.
+pub const EVERYONE: RoleSet = RoleSet::of(&[
+    Admin,
+    Partner,
+    Lawyer,
+    Trainee,
+    Staff,
+    Marketing,
+    Dpo,
+    Integration,
+]);
+/// Signed in or not: logging in, and what a login answers.
+const ANYONE: RoleSet = EVERYONE.with(RoleSet::PUBLIC);
+/// Everyone who works on client matters, people and firm tools alike.
+const CASEWORK: RoleSet = RoleSet::of(&[Admin, Partner, Lawyer, Trainee, Staff, Integration]);
+/// Casework minus administrative staff: what was said and written in a matter.
+const CASE_CONTENT: RoleSet = RoleSet::of(&[Admin, Partner, Lawyer, Trainee, Integration]);
+/// Contact details beyond what a campaign needs; the DPO answers access and rectification requests.
+const CONTACT_DETAILS: RoleSet = CASEWORK.with(RoleSet::of(&[Dpo]));
+const MATTER_EDITORS: RoleSet = RoleSet::of(&[Admin, Partner, Lawyer, Integration]);
+const MANAGEMENT: RoleSet = RoleSet::of(&[Admin, Partner]);
+const CAMPAIGNS: RoleSet = RoleSet::of(&[Admin, Partner, Marketing]);
+const ADMIN: RoleSet = RoleSet::of(&[Admin]);
+const DPO: RoleSet = RoleSet::of(&[Dpo]);
+/// Art. 9/10 data: the lawyers of the matter's own team (checked per matter as well).
+const MATTER_TEAM: RoleSet = RoleSet::of(&[Partner, Lawyer, Trainee]);
+
+const CONNECTION: &[&str] = &["pageInfo", "edges", "nodes", "totalCount"];
+const EDGE: &[&str] = &["node", "cursor"];
+
+/// Types whose fields anyone who reaches them may read: the field that leads to them decides.
+const OPEN_TYPES: &[(&str, &[&str])] = &[
+    (
+        "PageInfo",
+        &["hasPreviousPage", "hasNextPage", "startCursor", "endCursor"],
+    ),
+    ("ContactConnection", CONNECTION),
+    ("ContactEdge", EDGE),
+    ("MatterConnection", CONNECTION),
+    ("MatterEdge", EDGE),
+    ("CommunicationConnection", CONNECTION),
+    ("CommunicationEdge", EDGE),
+    ("DeadlineConnection", CONNECTION),
+    ("DeadlineEdge", EDGE),
+    ("UserConnection", CONNECTION),
+    ("UserEdge", EDGE),
+    ("TeamConnection", CONNECTION),
+    ("TeamEdge", EDGE),
+    ("CampaignConnection", CONNECTION),
+    ("CampaignEdge", EDGE),
+    ("TimelineItemConnection", CONNECTION),
+    ("TimelineItemEdge", EDGE),
+    ("AccessLogEntryConnection", CONNECTION),
+    ("AccessLogEntryEdge", EDGE),
+    ("ContactPayload", &["contact"]),
+    ("MatterPayload", &["matter"]),
+    ("CommunicationPayload", &["communication"]),
+    ("DeadlinePayload", &["deadline"]),
+    ("UserPayload", &["user"]),
+    ("TeamPayload", &["team"]),
+    ("CampaignPayload", &["campaign"]),
+    ("RolePayload", &["role"]),
+    ("DeletePayload", &["deletedId"]),
+    ("DeleteRolePayload", &["deletedName"]),
+    ("ApiKeyPayload", &["apiKey"]),
+    ("CreateApiKeyPayload", &["apiKey", "secret"]),
+    ("LogoutPayload", &["loggedOut"]),
+    (
+        "ApiKey",
+        &[
+            "id",
+            "name",
+            "role",
+            "prefix",
+            "createdAt",
+            "expiresAt",
+            "revokedAt",
+            "lastUsedAt",
+        ],
+    ),
+    ("Viewer", &["role", "externalSubject", "user", "apiKey"]),
+    (
+        "Team",
+        &["id", "name", "description", "members", "createdAt"],
+    ),
+    ("MatterTeamMember", &["user", "role"]),
+    ("MatterEvent", &["kind", "summary", "occurredAt"]),
+    ("MatterStatusCount", &["status", "practiceArea", "count"]),
+    ("AssigneeDeadlineCount", &["user", "team", "count"]),
+    ("MonthlyChannelCount", &["month", "channel", "count"]),
+    ("MonthlyCategoryCount", &["month", "category", "count"]),
+    (
+        "ContactFilterValue",
+        &[
+            "text",
+            "kind",
+            "categories",
+            "tags",
+            "responsibleUserId",
+            "organizationId",
+            "createdFrom",
+            "createdTo",
+        ],
+    ),
+    (
+        "Role",
+        &[
+            "name",
+            "description",
+            "baseRole",
+            "deniedFields",
+            "builtIn",
+            "createdAt",
+            "updatedAt",
+        ],
+    ),
+    ("Node", &["id"]),
+    ("EmailAddress", &["address", "label", "isPec"]),
+    ("PhoneNumber", &["number", "label"]),
+    (
+        "PostalAddress",
+        &[
+            "label",
+            "street",
+            "postalCode",
+            "city",
+            "province",
+            "country",
+        ],
+    ),
+];
+
+/// Input types every caller of their mutation or query may fill in completely.
+const OPEN_INPUTS: &[(&str, &[&str])] = &[
+    ("LoginInput", &["email", "password"]),
+    ("RefreshSessionInput", &["refreshToken"]),
+    ("SetUserPasswordInput", &["userId", "password"]),
+    ("CreateApiKeyInput", &["name", "role", "expiresAt"]),
+    ("DeleteInput", &["id"]),
+    ("MergeContactsInput", &["survivorId", "mergedIds"]),
+    ("EmailInput", &["address", "label", "isPec"]),
+    ("PhoneInput", &["number", "label"]),
+    (
+        "AddressInput",
+        &[
+            "label",
+            "street",
+            "postalCode",
+            "city",
+            "province",
+            "country",
+        ],
+    ),
+    ("AffiliationInput", &["organizationId", "jobTitle"]),
+    ("TeamMemberInput", &["userId", "role"]),
+    ("MatterTeamMemberInput", &["matterId", "userId", "role"]),
+    (
+        "LogCommunicationInput",
+        &[
+            "channel",
+            "direction",
+            "occurredAt",
+            "subject",
+            "summary",
+            "matterId",
+            "participantIds",
+            "authorId",
+        ],
+    ),
+    (
+        "UpdateCommunicationInput",
+        &[
+            "id",
+            "channel",
+            "direction",
+            "occurredAt",
+            "subject",
+            "summary",
+            "matterId",
+            "participantIds",
+        ],
+    ),
+    (
+        "CreateDeadlineInput",
+        &[
+            "title",
+            "kind",
+            "description",
+            "dueAt",
+            "matterId",
+            "contactId",
+            "assigneeUserIds",
+            "assigneeTeamIds",
+            "reminderOffsets",
+        ],
+    ),
+    (
+        "UpdateDeadlineInput",
+        &[
+            "id",
+            "title",
+            "kind",
+            "description",
+            "dueAt",
+            "status",
+            "matterId",
+            "contactId",
+            "assigneeUserIds",
+            "assigneeTeamIds",
+            "reminderOffsets",
+        ],
+    ),
+    ("CreateUserInput", &["email", "displayName", "role"]),
+    (
+        "UpdateUserInput",
+        &["id", "email", "displayName", "role", "active"],
+    ),
+    ("CreateTeamInput", &["name", "description", "memberIds"]),
+    (
+        "UpdateTeamInput",
+        &["id", "name", "description", "memberIds"],
+    ),
+    ("TeamMembershipInput", &["teamId", "userId"]),
+    (
+        "CreateCampaignInput",
+        &[
+            "name",
+            "purpose",
+            "description",
+            "audienceFilter",
+            "scheduledAt",
+        ],
+    ),
+    (
+        "UpdateCampaignInput",
+        &[
+            "id",
+            "name",
+            "purpose",
+            "status",
+            "description",
+            "audienceFilter",
+            "scheduledAt",
+        ],
+    ),
+    (
+        "CreateRoleInput",
+        &["name", "description", "baseRole", "deniedFields"],
+    ),
+    ("UpdateRoleInput", &["name", "description", "deniedFields"]),
+    ("DeleteRoleInput", &["name"]),
+    (
+        "ContactFilter",
+        &[
+            "text",
+            "kind",
+            "categories",
+            "tags",
+            "responsibleUserId",
+            "organizationId",
+            "createdFrom",
+            "createdTo",
+        ],
+    ),
+    ("ContactOrder", &["field", "direction"]),
+    (
+        "MatterFilter",
+        &[
+            "text",
+            "statuses",
+            "practiceAreas",
+            "contactId",
+            "responsibleUserId",
+            "teamMemberId",
+            "openedFrom",
+            "openedTo",
+        ],
+    ),
+    ("MatterOrder", &["field", "direction"]),
+    (
+        "CommunicationFilter",
+        &[
+            "text",
+            "matterId",
+            "contactId",
+            "channels",
+            "direction",
+            "occurredFrom",
+            "occurredTo",
+        ],
+    ),
+    (
+        "DeadlineFilter",
+        &[
+            "text",
+            "dueFrom",
+            "dueTo",
+            "statuses",
+            "kinds",
+            "matterId",
+            "contactId",
+            "assigneeUserId",
+            "assigneeTeamId",
+        ],
+    ),
+    ("UserFilter", &["text", "role", "active"]),
+    ("CampaignFilter", &["text", "statuses", "purpose"]),
+];
+
+/// The fields whose access depends on the role.
+const RULES: &[TypeRules] = &[
+    TypeRules {
+        type_name: "Query",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "node",
+                    "nodes",
+                    "viewer",
+                    "contacts",
+                    "organizations",
+                    "contact",
+                    "users",
+                    "teams",
+                ],
+            ),
+            plain(
+                MANAGEMENT.with(RoleSet::of(&[Staff, Marketing])),
+                &["reports"],
+            ),
+            plain(ADMIN, &["apiKeys"]),
+            plain(ADMIN.with(RoleSet::of(&[Dpo])), &["roles"]),
+            plain(
+                MANAGEMENT.with(RoleSet::of(&[Staff, Dpo])),
+                &["findDuplicates"],
+            ),
+            plain(
+                CASEWORK,
+                &["matters", "matter", "communications", "deadlines"],
+            ),
+            plain(CAMPAIGNS, &["campaigns"]),
+            personal(DPO, &["accessLog", "breachScope"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Mutation",
+        groups: &[
+            plain(ANYONE, &["login", "refreshSession"]),
+            plain(EVERYONE, &["logout"]),
+            plain(
+                ADMIN,
+                &[
+                    "setUserPassword",
+                    "createApiKey",
+                    "revokeApiKey",
+                    "createUser",
+                    "updateUser",
+                    "deleteUser",
+                    "createTeam",
+                    "updateTeam",
+                    "deleteTeam",
+                    "addTeamMember",
+                    "removeTeamMember",
+                    "createRole",
+                    "updateRole",
+                    "deleteRole",
+                ],
+            ),
+            personal(CASEWORK.with(RoleSet::of(&[Marketing])), &["createContact"]),
+            personal(
+                CASEWORK.with(RoleSet::of(&[Marketing, Dpo])),
+                &["updateContact"],
+            ),
+            personal(MANAGEMENT.with(DPO), &["deleteContact"]),
+            personal(
+                MANAGEMENT.with(RoleSet::of(&[Staff, Dpo])),
+                &["mergeContacts"],
+            ),
+            plain(
+                MATTER_EDITORS,
+                &[
+                    "createMatter",
+                    "updateMatter",
+                    "archiveMatter",
+                    "addMatterTeamMember",
+                    "removeMatterTeamMember",
+                ],
+            ),
+            plain(MANAGEMENT, &["deleteMatter"]),
+            personal(CASEWORK, &["logCommunication", "updateCommunication"]),
+            personal(
+                MANAGEMENT.with(RoleSet::of(&[Lawyer])),
+                &["deleteCommunication"],
+            ),
+            plain(
+                CASEWORK,
+                &["createDeadline", "updateDeadline", "completeDeadline"],
+            ),
+            plain(
+                MANAGEMENT.with(RoleSet::of(&[Lawyer, Staff])),
+                &["deleteDeadline"],
+            ),
+            plain(
+                CAMPAIGNS,
+                &["createCampaign", "updateCampaign", "deleteCampaign"],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "Contact",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["id", "kind", "category", "createdAt", "updatedAt"],
+            ),
+            personal(
+                EVERYONE,
+                &[
+                    "displayName",
+                    "givenName",
+                    "familyName",
+                    "organizationName",
+                    "emails",
+                    "pec",
+                    "tags",
+                    "organizations",
+                    "members",
+                ],
+            ),
+            personal(
+                CONTACT_DETAILS,
+                &[
+                    "phones",
+                    "addresses",
+                    "codiceFiscale",
+                    "partitaIva",
+                    "responsible",
+                ],
+            ),
+            personal(CASE_CONTENT.with(DPO), &["notes"]),
+            personal(CASEWORK, &["matters", "communications"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Affiliation",
+        groups: &[
+            plain(EVERYONE, &["person", "organization"]),
+            personal(EVERYONE, &["jobTitle"]),
+        ],
+    },
+    TypeRules {
+        type_name: "DuplicateGroup",
+        groups: &[
+            plain(EVERYONE, &["reason", "contacts"]),
+            personal(EVERYONE, &["value"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Matter",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "id",
+                    "reference",
+                    "title",
+                    "practiceArea",
+                    "status",
+                    "openedOn",
+                    "closedOn",
+                    "responsibleLawyer",
+                    "clients",
+                    "counterparties",
+                    "team",
+                    "communications",
+                    "deadlines",
+                    "timeline",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(CASE_CONTENT, &["description"]),
+            special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Communication",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "id",
+                    "channel",
+                    "direction",
+                    "occurredAt",
+                    "matter",
+                    "participants",
+                    "author",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(CASE_CONTENT, &["subject", "summary"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Deadline",
+        groups: &[plain(
+            CASEWORK,
+            &[
+                "id",
+                "title",
+                "kind",
+                "description",
+                "dueAt",
+                "status",
+                "completedAt",
+                "overdue",
+                "matter",
+                "contact",
+                "assignedUsers",
+                "assignedTeams",
+                "reminderOffsets",
+                "createdAt",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "User",
+        groups: &[
+            plain(
+                ANYONE,
+                &["id", "displayName", "role", "active", "createdAt"],
+            ),
+            personal(ANYONE, &["email"]),
+            plain(EVERYONE, &["teams"]),
+        ],
+    },
+    TypeRules {
+        type_name: "SessionPayload",
+        groups: &[plain(
+            ANYONE,
+            &[
+                "accessToken",
+                "accessTokenExpiresAt",
+                "refreshToken",
+                "user",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "Campaign",
+        groups: &[plain(
+            CAMPAIGNS,
+            &[
+                "id",
+                "name",
+                "purpose",
+                "status",
+                "description",
+                "audienceFilter",
+                "audienceSize",
+                "scheduledAt",
+                "createdAt",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "Reports",
+        groups: &[
+            plain(MANAGEMENT, &["mattersByStatus", "communicationsPerMonth"]),
+            plain(
+                MANAGEMENT.with(RoleSet::of(&[Staff])),
+                &["openDeadlinesPerAssignee"],
+            ),
+            plain(
+                MANAGEMENT.with(RoleSet::of(&[Marketing])),
+                &["newContactsPerMonth"],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "AccessLogEntry",
+        groups: &[
+            plain(
+                DPO,
+                &[
+                    "seq",
+                    "occurredAt",
+                    "principalKind",
+                    "role",
+                    "action",
+                    "fields",
+                    "hash",
+                ],
+            ),
+            personal(
+                DPO,
+                &[
+                    "principalId",
+                    "operationName",
+                    "clientAddress",
+                    "userAgent",
+                    "subjects",
+                ],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "BreachScope",
+        groups: &[
+            plain(DPO, &["entryCount", "subjectCount", "fields"]),
+            personal(DPO, &["subjects", "principals"]),
+        ],
+    },
+    TypeRules {
+        type_name: "CreateContactInput",
+        groups: &[
+            personal(
+                EVERYONE,
+                &[
+                    "kind",
+                    "givenName",
+                    "familyName",
+                    "organizationName",
+                    "category",
+                    "emails",
+                    "tags",
+                    "affiliations",
+                ],
+            ),
+            personal(
+                CONTACT_DETAILS,
+                &[
+                    "phones",
+                    "addresses",
+                    "codiceFiscale",
+                    "partitaIva",
+                    "notes",
+                    "responsibleUserId",
+                ],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateContactInput",
+        groups: &[
+            personal(
+                EVERYONE,
+                &[
+                    "id",
+                    "givenName",
+                    "familyName",
+                    "organizationName",
+                    "category",
+                    "emails",
+                    "tags",
+                    "affiliations",
+                ],
+            ),
+            personal(
+                CONTACT_DETAILS,
+                &[
+                    "phones",
+                    "addresses",
+                    "codiceFiscale",
+                    "partitaIva",
+                    "notes",
+                    "responsibleUserId",
+                ],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "CreateMatterInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "reference",
+                    "title",
+                    "practiceArea",
+                    "status",
+                    "description",
+                    "responsibleUserId",
+                    "openedOn",
+                    "clientIds",
+                    "counterpartyIds",
+                    "team",
+                ],
+            ),
+            special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateMatterInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "id",
+                    "reference",
+                    "title",
+                    "practiceArea",
+                    "status",
+                    "description",
+                    "responsibleUserId",
+                    "openedOn",
+                    "closedOn",
+                    "clientIds",
+                    "counterpartyIds",
+                ],
+            ),
+            special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+        ],
+    },
+];
+
+/// The policy as a lookup table from (type, field) to its rule.
+pub struct Policy {
+    rules: HashMap<(&'static str, &'static str), FieldRule>,
+}
+
+impl Policy {
+    /// The rule for a field, or `None` when the policy has no entry (and the field is denied).
+    pub fn rule(&self, type_name: &str, field: &str) -> Option<FieldRule> {
+        self.rules.get(&(type_name, field)).copied()
+    }
+
+    /// Every (type, field) the policy names.
+    pub fn entries(&self) -> impl Iterator<Item = (&'static str, &'static str, FieldRule)> + '_ {
+        self.rules.iter().map(|(&(t, f), &rule)| (t, f, rule))
+    }
+
+    fn build() -> Policy {
+        let mut rules = HashMap::new();
+        let open = FieldRule {
+            roles: ANYONE,
+            class: DataClass::Plain,
+        };
+        for (type_name, fields) in OPEN_TYPES.iter().chain(OPEN_INPUTS) {
+            for field in *fields {
+                rules.insert((*type_name, *field), open);
+            }
+        }
+        for type_rules in RULES {
+            for group in type_rules.groups {
+                for field in group.fields {
+                    let rule = FieldRule {
+                        roles: group.roles,
+                        class: group.class,
+                    };
+                    rules.insert((type_rules.type_name, *field), rule);
+                }
+            }
+        }
+        Policy { rules }
+    }
+}
+
+/// The one policy the server enforces.
+pub static POLICY: LazyLock<Policy> = LazyLock::new(Policy::build);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authz::roles::BuiltinRole;
+
+    #[test]
+    fn no_field_is_listed_twice() {
+        let mut seen = std::collections::HashSet::new();
+        let listed = OPEN_TYPES
+            .iter()
+            .chain(OPEN_INPUTS)
+            .flat_map(|(t, fields)| fields.iter().map(move |f| (*t, *f)))
+            .chain(RULES.iter().flat_map(|t| {
+                t.groups
+                    .iter()
+                    .flat_map(move |g| g.fields.iter().map(move |f| (t.type_name, *f)))
+            }));
+        for entry in listed {
+            assert!(seen.insert(entry), "{entry:?} has two entries");
+        }
+    }
+
+    #[test]
+    fn need_to_know_in_brief() {
+        let allows = |role: BuiltinRole, t: &str, f: &str| {
+            POLICY.rule(t, f).is_some_and(|r| r.roles.contains(role))
+        };
+        assert!(allows(BuiltinRole::Partner, "Matter", "description"));
+        assert!(!allows(BuiltinRole::Marketing, "Query", "matters"));
+        assert!(!allows(BuiltinRole::Marketing, "Contact", "phones"));
+        assert!(!allows(BuiltinRole::Staff, "Communication", "summary"));
+        assert!(allows(BuiltinRole::Staff, "Contact", "phones"));
+        assert!(!allows(BuiltinRole::Admin, "Matter", "healthDetails"));
+        assert!(allows(BuiltinRole::Dpo, "Query", "accessLog"));
+        assert!(!allows(BuiltinRole::Admin, "Query", "accessLog"));
+        assert!(POLICY.rule("Contact", "noSuchField").is_none());
+        assert!(POLICY
+            .rule("Mutation", "login")
+            .is_some_and(|r| r.roles.allows_public()));
+        assert!(POLICY
+            .rule("Mutation", "logout")
+            .is_some_and(|r| !r.roles.allows_public()));
+    }
+}

@@ -1,0 +1,424 @@
+//! Enforcing the policy on every field a request resolves, and noting what personal data it
+//! read or wrote for the access log.
+//!
+//! One schema extension sees each field before it resolves, whatever the path to it: nested,
+//! through `node(id:)`, a connection or a mutation payload. A denied field answers `null` with
+//! a `FORBIDDEN` error at its path, and the rest of the response still resolves.
+
+use std::collections::BTreeSet;
+use std::sync::{Arc, Mutex};
+
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
+    ResolveInfo,
+};
+use async_graphql::{
+    Context, ErrorExtensionValues, Name, PathSegment, QueryPathSegment, Request, Response,
+    ServerError, ServerResult, Value, Variables,
+};
+use tokio::sync::OnceCell;
+
+use crate::auth::{Principal, PrincipalKind};
+use crate::authz::schema_map::SCHEMA_MAP;
+use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
+use crate::db::schema::{matter_team_members, matters};
+use crate::db::Database;
+use crate::error::{GraphqlResult, Result};
+use crate::ids::{self, NodeType};
+
+/// The caller's network details, as far as the server can tell.
+#[derive(Debug, Clone, Default)]
+pub struct ClientInfo {
+    pub address: Option<String>,
+    pub user_agent: Option<String>,
+}
+
+/// Everything the policy needs to know about one request, and what it touched.
+pub struct RequestAccess {
+    pub principal: Option<Principal>,
+    pub grant: Arc<RoleGrant>,
+    pub client: ClientInfo,
+    pub trail: AccessTrail,
+    db: Database,
+    visibility: OnceCell<Arc<Visibility>>,
+    team_matters: OnceCell<Arc<BTreeSet<String>>>,
+}
+
+impl RequestAccess {
+    pub fn new(
+        db: Database,
+        principal: Option<Principal>,
+        grant: Arc<RoleGrant>,
+        client: ClientInfo,
+    ) -> RequestAccess {
+        RequestAccess {
+            principal,
+            grant,
+            client,
+            trail: AccessTrail::default(),
+            db,
+            visibility: OnceCell::new(),
+            team_matters: OnceCell::new(),
+        }
+    }
+
+    /// The lexgate user the caller acts as, if any.
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.principal.as_ref()?.kind {
+            PrincipalKind::User { user_id, .. } => Some(user_id),
+            PrincipalKind::External { user_id, .. } => user_id.as_deref(),
+            PrincipalKind::ApiKey { .. } => None,
+        }
+    }
+
+    /// The rows the caller may see, worked out on first use.
+    pub async fn visibility(&self) -> Result<Arc<Visibility>> {
+        let scope = match self.grant.base {
+            Some(base) => base.row_scope(),
+            None => crate::authz::RowScope::OwnMatters,
+        };
+        let user = self.user_id().map(str::to_owned);
+        self.visibility
+            .get_or_try_init(|| async {
+                let db = self.db.clone();
+                db.run(move |c| Visibility::load(c, scope, user.as_deref()))
+                    .await
+                    .map(Arc::new)
+            })
+            .await
+            .cloned()
+    }
+
+    /// Whether the caller is on the team of `matter_id` (or leads it): the condition for
+    /// special-category data on top of the role.
+    pub async fn on_matter_team(&self, matter_id: &str) -> Result<bool> {
+        let Some(user) = self.user_id().map(str::to_owned) else {
+            return Ok(false);
+        };
+        let teams = self
+            .team_matters
+            .get_or_try_init(|| async {
+                self.db
+                    .run(move |c| team_matters_of(c, &user))
+                    .await
+                    .map(Arc::new)
+            })
+            .await?;
+        Ok(teams.contains(matter_id))
+    }
+}
+
+fn team_matters_of(conn: &mut crate::db::AnyConnection, user: &str) -> Result<BTreeSet<String>> {
+    use diesel::prelude::*;
+    let mut found: BTreeSet<String> = matter_team_members::table
+        .filter(matter_team_members::user_id.eq(user))
+        .select(matter_team_members::matter_id)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    found.extend(
+        matters::table
+            .filter(matters::responsible_user_id.eq(user))
+            .select(matters::id)
+            .load::<String>(conn)?,
+    );
+    Ok(found)
+}
+
+/// The personal data a request read and wrote: which contacts, which fields.
+#[derive(Default)]
+pub struct AccessTrail(Mutex<Touched>);
+
+#[derive(Default, Debug, Clone, PartialEq, Eq)]
+pub struct Touched {
+    pub read_subjects: BTreeSet<String>,
+    pub read_fields: BTreeSet<String>,
+    pub write_subjects: BTreeSet<String>,
+    pub write_fields: BTreeSet<String>,
+    /// A mutation ran: it is logged even when it changed no personal data.
+    pub wrote: bool,
+}
+
+impl AccessTrail {
+    fn with<T>(&self, f: impl FnOnce(&mut Touched) -> T) -> T {
+        f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
+
+    pub fn read_field(&self, name: String) {
+        self.with(|t| t.read_fields.insert(name));
+    }
+
+    pub fn read_subject(&self, contact_id: &str) {
+        self.with(|t| {
+            if !t.read_subjects.contains(contact_id) {
+                t.read_subjects.insert(contact_id.to_owned());
+            }
+        });
+    }
+
+    pub fn wrote(&self, fields: impl IntoIterator<Item = String>, subjects: Vec<String>) {
+        self.with(|t| {
+            t.wrote = true;
+            t.write_fields.extend(fields);
+            t.write_subjects.extend(subjects);
+        });
+    }
+
+    pub fn wrote_subject(&self, contact_id: &str) {
+        self.with(|t| t.write_subjects.insert(contact_id.to_owned()));
+    }
+
+    pub fn take(&self) -> Touched {
+        self.with(std::mem::take)
+    }
+}
+
+/// The request's access record, present on every request `graphql::execute` runs.
+pub fn access<'a>(ctx: &Context<'a>) -> &'a RequestAccess {
+    ctx.data_unchecked::<Arc<RequestAccess>>()
+}
+
+/// Answers `null` for the current field with a `FORBIDDEN` error at its path.
+pub fn forbid<T>(ctx: &Context<'_>, message: &str) -> Option<T> {
+    ctx.add_error(ctx.set_error_path(forbidden_error(message, None)));
+    None
+}
+
+fn forbidden_error(message: &str, field: Option<&str>) -> ServerError {
+    let mut error = ServerError::new(message, None);
+    let mut extensions = ErrorExtensionValues::default();
+    extensions.set("code", "FORBIDDEN");
+    if let Some(field) = field {
+        extensions.set("field", field);
+    }
+    error.extensions = Some(extensions);
+    error
+}
+
+/// Notes that a contact's personal field was read; called by the `Contact` type's guard.
+pub struct ContactRead<'a>(pub &'a str);
+
+impl async_graphql::Guard for ContactRead<'_> {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let field = ctx.item.node.name.node.as_str();
+        let personal = POLICY
+            .rule("Contact", field)
+            .is_some_and(|r| r.class != DataClass::Plain);
+        if personal {
+            if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+                access.trail.read_subject(self.0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Checks a write against the policy, field by field of its input.
+fn check_write(
+    grant: &RoleGrant,
+    mutation: &str,
+    arguments: &[(String, async_graphql::Value)],
+) -> std::result::Result<(Vec<String>, Vec<String>), String> {
+    let mut walk = InputWalk {
+        grant,
+        fields: Vec::new(),
+        subjects: Vec::new(),
+    };
+    let Some(shape) = SCHEMA_MAP.field("Mutation", mutation) else {
+        return Err(String::new());
+    };
+    for (name, value) in arguments {
+        let Some((_, type_name)) = shape.arguments.iter().find(|(arg, _)| arg == name) else {
+            continue;
+        };
+        walk.value(type_name, value, name)?;
+    }
+    Ok((walk.fields, walk.subjects))
+}
+
+struct InputWalk<'a> {
+    grant: &'a RoleGrant,
+    /// The personal-data input fields the write sets, as `Type.field`.
+    fields: Vec<String>,
+    /// Contacts named by ID anywhere in the input.
+    subjects: Vec<String>,
+}
+
+impl InputWalk<'_> {
+    /// Walks one value of `type_name`; `Err` carries the path of a denied input field.
+    fn value(
+        &mut self,
+        type_name: &str,
+        value: &Value,
+        path: &str,
+    ) -> std::result::Result<(), String> {
+        match value {
+            Value::List(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    self.value(type_name, item, &format!("{path}[{i}]"))?;
+                }
+            }
+            Value::Object(object) => {
+                for (name, inner) in object {
+                    let field_path = format!("{path}.{name}");
+                    if !self.grant.allows(type_name, name) {
+                        return Err(field_path);
+                    }
+                    if POLICY
+                        .rule(type_name, name)
+                        .is_some_and(|r| r.class != DataClass::Plain)
+                    {
+                        self.fields.push(format!("{type_name}.{name}"));
+                    }
+                    if let Some(shape) = SCHEMA_MAP.field(type_name, name) {
+                        self.value(&shape.returns.clone(), inner, &field_path)?;
+                    }
+                }
+            }
+            Value::String(text) if type_name == "ID" => {
+                if let Some((NodeType::Contact, key)) = ids::parse(text) {
+                    self.subjects.push(key);
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// The schema extension that enforces the policy.
+pub struct Authorization;
+
+impl ExtensionFactory for Authorization {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(AuthorizationExtension::default())
+    }
+}
+
+#[derive(Default)]
+struct AuthorizationExtension {
+    variables: Mutex<Variables>,
+    denials: Mutex<Vec<ServerError>>,
+}
+
+impl AuthorizationExtension {
+    fn deny(&self, info: &ResolveInfo<'_>, message: &str, field: Option<&str>) {
+        let mut error = forbidden_error(message, field);
+        error.path = path_of(info);
+        self.denials
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(error);
+    }
+
+    fn arguments(&self, info: &ResolveInfo<'_>) -> Vec<(String, Value)> {
+        let variables = self.variables.lock().unwrap_or_else(|e| e.into_inner());
+        info.field
+            .arguments
+            .iter()
+            .filter_map(|(name, value)| {
+                let value = value
+                    .node
+                    .clone()
+                    .into_const_with(|var: Name| variables.get(&var).cloned().ok_or(()))
+                    .ok()?;
+                Some((name.node.to_string(), value))
+            })
+            .collect()
+    }
+}
+
+fn path_of(info: &ResolveInfo<'_>) -> Vec<PathSegment> {
+    let mut path: Vec<PathSegment> = std::iter::once(info.path_node)
+        .chain(info.path_node.parents())
+        .map(|node| match node.segment {
+            QueryPathSegment::Name(name) => PathSegment::Field(name.to_owned()),
+            QueryPathSegment::Index(i) => PathSegment::Index(i),
+        })
+        .collect();
+    path.reverse();
+    path
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for AuthorizationExtension {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        *self.variables.lock().unwrap_or_else(|e| e.into_inner()) = request.variables.clone();
+        next.run(ctx, request).await
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        let denials = std::mem::take(&mut *self.denials.lock().unwrap_or_else(|e| e.into_inner()));
+        response.errors.extend(denials);
+        response
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        // List items pass through here too (as `[Type]`); their field was checked already.
+        let list_item = matches!(info.path_node.segment, QueryPathSegment::Index(_));
+        if list_item || info.is_for_introspection || info.name.starts_with("__") {
+            return next.run(ctx, info).await;
+        }
+        let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() else {
+            self.deny(&info, "the request carries no identity", None);
+            return Ok(None);
+        };
+        let (parent, field) = (info.parent_type, info.name);
+        if !access.grant.allows(parent, field) {
+            let message = format!(
+                "the {} role may not {} {parent}.{field}",
+                access.grant.name,
+                if parent == "Mutation" { "use" } else { "read" }
+            );
+            self.deny(&info, &message, None);
+            return Ok(None);
+        }
+        let class = POLICY.rule(parent, field).map(|r| r.class);
+        if parent == "Mutation" {
+            match check_write(&access.grant, field, &self.arguments(&info)) {
+                Ok((fields, subjects)) => access.trail.wrote(fields, subjects),
+                Err(path) => {
+                    let message = format!("the {} role may not set `{path}`", access.grant.name);
+                    self.deny(&info, &message, Some(&path));
+                    return Ok(None);
+                }
+            }
+        } else if class.is_some_and(|c| c != DataClass::Plain) {
+            access.trail.read_field(format!("{parent}.{field}"));
+        }
+        next.run(ctx, info).await
+    }
+}
+
+/// Special-category data (Art. 9 and 10 GDPR) of a matter: only its team reads it, whatever
+/// the role; anyone else gets `null` with `FORBIDDEN`.
+pub async fn special_category<T>(
+    ctx: &Context<'_>,
+    matter_id: &str,
+    value: Option<T>,
+) -> async_graphql::Result<Option<T>> {
+    if access(ctx).on_matter_team(matter_id).await.gql()? {
+        Ok(value)
+    } else {
+        Ok(forbid(
+            ctx,
+            "special-category data: only the matter's team may read it",
+        ))
+    }
+}

@@ -1,0 +1,110 @@
+//! Roles in the GraphQL API: the built-in ones and the firm's own.
+
+use async_graphql::{Context, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+
+use crate::authz::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
+use crate::authz::RoleRow;
+use crate::graphql::context::{read, state, write};
+
+/// A role users and API keys hold. A firm's own role acts as its base role, minus the
+/// fields it denies.
+pub struct Role(RoleRow);
+
+#[Object]
+impl Role {
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    /// The built-in role whose rights this one starts from (itself, for a built-in role).
+    async fn base_role(&self) -> &str {
+        &self.0.base_role
+    }
+
+    /// `Type.field` names this role may not read or write, on top of its base role's limits.
+    async fn denied_fields(&self) -> Vec<String> {
+        self.0.denied()
+    }
+
+    async fn built_in(&self) -> bool {
+        self.0.built_in
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RolePayload {
+    role: Role,
+}
+
+#[derive(SimpleObject)]
+pub struct DeleteRolePayload {
+    deleted_name: String,
+}
+
+#[derive(Default)]
+pub struct RoleQueries;
+
+#[Object]
+impl RoleQueries {
+    /// Every role: built-in first, then the firm's own, by name.
+    async fn roles(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Role>>> {
+        let rows = read(ctx, catalog::list).await?;
+        Ok(Some(rows.into_iter().map(Role).collect()))
+    }
+}
+
+#[derive(Default)]
+pub struct RoleMutations;
+
+#[Object]
+impl RoleMutations {
+    /// Adds a firm role based on a built-in one, optionally denying it further fields.
+    async fn create_role(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRoleInput,
+    ) -> async_graphql::Result<Option<RolePayload>> {
+        let row = write(ctx, move |c| catalog::create(c, input)).await?;
+        state(ctx).roles.invalidate();
+        Ok(Some(RolePayload { role: Role(row) }))
+    }
+
+    /// Changes a role's description or, for a firm role, the fields it denies.
+    async fn update_role(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateRoleInput,
+    ) -> async_graphql::Result<Option<RolePayload>> {
+        let row = write(ctx, move |c| catalog::update(c, input)).await?;
+        state(ctx).roles.invalidate();
+        Ok(Some(RolePayload { role: Role(row) }))
+    }
+
+    /// Deletes a firm role that nobody holds.
+    async fn delete_role(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteRoleInput,
+    ) -> async_graphql::Result<Option<DeleteRolePayload>> {
+        let name = input.name.trim().to_owned();
+        let deleted = name.clone();
+        write(ctx, move |c| catalog::delete(c, &name)).await?;
+        state(ctx).roles.invalidate();
+        Ok(Some(DeleteRolePayload {
+            deleted_name: deleted,
+        }))
+    }
+}

@@ -1,0 +1,147 @@
+//! Row-level need-to-know in the resolvers: lists leave out what the caller may not see, a
+//! lookup by ID finds nothing, and a reference from a row they can see to one they cannot
+//! answers `null` with `FORBIDDEN`.
+
+use async_graphql::{Context, ID};
+
+use crate::authz::Visibility;
+use crate::error::{Error, GraphqlResult};
+use crate::graphql::authorization::{access, forbid};
+use crate::graphql::campaigns::Campaign;
+use crate::graphql::communications::Communication;
+use crate::graphql::contacts::Contact;
+use crate::graphql::context::loader;
+use crate::graphql::deadlines::Deadline;
+use crate::graphql::directory::{Team, User};
+use crate::graphql::loaders::CommunicationById;
+use crate::graphql::matters::Matter;
+use crate::ids::{self, NodeType};
+
+/// A GraphQL object whose row a caller may or may not see.
+pub trait Row {
+    fn visible(&self, visibility: &Visibility) -> bool;
+}
+
+impl Row for Contact {
+    fn visible(&self, visibility: &Visibility) -> bool {
+        visibility.contact(&self.0.id)
+    }
+}
+
+impl Row for Matter {
+    fn visible(&self, visibility: &Visibility) -> bool {
+        visibility.matter(&self.0.id)
+    }
+}
+
+impl Row for Communication {
+    fn visible(&self, visibility: &Visibility) -> bool {
+        visibility.communication(
+            self.0.matter_id.as_deref(),
+            self.0.author_user_id.as_deref(),
+        )
+    }
+}
+
+impl Row for Deadline {
+    fn visible(&self, visibility: &Visibility) -> bool {
+        visibility.deadline(&self.0.id)
+    }
+}
+
+/// The firm's directory and its campaigns are not need-to-know by row.
+macro_rules! firm_wide {
+    ($($ty:ty),*) => {$(
+        impl Row for $ty {
+            fn visible(&self, _: &Visibility) -> bool {
+                true
+            }
+        }
+    )*};
+}
+
+firm_wide!(User, Team, Campaign);
+
+pub async fn visibility(ctx: &Context<'_>) -> async_graphql::Result<std::sync::Arc<Visibility>> {
+    access(ctx).visibility().await.gql()
+}
+
+/// Keeps the rows the caller may see.
+pub async fn visible_only<N: Row>(
+    ctx: &Context<'_>,
+    rows: Vec<N>,
+) -> async_graphql::Result<Vec<N>> {
+    let visibility = visibility(ctx).await?;
+    if visibility.is_firm_wide() {
+        return Ok(rows);
+    }
+    Ok(rows
+        .into_iter()
+        .filter(|r| r.visible(&visibility))
+        .collect())
+}
+
+/// A row looked up by ID: one the caller may not see is not there for them.
+pub async fn lookup<N: Row>(ctx: &Context<'_>, row: Option<N>) -> async_graphql::Result<Option<N>> {
+    let visibility = visibility(ctx).await?;
+    Ok(row.filter(|r| r.visible(&visibility)))
+}
+
+/// A row another row refers to: if the caller may not see it, the field answers `null` with
+/// a `FORBIDDEN` error, so that they know something is withheld.
+pub async fn reference<N: Row>(
+    ctx: &Context<'_>,
+    row: Option<N>,
+) -> async_graphql::Result<Option<N>> {
+    let visibility = visibility(ctx).await?;
+    Ok(match row {
+        Some(r) if !r.visible(&visibility) => {
+            forbid(ctx, "this record belongs to matters you are not on")
+        }
+        other => other,
+    })
+}
+
+/// Refuses a change to a row the caller may not see, as if it did not exist.
+pub async fn require_visible(
+    ctx: &Context<'_>,
+    node_type: NodeType,
+    id: &ID,
+    field: &str,
+) -> async_graphql::Result<()> {
+    // A malformed ID is the service's to report, together with the rest of the input.
+    let Ok(key) = ids::decode(node_type, id, field) else {
+        return Ok(());
+    };
+    let visibility = visibility(ctx).await?;
+    let visible = match node_type {
+        NodeType::Contact => visibility.contact(&key),
+        NodeType::Matter => visibility.matter(&key),
+        NodeType::Deadline => visibility.deadline(&key),
+        NodeType::Communication => {
+            let row = loader(ctx).load_one(CommunicationById(key.clone())).await?;
+            row.is_none_or(|r| {
+                visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
+            })
+        }
+        NodeType::User | NodeType::Team | NodeType::Campaign | NodeType::ApiKey => true,
+    };
+    if visible {
+        Ok(())
+    } else {
+        Err(Error::not_found(node_type.name(), key)).gql()
+    }
+}
+
+/// `require_visible` for an optional reference.
+pub async fn require_visible_opt(
+    ctx: &Context<'_>,
+    node_type: NodeType,
+    id: Option<&ID>,
+    field: &str,
+) -> async_graphql::Result<()> {
+    match id {
+        Some(id) => require_visible(ctx, node_type, id, field).await,
+        None => Ok(()),
+    }
+}
