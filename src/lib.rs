@@ -1,5 +1,6 @@
 //! lexgate: the law-firm CRM behind one GraphQL API, on embedded SQLite or PostgreSQL.
 
+pub mod audit;
 pub mod auth;
 pub mod authz;
 pub mod campaigns;

@@ -295,6 +295,41 @@ diesel::joinable!(deadline_team_assignees -> teams (team_id));
 
 diesel::joinable!(sessions -> users (user_id));
 
+diesel::table! {
+    access_log (seq) {
+        seq -> BigInt,
+        occurred_at -> Timestamp,
+        principal_kind -> Text,
+        principal_id -> Text,
+        role -> Text,
+        operation_name -> Nullable<Text>,
+        client_address -> Nullable<Text>,
+        user_agent -> Nullable<Text>,
+        action -> Text,
+        fields -> Text,
+        subject_count -> BigInt,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::table! {
+    access_log_subjects (seq, contact_id) {
+        seq -> BigInt,
+        contact_id -> Text,
+    }
+}
+
+diesel::table! {
+    access_log_head (id) {
+        id -> Integer,
+        seq -> BigInt,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(access_log_subjects -> access_log (seq));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -320,4 +355,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deadline_user_assignees,
     deadline_team_assignees,
     campaigns,
+    access_log,
+    access_log_subjects,
+    access_log_head,
 );

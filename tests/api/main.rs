@@ -3,6 +3,7 @@
 mod fixtures;
 mod harness;
 
+mod audit;
 mod auth;
 mod authorization;
 mod campaigns;

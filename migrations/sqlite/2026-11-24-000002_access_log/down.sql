@@ -1,0 +1,3 @@
+DROP TABLE access_log_head;
+DROP TABLE access_log_subjects;
+DROP TABLE access_log;

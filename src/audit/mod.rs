@@ -1,0 +1,18 @@
+//! The GDPR access log: which principal read or changed which contacts' personal data, when,
+//! from where, and which fields (names, never values).
+//!
+//! Entries are appended through [`AccessLog`], a group-commit writer: the entries of
+//! concurrent requests go into one transaction, and each caller resumes once its entries are
+//! committed (durably: see the SQLite pragmas in `crate::db`). The log is append-only (database
+//! triggers refuse updates and deletes) and tamper-evident: every entry carries a SHA-256 hash
+//! chained to the previous entry's, checked by [`verify_chain`] (`lexgate audit verify`).
+
+mod chain;
+mod model;
+mod queries;
+mod writer;
+
+pub use chain::{verify_chain, VerifyOutcome};
+pub use model::{AccessAction, AccessEntry, StoredAccessEntry};
+pub use queries::{breach_scope, count_entries, list_entries, AccessLogFilter, BreachScope};
+pub use writer::AccessLog;

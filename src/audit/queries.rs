@@ -1,0 +1,171 @@
+//! What the data protection officer asks of the log: the entries about a data subject or a
+//! principal in a time window, and the scope of a breach.
+
+use std::collections::{BTreeSet, HashMap};
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::model::{split_fields, AccessLogRow, StoredAccessEntry, SubjectRow};
+use crate::db::schema::{access_log, access_log_subjects};
+use crate::db::{AnyConnection, Db};
+use crate::error::{Error, Result};
+
+/// Which entries a query covers; unset filters match everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AccessLogFilter {
+    /// Entries that touched this contact (database id).
+    pub subject: Option<String>,
+    pub principal_id: Option<String>,
+    /// Inclusive.
+    pub from: Option<NaiveDateTime>,
+    /// Exclusive.
+    pub to: Option<NaiveDateTime>,
+}
+
+// The subject filter's subquery reads `access_log_subjects` under another name, so that it
+// can also narrow a query that joins `access_log_subjects` itself.
+diesel::alias!(access_log_subjects as TOUCHED: TouchedSubjects);
+
+/// Narrows a boxed query whose source includes `access_log` (the table alone, or joined with
+/// `access_log_subjects`) to the filter's entries. A macro because the two query types
+/// differ, and a boxed query cannot serve as the other's subquery (Diesel's multi-backend
+/// query builder renders boxed subselects on neither backend).
+macro_rules! filtered {
+    ($query:expr, $filter:expr) => {{
+        let filter: &AccessLogFilter = $filter;
+        let mut query = $query;
+        if let Some(subject) = &filter.subject {
+            let touching = TOUCHED
+                .filter(
+                    TOUCHED
+                        .field(access_log_subjects::contact_id)
+                        .eq(subject.clone()),
+                )
+                .select(TOUCHED.field(access_log_subjects::seq));
+            query = query.filter(access_log::seq.eq_any(touching));
+        }
+        if let Some(principal) = &filter.principal_id {
+            query = query.filter(access_log::principal_id.eq(principal.clone()));
+        }
+        if let Some(from) = filter.from {
+            query = query.filter(access_log::occurred_at.ge(from));
+        }
+        if let Some(to) = filter.to {
+            query = query.filter(access_log::occurred_at.lt(to));
+        }
+        query
+    }};
+}
+
+impl AccessLogFilter {
+    fn boxed(&self) -> access_log::BoxedQuery<'static, Db> {
+        filtered!(access_log::table.into_boxed(), self)
+    }
+}
+
+/// How many entries match.
+pub fn count_entries(conn: &mut AnyConnection, filter: &AccessLogFilter) -> Result<i64> {
+    Ok(filter.boxed().count().get_result(conn)?)
+}
+
+/// A page of matching entries, newest first.
+pub fn list_entries(
+    conn: &mut AnyConnection,
+    filter: &AccessLogFilter,
+    offset: i64,
+    limit: i64,
+) -> Result<Vec<StoredAccessEntry>> {
+    if offset < 0 {
+        return Err(Error::invalid("offset", "must not be negative"));
+    }
+    if limit < 0 {
+        return Err(Error::invalid("limit", "must not be negative"));
+    }
+    let rows: Vec<AccessLogRow> = filter
+        .boxed()
+        .order_by(access_log::seq.desc())
+        .offset(offset)
+        .limit(limit)
+        .select(AccessLogRow::as_select())
+        .load(conn)?;
+    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
+    let mut subjects = subjects_of(conn, &seqs)?;
+    rows.into_iter()
+        .map(|row| {
+            let row_subjects = subjects.remove(&row.seq).unwrap_or_default();
+            row.into_stored(row_subjects)
+        })
+        .collect()
+}
+
+/// Seqs per `IN (...)` list: far below SQLite's bind-parameter limit.
+const SEQS_PER_QUERY: usize = 10_000;
+
+/// The subjects of the given entries, by seq.
+fn subjects_of(conn: &mut AnyConnection, seqs: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
+    let mut by_seq: HashMap<i64, Vec<String>> = HashMap::new();
+    for chunk in seqs.chunks(SEQS_PER_QUERY) {
+        let rows: Vec<SubjectRow> = access_log_subjects::table
+            .filter(access_log_subjects::seq.eq_any(chunk))
+            .select(SubjectRow::as_select())
+            .load(conn)?;
+        for row in rows {
+            by_seq.entry(row.seq).or_default().push(row.contact_id);
+        }
+    }
+    Ok(by_seq)
+}
+
+/// Who and what a set of entries touched: what a breach notification must name.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct BreachScope {
+    pub entry_count: i64,
+    /// Distinct contact ids, sorted.
+    pub subjects: Vec<String>,
+    /// Distinct `"Type.field"` names, sorted.
+    pub fields: Vec<String>,
+    /// Distinct principal ids, sorted.
+    pub principals: Vec<String>,
+}
+
+/// The distinct data subjects, fields and principals of the matching entries. Sorting happens
+/// here rather than in SQL so both backends agree whatever PostgreSQL's collation.
+pub fn breach_scope(conn: &mut AnyConnection, filter: &AccessLogFilter) -> Result<BreachScope> {
+    let entry_count = count_entries(conn, filter)?;
+    let subjects: BTreeSet<String> = filtered!(
+        access_log_subjects::table
+            .inner_join(access_log::table)
+            .into_boxed(),
+        filter
+    )
+    .select(access_log_subjects::contact_id)
+    .distinct()
+    .load::<String>(conn)?
+    .into_iter()
+    .collect();
+    // Requests of one shape repeat the same field list, so distinct lists are few.
+    let field_lists: Vec<String> = filter
+        .boxed()
+        .select(access_log::fields)
+        .distinct()
+        .load(conn)?;
+    let fields: BTreeSet<String> = field_lists
+        .iter()
+        .flat_map(|list| split_fields(list))
+        .map(str::to_owned)
+        .collect();
+    let principals: BTreeSet<String> = filter
+        .boxed()
+        .select(access_log::principal_id)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    Ok(BreachScope {
+        entry_count,
+        subjects: subjects.into_iter().collect(),
+        fields: fields.into_iter().collect(),
+        principals: principals.into_iter().collect(),
+    })
+}
