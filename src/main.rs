@@ -1,6 +1,7 @@
-//! The `lexgate` command: serve, migrate, print the schema, seed data.
+//! The `lexgate` command: serve, migrate, print the schema, seed data, verify the access log.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Args, Parser, Subcommand};
@@ -40,6 +41,16 @@ enum Command {
     /// Manage the firm's users (e.g. bootstrap the first admin).
     #[command(subcommand)]
     Users(UsersCommand),
+    /// Check the GDPR access log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Check the access log's hash chain; exits with 1 and names the first broken entry if it
+    /// was altered, with 2 if it cannot be read.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -107,10 +118,11 @@ fn init_tracing(filter: &str) {
 }
 
 #[tokio::main]
-async fn main() -> anyhow::Result<()> {
+async fn main() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
     if let Command::PrintSchema { output } = &cli.command {
-        return print_schema(output.as_deref());
+        print_schema(output.as_deref())?;
+        return Ok(ExitCode::SUCCESS);
     }
     let mut settings = settings(&cli)?;
     init_tracing(&settings.log);
@@ -122,19 +134,45 @@ async fn main() -> anyhow::Result<()> {
             if args.no_migrate {
                 settings.migrate = false;
             }
-            lexgate::server::serve(settings).await
+            lexgate::server::serve(settings).await?;
         }
         Command::Migrate => {
             let db = Database::connect(&settings.database_url, 1, false).await?;
             let applied = db.run(lexgate::db::run_migrations).await?;
             println!("{applied} migration(s) applied");
-            Ok(())
         }
-        Command::Seed(args) => seed(&settings, args).await,
+        Command::Seed(args) => seed(&settings, args).await?,
         Command::Users(UsersCommand::Create { email, name, role }) => {
-            create_user(&settings, email, name, role).await
+            create_user(&settings, email, name, role).await?
         }
-        Command::PrintSchema { .. } => Ok(()),
+        Command::Audit(AuditCommand::Verify) => return verify_access_log(&settings).await,
+        Command::PrintSchema { .. } => {}
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Walks the access log's hash chain. A broken chain is a finding, not a failure to run: it
+/// is printed on standard output with exit status 1. Not being able to check at all (no
+/// database, not migrated) exits with 2, so a monitor can tell the two apart.
+async fn verify_access_log(settings: &Settings) -> anyhow::Result<ExitCode> {
+    // No migrations: verification must not change the database it inspects.
+    let outcome = match Database::connect(&settings.database_url, 1, false).await {
+        Ok(db) => db.run(lexgate::audit::verify_chain).await,
+        Err(e) => Err(e),
+    };
+    match outcome {
+        Ok(lexgate::audit::VerifyOutcome::Intact { entries }) => {
+            println!("access log intact: {entries} entries");
+            Ok(ExitCode::SUCCESS)
+        }
+        Ok(lexgate::audit::VerifyOutcome::Broken { seq, reason }) => {
+            println!("access log broken at entry {seq}: {reason}");
+            Ok(ExitCode::FAILURE)
+        }
+        Err(e) => {
+            eprintln!("cannot verify the access log: {e}");
+            Ok(ExitCode::from(2))
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The GDPR access log's storage: group-committed appends, DPO queries, the append-only guard
-//! and the hash chain.
+//! and the hash chain that `lexgate audit verify` checks.
 
 use chrono::NaiveDateTime;
 use diesel::connection::SimpleConnection;
@@ -445,6 +445,63 @@ async fn verification_beside_live_appends_finds_the_log_intact(backend: Backend)
     assert_eq!(verify(&app).await, VerifyOutcome::Intact { entries: 60 });
 }
 
+async fn run_verify_cli(app: &TestApp) -> (Option<i32>, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_lexgate"))
+        .args(["audit", "verify", "--database-url", &app.database_url])
+        .env_remove("DATABASE_URL")
+        .env("LEXGATE_LOG", "warn")
+        .output()
+        .await
+        .expect("lexgate runs");
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.is_empty(), "unexpected stderr: {stderr}");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+async fn the_cli_verifies_the_chain(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let log = AccessLog::start(app.db.clone());
+    append_sample(&log).await;
+    let (status, stdout) = run_verify_cli(&app).await;
+    assert_eq!(status, Some(0), "{stdout}");
+    assert_eq!(stdout.trim(), "access log intact: 3 entries");
+
+    drop_guards(&app, backend).await;
+    sql(
+        &app,
+        "UPDATE access_log SET fields = 'Contact.id' WHERE seq = 1",
+    )
+    .await
+    .expect("tampered");
+    let (status, stdout) = run_verify_cli(&app).await;
+    assert_eq!(status, Some(1), "{stdout}");
+    assert_eq!(
+        stdout.trim(),
+        "access log broken at entry 1: hash does not match the entry's contents"
+    );
+}
+
+async fn the_cli_tells_an_unreadable_log_from_a_broken_one(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    sql(&app, "DROP TABLE access_log_head")
+        .await
+        .expect("head table dropped");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_lexgate"))
+        .args(["audit", "verify", "--database-url", &app.database_url])
+        .env_remove("DATABASE_URL")
+        .env("LEXGATE_LOG", "warn")
+        .output()
+        .await
+        .expect("lexgate runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(output.stdout.is_empty());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("cannot verify the access log"), "{stderr}");
+}
+
 async fn breach_scope_names_subjects_fields_and_principals(backend: Backend) {
     let app = TestApp::start(backend).await;
     let log = AccessLog::start(app.db.clone());
@@ -513,5 +570,7 @@ on_both_backends!(
     removed_entries_are_detected,
     an_entry_written_around_the_writer_is_detected,
     verification_beside_live_appends_finds_the_log_intact,
+    the_cli_verifies_the_chain,
+    the_cli_tells_an_unreadable_log_from_a_broken_one,
     breach_scope_names_subjects_fields_and_principals,
 );
