@@ -52,6 +52,7 @@ pub struct FileSettings {
     pub max_batch_size: Option<usize>,
     pub request_timeout_ms: Option<u64>,
     pub introspection: Option<bool>,
+    pub access_log: Option<bool>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
 }
@@ -101,6 +102,9 @@ pub struct Settings {
     /// How long one HTTP request may execute before it is stopped.
     pub request_timeout_ms: u64,
     /// Introspection on or off; `None` leaves it to the profile.
+    /// Whether reads and writes of personal data are logged (GDPR); off only to measure
+    /// what the log costs.
+    pub access_log: bool,
     pub introspection: Option<bool>,
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
@@ -133,6 +137,7 @@ impl Default for Settings {
             max_batch_size: 10,
             request_timeout_ms: 10_000,
             introspection: None,
+            access_log: true,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
         }
@@ -231,6 +236,9 @@ impl Settings {
         }
         if let Some(v) = f.introspection {
             s.introspection = Some(v);
+        }
+        if let Some(v) = f.access_log {
+            s.access_log = v;
         }
         if let Some(v) = f.profile {
             s.profile = v;

@@ -15,6 +15,9 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
     Ok(AppState {
         roles: RoleCatalog::new(db.clone()),
+        access_log: settings
+            .access_log
+            .then(|| crate::audit::AccessLog::start(db.clone())),
         db,
         contact_rules: ContactRules {
             phone_region: settings.phone_region.clone(),

@@ -713,10 +713,10 @@ const RULES: &[TypeRules] = &[
     TypeRules {
         type_name: "UpdateContactInput",
         groups: &[
+            plain(EVERYONE, &["id"]),
             personal(
                 EVERYONE,
                 &[
-                    "id",
                     "givenName",
                     "familyName",
                     "organizationName",

@@ -18,6 +18,7 @@ use async_graphql::{
 };
 use tokio::sync::OnceCell;
 
+use crate::audit::{AccessAction, AccessEntry};
 use crate::auth::{Principal, PrincipalKind};
 use crate::authz::schema_map::SCHEMA_MAP;
 use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
@@ -40,6 +41,8 @@ pub struct RequestAccess {
     pub client: ClientInfo,
     pub trail: AccessTrail,
     db: Database,
+    /// The name of the operation the document ran, once execution has picked it.
+    operation: Mutex<Option<String>>,
     visibility: OnceCell<Arc<Visibility>>,
     team_matters: OnceCell<Arc<BTreeSet<String>>>,
 }
@@ -57,6 +60,7 @@ impl RequestAccess {
             client,
             trail: AccessTrail::default(),
             db,
+            operation: Mutex::new(None),
             visibility: OnceCell::new(),
             team_matters: OnceCell::new(),
         }
@@ -358,6 +362,9 @@ impl Extension for AuthorizationExtension {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
+        if let (Some(access), Some(name)) = (ctx.data_opt::<Arc<RequestAccess>>(), operation_name) {
+            *access.operation.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_owned());
+        }
         let mut response = next.run(ctx, operation_name).await;
         let denials = std::mem::take(&mut *self.denials.lock().unwrap_or_else(|e| e.into_inner()));
         response.errors.extend(denials);
@@ -420,5 +427,57 @@ pub async fn special_category<T>(
             ctx,
             "special-category data: only the matter's team may read it",
         ))
+    }
+}
+
+impl RequestAccess {
+    /// The access-log entries of what this request touched: one for what it read, one for
+    /// what it changed. An anonymous request (logging in) touches no one's data.
+    pub fn entries(&self, operation_name: Option<String>) -> Vec<AccessEntry> {
+        let Some(principal) = &self.principal else {
+            return Vec::new();
+        };
+        let operation_name = self
+            .operation
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+            .or(operation_name);
+        let touched = self.trail.take();
+        let (kind, id) = match &principal.kind {
+            PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
+            PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
+            PrincipalKind::External {
+                issuer, subject, ..
+            } => ("external", format!("{issuer}#{subject}")),
+        };
+        let entry = |action, fields: BTreeSet<String>, subjects: BTreeSet<String>| AccessEntry {
+            occurred_at: crate::db::now(),
+            principal_kind: kind.to_owned(),
+            principal_id: id.clone(),
+            role: principal.role.clone(),
+            operation_name: operation_name.clone(),
+            client_address: self.client.address.clone(),
+            user_agent: self.client.user_agent.clone(),
+            action,
+            fields: fields.into_iter().collect(),
+            subjects: subjects.into_iter().collect(),
+        };
+        let mut entries = Vec::new();
+        if !touched.read_fields.is_empty() || !touched.read_subjects.is_empty() {
+            entries.push(entry(
+                AccessAction::Read,
+                touched.read_fields,
+                touched.read_subjects,
+            ));
+        }
+        if touched.wrote {
+            entries.push(entry(
+                AccessAction::Write,
+                touched.write_fields,
+                touched.write_subjects,
+            ));
+        }
+        entries
     }
 }

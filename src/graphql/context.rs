@@ -21,6 +21,8 @@ pub struct AppState {
     pub default_page_size: usize,
     pub auth: AuthConfig,
     pub roles: crate::authz::RoleCatalog,
+    /// `None` only when the access log is switched off (for measuring what it costs).
+    pub access_log: Option<crate::audit::AccessLog>,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

@@ -1,5 +1,6 @@
 //! The GraphQL API: a thin layer of object types and resolvers over the domain services.
 
+pub mod access_log;
 pub mod auth;
 pub mod authorization;
 pub mod campaigns;
@@ -211,6 +212,7 @@ pub struct QueryRoot(
     directory::DirectoryQueries,
     campaigns::CampaignQueries,
     roles::RoleQueries,
+    access_log::AccessLogQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -290,13 +292,43 @@ pub async fn execute(
         spawn_into.push(batch);
     })
     .delay(Duration::ZERO);
-    let execution = std::pin::pin!(schema.execute(request.data(loader).data(access)));
-    UntilStalled {
+    let operation_name = request.operation_name.clone();
+    let execution = std::pin::pin!(schema.execute(request.data(loader).data(access.clone())));
+    let response = UntilStalled {
         execution,
         queue,
         running: FuturesUnordered::new(),
     }
-    .await
+    .await;
+    log_access(state, &access, operation_name, response).await
+}
+
+/// Appends the request's access-log entries and releases the response only once they are
+/// durable. If they cannot be written, the response is withheld: no personal data leaves
+/// without its log entry.
+async fn log_access(
+    state: &AppState,
+    access: &authorization::RequestAccess,
+    operation_name: Option<String>,
+    response: Response,
+) -> Response {
+    let Some(log) = &state.access_log else {
+        return response;
+    };
+    let entries = access.entries(operation_name);
+    if entries.is_empty() {
+        return response;
+    }
+    match log.append(entries).await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "access log write failed; response withheld");
+            let error = Error::Unavailable(
+                "the access could not be logged, so nothing is returned; try again".to_owned(),
+            );
+            Response::from_errors(vec![error.extend().into_server_error(Default::default())])
+        }
+    }
 }
 
 /// DataLoader batches waiting to run.

@@ -660,7 +660,111 @@ async fn firms_add_roles_that_narrow_a_built_in_one(backend: Backend) {
     assert_eq!(error["extensions"]["code"], "CONFLICT");
 }
 
+async fn reads_and_writes_of_personal_data_are_logged_for_the_dpo(backend: Backend) {
+    let firm = firm(backend).await;
+    let app = &firm.app;
+    let lawyer = &firm.tokens[&BuiltinRole::Lawyer];
+    let dpo = &firm.tokens[&BuiltinRole::Dpo];
+    let person = &firm.ids["Contact"];
+    let read = app
+        .gql_as(
+            lawyer,
+            "query Lookup($id: ID!) { contact(id: $id) { id displayName phones { number } } }",
+            json!({ "id": person }),
+        )
+        .await;
+    assert!(read.get("errors").is_none(), "{read:#}");
+    // Nothing personal read: nothing logged for it.
+    app.gql_as(
+        lawyer,
+        "query Teams { teams { nodes { name } } }",
+        json!({}),
+    )
+    .await;
+    let changed = app
+        .gql_as(lawyer, "mutation Rename($id: ID!) { updateContact(input: { id: $id, notes: \"Met in court\" }) { contact { id } } }", json!({ "id": person }))
+        .await;
+    assert!(changed.get("errors").is_none(), "{changed:#}");
+    let query = "query($s: ID) { accessLog(subject: $s, first: 20) { totalCount nodes { principalKind role operationName action fields subjects clientAddress } } }";
+    let log = app.gql_as(dpo, query, json!({ "s": person })).await;
+    let entries = log["data"]["accessLog"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{log:#}"))
+        .clone();
+    let lookup = entries
+        .iter()
+        .find(|e| e["operationName"] == "Lookup")
+        .unwrap_or_else(|| panic!("{log:#}"));
+    assert_eq!(lookup["action"], "READ");
+    assert_eq!(lookup["role"], "lawyer");
+    assert_eq!(
+        lookup["fields"],
+        json!(["Contact.displayName", "Contact.phones"])
+    );
+    assert_eq!(lookup["subjects"], json!([person]));
+    assert_eq!(lookup["clientAddress"], "127.0.0.1");
+    let rename = entries
+        .iter()
+        .find(|e| e["operationName"] == "Rename")
+        .unwrap_or_else(|| panic!("{log:#}"));
+    assert_eq!(rename["action"], "WRITE");
+    assert_eq!(rename["fields"], json!(["UpdateContactInput.notes"]));
+    assert!(
+        entries.iter().all(|e| e["operationName"] != "Teams"),
+        "{log:#}"
+    );
+    // The DPO's own look at the log is logged too, and only the DPO may look.
+    let again = app
+        .gql_as(
+            dpo,
+            "{ accessLog(first: 50) { nodes { role fields } } }",
+            json!({}),
+        )
+        .await;
+    let own = again["data"]["accessLog"]["nodes"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .any(|e| {
+            e["role"] == "dpo"
+                && e["fields"]
+                    .as_array()
+                    .is_some_and(|f| f.contains(&json!("Query.accessLog")))
+        });
+    assert!(own, "{again:#}");
+    let refused = app.gql("{ accessLog { totalCount } }", json!({})).await;
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    // Breach scoping: whom and what the lawyer touched.
+    let lawyer_id = app
+        .gql_as(lawyer, "{ viewer { user { id } } }", json!({}))
+        .await["data"]["viewer"]["user"]["id"]
+        .clone();
+    let user_key = lexgate::ids::parse(lawyer_id.as_str().expect("id"))
+        .expect("user id")
+        .1;
+    let scope = app
+        .gql_as(dpo, "query($p: String) { breachScope(principal: $p) { entryCount subjectCount subjects fields } }", json!({ "p": user_key }))
+        .await;
+    let scope = &scope["data"]["breachScope"];
+    assert_eq!(scope["subjects"], json!([person]), "{scope:#}");
+    assert!(scope["fields"]
+        .as_array()
+        .expect("fields")
+        .contains(&json!("Contact.phones")));
+    // And the chain the entries form holds.
+    let outcome = app
+        .db
+        .run(lexgate::audit::verify_chain)
+        .await
+        .expect("verify");
+    assert!(
+        matches!(outcome, lexgate::audit::VerifyOutcome::Intact { entries } if entries >= 3),
+        "{outcome:?}"
+    );
+}
+
 on_both_backends!(
+    reads_and_writes_of_personal_data_are_logged_for_the_dpo,
     every_role_reads_exactly_what_the_policy_allows,
     every_role_writes_exactly_what_the_policy_allows,
     lawyers_see_only_the_matters_they_are_on,

@@ -95,8 +95,9 @@ async fn nested_query_statements_do_not_grow_with_rows(backend: Backend) {
     assert_eq!(with_10, with_60, "statements grew with the number of rows");
     assert_eq!(with_60, with_120, "statements grew with the number of rows");
     // The list query plus at most one per relation the query names (22 of them, some sharing
-    // a batch), far below one per row.
-    assert!(with_60 <= 23, "{with_60} statements for a 5-level query");
+    // a batch), far below one per row; plus the access log's one transaction for the request
+    // (begin, lock and read the chain head, two inserts, move the head, commit).
+    assert!(with_60 <= 23 + 8, "{with_60} statements for a 5-level query");
 }
 
 on_both_backends!(nested_query_statements_do_not_grow_with_rows);

@@ -1,0 +1,175 @@
+//! The access log in the GraphQL API, for the DPO: who touched whose personal data, and the
+//! scope of a breach. Reading it is itself logged.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::audit::{self, AccessAction, AccessLogFilter, StoredAccessEntry};
+use crate::graphql::authorization::access;
+use crate::graphql::context::read;
+use crate::graphql::decode_id;
+use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
+use crate::ids::{self, NodeType};
+
+/// One request's access to personal data.
+pub struct AccessLogEntry(StoredAccessEntry);
+
+impl From<StoredAccessEntry> for AccessLogEntry {
+    fn from(row: StoredAccessEntry) -> Self {
+        AccessLogEntry(row)
+    }
+}
+
+#[Object]
+impl AccessLogEntry {
+    /// The entry's place in the hash chain.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.entry.occurred_at.and_utc()
+    }
+
+    /// `user`, `api_key` or `external`.
+    async fn principal_kind(&self) -> &str {
+        &self.0.entry.principal_kind
+    }
+
+    /// The user or API key ID, or `issuer#subject` for a provider token.
+    async fn principal_id(&self) -> &str {
+        &self.0.entry.principal_id
+    }
+
+    async fn role(&self) -> &str {
+        &self.0.entry.role
+    }
+
+    async fn operation_name(&self) -> Option<&str> {
+        self.0.entry.operation_name.as_deref()
+    }
+
+    async fn client_address(&self) -> Option<&str> {
+        self.0.entry.client_address.as_deref()
+    }
+
+    async fn user_agent(&self) -> Option<&str> {
+        self.0.entry.user_agent.as_deref()
+    }
+
+    async fn action(&self) -> AccessAction {
+        self.0.entry.action
+    }
+
+    /// `Type.field` names read or written: never their values.
+    async fn fields(&self) -> &[String] {
+        &self.0.entry.fields
+    }
+
+    /// The contacts whose data was touched (IDs only: still there after an erasure).
+    async fn subjects(&self) -> Vec<ID> {
+        contact_ids(&self.0.entry.subjects)
+    }
+
+    /// SHA-256 over the entry and the previous entry's hash.
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+}
+
+/// What a set of entries touched: whom to notify and about what (Art. 33, 34 GDPR).
+#[derive(SimpleObject)]
+pub struct BreachScope {
+    entry_count: i64,
+    subject_count: i64,
+    /// The contacts whose data was touched.
+    subjects: Vec<ID>,
+    /// `Type.field` names touched.
+    fields: Vec<String>,
+    /// Principal IDs that touched them.
+    principals: Vec<String>,
+}
+
+fn contact_ids(keys: &[String]) -> Vec<ID> {
+    keys.iter()
+        .map(|k| ids::encode(NodeType::Contact, k))
+        .collect()
+}
+
+/// The filter both queries share; notes in the caller's own log entry what they looked at.
+fn filter(
+    ctx: &Context<'_>,
+    subject: Option<ID>,
+    principal: Option<String>,
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> async_graphql::Result<AccessLogFilter> {
+    let subject = subject
+        .map(|id| decode_id(NodeType::Contact, &id))
+        .transpose()?;
+    if let Some(subject) = &subject {
+        access(ctx).trail.read_subject(subject);
+    }
+    Ok(AccessLogFilter {
+        subject,
+        principal_id: principal
+            .map(|p| p.trim().to_owned())
+            .filter(|p| !p.is_empty()),
+        from: from.map(|t| t.naive_utc()),
+        to: to.map(|t| t.naive_utc()),
+    })
+}
+
+#[derive(Default)]
+pub struct AccessLogQueries;
+
+#[Object]
+impl AccessLogQueries {
+    /// Access-log entries, newest first: by data subject, principal and `[from, to)`.
+    #[allow(clippy::too_many_arguments)]
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn access_log(
+        &self,
+        ctx: &Context<'_>,
+        subject: Option<ID>,
+        principal: Option<String>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Option<Paged<AccessLogEntry>>> {
+        let filter = filter(ctx, subject, principal, from, to)?;
+        let count_filter = filter.clone();
+        paginate_db(
+            ctx,
+            PageArgs::new(after, before, first, last),
+            move |c| audit::count_entries(c, &count_filter),
+            move |c, page| audit::list_entries(c, &filter, page.offset, page.limit),
+        )
+        .await
+        .map(Some)
+    }
+
+    /// The distinct data subjects and fields a principal and/or a time window touched.
+    async fn breach_scope(
+        &self,
+        ctx: &Context<'_>,
+        principal: Option<String>,
+        from: Option<DateTime<Utc>>,
+        to: Option<DateTime<Utc>>,
+    ) -> async_graphql::Result<Option<BreachScope>> {
+        let filter = filter(ctx, None, principal, from, to)?;
+        let scope = read(ctx, move |c| audit::breach_scope(c, &filter)).await?;
+        Ok(Some(BreachScope {
+            entry_count: scope.entry_count,
+            subject_count: scope.subjects.len() as i64,
+            subjects: contact_ids(&scope.subjects),
+            fields: scope.fields,
+            principals: scope.principals,
+        }))
+    }
+}
