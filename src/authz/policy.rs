@@ -90,6 +90,16 @@ const DPO: RoleSet = RoleSet::of(&[Dpo]);
 /// Art. 9/10 data: the lawyers of the matter's own team (checked per matter as well).
 const MATTER_TEAM: RoleSet = RoleSet::of(&[Partner, Lawyer, Trainee]);
 
+/// Contact input fields beyond what a campaign needs: the same in create and update.
+const CONTACT_DETAIL_INPUTS: &[&str] = &[
+    "phones",
+    "addresses",
+    "codiceFiscale",
+    "partitaIva",
+    "notes",
+    "responsibleUserId",
+];
+
 const CONNECTION: &[&str] = &["pageInfo", "edges", "nodes", "totalCount"];
 const EDGE: &[&str] = &["node", "cursor"];
 
@@ -697,17 +707,7 @@ const RULES: &[TypeRules] = &[
                     "affiliations",
                 ],
             ),
-            personal(
-                CONTACT_DETAILS,
-                &[
-                    "phones",
-                    "addresses",
-                    "codiceFiscale",
-                    "partitaIva",
-                    "notes",
-                    "responsibleUserId",
-                ],
-            ),
+            personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
         ],
     },
     TypeRules {
@@ -726,17 +726,7 @@ const RULES: &[TypeRules] = &[
                     "affiliations",
                 ],
             ),
-            personal(
-                CONTACT_DETAILS,
-                &[
-                    "phones",
-                    "addresses",
-                    "codiceFiscale",
-                    "partitaIva",
-                    "notes",
-                    "responsibleUserId",
-                ],
-            ),
+            personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
         ],
     },
     TypeRules {

@@ -97,7 +97,10 @@ async fn nested_query_statements_do_not_grow_with_rows(backend: Backend) {
     // The list query plus at most one per relation the query names (22 of them, some sharing
     // a batch), far below one per row; plus the access log's one transaction for the request
     // (begin, lock and read the chain head, two inserts, move the head, commit).
-    assert!(with_60 <= 23 + 8, "{with_60} statements for a 5-level query");
+    assert!(
+        with_60 <= 23 + 8,
+        "{with_60} statements for a 5-level query"
+    );
 }
 
 on_both_backends!(nested_query_statements_do_not_grow_with_rows);
