@@ -47,6 +47,17 @@ pub struct Principal {
     pub role: String,
 }
 
+impl Principal {
+    /// The lexgate user the principal acts as, if any (an API key acts as none).
+    pub fn user_id(&self) -> Option<&str> {
+        match &self.kind {
+            PrincipalKind::User { user_id, .. } => Some(user_id),
+            PrincipalKind::External { user_id, .. } => user_id.as_deref(),
+            PrincipalKind::ApiKey { .. } => None,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PrincipalKind {
     User {

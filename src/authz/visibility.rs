@@ -117,20 +117,27 @@ impl Visibility {
     }
 }
 
+/// The matters whose team `user` is on or leads: theirs to see, and the only ones whose
+/// special-category data they may read.
+pub fn team_matters(conn: &mut AnyConnection, user: &str) -> Result<HashSet<String>> {
+    let mut matters: HashSet<String> = matter_team_members::table
+        .filter(matter_team_members::user_id.eq(user))
+        .select(matter_team_members::matter_id)
+        .load(conn)?
+        .into_iter()
+        .collect();
+    matters.extend(
+        matters::table
+            .filter(matters::responsible_user_id.eq(user))
+            .select(matters::id)
+            .load::<String>(conn)?,
+    );
+    Ok(matters)
+}
+
 impl OwnMatters {
     fn load(conn: &mut AnyConnection, user: &str) -> Result<OwnMatters> {
-        let mut matters: HashSet<String> = matter_team_members::table
-            .filter(matter_team_members::user_id.eq(user))
-            .select(matter_team_members::matter_id)
-            .load(conn)?
-            .into_iter()
-            .collect();
-        matters.extend(
-            matters::table
-                .filter(matters::responsible_user_id.eq(user))
-                .select(matters::id)
-                .load::<String>(conn)?,
-        );
+        let matters = team_matters(conn, user)?;
         let matter_list: Vec<String> = matters.iter().cloned().collect();
         let contacts = Self::contacts_of(conn, user, &matter_list)?;
         let deadlines = Self::deadlines_of(conn, user, &matter_list)?;

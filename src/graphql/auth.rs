@@ -19,15 +19,6 @@ pub fn principal<'a>(ctx: &Context<'a>) -> Option<&'a Principal> {
         .and_then(|access| access.principal.as_ref())
 }
 
-/// The lexgate user a principal acts as, if any.
-fn user_of(principal: &Principal) -> Option<&str> {
-    match &principal.kind {
-        PrincipalKind::User { user_id, .. } => Some(user_id),
-        PrincipalKind::External { user_id, .. } => user_id.as_deref(),
-        PrincipalKind::ApiKey { .. } => None,
-    }
-}
-
 fn require_principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Principal> {
     principal(ctx)
         .ok_or_else(|| Error::Unauthenticated("log in or send an API key".to_owned()))
@@ -164,7 +155,7 @@ impl Viewer {
     /// The user, when the caller logged in as one (or came with a provider token carrying
     /// a user's verified email address).
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(user_id) = user_of(&self.0) else {
+        let Some(user_id) = self.0.user_id() else {
             return Ok(None);
         };
         Ok(loader(ctx)
@@ -278,7 +269,7 @@ impl AuthMutations {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<Option<CreateApiKeyPayload>> {
-        let created_by = user_of(require_principal(ctx)?).map(str::to_owned);
+        let created_by = require_principal(ctx)?.user_id().map(str::to_owned);
         let role = input.role.trim().to_lowercase();
         let (row, secret) = write(ctx, move |c| {
             auth::create_api_key(

@@ -5,7 +5,7 @@
 //! through `node(id:)`, a connection or a mutation payload. A denied field answers `null` with
 //! a `FORBIDDEN` error at its path, and the rest of the response still resolves.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
@@ -22,7 +22,6 @@ use crate::audit::{AccessAction, AccessEntry};
 use crate::auth::{Principal, PrincipalKind};
 use crate::authz::schema_map::SCHEMA_MAP;
 use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
-use crate::db::schema::{matter_team_members, matters};
 use crate::db::Database;
 use crate::error::{GraphqlResult, Result};
 use crate::ids::{self, NodeType};
@@ -44,7 +43,7 @@ pub struct RequestAccess {
     /// The name of the operation the document ran, once execution has picked it.
     operation: Mutex<Option<String>>,
     visibility: OnceCell<Arc<Visibility>>,
-    team_matters: OnceCell<Arc<BTreeSet<String>>>,
+    team_matters: OnceCell<Arc<HashSet<String>>>,
 }
 
 impl RequestAccess {
@@ -68,11 +67,7 @@ impl RequestAccess {
 
     /// The lexgate user the caller acts as, if any.
     pub fn user_id(&self) -> Option<&str> {
-        match &self.principal.as_ref()?.kind {
-            PrincipalKind::User { user_id, .. } => Some(user_id),
-            PrincipalKind::External { user_id, .. } => user_id.as_deref(),
-            PrincipalKind::ApiKey { .. } => None,
-        }
+        self.principal.as_ref()?.user_id()
     }
 
     /// The rows the caller may see, worked out on first use.
@@ -103,30 +98,13 @@ impl RequestAccess {
             .team_matters
             .get_or_try_init(|| async {
                 self.db
-                    .run(move |c| team_matters_of(c, &user))
+                    .run(move |c| crate::authz::visibility::team_matters(c, &user))
                     .await
                     .map(Arc::new)
             })
             .await?;
         Ok(teams.contains(matter_id))
     }
-}
-
-fn team_matters_of(conn: &mut crate::db::AnyConnection, user: &str) -> Result<BTreeSet<String>> {
-    use diesel::prelude::*;
-    let mut found: BTreeSet<String> = matter_team_members::table
-        .filter(matter_team_members::user_id.eq(user))
-        .select(matter_team_members::matter_id)
-        .load::<String>(conn)?
-        .into_iter()
-        .collect();
-    found.extend(
-        matters::table
-            .filter(matters::responsible_user_id.eq(user))
-            .select(matters::id)
-            .load::<String>(conn)?,
-    );
-    Ok(found)
 }
 
 /// The personal data a request read and wrote: which contacts, which fields.

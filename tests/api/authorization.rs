@@ -3,7 +3,11 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use async_graphql::parser::types::{TypeKind, TypeSystemDefinition};
+use std::sync::LazyLock;
+
+use async_graphql::parser::types::{
+    ServiceDocument, TypeDefinition, TypeKind, TypeSystemDefinition,
+};
 use lexgate::authz::schema_map::SCHEMA_MAP;
 use lexgate::authz::{BuiltinRole, RoleGrant};
 use serde_json::{json, Value};
@@ -146,22 +150,28 @@ fn every_field(type_name: &str) -> (String, Vec<String>) {
     (selection, fields.iter().map(|f| f.field.clone()).collect())
 }
 
-fn enum_values(type_name: &str) -> Option<Vec<String>> {
-    let document = async_graphql::parser::parse_schema(lexgate::graphql::sdl()).ok()?;
-    document.definitions.into_iter().find_map(|d| match d {
-        TypeSystemDefinition::Type(t) if t.node.name.node.as_str() == type_name => {
-            match t.node.kind {
-                TypeKind::Enum(e) => Some(
-                    e.values
-                        .iter()
-                        .map(|v| v.node.value.node.to_string())
-                        .collect(),
-                ),
-                _ => None,
-            }
-        }
+/// The served SDL, parsed once for all the lookups below.
+static SDL: LazyLock<ServiceDocument> = LazyLock::new(|| {
+    async_graphql::parser::parse_schema(lexgate::graphql::sdl()).expect("the served SDL parses")
+});
+
+fn type_definition(type_name: &str) -> Option<&'static TypeDefinition> {
+    SDL.definitions.iter().find_map(|d| match d {
+        TypeSystemDefinition::Type(t) if t.node.name.node.as_str() == type_name => Some(&t.node),
         _ => None,
     })
+}
+
+fn enum_values(type_name: &str) -> Option<Vec<String>> {
+    match &type_definition(type_name)?.kind {
+        TypeKind::Enum(e) => Some(
+            e.values
+                .iter()
+                .map(|v| v.node.value.node.to_string())
+                .collect(),
+        ),
+        _ => None,
+    }
 }
 
 /// The field names of an error's path, list indexes left out.
@@ -382,24 +392,15 @@ fn dummy_field(field: &lexgate::authz::schema_map::FieldShape) -> Value {
 }
 
 fn field_sdl_type(type_name: &str, field: &str) -> String {
-    let sdl = lexgate::graphql::sdl();
-    let Ok(document) = async_graphql::parser::parse_schema(&sdl) else {
-        return String::new();
-    };
-    for d in document.definitions {
-        if let TypeSystemDefinition::Type(t) = d {
-            if t.node.name.node.as_str() == type_name {
-                if let TypeKind::InputObject(o) = t.node.kind {
-                    for f in o.fields {
-                        if f.node.name.node.as_str() == field {
-                            return f.node.ty.node.to_string();
-                        }
-                    }
-                }
-            }
-        }
+    match type_definition(type_name).map(|t| &t.kind) {
+        Some(TypeKind::InputObject(o)) => o
+            .fields
+            .iter()
+            .find(|f| f.node.name.node.as_str() == field)
+            .map(|f| f.node.ty.node.to_string())
+            .unwrap_or_default(),
+        _ => String::new(),
     }
-    String::new()
 }
 
 /// Every mutation and every input field, for every role: allowed or `FORBIDDEN` as the
