@@ -11,6 +11,7 @@ pub mod db;
 pub mod deadlines;
 pub mod directory;
 pub mod error;
+pub mod gdpr;
 pub mod graphql;
 pub mod http;
 pub mod ids;

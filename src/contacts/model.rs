@@ -49,6 +49,9 @@ pub struct ContactRow {
     pub responsible_user_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set while processing is restricted (Art. 18): kept, used for nothing else.
+    pub restricted_at: Option<NaiveDateTime>,
+    pub restriction_reason: Option<String>,
 }
 
 /// An email address of a contact; PEC addresses (certified email) have legal value in Italy.

@@ -422,6 +422,8 @@ pub fn create(
         responsible_user_id: draft.responsible_user_id,
         created_at: timestamp,
         updated_at: timestamp,
+        restricted_at: None,
+        restriction_reason: None,
     };
     diesel::insert_into(contacts::table)
         .values(&row)
@@ -495,6 +497,8 @@ pub fn update(
         responsible_user_id: draft.responsible_user_id,
         created_at: current.created_at,
         updated_at: now(),
+        restricted_at: current.restricted_at,
+        restriction_reason: current.restriction_reason,
     };
     diesel::update(contacts::table.find(&row.id))
         .set(&row)

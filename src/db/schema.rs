@@ -83,6 +83,8 @@ diesel::table! {
         responsible_user_id -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        restricted_at -> Nullable<Timestamp>,
+        restriction_reason -> Nullable<Text>,
     }
 }
 
@@ -330,6 +332,139 @@ diesel::table! {
 
 diesel::joinable!(access_log_subjects -> access_log (seq));
 
+// --- GDPR core (migration 2026-11-25-000001_gdpr_core) ---
+
+diesel::table! {
+    purposes (id) {
+        id -> Text,
+        key -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        marketing -> Bool,
+        built_in -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_sources (id) {
+        id -> Text,
+        contact_id -> Text,
+        kind -> Text,
+        detail -> Text,
+        connector -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        acquired_at -> Timestamp,
+        acquired_by -> Nullable<Text>,
+        recorded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessments (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        outcome -> Text,
+        summary -> Nullable<Text>,
+        assessed_on -> Date,
+        owner_id -> Nullable<Text>,
+        review_on -> Nullable<Date>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    assessment_purposes (assessment_id, purpose_id) {
+        assessment_id -> Text,
+        purpose_id -> Text,
+    }
+}
+
+diesel::table! {
+    consents (id) {
+        id -> Text,
+        contact_id -> Text,
+        purpose_id -> Text,
+        given_at -> Timestamp,
+        method -> Text,
+        notice_version -> Text,
+        collected_by -> Text,
+        proof_reference -> Nullable<Text>,
+        double_opt_in_at -> Nullable<Timestamp>,
+        withdrawn_at -> Nullable<Timestamp>,
+        withdrawal_method -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    processing_grounds (id) {
+        id -> Text,
+        contact_id -> Text,
+        purpose_id -> Text,
+        legal_basis -> Text,
+        consent_id -> Nullable<Text>,
+        assessment_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    objections (id) {
+        id -> Text,
+        contact_id -> Text,
+        purpose_id -> Nullable<Text>,
+        received_at -> Timestamp,
+        method -> Text,
+        note -> Nullable<Text>,
+        recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    suppressions (id) {
+        id -> Text,
+        channel -> Text,
+        value_hash -> Text,
+        purpose_id -> Nullable<Text>,
+        reason -> Text,
+        created_at -> Timestamp,
+        created_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    instance_keys (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(contact_sources -> contacts (contact_id));
+diesel::joinable!(assessments -> users (owner_id));
+diesel::joinable!(assessment_purposes -> assessments (assessment_id));
+diesel::joinable!(assessment_purposes -> purposes (purpose_id));
+diesel::joinable!(consents -> contacts (contact_id));
+diesel::joinable!(consents -> purposes (purpose_id));
+diesel::joinable!(processing_grounds -> contacts (contact_id));
+diesel::joinable!(processing_grounds -> purposes (purpose_id));
+diesel::joinable!(processing_grounds -> consents (consent_id));
+diesel::joinable!(processing_grounds -> assessments (assessment_id));
+diesel::joinable!(objections -> contacts (contact_id));
+diesel::joinable!(objections -> purposes (purpose_id));
+diesel::joinable!(suppressions -> purposes (purpose_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -358,4 +493,13 @@ diesel::allow_tables_to_appear_in_same_query!(
     access_log,
     access_log_subjects,
     access_log_head,
+    purposes,
+    contact_sources,
+    assessments,
+    assessment_purposes,
+    consents,
+    processing_grounds,
+    objections,
+    suppressions,
+    instance_keys,
 );

@@ -1,0 +1,11 @@
+DROP TABLE instance_keys;
+DROP TABLE suppressions;
+DROP TABLE objections;
+DROP TABLE processing_grounds;
+DROP TABLE consents;
+DROP TABLE assessment_purposes;
+DROP TABLE assessments;
+ALTER TABLE contacts DROP COLUMN restriction_reason;
+ALTER TABLE contacts DROP COLUMN restricted_at;
+DROP TABLE contact_sources;
+DROP TABLE purposes;
