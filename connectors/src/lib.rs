@@ -3,10 +3,30 @@
 //! Every connector implements [`Connector`]. A connector only talks to its remote system and
 //! returns normalised records with an opaque cursor; it never touches lexgate's database.
 //! The sync engine in the server applies provenance and GDPR rules to what it returns.
+//!
+//! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
+//! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
+//! ahead of expiry, one refresh in flight), [`secrets`] (AEAD for tokens at rest) and
+//! [`webhook`] (HMAC signatures of inbound events).
+
+pub mod http;
+pub mod json_feed;
+pub mod oauth;
+pub mod records;
+pub mod secrets;
+#[cfg(feature = "testing")]
+pub mod testing;
+pub mod webhook;
 
 use std::future::Future;
+use std::pin::Pin;
 
 use serde::{Deserialize, Serialize};
+
+pub use records::*;
+
+/// A boxed future, so connectors of different kinds sit behind one `dyn Connector`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
 /// What a remote system failed to do.
 #[derive(Debug, thiserror::Error)]
@@ -17,47 +37,130 @@ pub enum ConnectorError {
     InvalidCursor,
     #[error("the provider is unavailable: {0}")]
     Unavailable(String),
+    #[error("the provider refused our credentials: {0}")]
+    Unauthorized(String),
+    #[error("the provider answered something we cannot read: {0}")]
+    Protocol(String),
+    #[error("the provider refused the record: {0}")]
+    Rejected(String),
+}
+
+impl From<http::HttpError> for ConnectorError {
+    fn from(error: http::HttpError) -> Self {
+        match error {
+            http::HttpError::Status { status, .. } if status == 404 || status == 410 => {
+                ConnectorError::InvalidCursor
+            }
+            http::HttpError::Status { status, .. } if status == 401 || status == 403 => {
+                ConnectorError::Unauthorized(format!("status {status}"))
+            }
+            http::HttpError::Status { status, .. } if (400..500).contains(&status) => {
+                ConnectorError::Rejected(format!("status {status}"))
+            }
+            http::HttpError::Auth(e) => ConnectorError::Unauthorized(e.to_string()),
+            other => ConnectorError::Unavailable(other.to_string()),
+        }
+    }
 }
 
 /// An opaque position in a provider's change stream.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor(pub String);
 
-/// One page of records and where the next pull starts.
+/// One page of records and the cursor just after it.
 #[derive(Debug, Clone)]
 pub struct Page<T> {
     pub records: Vec<T>,
-    pub next_cursor: Option<Cursor>,
-}
-
-/// A person or organisation as the provider knows it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct RemoteContact {
-    /// The provider's stable identifier, the key of idempotent upserts.
-    pub external_id: String,
-    pub display_name: String,
-    pub emails: Vec<String>,
-    pub phones: Vec<String>,
+    /// Where the next pull starts; stored with the page so a crash neither loses nor repeats.
+    pub cursor: Cursor,
+    /// Whether the provider has more changes right now.
+    pub more: bool,
 }
 
 /// What a connector can do; the engine only calls what is offered.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Capabilities {
     pub pull_contacts: bool,
+    pub pull_communications: bool,
+    pub pull_events: bool,
+    pub pull_matters: bool,
+    pub pull_billing: bool,
+    pub push_deadlines: bool,
+    pub push_time_entries: bool,
+    pub push_contacts: bool,
 }
 
-/// A connection to one remote system.
+/// A connection to one remote system. Every capability has a default that refuses, so a
+/// connector implements only what its system offers (and says so in [`Capabilities`]).
 pub trait Connector: Send + Sync {
-    /// The connector's kind, e.g. "imap" or "caldav".
+    /// The connector's kind, e.g. "json_feed".
     fn kind(&self) -> &'static str;
 
     fn capabilities(&self) -> Capabilities;
 
     /// Contacts changed since `cursor` (all of them when `None`).
-    fn pull_contacts(
-        &self,
-        cursor: Option<Cursor>,
-    ) -> impl Future<Output = Result<Page<RemoteContact>, ConnectorError>> + Send;
+    fn pull_contacts<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteContact>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull contacts")) })
+    }
+
+    /// Mail and calls since `cursor`.
+    fn pull_communications<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteCommunication>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull communications")) })
+    }
+
+    /// Calendar events since `cursor`.
+    fn pull_events<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteEvent>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull calendar events")) })
+    }
+
+    /// Matters (case files) since `cursor`.
+    fn pull_matters<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteMatter>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull matters")) })
+    }
+
+    /// Invoices with their billing parties since `cursor`.
+    fn pull_invoices<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteInvoice>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull invoices")) })
+    }
+
+    /// Creates or updates a deadline remotely; returns the provider's id for it.
+    fn push_deadline<'a>(
+        &'a self,
+        _deadline: &'a OutboundDeadline,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("push deadlines")) })
+    }
+
+    /// Records a time entry remotely; returns the provider's id for it.
+    fn push_time_entry<'a>(
+        &'a self,
+        _entry: &'a OutboundTimeEntry,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("push time entries")) })
+    }
+
+    /// Creates or updates a contact remotely; returns the provider's id for it.
+    fn push_contact<'a>(
+        &'a self,
+        _contact: &'a OutboundContact,
+    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("push contacts")) })
+    }
 }
 
 #[cfg(test)]
@@ -75,27 +178,30 @@ mod tests {
         fn capabilities(&self) -> Capabilities {
             Capabilities {
                 pull_contacts: true,
+                ..Capabilities::default()
             }
         }
 
-        async fn pull_contacts(
-            &self,
-            cursor: Option<Cursor>,
-        ) -> Result<Page<RemoteContact>, ConnectorError> {
-            let index = match cursor.as_ref().map(|c| c.0.as_str()) {
-                None => 0,
-                Some("1") => 1,
-                Some(_) => return Err(ConnectorError::InvalidCursor),
-            };
-            let contact = RemoteContact {
-                external_id: format!("ext-{index}"),
-                display_name: format!("Contact {index}"),
-                emails: vec![],
-                phones: vec![],
-            };
-            Ok(Page {
-                records: vec![contact],
-                next_cursor: (index == 0).then(|| Cursor("1".to_owned())),
+        fn pull_contacts<'a>(
+            &'a self,
+            cursor: Option<&'a Cursor>,
+        ) -> BoxFuture<'a, Result<Page<RemoteContact>, ConnectorError>> {
+            Box::pin(async move {
+                let index = match cursor.map(|c| c.0.as_str()) {
+                    None => 0,
+                    Some("1") => 1,
+                    Some(_) => return Err(ConnectorError::InvalidCursor),
+                };
+                let contact = RemoteContact {
+                    external_id: format!("ext-{index}"),
+                    family_name: Some(format!("Contact {index}")),
+                    ..RemoteContact::default()
+                };
+                Ok(Page {
+                    records: vec![contact],
+                    cursor: Cursor((index + 1).to_string()),
+                    more: index == 0,
+                })
             })
         }
     }
@@ -106,17 +212,35 @@ mod tests {
         let mut cursor = None;
         let mut seen = Vec::new();
         loop {
-            let page = connector.pull_contacts(cursor).await.expect("page");
+            let page = connector
+                .pull_contacts(cursor.as_ref())
+                .await
+                .expect("page");
             seen.extend(page.records.into_iter().map(|r| r.external_id));
-            match page.next_cursor {
-                Some(next) => cursor = Some(next),
-                None => break,
+            cursor = Some(page.cursor);
+            if !page.more {
+                break;
             }
         }
         assert_eq!(seen, ["ext-0", "ext-1"]);
         assert!(matches!(
-            connector.pull_contacts(Some(Cursor("bogus".into()))).await,
+            connector.pull_contacts(Some(&Cursor("bogus".into()))).await,
             Err(ConnectorError::InvalidCursor)
+        ));
+    }
+
+    #[tokio::test]
+    async fn capabilities_not_offered_are_refused() {
+        let connector = TwoPages;
+        assert!(!connector.capabilities().push_contacts);
+        let outbound = OutboundContact::default();
+        assert!(matches!(
+            connector.push_contact(&outbound).await,
+            Err(ConnectorError::Unsupported("push contacts"))
+        ));
+        assert!(matches!(
+            connector.pull_events(None).await,
+            Err(ConnectorError::Unsupported(_))
         ));
     }
 }

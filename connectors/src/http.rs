@@ -1,0 +1,359 @@
+//! The HTTP client every connector shares: timeouts, retries with exponential backoff and
+//! full jitter for idempotent requests, `Retry-After` honoured on 429 and 503, a rate limiter
+//! per connector instance, and request tracing that never shows secrets (no headers, no query
+//! strings: both may carry tokens).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use rand::Rng;
+use reqwest::{Method, Request, Response, StatusCode};
+use tokio::sync::Mutex;
+use tokio::time::Instant;
+
+/// How a connector's requests behave.
+#[derive(Debug, Clone)]
+pub struct HttpPolicy {
+    /// The whole request, connection to last byte.
+    pub timeout: Duration,
+    pub connect_timeout: Duration,
+    /// Retries after the first attempt.
+    pub max_retries: u32,
+    /// The first backoff; doubled per retry, capped at `max_backoff`, then jittered.
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
+    /// The longest `Retry-After` waited for; a longer one fails the request.
+    pub max_retry_after: Duration,
+    /// Requests per second to this provider; `None` is unlimited.
+    pub requests_per_second: Option<f64>,
+}
+
+impl Default for HttpPolicy {
+    fn default() -> Self {
+        HttpPolicy {
+            timeout: Duration::from_secs(30),
+            connect_timeout: Duration::from_secs(10),
+            max_retries: 4,
+            base_backoff: Duration::from_millis(250),
+            max_backoff: Duration::from_secs(20),
+            max_retry_after: Duration::from_secs(120),
+            requests_per_second: Some(10.0),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("request to {target} failed: {message}")]
+    Transport { target: String, message: String },
+    #[error("{target} answered {status}")]
+    Status { target: String, status: u16 },
+    #[error("{target} asked to wait {wait:?}, longer than allowed")]
+    RetryAfterTooLong { target: String, wait: Duration },
+    #[error("could not build the HTTP client: {0}")]
+    Build(String),
+    #[error("authorisation failed: {0}")]
+    Auth(#[from] crate::oauth::OAuthError),
+}
+
+/// Spaces requests at least `interval` apart (a token bucket of one).
+#[derive(Debug)]
+pub struct RateLimiter {
+    interval: Duration,
+    next_slot: Mutex<Instant>,
+}
+
+impl RateLimiter {
+    pub fn per_second(rate: f64) -> RateLimiter {
+        RateLimiter {
+            interval: Duration::from_secs_f64(1.0 / rate.max(0.001)),
+            next_slot: Mutex::new(Instant::now()),
+        }
+    }
+
+    /// Waits for this caller's slot; concurrent callers get consecutive slots.
+    pub async fn acquire(&self) {
+        let slot = {
+            let mut next = self.next_slot.lock().await;
+            let slot = (*next).max(Instant::now());
+            *next = slot + self.interval;
+            slot
+        };
+        tokio::time::sleep_until(slot).await;
+    }
+}
+
+/// One connector instance's client. Cheap to clone; clones share the rate limiter.
+#[derive(Debug, Clone)]
+pub struct HttpClient {
+    inner: reqwest::Client,
+    policy: HttpPolicy,
+    limiter: Option<Arc<RateLimiter>>,
+}
+
+/// What to do after one attempt.
+enum Outcome {
+    Done(Response),
+    RetryAfter(Duration),
+    Backoff,
+    Fail(HttpError),
+}
+
+impl HttpClient {
+    pub fn new(policy: HttpPolicy) -> Result<HttpClient, HttpError> {
+        let inner = reqwest::Client::builder()
+            .timeout(policy.timeout)
+            .connect_timeout(policy.connect_timeout)
+            // A redirect could carry the bearer token to another host.
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| HttpError::Build(e.to_string()))?;
+        let limiter = policy
+            .requests_per_second
+            .map(|rate| Arc::new(RateLimiter::per_second(rate)));
+        Ok(HttpClient {
+            inner,
+            policy,
+            limiter,
+        })
+    }
+
+    /// The underlying client, to build requests with.
+    pub fn reqwest(&self) -> &reqwest::Client {
+        &self.inner
+    }
+
+    /// Sends `request`, retrying what is safe to retry; a non-success status that is not
+    /// retried comes back as [`HttpError::Status`].
+    pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
+        let target = redacted_target(&request);
+        let idempotent = is_idempotent(&request);
+        let mut attempt: u32 = 0;
+        loop {
+            let Some(this_try) = request.try_clone() else {
+                // A streaming body cannot be replayed: one attempt only.
+                return Ok(self.attempt(request, &target, attempt).await?);
+            };
+            let outcome = match self.attempt(this_try, &target, attempt).await {
+                Ok(response) => Outcome::Done(response),
+                Err(error) => self.classify(error, idempotent),
+            };
+            let wait = match outcome {
+                Outcome::Done(response) => return Ok(response),
+                Outcome::Fail(error) => return Err(error),
+                Outcome::RetryAfter(wait) => wait,
+                Outcome::Backoff => self.backoff(attempt),
+            };
+            if attempt >= self.policy.max_retries {
+                return Err(HttpError::Transport {
+                    target,
+                    message: format!("gave up after {} attempts", attempt + 1),
+                });
+            }
+            tracing::debug!(target: "connectors::http", %target, attempt, wait_ms = wait.as_millis() as u64, "retrying");
+            tokio::time::sleep(wait).await;
+            attempt += 1;
+        }
+    }
+
+    async fn attempt(
+        &self,
+        request: Request,
+        target: &str,
+        attempt: u32,
+    ) -> Result<Response, AttemptError> {
+        if let Some(limiter) = &self.limiter {
+            limiter.acquire().await;
+        }
+        let started = Instant::now();
+        let method = request.method().clone();
+        let result = self.inner.execute(request).await;
+        let elapsed_ms = started.elapsed().as_millis() as u64;
+        match result {
+            Err(error) => {
+                // The URL may carry secrets in its query.
+                let error = error.without_url();
+                tracing::info!(target: "connectors::http", %method, %target, attempt, elapsed_ms, %error, "request failed");
+                Err(AttemptError::Transport {
+                    target: target.to_owned(),
+                    message: error.to_string(),
+                })
+            }
+            Ok(response) => {
+                let status = response.status();
+                tracing::info!(target: "connectors::http", %method, %target, attempt, elapsed_ms, status = status.as_u16(), "request");
+                if status.is_success() {
+                    Ok(response)
+                } else {
+                    let retry_after = retry_after(&response);
+                    Err(AttemptError::Status {
+                        status,
+                        retry_after,
+                        target: target.to_owned(),
+                    })
+                }
+            }
+        }
+    }
+
+    fn classify(&self, error: AttemptError, idempotent: bool) -> Outcome {
+        match error {
+            AttemptError::Transport { .. } if idempotent => Outcome::Backoff,
+            transport @ AttemptError::Transport { .. } => Outcome::Fail(transport.into()),
+            AttemptError::Status {
+                status,
+                retry_after,
+                target,
+            } => {
+                // 429 means the request was not processed, so any method may be retried.
+                let throttled = status == StatusCode::TOO_MANY_REQUESTS
+                    || (status == StatusCode::SERVICE_UNAVAILABLE && idempotent);
+                if throttled {
+                    if let Some(wait) = retry_after {
+                        if wait > self.policy.max_retry_after {
+                            return Outcome::Fail(HttpError::RetryAfterTooLong { target, wait });
+                        }
+                        return Outcome::RetryAfter(wait);
+                    }
+                    return Outcome::Backoff;
+                }
+                let transient = matches!(
+                    status,
+                    StatusCode::INTERNAL_SERVER_ERROR
+                        | StatusCode::BAD_GATEWAY
+                        | StatusCode::SERVICE_UNAVAILABLE
+                        | StatusCode::GATEWAY_TIMEOUT
+                        | StatusCode::REQUEST_TIMEOUT
+                );
+                if transient && idempotent {
+                    Outcome::Backoff
+                } else {
+                    Outcome::Fail(HttpError::Status {
+                        target,
+                        status: status.as_u16(),
+                    })
+                }
+            }
+        }
+    }
+
+    /// Full jitter: a random wait up to the capped exponential backoff, so clients that
+    /// failed together do not retry together.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let cap = self
+            .policy
+            .base_backoff
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(self.policy.max_backoff);
+        let millis = cap.as_millis().max(1) as u64;
+        Duration::from_millis(rand::rng().random_range(0..=millis))
+    }
+}
+
+enum AttemptError {
+    Transport {
+        target: String,
+        message: String,
+    },
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+        target: String,
+    },
+}
+
+impl From<AttemptError> for HttpError {
+    fn from(error: AttemptError) -> Self {
+        match error {
+            AttemptError::Transport { target, message } => HttpError::Transport { target, message },
+            AttemptError::Status { status, target, .. } => HttpError::Status {
+                target,
+                status: status.as_u16(),
+            },
+        }
+    }
+}
+
+/// GET, HEAD, PUT, DELETE, OPTIONS and TRACE are idempotent by definition; a POST is when
+/// the caller gave it an `Idempotency-Key`.
+fn is_idempotent(request: &Request) -> bool {
+    matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::PUT | Method::DELETE | Method::OPTIONS | Method::TRACE
+    ) || request.headers().contains_key("idempotency-key")
+}
+
+/// Scheme, host and path only: query strings and headers may carry secrets.
+fn redacted_target(request: &Request) -> String {
+    let url = request.url();
+    format!(
+        "{}://{}{}",
+        url.scheme(),
+        url.host_str().unwrap_or(""),
+        url.path()
+    )
+}
+
+/// `Retry-After` as seconds or as an HTTP date.
+fn retry_after(response: &Response) -> Option<Duration> {
+    let value = response
+        .headers()
+        .get(reqwest::header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(seconds) = value.parse::<u64>() {
+        return Some(Duration::from_secs(seconds));
+    }
+    let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+    let wait = at.with_timezone(&chrono::Utc) - chrono::Utc::now();
+    Some(wait.to_std().unwrap_or(Duration::ZERO))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_grows_and_stays_under_the_cap() {
+        let client = HttpClient::new(HttpPolicy {
+            base_backoff: Duration::from_millis(100),
+            max_backoff: Duration::from_millis(1000),
+            ..HttpPolicy::default()
+        })
+        .expect("client");
+        for attempt in 0..10 {
+            let cap = (100u64 << attempt.min(20)).min(1000);
+            assert!(client.backoff(attempt).as_millis() as u64 <= cap);
+        }
+    }
+
+    #[tokio::test]
+    async fn the_rate_limiter_spaces_requests() {
+        let limiter = RateLimiter::per_second(20.0);
+        let started = Instant::now();
+        for _ in 0..5 {
+            limiter.acquire().await;
+        }
+        // Five slots 50 ms apart: the fifth is 200 ms after the first.
+        assert!(started.elapsed() >= Duration::from_millis(195));
+    }
+
+    #[test]
+    fn the_traced_target_has_no_query() {
+        let request = reqwest::Client::new()
+            .get("https://api.example.com/v1/contacts?access_token=s3cret")
+            .build()
+            .expect("request");
+        assert_eq!(
+            redacted_target(&request),
+            "https://api.example.com/v1/contacts"
+        );
+        assert!(is_idempotent(&request));
+        let post = reqwest::Client::new()
+            .post("https://api.example.com/v1/contacts")
+            .build()
+            .expect("request");
+        assert!(!is_idempotent(&post));
+    }
+}

@@ -1,0 +1,148 @@
+//! The normalised records connectors exchange with the sync engine, whatever the provider.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+
+/// Why the provider knows a contact: the provenance rules choose the legal basis from it.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactOrigin {
+    /// A party the firm invoices (billing systems).
+    BillingClient,
+    /// Someone who corresponds about a known matter.
+    MatterCorrespondent,
+    /// Someone who wrote or called without a known matter.
+    #[default]
+    UnknownCorrespondent,
+    /// An entry of an address book.
+    AddressBook,
+}
+
+impl ContactOrigin {
+    pub const ALL: [ContactOrigin; 4] = [
+        ContactOrigin::BillingClient,
+        ContactOrigin::MatterCorrespondent,
+        ContactOrigin::UnknownCorrespondent,
+        ContactOrigin::AddressBook,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ContactOrigin::BillingClient => "billing_client",
+            ContactOrigin::MatterCorrespondent => "matter_correspondent",
+            ContactOrigin::UnknownCorrespondent => "unknown_correspondent",
+            ContactOrigin::AddressBook => "address_book",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<ContactOrigin> {
+        ContactOrigin::ALL.into_iter().find(|o| o.as_str() == text)
+    }
+}
+
+/// A person or organisation as the provider knows it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemoteContact {
+    /// The provider's stable identifier, the key of idempotent upserts.
+    pub external_id: String,
+    /// The provider deleted the record.
+    pub deleted: bool,
+    pub origin: ContactOrigin,
+    /// An organisation rather than a person.
+    pub organization: bool,
+    pub given_name: Option<String>,
+    pub family_name: Option<String>,
+    pub organization_name: Option<String>,
+    pub emails: Vec<String>,
+    pub pecs: Vec<String>,
+    pub phones: Vec<String>,
+    pub codice_fiscale: Option<String>,
+    pub partita_iva: Option<String>,
+}
+
+/// A mail or call.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteCommunication {
+    pub external_id: String,
+    /// "email", "pec" or "call".
+    pub channel: String,
+    pub occurred_at: DateTime<Utc>,
+    pub subject: Option<String>,
+    /// Addresses or numbers of the other parties.
+    pub counterparts: Vec<String>,
+    pub matter_reference: Option<String>,
+}
+
+/// A calendar event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteEvent {
+    pub external_id: String,
+    pub title: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub attendees: Vec<String>,
+}
+
+/// A matter of a case-file system.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteMatter {
+    pub external_id: String,
+    pub reference: String,
+    pub title: String,
+    pub client_external_id: Option<String>,
+}
+
+/// An invoice with its billing party.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteInvoice {
+    pub external_id: String,
+    pub number: String,
+    pub issued_on: NaiveDate,
+    pub billing_party: RemoteContact,
+    pub total_cents: i64,
+}
+
+/// A deadline lexgate sends to a calendar or case-file system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundDeadline {
+    pub id: String,
+    pub title: String,
+    pub due_on: Option<NaiveDate>,
+    pub matter_reference: Option<String>,
+}
+
+/// Time worked that lexgate sends to a billing system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundTimeEntry {
+    pub id: String,
+    pub matter_reference: String,
+    pub minutes: i32,
+    pub description: String,
+}
+
+/// A contact lexgate sends to a remote address book (personal data: the engine records the
+/// recipient for the data subject's access request).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundContact {
+    pub id: String,
+    /// The provider's id when the contact was linked or pushed before.
+    pub external_id: Option<String>,
+    pub display_name: String,
+    pub emails: Vec<String>,
+    pub phones: Vec<String>,
+}
+
+impl OutboundContact {
+    /// The names of the personal fields this push discloses, for the recipients register.
+    pub fn disclosed_fields(&self) -> Vec<&'static str> {
+        let mut fields = vec!["displayName"];
+        if !self.emails.is_empty() {
+            fields.push("emails");
+        }
+        if !self.phones.is_empty() {
+            fields.push("phones");
+        }
+        fields
+    }
+}

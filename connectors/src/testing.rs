@@ -1,0 +1,386 @@
+//! A fake provider for tests (feature `testing`): an axum server on a loopback port that
+//! speaks the `json_feed` protocol and is its own OAuth 2 authorisation server (code flow
+//! with PKCE S256, rotating refresh tokens). Tests script it: change records, invalidate
+//! cursors, expire tokens, queue failures.
+
+use std::collections::{BTreeMap, HashMap, HashSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use axum::extract::{Form, Query, State};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Redirect, Response};
+use axum::routing::get;
+use axum::{Json, Router};
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::Deserialize;
+use serde_json::json;
+use sha2::{Digest, Sha256};
+
+use crate::oauth::{OAuthApp, TokenSet};
+use crate::{OutboundContact, RemoteContact};
+
+pub const CLIENT_ID: &str = "lexgate-test-client";
+pub const CLIENT_SECRET: &str = "lexgate-test-secret";
+
+/// A failure served instead of the next contacts response.
+#[derive(Debug, Clone, Copy)]
+pub struct Fault {
+    pub status: u16,
+    pub retry_after_seconds: Option<u64>,
+}
+
+#[derive(Default)]
+struct FakeState {
+    /// external id → (change sequence, record); deleted records stay as tombstones.
+    contacts: BTreeMap<String, (u64, RemoteContact)>,
+    sequence: u64,
+    /// Cursors below this are refused with 410.
+    oldest_cursor: u64,
+    faults: VecDeque<Fault>,
+    access_tokens: HashSet<String>,
+    refresh_tokens: HashSet<String>,
+    /// code → (PKCE challenge, redirect URI)
+    codes: HashMap<String, (String, String)>,
+    issued: u64,
+    token_lifetime_seconds: u64,
+    refreshes: u64,
+    contact_requests: u64,
+    pushed: Vec<OutboundContact>,
+}
+
+/// The running fake provider. Dropping it stops the server.
+pub struct FakeProvider {
+    pub base_url: String,
+    state: Arc<Mutex<FakeState>>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+impl Drop for FakeProvider {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
+    state
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl FakeProvider {
+    pub async fn start() -> FakeProvider {
+        let state = Arc::new(Mutex::new(FakeState {
+            token_lifetime_seconds: 3600,
+            ..FakeState::default()
+        }));
+        let router = Router::new()
+            .route("/authorize", get(authorize))
+            .route("/token", axum::routing::post(token))
+            .route("/contacts", get(list_contacts).post(push_contact))
+            .with_state(state.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("a free loopback port for the fake provider");
+        let address = listener.local_addr().expect("bound address");
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        FakeProvider {
+            base_url: format!("http://{address}"),
+            state,
+            server,
+        }
+    }
+
+    /// The OAuth registration of lexgate at this provider.
+    pub fn app(&self, redirect_url: &str) -> OAuthApp {
+        OAuthApp {
+            client_id: CLIENT_ID.to_owned(),
+            client_secret: Some(CLIENT_SECRET.to_owned()),
+            auth_url: format!("{}/authorize", self.base_url),
+            token_url: format!("{}/token", self.base_url),
+            redirect_url: redirect_url.to_owned(),
+            scopes: vec!["contacts".to_owned()],
+        }
+    }
+
+    /// Adds or changes a record (a new change in the feed).
+    pub fn upsert(&self, contact: RemoteContact) {
+        let mut state = lock(&self.state);
+        state.sequence += 1;
+        let sequence = state.sequence;
+        state
+            .contacts
+            .insert(contact.external_id.clone(), (sequence, contact));
+    }
+
+    /// Deletes a record: incremental feeds report it, full listings leave it out.
+    pub fn delete(&self, external_id: &str) {
+        let mut state = lock(&self.state);
+        state.sequence += 1;
+        let sequence = state.sequence;
+        let tombstone = RemoteContact {
+            external_id: external_id.to_owned(),
+            deleted: true,
+            ..RemoteContact::default()
+        };
+        state
+            .contacts
+            .insert(external_id.to_owned(), (sequence, tombstone));
+    }
+
+    /// Removes a record without a trace in the feed (as a provider that compacts its log),
+    /// so only a full resync notices.
+    pub fn forget(&self, external_id: &str) {
+        lock(&self.state).contacts.remove(external_id);
+    }
+
+    /// Every cursor issued so far becomes invalid (410).
+    pub fn invalidate_cursors(&self) {
+        let mut state = lock(&self.state);
+        state.sequence += 1;
+        state.oldest_cursor = state.sequence;
+    }
+
+    /// The next contacts request fails with `status` (and `Retry-After` when given).
+    pub fn fail_next(&self, status: u16, retry_after_seconds: Option<u64>) {
+        lock(&self.state).faults.push_back(Fault {
+            status,
+            retry_after_seconds,
+        });
+    }
+
+    /// Every access token issued so far is refused from now on (401).
+    pub fn expire_access_tokens(&self) {
+        lock(&self.state).access_tokens.clear();
+    }
+
+    /// Lifetime announced for tokens issued from now on.
+    pub fn set_token_lifetime(&self, seconds: u64) {
+        lock(&self.state).token_lifetime_seconds = seconds;
+    }
+
+    /// Tokens as if the authorisation flow had run (for tests of what comes after it).
+    pub fn issue_tokens(&self) -> TokenSet {
+        let mut state = lock(&self.state);
+        let (access, refresh, lifetime) = new_tokens(&mut state);
+        TokenSet {
+            access_token: access,
+            refresh_token: Some(refresh),
+            expires_at: Some(chrono::Utc::now() + chrono::Duration::seconds(lifetime as i64)),
+        }
+    }
+
+    pub fn refreshes(&self) -> u64 {
+        lock(&self.state).refreshes
+    }
+
+    pub fn contact_requests(&self) -> u64 {
+        lock(&self.state).contact_requests
+    }
+
+    pub fn pushed(&self) -> Vec<OutboundContact> {
+        lock(&self.state).pushed.clone()
+    }
+
+    pub fn is_valid_refresh_token(&self, token: &str) -> bool {
+        lock(&self.state).refresh_tokens.contains(token)
+    }
+}
+
+fn new_tokens(state: &mut FakeState) -> (String, String, u64) {
+    state.issued += 1;
+    let access = format!("access-{}-{}", state.issued, rand::random::<u64>());
+    let refresh = format!("refresh-{}-{}", state.issued, rand::random::<u64>());
+    state.access_tokens.insert(access.clone());
+    state.refresh_tokens.insert(refresh.clone());
+    (access, refresh, state.token_lifetime_seconds)
+}
+
+#[derive(Deserialize)]
+struct AuthorizeQuery {
+    response_type: String,
+    client_id: String,
+    redirect_uri: String,
+    state: String,
+    code_challenge: String,
+    code_challenge_method: String,
+}
+
+/// Approves at once (the user "consents") and redirects back with a code.
+async fn authorize(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Query(query): Query<AuthorizeQuery>,
+) -> Response {
+    if query.response_type != "code"
+        || query.client_id != CLIENT_ID
+        || query.code_challenge_method != "S256"
+    {
+        return (StatusCode::BAD_REQUEST, "bad authorisation request").into_response();
+    }
+    let code = format!("code-{}", rand::random::<u64>());
+    lock(&state).codes.insert(
+        code.clone(),
+        (query.code_challenge, query.redirect_uri.clone()),
+    );
+    let separator = if query.redirect_uri.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    Redirect::to(&format!(
+        "{}{separator}code={code}&state={}",
+        query.redirect_uri, query.state
+    ))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct TokenForm {
+    grant_type: String,
+    code: Option<String>,
+    code_verifier: Option<String>,
+    redirect_uri: Option<String>,
+    refresh_token: Option<String>,
+}
+
+fn client_authenticated(headers: &HeaderMap) -> bool {
+    let expected = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{CLIENT_ID}:{CLIENT_SECRET}"))
+    );
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        == Some(expected.as_str())
+}
+
+fn token_error(code: &str) -> Response {
+    (StatusCode::BAD_REQUEST, Json(json!({ "error": code }))).into_response()
+}
+
+async fn token(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    Form(form): Form<TokenForm>,
+) -> Response {
+    if !client_authenticated(&headers) {
+        return (
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "invalid_client" })),
+        )
+            .into_response();
+    }
+    let mut state = lock(&state);
+    match form.grant_type.as_str() {
+        "authorization_code" => {
+            let Some((challenge, redirect)) =
+                form.code.as_ref().and_then(|c| state.codes.remove(c))
+            else {
+                return token_error("invalid_grant");
+            };
+            let verifier = form.code_verifier.unwrap_or_default();
+            let computed = URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+            if computed != challenge || form.redirect_uri.as_deref() != Some(redirect.as_str()) {
+                return token_error("invalid_grant");
+            }
+        }
+        "refresh_token" => {
+            // Rotation: a refresh token works once.
+            let presented = form.refresh_token.unwrap_or_default();
+            if !state.refresh_tokens.remove(&presented) {
+                return token_error("invalid_grant");
+            }
+            state.refreshes += 1;
+        }
+        _ => return token_error("unsupported_grant_type"),
+    }
+    let (access, refresh, lifetime) = new_tokens(&mut state);
+    Json(json!({
+        "access_token": access,
+        "refresh_token": refresh,
+        "token_type": "bearer",
+        "expires_in": lifetime,
+    }))
+    .into_response()
+}
+
+fn bearer_valid(state: &FakeState, headers: &HeaderMap) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .is_some_and(|token| state.access_tokens.contains(token))
+}
+
+#[derive(Deserialize)]
+struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<usize>,
+}
+
+async fn list_contacts(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    Query(query): Query<ListQuery>,
+) -> Response {
+    let mut state = lock(&state);
+    state.contact_requests += 1;
+    if !bearer_valid(&state, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    if let Some(fault) = state.faults.pop_front() {
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = status.into_response();
+        if let Some(seconds) = fault.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        return response;
+    }
+    let after = match query.cursor.as_deref().map(str::parse::<u64>) {
+        None => None,
+        Some(Ok(seq)) if seq >= state.oldest_cursor => Some(seq),
+        Some(_) => return StatusCode::GONE.into_response(),
+    };
+    let limit = query.limit.unwrap_or(100).max(1);
+    let mut changes: Vec<&(u64, RemoteContact)> = state
+        .contacts
+        .values()
+        // A full listing holds the live records only; a feed also reports deletions.
+        .filter(|(seq, record)| match after {
+            None => !record.deleted,
+            Some(after) => *seq > after,
+        })
+        .collect();
+    changes.sort_by_key(|(seq, _)| *seq);
+    let more = changes.len() > limit;
+    changes.truncate(limit);
+    let cursor = if more {
+        changes.last().map_or(0, |(seq, _)| *seq)
+    } else {
+        state.sequence
+    };
+    let records: Vec<&RemoteContact> = changes.iter().map(|(_, r)| r).collect();
+    Json(json!({ "records": records, "cursor": cursor.to_string(), "more": more })).into_response()
+}
+
+async fn push_contact(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    Json(contact): Json<OutboundContact>,
+) -> Response {
+    let mut state = lock(&state);
+    if !bearer_valid(&state, &headers) {
+        return StatusCode::UNAUTHORIZED.into_response();
+    }
+    let external_id = contact
+        .external_id
+        .clone()
+        .unwrap_or_else(|| format!("pushed-{}", contact.id));
+    state.pushed.push(contact);
+    Json(json!({ "external_id": external_id })).into_response()
+}
