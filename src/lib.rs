@@ -20,4 +20,5 @@ pub mod matters;
 pub mod reports;
 pub mod seed;
 pub mod server;
+pub mod sync;
 pub mod validation;

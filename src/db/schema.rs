@@ -503,3 +503,140 @@ diesel::allow_tables_to_appear_in_same_query!(
     suppressions,
     instance_keys,
 );
+
+// ---- Connectors and the sync engine (migration 2026-11-25-000005_connectors) ----
+
+diesel::table! {
+    connector_instances (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        base_url -> Text,
+        settings -> Text,
+        credentials -> Nullable<Text>,
+        webhook_secret -> Nullable<Text>,
+        provenance -> Text,
+        schedule_minutes -> Nullable<Integer>,
+        enabled -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_cursors (instance_id, stream) {
+        instance_id -> Text,
+        stream -> Text,
+        cursor -> Nullable<Text>,
+        generation -> Integer,
+        full_sync -> Bool,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_links (instance_id, external_id) {
+        instance_id -> Text,
+        external_id -> Text,
+        contact_id -> Nullable<Text>,
+        seen_generation -> Integer,
+        deleted_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_runs (id) {
+        id -> Text,
+        instance_id -> Text,
+        trigger -> Text,
+        holder -> Text,
+        status -> Text,
+        full_sync -> Bool,
+        started_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+        created -> Integer,
+        updated -> Integer,
+        linked -> Integer,
+        deleted -> Integer,
+        skipped -> Integer,
+        review -> Integer,
+        failed -> Integer,
+        errors -> Text,
+    }
+}
+
+diesel::table! {
+    sync_leases (instance_id) {
+        instance_id -> Text,
+        holder -> Text,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sync_review_items (id) {
+        id -> Text,
+        instance_id -> Text,
+        external_id -> Text,
+        origin -> Text,
+        record -> Text,
+        reason -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        resolved_at -> Nullable<Timestamp>,
+        resolution -> Nullable<Text>,
+        resolved_by -> Nullable<Text>,
+        contact_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    webhook_events (instance_id, event_id) {
+        instance_id -> Text,
+        event_id -> Text,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    oauth_pending (state_hash) {
+        state_hash -> Text,
+        instance_id -> Text,
+        pkce_verifier -> Text,
+        started_by -> Nullable<Text>,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    data_recipients (id) {
+        id -> Text,
+        contact_id -> Text,
+        instance_id -> Nullable<Text>,
+        recipient -> Text,
+        fields -> Text,
+        external_id -> Nullable<Text>,
+        disclosed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sync_links -> connector_instances (instance_id));
+diesel::joinable!(sync_links -> contacts (contact_id));
+diesel::joinable!(sync_runs -> connector_instances (instance_id));
+diesel::joinable!(data_recipients -> contacts (contact_id));
+
+// Only the new tables and `contacts`: pairs among the tables listed above are declared there.
+diesel::allow_tables_to_appear_in_same_query!(
+    contacts,
+    connector_instances,
+    sync_cursors,
+    sync_links,
+    sync_runs,
+    sync_leases,
+    sync_review_items,
+    webhook_events,
+    oauth_pending,
+    data_recipients,
+);

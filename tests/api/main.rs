@@ -20,3 +20,4 @@ mod reports;
 mod schema;
 mod smoke;
 mod statements;
+mod sync;

@@ -1,0 +1,9 @@
+DROP TABLE data_recipients;
+DROP TABLE oauth_pending;
+DROP TABLE webhook_events;
+DROP TABLE sync_review_items;
+DROP TABLE sync_leases;
+DROP TABLE sync_runs;
+DROP TABLE sync_links;
+DROP TABLE sync_cursors;
+DROP TABLE connector_instances;

@@ -1,0 +1,350 @@
+//! The sync engine: pulls an instance's contacts page by page and applies each page in one
+//! transaction together with the cursor after it and the run's counts, so a crash at any
+//! point neither loses nor repeats a record. A lease in the database keeps each instance
+//! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
+//! the records the provider no longer has.
+
+use std::sync::Arc;
+
+use diesel::prelude::*;
+use lexgate_connectors::{Connector, ConnectorError, Cursor, Page, RemoteContact};
+
+use super::erasure::ErasureRegister;
+use super::instances::InstanceRow;
+use super::lease;
+use super::provenance::Provenance;
+use super::runs::{self, Counts, RunRow, SyncRunStatus};
+use super::upsert::{self, Outcome, PageScope};
+use crate::contacts::ContactRules;
+use crate::db::schema::{sync_cursors, sync_links};
+use crate::db::{now, AnyConnection, Database};
+use crate::error::{Error, Result};
+
+/// The stream of contacts (the only stream the engine imports so far).
+const CONTACTS: &str = "contacts";
+
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    #[error("another process is syncing this connector instance")]
+    Busy,
+    #[error("the connector instance is disabled")]
+    Disabled,
+    #[error("the connector cannot be used: {0}")]
+    Setup(String),
+    #[error(transparent)]
+    Database(#[from] Error),
+}
+
+/// Where the stream stands.
+#[derive(Debug, Clone, Queryable)]
+struct CursorState {
+    cursor: Option<String>,
+    generation: i32,
+    full_sync: bool,
+}
+
+/// Runs syncs for one process. `holder` names this process in leases and runs.
+#[derive(Clone)]
+pub struct SyncEngine {
+    db: Database,
+    rules: ContactRules,
+    erasure: Arc<dyn ErasureRegister>,
+    holder: String,
+    lease_ttl: chrono::Duration,
+}
+
+impl SyncEngine {
+    pub fn new(db: Database, rules: ContactRules, erasure: Arc<dyn ErasureRegister>) -> SyncEngine {
+        SyncEngine {
+            db,
+            rules,
+            erasure,
+            holder: format!("lexgate-{}", uuid::Uuid::new_v4().simple()),
+            lease_ttl: chrono::Duration::minutes(5),
+        }
+    }
+
+    /// How long a lease lives without renewal (a page renews it).
+    pub fn with_lease_ttl(mut self, ttl: chrono::Duration) -> SyncEngine {
+        self.lease_ttl = ttl;
+        self
+    }
+
+    pub fn holder(&self) -> &str {
+        &self.holder
+    }
+
+    /// Syncs `instance` through `connector`; `progress` hears the counts after every page.
+    pub async fn run(
+        &self,
+        instance: &InstanceRow,
+        connector: &dyn Connector,
+        trigger: &str,
+        progress: &(dyn Fn(&Counts) + Send + Sync),
+    ) -> Result<RunRow, SyncError> {
+        if !instance.enabled {
+            return Err(SyncError::Disabled);
+        }
+        let provenance = instance.provenance()?;
+        let (instance_id, holder, ttl) = (instance.id.clone(), self.holder.clone(), self.lease_ttl);
+        let trigger = trigger.to_owned();
+        let started = self
+            .db
+            .transaction(move |conn| {
+                if !lease::acquire(conn, &instance_id, &holder, ttl)? {
+                    return Ok(None);
+                }
+                Ok(Some(runs::start(conn, &instance_id, &trigger, &holder)?))
+            })
+            .await?;
+        let Some(run) = started else {
+            return Err(SyncError::Busy);
+        };
+        tracing::info!(instance = %instance.name, run = %run.id, "sync started");
+        let mut counts = Counts::default();
+        let result = self
+            .pull_all(
+                instance,
+                &provenance,
+                connector,
+                &run,
+                &mut counts,
+                progress,
+            )
+            .await;
+        let (status, full) = match &result {
+            Ok(full) => (SyncRunStatus::Succeeded, *full),
+            Err(message) => {
+                counts.errors.push(runs::RunError {
+                    external_id: None,
+                    message: message.clone(),
+                });
+                (SyncRunStatus::Failed, false)
+            }
+        };
+        let (run_id, instance_id, holder) =
+            (run.id.clone(), instance.id.clone(), self.holder.clone());
+        let finished = self
+            .db
+            .transaction(move |conn| {
+                let row = runs::finish(conn, &run_id, status, full, &counts)?;
+                lease::release(conn, &instance_id, &holder)?;
+                Ok(row)
+            })
+            .await?;
+        tracing::info!(instance = %instance.name, run = %finished.id, status = %finished.status, "sync finished");
+        Ok(finished)
+    }
+
+    /// Pulls until the provider has nothing more; returns whether the run was a full sync,
+    /// or why it stopped.
+    async fn pull_all(
+        &self,
+        instance: &InstanceRow,
+        provenance: &Provenance,
+        connector: &dyn Connector,
+        run: &RunRow,
+        counts: &mut Counts,
+        progress: &(dyn Fn(&Counts) + Send + Sync),
+    ) -> Result<bool, String> {
+        let mut full = false;
+        let mut restarted = false;
+        loop {
+            let instance_id = instance.id.clone();
+            let state = self
+                .db
+                .transaction(move |conn| cursor_state(conn, &instance_id))
+                .await
+                .map_err(|e| e.to_string())?;
+            full |= state.full_sync;
+            let cursor = state.cursor.clone().map(Cursor);
+            let page = match connector.pull_contacts(cursor.as_ref()).await {
+                Ok(page) => page,
+                Err(ConnectorError::InvalidCursor) if cursor.is_some() && !restarted => {
+                    tracing::warn!(instance = %instance.name, "cursor refused; full resync");
+                    restarted = true;
+                    self.start_full_resync(instance)
+                        .await
+                        .map_err(|e| e.to_string())?;
+                    continue;
+                }
+                Err(error) => return Err(error.to_string()),
+            };
+            let more = page.more;
+            *counts = self
+                .commit_page(instance, provenance, run, state, page, counts.clone())
+                .await
+                .map_err(|e| e.to_string())?;
+            progress(counts);
+            if !more {
+                return Ok(full);
+            }
+        }
+    }
+
+    async fn start_full_resync(&self, instance: &InstanceRow) -> Result<()> {
+        let (instance_id, holder, ttl) = (instance.id.clone(), self.holder.clone(), self.lease_ttl);
+        self.db
+            .transaction(move |conn| {
+                ensure_lease(conn, &instance_id, &holder, ttl)?;
+                let state = cursor_state(conn, &instance_id)?;
+                diesel::update(sync_cursors::table.find((&instance_id, CONTACTS)))
+                    .set((
+                        sync_cursors::cursor.eq(None::<String>),
+                        sync_cursors::generation.eq(state.generation + 1),
+                        sync_cursors::full_sync.eq(true),
+                        sync_cursors::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await
+    }
+
+    /// One page, its cursor and the run's counts in one transaction, while the lease holds.
+    async fn commit_page(
+        &self,
+        instance: &InstanceRow,
+        provenance: &Provenance,
+        run: &RunRow,
+        state: CursorState,
+        page: Page<RemoteContact>,
+        mut counts: Counts,
+    ) -> Result<Counts> {
+        let (instance_id, instance_name) = (instance.id.clone(), instance.name.clone());
+        let (holder, ttl, run_id) = (self.holder.clone(), self.lease_ttl, run.id.clone());
+        let provenance = provenance.clone();
+        let rules = self.rules.clone();
+        let erasure = self.erasure.clone();
+        self.db
+            .transaction(move |conn| {
+                ensure_lease(conn, &instance_id, &holder, ttl)?;
+                let scope = PageScope {
+                    instance_id: &instance_id,
+                    instance_name: &instance_name,
+                    provenance: &provenance,
+                    generation: state.generation,
+                    rules: &rules,
+                    erasure: erasure.as_ref(),
+                };
+                for record in &page.records {
+                    // A savepoint per record: a failed record does not stop the page.
+                    match conn.transaction(|c| upsert::apply(c, &scope, record)) {
+                        Ok(outcome) => count(&mut counts, outcome),
+                        Err(error) => counts.fail(Some(&record.external_id), record_error(&error)),
+                    }
+                }
+                let full_sync_ends = state.full_sync && !page.more;
+                if full_sync_ends {
+                    counts.deleted += reconcile_deletions(conn, &instance_id, state.generation)?;
+                }
+                diesel::update(sync_cursors::table.find((&instance_id, CONTACTS)))
+                    .set((
+                        sync_cursors::cursor.eq(&page.cursor.0),
+                        sync_cursors::full_sync.eq(state.full_sync && page.more),
+                        sync_cursors::updated_at.eq(now()),
+                    ))
+                    .execute(conn)?;
+                runs::record(conn, &run_id, state.full_sync, &counts)?;
+                Ok(counts)
+            })
+            .await
+    }
+}
+
+fn count(counts: &mut Counts, outcome: Outcome) {
+    match outcome {
+        Outcome::Created => counts.created += 1,
+        Outcome::Updated => counts.updated += 1,
+        Outcome::Linked => counts.linked += 1,
+        Outcome::Deleted => counts.deleted += 1,
+        Outcome::Skipped => counts.skipped += 1,
+        Outcome::Review => counts.review += 1,
+    }
+}
+
+/// Why a record failed, naming fields but never their values (which validation messages
+/// may quote).
+fn record_error(error: &Error) -> String {
+    match error {
+        Error::Validation(fields) => format!(
+            "invalid: {}",
+            fields
+                .iter()
+                .map(|f| f.field.as_str())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => {
+            tracing::warn!(error = %other, "sync record failed");
+            format!("could not be stored ({})", other.code())
+        }
+    }
+}
+
+fn ensure_lease(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    holder: &str,
+    ttl: chrono::Duration,
+) -> Result<()> {
+    if lease::renew(conn, instance_id, holder, ttl)? {
+        Ok(())
+    } else {
+        Err(Error::Conflict {
+            field: None,
+            message: "the sync lease was lost to another process".into(),
+        })
+    }
+}
+
+/// The stream's state, created for a first (full) sync.
+fn cursor_state(conn: &mut AnyConnection, instance_id: &str) -> Result<CursorState> {
+    let state = sync_cursors::table
+        .find((instance_id, CONTACTS))
+        .select((
+            sync_cursors::cursor,
+            sync_cursors::generation,
+            sync_cursors::full_sync,
+        ))
+        .first::<CursorState>(conn)
+        .optional()?;
+    if let Some(state) = state {
+        return Ok(state);
+    }
+    diesel::insert_into(sync_cursors::table)
+        .values((
+            sync_cursors::instance_id.eq(instance_id),
+            sync_cursors::stream.eq(CONTACTS),
+            sync_cursors::generation.eq(1),
+            sync_cursors::full_sync.eq(true),
+            sync_cursors::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(CursorState {
+        cursor: None,
+        generation: 1,
+        full_sync: true,
+    })
+}
+
+/// At the end of a full listing: links not seen in this generation were deleted at the
+/// provider.
+fn reconcile_deletions(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    generation: i32,
+) -> Result<i32> {
+    let ended = diesel::update(
+        sync_links::table
+            .filter(sync_links::instance_id.eq(instance_id))
+            .filter(sync_links::deleted_at.is_null())
+            .filter(sync_links::seen_generation.lt(generation)),
+    )
+    .set((
+        sync_links::deleted_at.eq(now()),
+        sync_links::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    Ok(ended as i32)
+}

@@ -1,0 +1,26 @@
+//! "Is this person erased?": the sync engine asks before it creates, links or updates
+//! anything, so a person erased under Art. 17 is not brought back by the next import. The
+//! engine only sees [`ErasureRegister`]; the register compares keyed hashes of the
+//! identities with the tombstones the erasure left.
+
+use crate::db::AnyConnection;
+use crate::error::Result;
+
+/// The normalised identities of a provider's record.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Identities {
+    /// Email and PEC keys (lower-cased addresses).
+    pub emails: Vec<String>,
+    /// E.164 numbers.
+    pub phones: Vec<String>,
+    /// Codici fiscali and partite IVA.
+    pub tax_codes: Vec<String>,
+    /// The connector instance's name and the provider's id of the record.
+    pub connector: String,
+    pub external_id: String,
+}
+
+/// The register of erased people, as the sync engine needs it.
+pub trait ErasureRegister: Send + Sync {
+    fn is_erased(&self, conn: &mut AnyConnection, identities: &Identities) -> Result<bool>;
+}

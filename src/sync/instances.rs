@@ -1,0 +1,421 @@
+//! Connector instances: what an admin configures (kind, endpoint, OAuth registration,
+//! schedule, provenance rules) and the sealed secrets (client secret, tokens, webhook secret)
+//! that never leave the server.
+
+use async_graphql::InputObject;
+use diesel::prelude::*;
+use lexgate_connectors::oauth::{OAuthApp, TokenSet};
+use lexgate_connectors::secrets::SecretBox;
+use serde::{Deserialize, Serialize};
+
+use super::provenance::{Provenance, ProvenanceRuleInput};
+use crate::db::schema::{connector_instances, purposes};
+use crate::db::{new_id, now, AnyConnection};
+use crate::error::{Error, Result, Validator};
+use crate::validation::non_blank;
+
+/// The connector kinds this build can run.
+pub const KINDS: &[&str] = &[lexgate_connectors::json_feed::KIND];
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+#[diesel(table_name = connector_instances, treat_none_as_null = true)]
+pub struct InstanceRow {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub settings: String,
+    pub credentials: Option<String>,
+    pub webhook_secret: Option<String>,
+    pub provenance: String,
+    pub schedule_minutes: Option<i32>,
+    pub enabled: bool,
+    pub created_at: chrono::NaiveDateTime,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+/// The non-secret part of an instance's OAuth registration and paging.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct InstanceSettings {
+    pub client_id: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub scopes: Vec<String>,
+    pub page_size: u32,
+    /// Requests per second to the provider.
+    pub rate_limit: Option<f64>,
+}
+
+/// The sealed secrets of an instance.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct Credentials {
+    pub client_secret: Option<String>,
+    pub tokens: Option<TokenSet>,
+}
+
+impl InstanceRow {
+    pub fn settings(&self) -> Result<InstanceSettings> {
+        serde_json::from_str(&self.settings)
+            .map_err(|e| Error::Internal(format!("stored connector settings unreadable: {e}")))
+    }
+
+    pub fn provenance(&self) -> Result<Provenance> {
+        serde_json::from_str(&self.provenance)
+            .map_err(|e| Error::Internal(format!("stored provenance rules unreadable: {e}")))
+    }
+
+    /// The associated data binding a sealed secret to this instance and column.
+    fn context(&self, column: &str) -> String {
+        format!("connector_instances:{}:{column}", self.id)
+    }
+
+    pub fn credentials(&self, secrets: &SecretBox) -> Result<Credentials> {
+        let Some(sealed) = &self.credentials else {
+            return Ok(Credentials::default());
+        };
+        let plain = secrets
+            .open(sealed, &self.context("credentials"))
+            .map_err(|e| Error::Internal(format!("connector credentials: {e}")))?;
+        serde_json::from_slice(&plain)
+            .map_err(|e| Error::Internal(format!("connector credentials unreadable: {e}")))
+    }
+
+    pub fn seal_credentials(
+        &self,
+        secrets: &SecretBox,
+        credentials: &Credentials,
+    ) -> Result<String> {
+        let plain = serde_json::to_vec(credentials)
+            .map_err(|e| Error::Internal(format!("connector credentials: {e}")))?;
+        secrets
+            .seal(&plain, &self.context("credentials"))
+            .map_err(|e| Error::Internal(format!("connector credentials: {e}")))
+    }
+
+    pub fn webhook_secret(&self, secrets: &SecretBox) -> Result<Option<Vec<u8>>> {
+        self.webhook_secret
+            .as_deref()
+            .map(|sealed| {
+                secrets
+                    .open(sealed, &self.context("webhook_secret"))
+                    .map_err(|e| Error::Internal(format!("webhook secret: {e}")))
+            })
+            .transpose()
+    }
+
+    fn seal_webhook_secret(&self, secrets: &SecretBox, secret: &str) -> Result<String> {
+        secrets
+            .seal(secret.as_bytes(), &self.context("webhook_secret"))
+            .map_err(|e| Error::Internal(format!("webhook secret: {e}")))
+    }
+
+    /// The OAuth registration, with the redirect URI of this server's callback.
+    pub fn oauth_app(&self, credentials: &Credentials, redirect_url: &str) -> Result<OAuthApp> {
+        let settings = self.settings()?;
+        Ok(OAuthApp {
+            client_id: settings.client_id,
+            client_secret: credentials.client_secret.clone(),
+            auth_url: settings.auth_url,
+            token_url: settings.token_url,
+            redirect_url: redirect_url.to_owned(),
+            scopes: settings.scopes,
+        })
+    }
+}
+
+/// An instance as created from GraphQL or the config file. Secrets are write-only.
+#[derive(Debug, Clone, InputObject)]
+pub struct CreateConnectorInstanceInput {
+    /// Unique; used in webhook URLs and on the command line.
+    pub name: String,
+    /// The connector kind, e.g. `json_feed`.
+    pub kind: String,
+    pub base_url: String,
+    pub client_id: String,
+    #[graphql(secret)]
+    pub client_secret: Option<String>,
+    pub auth_url: String,
+    pub token_url: String,
+    #[graphql(default)]
+    pub scopes: Vec<String>,
+    /// Shared secret of inbound webhook signatures.
+    #[graphql(secret)]
+    pub webhook_secret: Option<String>,
+    /// Minutes between scheduled syncs; none for no schedule.
+    pub schedule_minutes: Option<i32>,
+    /// Records per page requested from the provider (default 100).
+    pub page_size: Option<i32>,
+    /// Recorded as the source detail of every imported contact.
+    pub source_detail: Option<String>,
+    /// Provenance rules; the defaults when left out.
+    pub provenance: Option<Vec<ProvenanceRuleInput>>,
+}
+
+/// Changes to an instance; fields left out stay as they are. Secrets given replace the
+/// stored ones.
+#[derive(Debug, Clone, InputObject)]
+pub struct UpdateConnectorInstanceInput {
+    pub id: async_graphql::ID,
+    pub base_url: Option<String>,
+    #[graphql(secret)]
+    pub client_secret: Option<String>,
+    #[graphql(secret)]
+    pub webhook_secret: Option<String>,
+    pub schedule_minutes: async_graphql::MaybeUndefined<i32>,
+    pub enabled: Option<bool>,
+    pub source_detail: Option<String>,
+    pub provenance: Option<Vec<ProvenanceRuleInput>>,
+}
+
+fn check_url(v: &mut Validator, field: &str, url: &str) -> String {
+    let url = url.trim().to_owned();
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "https" | "http") => {}
+        _ => v.add(field, "an http(s) URL"),
+    }
+    url
+}
+
+fn check_schedule(v: &mut Validator, minutes: Option<i32>) {
+    if minutes.is_some_and(|m| !(1..=10_080).contains(&m)) {
+        v.add(
+            "input.scheduleMinutes",
+            "between 1 minute and one week (10080)",
+        );
+    }
+}
+
+/// Every purpose a rule names must exist.
+fn check_purposes(
+    conn: &mut AnyConnection,
+    v: &mut Validator,
+    provenance: &Provenance,
+) -> Result<()> {
+    for (i, rule) in provenance.rules.iter().enumerate() {
+        if let Some(key) = &rule.purpose_key {
+            let exists: i64 = purposes::table
+                .filter(purposes::key.eq(key))
+                .count()
+                .get_result(conn)?;
+            if exists == 0 {
+                v.add(
+                    format!("input.provenance[{i}].purposeKey"),
+                    "no purpose has this key",
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
+fn require_secrets<'a>(secrets: Option<&'a SecretBox>, field: &str) -> Result<&'a SecretBox> {
+    secrets.ok_or_else(|| {
+        Error::invalid(
+            field,
+            "secrets cannot be stored: configure secrets_keys and secrets_key_id first",
+        )
+    })
+}
+
+pub fn create(
+    conn: &mut AnyConnection,
+    secrets: Option<&SecretBox>,
+    input: CreateConnectorInstanceInput,
+) -> Result<InstanceRow> {
+    let mut v = Validator::new();
+    let name = v.required("input.name", &input.name);
+    if !name
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+        || name.len() > 64
+    {
+        v.add(
+            "input.name",
+            "letters, digits, '-' and '_' only, at most 64",
+        );
+    }
+    let kind = input.kind.trim().to_owned();
+    if !KINDS.contains(&kind.as_str()) {
+        v.add("input.kind", format!("one of: {}", KINDS.join(", ")));
+    }
+    let base_url = check_url(&mut v, "input.baseUrl", &input.base_url);
+    let auth_url = check_url(&mut v, "input.authUrl", &input.auth_url);
+    let token_url = check_url(&mut v, "input.tokenUrl", &input.token_url);
+    let client_id = v.required("input.clientId", &input.client_id);
+    check_schedule(&mut v, input.schedule_minutes);
+    let page_size = input.page_size.unwrap_or(100);
+    if !(1..=1000).contains(&page_size) {
+        v.add("input.pageSize", "between 1 and 1000");
+    }
+    let source_detail =
+        non_blank(input.source_detail).unwrap_or_else(|| format!("Imported by connector {name}"));
+    let provenance = match input.provenance {
+        Some(rules) => Provenance::from_input(&mut v, "input.provenance", source_detail, rules),
+        None => Provenance::defaults(&source_detail),
+    };
+    check_purposes(conn, &mut v, &provenance)?;
+    v.finish()?;
+    let has_secrets = input.client_secret.is_some() || input.webhook_secret.is_some();
+    let secrets = if has_secrets {
+        Some(require_secrets(secrets, "input.clientSecret")?)
+    } else {
+        secrets
+    };
+
+    let timestamp = now();
+    let settings = InstanceSettings {
+        client_id,
+        auth_url,
+        token_url,
+        scopes: input.scopes,
+        page_size: page_size as u32,
+        rate_limit: None,
+    };
+    let mut row = InstanceRow {
+        id: new_id(),
+        name,
+        kind,
+        base_url,
+        settings: to_json(&settings)?,
+        credentials: None,
+        webhook_secret: None,
+        provenance: to_json(&provenance)?,
+        schedule_minutes: input.schedule_minutes,
+        enabled: true,
+        created_at: timestamp,
+        updated_at: timestamp,
+    };
+    if let Some(secrets) = secrets {
+        if input.client_secret.is_some() {
+            let credentials = Credentials {
+                client_secret: input.client_secret,
+                tokens: None,
+            };
+            row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
+        }
+        if let Some(secret) = &input.webhook_secret {
+            row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret)?);
+        }
+    }
+    diesel::insert_into(connector_instances::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => Error::Conflict {
+                field: Some("input.name".into()),
+                message: "a connector instance has this name".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok(row)
+}
+
+pub fn update(
+    conn: &mut AnyConnection,
+    secrets: Option<&SecretBox>,
+    id: &str,
+    input: UpdateConnectorInstanceInput,
+) -> Result<InstanceRow> {
+    let mut row = get(conn, id)?;
+    let mut v = Validator::new();
+    if let Some(url) = &input.base_url {
+        row.base_url = check_url(&mut v, "input.baseUrl", url);
+    }
+    if let async_graphql::MaybeUndefined::Value(minutes) = input.schedule_minutes {
+        check_schedule(&mut v, Some(minutes));
+        row.schedule_minutes = Some(minutes);
+    } else if input.schedule_minutes.is_null() {
+        row.schedule_minutes = None;
+    }
+    if let Some(enabled) = input.enabled {
+        row.enabled = enabled;
+    }
+    if input.provenance.is_some() || input.source_detail.is_some() {
+        let current = row.provenance()?;
+        let detail = non_blank(input.source_detail).unwrap_or(current.source_detail.clone());
+        let provenance = match input.provenance {
+            Some(rules) => Provenance::from_input(&mut v, "input.provenance", detail, rules),
+            None => Provenance {
+                source_detail: detail,
+                ..current
+            },
+        };
+        check_purposes(conn, &mut v, &provenance)?;
+        row.provenance = to_json(&provenance)?;
+    }
+    v.finish()?;
+    if let Some(secret) = input.client_secret {
+        let secrets = require_secrets(secrets, "input.clientSecret")?;
+        let mut credentials = row.credentials(secrets)?;
+        credentials.client_secret = Some(secret);
+        row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
+    }
+    if let Some(secret) = input.webhook_secret {
+        let secrets = require_secrets(secrets, "input.webhookSecret")?;
+        row.webhook_secret = Some(row.seal_webhook_secret(secrets, &secret)?);
+    }
+    row.updated_at = now();
+    diesel::update(connector_instances::table.find(&row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+/// Stores fresh tokens (after an authorisation or a refresh with rotation).
+pub fn save_tokens(
+    conn: &mut AnyConnection,
+    secrets: &SecretBox,
+    id: &str,
+    tokens: &TokenSet,
+) -> Result<()> {
+    let row = get(conn, id)?;
+    let mut credentials = row.credentials(secrets)?;
+    credentials.tokens = Some(tokens.clone());
+    let sealed = row.seal_credentials(secrets, &credentials)?;
+    // updated_at stays: a token refresh is not a configuration change.
+    diesel::update(connector_instances::table.find(id))
+        .set(connector_instances::credentials.eq(sealed))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    let deleted = diesel::delete(connector_instances::table.find(id)).execute(conn)?;
+    if deleted == 0 {
+        return Err(Error::not_found("ConnectorInstance", id));
+    }
+    Ok(())
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<InstanceRow> {
+    connector_instances::table
+        .find(id)
+        .select(InstanceRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("ConnectorInstance", id))
+}
+
+pub fn by_name(conn: &mut AnyConnection, name: &str) -> Result<InstanceRow> {
+    connector_instances::table
+        .filter(connector_instances::name.eq(name))
+        .select(InstanceRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("ConnectorInstance", name))
+}
+
+pub fn list(conn: &mut AnyConnection) -> Result<Vec<InstanceRow>> {
+    Ok(connector_instances::table
+        .order(connector_instances::name)
+        .select(InstanceRow::as_select())
+        .load(conn)?)
+}
+
+fn to_json<T: Serialize>(value: &T) -> Result<String> {
+    serde_json::to_string(value).map_err(|e| Error::Internal(format!("json: {e}")))
+}

@@ -1,0 +1,21 @@
+//! The sync engine: connector instances and their provenance rules, the engine that imports
+//! what connectors pull (idempotent, matching, with source and legal basis, never reviving
+//! the erased), the lease that keeps each instance syncing in one place, runs, the review
+//! queue, pushes with their disclosure register, and webhooks' deduplication.
+
+pub mod engine;
+pub mod erasure;
+pub mod instances;
+pub mod lease;
+pub mod provenance;
+pub mod push;
+pub mod review;
+pub mod runs;
+pub mod runtime;
+pub mod upsert;
+pub mod webhooks;
+
+pub use engine::{SyncEngine, SyncError};
+pub use erasure::{ErasureRegister, Identities};
+pub use instances::InstanceRow;
+pub use runtime::ConnectorRuntime;

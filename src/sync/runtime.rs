@@ -1,0 +1,141 @@
+//! Turning a configured instance into a working connector: its secrets opened, one HTTP
+//! client (and so one rate limiter) and one token manager (one refresh in flight) per
+//! instance for the life of the process, rotated tokens sealed back into the database.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use lexgate_connectors::http::{HttpClient, HttpPolicy};
+use lexgate_connectors::json_feed::{self, JsonFeedConnector};
+use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
+use lexgate_connectors::secrets::SecretBox;
+use lexgate_connectors::{BoxFuture, Connector};
+
+use super::instances::{self, InstanceRow};
+use super::SyncError;
+use crate::db::Database;
+
+/// Seals refreshed (possibly rotated) tokens into the instance's credentials.
+struct DbTokenStore {
+    db: Database,
+    secrets: SecretBox,
+    instance_id: String,
+}
+
+impl TokenStore for DbTokenStore {
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
+        let (secrets, id, tokens) = (
+            self.secrets.clone(),
+            self.instance_id.clone(),
+            tokens.clone(),
+        );
+        Box::pin(async move {
+            self.db
+                .transaction(move |conn| instances::save_tokens(conn, &secrets, &id, &tokens))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
+/// A built connector and the configuration stamp (`updated_at`) it was built from.
+type Built = (chrono::NaiveDateTime, Arc<dyn Connector>);
+
+/// The connectors of this process, built on first use and rebuilt when their configuration
+/// changes.
+pub struct ConnectorRuntime {
+    db: Database,
+    secrets: Option<SecretBox>,
+    policy: HttpPolicy,
+    /// The OAuth redirect URI of this server (`{public_url}/oauth/callback`).
+    redirect_url: String,
+    built: Mutex<HashMap<String, Built>>,
+}
+
+impl ConnectorRuntime {
+    pub fn new(
+        db: Database,
+        secrets: Option<SecretBox>,
+        policy: HttpPolicy,
+        redirect_url: String,
+    ) -> ConnectorRuntime {
+        ConnectorRuntime {
+            db,
+            secrets,
+            policy,
+            redirect_url,
+            built: Mutex::new(HashMap::new()),
+        }
+    }
+
+    pub fn secrets(&self) -> Option<&SecretBox> {
+        self.secrets.as_ref()
+    }
+
+    pub fn redirect_url(&self) -> &str {
+        &self.redirect_url
+    }
+
+    /// The instance's connector, reused while its configuration is unchanged.
+    pub fn connector(&self, instance: &InstanceRow) -> Result<Arc<dyn Connector>, SyncError> {
+        let mut built = self
+            .built
+            .lock()
+            .map_err(|_| SyncError::Setup("connector cache poisoned".into()))?;
+        if let Some((stamp, connector)) = built.get(&instance.id) {
+            if *stamp == instance.updated_at {
+                return Ok(connector.clone());
+            }
+        }
+        let connector = self.build(instance)?;
+        built.insert(
+            instance.id.clone(),
+            (instance.updated_at, connector.clone()),
+        );
+        Ok(connector)
+    }
+
+    /// Drops the built connector (after new tokens were stored by an authorisation).
+    pub fn forget(&self, instance_id: &str) {
+        if let Ok(mut built) = self.built.lock() {
+            built.remove(instance_id);
+        }
+    }
+
+    fn build(&self, instance: &InstanceRow) -> Result<Arc<dyn Connector>, SyncError> {
+        let secrets = self.secrets.clone().ok_or_else(|| {
+            SyncError::Setup("no secrets key is configured (secrets_keys, secrets_key_id)".into())
+        })?;
+        let credentials = instance.credentials(&secrets)?;
+        let Some(tokens) = credentials.tokens.clone() else {
+            return Err(SyncError::Setup(
+                "the connector is not authorised yet (start its OAuth authorisation)".into(),
+            ));
+        };
+        let app = instance.oauth_app(&credentials, &self.redirect_url)?;
+        let settings = instance.settings()?;
+        let store = Arc::new(DbTokenStore {
+            db: self.db.clone(),
+            secrets,
+            instance_id: instance.id.clone(),
+        });
+        let tokens =
+            TokenManager::new(app, tokens, store).map_err(|e| SyncError::Setup(e.to_string()))?;
+        let mut policy = self.policy.clone();
+        if let Some(rate) = settings.rate_limit {
+            policy.requests_per_second = Some(rate);
+        }
+        let client = AuthorizedClient {
+            http: HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
+            tokens: Arc::new(tokens),
+        };
+        match instance.kind.as_str() {
+            json_feed::KIND => Ok(Arc::new(JsonFeedConnector::new(
+                &instance.base_url,
+                client,
+                settings.page_size,
+            ))),
+            other => Err(SyncError::Setup(format!("unknown connector kind {other}"))),
+        }
+    }
+}

@@ -1,0 +1,497 @@
+//! Applying one provider record: idempotent by (instance, external id), linked to an existing
+//! contact when an identity matches (email, PEC, phone, tax id) instead of duplicating it,
+//! created with its source and legal basis when the provenance rules give one, queued for
+//! review when they do not, and never for a person who was erased.
+
+use diesel::prelude::*;
+use lexgate_connectors::RemoteContact;
+
+use super::erasure::{ErasureRegister, Identities};
+use super::provenance::{Provenance, RecordOrigin};
+use crate::contacts::{
+    self as contact_service, ContactCategory, ContactKind, ContactRules, CreateContactInput,
+    EmailInput, EmailRow, PhoneInput, PhoneRow,
+};
+use crate::db::schema::{
+    contact_emails, contact_phones, contact_sources, contacts, processing_grounds, purposes,
+    sync_links, sync_review_items,
+};
+use crate::db::{new_id, now, AnyConnection};
+use crate::error::{Error, Result};
+use crate::validation::{
+    email_key, normalize_codice_fiscale, normalize_email, normalize_partita_iva, normalize_phone,
+};
+
+/// The source kind of every imported contact.
+pub const SOURCE_KIND: &str = "connector_import";
+
+/// What applying a record did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Created,
+    /// An already linked contact got new identifiers.
+    Updated,
+    /// Linked to an existing contact that matched.
+    Linked,
+    /// The provider deleted it; the link ends (the contact stays, it may be in matters).
+    Deleted,
+    /// Nothing to do: unchanged, erased, restricted, or an unknown deletion.
+    Skipped,
+    /// Queued for review: no legal basis, or several contacts match.
+    Review,
+}
+
+/// What every record of a page shares.
+pub struct PageScope<'a> {
+    pub instance_id: &'a str,
+    pub instance_name: &'a str,
+    pub provenance: &'a Provenance,
+    pub generation: i32,
+    pub rules: &'a ContactRules,
+    pub erasure: &'a dyn ErasureRegister,
+}
+
+#[derive(Debug, Queryable)]
+struct LinkRow {
+    contact_id: Option<String>,
+    deleted_at: Option<chrono::NaiveDateTime>,
+}
+
+/// The record's identities, normalised as lexgate stores them; unreadable values are left out
+/// of matching (they fail validation if the record creates a contact).
+fn identities(scope: &PageScope<'_>, record: &RemoteContact) -> Identities {
+    let emails = record
+        .emails
+        .iter()
+        .chain(&record.pecs)
+        .filter_map(|e| normalize_email(e).ok())
+        .map(|e| email_key(&e))
+        .collect();
+    let phones = record
+        .phones
+        .iter()
+        .filter_map(|p| normalize_phone(p, &scope.rules.phone_region).ok())
+        .collect();
+    let tax_codes = record
+        .codice_fiscale
+        .iter()
+        .filter_map(|cf| normalize_codice_fiscale(cf).ok())
+        .chain(
+            record
+                .partita_iva
+                .iter()
+                .filter_map(|p| normalize_partita_iva(p).ok()),
+        )
+        .collect();
+    Identities {
+        emails,
+        phones,
+        tax_codes,
+        connector: scope.instance_name.to_owned(),
+        external_id: record.external_id.clone(),
+    }
+}
+
+/// Applies one record in the caller's transaction.
+pub fn apply(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+) -> Result<Outcome> {
+    if record.external_id.trim().is_empty() {
+        return Err(Error::invalid(
+            "externalId",
+            "a record needs the provider's id",
+        ));
+    }
+    let link: Option<LinkRow> = sync_links::table
+        .find((scope.instance_id, &record.external_id))
+        .select((sync_links::contact_id, sync_links::deleted_at))
+        .first(conn)
+        .optional()?;
+    if record.deleted {
+        return apply_deletion(conn, scope, record, link);
+    }
+    let ids = identities(scope, record);
+    if scope.erasure.is_erased(conn, &ids)? {
+        // Nothing of an erased person is kept, not even a link or a review item.
+        diesel::delete(
+            sync_review_items::table
+                .filter(sync_review_items::instance_id.eq(scope.instance_id))
+                .filter(sync_review_items::external_id.eq(&record.external_id)),
+        )
+        .execute(conn)?;
+        return Ok(Outcome::Skipped);
+    }
+    if let Some(contact_id) = link.as_ref().and_then(|l| l.contact_id.clone()) {
+        let revived = link.as_ref().is_some_and(|l| l.deleted_at.is_some());
+        touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+        let changed = add_identifiers(conn, scope, &contact_id, record)?;
+        return Ok(if changed || revived {
+            Outcome::Updated
+        } else {
+            Outcome::Skipped
+        });
+    }
+    let origin = RecordOrigin::from(record.origin);
+    let matches = matching_contacts(conn, &ids)?;
+    match matches.as_slice() {
+        [contact_id] => {
+            record_provenance(conn, scope, contact_id, record, origin)?;
+            touch_link(conn, scope, &record.external_id, Some(contact_id))?;
+            add_identifiers(conn, scope, contact_id, record)?;
+            Ok(Outcome::Linked)
+        }
+        [] => match scope.provenance.rule(origin).filter(|r| r.basis.is_some()) {
+            Some(_) => {
+                let contact_id = create_contact(conn, scope, record, origin)?;
+                touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+                Ok(Outcome::Created)
+            }
+            None => queue_review(conn, scope, record, "no legal basis for this origin"),
+        },
+        _ => queue_review(conn, scope, record, "matches several contacts"),
+    }
+}
+
+fn apply_deletion(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+    link: Option<LinkRow>,
+) -> Result<Outcome> {
+    diesel::delete(
+        sync_review_items::table
+            .filter(sync_review_items::instance_id.eq(scope.instance_id))
+            .filter(sync_review_items::external_id.eq(&record.external_id))
+            .filter(sync_review_items::resolved_at.is_null()),
+    )
+    .execute(conn)?;
+    match link {
+        Some(link) if link.deleted_at.is_none() => {
+            diesel::update(sync_links::table.find((scope.instance_id, &record.external_id)))
+                .set((
+                    sync_links::deleted_at.eq(now()),
+                    sync_links::updated_at.eq(now()),
+                ))
+                .execute(conn)?;
+            Ok(Outcome::Deleted)
+        }
+        _ => Ok(Outcome::Skipped),
+    }
+}
+
+/// Creates the contact of a reviewed record under the rule the reviewer chose (the scope's
+/// provenance holds it), unless the person was erased meanwhile.
+pub fn create_reviewed(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+) -> Result<Option<String>> {
+    if scope.erasure.is_erased(conn, &identities(scope, record))? {
+        return Ok(None);
+    }
+    let contact_id = create_contact(conn, scope, record, RecordOrigin::from(record.origin))?;
+    touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+    Ok(Some(contact_id))
+}
+
+/// Creates or refreshes the link, marking it seen in this generation.
+fn touch_link(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    external_id: &str,
+    contact_id: Option<&str>,
+) -> Result<()> {
+    let at = now();
+    let updated = diesel::update(sync_links::table.find((scope.instance_id, external_id)))
+        .set((
+            sync_links::contact_id.eq(contact_id),
+            sync_links::seen_generation.eq(scope.generation),
+            sync_links::deleted_at.eq(None::<chrono::NaiveDateTime>),
+            sync_links::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(sync_links::table)
+            .values((
+                sync_links::instance_id.eq(scope.instance_id),
+                sync_links::external_id.eq(external_id),
+                sync_links::contact_id.eq(contact_id),
+                sync_links::seen_generation.eq(scope.generation),
+                sync_links::created_at.eq(at),
+                sync_links::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The distinct contacts one of the identities belongs to.
+fn matching_contacts(conn: &mut AnyConnection, ids: &Identities) -> Result<Vec<String>> {
+    let mut found: Vec<String> = Vec::new();
+    if !ids.emails.is_empty() {
+        found.extend(
+            contact_emails::table
+                .filter(contact_emails::address_key.eq_any(&ids.emails))
+                .select(contact_emails::contact_id)
+                .load::<String>(conn)?,
+        );
+    }
+    if !ids.phones.is_empty() {
+        found.extend(
+            contact_phones::table
+                .filter(contact_phones::number.eq_any(&ids.phones))
+                .select(contact_phones::contact_id)
+                .load::<String>(conn)?,
+        );
+    }
+    if !ids.tax_codes.is_empty() {
+        found.extend(
+            contacts::table
+                .filter(
+                    contacts::codice_fiscale
+                        .eq_any(&ids.tax_codes)
+                        .or(contacts::partita_iva.eq_any(&ids.tax_codes)),
+                )
+                .select(contacts::id)
+                .load::<String>(conn)?,
+        );
+    }
+    found.sort();
+    found.dedup();
+    Ok(found)
+}
+
+/// Adds the record's emails and phones the contact lacks; a restricted contact is left as
+/// it is (Art. 18: stored, not further processed). Returns whether anything was added.
+fn add_identifiers(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    contact_id: &str,
+    record: &RemoteContact,
+) -> Result<bool> {
+    let restricted: Option<chrono::NaiveDateTime> = contacts::table
+        .find(contact_id)
+        .select(contacts::restricted_at)
+        .first(conn)?;
+    if restricted.is_some() {
+        return Ok(false);
+    }
+    let mut changed = false;
+    let existing_emails: Vec<String> = contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .select(contact_emails::address_key)
+        .load(conn)?;
+    let mut position = existing_emails.len() as i32;
+    let mut known = existing_emails;
+    let emails = record.emails.iter().map(|e| (e, false));
+    let pecs = record.pecs.iter().map(|e| (e, true));
+    for (raw, is_pec) in emails.chain(pecs) {
+        let Ok(address) = normalize_email(raw) else {
+            continue;
+        };
+        let key = email_key(&address);
+        if known.contains(&key) {
+            continue;
+        }
+        diesel::insert_into(contact_emails::table)
+            .values(&EmailRow {
+                id: new_id(),
+                contact_id: contact_id.to_owned(),
+                position,
+                address,
+                address_key: key.clone(),
+                label: None,
+                is_pec,
+            })
+            .execute(conn)?;
+        known.push(key);
+        position += 1;
+        changed = true;
+    }
+    let mut numbers: Vec<String> = contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .select(contact_phones::number)
+        .load(conn)?;
+    let mut position = numbers.len() as i32;
+    for raw in &record.phones {
+        let Ok(number) = normalize_phone(raw, &scope.rules.phone_region) else {
+            continue;
+        };
+        if numbers.contains(&number) {
+            continue;
+        }
+        diesel::insert_into(contact_phones::table)
+            .values(&PhoneRow {
+                id: new_id(),
+                contact_id: contact_id.to_owned(),
+                position,
+                number: number.clone(),
+                label: None,
+            })
+            .execute(conn)?;
+        numbers.push(number);
+        position += 1;
+        changed = true;
+    }
+    if changed {
+        diesel::update(contacts::table.find(contact_id))
+            .set(contacts::updated_at.eq(now()))
+            .execute(conn)?;
+    }
+    Ok(changed)
+}
+
+fn create_contact(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+    origin: RecordOrigin,
+) -> Result<String> {
+    let category = scope
+        .provenance
+        .rule(origin)
+        .map_or(ContactCategory::Other, |r| r.category);
+    let emails = record.emails.iter().map(|e| (e, false));
+    let pecs = record.pecs.iter().map(|e| (e, true));
+    let input = CreateContactInput {
+        kind: if record.organization {
+            ContactKind::Organization
+        } else {
+            ContactKind::Person
+        },
+        given_name: record.given_name.clone(),
+        family_name: record.family_name.clone(),
+        organization_name: record.organization_name.clone(),
+        category,
+        emails: emails
+            .chain(pecs)
+            .map(|(address, is_pec)| EmailInput {
+                address: address.clone(),
+                label: None,
+                is_pec,
+            })
+            .collect(),
+        phones: record
+            .phones
+            .iter()
+            .map(|number| PhoneInput {
+                number: number.clone(),
+                label: None,
+            })
+            .collect(),
+        addresses: vec![],
+        tags: vec![],
+        codice_fiscale: record.codice_fiscale.clone(),
+        partita_iva: record.partita_iva.clone(),
+        notes: None,
+        responsible_user_id: None,
+        affiliations: vec![],
+    };
+    let contact = contact_service::create(conn, input, scope.rules)?;
+    record_provenance(conn, scope, &contact.id, record, origin)?;
+    Ok(contact.id)
+}
+
+/// The source row every imported contact carries, and the processing ground its origin's
+/// rule gives (unless the contact already has an open one for that purpose).
+fn record_provenance(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    contact_id: &str,
+    record: &RemoteContact,
+    origin: RecordOrigin,
+) -> Result<()> {
+    let at = now();
+    let principal = format!("connector:{}", scope.instance_name);
+    diesel::insert_into(contact_sources::table)
+        .values((
+            contact_sources::id.eq(new_id()),
+            contact_sources::contact_id.eq(contact_id),
+            contact_sources::kind.eq(SOURCE_KIND),
+            contact_sources::detail.eq(&scope.provenance.source_detail),
+            contact_sources::connector.eq(scope.instance_name),
+            contact_sources::external_id.eq(&record.external_id),
+            contact_sources::acquired_at.eq(at),
+            contact_sources::acquired_by.eq(&principal),
+            contact_sources::recorded_at.eq(at),
+        ))
+        .execute(conn)?;
+    let Some(rule) = scope.provenance.rule(origin) else {
+        return Ok(());
+    };
+    let (Some(basis), Some(purpose_key)) = (rule.basis, &rule.purpose_key) else {
+        return Ok(());
+    };
+    let purpose_id: String = purposes::table
+        .filter(purposes::key.eq(purpose_key))
+        .select(purposes::id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::Internal(format!("purpose {purpose_key} no longer exists")))?;
+    let open: i64 = processing_grounds::table
+        .filter(processing_grounds::contact_id.eq(contact_id))
+        .filter(processing_grounds::purpose_id.eq(&purpose_id))
+        .filter(processing_grounds::ended_at.is_null())
+        .count()
+        .get_result(conn)?;
+    if open == 0 {
+        diesel::insert_into(processing_grounds::table)
+            .values((
+                processing_grounds::id.eq(new_id()),
+                processing_grounds::contact_id.eq(contact_id),
+                processing_grounds::purpose_id.eq(&purpose_id),
+                processing_grounds::legal_basis.eq(basis.as_str()),
+                processing_grounds::note.eq(format!(
+                    "Imported by connector {} as {}",
+                    scope.instance_name,
+                    origin.as_str()
+                )),
+                processing_grounds::started_at.eq(at),
+                processing_grounds::recorded_at.eq(at),
+                processing_grounds::recorded_by.eq(&principal),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Queues (or refreshes) the record for review; nothing is created.
+fn queue_review(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+    reason: &str,
+) -> Result<Outcome> {
+    let at = now();
+    let json = serde_json::to_string(record).map_err(|e| Error::Internal(format!("json: {e}")))?;
+    let origin = RecordOrigin::from(record.origin).as_str();
+    let updated = diesel::update(
+        sync_review_items::table
+            .filter(sync_review_items::instance_id.eq(scope.instance_id))
+            .filter(sync_review_items::external_id.eq(&record.external_id)),
+    )
+    .set((
+        sync_review_items::record.eq(&json),
+        sync_review_items::origin.eq(origin),
+        sync_review_items::reason.eq(reason),
+        sync_review_items::updated_at.eq(at),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(sync_review_items::table)
+            .values((
+                sync_review_items::id.eq(new_id()),
+                sync_review_items::instance_id.eq(scope.instance_id),
+                sync_review_items::external_id.eq(&record.external_id),
+                sync_review_items::origin.eq(origin),
+                sync_review_items::record.eq(&json),
+                sync_review_items::reason.eq(reason),
+                sync_review_items::created_at.eq(at),
+                sync_review_items::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Outcome::Review)
+}
