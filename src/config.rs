@@ -55,6 +55,12 @@ pub struct FileSettings {
     pub access_log: Option<bool>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub secrets_keys: Option<std::collections::HashMap<String, String>>,
+    pub secrets_key_id: Option<String>,
+    pub public_url: Option<String>,
+    pub webhook_tolerance_seconds: Option<i64>,
+    pub sync_scheduler: Option<bool>,
+    pub connectors: Option<Vec<crate::sync::config::ConnectorConfig>>,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -109,6 +115,18 @@ pub struct Settings {
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// Keys (id → base64 of 32 bytes) that seal connector secrets at rest.
+    pub secrets_keys: std::collections::HashMap<String, String>,
+    /// The key new secrets are sealed with; the others only open older secrets.
+    pub secrets_key_id: Option<String>,
+    /// The address browsers and providers reach this server at (OAuth redirect URI).
+    pub public_url: Option<String>,
+    /// How far a webhook signature's timestamp may be from now.
+    pub webhook_tolerance_seconds: i64,
+    /// Whether `serve` runs the connector instances' scheduled syncs.
+    pub sync_scheduler: bool,
+    /// Connector instances configured in the file (created or updated at start-up).
+    pub connectors: Vec<crate::sync::config::ConnectorConfig>,
 }
 
 impl Default for Settings {
@@ -140,6 +158,12 @@ impl Default for Settings {
             access_log: true,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
+            secrets_keys: std::collections::HashMap::new(),
+            secrets_key_id: None,
+            public_url: None,
+            webhook_tolerance_seconds: 300,
+            sync_scheduler: true,
+            connectors: Vec::new(),
         }
     }
 }
@@ -212,6 +236,58 @@ impl Settings {
         if let Some(v) = f.log {
             s.log = v;
         }
+        s.apply_connectors(f.secrets_keys, f.secrets_key_id, f.public_url, f.connectors);
+        if let Some(v) = f.webhook_tolerance_seconds {
+            s.webhook_tolerance_seconds = v;
+        }
+        if let Some(v) = f.sync_scheduler {
+            s.sync_scheduler = v;
+        }
+    }
+
+    fn apply_connectors(
+        &mut self,
+        keys: Option<std::collections::HashMap<String, String>>,
+        key_id: Option<String>,
+        public_url: Option<String>,
+        connectors: Option<Vec<crate::sync::config::ConnectorConfig>>,
+    ) {
+        if let Some(v) = keys {
+            self.secrets_keys = v;
+        }
+        if let Some(v) = key_id {
+            self.secrets_key_id = Some(v);
+        }
+        if let Some(v) = public_url {
+            self.public_url = Some(v);
+        }
+        if let Some(v) = connectors {
+            self.connectors = v;
+        }
+    }
+
+    /// The box that seals connector secrets, when keys are configured.
+    pub fn secret_box(
+        &self,
+    ) -> Result<Option<lexgate_connectors::secrets::SecretBox>, ConfigError> {
+        let Some(current) = &self.secrets_key_id else {
+            return Ok(None);
+        };
+        lexgate_connectors::secrets::SecretBox::new(&self.secrets_keys, current)
+            .map(Some)
+            .map_err(|e| ConfigError::Invalid {
+                name: "secrets_keys",
+                message: e.to_string(),
+            })
+    }
+
+    /// The OAuth redirect URI of this server.
+    pub fn oauth_redirect_url(&self) -> String {
+        let base = self
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind));
+        format!("{}/oauth/callback", base.trim_end_matches('/'))
     }
 
     fn apply_limits(&mut self, f: &FileSettings) {
@@ -291,6 +367,10 @@ impl Settings {
                 "default_page_size",
                 "must be between 1 and max_page_size",
             ));
+        }
+        self.secret_box()?;
+        if self.webhook_tolerance_seconds < 1 {
+            return Err(invalid("webhook_tolerance_seconds", "must be at least 1"));
         }
         if self.phone_region.len() != 2 {
             return Err(invalid(

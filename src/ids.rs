@@ -17,10 +17,14 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    /// Connector configuration and sync records: IDs, not fetched through `node`.
+    ConnectorInstance,
+    SyncRun,
+    SyncReviewItem,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 11] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -29,6 +33,9 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::ConnectorInstance,
+        NodeType::SyncRun,
+        NodeType::SyncReviewItem,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +48,9 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::ConnectorInstance => "ConnectorInstance",
+            NodeType::SyncRun => "SyncRun",
+            NodeType::SyncReviewItem => "SyncReviewItem",
         }
     }
 }

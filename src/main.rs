@@ -44,6 +44,11 @@ enum Command {
     /// Check the GDPR access log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Sync one connector instance (by name), or every enabled one, now.
+    Sync {
+        /// The instance's name; all enabled instances when left out.
+        instance: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,6 +151,7 @@ async fn main() -> anyhow::Result<ExitCode> {
             create_user(&settings, email, name, role).await?
         }
         Command::Audit(AuditCommand::Verify) => return verify_access_log(&settings).await,
+        Command::Sync { instance } => return sync(&settings, instance).await,
         Command::PrintSchema { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
@@ -174,6 +180,58 @@ async fn verify_access_log(settings: &Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// Syncs with a progress line per instance; exits with 1 if any sync did not run or failed.
+async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitCode> {
+    let db =
+        Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
+    let service = lexgate::server::sync_service(&db, settings).await?;
+    let all = db.run(lexgate::sync::instances::list).await?;
+    let chosen: Vec<_> = match &only {
+        Some(name) => all.into_iter().filter(|i| &i.name == name).collect(),
+        None => all.into_iter().filter(|i| i.enabled).collect(),
+    };
+    if let (Some(name), true) = (&only, chosen.is_empty()) {
+        eprintln!("no connector instance named {name}");
+        return Ok(ExitCode::FAILURE);
+    }
+    let mut failures = 0;
+    for instance in chosen {
+        let bar = indicatif::ProgressBar::new_spinner();
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{spinner} {prefix}: {msg} ({elapsed})")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        );
+        bar.set_prefix(instance.name.clone());
+        bar.enable_steady_tick(std::time::Duration::from_millis(120));
+        let progress = bar.clone();
+        let outcome = service
+            .sync_instance(&instance, "cli", &move |counts| {
+                progress.set_message(format!("{} records", counts.handled()))
+            })
+            .await;
+        match outcome {
+            Ok(run) => {
+                bar.finish_with_message(format!(
+                    "{}: {} created, {} updated, {} linked, {} deleted, {} skipped, {} to review, {} failed",
+                    run.status, run.created, run.updated, run.linked, run.deleted, run.skipped, run.review, run.failed
+                ));
+                if run.status != "succeeded" {
+                    failures += 1;
+                }
+            }
+            Err(error) => {
+                bar.abandon_with_message(format!("not synced: {error}"));
+                failures += 1;
+            }
+        }
+    }
+    Ok(if failures == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn print_schema(output: Option<&std::path::Path>) -> anyhow::Result<()> {

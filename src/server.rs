@@ -13,7 +13,9 @@ use crate::graphql::AppState;
 pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
     let db =
         Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
+    let sync = sync_service(&db, settings).await?;
     Ok(AppState {
+        sync,
         roles: RoleCatalog::new(db.clone()),
         access_log: settings
             .access_log
@@ -26,6 +28,34 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         default_page_size: settings.default_page_size,
         auth: auth_config(settings)?,
     })
+}
+
+/// The sync engine, with the config file's connector instances applied.
+pub async fn sync_service(
+    db: &Database,
+    settings: &Settings,
+) -> anyhow::Result<std::sync::Arc<crate::sync::SyncService>> {
+    let secrets = settings.secret_box()?;
+    if !settings.connectors.is_empty() {
+        let (configured, sealing) = (settings.connectors.clone(), secrets.clone());
+        db.transaction(move |conn| crate::sync::config::apply(conn, sealing.as_ref(), &configured))
+            .await
+            .map_err(|e| anyhow::anyhow!("connectors in the config file: {e}"))?;
+    }
+    let setup = crate::sync::service::SyncSetup {
+        rules: ContactRules {
+            phone_region: settings.phone_region.clone(),
+        },
+        erasure: std::sync::Arc::new(crate::sync::erasure::NoErasureRecords),
+        secrets,
+        redirect_url: settings.oauth_redirect_url(),
+        webhook_tolerance_seconds: settings.webhook_tolerance_seconds,
+        policy: lexgate_connectors::http::HttpPolicy::default(),
+    };
+    Ok(std::sync::Arc::new(crate::sync::SyncService::new(
+        db.clone(),
+        setup,
+    )))
 }
 
 fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
@@ -56,6 +86,9 @@ fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = app_state(&settings).await?;
+    let scheduler = settings
+        .sync_scheduler
+        .then(|| state.sync.clone().spawn_scheduler());
     let app = crate::http::router(state, &settings);
     let listener = TcpListener::bind(settings.bind).await?;
     tracing::info!(
@@ -67,6 +100,9 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
         .await?;
+    if let Some(scheduler) = scheduler {
+        scheduler.abort();
+    }
     tracing::info!("lexgate stopped");
     Ok(())
 }

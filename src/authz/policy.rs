@@ -140,6 +140,16 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("ApiKeyPayload", &["apiKey"]),
     ("CreateApiKeyPayload", &["apiKey", "secret"]),
     ("LogoutPayload", &["loggedOut"]),
+    ("ConnectorInstancePayload", &["connectorInstance"]),
+    ("ConnectorAuthorizationPayload", &["authorizationUrl"]),
+    ("SyncRunPayload", &["run"]),
+    ("SyncReviewItemPayload", &["item"]),
+    ("PushContactPayload", &["externalId"]),
+    (
+        "ProvenanceRule",
+        &["origin", "basis", "purposeKey", "category"],
+    ),
+    ("SyncRunError", &["externalId", "message"]),
     (
         "ApiKey",
         &[
@@ -324,6 +334,48 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ),
     ("UpdateRoleInput", &["name", "description", "deniedFields"]),
     ("DeleteRoleInput", &["name"]),
+    // Connector administration: only admins reach these mutations.
+    (
+        "CreateConnectorInstanceInput",
+        &[
+            "name",
+            "kind",
+            "baseUrl",
+            "clientId",
+            "clientSecret",
+            "authUrl",
+            "tokenUrl",
+            "scopes",
+            "webhookSecret",
+            "scheduleMinutes",
+            "pageSize",
+            "sourceDetail",
+            "provenance",
+        ],
+    ),
+    (
+        "UpdateConnectorInstanceInput",
+        &[
+            "id",
+            "baseUrl",
+            "clientSecret",
+            "webhookSecret",
+            "scheduleMinutes",
+            "enabled",
+            "sourceDetail",
+            "provenance",
+        ],
+    ),
+    (
+        "ProvenanceRuleInput",
+        &["origin", "basis", "purposeKey", "category"],
+    ),
+    ("ConnectorInstanceRefInput", &["id"]),
+    ("PushContactToConnectorInput", &["instanceId", "contactId"]),
+    (
+        "ResolveSyncReviewItemInput",
+        &["id", "decision", "basis", "purposeKey", "category"],
+    ),
     (
         "ContactFilter",
         &[
@@ -416,6 +468,10 @@ const RULES: &[TypeRules] = &[
             ),
             plain(CAMPAIGNS, &["campaigns"]),
             personal(DPO, &["accessLog", "breachScope"]),
+            // Connector configuration is the admin's; the review queue holds personal data
+            // of people not yet imported, which the DPO may also decide on.
+            plain(ADMIN, &["connectorInstances", "connectorInstance"]),
+            personal(ADMIN.with(DPO), &["syncReviewItems"]),
         ],
     },
     TypeRules {
@@ -480,6 +536,88 @@ const RULES: &[TypeRules] = &[
                 CAMPAIGNS,
                 &["createCampaign", "updateCampaign", "deleteCampaign"],
             ),
+            plain(
+                ADMIN,
+                &[
+                    "createConnectorInstance",
+                    "updateConnectorInstance",
+                    "deleteConnectorInstance",
+                    "startConnectorAuthorization",
+                    "runConnectorSync",
+                ],
+            ),
+            // Discloses a contact's data to a provider (recorded as a recipient).
+            personal(ADMIN, &["pushContactToConnector"]),
+            personal(ADMIN.with(DPO), &["resolveSyncReviewItem"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ConnectorInstance",
+        groups: &[plain(
+            ADMIN,
+            &[
+                "id",
+                "name",
+                "kind",
+                "baseUrl",
+                "clientId",
+                "authUrl",
+                "tokenUrl",
+                "scopes",
+                "pageSize",
+                "scheduleMinutes",
+                "enabled",
+                "hasClientSecret",
+                "authorized",
+                "hasWebhookSecret",
+                "sourceDetail",
+                "provenance",
+                "runs",
+                "createdAt",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "SyncRun",
+        groups: &[plain(
+            ADMIN,
+            &[
+                "id",
+                "trigger",
+                "status",
+                "fullSync",
+                "startedAt",
+                "finishedAt",
+                "created",
+                "updated",
+                "linked",
+                "deleted",
+                "skipped",
+                "review",
+                "failed",
+                "errors",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "SyncReviewItem",
+        groups: &[
+            plain(
+                ADMIN.with(DPO),
+                &[
+                    "id",
+                    "instanceId",
+                    "externalId",
+                    "origin",
+                    "reason",
+                    "createdAt",
+                    "resolvedAt",
+                    "resolution",
+                    "contactId",
+                ],
+            ),
+            personal(ADMIN.with(DPO), &["name", "emails", "phones"]),
         ],
     },
     TypeRules {

@@ -5,6 +5,7 @@ pub mod auth;
 pub mod authorization;
 pub mod campaigns;
 pub mod communications;
+pub mod connectors;
 pub mod contacts;
 pub mod context;
 pub mod deadlines;
@@ -160,7 +161,10 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
-        NodeType::ApiKey => None,
+        NodeType::ApiKey
+        | NodeType::ConnectorInstance
+        | NodeType::SyncRun
+        | NodeType::SyncReviewItem => None,
     })
 }
 
@@ -213,6 +217,7 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    connectors::ConnectorQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -226,6 +231,7 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    connectors::ConnectorMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

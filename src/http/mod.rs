@@ -1,6 +1,7 @@
 //! The HTTP surface: GraphQL, the playground, health and readiness.
 
 mod authentication;
+mod connectors;
 mod graphql_over_http;
 
 mod headers;
@@ -46,6 +47,11 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .route("/graphql", graphql)
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route(
+            "/webhooks/{instance}",
+            axum::routing::post(connectors::webhook),
+        )
+        .route("/oauth/callback", get(connectors::oauth_callback))
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
     // CORS inside the security headers, so its preflight answers carry them too.
     let routes = headers::cors(routes, &settings.cors_allowed_origins);

@@ -223,6 +223,75 @@ pub fn create(
     secrets: Option<&SecretBox>,
     input: CreateConnectorInstanceInput,
 ) -> Result<InstanceRow> {
+    let row = build(conn, secrets, input, None)?;
+    diesel::insert_into(connector_instances::table)
+        .values(&row)
+        .execute(conn)
+        .map_err(|e| match e {
+            diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ) => Error::Conflict {
+                field: Some("input.name".into()),
+                message: "a connector instance has this name".into(),
+            },
+            other => other.into(),
+        })?;
+    Ok(row)
+}
+
+/// Creates the instance the config file describes, or brings the one of that name in line
+/// with it (keeping its tokens, links, cursors and runs).
+pub fn configure(
+    conn: &mut AnyConnection,
+    secrets: Option<&SecretBox>,
+    input: CreateConnectorInstanceInput,
+) -> Result<InstanceRow> {
+    let existing = connector_instances::table
+        .filter(connector_instances::name.eq(input.name.trim()))
+        .select(InstanceRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(existing) = existing else {
+        return create(conn, secrets, input);
+    };
+    let row = build(conn, secrets, input, Some(&existing))?;
+    let unchanged = row.kind == existing.kind
+        && row.base_url == existing.base_url
+        && row.settings == existing.settings
+        && row.provenance == existing.provenance
+        && row.schedule_minutes == existing.schedule_minutes
+        && secrets_unchanged(secrets, &row, &existing)?;
+    if unchanged {
+        return Ok(existing);
+    }
+    diesel::update(connector_instances::table.find(&row.id))
+        .set(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+fn secrets_unchanged(
+    secrets: Option<&SecretBox>,
+    row: &InstanceRow,
+    existing: &InstanceRow,
+) -> Result<bool> {
+    let Some(secrets) = secrets else {
+        return Ok(true);
+    };
+    Ok(
+        row.credentials(secrets)?.client_secret == existing.credentials(secrets)?.client_secret
+            && row.webhook_secret(secrets)? == existing.webhook_secret(secrets)?,
+    )
+}
+
+/// The validated row of `input`; over `existing`, its id, creation time and tokens stay.
+fn build(
+    conn: &mut AnyConnection,
+    secrets: Option<&SecretBox>,
+    input: CreateConnectorInstanceInput,
+    existing: Option<&InstanceRow>,
+) -> Result<InstanceRow> {
     let mut v = Validator::new();
     let name = v.required("input.name", &input.name);
     if !name
@@ -256,12 +325,6 @@ pub fn create(
     };
     check_purposes(conn, &mut v, &provenance)?;
     v.finish()?;
-    let has_secrets = input.client_secret.is_some() || input.webhook_secret.is_some();
-    let secrets = if has_secrets {
-        Some(require_secrets(secrets, "input.clientSecret")?)
-    } else {
-        secrets
-    };
 
     let timestamp = now();
     let settings = InstanceSettings {
@@ -273,44 +336,29 @@ pub fn create(
         rate_limit: None,
     };
     let mut row = InstanceRow {
-        id: new_id(),
+        id: existing.map_or_else(new_id, |e| e.id.clone()),
         name,
         kind,
         base_url,
         settings: to_json(&settings)?,
-        credentials: None,
-        webhook_secret: None,
+        credentials: existing.and_then(|e| e.credentials.clone()),
+        webhook_secret: existing.and_then(|e| e.webhook_secret.clone()),
         provenance: to_json(&provenance)?,
         schedule_minutes: input.schedule_minutes,
-        enabled: true,
-        created_at: timestamp,
+        enabled: existing.is_none_or(|e| e.enabled),
+        created_at: existing.map_or(timestamp, |e| e.created_at),
         updated_at: timestamp,
     };
-    if let Some(secrets) = secrets {
-        if input.client_secret.is_some() {
-            let credentials = Credentials {
-                client_secret: input.client_secret,
-                tokens: None,
-            };
-            row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
-        }
-        if let Some(secret) = &input.webhook_secret {
-            row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret)?);
-        }
+    if let Some(secret) = input.client_secret {
+        let secrets = require_secrets(secrets, "input.clientSecret")?;
+        let mut credentials = row.credentials(secrets)?;
+        credentials.client_secret = Some(secret);
+        row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
     }
-    diesel::insert_into(connector_instances::table)
-        .values(&row)
-        .execute(conn)
-        .map_err(|e| match e {
-            diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ) => Error::Conflict {
-                field: Some("input.name".into()),
-                message: "a connector instance has this name".into(),
-            },
-            other => other.into(),
-        })?;
+    if let Some(secret) = &input.webhook_secret {
+        let secrets = require_secrets(secrets, "input.webhookSecret")?;
+        row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret)?);
+    }
     Ok(row)
 }
 

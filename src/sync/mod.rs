@@ -3,6 +3,7 @@
 //! the erased), the lease that keeps each instance syncing in one place, runs, the review
 //! queue, pushes with their disclosure register, and webhooks' deduplication.
 
+pub mod config;
 pub mod engine;
 pub mod erasure;
 pub mod instances;
@@ -12,6 +13,7 @@ pub mod push;
 pub mod review;
 pub mod runs;
 pub mod runtime;
+pub mod service;
 pub mod upsert;
 pub mod webhooks;
 
@@ -19,3 +21,4 @@ pub use engine::{SyncEngine, SyncError};
 pub use erasure::{ErasureRegister, Identities};
 pub use instances::InstanceRow;
 pub use runtime::ConnectorRuntime;
+pub use service::SyncService;

@@ -85,7 +85,8 @@ pub struct ProvenanceRule {
     pub category: ContactCategory,
 }
 
-#[derive(InputObject, Debug, Clone)]
+#[derive(InputObject, Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct ProvenanceRuleInput {
     pub origin: RecordOrigin,
     /// Leave out to send new contacts of this origin to the review queue.

@@ -8,6 +8,7 @@ mod auth;
 mod authorization;
 mod campaigns;
 mod communications;
+mod connectors;
 mod contacts;
 mod deadlines;
 mod directory;

@@ -1,0 +1,493 @@
+//! Connectors in the GraphQL API, for admins: connector instances (secrets write-only),
+//! their OAuth authorisation, sync runs, the review queue of imports without a legal basis,
+//! and pushing a contact to a provider.
+
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::error::GraphqlResult;
+use crate::graphql::authorization::access;
+use crate::graphql::context::{read, state, write};
+use crate::graphql::{DeleteInput, DeletePayload};
+use crate::ids::{self, NodeType};
+use crate::sync::instances::{
+    self, CreateConnectorInstanceInput, InstanceRow, UpdateConnectorInstanceInput,
+};
+use crate::sync::provenance::{ProvenanceRule, RecordOrigin};
+use crate::sync::review::{self, ResolveSyncReviewItemInput, ReviewRow};
+use crate::sync::runs::{self, RunError, RunRow, SyncRunStatus};
+use crate::sync::SyncError;
+
+/// A configured connection to a provider. Its secrets are never returned, only whether
+/// they are set.
+pub struct ConnectorInstance(InstanceRow);
+
+#[Object]
+impl ConnectorInstance {
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::ConnectorInstance, &self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+
+    async fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    async fn client_id(&self) -> async_graphql::Result<String> {
+        Ok(self.0.settings().gql()?.client_id)
+    }
+
+    async fn auth_url(&self) -> async_graphql::Result<String> {
+        Ok(self.0.settings().gql()?.auth_url)
+    }
+
+    async fn token_url(&self) -> async_graphql::Result<String> {
+        Ok(self.0.settings().gql()?.token_url)
+    }
+
+    async fn scopes(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(self.0.settings().gql()?.scopes)
+    }
+
+    async fn page_size(&self) -> async_graphql::Result<i32> {
+        Ok(self.0.settings().gql()?.page_size as i32)
+    }
+
+    async fn schedule_minutes(&self) -> Option<i32> {
+        self.0.schedule_minutes
+    }
+
+    async fn enabled(&self) -> bool {
+        self.0.enabled
+    }
+
+    /// Whether a client secret is stored (its value is never shown).
+    async fn has_client_secret(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self
+            .credentials(ctx)?
+            .is_some_and(|c| c.client_secret.is_some()))
+    }
+
+    /// Whether the provider granted tokens (the OAuth authorisation was completed).
+    async fn authorized(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.credentials(ctx)?.is_some_and(|c| c.tokens.is_some()))
+    }
+
+    /// Whether inbound webhooks are accepted (a signing secret is stored).
+    async fn has_webhook_secret(&self) -> bool {
+        self.0.webhook_secret.is_some()
+    }
+
+    /// Recorded as the source detail of every contact this instance imports.
+    async fn source_detail(&self) -> async_graphql::Result<String> {
+        Ok(self.0.provenance().gql()?.source_detail)
+    }
+
+    /// The legal basis per record origin; origins without one go to review.
+    async fn provenance(&self) -> async_graphql::Result<Vec<ProvenanceRule>> {
+        Ok(self.0.provenance().gql()?.rules)
+    }
+
+    /// The latest sync runs, newest first.
+    async fn runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default = 20)] first: i32,
+    ) -> async_graphql::Result<Vec<SyncRun>> {
+        let id = self.0.id.clone();
+        let limit = i64::from(first.clamp(1, 100));
+        let rows = read(ctx, move |c| runs::latest(c, &id, limit)).await?;
+        Ok(rows.into_iter().map(SyncRun).collect())
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+impl ConnectorInstance {
+    fn credentials(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<instances::Credentials>> {
+        if self.0.credentials.is_none() {
+            return Ok(None);
+        }
+        let Some(secrets) = state(ctx).sync.secrets() else {
+            return Ok(None);
+        };
+        Ok(Some(self.0.credentials(secrets).gql()?))
+    }
+}
+
+/// One run of a connector instance's sync.
+pub struct SyncRun(RunRow);
+
+#[Object]
+impl SyncRun {
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::SyncRun, &self.0.id)
+    }
+
+    /// `schedule`, `webhook`, `manual` or `cli`.
+    async fn trigger(&self) -> &str {
+        &self.0.trigger
+    }
+
+    async fn status(&self) -> async_graphql::Result<SyncRunStatus> {
+        self.0.status().gql()
+    }
+
+    /// Whether the run listed everything (first sync, or after the provider refused the cursor).
+    async fn full_sync(&self) -> bool {
+        self.0.full_sync
+    }
+
+    async fn started_at(&self) -> DateTime<Utc> {
+        self.0.started_at.and_utc()
+    }
+
+    async fn finished_at(&self) -> Option<DateTime<Utc>> {
+        self.0.finished_at.map(|t| t.and_utc())
+    }
+
+    async fn created(&self) -> i32 {
+        self.0.created
+    }
+
+    async fn updated(&self) -> i32 {
+        self.0.updated
+    }
+
+    async fn linked(&self) -> i32 {
+        self.0.linked
+    }
+
+    async fn deleted(&self) -> i32 {
+        self.0.deleted
+    }
+
+    async fn skipped(&self) -> i32 {
+        self.0.skipped
+    }
+
+    async fn review(&self) -> i32 {
+        self.0.review
+    }
+
+    async fn failed(&self) -> i32 {
+        self.0.failed
+    }
+
+    /// Failed records by the provider's id; messages name fields, never values.
+    async fn errors(&self) -> Vec<RunError> {
+        self.0.errors()
+    }
+}
+
+/// An imported record waiting for a decision: it would have created a contact without a
+/// legal basis, or it matches several contacts.
+pub struct SyncReviewItem(ReviewRow);
+
+#[Object]
+impl SyncReviewItem {
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::SyncReviewItem, &self.0.id)
+    }
+
+    async fn instance_id(&self) -> ID {
+        ids::encode(NodeType::ConnectorInstance, &self.0.instance_id)
+    }
+
+    async fn external_id(&self) -> &str {
+        &self.0.external_id
+    }
+
+    async fn origin(&self) -> async_graphql::Result<RecordOrigin> {
+        lexgate_connectors::ContactOrigin::parse(&self.0.origin)
+            .map(RecordOrigin::from)
+            .ok_or_else(|| async_graphql::Error::new("unknown record origin"))
+    }
+
+    async fn reason(&self) -> &str {
+        &self.0.reason
+    }
+
+    /// The name the provider gives the person or organisation.
+    async fn name(&self) -> async_graphql::Result<String> {
+        let record = self.0.record().gql()?;
+        let parts = [
+            record.given_name,
+            record.family_name,
+            record.organization_name,
+        ];
+        Ok(parts.into_iter().flatten().collect::<Vec<_>>().join(" "))
+    }
+
+    async fn emails(&self) -> async_graphql::Result<Vec<String>> {
+        let record = self.0.record().gql()?;
+        Ok(record.emails.into_iter().chain(record.pecs).collect())
+    }
+
+    async fn phones(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(self.0.record().gql()?.phones)
+    }
+
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn resolved_at(&self) -> Option<DateTime<Utc>> {
+        self.0.resolved_at.map(|t| t.and_utc())
+    }
+
+    /// `imported`, `dismissed`, or `erased` (the person was erased before the decision).
+    async fn resolution(&self) -> Option<&str> {
+        self.0.resolution.as_deref()
+    }
+
+    /// The contact created by an import decision.
+    async fn contact_id(&self) -> Option<ID> {
+        self.0
+            .contact_id
+            .as_deref()
+            .map(|id| ids::encode(NodeType::Contact, id))
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectorInstancePayload {
+    pub connector_instance: ConnectorInstance,
+}
+
+#[derive(SimpleObject)]
+pub struct ConnectorAuthorizationPayload {
+    /// Send the admin's browser here; the provider redirects back to `/oauth/callback`.
+    pub authorization_url: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SyncRunPayload {
+    pub run: SyncRun,
+}
+
+#[derive(SimpleObject)]
+pub struct SyncReviewItemPayload {
+    pub item: SyncReviewItem,
+}
+
+#[derive(SimpleObject)]
+pub struct PushContactPayload {
+    /// The provider's id of the contact.
+    pub external_id: String,
+}
+
+#[derive(InputObject)]
+pub struct ConnectorInstanceRefInput {
+    pub id: ID,
+}
+
+#[derive(InputObject)]
+pub struct PushContactToConnectorInput {
+    pub instance_id: ID,
+    pub contact_id: ID,
+}
+
+fn instance_key(id: &ID, field: &str) -> async_graphql::Result<String> {
+    ids::decode(NodeType::ConnectorInstance, id, field).gql()
+}
+
+#[derive(Default)]
+pub struct ConnectorQueries;
+
+#[Object]
+impl ConnectorQueries {
+    async fn connector_instances(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ConnectorInstance>> {
+        let rows = read(ctx, instances::list).await?;
+        Ok(rows.into_iter().map(ConnectorInstance).collect())
+    }
+
+    async fn connector_instance(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<ConnectorInstance>> {
+        let key = instance_key(&id, "id")?;
+        let row = read(ctx, move |c| instances::get(c, &key)).await?;
+        Ok(Some(ConnectorInstance(row)))
+    }
+
+    /// Imports waiting for a decision (with `includeResolved`, the decided ones too).
+    async fn sync_review_items(
+        &self,
+        ctx: &Context<'_>,
+        instance_id: Option<ID>,
+        #[graphql(default)] include_resolved: bool,
+    ) -> async_graphql::Result<Vec<SyncReviewItem>> {
+        let key = instance_id
+            .map(|id| instance_key(&id, "instanceId"))
+            .transpose()?;
+        let rows = read(ctx, move |c| {
+            review::list(c, key.as_deref(), include_resolved)
+        })
+        .await?;
+        Ok(rows.into_iter().map(SyncReviewItem).collect())
+    }
+}
+
+#[derive(Default)]
+pub struct ConnectorMutations;
+
+#[Object]
+impl ConnectorMutations {
+    async fn create_connector_instance(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateConnectorInstanceInput,
+    ) -> async_graphql::Result<Option<ConnectorInstancePayload>> {
+        let secrets = state(ctx).sync.secrets().cloned();
+        let row = write(ctx, move |c| instances::create(c, secrets.as_ref(), input)).await?;
+        Ok(Some(ConnectorInstancePayload {
+            connector_instance: ConnectorInstance(row),
+        }))
+    }
+
+    /// Fields left out stay; secrets given replace the stored ones.
+    async fn update_connector_instance(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateConnectorInstanceInput,
+    ) -> async_graphql::Result<Option<ConnectorInstancePayload>> {
+        let key = instance_key(&input.id, "input.id")?;
+        let secrets = state(ctx).sync.secrets().cloned();
+        let row = write(ctx, move |c| {
+            instances::update(c, secrets.as_ref(), &key, input)
+        })
+        .await?;
+        Ok(Some(ConnectorInstancePayload {
+            connector_instance: ConnectorInstance(row),
+        }))
+    }
+
+    /// Deletes the instance with its links, cursors and runs; imported contacts stay.
+    async fn delete_connector_instance(
+        &self,
+        ctx: &Context<'_>,
+        input: DeleteInput,
+    ) -> async_graphql::Result<Option<DeletePayload>> {
+        let key = instance_key(&input.id, "input.id")?;
+        write(ctx, move |c| instances::delete(c, &key)).await?;
+        Ok(Some(DeletePayload {
+            deleted_id: input.id,
+        }))
+    }
+
+    /// Starts the OAuth authorisation of the instance (code flow with PKCE and state).
+    async fn start_connector_authorization(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectorInstanceRefInput,
+    ) -> async_graphql::Result<Option<ConnectorAuthorizationPayload>> {
+        let key = instance_key(&input.id, "input.id")?;
+        let started_by = access(ctx).user_id().map(str::to_owned);
+        let url = state(ctx)
+            .sync
+            .start_authorization(&key, started_by)
+            .await
+            .gql()?;
+        Ok(Some(ConnectorAuthorizationPayload {
+            authorization_url: url,
+        }))
+    }
+
+    /// Runs a sync of the instance now and returns its run.
+    async fn run_connector_sync(
+        &self,
+        ctx: &Context<'_>,
+        input: ConnectorInstanceRefInput,
+    ) -> async_graphql::Result<Option<SyncRunPayload>> {
+        let key = instance_key(&input.id, "input.id")?;
+        let run = state(ctx)
+            .sync
+            .sync(&key, "manual", &|_| {})
+            .await
+            .map_err(sync_error)?;
+        Ok(Some(SyncRunPayload { run: SyncRun(run) }))
+    }
+
+    /// Sends a contact to the instance's provider and records the disclosure; restricted
+    /// contacts are refused.
+    async fn push_contact_to_connector(
+        &self,
+        ctx: &Context<'_>,
+        input: PushContactToConnectorInput,
+    ) -> async_graphql::Result<Option<PushContactPayload>> {
+        let instance = instance_key(&input.instance_id, "input.instanceId")?;
+        let contact = ids::decode(NodeType::Contact, &input.contact_id, "input.contactId").gql()?;
+        let external_id = state(ctx)
+            .sync
+            .push_contact(&instance, &contact)
+            .await
+            .gql()?;
+        access(ctx).trail.wrote_subject(&contact);
+        Ok(Some(PushContactPayload { external_id }))
+    }
+
+    /// Decides a review item: import it on the basis given, or dismiss it.
+    async fn resolve_sync_review_item(
+        &self,
+        ctx: &Context<'_>,
+        input: ResolveSyncReviewItemInput,
+    ) -> async_graphql::Result<Option<SyncReviewItemPayload>> {
+        let key = ids::decode(NodeType::SyncReviewItem, &input.id, "input.id").gql()?;
+        let sync = state(ctx).sync.clone();
+        let reviewer = access(ctx).user_id().map(str::to_owned);
+        let row = write(ctx, move |c| {
+            review::resolve(
+                c,
+                sync.rules(),
+                sync.erasure().as_ref(),
+                &key,
+                input,
+                reviewer.as_deref(),
+            )
+        })
+        .await?;
+        if let Some(contact) = &row.contact_id {
+            access(ctx).trail.wrote_subject(contact);
+        }
+        Ok(Some(SyncReviewItemPayload {
+            item: SyncReviewItem(row),
+        }))
+    }
+}
+
+/// A sync that could not start is the caller's problem when busy or disabled.
+fn sync_error(error: SyncError) -> async_graphql::Error {
+    use async_graphql::ErrorExtensions;
+    match error {
+        SyncError::Database(error) => error.extend(),
+        SyncError::Busy => crate::error::Error::Conflict {
+            field: Some("input.id".into()),
+            message: error.to_string(),
+        }
+        .extend(),
+        SyncError::Disabled | SyncError::Setup(_) => {
+            crate::error::Error::invalid("input.id", error.to_string()).extend()
+        }
+    }
+}

@@ -1,0 +1,61 @@
+//! Connector instances declared in the config file (`[[connectors]]`), applied at start-up:
+//! created if new, updated if changed. Their secrets are sealed into the database like those
+//! set through GraphQL.
+
+use serde::Deserialize;
+
+use super::instances::{self, CreateConnectorInstanceInput};
+use super::provenance::ProvenanceRuleInput;
+use crate::db::AnyConnection;
+use crate::error::Result;
+use lexgate_connectors::secrets::SecretBox;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConnectorConfig {
+    pub name: String,
+    pub kind: String,
+    pub base_url: String,
+    pub client_id: String,
+    pub client_secret: Option<String>,
+    pub auth_url: String,
+    pub token_url: String,
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    pub webhook_secret: Option<String>,
+    pub schedule_minutes: Option<i32>,
+    pub page_size: Option<i32>,
+    pub source_detail: Option<String>,
+    pub provenance: Option<Vec<ProvenanceRuleInput>>,
+}
+
+/// Applies every configured instance in the caller's transaction.
+pub fn apply(
+    conn: &mut AnyConnection,
+    secrets: Option<&SecretBox>,
+    configured: &[ConnectorConfig],
+) -> Result<usize> {
+    for config in configured {
+        let config = config.clone();
+        instances::configure(
+            conn,
+            secrets,
+            CreateConnectorInstanceInput {
+                name: config.name,
+                kind: config.kind,
+                base_url: config.base_url,
+                client_id: config.client_id,
+                client_secret: config.client_secret,
+                auth_url: config.auth_url,
+                token_url: config.token_url,
+                scopes: config.scopes,
+                webhook_secret: config.webhook_secret,
+                schedule_minutes: config.schedule_minutes,
+                page_size: config.page_size,
+                source_detail: config.source_detail,
+                provenance: config.provenance,
+            },
+        )?;
+    }
+    Ok(configured.len())
+}

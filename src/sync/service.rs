@@ -1,0 +1,360 @@
+//! The sync engine as the server and the CLI use it: syncs by instance, scheduled syncs,
+//! pushes, the OAuth authorisation of an instance, and inbound webhooks.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::prelude::*;
+use lexgate_connectors::http::HttpPolicy;
+use lexgate_connectors::secrets::SecretBox;
+use lexgate_connectors::webhook::{self, SignatureError};
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+
+use super::erasure::ErasureRegister;
+use super::instances::{self, InstanceRow};
+use super::runs::{self, Counts, RunRow};
+use super::{push, webhooks, ConnectorRuntime, SyncEngine, SyncError};
+use crate::contacts::ContactRules;
+use crate::db::schema::oauth_pending;
+use crate::db::{now, Database};
+use crate::error::{Error, Result};
+
+/// How long an authorisation may take between start and callback.
+const AUTHORIZATION_TTL_MINUTES: i64 = 10;
+
+/// How often the scheduler looks for instances due.
+const SCHEDULER_TICK: Duration = Duration::from_secs(30);
+
+pub struct SyncService {
+    db: Database,
+    engine: SyncEngine,
+    runtime: ConnectorRuntime,
+    rules: ContactRules,
+    erasure: Arc<dyn ErasureRegister>,
+    webhook_tolerance_seconds: i64,
+}
+
+/// What became of a webhook delivery.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WebhookOutcome {
+    /// A sync of the changes was started.
+    Accepted,
+    /// The event was delivered before; nothing to do.
+    Duplicate,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("no connector instance takes webhooks here")]
+    Unknown,
+    #[error("invalid signature: {0}")]
+    Signature(#[from] SignatureError),
+    #[error("the event has no event_id")]
+    Malformed,
+    #[error(transparent)]
+    Database(#[from] Error),
+}
+
+#[derive(Deserialize)]
+struct WebhookEvent {
+    event_id: String,
+}
+
+pub struct SyncSetup {
+    pub rules: ContactRules,
+    pub erasure: Arc<dyn ErasureRegister>,
+    pub secrets: Option<SecretBox>,
+    pub redirect_url: String,
+    pub webhook_tolerance_seconds: i64,
+    pub policy: HttpPolicy,
+}
+
+impl SyncService {
+    pub fn new(db: Database, setup: SyncSetup) -> SyncService {
+        SyncService {
+            engine: SyncEngine::new(db.clone(), setup.rules.clone(), setup.erasure.clone()),
+            runtime: ConnectorRuntime::new(
+                db.clone(),
+                setup.secrets,
+                setup.policy,
+                setup.redirect_url,
+            ),
+            db,
+            rules: setup.rules,
+            erasure: setup.erasure,
+            webhook_tolerance_seconds: setup.webhook_tolerance_seconds,
+        }
+    }
+
+    pub fn rules(&self) -> &ContactRules {
+        &self.rules
+    }
+
+    pub fn erasure(&self) -> Arc<dyn ErasureRegister> {
+        self.erasure.clone()
+    }
+
+    pub fn secrets(&self) -> Option<&SecretBox> {
+        self.runtime.secrets()
+    }
+
+    /// Syncs the instance with this id.
+    pub async fn sync(
+        &self,
+        instance_id: &str,
+        trigger: &str,
+        progress: &(dyn Fn(&Counts) + Send + Sync),
+    ) -> Result<RunRow, SyncError> {
+        let id = instance_id.to_owned();
+        let instance = self.db.run(move |c| instances::get(c, &id)).await?;
+        self.sync_instance(&instance, trigger, progress).await
+    }
+
+    pub async fn sync_instance(
+        &self,
+        instance: &InstanceRow,
+        trigger: &str,
+        progress: &(dyn Fn(&Counts) + Send + Sync),
+    ) -> Result<RunRow, SyncError> {
+        let connector = self.runtime.connector(instance)?;
+        self.engine
+            .run(instance, connector.as_ref(), trigger, progress)
+            .await
+    }
+
+    /// Pushes a contact to the instance's provider (recording the disclosure).
+    pub async fn push_contact(&self, instance_id: &str, contact_id: &str) -> Result<String> {
+        let id = instance_id.to_owned();
+        let instance = self.db.run(move |c| instances::get(c, &id)).await?;
+        let connector = self
+            .runtime
+            .connector(&instance)
+            .map_err(|e| Error::invalid("input.instanceId", e.to_string()))?;
+        push::push_contact(&self.db, &instance, connector.as_ref(), contact_id).await
+    }
+
+    /// Starts the instance's OAuth authorisation: the URL to send the admin to. The state
+    /// is kept hashed and the PKCE verifier sealed until the callback.
+    pub async fn start_authorization(
+        &self,
+        instance_id: &str,
+        started_by: Option<String>,
+    ) -> Result<String> {
+        let secrets = self.secrets().cloned().ok_or_else(|| {
+            Error::invalid(
+                "input.id",
+                "configure secrets_keys and secrets_key_id first",
+            )
+        })?;
+        let id = instance_id.to_owned();
+        let instance = self.db.run(move |c| instances::get(c, &id)).await?;
+        let credentials = instance.credentials(&secrets)?;
+        let app = instance.oauth_app(&credentials, self.runtime.redirect_url())?;
+        let start = app
+            .start()
+            .map_err(|e| Error::invalid("input.id", e.to_string()))?;
+        let state_hash = hash_state(&start.state);
+        let sealed = secrets
+            .seal(
+                start.pkce_verifier.as_bytes(),
+                &format!("oauth_pending:{state_hash}"),
+            )
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let instance_id = instance.id.clone();
+        self.db
+            .transaction(move |conn| {
+                diesel::delete(oauth_pending::table.filter(oauth_pending::expires_at.lt(now())))
+                    .execute(conn)?;
+                diesel::insert_into(oauth_pending::table)
+                    .values((
+                        oauth_pending::state_hash.eq(&state_hash),
+                        oauth_pending::instance_id.eq(&instance_id),
+                        oauth_pending::pkce_verifier.eq(&sealed),
+                        oauth_pending::started_by.eq(&started_by),
+                        oauth_pending::expires_at
+                            .eq(now() + chrono::Duration::minutes(AUTHORIZATION_TTL_MINUTES)),
+                    ))
+                    .execute(conn)?;
+                Ok(())
+            })
+            .await?;
+        Ok(start.url)
+    }
+
+    /// The provider's callback: checks the state (once), exchanges the code with the kept
+    /// verifier and seals the tokens into the instance.
+    pub async fn finish_authorization(&self, state: &str, code: &str) -> Result<InstanceRow> {
+        let secrets = self
+            .secrets()
+            .cloned()
+            .ok_or_else(|| Error::Unavailable("connector secrets are not configured".into()))?;
+        let state_hash = hash_state(state);
+        let lookup = state_hash.clone();
+        // Taken and deleted in one transaction: a state works once.
+        let pending = self
+            .db
+            .transaction(move |conn| {
+                let row: Option<(String, String, chrono::NaiveDateTime)> = oauth_pending::table
+                    .find(&lookup)
+                    .select((
+                        oauth_pending::instance_id,
+                        oauth_pending::pkce_verifier,
+                        oauth_pending::expires_at,
+                    ))
+                    .first(conn)
+                    .optional()?;
+                diesel::delete(oauth_pending::table.find(&lookup)).execute(conn)?;
+                Ok(row)
+            })
+            .await?;
+        let Some((instance_id, sealed, _)) = pending.filter(|(_, _, expires)| *expires > now())
+        else {
+            return Err(Error::invalid("state", "unknown or expired authorisation"));
+        };
+        let verifier = secrets
+            .open(&sealed, &format!("oauth_pending:{state_hash}"))
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let verifier = String::from_utf8(verifier).map_err(|e| Error::Internal(e.to_string()))?;
+        let id = instance_id.clone();
+        let instance = self.db.run(move |c| instances::get(c, &id)).await?;
+        let credentials = instance.credentials(&secrets)?;
+        let app = instance.oauth_app(&credentials, self.runtime.redirect_url())?;
+        let http = lexgate_connectors::oauth::token_http_client()
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        let tokens = app
+            .exchange(&http, code, &verifier)
+            .await
+            .map_err(|e| Error::invalid("code", e.to_string()))?;
+        let id = instance_id.clone();
+        let row = self
+            .db
+            .transaction(move |conn| {
+                instances::save_tokens(conn, &secrets, &id, &tokens)?;
+                instances::get(conn, &id)
+            })
+            .await?;
+        self.runtime.forget(&instance_id);
+        Ok(row)
+    }
+
+    /// An inbound webhook: the signature is checked on the raw body before anything parses
+    /// it; a first delivery starts an incremental sync in the background.
+    pub async fn receive_webhook(
+        self: &Arc<Self>,
+        instance_name: &str,
+        signature: Option<&str>,
+        body: &[u8],
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let name = instance_name.to_owned();
+        let instance = match self.db.run(move |c| instances::by_name(c, &name)).await {
+            Ok(instance) => instance,
+            Err(Error::NotFound { .. }) => return Err(WebhookError::Unknown),
+            Err(other) => return Err(other.into()),
+        };
+        let secret = match self.secrets() {
+            Some(secrets) => instance.webhook_secret(secrets)?,
+            None => None,
+        };
+        let Some(secret) = secret.filter(|_| instance.enabled) else {
+            return Err(WebhookError::Unknown);
+        };
+        let header = signature.ok_or(SignatureError::Malformed)?;
+        webhook::verify(
+            &secret,
+            header,
+            body,
+            chrono::Utc::now().timestamp(),
+            self.webhook_tolerance_seconds,
+        )?;
+        let event: WebhookEvent =
+            serde_json::from_slice(body).map_err(|_| WebhookError::Malformed)?;
+        if event.event_id.trim().is_empty() {
+            return Err(WebhookError::Malformed);
+        }
+        let (id, event_id) = (instance.id.clone(), event.event_id);
+        let first = self
+            .db
+            .transaction(move |c| webhooks::first_delivery(c, &id, &event_id))
+            .await?;
+        if !first {
+            return Ok(WebhookOutcome::Duplicate);
+        }
+        let service = self.clone();
+        tokio::spawn(async move {
+            service.sync_when_free(&instance, "webhook").await;
+        });
+        Ok(WebhookOutcome::Accepted)
+    }
+
+    /// Syncs, waiting a little for a sync already running elsewhere to end (its last page
+    /// may predate the change that was announced).
+    async fn sync_when_free(&self, instance: &InstanceRow, trigger: &str) {
+        for attempt in 0..6u32 {
+            match self.sync_instance(instance, trigger, &|_| {}).await {
+                Err(SyncError::Busy) => {
+                    tokio::time::sleep(Duration::from_millis(500 * 2u64.pow(attempt))).await
+                }
+                Err(error) => {
+                    tracing::warn!(instance = %instance.name, %error, "sync failed");
+                    return;
+                }
+                Ok(_) => return,
+            }
+        }
+    }
+
+    /// Runs the scheduled syncs of every enabled instance with a schedule, for the life of
+    /// the process.
+    pub fn spawn_scheduler(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(SCHEDULER_TICK);
+            loop {
+                tick.tick().await;
+                match self.due_instances().await {
+                    Ok(due) => {
+                        for instance in due {
+                            let service = self.clone();
+                            tokio::spawn(async move {
+                                match service.sync_instance(&instance, "schedule", &|_| {}).await {
+                                    Ok(_) | Err(SyncError::Busy) => {}
+                                    Err(error) => {
+                                        tracing::warn!(instance = %instance.name, %error, "scheduled sync failed")
+                                    }
+                                }
+                            });
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "cannot read the sync schedule"),
+                }
+            }
+        })
+    }
+
+    /// Enabled instances whose last run started longer ago than their schedule.
+    async fn due_instances(&self) -> Result<Vec<InstanceRow>> {
+        self.db
+            .run(|conn| {
+                let mut due = Vec::new();
+                for instance in instances::list(conn)? {
+                    let Some(minutes) = instance.schedule_minutes.filter(|_| instance.enabled)
+                    else {
+                        continue;
+                    };
+                    let last = runs::latest(conn, &instance.id, 1)?;
+                    let next = last
+                        .first()
+                        .map(|r| r.started_at + chrono::Duration::minutes(minutes.into()));
+                    if next.is_none_or(|at| at <= now()) {
+                        due.push(instance);
+                    }
+                }
+                Ok(due)
+            })
+            .await
+    }
+}
+
+fn hash_state(state: &str) -> String {
+    hex::encode(Sha256::digest(state.as_bytes()))
+}

@@ -1,0 +1,410 @@
+//! Connector administration over the API and the connectors' HTTP endpoints, on both
+//! backends: instances with write-only secrets, the OAuth authorisation through the server,
+//! manual syncs and their runs, the review queue, pushes, and signed webhooks.
+
+use std::time::Duration;
+
+use diesel::prelude::*;
+use lexgate::db::schema::{connector_instances, sync_runs};
+use lexgate::sync::instances;
+use lexgate_connectors::testing::{FakeProvider, CLIENT_ID, CLIENT_SECRET};
+use lexgate_connectors::webhook;
+use lexgate_connectors::{ContactOrigin, RemoteContact};
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use crate::harness::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
+
+const WEBHOOK_SECRET: &str = "whsec-test-7c1e2a";
+
+const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id name kind hasClientSecret hasWebhookSecret authorized sourceDetail provenance { origin basis purposeKey category } } } }";
+
+async fn start(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |s| {
+        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
+        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+    })
+    .await
+}
+
+fn instance_input(provider: &FakeProvider) -> Value {
+    json!({
+        "name": "billing",
+        "kind": "json_feed",
+        "baseUrl": provider.base_url,
+        "clientId": CLIENT_ID,
+        "clientSecret": CLIENT_SECRET,
+        "authUrl": format!("{}/authorize", provider.base_url),
+        "tokenUrl": format!("{}/token", provider.base_url),
+        "webhookSecret": WEBHOOK_SECRET,
+        "sourceDetail": "Billing system",
+    })
+}
+
+async fn create_instance(app: &TestApp, provider: &FakeProvider) -> String {
+    let data = app
+        .data(CREATE, json!({ "input": instance_input(provider) }))
+        .await;
+    data["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("instance id")
+        .to_owned()
+}
+
+/// Stores tokens as if the authorisation had run (the flow itself has its own test).
+async fn authorise_directly(app: &TestApp, provider: &FakeProvider) {
+    let tokens = provider.issue_tokens();
+    app.db
+        .transaction(move |c| {
+            let row = instances::by_name(c, "billing")?;
+            instances::save_tokens(c, &secret_box(), &row.id, &tokens)
+        })
+        .await
+        .expect("tokens stored");
+}
+
+async fn instances_are_configured_by_admins_and_secrets_never_come_back(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    let body = app
+        .gql(CREATE, json!({ "input": instance_input(&provider) }))
+        .await;
+    let instance = &body["data"]["createConnectorInstance"]["connectorInstance"];
+    assert_eq!(instance["name"], "billing");
+    assert_eq!(instance["hasClientSecret"], true);
+    assert_eq!(instance["hasWebhookSecret"], true);
+    assert_eq!(instance["authorized"], false);
+    assert_eq!(instance["sourceDetail"], "Billing system");
+    // The default provenance rules of the issue.
+    let rules = instance["provenance"].as_array().expect("rules");
+    assert!(rules.contains(&json!({ "origin": "BILLING_CLIENT", "basis": "CONTRACT", "purposeKey": "client_relationship", "category": "CLIENT" })));
+    assert!(rules.contains(&json!({ "origin": "MATTER_CORRESPONDENT", "basis": "LEGITIMATE_INTERESTS", "purposeKey": "matter_handling", "category": "OTHER" })));
+    assert!(rules.contains(&json!({ "origin": "UNKNOWN_CORRESPONDENT", "basis": null, "purposeKey": null, "category": "OTHER" })));
+    let text = body.to_string();
+    assert!(!text.contains(CLIENT_SECRET) && !text.contains(WEBHOOK_SECRET));
+    // Sealed at rest.
+    let (credentials, webhook_secret) = app
+        .db
+        .run(|c| {
+            Ok(connector_instances::table
+                .select((
+                    connector_instances::credentials,
+                    connector_instances::webhook_secret,
+                ))
+                .first::<(Option<String>, Option<String>)>(c)?)
+        })
+        .await
+        .expect("row");
+    let (credentials, webhook_secret) = (
+        credentials.expect("sealed"),
+        webhook_secret.expect("sealed"),
+    );
+    assert!(credentials.starts_with("test-key:") && !credentials.contains(CLIENT_SECRET));
+    assert!(webhook_secret.starts_with("test-key:") && !webhook_secret.contains(WEBHOOK_SECRET));
+
+    // Typed errors.
+    let mut bad = instance_input(&provider);
+    bad["name"] = json!("other");
+    bad["kind"] = json!("imap");
+    assert_error(
+        &app.error(CREATE, json!({ "input": bad })).await,
+        "BAD_USER_INPUT",
+        "input.kind",
+    );
+    let mut bad = instance_input(&provider);
+    bad["name"] = json!("other");
+    bad["provenance"] = json!([{ "origin": "BILLING_CLIENT", "basis": "CONTRACT", "purposeKey": "no_such_purpose", "category": "CLIENT" }]);
+    assert_error(
+        &app.error(CREATE, json!({ "input": bad })).await,
+        "BAD_USER_INPUT",
+        "input.provenance[0].purposeKey",
+    );
+    assert_error(
+        &app.error(CREATE, json!({ "input": instance_input(&provider) }))
+            .await,
+        "CONFLICT",
+        "input.name",
+    );
+
+    // Not for other roles.
+    let (_, staff) = app.sign_in("staff@studio.example", "staff").await;
+    let denied = app
+        .gql_as(&staff, "{ connectorInstances { name } }", json!({}))
+        .await;
+    assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
+}
+
+async fn the_oauth_authorisation_runs_through_the_server(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    let id = create_instance(&app, &provider).await;
+    let data = app
+        .data(
+            "mutation($id: ID!) { startConnectorAuthorization(input: { id: $id }) { authorizationUrl } }",
+            json!({ "id": id }),
+        )
+        .await;
+    let url = data["startConnectorAuthorization"]["authorizationUrl"]
+        .as_str()
+        .expect("url");
+    assert!(url.contains("code_challenge_method=S256") && url.contains("state="));
+
+    // The admin's browser at the provider, which sends it back with a code.
+    let browser = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("browser");
+    let answer = browser.get(url).send().await.expect("authorize");
+    let location =
+        reqwest::Url::parse(answer.headers()["location"].to_str().expect("location")).expect("url");
+    assert_eq!(location.path(), "/oauth/callback");
+    let callback = format!(
+        "{}/oauth/callback?{}",
+        app.base_url,
+        location.query().expect("query")
+    );
+    let done = browser.get(&callback).send().await.expect("callback");
+    assert_eq!(done.status(), 200);
+    assert!(done.text().await.expect("text").contains("billing"));
+    // The state works once.
+    let replay = browser.get(&callback).send().await.expect("replay");
+    assert_eq!(replay.status(), 400);
+    let forged = browser
+        .get(format!(
+            "{}/oauth/callback?code=x&state=forged",
+            app.base_url
+        ))
+        .send()
+        .await
+        .expect("forged");
+    assert_eq!(forged.status(), 400);
+
+    let data = app
+        .data(
+            "query($id: ID!) { connectorInstance(id: $id) { authorized } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(data["connectorInstance"]["authorized"], true);
+
+    // The granted tokens work: a manual sync imports and is listed with the instance.
+    provider.upsert(RemoteContact {
+        external_id: "c-1".into(),
+        origin: ContactOrigin::BillingClient,
+        given_name: Some("Mario".into()),
+        family_name: Some("Rossi".into()),
+        emails: vec!["mario.rossi@example.it".into()],
+        ..RemoteContact::default()
+    });
+    let data = app
+        .data(
+            "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status trigger fullSync created failed } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        data["runConnectorSync"]["run"],
+        json!({ "status": "SUCCEEDED", "trigger": "manual", "fullSync": true, "created": 1, "failed": 0 })
+    );
+    let data = app
+        .data(
+            "query($id: ID!) { connectorInstance(id: $id) { runs { created status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        data["connectorInstance"]["runs"],
+        json!([{ "created": 1, "status": "SUCCEEDED" }])
+    );
+}
+
+async fn the_review_queue_is_decided_by_admins(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    let id = create_instance(&app, &provider).await;
+    authorise_directly(&app, &provider).await;
+    for (external, given) in [("u-1", "Ugo"), ("u-2", "Ada")] {
+        provider.upsert(RemoteContact {
+            external_id: external.into(),
+            origin: ContactOrigin::UnknownCorrespondent,
+            given_name: Some(given.into()),
+            family_name: Some("Neri".into()),
+            emails: vec![format!("{}@example.it", given.to_lowercase())],
+            ..RemoteContact::default()
+        });
+    }
+    let data = app
+        .data("mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { created review } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        data["runConnectorSync"]["run"],
+        json!({ "created": 0, "review": 2 })
+    );
+
+    let list = "{ syncReviewItems { id externalId origin reason name emails resolution } }";
+    let items = app.data(list, json!({})).await["syncReviewItems"].clone();
+    assert_eq!(items.as_array().map(Vec::len), Some(2));
+    assert_eq!(items[0]["origin"], "UNKNOWN_CORRESPONDENT");
+    assert_eq!(items[0]["name"], "Ugo Neri");
+    assert_eq!(items[0]["emails"], json!(["ugo@example.it"]));
+    let (ugo, ada) = (items[0]["id"].clone(), items[1]["id"].clone());
+
+    let resolve = "mutation($input: ResolveSyncReviewItemInput!) { resolveSyncReviewItem(input: $input) { item { resolution contactId } } }";
+    let missing_basis = app.error(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "purposeKey": "matter_handling" } })).await;
+    assert_error(&missing_basis, "BAD_USER_INPUT", "input.basis");
+    let data = app
+        .data(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "basis": "LEGITIMATE_INTERESTS", "purposeKey": "matter_handling" } }))
+        .await;
+    assert_eq!(
+        data["resolveSyncReviewItem"]["item"]["resolution"],
+        "imported"
+    );
+    let contact = data["resolveSyncReviewItem"]["item"]["contactId"].clone();
+    let data = app
+        .data(
+            "query($id: ID!) { contact(id: $id) { displayName emails { address } } }",
+            json!({ "id": contact }),
+        )
+        .await;
+    assert_eq!(data["contact"]["displayName"], "Ugo Neri");
+    let data = app
+        .data(
+            resolve,
+            json!({ "input": { "id": ada, "decision": "DISMISS" } }),
+        )
+        .await;
+    assert_eq!(
+        data["resolveSyncReviewItem"]["item"],
+        json!({ "resolution": "dismissed", "contactId": null })
+    );
+    let again = app
+        .error(
+            resolve,
+            json!({ "input": { "id": ada, "decision": "DISMISS" } }),
+        )
+        .await;
+    assert_error(&again, "CONFLICT", "input.id");
+    assert_eq!(
+        app.data(list, json!({})).await["syncReviewItems"],
+        json!([])
+    );
+
+    // The imported contact now syncs as linked: an update is applied, not queued again.
+    provider.upsert(RemoteContact {
+        external_id: "u-1".into(),
+        origin: ContactOrigin::UnknownCorrespondent,
+        given_name: Some("Ugo".into()),
+        family_name: Some("Neri".into()),
+        emails: vec!["ugo@example.it".into(), "ugo.neri@studio.example".into()],
+        ..RemoteContact::default()
+    });
+    let data = app
+        .data("mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { updated review } } }", json!({ "id": id }))
+        .await;
+    assert_eq!(
+        data["runConnectorSync"]["run"],
+        json!({ "updated": 1, "review": 0 })
+    );
+
+    // Pushing it discloses it to the provider.
+    let data = app
+        .data(
+            "mutation($i: ID!, $c: ID!) { pushContactToConnector(input: { instanceId: $i, contactId: $c }) { externalId } }",
+            json!({ "i": id, "c": contact }),
+        )
+        .await;
+    assert_eq!(data["pushContactToConnector"]["externalId"], "u-1");
+    assert_eq!(provider.pushed().len(), 1);
+}
+
+async fn runs_of(app: &TestApp, trigger: &'static str) -> i64 {
+    app.db
+        .run(move |c| {
+            Ok(sync_runs::table
+                .filter(sync_runs::trigger.eq(trigger))
+                .filter(sync_runs::finished_at.is_not_null())
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .expect("runs")
+}
+
+async fn signed_webhooks_start_one_sync_per_event(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    create_instance(&app, &provider).await;
+    authorise_directly(&app, &provider).await;
+    provider.upsert(RemoteContact {
+        external_id: "c-1".into(),
+        origin: ContactOrigin::BillingClient,
+        given_name: Some("Mario".into()),
+        family_name: Some("Rossi".into()),
+        ..RemoteContact::default()
+    });
+    let url = format!("{}/webhooks/billing", app.base_url);
+    let plain = reqwest::Client::new();
+    let send = |body: &'static str, signature: String| {
+        plain
+            .post(&url)
+            .header(webhook::SIGNATURE_HEADER, signature)
+            .body(body)
+            .send()
+    };
+    let body = r#"{"event_id":"evt-1","type":"contacts.changed"}"#;
+    let now = chrono::Utc::now().timestamp();
+    let signed = webhook::sign(WEBHOOK_SECRET.as_bytes(), now, body.as_bytes());
+
+    let accepted = send(body, signed.clone()).await.expect("sent");
+    assert_eq!(accepted.status(), 202);
+    let mut waited = 0;
+    while runs_of(&app, "webhook").await == 0 {
+        assert!(waited < 100, "the webhook's sync did not run");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    let contacts: i64 = app
+        .db
+        .run(|c| Ok(lexgate::db::schema::contacts::table.count().get_result(c)?))
+        .await
+        .expect("count");
+    assert_eq!(contacts, 1);
+
+    // The same event again: acknowledged, no second sync.
+    let duplicate = send(body, signed).await.expect("sent");
+    assert_eq!(duplicate.status(), 200);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(runs_of(&app, "webhook").await, 1);
+
+    // Refused before parsing: wrong secret, changed body, stale timestamp, no signature.
+    let forged = webhook::sign(b"not-the-secret", now, body.as_bytes());
+    assert_eq!(send(body, forged).await.expect("sent").status(), 401);
+    let other = r#"{"event_id":"evt-2"}"#;
+    let for_other_body = webhook::sign(WEBHOOK_SECRET.as_bytes(), now, body.as_bytes());
+    assert_eq!(
+        send(other, for_other_body).await.expect("sent").status(),
+        401
+    );
+    let stale = webhook::sign(WEBHOOK_SECRET.as_bytes(), now - 3600, other.as_bytes());
+    assert_eq!(send(other, stale).await.expect("sent").status(), 401);
+    let unsigned = plain.post(&url).body(other).send().await.expect("sent");
+    assert_eq!(unsigned.status(), 401);
+    let unknown = plain
+        .post(format!("{}/webhooks/nobody", app.base_url))
+        .body(other)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(unknown.status(), 404);
+    let no_id = webhook::sign(WEBHOOK_SECRET.as_bytes(), now, b"{}");
+    assert_eq!(send("{}", no_id).await.expect("sent").status(), 400);
+}
+
+on_both_backends!(
+    instances_are_configured_by_admins_and_secrets_never_come_back,
+    the_oauth_authorisation_runs_through_the_server,
+    the_review_queue_is_decided_by_admins,
+    signed_webhooks_start_one_sync_per_event,
+);
