@@ -461,6 +461,45 @@ mod tests {
     }
 
     #[test]
+    fn connector_keys_and_instances_come_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lexgate.toml");
+        std::fs::write(
+            &path,
+            "secrets_key_id = \"k2\"\npublic_url = \"https://crm.example.it/\"\n\
+             [secrets_keys]\nk1 = \"AQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQEBAQE=\"\n\
+             k2 = \"AgICAgICAgICAgICAgICAgICAgICAgICAgICAgICAgI=\"\n\
+             [[connectors]]\nname = \"billing\"\nkind = \"json_feed\"\n\
+             base_url = \"https://billing.example.it/api\"\nclient_id = \"lexgate\"\n\
+             auth_url = \"https://billing.example.it/authorize\"\n\
+             token_url = \"https://billing.example.it/token\"\nschedule_minutes = 15\n\
+             [[connectors.provenance]]\norigin = \"billing_client\"\nbasis = \"contract\"\n\
+             purpose_key = \"client_relationship\"\ncategory = \"client\"\n",
+        )
+        .expect("write");
+        let s = Settings::load(Some(&path)).expect("loads");
+        let secrets = s.secret_box().expect("valid keys").expect("configured");
+        assert_eq!(secrets.current_key_id(), "k2");
+        assert_eq!(
+            s.oauth_redirect_url(),
+            "https://crm.example.it/oauth/callback"
+        );
+        assert_eq!(s.connectors.len(), 1);
+        assert_eq!(s.connectors[0].schedule_minutes, Some(15));
+        let rules = s.connectors[0].provenance.as_ref().expect("rules");
+        assert_eq!(rules[0].purpose_key.as_deref(), Some("client_relationship"));
+
+        std::fs::write(&path, "secrets_key_id = \"k9\"\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "secrets_keys",
+                ..
+            })
+        ));
+    }
+
+    #[test]
     fn limits_and_profile_come_from_the_file() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("lexgate.toml");

@@ -316,9 +316,9 @@ impl ConnectorQueries {
     async fn connector_instances(
         &self,
         ctx: &Context<'_>,
-    ) -> async_graphql::Result<Vec<ConnectorInstance>> {
+    ) -> async_graphql::Result<Option<Vec<ConnectorInstance>>> {
         let rows = read(ctx, instances::list).await?;
-        Ok(rows.into_iter().map(ConnectorInstance).collect())
+        Ok(Some(rows.into_iter().map(ConnectorInstance).collect()))
     }
 
     async fn connector_instance(
@@ -337,7 +337,7 @@ impl ConnectorQueries {
         ctx: &Context<'_>,
         instance_id: Option<ID>,
         #[graphql(default)] include_resolved: bool,
-    ) -> async_graphql::Result<Vec<SyncReviewItem>> {
+    ) -> async_graphql::Result<Option<Vec<SyncReviewItem>>> {
         let key = instance_id
             .map(|id| instance_key(&id, "instanceId"))
             .transpose()?;
@@ -345,7 +345,7 @@ impl ConnectorQueries {
             review::list(c, key.as_deref(), include_resolved)
         })
         .await?;
-        Ok(rows.into_iter().map(SyncReviewItem).collect())
+        Ok(Some(rows.into_iter().map(SyncReviewItem).collect()))
     }
 }
 

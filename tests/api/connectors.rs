@@ -402,9 +402,36 @@ async fn signed_webhooks_start_one_sync_per_event(backend: Backend) {
     assert_eq!(send("{}", no_id).await.expect("sent").status(), 400);
 }
 
+async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) {
+    let provider = FakeProvider::start().await;
+    let config: lexgate::sync::config::ConnectorConfig = toml::from_str(&format!(
+        "name = \"calendar\"\nkind = \"json_feed\"\nbase_url = \"{base}\"\nclient_id = \"{CLIENT_ID}\"\n\
+         client_secret = \"{CLIENT_SECRET}\"\nauth_url = \"{base}/authorize\"\n\
+         token_url = \"{base}/token\"\nschedule_minutes = 30\n\
+         [[provenance]]\norigin = \"address_book\"\nbasis = \"legitimate_interests\"\n\
+         purpose_key = \"matter_handling\"\ncategory = \"other\"\n",
+        base = provider.base_url
+    ))
+    .expect("connector config");
+    let app = TestApp::start_with(backend, |s| {
+        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
+        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+        s.connectors = vec![config];
+    })
+    .await;
+    let data = app
+        .data("{ connectorInstances { name scheduleMinutes hasClientSecret provenance { origin basis } } }", json!({}))
+        .await;
+    assert_eq!(
+        data["connectorInstances"],
+        json!([{ "name": "calendar", "scheduleMinutes": 30, "hasClientSecret": true, "provenance": [{ "origin": "ADDRESS_BOOK", "basis": "LEGITIMATE_INTERESTS" }] }])
+    );
+}
+
 on_both_backends!(
     instances_are_configured_by_admins_and_secrets_never_come_back,
     the_oauth_authorisation_runs_through_the_server,
     the_review_queue_is_decided_by_admins,
     signed_webhooks_start_one_sync_per_event,
+    instances_in_the_config_file_are_applied_at_start_up,
 );
