@@ -17,10 +17,13 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    SubjectRequest,
+    /// Legal holds are listed, not fetched through `node`.
+    LegalHold,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 10] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -29,6 +32,8 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::SubjectRequest,
+        NodeType::LegalHold,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +46,8 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::SubjectRequest => "SubjectRequest",
+            NodeType::LegalHold => "LegalHold",
         }
     }
 }

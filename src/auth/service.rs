@@ -56,6 +56,18 @@ impl Principal {
             PrincipalKind::ApiKey { .. } => None,
         }
     }
+
+    /// The kind (`user`, `api_key`, `external`) and ID the access log and the GDPR records
+    /// name the principal by.
+    pub fn log_identity(&self) -> (&'static str, String) {
+        match &self.kind {
+            PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
+            PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
+            PrincipalKind::External {
+                issuer, subject, ..
+            } => ("external", format!("{issuer}#{subject}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -2,5 +2,6 @@
 //! its data is processed on, consent evidence, objections and the suppression list.
 
 pub mod keyed_hash;
+pub mod rights;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};

@@ -16,6 +16,7 @@ pub mod pagination;
 pub mod reports;
 pub mod roles;
 pub mod rows;
+pub mod subject_rights;
 
 use std::hash::Hash;
 
@@ -40,6 +41,7 @@ use crate::error::{Error, GraphqlResult};
 use crate::ids::{self, NodeType};
 use async_graphql::ErrorExtensions;
 
+use context::read;
 pub use context::AppState;
 use loaders::*;
 
@@ -56,6 +58,7 @@ pub enum Node {
     User(directory::User),
     Team(directory::Team),
     Campaign(campaigns::Campaign),
+    SubjectRequest(subject_rights::SubjectRequest),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -160,7 +163,17 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
-        NodeType::ApiKey => None,
+        NodeType::SubjectRequest => read(ctx, move |c| {
+            crate::gdpr::rights::requests::get(c, &key)
+                .map(Some)
+                .or_else(|e| match e {
+                    Error::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                })
+        })
+        .await?
+        .map(|r| Node::SubjectRequest(r.into())),
+        NodeType::ApiKey | NodeType::LegalHold => None,
     })
 }
 
@@ -213,6 +226,7 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    subject_rights::SubjectRightsQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -226,6 +240,7 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    subject_rights::SubjectRightsMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.
