@@ -21,3 +21,4 @@ mod reports;
 mod schema;
 mod smoke;
 mod statements;
+mod subject_rights;

@@ -470,11 +470,14 @@ impl RequestQuery {
             query = query.filter(r::contact_id.eq(contact.clone()));
         }
         if let Some(overdue) = self.filter.overdue {
+            // Written so that no operand is NULL: `not(...)` of an unknown would drop rows.
             let past_due = r::status.eq_any(OPEN_STATUSES).and(
                 r::extended_due_on
                     .is_null()
                     .and(r::due_on.lt(self.today))
-                    .or(r::extended_due_on.lt(self.today).assume_not_null()),
+                    .or(r::extended_due_on
+                        .is_not_null()
+                        .and(r::extended_due_on.lt(self.today).assume_not_null())),
             );
             query = if overdue {
                 query.filter(past_due)
