@@ -11,6 +11,7 @@ mod communications;
 mod contacts;
 mod deadlines;
 mod directory;
+mod dsar;
 mod erasure;
 mod http;
 mod limits;
