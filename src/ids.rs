@@ -22,10 +22,14 @@ pub enum NodeType {
     ProcessingGround,
     Consent,
     Objection,
+
+    SubjectRequest,
+    /// Legal holds are listed, not fetched through `node`.
+    LegalHold,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 12] = [
+    const ALL: [NodeType; 14] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -38,6 +42,8 @@ impl NodeType {
         NodeType::ProcessingGround,
         NodeType::Consent,
         NodeType::Objection,
+        NodeType::SubjectRequest,
+        NodeType::LegalHold,
     ];
 
     pub fn name(self) -> &'static str {
@@ -54,6 +60,8 @@ impl NodeType {
             NodeType::ProcessingGround => "ProcessingGround",
             NodeType::Consent => "Consent",
             NodeType::Objection => "Objection",
+            NodeType::SubjectRequest => "SubjectRequest",
+            NodeType::LegalHold => "LegalHold",
         }
     }
 }

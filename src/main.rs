@@ -44,6 +44,23 @@ enum Command {
     /// Check the GDPR access log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Data-subject requests.
+    #[command(subcommand)]
+    Dsar(DsarCommand),
+}
+
+#[derive(Subcommand)]
+enum DsarCommand {
+    /// Write everything held about one contact as JSON (Art. 15, 20); the export is recorded
+    /// in the access log.
+    Export {
+        /// The contact's global ID (as the API shows it) or database ID.
+        #[arg(long)]
+        contact: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -146,6 +163,9 @@ async fn main() -> anyhow::Result<ExitCode> {
             create_user(&settings, email, name, role).await?
         }
         Command::Audit(AuditCommand::Verify) => return verify_access_log(&settings).await,
+        Command::Dsar(DsarCommand::Export { contact, output }) => {
+            dsar_export(&settings, &contact, output.as_deref()).await?
+        }
         Command::PrintSchema { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
@@ -174,6 +194,52 @@ async fn verify_access_log(settings: &Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// The subject access export of one contact, logged as a read by the command line before the
+/// data leaves.
+async fn dsar_export(
+    settings: &Settings,
+    contact: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use lexgate::ids::{self, NodeType};
+    let contact_id = match ids::parse(contact) {
+        Some((NodeType::Contact, key)) => key,
+        Some((other, _)) => anyhow::bail!("{contact} is a {} ID, not a contact ID", other.name()),
+        None => contact.to_owned(),
+    };
+    let db = Database::connect(&settings.database_url, 1, true).await?;
+    let (key, gdpr_key) = (contact_id.clone(), settings.gdpr_key.clone());
+    let export = db
+        .run(move |c| {
+            let hasher = lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref())?;
+            lexgate::gdpr::rights::export::subject_access_export(c, &hasher, &key)
+        })
+        .await
+        .with_context(|| format!("cannot export contact {contact}"))?;
+    let text = lexgate::gdpr::rights::export::to_text(&export)?;
+    let log = lexgate::audit::AccessLog::start(db);
+    log.append(vec![lexgate::audit::AccessEntry {
+        occurred_at: lexgate::db::now(),
+        principal_kind: "cli".to_owned(),
+        principal_id: std::env::var("USER").unwrap_or_else(|_| "cli".to_owned()),
+        role: "dpo".to_owned(),
+        operation_name: Some("dsar export".to_owned()),
+        client_address: None,
+        user_agent: None,
+        action: lexgate::audit::AccessAction::Read,
+        fields: vec!["Query.subjectAccessExport".to_owned()],
+        subjects: vec![contact_id],
+    }])
+    .await
+    .context("the export could not be recorded in the access log, so it is not written")?;
+    match output {
+        Some(path) => std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(())
 }
 
 fn print_schema(output: Option<&std::path::Path>) -> anyhow::Result<()> {

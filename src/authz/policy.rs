@@ -149,6 +149,16 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("TimelineItemEdge", EDGE),
     ("AccessLogEntryConnection", CONNECTION),
     ("AccessLogEntryEdge", EDGE),
+    ("SubjectRequestConnection", CONNECTION),
+    ("SubjectRequestEdge", EDGE),
+    ("ContactChangeConnection", CONNECTION),
+    ("ContactChangeEdge", EDGE),
+    ("ErasureLogEntryConnection", CONNECTION),
+    ("ErasureLogEntryEdge", EDGE),
+    ("SubjectRequestPayload", &["request"]),
+    ("ErasurePayload", &["request", "erasure"]),
+    ("LegalHoldPayload", &["legalHold"]),
+    ("ProcessingRestriction", &["restrictedAt", "reason"]),
     ("ContactPayload", &["contact"]),
     ("MatterPayload", &["matter"]),
     ("CommunicationPayload", &["communication"]),
@@ -481,6 +491,9 @@ const RULES: &[TypeRules] = &[
             plain(EVERYONE, &["purposes"]),
             plain(ASSESSMENT_READERS, &["assessments"]),
             plain(SUPPRESSION, &["suppressions", "suppressedEmails"]),
+            // Data-subject rights are the DPO's; the export is a whole person's data.
+            plain(DPO, &["subjectRequests", "legalHolds", "erasureLog"]),
+            personal(DPO, &["subjectAccessExport"]),
         ],
     },
     TypeRules {
@@ -561,6 +574,22 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             personal(SUPPRESSION, &["suppressAddress"]),
+            personal(
+                DPO,
+                &[
+                    "createSubjectRequest",
+                    "updateSubjectRequest",
+                    "verifySubjectIdentity",
+                    "extendSubjectRequest",
+                    "refuseRequest",
+                    "completeSubjectRequest",
+                    "executeErasure",
+                    "restrictProcessing",
+                    "liftRestriction",
+                    "placeLegalHold",
+                    "releaseLegalHold",
+                ],
+            ),
         ],
     },
     TypeRules {
@@ -596,13 +625,15 @@ const RULES: &[TypeRules] = &[
             ),
             personal(CASE_CONTENT.with(DPO), &["notes"]),
             personal(CASEWORK, &["matters", "communications"]),
+            // Whoever may use a contact must see that its processing is restricted.
+            personal(EVERYONE, &["restriction"]),
+            personal(DPO, &["changeHistory"]),
             // Provenance and bases: everyone who handles the contact must be able to answer
             // "where did you get my data, and on what basis?".
             personal(
                 EVERYONE,
                 &["sources", "processingGrounds", "consents", "objections"],
             ),
-            plain(EVERYONE, &["restrictedAt"]),
         ],
     },
     TypeRules {
@@ -935,6 +966,145 @@ const RULES: &[TypeRules] = &[
             plain(DPO, &["entryCount", "subjectCount", "fields"]),
             personal(DPO, &["subjects", "principals"]),
         ],
+    },
+    TypeRules {
+        type_name: "SubjectRequest",
+        groups: &[
+            plain(
+                DPO,
+                &[
+                    "id",
+                    "kind",
+                    "status",
+                    "contact",
+                    "contactId",
+                    "receivedAt",
+                    "channel",
+                    "identityVerifiedAt",
+                    "identityVerifiedBy",
+                    "dueOn",
+                    "originalDueOn",
+                    "extensionReason",
+                    "overdue",
+                    "refusalReason",
+                    "executedAt",
+                    "handledBy",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(
+                DPO,
+                &[
+                    "requesterName",
+                    "requesterContact",
+                    "identityMethod",
+                    "notes",
+                ],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "ContactChange",
+        groups: &[
+            plain(DPO, &["field", "changedAt", "changedBy"]),
+            personal(DPO, &["oldValue", "newValue"]),
+        ],
+    },
+    TypeRules {
+        type_name: "LegalHold",
+        groups: &[plain(
+            DPO,
+            &[
+                "id",
+                "contact",
+                "matterId",
+                "reason",
+                "legalBasis",
+                "until",
+                "active",
+                "createdBy",
+                "createdAt",
+                "releasedAt",
+                "releasedBy",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "ErasureLogEntry",
+        groups: &[plain(
+            DPO,
+            &[
+                "requestId",
+                "contactId",
+                "executedAt",
+                "executedBy",
+                "contactDeleted",
+                "erasedCategories",
+                "keptCategories",
+                "holdReasons",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "CreateSubjectRequestInput",
+        groups: &[
+            plain(DPO, &["kind", "channel", "receivedAt", "contactId"]),
+            personal(DPO, &["requesterName", "requesterContact", "notes"]),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateSubjectRequestInput",
+        groups: &[
+            plain(DPO, &["id", "contactId"]),
+            personal(DPO, &["requesterContact", "notes"]),
+        ],
+    },
+    TypeRules {
+        type_name: "VerifySubjectIdentityInput",
+        groups: &[
+            plain(DPO, &["id", "verifiedAt"]),
+            personal(DPO, &["method"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ExtendSubjectRequestInput",
+        groups: &[plain(DPO, &["id", "months", "reason"])],
+    },
+    TypeRules {
+        type_name: "RefuseRequestInput",
+        groups: &[plain(DPO, &["id", "legalReason"])],
+    },
+    TypeRules {
+        type_name: "CompleteSubjectRequestInput",
+        groups: &[plain(DPO, &["id"]), personal(DPO, &["notes"])],
+    },
+    TypeRules {
+        type_name: "ExecuteErasureInput",
+        groups: &[plain(DPO, &["requestId"])],
+    },
+    TypeRules {
+        type_name: "RestrictProcessingInput",
+        groups: &[plain(DPO, &["contactId"]), personal(DPO, &["reason"])],
+    },
+    TypeRules {
+        type_name: "LiftRestrictionInput",
+        groups: &[plain(DPO, &["contactId"])],
+    },
+    TypeRules {
+        type_name: "PlaceLegalHoldInput",
+        groups: &[plain(
+            DPO,
+            &["contactId", "matterId", "reason", "legalBasis", "until"],
+        )],
+    },
+    TypeRules {
+        type_name: "ReleaseLegalHoldInput",
+        groups: &[plain(DPO, &["id"])],
+    },
+    TypeRules {
+        type_name: "SubjectRequestFilter",
+        groups: &[plain(DPO, &["statuses", "kinds", "overdue", "contactId"])],
     },
     TypeRules {
         type_name: "CreateContactInput",

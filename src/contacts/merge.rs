@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
+use crate::gdpr::rights::history;
 use crate::ids::{self, NodeType};
 use crate::listing::group_by_key;
 
@@ -152,7 +153,12 @@ pub struct MergeContactsInput {
 /// Folds `merged_ids` into the survivor: their emails, phones, addresses, tags, links,
 /// matter roles, communications and deadlines move over; then they are deleted.
 /// The survivor's own values win; its empty fields are filled from the merged contacts.
-pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<ContactRow> {
+/// What the survivor gains goes to its rectification history under `author`.
+pub fn merge(
+    conn: &mut AnyConnection,
+    input: MergeContactsInput,
+    author: &str,
+) -> Result<ContactRow> {
     let survivor_id = ids::decode(NodeType::Contact, &input.survivor_id, "input.survivorId")?;
     let merged_ids = ids::decode_all(NodeType::Contact, &input.merged_ids, "input.mergedIds")?;
     if merged_ids.is_empty() {
@@ -168,6 +174,7 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         ));
     }
     let mut survivor = get(conn, &survivor_id)?;
+    let before = history::snapshot(conn, &survivor_id)?;
     let merged: Vec<ContactRow> = contacts::table
         .filter(contacts::id.eq_any(&merged_ids))
         .select(ContactRow::as_select())
@@ -227,6 +234,7 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         .set(&survivor)
         .execute(conn)?;
     diesel::delete(contacts::table.filter(contacts::id.eq_any(&merged_ids))).execute(conn)?;
+    history::record_changes(conn, &survivor_id, &before, author)?;
     Ok(survivor)
 }
 

@@ -32,7 +32,8 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+/// Serialize: the rectification history compares contacts column by column.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = contacts, treat_none_as_null = true)]
 pub struct ContactRow {
     pub id: String,

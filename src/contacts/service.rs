@@ -13,6 +13,7 @@ use crate::db::schema::{
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
+use crate::gdpr::rights::history;
 use crate::gdpr::{grounds, provenance, Actor, BasisRules};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
@@ -457,14 +458,17 @@ pub fn create(
     Ok(row)
 }
 
-/// Changes the fields the input names; lists given replace the stored ones.
+/// Changes the fields the input names; lists given replace the stored ones. Every changed
+/// field goes to the rectification history under `author` (a principal ID).
 pub fn update(
     conn: &mut AnyConnection,
     input: UpdateContactInput,
     rules: &ContactRules,
+    author: &str,
 ) -> Result<ContactRow> {
     let id = ids::decode(NodeType::Contact, &input.id, "input.id")?;
     let current = get(conn, &id)?;
+    let before = history::snapshot(conn, &id)?;
     let kind = ContactKind::from_db(&current.kind)?;
     let mut v = Validator::new();
     let responsible_user_id = match &input.responsible_user_id {
@@ -529,6 +533,7 @@ pub fn update(
         .set(&row)
         .execute(conn)?;
     write_children(conn, &row.id, children)?;
+    history::record_changes(conn, &row.id, &before, author)?;
     Ok(row)
 }
 
@@ -731,7 +736,7 @@ pub fn unrestricted_matches(
 ) -> Result<Vec<(String, String, String)>> {
     Ok(query
         .boxed(rules)
-        .filter(contacts::restricted_at.is_null())
+        .filter(crate::gdpr::rights::restriction::not_restricted())
         .order_by((contacts::sort_name.asc(), contacts::id.asc()))
         .select((contacts::id, contacts::kind, contacts::category))
         .load(conn)?)

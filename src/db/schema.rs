@@ -468,6 +468,89 @@ diesel::joinable!(objections -> contacts (contact_id));
 diesel::joinable!(objections -> purposes (purpose_id));
 diesel::joinable!(suppressions -> purposes (purpose_id));
 
+// --- Data-subject rights (migration 2026-11-25-000003_subject_rights) ---
+
+diesel::table! {
+    subject_requests (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        contact_id -> Nullable<Text>,
+        received_at -> Timestamp,
+        channel -> Text,
+        requester_name -> Nullable<Text>,
+        requester_contact -> Nullable<Text>,
+        identity_verified_at -> Nullable<Timestamp>,
+        identity_verified_by -> Nullable<Text>,
+        identity_method -> Nullable<Text>,
+        due_on -> Date,
+        extended_due_on -> Nullable<Date>,
+        extension_reason -> Nullable<Text>,
+        refusal_reason -> Nullable<Text>,
+        executed_at -> Nullable<Timestamp>,
+        notes -> Nullable<Text>,
+        handled_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_changes (id) {
+        id -> Text,
+        contact_id -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Text,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    legal_holds (id) {
+        id -> Text,
+        contact_id -> Nullable<Text>,
+        matter_id -> Nullable<Text>,
+        reason -> Text,
+        legal_basis -> Text,
+        until_on -> Nullable<Date>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        released_at -> Nullable<Timestamp>,
+        released_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    erasure_log (id) {
+        id -> Text,
+        request_id -> Text,
+        contact_id -> Text,
+        executed_at -> Timestamp,
+        executed_by -> Text,
+        contact_deleted -> Bool,
+        erased_categories -> Text,
+        kept_categories -> Text,
+        hold_reasons -> Text,
+    }
+}
+
+diesel::table! {
+    tombstones (id) {
+        id -> Text,
+        kind -> Text,
+        value_hash -> Text,
+        connector -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        erased_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(legal_holds -> matters (matter_id));
+diesel::joinable!(erasure_log -> subject_requests (request_id));
+diesel::joinable!(tombstones -> subject_requests (request_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -505,4 +588,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     objections,
     suppressions,
     instance_keys,
+    subject_requests,
+    contact_changes,
+    legal_holds,
+    erasure_log,
+    tombstones,
 );

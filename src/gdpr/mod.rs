@@ -9,6 +9,7 @@ pub mod keyed_hash;
 pub mod objections;
 pub mod provenance;
 pub mod purposes;
+pub mod rights;
 pub mod suppression;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};

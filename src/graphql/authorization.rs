@@ -65,6 +65,14 @@ impl RequestAccess {
         }
     }
 
+    /// How GDPR records name who did something: `user:ID`, `api_key:ID`, ... (`anonymous` never writes).
+    pub fn principal_id(&self) -> String {
+        self.principal.as_ref().map_or_else(
+            || "anonymous".to_owned(),
+            |p| crate::gdpr::Actor::of(p).label,
+        )
+    }
+
     /// The lexgate user the caller acts as, if any.
     pub fn user_id(&self) -> Option<&str> {
         self.principal.as_ref()?.user_id()
@@ -189,6 +197,37 @@ impl async_graphql::Guard for ContactRead<'_> {
         if personal {
             if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
                 access.trail.read_subject(self.0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Notes the data subject of a GDPR record (a subject request) when one of the record's
+/// personal fields is read.
+pub struct SubjectRead<'a> {
+    type_name: &'static str,
+    contact_id: Option<&'a str>,
+}
+
+impl<'a> SubjectRead<'a> {
+    pub fn new(type_name: &'static str, contact_id: Option<&'a str>) -> SubjectRead<'a> {
+        SubjectRead {
+            type_name,
+            contact_id,
+        }
+    }
+}
+
+impl async_graphql::Guard for SubjectRead<'_> {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let field = ctx.item.node.name.node.as_str();
+        let personal = POLICY
+            .rule(self.type_name, field)
+            .is_some_and(|r| r.class != DataClass::Plain);
+        if let (true, Some(contact)) = (personal, self.contact_id) {
+            if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+                access.trail.read_subject(contact);
             }
         }
         Ok(())

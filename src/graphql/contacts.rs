@@ -19,6 +19,9 @@ use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::rows;
+use crate::graphql::subject_rights::{
+    change_history, restriction_of, ContactChange, ProcessingRestriction,
+};
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
@@ -100,12 +103,6 @@ impl Contact {
 
     async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Objection>>> {
         gdpr::objections_of(ctx, &self.0.id).await.map(Some)
-    }
-
-    /// Set while processing is restricted (Art. 18): the contact is kept but left out of
-    /// campaigns, pushes to other systems and exports other than the subject's own.
-    async fn restricted_at(&self) -> Option<DateTime<Utc>> {
-        self.0.restricted_at.map(|t| t.and_utc())
     }
 
     async fn notes(&self) -> Option<&str> {
@@ -223,6 +220,26 @@ impl Contact {
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows)
             .await
             .map(Some)
+    }
+
+    /// Every change to the contact's personal fields, newest first (for the DPO).
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn change_history(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Option<Paged<ContactChange>>> {
+        change_history(ctx, &self.0.id, PageArgs::new(after, before, first, last)).await
+    }
+
+    /// Set while processing is restricted (Art. 18): keep the contact out of every use.
+    async fn restriction(&self) -> Option<ProcessingRestriction> {
+        restriction_of(&self.0)
     }
 
     async fn created_at(&self) -> DateTime<Utc> {
@@ -424,7 +441,8 @@ impl ContactMutations {
     ) -> async_graphql::Result<ContactPayload> {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let rules = state(ctx).contact_rules.clone();
-        let row = write(ctx, move |c| contacts::update(c, input, &rules)).await?;
+        let author = access(ctx).principal_id();
+        let row = write(ctx, move |c| contacts::update(c, input, &rules, &author)).await?;
         Ok(ContactPayload {
             contact: Contact(row),
         })
@@ -461,7 +479,8 @@ impl ContactMutations {
             let field = format!("input.mergedIds[{i}]");
             rows::require_visible(ctx, NodeType::Contact, id, &field).await?;
         }
-        let row = write(ctx, move |c| contacts::merge(c, input)).await?;
+        let author = access(ctx).principal_id();
+        let row = write(ctx, move |c| contacts::merge(c, input, &author)).await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
         }))

@@ -17,6 +17,7 @@ pub mod pagination;
 pub mod reports;
 pub mod roles;
 pub mod rows;
+pub mod subject_rights;
 
 use std::hash::Hash;
 
@@ -41,6 +42,7 @@ use crate::error::{Error, GraphqlResult};
 use crate::ids::{self, NodeType};
 use async_graphql::ErrorExtensions;
 
+use context::read;
 pub use context::AppState;
 use loaders::*;
 
@@ -58,6 +60,7 @@ pub enum Node {
     Team(directory::Team),
     Campaign(campaigns::Campaign),
     Assessment(gdpr::Assessment),
+    SubjectRequest(subject_rights::SubjectRequest),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -166,9 +169,21 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(AssessmentById(key))
             .await?
             .map(|r| Node::Assessment(r.into())),
-        NodeType::ApiKey | NodeType::ProcessingGround | NodeType::Consent | NodeType::Objection => {
-            None
-        }
+        NodeType::SubjectRequest => read(ctx, move |c| {
+            crate::gdpr::rights::requests::get(c, &key)
+                .map(Some)
+                .or_else(|e| match e {
+                    Error::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                })
+        })
+        .await?
+        .map(|r| Node::SubjectRequest(r.into())),
+        NodeType::ApiKey
+        | NodeType::LegalHold
+        | NodeType::ProcessingGround
+        | NodeType::Consent
+        | NodeType::Objection => None,
     })
 }
 
@@ -222,6 +237,7 @@ pub struct QueryRoot(
     roles::RoleQueries,
     access_log::AccessLogQueries,
     gdpr::GdprQueries,
+    subject_rights::SubjectRightsQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -236,6 +252,7 @@ pub struct MutationRoot(
     campaigns::CampaignMutations,
     roles::RoleMutations,
     gdpr::GdprMutations,
+    subject_rights::SubjectRightsMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

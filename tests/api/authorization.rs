@@ -94,8 +94,17 @@ async fn firm(backend: Backend) -> Firm {
         )
         .await["createCampaign"]["campaign"]["id"]
         .clone();
+    let request = app
+        .gql_as(
+            &tokens[&BuiltinRole::Dpo],
+            "mutation($c: ID!) { createSubjectRequest(input: { kind: ACCESS, channel: EMAIL, requesterName: \"Mario Rossi\", contactId: $c }) { request { id } } }",
+            json!({ "c": person }),
+        )
+        .await["data"]["createSubjectRequest"]["request"]["id"]
+        .clone();
     let text = |v: Value| v.as_str().expect("id").to_owned();
     let ids = BTreeMap::from([
+        ("SubjectRequest", text(request)),
         ("Contact", person),
         ("Matter", matter),
         ("Communication", text(communication)),
@@ -243,7 +252,7 @@ fn check_fields(
 async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
     let firm = firm(backend).await;
     // A nested path to one record of each type, and the path's (type, field) steps.
-    let nested: [(&str, &str, Steps); 10] = [
+    let nested: [(&str, &str, Steps); 11] = [
         (
             "Contact",
             "contacts(first: 50) { nodes { SEL } }",
@@ -289,6 +298,14 @@ async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
         ),
         ("Reports", "reports { SEL }", vec![("Query", "reports")]),
         ("Viewer", "viewer { SEL }", vec![("Query", "viewer")]),
+        (
+            "SubjectRequest",
+            "subjectRequests(first: 5) { nodes { SEL } }",
+            vec![
+                ("Query", "subjectRequests"),
+                ("SubjectRequestConnection", "nodes"),
+            ],
+        ),
     ];
     let mut failures = Vec::new();
     for role in BuiltinRole::ALL {
