@@ -56,6 +56,7 @@ pub struct FileSettings {
     pub gdpr_key: Option<String>,
     pub marketing_job_titles: Option<Vec<String>>,
     pub soft_spam: Option<bool>,
+    pub retention_interval_hours: Option<u64>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
 }
@@ -116,6 +117,8 @@ pub struct Settings {
     /// Clients may receive campaigns about analogous services without consent unless they
     /// objected (art. 130(4) Codice Privacy).
     pub soft_spam: bool,
+    /// How often the server applies the retention policies; 0 leaves it to `lexgate retention run`.
+    pub retention_interval_hours: u64,
     pub introspection: Option<bool>,
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
@@ -152,6 +155,7 @@ impl Default for Settings {
             gdpr_key: None,
             marketing_job_titles: crate::gdpr::BasisRules::default().marketing_job_titles,
             soft_spam: true,
+            retention_interval_hours: 24,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
         }
@@ -262,6 +266,9 @@ impl Settings {
         }
         if let Some(v) = f.soft_spam {
             s.soft_spam = v;
+        }
+        if let Some(v) = f.retention_interval_hours {
+            s.retention_interval_hours = v;
         }
         if let Some(v) = f.profile {
             s.profile = v;

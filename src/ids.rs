@@ -26,10 +26,11 @@ pub enum NodeType {
     SubjectRequest,
     /// Legal holds are listed, not fetched through `node`.
     LegalHold,
+    RetentionPolicy,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 14] = [
+    const ALL: [NodeType; 15] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -44,6 +45,7 @@ impl NodeType {
         NodeType::Objection,
         NodeType::SubjectRequest,
         NodeType::LegalHold,
+        NodeType::RetentionPolicy,
     ];
 
     pub fn name(self) -> &'static str {
@@ -62,6 +64,7 @@ impl NodeType {
             NodeType::Objection => "Objection",
             NodeType::SubjectRequest => "SubjectRequest",
             NodeType::LegalHold => "LegalHold",
+            NodeType::RetentionPolicy => "RetentionPolicy",
         }
     }
 }

@@ -47,6 +47,20 @@ enum Command {
     /// Data-subject requests.
     #[command(subcommand)]
     Dsar(DsarCommand),
+    /// Retention of personal data.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Apply the retention policies now: end expired grounds, erase or anonymise what has
+    /// expired (legal holds respected, erasure log written), then print a summary.
+    Run {
+        /// Report what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -166,6 +180,9 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Dsar(DsarCommand::Export { contact, output }) => {
             dsar_export(&settings, &contact, output.as_deref()).await?
         }
+        Command::Retention(RetentionCommand::Run { dry_run }) => {
+            retention_run(&settings, dry_run).await?
+        }
         Command::PrintSchema { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
@@ -194,6 +211,47 @@ async fn verify_access_log(settings: &Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// One retention run from the command line, with a progress bar and a summary.
+async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let db = Database::connect(&settings.database_url, 1, settings.migrate).await?;
+    let gdpr_key = settings.gdpr_key.clone();
+    let hasher = db
+        .run(move |c| lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref()))
+        .await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} retention policies")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = bar.clone();
+    let by = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    );
+    let summary = lexgate::graphql::retention::run_with_progress(
+        &db,
+        &hasher,
+        dry_run,
+        by,
+        std::sync::Arc::new(move |done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        }),
+    )
+    .await?;
+    bar.finish();
+    let verb = if dry_run { "would be" } else { "were" };
+    println!(
+        "retention{}: {} processing grounds {verb} ended, {} contacts {verb} erased ({} of them kept in part under a legal hold), {} closed matters {verb} anonymised",
+        if dry_run { " (dry run, nothing changed)" } else { "" },
+        summary.grounds_ended,
+        summary.contacts_erased,
+        summary.contacts_partly_kept,
+        summary.matters_anonymised,
+    );
+    Ok(())
 }
 
 /// The subject access export of one contact, logged as a read by the command line before the

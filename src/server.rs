@@ -71,6 +71,9 @@ fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = app_state(&settings).await?;
+    if settings.retention_interval_hours > 0 {
+        schedule_retention(&state, settings.retention_interval_hours);
+    }
     let app = crate::http::router(state, &settings);
     let listener = TcpListener::bind(settings.bind).await?;
     tracing::info!(
@@ -84,6 +87,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         .await?;
     tracing::info!("lexgate stopped");
     Ok(())
+}
+
+/// Applies the retention policies every `hours`, the first time an interval after start-up.
+fn schedule_retention(state: &AppState, hours: u64) {
+    let (db, hasher) = (state.db.clone(), state.gdpr.hasher.clone());
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_secs(hours * 3600);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            ticks.tick().await;
+            let by = "system:retention-schedule".to_owned();
+            match crate::graphql::retention::run_now(&db, &hasher, false, by).await {
+                Ok(summary) => tracing::info!(?summary, "retention run"),
+                Err(e) => tracing::error!(error = %e, "retention run failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -135,6 +135,7 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("SuppressionConnection", CONNECTION),
     ("SuppressionEdge", EDGE),
     ("PurposePayload", &["purpose"]),
+    ("RetentionPolicyPayload", &["policy"]),
     ("AssessmentPayload", &["assessment"]),
     ("ContactSourcePayload", &["source"]),
     ("ProcessingGroundPayload", &["ground"]),
@@ -419,6 +420,28 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ),
     ("UpdatePurposeInput", &["key", "name", "description"]),
     (
+        "CreateRetentionPolicyInput",
+        &[
+            "name",
+            "category",
+            "purpose",
+            "months",
+            "renewOnContact",
+            "description",
+        ],
+    ),
+    (
+        "UpdateRetentionPolicyInput",
+        &[
+            "id",
+            "name",
+            "months",
+            "renewOnContact",
+            "description",
+            "active",
+        ],
+    ),
+    (
         "CreateAssessmentInput",
         &[
             "kind",
@@ -489,6 +512,7 @@ const RULES: &[TypeRules] = &[
             plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
             plain(EVERYONE, &["purposes"]),
+            plain(PRIVACY_ADMIN, &["retentionPolicies"]),
             plain(ASSESSMENT_READERS, &["assessments"]),
             plain(SUPPRESSION, &["suppressions", "suppressedEmails"]),
             // Data-subject rights are the DPO's; the export is a whole person's data.
@@ -559,6 +583,14 @@ const RULES: &[TypeRules] = &[
                 &["createCampaign", "updateCampaign", "deleteCampaign"],
             ),
             plain(PRIVACY_ADMIN, &["createPurpose", "updatePurpose"]),
+            plain(
+                DPO,
+                &[
+                    "createRetentionPolicy",
+                    "updateRetentionPolicy",
+                    "runRetention",
+                ],
+            ),
             plain(
                 DPO,
                 &["createAssessment", "updateAssessment", "deleteAssessment"],
@@ -723,6 +755,36 @@ const RULES: &[TypeRules] = &[
                 "purposes",
                 "createdAt",
                 "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "RetentionPolicy",
+        groups: &[plain(
+            PRIVACY_ADMIN,
+            &[
+                "id",
+                "name",
+                "category",
+                "purpose",
+                "months",
+                "renewOnContact",
+                "description",
+                "active",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "RetentionSummary",
+        groups: &[plain(
+            DPO,
+            &[
+                "dryRun",
+                "groundsEnded",
+                "contactsErased",
+                "contactsPartlyKept",
+                "mattersAnonymised",
             ],
         )],
     },
@@ -1036,6 +1098,7 @@ const RULES: &[TypeRules] = &[
             DPO,
             &[
                 "requestId",
+                "retentionPolicyId",
                 "contactId",
                 "executedAt",
                 "executedBy",

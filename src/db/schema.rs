@@ -155,6 +155,7 @@ diesel::table! {
         updated_at -> Timestamp,
         criminal_proceedings_notes -> Nullable<Text>,
         health_details -> Nullable<Text>,
+        retention_applied_at -> Nullable<Timestamp>,
     }
 }
 
@@ -525,7 +526,8 @@ diesel::table! {
 diesel::table! {
     erasure_log (id) {
         id -> Text,
-        request_id -> Text,
+        request_id -> Nullable<Text>,
+        retention_policy_id -> Nullable<Text>,
         contact_id -> Text,
         executed_at -> Timestamp,
         executed_by -> Text,
@@ -550,6 +552,39 @@ diesel::table! {
 diesel::joinable!(legal_holds -> matters (matter_id));
 diesel::joinable!(erasure_log -> subject_requests (request_id));
 diesel::joinable!(tombstones -> subject_requests (request_id));
+
+// --- Retention (migration 2026-11-25-000004_retention) ---
+
+diesel::table! {
+    retention_policies (id) {
+        id -> Text,
+        name -> Text,
+        category -> Text,
+        purpose_id -> Nullable<Text>,
+        months -> Integer,
+        renew_on_contact -> Bool,
+        description -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_runs (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        dry_run -> Bool,
+        triggered_by -> Text,
+        grounds_ended -> Integer,
+        contacts_erased -> Integer,
+        contacts_partly_kept -> Integer,
+        matters_anonymised -> Integer,
+    }
+}
+
+diesel::joinable!(retention_policies -> purposes (purpose_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -588,6 +623,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     objections,
     suppressions,
     instance_keys,
+    retention_policies,
+    retention_runs,
     subject_requests,
     contact_changes,
     legal_holds,

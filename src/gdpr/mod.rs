@@ -9,6 +9,7 @@ pub mod keyed_hash;
 pub mod objections;
 pub mod provenance;
 pub mod purposes;
+pub mod retention;
 pub mod rights;
 pub mod suppression;
 

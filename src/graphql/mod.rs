@@ -15,6 +15,7 @@ pub mod loaders;
 pub mod matters;
 pub mod pagination;
 pub mod reports;
+pub mod retention;
 pub mod roles;
 pub mod rows;
 pub mod subject_rights;
@@ -181,6 +182,7 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
         .map(|r| Node::SubjectRequest(r.into())),
         NodeType::ApiKey
         | NodeType::LegalHold
+        | NodeType::RetentionPolicy
         | NodeType::ProcessingGround
         | NodeType::Consent
         | NodeType::Objection => None,
@@ -237,6 +239,7 @@ pub struct QueryRoot(
     roles::RoleQueries,
     access_log::AccessLogQueries,
     gdpr::GdprQueries,
+    retention::RetentionQueries,
     subject_rights::SubjectRightsQueries,
 );
 
@@ -252,6 +255,7 @@ pub struct MutationRoot(
     campaigns::CampaignMutations,
     roles::RoleMutations,
     gdpr::GdprMutations,
+    retention::RetentionMutations,
     subject_rights::SubjectRightsMutations,
 );
 

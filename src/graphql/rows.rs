@@ -135,7 +135,8 @@ pub async fn require_visible(
         | NodeType::Consent
         | NodeType::Objection
         | NodeType::SubjectRequest
-        | NodeType::LegalHold => true,
+        | NodeType::LegalHold
+        | NodeType::RetentionPolicy => true,
     };
     if visible {
         Ok(())

@@ -259,8 +259,20 @@ impl From<ErasureLogRow> for ErasureLogEntry {
 
 #[Object]
 impl ErasureLogEntry {
-    async fn request_id(&self) -> ID {
-        ids::encode(NodeType::SubjectRequest, &self.0.request_id)
+    /// The data subject's request, when one caused the erasure.
+    async fn request_id(&self) -> Option<ID> {
+        self.0
+            .request_id
+            .as_ref()
+            .map(|id| ids::encode(NodeType::SubjectRequest, id))
+    }
+
+    /// The retention policy whose period expired, when that caused the erasure.
+    async fn retention_policy_id(&self) -> Option<ID> {
+        self.0
+            .retention_policy_id
+            .as_ref()
+            .map(|id| ids::encode(NodeType::RetentionPolicy, id))
     }
 
     async fn contact_id(&self) -> ID {

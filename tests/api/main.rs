@@ -20,6 +20,7 @@ mod matters;
 mod nodes;
 mod oidc;
 mod reports;
+mod retention;
 mod schema;
 mod smoke;
 mod statements;

@@ -65,14 +65,17 @@ CREATE INDEX legal_holds_matter_idx ON legal_holds (matter_id);
 -- What each erasure did: categories erased and kept, and why kept. Never the erased data.
 CREATE TABLE erasure_log (
     id TEXT PRIMARY KEY,
-    request_id TEXT NOT NULL REFERENCES subject_requests (id),
+    -- What caused the erasure: a data subject's request, or a retention policy that expired.
+    request_id TEXT REFERENCES subject_requests (id),
+    retention_policy_id TEXT,
     contact_id TEXT NOT NULL,
     executed_at TIMESTAMP NOT NULL,
     executed_by TEXT NOT NULL,
     contact_deleted BOOLEAN NOT NULL,
     erased_categories TEXT NOT NULL,
     kept_categories TEXT NOT NULL,
-    hold_reasons TEXT NOT NULL
+    hold_reasons TEXT NOT NULL,
+    CHECK (request_id IS NOT NULL OR retention_policy_id IS NOT NULL)
 );
 CREATE INDEX erasure_log_contact_idx ON erasure_log (contact_id);
 

@@ -43,7 +43,9 @@ pub struct ExecuteErasureInput {
 #[diesel(table_name = erasure_log)]
 pub struct ErasureLogRow {
     pub id: String,
-    pub request_id: String,
+    pub request_id: Option<String>,
+    /// The retention policy whose period expired, for erasures nobody asked for.
+    pub retention_policy_id: Option<String>,
     pub contact_id: String,
     pub executed_at: NaiveDateTime,
     pub executed_by: String,
@@ -101,15 +103,51 @@ pub fn execute(
     let contact = contacts::get(conn, &contact_id).map_err(|e| {
         e.as_bad_reference("input.requestId", "the request's contact no longer exists")
     })?;
-    let holds = holds::of_contact(conn, &contact_id, requests::today())?;
+    let log = erase_contact(
+        conn,
+        hasher,
+        &contact,
+        ErasureCause::Request(&request.id),
+        by,
+    )?;
+    let mut request = requests::mark_executed(conn, request, by)?;
+    (
+        request.requester_name,
+        request.requester_contact,
+        request.notes,
+    ) = (None, None, None);
+    Ok(ErasureOutcome { request, log })
+}
 
-    let identifiers = identifiers_of(conn, &contact)?;
-    tombstones::bury(conn, hasher, &identifiers, &request.id)?;
+/// Why a contact is erased: a data subject asked, or a retention period expired.
+#[derive(Debug, Clone, Copy)]
+pub enum ErasureCause<'a> {
+    Request(&'a str),
+    RetentionPolicy(&'a str),
+}
+
+/// Erases a contact in the caller's transaction: tombstones and suppressions remember its
+/// identifiers as keyed hashes; what a legal hold needs stays (restricted), the rest goes;
+/// the erasure log says which categories went, which stayed and why.
+pub fn erase_contact(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    contact: &ContactRow,
+    cause: ErasureCause<'_>,
+    by: &str,
+) -> Result<ErasureLogRow> {
+    let contact_id = contact.id.clone();
+    let holds = holds::of_contact(conn, &contact_id, requests::today())?;
+    let (request_id, retention_policy_id) = match cause {
+        ErasureCause::Request(id) => (Some(id.to_owned()), None),
+        ErasureCause::RetentionPolicy(id) => (None, Some(id.to_owned())),
+    };
+    let identifiers = identifiers_of(conn, contact)?;
+    tombstones::bury(conn, hasher, &identifiers, request_id.as_deref())?;
     suppress(conn, hasher, &identifiers, by)?;
     history::erase_values(conn, &contact_id)?;
-
     let (erased, kept) = if holds.any() {
-        erase_unheld_parts(conn, &contact, &holds)?
+        erase_unheld_parts(conn, contact, &holds)?
     } else {
         diesel::delete(contacts_table::table.find(&contact_id)).execute(conn)?;
         (
@@ -117,16 +155,11 @@ pub fn execute(
             Vec::new(),
         )
     };
-    let mut request = requests::mark_executed(conn, request, by)?;
     forget_requester(conn, &contact_id)?;
-    (
-        request.requester_name,
-        request.requester_contact,
-        request.notes,
-    ) = (None, None, None);
     let log = ErasureLogRow {
         id: new_id(),
-        request_id: request.id.clone(),
+        request_id,
+        retention_policy_id,
         contact_id,
         executed_at: now(),
         executed_by: by.to_owned(),
@@ -138,7 +171,7 @@ pub fn execute(
     diesel::insert_into(erasure_log::table)
         .values(&log)
         .execute(conn)?;
-    Ok(ErasureOutcome { request, log })
+    Ok(log)
 }
 
 /// Every category an erasure without a hold removes (with the contact row).

@@ -467,7 +467,15 @@ fn erasures_of(conn: &mut AnyConnection, contact_id: &str) -> Result<Value> {
     Ok(rows
         .into_iter()
         .map(|e| {
-            json!({ "request": gid(NodeType::SubjectRequest, &e.request_id), "executedAt": ts(e.executed_at),
+            let request = e
+                .request_id
+                .as_deref()
+                .map(|r| gid(NodeType::SubjectRequest, r));
+            let policy = e
+                .retention_policy_id
+                .as_deref()
+                .map(|p| gid(NodeType::RetentionPolicy, p));
+            json!({ "request": request, "retentionPolicy": policy, "executedAt": ts(e.executed_at),
                     "erased": ErasureLogRow::list(&e.erased_categories),
                     "kept": ErasureLogRow::list(&e.kept_categories),
                     "holdReasons": ErasureLogRow::list(&e.hold_reasons) })

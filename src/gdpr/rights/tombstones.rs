@@ -84,7 +84,7 @@ pub fn bury(
     conn: &mut AnyConnection,
     hasher: &KeyedHasher,
     ids: &Identifiers,
-    request_id: &str,
+    request_id: Option<&str>,
 ) -> Result<usize> {
     let erased_at = now();
     let mut written = 0;
