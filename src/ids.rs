@@ -17,13 +17,19 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    Assessment,
+    /// GDPR records read through their contact, not through `node`.
+    ProcessingGround,
+    Consent,
+    Objection,
+
     SubjectRequest,
     /// Legal holds are listed, not fetched through `node`.
     LegalHold,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 14] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -32,6 +38,10 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::Assessment,
+        NodeType::ProcessingGround,
+        NodeType::Consent,
+        NodeType::Objection,
         NodeType::SubjectRequest,
         NodeType::LegalHold,
     ];
@@ -46,6 +56,10 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::Assessment => "Assessment",
+            NodeType::ProcessingGround => "ProcessingGround",
+            NodeType::Consent => "Consent",
+            NodeType::Objection => "Objection",
             NodeType::SubjectRequest => "SubjectRequest",
             NodeType::LegalHold => "LegalHold",
         }

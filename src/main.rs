@@ -210,10 +210,10 @@ async fn dsar_export(
         None => contact.to_owned(),
     };
     let db = Database::connect(&settings.database_url, 1, true).await?;
-    let key = contact_id.clone();
+    let (key, gdpr_key) = (contact_id.clone(), settings.gdpr_key.clone());
     let export = db
         .run(move |c| {
-            let hasher = lexgate::gdpr::rights::hasher(c)?;
+            let hasher = lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref())?;
             lexgate::gdpr::rights::export::subject_access_export(c, &hasher, &key)
         })
         .await

@@ -57,9 +57,8 @@ impl Principal {
         }
     }
 
-    /// The kind (`user`, `api_key`, `external`) and ID the access log and the GDPR records
-    /// name the principal by.
-    pub fn log_identity(&self) -> (&'static str, String) {
+    /// What kind of principal this is and its identifier, as the logs record them.
+    pub fn kind_and_id(&self) -> (&'static str, String) {
         match &self.kind {
             PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
             PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),

@@ -173,6 +173,10 @@ pub struct CreateContactInput {
     /// For people: the organisations they work for.
     #[graphql(default)]
     pub affiliations: Vec<AffiliationInput>,
+    /// Where the firm obtained the contact's data: required.
+    pub source: crate::gdpr::provenance::ContactSourceInput,
+    /// The legal bases for processing the contact's data, per purpose: at least one.
+    pub grounds: Vec<crate::gdpr::grounds::ProcessingGroundInput>,
 }
 
 /// Fields left out stay as they are; `null` clears a field; a list replaces the whole list.

@@ -65,11 +65,12 @@ impl RequestAccess {
         }
     }
 
-    /// The principal's ID as GDPR records name who did something (`anonymous` never writes).
+    /// How GDPR records name who did something: `user:ID`, `api_key:ID`, ... (`anonymous` never writes).
     pub fn principal_id(&self) -> String {
-        self.principal
-            .as_ref()
-            .map_or_else(|| "anonymous".to_owned(), |p| p.log_identity().1)
+        self.principal.as_ref().map_or_else(
+            || "anonymous".to_owned(),
+            |p| crate::gdpr::Actor::of(p).label,
+        )
     }
 
     /// The lexgate user the caller acts as, if any.
@@ -460,7 +461,7 @@ impl RequestAccess {
             .clone()
             .or(operation_name);
         let touched = self.trail.take();
-        let (kind, id) = principal.log_identity();
+        let (kind, id) = principal.kind_and_id();
         let entry = |action, fields: BTreeSet<String>, subjects: BTreeSet<String>| AccessEntry {
             occurred_at: crate::db::now(),
             principal_kind: kind.to_owned(),

@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod context;
 pub mod deadlines;
 pub mod directory;
+pub mod gdpr;
 pub mod limits;
 pub mod loaders;
 pub mod matters;
@@ -58,6 +59,7 @@ pub enum Node {
     User(directory::User),
     Team(directory::Team),
     Campaign(campaigns::Campaign),
+    Assessment(gdpr::Assessment),
     SubjectRequest(subject_rights::SubjectRequest),
 }
 
@@ -163,6 +165,10 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
+        NodeType::Assessment => loader
+            .load_one(AssessmentById(key))
+            .await?
+            .map(|r| Node::Assessment(r.into())),
         NodeType::SubjectRequest => read(ctx, move |c| {
             crate::gdpr::rights::requests::get(c, &key)
                 .map(Some)
@@ -173,7 +179,11 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
         })
         .await?
         .map(|r| Node::SubjectRequest(r.into())),
-        NodeType::ApiKey | NodeType::LegalHold => None,
+        NodeType::ApiKey
+        | NodeType::LegalHold
+        | NodeType::ProcessingGround
+        | NodeType::Consent
+        | NodeType::Objection => None,
     })
 }
 
@@ -226,6 +236,7 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    gdpr::GdprQueries,
     subject_rights::SubjectRightsQueries,
 );
 
@@ -240,6 +251,7 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    gdpr::GdprMutations,
     subject_rights::SubjectRightsMutations,
 );
 

@@ -125,10 +125,15 @@ pub async fn require_visible(
                 visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
             })
         }
+        // Firm-wide records: the policy alone decides who reaches them.
         NodeType::User
         | NodeType::Team
         | NodeType::Campaign
         | NodeType::ApiKey
+        | NodeType::Assessment
+        | NodeType::ProcessingGround
+        | NodeType::Consent
+        | NodeType::Objection
         | NodeType::SubjectRequest
         | NodeType::LegalHold => true,
     };

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::error::GraphqlResult;
 use crate::gdpr::rights::erasure::{self, ErasureLogRow, ExecuteErasureInput};
+use crate::gdpr::rights::export;
 use crate::gdpr::rights::history::{self, ContactChangeRow};
 use crate::gdpr::rights::holds::{self, LegalHoldRow, PlaceLegalHoldInput, ReleaseLegalHoldInput};
 use crate::gdpr::rights::requests::{
@@ -14,10 +15,9 @@ use crate::gdpr::rights::requests::{
     SubjectRequestRow, SubjectRequestStatus, UpdateSubjectRequestInput, VerifySubjectIdentityInput,
 };
 use crate::gdpr::rights::restriction::{self, LiftRestrictionInput, RestrictProcessingInput};
-use crate::gdpr::rights::{self, export};
 use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::{Contact, ContactPayload};
-use crate::graphql::context::{loader, read, write};
+use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::decode_id;
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
@@ -426,8 +426,8 @@ impl SubjectRightsQueries {
     ) -> async_graphql::Result<Option<Json<serde_json::Value>>> {
         let key = crate::ids::decode(NodeType::Contact, &contact_id, "contactId").gql()?;
         access(ctx).trail.read_subject(&key);
+        let hasher = state(ctx).gdpr.hasher.clone();
         let export = read(ctx, move |c| {
-            let hasher = rights::hasher(c)?;
             export::subject_access_export(c, &hasher, &key)
         })
         .await?;
@@ -530,11 +530,8 @@ impl SubjectRightsMutations {
         input: ExecuteErasureInput,
     ) -> async_graphql::Result<Option<ErasurePayload>> {
         let by = access(ctx).principal_id();
-        let outcome = write(ctx, move |c| {
-            let hasher = rights::hasher(c)?;
-            erasure::execute(c, &hasher, input, &by)
-        })
-        .await?;
+        let hasher = state(ctx).gdpr.hasher.clone();
+        let outcome = write(ctx, move |c| erasure::execute(c, &hasher, input, &by)).await?;
         wrote_about(ctx, &outcome.request);
         Ok(Some(ErasurePayload {
             request: SubjectRequest(outcome.request),

@@ -118,7 +118,7 @@ async fn person_everywhere(app: &TestApp, dpo: &str, matter_extra: Option<Value>
 async fn is_erased(app: &TestApp, ids: Identifiers) -> bool {
     app.db
         .run(move |c| {
-            let hasher = lexgate::gdpr::rights::hasher(c)?;
+            let hasher = lexgate::gdpr::KeyedHasher::load(c, None)?;
             lexgate::gdpr::rights::is_erased(c, &hasher, &ids)
         })
         .await

@@ -13,6 +13,7 @@ mod deadlines;
 mod directory;
 mod dsar;
 mod erasure;
+mod gdpr;
 mod http;
 mod limits;
 mod matters;

@@ -12,13 +12,3 @@ pub mod tombstones;
 
 pub use restriction::{is_restricted, not_restricted, restricted_among};
 pub use tombstones::is_erased;
-
-use crate::db::AnyConnection;
-use crate::error::Result;
-use crate::gdpr::KeyedHasher;
-
-/// The hasher for erasure tombstones, suppressions and the export's suppression lookup: the
-/// one place that chooses the key (the instance key until a configured key is added).
-pub fn hasher(conn: &mut AnyConnection) -> Result<KeyedHasher> {
-    KeyedHasher::load(conn, None)
-}
