@@ -248,7 +248,10 @@ async fn every_rectification_is_recorded_for_the_dpo(backend: Backend) {
         .as_str()
         .is_some_and(|v| v.contains("nino@new.it")));
     let (_, dpo_key) = lexgate::ids::parse(&dpo_id).expect("user id");
-    assert_eq!(by_field("familyName")["changedBy"], dpo_key.as_str());
+    assert_eq!(
+        by_field("familyName")["changedBy"],
+        format!("user:{dpo_key}").as_str()
+    );
 
     // A merge records what the survivor gained.
     let twin = create_person(
