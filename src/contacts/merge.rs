@@ -14,7 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
-use crate::gdpr::rights::history;
+use crate::gdpr::rights::{history, requests};
 use crate::ids::{self, NodeType};
 use crate::listing::group_by_key;
 
@@ -234,6 +234,8 @@ pub fn merge(
         .set(&survivor)
         .execute(conn)?;
     diesel::delete(contacts::table.filter(contacts::id.eq_any(&merged_ids))).execute(conn)?;
+    history::move_to(conn, &merged_ids, &survivor_id)?;
+    requests::move_to(conn, &merged_ids, &survivor_id)?;
     history::record_changes(conn, &survivor_id, &before, author)?;
     Ok(survivor)
 }

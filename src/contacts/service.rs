@@ -538,11 +538,13 @@ pub fn update(
 }
 
 /// Deletes a contact and everything that only describes it (emails, phones, links, tags).
+/// Its rectification history keeps which field changed when, not the values.
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
     let deleted = diesel::delete(contacts::table.find(id)).execute(conn)?;
     if deleted == 0 {
         return Err(Error::not_found("Contact", id));
     }
+    history::erase_values(conn, id)?;
     Ok(())
 }
 

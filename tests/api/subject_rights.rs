@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::fixtures::{assert_error, create_person, verified_request};
+use crate::fixtures::{assert_error, create_person, find_values, verified_request};
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
 
@@ -248,16 +248,21 @@ async fn every_rectification_is_recorded_for_the_dpo(backend: Backend) {
         .as_str()
         .is_some_and(|v| v.contains("nino@new.it")));
     let (_, dpo_key) = lexgate::ids::parse(&dpo_id).expect("user id");
-    assert_eq!(by_field("familyName")["changedBy"], dpo_key.as_str());
+    assert_eq!(
+        by_field("familyName")["changedBy"],
+        format!("user:{dpo_key}").as_str()
+    );
 
     // A merge records what the survivor gained.
     let twin = create_person(
         &app,
         "Nino",
         "Salani",
-        json!({ "phones": [{ "number": "+39 333 111 2222" }] }),
+        json!({ "phones": [{ "number": "+39 333 111 2222" }], "tags": ["alpha-twin"] }),
     )
     .await;
+    app.gql_as(&dpo, "mutation($id: ID!) { updateContact(input: { id: $id, tags: [\"beta-twin\"] }) { contact { id } } }", json!({ "id": twin }))
+        .await;
     app.data(
         "mutation($s: ID!, $m: ID!) { mergeContacts(input: { survivorId: $s, mergedIds: [$m] }) { contact { id } } }",
         json!({ "s": contact, "m": twin }),
@@ -266,6 +271,34 @@ async fn every_rectification_is_recorded_for_the_dpo(backend: Backend) {
     let history = app.gql_as(&dpo, HISTORY, json!({ "id": contact })).await;
     let nodes = history["data"]["contact"]["changeHistory"]["nodes"].to_string();
     assert!(nodes.contains("+393331112222"), "{history:#}");
+
+    // The twin's own history follows it into the survivor.
+    assert!(nodes.contains("alpha-twin"), "{history:#}");
+
+    // A deleted contact's history keeps which field changed when, not the values.
+    let gone = create_person(
+        &app,
+        "Uberto",
+        "Cancellato",
+        json!({ "notes": "first-note-4471" }),
+    )
+    .await;
+    app.gql_as(&dpo, "mutation($id: ID!) { updateContact(input: { id: $id, notes: \"second\" }) { contact { id } } }", json!({ "id": gone }))
+        .await;
+    assert_eq!(
+        find_values(&app, &["first-note-4471"]).len(),
+        1,
+        "the history holds the old note"
+    );
+    let deleted = app
+        .gql_as(
+            &dpo,
+            "mutation($id: ID!) { deleteContact(input: { id: $id }) { deletedId } }",
+            json!({ "id": gone }),
+        )
+        .await;
+    assert!(deleted.get("errors").is_none(), "{deleted:#}");
+    assert!(find_values(&app, &["first-note-4471"]).is_empty());
 
     let (_, lawyer) = app.sign_in("partner@studio.it", "partner").await;
     let denied = app.gql_as(&lawyer, HISTORY, json!({ "id": contact })).await;

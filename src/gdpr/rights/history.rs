@@ -196,6 +196,15 @@ pub fn erase_values(conn: &mut AnyConnection, contact_id: &str) -> Result<usize>
     )
 }
 
+/// Gives the survivor of a merge the history of the contacts merged into it.
+pub fn move_to(conn: &mut AnyConnection, merged: &[String], survivor: &str) -> Result<usize> {
+    Ok(
+        diesel::update(contact_changes::table.filter(contact_changes::contact_id.eq_any(merged)))
+            .set(contact_changes::contact_id.eq(survivor))
+            .execute(conn)?,
+    )
+}
+
 /// A page of a contact's history, newest first.
 pub fn list(
     conn: &mut AnyConnection,

@@ -507,6 +507,15 @@ pub fn count(conn: &mut AnyConnection, query: &RequestQuery) -> Result<i64> {
     Ok(query.boxed().count().get_result(conn)?)
 }
 
+/// Points the requests about contacts merged into another at the survivor.
+pub fn move_to(conn: &mut AnyConnection, merged: &[String], survivor: &str) -> Result<usize> {
+    Ok(
+        diesel::update(subject_requests::table.filter(subject_requests::contact_id.eq_any(merged)))
+            .set(subject_requests::contact_id.eq(survivor))
+            .execute(conn)?,
+    )
+}
+
 /// The requests about one contact, oldest first (for the access export).
 pub fn of_contact(conn: &mut AnyConnection, contact_id: &str) -> Result<Vec<SubjectRequestRow>> {
     Ok(subject_requests::table
