@@ -17,10 +17,12 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    ProcessingActivity,
+    Breach,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 10] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -29,6 +31,8 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::ProcessingActivity,
+        NodeType::Breach,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +45,8 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::ProcessingActivity => "ProcessingActivity",
+            NodeType::Breach => "Breach",
         }
     }
 }

@@ -4,3 +4,5 @@
 pub mod keyed_hash;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};
+pub mod anonymized_export;
+pub mod registers;

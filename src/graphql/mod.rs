@@ -13,6 +13,7 @@ pub mod limits;
 pub mod loaders;
 pub mod matters;
 pub mod pagination;
+pub mod registers;
 pub mod reports;
 pub mod roles;
 pub mod rows;
@@ -56,6 +57,8 @@ pub enum Node {
     User(directory::User),
     Team(directory::Team),
     Campaign(campaigns::Campaign),
+    ProcessingActivity(registers::ProcessingActivity),
+    Breach(registers::Breach),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -161,6 +164,26 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .await?
             .map(|r| Node::Campaign(r.into())),
         NodeType::ApiKey => None,
+        NodeType::ProcessingActivity => {
+            let found = context::read(ctx, move |c| {
+                crate::gdpr::registers::activities::get_many(c, &[key])
+            })
+            .await?;
+            found
+                .into_values()
+                .next()
+                .map(|a| Node::ProcessingActivity(registers::ProcessingActivity(a)))
+        }
+        NodeType::Breach => {
+            let found = context::read(ctx, move |c| {
+                crate::gdpr::registers::breaches::get_many(c, &[key])
+            })
+            .await?;
+            found
+                .into_values()
+                .next()
+                .map(|b| Node::Breach(registers::Breach(b)))
+        }
     })
 }
 
@@ -213,6 +236,7 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    registers::RegisterQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -226,6 +250,7 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    registers::RegisterMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

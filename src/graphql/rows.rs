@@ -124,7 +124,12 @@ pub async fn require_visible(
                 visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
             })
         }
-        NodeType::User | NodeType::Team | NodeType::Campaign | NodeType::ApiKey => true,
+        NodeType::User
+        | NodeType::Team
+        | NodeType::Campaign
+        | NodeType::ApiKey
+        | NodeType::ProcessingActivity
+        | NodeType::Breach => true,
     };
     if visible {
         Ok(())

@@ -191,6 +191,9 @@ impl Seeder {
                 notes: self.note(),
                 responsible_user_id: self.responsible(category),
                 affiliations: affiliation.map(|(_, a)| a).into_iter().collect(),
+                birth_date: None,
+                personal_interests: None,
+                family_details: None,
             },
             staff_domain: None,
         })
@@ -365,6 +368,9 @@ impl Seeder {
             notes: self.note(),
             responsible_user_id: self.responsible(category),
             affiliations: Vec::new(),
+            birth_date: None,
+            personal_interests: None,
+            family_details: None,
         };
         Ok(Draft {
             input,
@@ -506,6 +512,9 @@ impl Seeder {
                 notes: None,
                 responsible_user_id: None,
                 affiliations: Vec::new(),
+                birth_date: None,
+                personal_interests: None,
+                family_details: None,
             },
             staff_domain: None,
         }))

@@ -3,6 +3,7 @@
 mod fixtures;
 mod harness;
 
+mod anonymized_export;
 mod audit;
 mod auth;
 mod authorization;
@@ -14,8 +15,10 @@ mod directory;
 mod http;
 mod limits;
 mod matters;
+mod minimisation;
 mod nodes;
 mod oidc;
+mod registers;
 mod reports;
 mod schema;
 mod smoke;
