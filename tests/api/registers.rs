@@ -630,6 +630,32 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
         .sum();
     assert_eq!(filled["approximateRecords"], records);
 
+    // Filling is itself logged as a write touching those subjects.
+    let dpo_id = app
+        .gql_as(&dpo, "{ viewer { user { id } } }", json!({}))
+        .await["data"]["viewer"]["user"]["id"]
+        .as_str()
+        .map(|id| lexgate::ids::parse(id).expect("user id").1)
+        .expect("the DPO's ID");
+    let log = app
+        .gql_as(
+            &dpo,
+            "query($p: String) { accessLog(principal: $p, first: 50) { nodes { action subjects } } }",
+            json!({ "p": dpo_id }),
+        )
+        .await;
+    let wrote_subjects = data(&log)["accessLog"]["nodes"]
+        .as_array()
+        .expect("entries")
+        .iter()
+        .any(|e| {
+            e["action"] == "WRITE"
+                && e["subjects"]
+                    .as_array()
+                    .is_some_and(|s| s.contains(&json!(anna)) && s.contains(&json!(bruno)))
+        });
+    assert!(wrote_subjects, "{log:#}");
+
     // Refilling replaces: a window before anything happened touches no one.
     let body = app
         .gql_as(
