@@ -19,10 +19,15 @@ pub enum NodeType {
     ApiKey,
     ProcessingActivity,
     Breach,
+    Assessment,
+    /// GDPR records read through their contact, not through `node`.
+    ProcessingGround,
+    Consent,
+    Objection,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 10] = [
+    const ALL: [NodeType; 14] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -33,6 +38,10 @@ impl NodeType {
         NodeType::ApiKey,
         NodeType::ProcessingActivity,
         NodeType::Breach,
+        NodeType::Assessment,
+        NodeType::ProcessingGround,
+        NodeType::Consent,
+        NodeType::Objection,
     ];
 
     pub fn name(self) -> &'static str {
@@ -47,6 +56,10 @@ impl NodeType {
             NodeType::ApiKey => "ApiKey",
             NodeType::ProcessingActivity => "ProcessingActivity",
             NodeType::Breach => "Breach",
+            NodeType::Assessment => "Assessment",
+            NodeType::ProcessingGround => "ProcessingGround",
+            NodeType::Consent => "Consent",
+            NodeType::Objection => "Objection",
         }
     }
 }

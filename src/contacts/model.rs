@@ -180,6 +180,10 @@ pub struct CreateContactInput {
     pub birth_date: Option<NaiveDate>,
     pub personal_interests: Option<String>,
     pub family_details: Option<String>,
+    /// Where the firm obtained the contact's data: required.
+    pub source: crate::gdpr::provenance::ContactSourceInput,
+    /// The legal bases for processing the contact's data, per purpose: at least one.
+    pub grounds: Vec<crate::gdpr::grounds::ProcessingGroundInput>,
 }
 
 /// Fields left out stay as they are; `null` clears a field; a list replaces the whole list.

@@ -14,6 +14,7 @@ use crate::db::schema::{
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
+use crate::gdpr::{grounds, provenance, Actor, BasisRules};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 use crate::validation::{
@@ -395,12 +396,23 @@ fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Op
 }
 
 /// Creates a contact with its child records.
+/// Creates a contact with its acquisition source and at least one processing ground: no
+/// personal data without knowing where it came from and on what basis it is held.
 pub fn create(
     conn: &mut AnyConnection,
     input: CreateContactInput,
     rules: &ContactRules,
+    basis_rules: &BasisRules,
+    actor: &Actor,
 ) -> Result<ContactRow> {
     let mut v = Validator::new();
+    let source = provenance::validate(&mut v, "input.source", input.source, actor);
+    if input.grounds.is_empty() {
+        v.add(
+            "input.grounds",
+            "a contact needs at least one legal basis for processing its data (purpose and basis)",
+        );
+    }
     let responsible_user_id = decode_optional_user(&mut v, input.responsible_user_id.as_ref());
     refuse_disabled_fields(
         &mut v,
@@ -469,6 +481,19 @@ pub fn create(
         .values(&row)
         .execute(conn)?;
     write_children(conn, &row.id, children)?;
+    if let Some(source) = source {
+        provenance::record(conn, "input.source", &row.id, source, actor)?;
+    }
+    for (i, ground) in input.grounds.into_iter().enumerate() {
+        grounds::record(
+            conn,
+            &format!("input.grounds[{i}]"),
+            &row.id,
+            ground,
+            basis_rules,
+            actor,
+        )?;
+    }
     Ok(row)
 }
 
@@ -753,6 +778,21 @@ impl ContactQuery {
         }
         query
     }
+}
+
+/// Every contact the query matches that may still be processed (not restricted), as
+/// (id, kind, category), in name order: the candidates of a campaign audience.
+pub fn unrestricted_matches(
+    conn: &mut AnyConnection,
+    query: &ContactQuery,
+    rules: &ContactRules,
+) -> Result<Vec<(String, String, String)>> {
+    Ok(query
+        .boxed(rules)
+        .filter(contacts::restricted_at.is_null())
+        .order_by((contacts::sort_name.asc(), contacts::id.asc()))
+        .select((contacts::id, contacts::kind, contacts::category))
+        .load(conn)?)
 }
 
 pub fn list(

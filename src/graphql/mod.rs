@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod context;
 pub mod deadlines;
 pub mod directory;
+pub mod gdpr;
 pub mod limits;
 pub mod loaders;
 pub mod matters;
@@ -59,6 +60,7 @@ pub enum Node {
     Campaign(campaigns::Campaign),
     ProcessingActivity(registers::ProcessingActivity),
     Breach(registers::Breach),
+    Assessment(gdpr::Assessment),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -163,7 +165,13 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
-        NodeType::ApiKey => None,
+        NodeType::Assessment => loader
+            .load_one(AssessmentById(key))
+            .await?
+            .map(|r| Node::Assessment(r.into())),
+        NodeType::ApiKey | NodeType::ProcessingGround | NodeType::Consent | NodeType::Objection => {
+            None
+        }
         NodeType::ProcessingActivity => {
             let found = context::read(ctx, move |c| {
                 crate::gdpr::registers::activities::get_many(c, &[key])
@@ -237,6 +245,7 @@ pub struct QueryRoot(
     roles::RoleQueries,
     access_log::AccessLogQueries,
     registers::RegisterQueries,
+    gdpr::GdprQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -251,6 +260,7 @@ pub struct MutationRoot(
     campaigns::CampaignMutations,
     roles::RoleMutations,
     registers::RegisterMutations,
+    gdpr::GdprMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

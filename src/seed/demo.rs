@@ -35,6 +35,7 @@ pub async fn demo(db: &Database) -> Result<SeedSummary> {
         let mut seeder = Seeder::new(Mode::Demo, DEMO_SEED);
         seeder.planned_matters = DEMO_COUNTS.matters;
         seeder.create_staff(conn)?;
+        seeder.create_assessment(conn)?;
         // Organisations first, so that people can be affiliated with them.
         for _ in 0..ORGANIZATIONS {
             seeder.add_contact(conn, ContactKind::Organization)?;

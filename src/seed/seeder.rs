@@ -100,6 +100,8 @@ pub struct Seeder {
     pub matter_numbers: Vec<(i32, u32)>,
     /// How many matters this run will open: spreads their opening dates evenly.
     pub planned_matters: u64,
+    /// The legitimate-interest assessment seeded grounds cite.
+    pub assessment: Option<async_graphql::ID>,
     pub summary: SeedSummary,
 }
 
@@ -120,6 +122,7 @@ impl Seeder {
             used_names: HashSet::new(),
             matter_numbers: Vec::new(),
             planned_matters: 0,
+            assessment: None,
             summary: SeedSummary::default(),
         }
     }

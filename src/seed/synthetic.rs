@@ -54,6 +54,7 @@ pub async fn synthetic(
     seeder = db
         .transaction(move |conn| {
             seeder.create_staff(conn)?;
+            seeder.create_assessment(conn)?;
             Ok(seeder)
         })
         .await?;

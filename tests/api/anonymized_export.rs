@@ -62,7 +62,7 @@ async fn seed(app: &TestApp) -> (String, String) {
     let person = app
         .data(
             "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }",
-            json!({ "input": {
+            json!({ "input": with_provenance(json!({
                 "kind": "PERSON", "category": "CLIENT",
                 "givenName": "Giacinta", "familyName": "Zanardelli",
                 "emails": [{ "address": "Giacinta.Zanardelli@posta-esempio.it" }],
@@ -75,7 +75,7 @@ async fn seed(app: &TestApp) -> (String, String) {
                 "personalInterests": "Birdwatching with the Zanardelli cousins",
                 "familyDetails": "Married to Tullio Zanardelli, two daughters",
                 "affiliations": [{ "organizationId": org, "jobTitle": "Responsabile acquisti Quarenghi" }]
-            } }),
+            })) }),
         )
         .await["createContact"]["contact"]["id"]
         .as_str()

@@ -12,6 +12,7 @@ mod communications;
 mod contacts;
 mod deadlines;
 mod directory;
+mod gdpr;
 mod http;
 mod limits;
 mod matters;

@@ -22,7 +22,7 @@ fn update_mutation() -> String {
 fn person(extra: Value) -> Value {
     let mut input = json!({ "kind": "PERSON", "givenName": "Elena", "familyName": "Sarti", "category": "CLIENT" });
     merge(&mut input, extra);
-    input
+    with_provenance(input)
 }
 
 async fn optional_fields_are_kept_while_collected(backend: Backend) {
