@@ -59,6 +59,7 @@ pub struct FileSettings {
     pub retention_interval_hours: Option<u64>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub disabled_contact_fields: Option<Vec<String>>,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -123,6 +124,9 @@ pub struct Settings {
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// Optional personal contact fields the firm does not collect (data minimisation):
+    /// `birthDate`, `personalInterests`, `familyDetails`.
+    pub disabled_contact_fields: Vec<String>,
 }
 
 impl Default for Settings {
@@ -158,6 +162,7 @@ impl Default for Settings {
             retention_interval_hours: 24,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
+            disabled_contact_fields: Vec::new(),
         }
     }
 }
@@ -276,6 +281,9 @@ impl Settings {
         if let Some(v) = &f.cors_allowed_origins {
             s.cors_allowed_origins.clone_from(v);
         }
+        if let Some(v) = &f.disabled_contact_fields {
+            s.disabled_contact_fields.clone_from(v);
+        }
     }
 
     /// Whether introspection is served: as set, else on in development only.
@@ -342,7 +350,27 @@ impl Settings {
             ));
         }
         self.validate_limits()?;
+        self.disabled_contact_fields()?;
         validate_origins(&self.cors_allowed_origins)
+    }
+
+    /// The optional contact fields switched off, each a known field name.
+    pub fn disabled_contact_fields(
+        &self,
+    ) -> Result<Vec<crate::contacts::OptionalContactField>, ConfigError> {
+        use crate::contacts::OptionalContactField;
+        self.disabled_contact_fields
+            .iter()
+            .map(|name| {
+                OptionalContactField::parse(name).ok_or_else(|| ConfigError::Invalid {
+                    name: "disabled_contact_fields",
+                    message: format!(
+                        "`{name}` is not an optional contact field; use {}",
+                        OptionalContactField::ALL.map(|f| f.name()).join(", ")
+                    ),
+                })
+            })
+            .collect()
     }
 
     fn validate_limits(&self) -> Result<(), ConfigError> {
@@ -453,6 +481,22 @@ mod tests {
             Settings::load(Some(&path)),
             Err(ConfigError::Invalid {
                 name: "request_timeout_ms",
+                ..
+            })
+        ));
+        std::fs::write(&path, "disabled_contact_fields = [\"birthDate\"]\n").expect("write");
+        assert_eq!(
+            Settings::load(Some(&path))
+                .expect("loads")
+                .disabled_contact_fields()
+                .expect("known fields"),
+            [crate::contacts::OptionalContactField::BirthDate]
+        );
+        std::fs::write(&path, "disabled_contact_fields = [\"shoeSize\"]\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "disabled_contact_fields",
                 ..
             })
         ));

@@ -17,6 +17,8 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    ProcessingActivity,
+    Breach,
     Assessment,
     /// GDPR records read through their contact, not through `node`.
     ProcessingGround,
@@ -30,7 +32,7 @@ pub enum NodeType {
 }
 
 impl NodeType {
-    const ALL: [NodeType; 15] = [
+    const ALL: [NodeType; 17] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -39,6 +41,8 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::ProcessingActivity,
+        NodeType::Breach,
         NodeType::Assessment,
         NodeType::ProcessingGround,
         NodeType::Consent,
@@ -58,6 +62,8 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::ProcessingActivity => "ProcessingActivity",
+            NodeType::Breach => "Breach",
             NodeType::Assessment => "Assessment",
             NodeType::ProcessingGround => "ProcessingGround",
             NodeType::Consent => "Consent",

@@ -50,6 +50,11 @@ enum Command {
     /// Retention of personal data.
     #[command(subcommand)]
     Retention(RetentionCommand),
+    /// The record of processing activities (Art. 30 GDPR).
+    #[command(subcommand)]
+    Register(RegisterCommand),
+    /// Dump the whole database.
+    Export(ExportArgs),
 }
 
 #[derive(Subcommand)]
@@ -75,6 +80,33 @@ enum DsarCommand {
         #[arg(long, short)]
         output: Option<PathBuf>,
     },
+}
+
+#[derive(Subcommand)]
+enum RegisterCommand {
+    /// Write the record of processing activities as JSON or Markdown.
+    Export {
+        #[arg(long, value_enum)]
+        format: RegisterFormatArg,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RegisterFormatArg {
+    Json,
+    Markdown,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Replace every personal value with a consistent pseudonym and leave out secrets and
+    /// restricted contacts (the only kind of dump there is).
+    #[arg(long, required = true)]
+    anonymized: bool,
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -183,6 +215,10 @@ async fn main() -> anyhow::Result<ExitCode> {
         Command::Retention(RetentionCommand::Run { dry_run }) => {
             retention_run(&settings, dry_run).await?
         }
+        Command::Register(RegisterCommand::Export { format, output }) => {
+            export_register(&settings, format, output.as_deref()).await?
+        }
+        Command::Export(args) => export_anonymized(&settings, args).await?,
         Command::PrintSchema { .. } => {}
     }
     Ok(ExitCode::SUCCESS)
@@ -301,16 +337,42 @@ async fn dsar_export(
 }
 
 fn print_schema(output: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let sdl = lexgate::graphql::sdl();
+    write_output(output, &lexgate::graphql::sdl())
+}
+
+/// Writes a document to the file named, or to standard output.
+fn write_output(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => {
-            std::fs::write(path, sdl).with_context(|| format!("cannot write {}", path.display()))
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
         }
         None => {
-            print!("{sdl}");
+            print!("{text}");
             Ok(())
         }
     }
+}
+
+async fn export_register(
+    settings: &Settings,
+    format: RegisterFormatArg,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use lexgate::gdpr::registers::export::{export, RegisterFormat};
+    let format = match format {
+        RegisterFormatArg::Json => RegisterFormat::Json,
+        RegisterFormatArg::Markdown => RegisterFormat::Markdown,
+    };
+    let disabled = settings.disabled_contact_fields()?;
+    let db = Database::connect(&settings.database_url, 1, false).await?;
+    let document = db.run(move |c| export(c, format, &disabled)).await?;
+    write_output(output, &document)
+}
+
+async fn export_anonymized(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
+    let db = Database::connect(&settings.database_url, 1, false).await?;
+    let dump = lexgate::gdpr::anonymized_export::run(&db).await?;
+    write_output(args.output.as_deref(), &dump)
 }
 
 async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {

@@ -36,6 +36,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         db,
         contact_rules: ContactRules {
             phone_region: settings.phone_region.clone(),
+            disabled_fields: settings.disabled_contact_fields()?,
         },
         max_page_size: settings.max_page_size,
         default_page_size: settings.default_page_size,

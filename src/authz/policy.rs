@@ -87,6 +87,8 @@ const MANAGEMENT: RoleSet = RoleSet::of(&[Admin, Partner]);
 const CAMPAIGNS: RoleSet = RoleSet::of(&[Admin, Partner, Marketing]);
 const ADMIN: RoleSet = RoleSet::of(&[Admin]);
 const DPO: RoleSet = RoleSet::of(&[Dpo]);
+/// The record of processing activities: kept by the DPO, readable by admins.
+const REGISTER_READERS: RoleSet = RoleSet::of(&[Dpo, Admin]);
 /// Art. 9/10 data: the lawyers of the matter's own team (checked per matter as well).
 const MATTER_TEAM: RoleSet = RoleSet::of(&[Partner, Lawyer, Trainee]);
 /// Purposes and the firm's privacy configuration.
@@ -105,6 +107,51 @@ const CONTACT_DETAIL_INPUTS: &[&str] = &[
     "partitaIva",
     "notes",
     "responsibleUserId",
+    "birthDate",
+    "personalInterests",
+    "familyDetails",
+];
+
+/// Contact details of the people an activity names (controller, representative, DPO).
+const ACTIVITY_CONTACTS: &[&str] = &[
+    "controllerContact",
+    "jointControllerContact",
+    "representativeContact",
+    "dpoContact",
+];
+
+/// The rest of a processing activity's input: the same in create and update.
+const ACTIVITY_INPUTS: &[&str] = &[
+    "name",
+    "description",
+    "purposeIds",
+    "dataSubjectCategories",
+    "personalDataCategories",
+    "recipientCategories",
+    "processors",
+    "transfers",
+    "retention",
+    "retentionMonths",
+    "securityMeasures",
+];
+
+/// A breach's free text, which may name people.
+const BREACH_TEXT: &[&str] = &["description", "likelyConsequences", "dpoNotes"];
+
+/// The rest of a breach's input: the same in record and update.
+const BREACH_INPUTS: &[&str] = &[
+    "detectedAt",
+    "natures",
+    "subjectCategories",
+    "approximateSubjects",
+    "recordCategories",
+    "approximateRecords",
+    "measures",
+    "authorityNotificationRequired",
+    "noNotificationReason",
+    "authorityNotifiedAt",
+    "subjectsNotificationRequired",
+    "subjectsNotifiedAt",
 ];
 
 const CONNECTION: &[&str] = &["pageInfo", "edges", "nodes", "totalCount"];
@@ -160,6 +207,12 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("ErasurePayload", &["request", "erasure"]),
     ("LegalHoldPayload", &["legalHold"]),
     ("ProcessingRestriction", &["restrictedAt", "reason"]),
+    ("ProcessingActivityConnection", CONNECTION),
+    ("ProcessingActivityEdge", EDGE),
+    ("BreachConnection", CONNECTION),
+    ("BreachEdge", EDGE),
+    ("ProcessingActivityPayload", &["processingActivity"]),
+    ("BreachPayload", &["breach"]),
     ("ContactPayload", &["contact"]),
     ("MatterPayload", &["matter"]),
     ("CommunicationPayload", &["communication"]),
@@ -511,6 +564,14 @@ const RULES: &[TypeRules] = &[
             ),
             plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
+            // The record of processing is the DPO's; admins may read it (and its export
+            // names the DPO and the controller's contacts: personal data).
+            plain(
+                REGISTER_READERS,
+                &["processingActivities", "processingActivity"],
+            ),
+            personal(REGISTER_READERS, &["processingRegisterExport"]),
+            plain(DPO, &["breaches", "breach"]),
             plain(EVERYONE, &["purposes"]),
             plain(PRIVACY_ADMIN, &["retentionPolicies"]),
             plain(ASSESSMENT_READERS, &["assessments"]),
@@ -581,6 +642,17 @@ const RULES: &[TypeRules] = &[
             plain(
                 CAMPAIGNS,
                 &["createCampaign", "updateCampaign", "deleteCampaign"],
+            ),
+            personal(
+                DPO,
+                &[
+                    "createProcessingActivity",
+                    "updateProcessingActivity",
+                    "deleteProcessingActivity",
+                    "recordBreach",
+                    "updateBreach",
+                    "fillBreachSubjects",
+                ],
             ),
             plain(PRIVACY_ADMIN, &["createPurpose", "updatePurpose"]),
             plain(
@@ -653,6 +725,9 @@ const RULES: &[TypeRules] = &[
                     "codiceFiscale",
                     "partitaIva",
                     "responsible",
+                    "birthDate",
+                    "personalInterests",
+                    "familyDetails",
                 ],
             ),
             personal(CASE_CONTENT.with(DPO), &["notes"]),
@@ -1250,6 +1325,133 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ProcessingActivity",
+        groups: &[
+            plain(
+                REGISTER_READERS,
+                &[
+                    "id",
+                    "name",
+                    "description",
+                    "purposes",
+                    "dataSubjectCategories",
+                    "personalDataCategories",
+                    "specialCategories",
+                    "judicialData",
+                    "recipientCategories",
+                    "processors",
+                    "transfers",
+                    "retention",
+                    "retentionMonths",
+                    "securityMeasures",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(REGISTER_READERS, ACTIVITY_CONTACTS),
+        ],
+    },
+    TypeRules {
+        type_name: "ActivityPurpose",
+        groups: &[plain(REGISTER_READERS, &["id", "key", "name"])],
+    },
+    TypeRules {
+        type_name: "PersonalDataCategory",
+        groups: &[plain(REGISTER_READERS, &["name", "kind"])],
+    },
+    TypeRules {
+        type_name: "ThirdCountryTransfer",
+        groups: &[plain(
+            REGISTER_READERS,
+            &["country", "recipient", "safeguard", "detail"],
+        )],
+    },
+    TypeRules {
+        type_name: "Breach",
+        groups: &[
+            plain(
+                DPO,
+                &[
+                    "id",
+                    "detectedAt",
+                    "natures",
+                    "subjectCategories",
+                    "approximateSubjects",
+                    "recordCategories",
+                    "approximateRecords",
+                    "measures",
+                    "authorityNotificationRequired",
+                    "noNotificationReason",
+                    "authorityNotifiedAt",
+                    "subjectsNotificationRequired",
+                    "subjectsNotifiedAt",
+                    "closedAt",
+                    "notificationDueAt",
+                    "overdue",
+                    "hoursRemaining",
+                    "subjects",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            // Free text about what happened may name people.
+            personal(DPO, BREACH_TEXT),
+        ],
+    },
+    TypeRules {
+        type_name: "BreachSubject",
+        groups: &[
+            plain(DPO, &["fields"]),
+            personal(DPO, &["contactId", "contact"]),
+        ],
+    },
+    TypeRules {
+        type_name: "CreateProcessingActivityInput",
+        groups: &[
+            plain(DPO, ACTIVITY_INPUTS),
+            personal(DPO, ACTIVITY_CONTACTS),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateProcessingActivityInput",
+        groups: &[
+            plain(DPO, &["id"]),
+            plain(DPO, ACTIVITY_INPUTS),
+            personal(DPO, ACTIVITY_CONTACTS),
+        ],
+    },
+    TypeRules {
+        type_name: "PersonalDataCategoryInput",
+        groups: &[plain(DPO, &["name", "kind"])],
+    },
+    TypeRules {
+        type_name: "ThirdCountryTransferInput",
+        groups: &[plain(DPO, &["country", "recipient", "safeguard", "detail"])],
+    },
+    TypeRules {
+        type_name: "RecordBreachInput",
+        groups: &[plain(DPO, BREACH_INPUTS), personal(DPO, BREACH_TEXT)],
+    },
+    TypeRules {
+        type_name: "UpdateBreachInput",
+        groups: &[
+            plain(DPO, &["id", "closedAt"]),
+            plain(DPO, BREACH_INPUTS),
+            personal(DPO, BREACH_TEXT),
+        ],
+    },
+    TypeRules {
+        type_name: "BreachFilter",
+        groups: &[plain(DPO, &["overdue", "open"])],
+    },
+    TypeRules {
+        type_name: "FillBreachSubjectsInput",
+        groups: &[
+            plain(DPO, &["breachId", "from", "to"]),
+            personal(DPO, &["principal"]),
         ],
     },
 ];

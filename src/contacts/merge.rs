@@ -216,6 +216,9 @@ pub fn merge(
         fill(&mut survivor.codice_fiscale, &other.codice_fiscale);
         fill(&mut survivor.partita_iva, &other.partita_iva);
         fill(&mut survivor.notes, &other.notes);
+        fill(&mut survivor.birth_date, &other.birth_date);
+        fill(&mut survivor.personal_interests, &other.personal_interests);
+        fill(&mut survivor.family_details, &other.family_details);
         fill(
             &mut survivor.responsible_user_id,
             &other.responsible_user_id,
@@ -240,7 +243,7 @@ pub fn merge(
     Ok(survivor)
 }
 
-fn fill(target: &mut Option<String>, source: &Option<String>) {
+fn fill<T: Clone>(target: &mut Option<T>, source: &Option<T>) {
     if target.is_none() {
         target.clone_from(source);
     }

@@ -1,7 +1,7 @@
 //! Contacts: people and organisations, with their emails, phones, addresses, tags and links.
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject, ID};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -53,6 +53,10 @@ pub struct ContactRow {
     /// Set while processing is restricted (Art. 18): kept, used for nothing else.
     pub restricted_at: Option<NaiveDateTime>,
     pub restriction_reason: Option<String>,
+    /// Optional personal fields, refused while data minimisation switches them off.
+    pub birth_date: Option<NaiveDate>,
+    pub personal_interests: Option<String>,
+    pub family_details: Option<String>,
 }
 
 /// An email address of a contact; PEC addresses (certified email) have legal value in Italy.
@@ -173,6 +177,10 @@ pub struct CreateContactInput {
     /// For people: the organisations they work for.
     #[graphql(default)]
     pub affiliations: Vec<AffiliationInput>,
+    /// Optional; refused while switched off by data minimisation.
+    pub birth_date: Option<NaiveDate>,
+    pub personal_interests: Option<String>,
+    pub family_details: Option<String>,
     /// Where the firm obtained the contact's data: required.
     pub source: crate::gdpr::provenance::ContactSourceInput,
     /// The legal bases for processing the contact's data, per purpose: at least one.
@@ -196,6 +204,9 @@ pub struct UpdateContactInput {
     pub notes: MaybeUndefined<String>,
     pub responsible_user_id: MaybeUndefined<ID>,
     pub affiliations: Option<Vec<AffiliationInput>>,
+    pub birth_date: MaybeUndefined<NaiveDate>,
+    pub personal_interests: MaybeUndefined<String>,
+    pub family_details: MaybeUndefined<String>,
 }
 
 /// Which contacts a list returns. All given conditions must hold.

@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use async_graphql::MaybeUndefined;
 use diesel::prelude::*;
 
+use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
 use crate::db::schema::{
     affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
@@ -27,12 +28,22 @@ use crate::validation::{
 pub struct ContactRules {
     /// Region used to read national phone numbers (ISO 3166-1, e.g. "IT").
     pub phone_region: String,
+    /// Optional fields switched off by data minimisation: refused on write, null on read.
+    pub disabled_fields: Vec<OptionalContactField>,
+}
+
+impl ContactRules {
+    /// Whether the firm collects this optional field.
+    pub fn collects(&self, field: OptionalContactField) -> bool {
+        !self.disabled_fields.contains(&field)
+    }
 }
 
 impl Default for ContactRules {
     fn default() -> Self {
         ContactRules {
             phone_region: "IT".to_owned(),
+            disabled_fields: Vec::new(),
         }
     }
 }
@@ -48,6 +59,9 @@ struct Draft {
     partita_iva: Option<String>,
     notes: Option<String>,
     responsible_user_id: Option<String>,
+    birth_date: Option<chrono::NaiveDate>,
+    personal_interests: Option<String>,
+    family_details: Option<String>,
 }
 
 /// Child lists, validated; `None` leaves a list as it is.
@@ -65,6 +79,9 @@ fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
     d.family_name = non_blank(d.family_name);
     d.organization_name = non_blank(d.organization_name);
     d.notes = non_blank(d.notes);
+    d.personal_interests = non_blank(d.personal_interests);
+    d.family_details = non_blank(d.family_details);
+    d.birth_date = check_birth_date(v, d.birth_date);
     match d.kind {
         ContactKind::Person => {
             if d.family_name.is_none() {
@@ -363,6 +380,14 @@ fn set_tags(conn: &mut AnyConnection, contact_id: &str, tags: &[String]) -> Resu
     Ok(())
 }
 
+/// Refuses values for the optional fields data minimisation switched off; `given` follows
+/// [`OptionalContactField::ALL`]. Clearing one (null) stays allowed, to purge what was kept.
+fn refuse_disabled_fields(v: &mut Validator, rules: &ContactRules, given: [bool; 3]) {
+    for (field, given) in OptionalContactField::ALL.into_iter().zip(given) {
+        refuse_if_disabled(v, &rules.disabled_fields, field, given);
+    }
+}
+
 fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Option<String> {
     let id = id?;
     v.check(
@@ -390,6 +415,15 @@ pub fn create(
         );
     }
     let responsible_user_id = decode_optional_user(&mut v, input.responsible_user_id.as_ref());
+    refuse_disabled_fields(
+        &mut v,
+        rules,
+        [
+            input.birth_date.is_some(),
+            input.personal_interests.is_some(),
+            input.family_details.is_some(),
+        ],
+    );
     let draft = validate_draft(
         &mut v,
         Draft {
@@ -402,6 +436,9 @@ pub fn create(
             partita_iva: input.partita_iva,
             notes: input.notes,
             responsible_user_id,
+            birth_date: input.birth_date,
+            personal_interests: input.personal_interests,
+            family_details: input.family_details,
         },
     );
     let children = Children {
@@ -437,6 +474,9 @@ pub fn create(
         updated_at: timestamp,
         restricted_at: None,
         restriction_reason: None,
+        birth_date: draft.birth_date,
+        personal_interests: draft.personal_interests,
+        family_details: draft.family_details,
     };
     diesel::insert_into(contacts::table)
         .values(&row)
@@ -476,6 +516,15 @@ pub fn update(
         MaybeUndefined::Null => None,
         MaybeUndefined::Value(user) => decode_optional_user(&mut v, Some(user)),
     };
+    refuse_disabled_fields(
+        &mut v,
+        rules,
+        [
+            input.birth_date.is_value(),
+            input.personal_interests.is_value(),
+            input.family_details.is_value(),
+        ],
+    );
     let draft = validate_draft(
         &mut v,
         Draft {
@@ -494,6 +543,12 @@ pub fn update(
             partita_iva: apply_change(current.partita_iva.clone(), input.partita_iva),
             notes: apply_change(current.notes.clone(), input.notes),
             responsible_user_id,
+            birth_date: apply_change(current.birth_date, input.birth_date),
+            personal_interests: apply_change(
+                current.personal_interests.clone(),
+                input.personal_interests,
+            ),
+            family_details: apply_change(current.family_details.clone(), input.family_details),
         },
     );
     let children = Children {
@@ -528,6 +583,9 @@ pub fn update(
         updated_at: now(),
         restricted_at: current.restricted_at,
         restriction_reason: current.restriction_reason,
+        birth_date: draft.birth_date,
+        personal_interests: draft.personal_interests,
+        family_details: draft.family_details,
     };
     diesel::update(contacts::table.find(&row.id))
         .set(&row)

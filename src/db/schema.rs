@@ -85,6 +85,9 @@ diesel::table! {
         updated_at -> Timestamp,
         restricted_at -> Nullable<Timestamp>,
         restriction_reason -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        personal_interests -> Nullable<Text>,
+        family_details -> Nullable<Text>,
     }
 }
 
@@ -586,6 +589,73 @@ diesel::table! {
 
 diesel::joinable!(retention_policies -> purposes (purpose_id));
 
+// --- GDPR registers (migration 2026-11-25-000002_registers) ---
+
+diesel::table! {
+    processing_activities (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        controller_contact -> Text,
+        joint_controller_contact -> Nullable<Text>,
+        representative_contact -> Nullable<Text>,
+        dpo_contact -> Nullable<Text>,
+        data_subject_categories -> Text,
+        personal_data_categories -> Text,
+        recipient_categories -> Text,
+        processors -> Text,
+        transfers -> Text,
+        retention -> Text,
+        retention_months -> Nullable<Integer>,
+        security_measures -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    processing_activity_purposes (activity_id, purpose_id) {
+        activity_id -> Text,
+        purpose_id -> Text,
+    }
+}
+
+diesel::table! {
+    breaches (id) {
+        id -> Text,
+        detected_at -> Timestamp,
+        natures -> Text,
+        description -> Text,
+        subject_categories -> Text,
+        approximate_subjects -> Nullable<BigInt>,
+        record_categories -> Text,
+        approximate_records -> Nullable<BigInt>,
+        likely_consequences -> Nullable<Text>,
+        measures -> Nullable<Text>,
+        authority_notification_required -> Bool,
+        no_notification_reason -> Nullable<Text>,
+        authority_notified_at -> Nullable<Timestamp>,
+        subjects_notification_required -> Bool,
+        subjects_notified_at -> Nullable<Timestamp>,
+        dpo_notes -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    breach_subjects (breach_id, contact_id) {
+        breach_id -> Text,
+        contact_id -> Text,
+        fields -> Text,
+    }
+}
+
+diesel::joinable!(processing_activity_purposes -> processing_activities (activity_id));
+diesel::joinable!(processing_activity_purposes -> purposes (purpose_id));
+diesel::joinable!(breach_subjects -> breaches (breach_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
@@ -630,4 +700,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     legal_holds,
     erasure_log,
     tombstones,
+    processing_activities,
+    processing_activity_purposes,
+    breaches,
+    breach_subjects,
 );

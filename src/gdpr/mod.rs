@@ -14,6 +14,8 @@ pub mod rights;
 pub mod suppression;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};
+pub mod anonymized_export;
+pub mod registers;
 
 use crate::auth::Principal;
 

@@ -1,13 +1,13 @@
 //! Contacts in the GraphQL API.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::communications::CommunicationRow;
 use crate::contacts::{
     self, AddressRow, AffiliationRow, ContactCategory, ContactFilter, ContactKind, ContactOrder,
     ContactQuery, ContactRow, CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput,
-    PhoneRow, TextSearchScope, UpdateContactInput,
+    OptionalContactField, PhoneRow, TextSearchScope, UpdateContactInput,
 };
 use crate::error::GraphqlResult;
 use crate::graphql::authorization::{access, ContactRead};
@@ -107,6 +107,31 @@ impl Contact {
 
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
+    }
+
+    /// Null while switched off by data minimisation (`disabled_contact_fields`).
+    async fn birth_date(&self, ctx: &Context<'_>) -> Option<NaiveDate> {
+        self.0
+            .birth_date
+            .filter(|_| collects(ctx, OptionalContactField::BirthDate))
+    }
+
+    /// Null while switched off by data minimisation.
+    async fn personal_interests(&self, ctx: &Context<'_>) -> Option<&str> {
+        collected_text(
+            ctx,
+            OptionalContactField::PersonalInterests,
+            &self.0.personal_interests,
+        )
+    }
+
+    /// Null while switched off by data minimisation.
+    async fn family_details(&self, ctx: &Context<'_>) -> Option<&str> {
+        collected_text(
+            ctx,
+            OptionalContactField::FamilyDetails,
+            &self.0.family_details,
+        )
     }
 
     async fn emails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmailRow>> {
@@ -249,6 +274,20 @@ impl Contact {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
+}
+
+/// Whether the firm collects an optional field; a switched-off one reads as null even if a
+/// value was stored before it was switched off.
+fn collects(ctx: &Context<'_>, field: OptionalContactField) -> bool {
+    state(ctx).contact_rules.collects(field)
+}
+
+fn collected_text<'a>(
+    ctx: &Context<'_>,
+    field: OptionalContactField,
+    value: &'a Option<String>,
+) -> Option<&'a str> {
+    value.as_deref().filter(|_| collects(ctx, field))
 }
 
 /// A person's link to an organisation.

@@ -14,6 +14,7 @@ pub mod limits;
 pub mod loaders;
 pub mod matters;
 pub mod pagination;
+pub mod registers;
 pub mod reports;
 pub mod retention;
 pub mod roles;
@@ -60,6 +61,8 @@ pub enum Node {
     User(directory::User),
     Team(directory::Team),
     Campaign(campaigns::Campaign),
+    ProcessingActivity(registers::ProcessingActivity),
+    Breach(registers::Breach),
     Assessment(gdpr::Assessment),
     SubjectRequest(subject_rights::SubjectRequest),
 }
@@ -186,6 +189,26 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
         | NodeType::ProcessingGround
         | NodeType::Consent
         | NodeType::Objection => None,
+        NodeType::ProcessingActivity => {
+            let found = context::read(ctx, move |c| {
+                crate::gdpr::registers::activities::get_many(c, &[key])
+            })
+            .await?;
+            found
+                .into_values()
+                .next()
+                .map(|a| Node::ProcessingActivity(registers::ProcessingActivity(a)))
+        }
+        NodeType::Breach => {
+            let found = context::read(ctx, move |c| {
+                crate::gdpr::registers::breaches::get_many(c, &[key])
+            })
+            .await?;
+            found
+                .into_values()
+                .next()
+                .map(|b| Node::Breach(registers::Breach(b)))
+        }
     })
 }
 
@@ -238,6 +261,7 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    registers::RegisterQueries,
     gdpr::GdprQueries,
     retention::RetentionQueries,
     subject_rights::SubjectRightsQueries,
@@ -254,6 +278,7 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    registers::RegisterMutations,
     gdpr::GdprMutations,
     retention::RetentionMutations,
     subject_rights::SubjectRightsMutations,

@@ -130,6 +130,8 @@ pub async fn require_visible(
         | NodeType::Team
         | NodeType::Campaign
         | NodeType::ApiKey
+        | NodeType::ProcessingActivity
+        | NodeType::Breach
         | NodeType::Assessment
         | NodeType::ProcessingGround
         | NodeType::Consent

@@ -102,9 +102,28 @@ async fn firm(backend: Backend) -> Firm {
         )
         .await["data"]["createSubjectRequest"]["request"]["id"]
         .clone();
+    let dpo = &tokens[&BuiltinRole::Dpo];
+    let activity = app
+        .gql_as(
+            dpo,
+            "mutation { createProcessingActivity(input: { name: \"Matters\", purposeIds: [\"purpose-matter-handling\"], controllerContact: \"Studio\", dataSubjectCategories: [\"clients\"], personalDataCategories: [{ name: \"identity\", kind: ORDINARY }], retention: \"10 years\", securityMeasures: \"encryption\" }) { processingActivity { id } } }",
+            json!({}),
+        )
+        .await["data"]["createProcessingActivity"]["processingActivity"]["id"]
+        .clone();
+    let breach = app
+        .gql_as(
+            dpo,
+            "mutation { recordBreach(input: { detectedAt: \"2026-01-01T00:00:00Z\", natures: [AVAILABILITY], description: \"Outage\", authorityNotificationRequired: true, subjectsNotificationRequired: false }) { breach { id } } }",
+            json!({}),
+        )
+        .await["data"]["recordBreach"]["breach"]["id"]
+        .clone();
     let text = |v: Value| v.as_str().expect("id").to_owned();
     let ids = BTreeMap::from([
         ("SubjectRequest", text(request)),
+        ("ProcessingActivity", text(activity)),
+        ("Breach", text(breach)),
         ("Contact", person),
         ("Matter", matter),
         ("Communication", text(communication)),

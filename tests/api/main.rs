@@ -3,6 +3,7 @@
 mod fixtures;
 mod harness;
 
+mod anonymized_export;
 mod audit;
 mod auth;
 mod authorization;
@@ -17,8 +18,10 @@ mod gdpr;
 mod http;
 mod limits;
 mod matters;
+mod minimisation;
 mod nodes;
 mod oidc;
+mod registers;
 mod reports;
 mod retention;
 mod schema;
