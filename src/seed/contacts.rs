@@ -14,7 +14,6 @@ use crate::contacts::{
     self, AddressInput, AffiliationInput, ContactCategory, ContactKind, CreateContactInput,
     EmailInput, PhoneInput,
 };
-use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::ids::{self, NodeType};
 
@@ -91,15 +90,18 @@ struct Person {
 }
 
 impl Seeder {
-    /// Creates one contact of `kind` through the contact service and remembers it.
-    pub fn add_contact(&mut self, conn: &mut AnyConnection, kind: ContactKind) -> Result<()> {
+    /// Validates one contact of `kind` through the contact service, remembers it and queues
+    /// it for the next `flush`.
+    pub fn add_contact(&mut self, kind: ContactKind) -> Result<()> {
         let serial = self.summary.contacts;
         let draft = match kind {
             ContactKind::Person => self.person_draft(serial)?,
             ContactKind::Organization => self.organization_draft(serial)?,
         };
         let category = draft.input.category;
-        let row = contacts::create(conn, draft.input, &self.rules)?;
+        let prepared = contacts::prepare(draft.input, &self.rules)?;
+        let (id, name) = (prepared.row.id.clone(), prepared.row.display_name.clone());
+        self.pending.contacts.push(prepared);
         let index = u32::try_from(self.contacts.len())
             .map_err(|_| Error::Internal("seed: too many contacts to keep in memory".to_owned()))?;
         match category {
@@ -114,10 +116,7 @@ impl Seeder {
                 domain,
             });
         }
-        self.contacts.push(ContactRef {
-            id: row.id,
-            name: row.display_name,
-        });
+        self.contacts.push(ContactRef { id, name });
         self.summary.contacts += 1;
         Ok(())
     }

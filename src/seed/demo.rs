@@ -37,20 +37,23 @@ pub async fn demo(db: &Database) -> Result<SeedSummary> {
         seeder.create_staff(conn)?;
         // Organisations first, so that people can be affiliated with them.
         for _ in 0..ORGANIZATIONS {
-            seeder.add_contact(conn, ContactKind::Organization)?;
+            seeder.add_contact(ContactKind::Organization)?;
         }
         for _ in 0..PEOPLE {
-            seeder.add_contact(conn, ContactKind::Person)?;
+            seeder.add_contact(ContactKind::Person)?;
         }
+        // Matters are created through the service, which checks that their clients exist.
+        seeder.flush(conn)?;
         for _ in 0..DEMO_COUNTS.matters {
             seeder.add_matter(conn)?;
         }
         for _ in 0..DEMO_COUNTS.communications {
-            seeder.add_communication(conn)?;
+            seeder.add_communication()?;
         }
         for _ in 0..DEMO_COUNTS.deadlines {
-            seeder.add_deadline(conn)?;
+            seeder.add_deadline()?;
         }
+        seeder.flush(conn)?;
         seeder.add_campaigns(conn)?;
         Ok(seeder.summary)
     })

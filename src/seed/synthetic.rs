@@ -57,17 +57,19 @@ pub async fn synthetic(
             Ok(seeder)
         })
         .await?;
-    seeder = in_batches(db, seeder, sizes.contacts, &progress, add_any_contact).await?;
-    seeder = in_batches(db, seeder, sizes.matters, &progress, Seeder::add_matter).await?;
-    seeder = in_batches(
-        db,
-        seeder,
-        sizes.communications,
-        &progress,
-        Seeder::add_communication,
-    )
+    seeder = in_batches(db, seeder, sizes.contacts, &progress, |s, _| {
+        add_any_contact(s)
+    })
     .await?;
-    seeder = in_batches(db, seeder, sizes.deadlines, &progress, Seeder::add_deadline).await?;
+    seeder = in_batches(db, seeder, sizes.matters, &progress, Seeder::add_matter).await?;
+    seeder = in_batches(db, seeder, sizes.communications, &progress, |s, _| {
+        s.add_communication()
+    })
+    .await?;
+    seeder = in_batches(db, seeder, sizes.deadlines, &progress, |s, _| {
+        s.add_deadline()
+    })
+    .await?;
     Ok(seeder.summary)
 }
 
@@ -89,16 +91,17 @@ fn check_sizes(sizes: SyntheticSizes) -> Result<()> {
 }
 
 /// Seven people for every three organisations, interleaved as they would be entered.
-fn add_any_contact(seeder: &mut Seeder, conn: &mut AnyConnection) -> Result<()> {
+fn add_any_contact(seeder: &mut Seeder) -> Result<()> {
     let kind = if seeder.rng.random_bool(0.3) {
         ContactKind::Organization
     } else {
         ContactKind::Person
     };
-    seeder.add_contact(conn, kind)
+    seeder.add_contact(kind)
 }
 
-/// Runs `step` `count` times, `BATCH` per transaction, reporting progress after each commit.
+/// Runs `step` `count` times, `BATCH` per transaction (what the steps queued is written at
+/// the end of each), reporting progress after each commit.
 async fn in_batches<F>(
     db: &Database,
     mut seeder: Seeder,
@@ -117,6 +120,7 @@ where
                 for _ in 0..n {
                     step(&mut seeder, conn)?;
                 }
+                seeder.flush(conn)?;
                 Ok(seeder)
             })
             .await?;

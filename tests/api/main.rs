@@ -18,5 +18,6 @@ mod nodes;
 mod oidc;
 mod reports;
 mod schema;
+mod seed;
 mod smoke;
 mod statements;
