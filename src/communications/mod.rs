@@ -57,7 +57,7 @@ pub struct CommunicationRow {
 const COMMUNICATION_COLUMNS: usize = 10;
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = communication_participants)]
+#[diesel(table_name = communication_participants, treat_none_as_default_value = false)]
 struct ParticipantRow {
     communication_id: String,
     contact_id: String,

@@ -61,21 +61,21 @@ pub struct DeadlineRow {
 const DEADLINE_COLUMNS: usize = 11;
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = deadline_user_assignees)]
+#[diesel(table_name = deadline_user_assignees, treat_none_as_default_value = false)]
 struct UserAssigneeRow {
     deadline_id: String,
     user_id: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = deadline_team_assignees)]
+#[diesel(table_name = deadline_team_assignees, treat_none_as_default_value = false)]
 struct TeamAssigneeRow {
     deadline_id: String,
     team_id: String,
 }
 
 #[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = deadline_reminders)]
+#[diesel(table_name = deadline_reminders, treat_none_as_default_value = false)]
 struct ReminderRow {
     deadline_id: String,
     minutes_before: i32,
