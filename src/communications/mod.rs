@@ -99,7 +99,8 @@ pub struct UpdateCommunicationInput {
 
 #[derive(Debug, Clone, Default, InputObject)]
 pub struct CommunicationFilter {
-    /// Part of the subject or summary.
+    /// Part of the subject or summary, of those the caller's role may read (refused for a role
+    /// that may read neither).
     pub text: Option<String>,
     pub matter_id: Option<ID>,
     /// Communications this contact took part in.
@@ -335,6 +336,24 @@ pub struct CommunicationQuery {
     /// Row-level need-to-know: only the communications of these matters, and those the
     /// given user logged, when set.
     only: Option<(Vec<String>, Option<String>)>,
+    searched: SearchedText,
+}
+
+/// What `filter.text` may search, given what the caller may read: a match must not reveal
+/// contents the caller is not allowed to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextSearchScope {
+    pub subject: bool,
+    pub summary: bool,
+}
+
+/// The fields a text search matches (never none: such a search is refused).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+enum SearchedText {
+    #[default]
+    SubjectAndSummary,
+    Subject,
+    Summary,
 }
 
 impl CommunicationQuery {
@@ -342,6 +361,31 @@ impl CommunicationQuery {
     pub fn within(mut self, only: Option<(Vec<String>, Option<String>)>) -> CommunicationQuery {
         self.only = only;
         self
+    }
+
+    /// Narrows what `filter.text` matches; refused when it could match nothing readable.
+    pub fn searching(mut self, scope: TextSearchScope) -> Result<CommunicationQuery> {
+        self.searched =
+            match (scope.subject, scope.summary) {
+                (true, true) => SearchedText::SubjectAndSummary,
+                (true, false) => SearchedText::Subject,
+                (false, true) => SearchedText::Summary,
+                (false, false) if self.searches_text() => return Err(Error::Forbidden {
+                    field: Some("filter.text".to_owned()),
+                    message:
+                        "your role may not read what communications say, so it may not search it"
+                            .to_owned(),
+                }),
+                (false, false) => SearchedText::default(),
+            };
+        Ok(self)
+    }
+
+    fn searches_text(&self) -> bool {
+        self.filter
+            .text
+            .as_deref()
+            .is_some_and(|t| !t.trim().is_empty())
     }
 
     pub fn new(filter: CommunicationFilter) -> Result<CommunicationQuery> {
@@ -358,6 +402,7 @@ impl CommunicationQuery {
                 .transpose()?,
             filter,
             only: None,
+            searched: SearchedText::default(),
         })
     }
 
@@ -382,14 +427,17 @@ impl CommunicationQuery {
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
-            query = query.filter(
-                lower(communications::subject.assume_not_null())
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(lower(communications::summary.assume_not_null())
-                        .like(pattern)
-                        .escape('\\')),
-            );
+            let in_subject = lower(communications::subject.assume_not_null())
+                .like(pattern.clone())
+                .escape('\\');
+            let in_summary = lower(communications::summary.assume_not_null())
+                .like(pattern)
+                .escape('\\');
+            query = match self.searched {
+                SearchedText::SubjectAndSummary => query.filter(in_subject.or(in_summary)),
+                SearchedText::Subject => query.filter(in_subject),
+                SearchedText::Summary => query.filter(in_summary),
+            };
         }
         if let Some(matter) = &self.matter_id {
             query = query.filter(communications::matter_id.eq(matter.clone()));

@@ -221,7 +221,8 @@ pub struct UpdateContactInput {
 #[serde(default, rename_all = "camelCase")]
 pub struct ContactFilter {
     /// Matches part of the name or of an email address, or a whole codice fiscale,
-    /// partita IVA or phone number.
+    /// partita IVA or phone number: only the fields the caller's role may read (a campaign
+    /// audience matches names and email addresses only).
     pub text: Option<String>,
     pub kind: Option<ContactKind>,
     /// Any of these categories.

@@ -610,9 +610,48 @@ pub struct ContactQuery {
     organization_id: Option<String>,
     /// Row-level need-to-know: only these contacts, when set.
     only: Option<Vec<String>>,
+    text_scope: TextSearchScope,
+}
+
+/// The fields a text search may match. A caller's search covers only what it may read, so a
+/// match cannot reveal a phone number or tax code the caller is not allowed to see.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TextSearchScope {
+    pub emails: bool,
+    pub phones: bool,
+    pub codice_fiscale: bool,
+    pub partita_iva: bool,
+}
+
+impl Default for TextSearchScope {
+    fn default() -> Self {
+        TextSearchScope::EVERYTHING
+    }
+}
+
+impl TextSearchScope {
+    pub const EVERYTHING: TextSearchScope = TextSearchScope {
+        emails: true,
+        phones: true,
+        codice_fiscale: true,
+        partita_iva: true,
+    };
+    /// Names and email addresses: what a campaign audience may select on.
+    pub const NAMES_AND_EMAILS: TextSearchScope = TextSearchScope {
+        emails: true,
+        phones: false,
+        codice_fiscale: false,
+        partita_iva: false,
+    };
 }
 
 impl ContactQuery {
+    /// Narrows what `filter.text` matches (names always: reading a contact at all shows them).
+    pub fn searching(mut self, scope: TextSearchScope) -> ContactQuery {
+        self.text_scope = scope;
+        self
+    }
+
     /// Keeps the query within the contacts the caller may see (`None`: all of them).
     pub fn within(mut self, contact_ids: Option<Vec<String>>) -> ContactQuery {
         self.only = contact_ids;
@@ -635,7 +674,52 @@ impl ContactQuery {
             responsible_user_id,
             organization_id,
             only: None,
+            text_scope: TextSearchScope::EVERYTHING,
         })
+    }
+
+    /// Part of the name or of an email address, or a whole phone number, codice fiscale or
+    /// partita IVA, each only where the scope allows.
+    fn text_match(
+        &self,
+        text: &str,
+        rules: &ContactRules,
+    ) -> Box<dyn BoxableExpression<contacts::table, Db, SqlType = diesel::sql_types::Bool>> {
+        let scope = self.text_scope;
+        let pattern = contains_pattern(&text.to_lowercase());
+        let mut matched: Box<
+            dyn BoxableExpression<contacts::table, Db, SqlType = diesel::sql_types::Bool>,
+        > = Box::new(
+            lower(contacts::display_name)
+                .like(pattern.clone())
+                .escape('\\'),
+        );
+        if scope.emails {
+            let by_email = contact_emails::table
+                .filter(contact_emails::address_key.like(pattern).escape('\\'))
+                .select(contact_emails::contact_id);
+            matched = Box::new(matched.or(contacts::id.eq_any(by_email)));
+        }
+        if scope.phones {
+            let phone = normalize_phone(text, &rules.phone_region).unwrap_or_default();
+            let by_phone = contact_phones::table
+                .filter(contact_phones::number.eq(phone))
+                .select(contact_phones::contact_id);
+            matched = Box::new(matched.or(contacts::id.eq_any(by_phone)));
+        }
+        let compact = text.replace(' ', "").to_uppercase();
+        if scope.codice_fiscale {
+            matched = Box::new(
+                matched.or(contacts::codice_fiscale
+                    .eq(compact.clone())
+                    .assume_not_null()),
+            );
+        }
+        if scope.partita_iva {
+            let tax_id = compact.strip_prefix("IT").unwrap_or(&compact).to_owned();
+            matched = Box::new(matched.or(contacts::partita_iva.eq(tax_id).assume_not_null()));
+        }
+        matched
     }
 
     fn boxed(&self, rules: &ContactRules) -> contacts::BoxedQuery<'static, Db> {
@@ -645,31 +729,7 @@ impl ContactQuery {
             query = query.filter(contacts::id.eq_any(only.clone()));
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-            let pattern = contains_pattern(&text.to_lowercase());
-            let by_email = contact_emails::table
-                .filter(
-                    contact_emails::address_key
-                        .like(pattern.clone())
-                        .escape('\\'),
-                )
-                .select(contact_emails::contact_id);
-            let tax_id = text.replace(' ', "").to_uppercase();
-            let tax_id = tax_id.strip_prefix("IT").unwrap_or(&tax_id).to_owned();
-            let phone = normalize_phone(text, &rules.phone_region).unwrap_or_default();
-            let by_phone = contact_phones::table
-                .filter(contact_phones::number.eq(phone))
-                .select(contact_phones::contact_id);
-            query = query.filter(
-                lower(contacts::display_name)
-                    .like(pattern)
-                    .escape('\\')
-                    .or(contacts::id.eq_any(by_email))
-                    .or(contacts::id.eq_any(by_phone))
-                    .or(contacts::codice_fiscale
-                        .eq(text.replace(' ', "").to_uppercase())
-                        .assume_not_null())
-                    .or(contacts::partita_iva.eq(tax_id).assume_not_null()),
-            );
+            query = query.filter(self.text_match(text, rules));
         }
         if let Some(kind) = f.kind {
             query = query.filter(contacts::kind.eq(kind.as_str()));

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use crate::campaigns::{
     self, CampaignFilter, CampaignRow, CampaignStatus, CreateCampaignInput, UpdateCampaignInput,
 };
-use crate::contacts::{self, ContactFilter, ContactQuery};
+use crate::contacts::{self, ContactFilter, ContactQuery, TextSearchScope};
 use crate::error::GraphqlResult;
 use crate::graphql::context::{read, state, write};
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
@@ -52,7 +52,9 @@ impl Campaign {
 
     /// How many contacts the audience filter matches now.
     async fn audience_size(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
-        let query = ContactQuery::new(self.0.audience().gql()?).gql()?;
+        let query = ContactQuery::new(self.0.audience().gql()?)
+            .gql()?
+            .searching(TextSearchScope::NAMES_AND_EMAILS);
         let rules = state(ctx).contact_rules.clone();
         read(ctx, move |c| contacts::count(c, &query, &rules)).await
     }

@@ -5,9 +5,10 @@ use chrono::{DateTime, Utc};
 
 use crate::communications::{
     self, Channel, CommunicationFilter, CommunicationQuery, CommunicationRow, Direction,
-    LogCommunicationInput, UpdateCommunicationInput,
+    LogCommunicationInput, TextSearchScope, UpdateCommunicationInput,
 };
 use crate::error::GraphqlResult;
+use crate::graphql::authorization::access;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, write};
 use crate::graphql::directory::User;
@@ -119,7 +120,13 @@ impl CommunicationQueries {
         let only = visibility
             .matter_ids()
             .map(|matters| (matters, visibility.author()));
+        let grant = &access(ctx).grant;
+        let scope = TextSearchScope {
+            subject: grant.allows("Communication", "subject"),
+            summary: grant.allows("Communication", "summary"),
+        };
         let query = CommunicationQuery::new(filter.unwrap_or_default())
+            .and_then(|q| q.searching(scope))
             .gql()?
             .within(only);
         let count_query = query.clone();

@@ -7,7 +7,7 @@ use crate::communications::CommunicationRow;
 use crate::contacts::{
     self, AddressRow, AffiliationRow, ContactCategory, ContactFilter, ContactKind, ContactOrder,
     ContactQuery, ContactRow, CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput,
-    PhoneRow, UpdateContactInput,
+    PhoneRow, TextSearchScope, UpdateContactInput,
 };
 use crate::error::GraphqlResult;
 use crate::graphql::authorization::{access, ContactRead};
@@ -252,6 +252,17 @@ pub struct ContactPayload {
 #[derive(Default)]
 pub struct ContactQueries;
 
+/// A text search matches only the fields the caller's role may read.
+fn text_search_scope(ctx: &Context<'_>) -> TextSearchScope {
+    let grant = &access(ctx).grant;
+    TextSearchScope {
+        emails: grant.allows("Contact", "emails"),
+        phones: grant.allows("Contact", "phones"),
+        codice_fiscale: grant.allows("Contact", "codiceFiscale"),
+        partita_iva: grant.allows("Contact", "partitaIva"),
+    }
+}
+
 async fn list(
     ctx: &Context<'_>,
     filter: ContactFilter,
@@ -261,7 +272,8 @@ async fn list(
     let visibility = rows::visibility(ctx).await?;
     let query = ContactQuery::new(filter)
         .gql()?
-        .within(visibility.contact_ids());
+        .within(visibility.contact_ids())
+        .searching(text_search_scope(ctx));
     let rules = state(ctx).contact_rules.clone();
     let (count_query, count_rules) = (query.clone(), rules.clone());
     paginate_db(

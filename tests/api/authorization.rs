@@ -764,7 +764,101 @@ async fn reads_and_writes_of_personal_data_are_logged_for_the_dpo(backend: Backe
     );
 }
 
+/// A filter must not find rows by a field the caller may not read: searching is reading.
+async fn searches_match_only_what_the_role_may_read(backend: Backend) {
+    let firm = firm(backend).await;
+    let app = &firm.app;
+    let contacts_matching = |token: &str, text: &str| {
+        let (token, text) = (token.to_owned(), text.to_owned());
+        async move {
+            let body = app
+                .gql_as(
+                    &token,
+                    "query($t: String) { contacts(filter: { text: $t }) { totalCount } }",
+                    json!({ "t": text }),
+                )
+                .await;
+            body["data"]["contacts"]["totalCount"].clone()
+        }
+    };
+    let staff = &firm.tokens[&BuiltinRole::Staff];
+    let marketing = &firm.tokens[&BuiltinRole::Marketing];
+    // Staff may read phones: the number finds Mario; marketing may not: it finds no one, but
+    // the name and the email address, which marketing reads, still do.
+    assert_eq!(contacts_matching(staff, "+39 02 1234 5678").await, json!(1));
+    assert_eq!(
+        contacts_matching(marketing, "+39 02 1234 5678").await,
+        json!(0)
+    );
+    assert_eq!(contacts_matching(marketing, "Rossi").await, json!(1));
+    assert_eq!(contacts_matching(marketing, "mario@acme").await, json!(1));
+    // A firm role that may not read the codice fiscale cannot find a contact by it.
+    let update = app
+        .data(
+            "mutation($id: ID!) { updateContact(input: { id: $id, codiceFiscale: \"RSSMRA80A01F205X\" }) { contact { id } } }",
+            json!({ "id": firm.ids["Contact"] }),
+        )
+        .await;
+    assert!(update["updateContact"]["contact"]["id"].is_string());
+    app.data(
+        "mutation { createRole(input: { name: \"front-desk\", baseRole: \"staff\", deniedFields: [\"Contact.codiceFiscale\"] }) { role { name } } }",
+        json!({}),
+    )
+    .await;
+    let (_, front_desk) = app.sign_in("reception@studio.it", "front-desk").await;
+    assert_eq!(contacts_matching(staff, "RSSMRA80A01F205X").await, json!(1));
+    assert_eq!(
+        contacts_matching(&front_desk, "RSSMRA80A01F205X").await,
+        json!(0)
+    );
+
+    // What a communication says: the partner finds it by its summary; staff, who may not read
+    // subjects or summaries, is refused the search; a role that reads subjects only searches
+    // subjects only.
+    let search = "query($t: String) { communications(filter: { text: $t }) { totalCount } }";
+    let partner = &firm.tokens[&BuiltinRole::Partner];
+    let found = app.gql_as(partner, search, json!({ "t": "rinvio" })).await;
+    assert_eq!(
+        found["data"]["communications"]["totalCount"],
+        json!(1),
+        "{found:#}"
+    );
+    let refused = app.gql_as(staff, search, json!({ "t": "rinvio" })).await;
+    assert_eq!(
+        refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{refused:#}"
+    );
+    assert_eq!(refused["errors"][0]["extensions"]["field"], "filter.text");
+    let unfiltered = app
+        .gql_as(staff, "{ communications { totalCount } }", json!({}))
+        .await;
+    assert!(unfiltered.get("errors").is_none(), "{unfiltered:#}");
+    app.data(
+        "mutation { createRole(input: { name: \"associate\", baseRole: \"partner\", deniedFields: [\"Communication.summary\"] }) { role { name } } }",
+        json!({}),
+    )
+    .await;
+    let (_, associate) = app.sign_in("associate@studio.it", "associate").await;
+    let by_summary = app
+        .gql_as(&associate, search, json!({ "t": "rinvio" }))
+        .await;
+    assert_eq!(
+        by_summary["data"]["communications"]["totalCount"],
+        json!(0),
+        "{by_summary:#}"
+    );
+    let by_subject = app
+        .gql_as(&associate, search, json!({ "t": "udienza" }))
+        .await;
+    assert_eq!(
+        by_subject["data"]["communications"]["totalCount"],
+        json!(1),
+        "{by_subject:#}"
+    );
+}
+
 on_both_backends!(
+    searches_match_only_what_the_role_may_read,
     reads_and_writes_of_personal_data_are_logged_for_the_dpo,
     every_role_reads_exactly_what_the_policy_allows,
     every_role_writes_exactly_what_the_policy_allows,
