@@ -51,7 +51,6 @@ P99_TARGET_QUERIES = {"q0", "q1", "q2"}
 SPEEDUP_TARGET = 2.0
 FLOOR_FACTOR_TARGET = 2.0
 ACCESS_LOG_COST_TARGET = 0.15
-SYNC_IMPORT_HOOK = "not measured yet: the sync engine (branch `connectors`) is not on main"
 
 
 def log(message):
@@ -611,6 +610,15 @@ def measure_server(label, server, port, token, role, bodies, args, rates, workdi
     return results
 
 
+def sync_import_throughput(args):
+    """HOOK, not measured yet: import throughput of the sync engine (contacts per second for
+    100k contacts through a fake connector). The sync engine is being built on branch
+    `connectors` and is not on main; once it is, this runs the import into a fresh database
+    and returns {"contacts": N, "seconds": S, "contacts_per_second": N / S}."""
+    del args
+    return "not measured yet: the sync engine (branch `connectors`) is not on main"
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -849,7 +857,7 @@ def main():
     workdir = RESULTS / started_at.strftime("%Y-%m-%dT%H%M%SZ")
     workdir.mkdir()
     result = {"date": started_at.isoformat(timespec="seconds"), "label": args.label,
-              "machine": machine(), "sync_import": SYNC_IMPORT_HOOK}
+              "machine": machine(), "sync_import": sync_import_throughput(args)}
     try:
         ensure_pg_stat_statements(not args.no_pg_restart)
         result["seed"] = seed(args, lexgate_bin)
