@@ -181,8 +181,31 @@ def seed(args, lexgate_bin):
 # --- servers ------------------------------------------------------------------------------
 
 
+def port_in_use(port):
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_idle(role, database, limit=120):
+    """Waits until the role runs no statement: requests a load run left in flight (the
+    server finishes them after the load tool stopped) must not leak into the next one."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = psql("SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND "
+                    f"usename = '{role}' AND datname = '{database}'")
+        if busy == "0":
+            return
+        time.sleep(0.5)
+    log(f"{role} still busy after {limit} s; measuring anyway")
+
+
 class Server:
     def __init__(self, name, cmd, port, env=None, cwd=None, log_path=None):
+        if port_in_use(port):
+            sys.exit(f"port {port} is in use: stop what listens there before the benchmark")
         self.name = name
         self.port = port
         self.log_path = log_path
@@ -552,6 +575,7 @@ def ms(seconds):
 def statements_per_request(port, body_path, token, role, database, requests=200):
     """SQL statements PostgreSQL ran per request (pg_stat_statements, this role only):
     one client, so nothing else is counted."""
+    wait_idle(role, database)
     psql("SELECT pg_stat_statements_reset()", database)
     oha_count(port, body_path, token, requests)
     row = psql("SELECT coalesce(sum(calls), 0), coalesce(sum(calls) FILTER (WHERE query ~* "
@@ -595,12 +619,14 @@ def measure_server(label, server, port, token, role, bodies, args, rates, workdi
         body_path = bodies[name]
         log(f"{label} {name}: maximum throughput ({args.duration} s, {args.connections} "
             "connections)")
+        wait_idle(role, args.database)
         maximum = oha(port, body_path, token, args.duration, args.connections)
         rate = rates.get(name)
         if rate is None:  # PostGraphile runs first and sets the fixed rate
             rate = max(1, int(maximum["requests_per_second"] / 2))
             rates[name] = rate
         log(f"{label} {name}: {maximum['requests_per_second']} req/s; fixed rate {rate} req/s")
+        wait_idle(role, args.database)
         fixed = oha(port, body_path, token, args.duration, args.connections, rate=rate)
         statements = statements_per_request(port, body_path, token, role, args.database)
         results["queries"][name] = {"max": maximum, "fixed_rate": {"rate": rate, **fixed},
