@@ -53,6 +53,9 @@ pub struct FileSettings {
     pub request_timeout_ms: Option<u64>,
     pub introspection: Option<bool>,
     pub access_log: Option<bool>,
+    pub gdpr_key: Option<String>,
+    pub marketing_job_titles: Option<Vec<String>>,
+    pub soft_spam: Option<bool>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
 }
@@ -105,6 +108,14 @@ pub struct Settings {
     /// Whether reads and writes of personal data are logged (GDPR); off only to measure
     /// what the log costs.
     pub access_log: bool,
+    /// Key for the keyed hashes of the suppression list and of erased people's tombstones; at
+    /// least 32 characters. Without it a key is generated once and kept in the database.
+    pub gdpr_key: Option<String>,
+    /// Job titles of business contacts that marketing may address on legitimate interest.
+    pub marketing_job_titles: Vec<String>,
+    /// Clients may receive campaigns about analogous services without consent unless they
+    /// objected (art. 130(4) Codice Privacy).
+    pub soft_spam: bool,
     pub introspection: Option<bool>,
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
@@ -138,6 +149,9 @@ impl Default for Settings {
             request_timeout_ms: 10_000,
             introspection: None,
             access_log: true,
+            gdpr_key: None,
+            marketing_job_titles: crate::gdpr::BasisRules::default().marketing_job_titles,
+            soft_spam: true,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
         }
@@ -240,6 +254,15 @@ impl Settings {
         if let Some(v) = f.access_log {
             s.access_log = v;
         }
+        if let Some(v) = &f.gdpr_key {
+            s.gdpr_key = Some(v.clone());
+        }
+        if let Some(v) = &f.marketing_job_titles {
+            s.marketing_job_titles.clone_from(v);
+        }
+        if let Some(v) = f.soft_spam {
+            s.soft_spam = v;
+        }
         if let Some(v) = f.profile {
             s.profile = v;
         }
@@ -270,6 +293,19 @@ impl Settings {
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("auth_secret", "must have at least 32 characters"));
+        }
+        if self.gdpr_key.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("gdpr_key", "must have at least 32 characters"));
+        }
+        if self
+            .marketing_job_titles
+            .iter()
+            .any(|t| t.trim().is_empty())
+        {
+            return Err(invalid(
+                "marketing_job_titles",
+                "must not contain blank titles",
+            ));
         }
         if self.oidc_issuer.is_some() != self.oidc_audience.is_some() {
             return Err(invalid(

@@ -17,10 +17,15 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    Assessment,
+    /// GDPR records read through their contact, not through `node`.
+    ProcessingGround,
+    Consent,
+    Objection,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 8] = [
+    const ALL: [NodeType; 12] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -29,6 +34,10 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::Assessment,
+        NodeType::ProcessingGround,
+        NodeType::Consent,
+        NodeType::Objection,
     ];
 
     pub fn name(self) -> &'static str {
@@ -41,6 +50,10 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::Assessment => "Assessment",
+            NodeType::ProcessingGround => "ProcessingGround",
+            NodeType::Consent => "Consent",
+            NodeType::Objection => "Objection",
         }
     }
 }

@@ -7,13 +7,28 @@ use crate::authz::RoleCatalog;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
+use crate::gdpr::{BasisRules, GdprContext, KeyedHasher};
 use crate::graphql::AppState;
 
 /// Builds the application state from the settings (connects and, if asked, migrates).
 pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
     let db =
         Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
+    let gdpr_key = settings.gdpr_key.clone();
+    let hasher = db
+        .run(move |conn| KeyedHasher::load(conn, gdpr_key.as_deref()))
+        .await?;
+    if settings.gdpr_key.is_none() {
+        tracing::info!("no gdpr_key configured: using the key generated for this database");
+    }
     Ok(AppState {
+        gdpr: GdprContext {
+            hasher,
+            rules: BasisRules {
+                marketing_job_titles: settings.marketing_job_titles.clone(),
+                soft_spam: settings.soft_spam,
+            },
+        },
         roles: RoleCatalog::new(db.clone()),
         access_log: settings
             .access_log

@@ -89,6 +89,13 @@ const ADMIN: RoleSet = RoleSet::of(&[Admin]);
 const DPO: RoleSet = RoleSet::of(&[Dpo]);
 /// Art. 9/10 data: the lawyers of the matter's own team (checked per matter as well).
 const MATTER_TEAM: RoleSet = RoleSet::of(&[Partner, Lawyer, Trainee]);
+/// Purposes and the firm's privacy configuration.
+const PRIVACY_ADMIN: RoleSet = RoleSet::of(&[Admin, Dpo]);
+/// The assessments register: the DPO keeps it; those who record or rely on legitimate
+/// interest read it.
+const ASSESSMENT_READERS: RoleSet = RoleSet::of(&[Admin, Partner, Marketing, Dpo]);
+/// The suppression list: marketing checks it, the DPO answers for it.
+const SUPPRESSION: RoleSet = RoleSet::of(&[Admin, Marketing, Dpo]);
 
 /// Contact input fields beyond what a campaign needs: the same in create and update.
 const CONTACT_DETAIL_INPUTS: &[&str] = &[
@@ -123,6 +130,21 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("TeamEdge", EDGE),
     ("CampaignConnection", CONNECTION),
     ("CampaignEdge", EDGE),
+    ("CampaignRecipientConnection", CONNECTION),
+    ("CampaignRecipientEdge", EDGE),
+    ("SuppressionConnection", CONNECTION),
+    ("SuppressionEdge", EDGE),
+    ("PurposePayload", &["purpose"]),
+    ("AssessmentPayload", &["assessment"]),
+    ("ContactSourcePayload", &["source"]),
+    ("ProcessingGroundPayload", &["ground"]),
+    ("ConsentPayload", &["consent"]),
+    ("ObjectionPayload", &["objection"]),
+    ("SuppressionPayload", &["suppression"]),
+    (
+        "Purpose",
+        &["key", "name", "description", "marketing", "builtIn"],
+    ),
     ("TimelineItemConnection", CONNECTION),
     ("TimelineItemEdge", EDGE),
     ("AccessLogEntryConnection", CONNECTION),
@@ -304,6 +326,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "description",
             "audienceFilter",
             "scheduledAt",
+            "analogousServices",
         ],
     ),
     (
@@ -316,6 +339,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "description",
             "audienceFilter",
             "scheduledAt",
+            "analogousServices",
         ],
     ),
     (
@@ -379,6 +403,44 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("UserFilter", &["text", "role", "active"]),
+    (
+        "CreatePurposeInput",
+        &["key", "name", "description", "marketing"],
+    ),
+    ("UpdatePurposeInput", &["key", "name", "description"]),
+    (
+        "CreateAssessmentInput",
+        &[
+            "kind",
+            "title",
+            "outcome",
+            "summary",
+            "assessedOn",
+            "ownerId",
+            "reviewOn",
+            "purposes",
+        ],
+    ),
+    (
+        "UpdateAssessmentInput",
+        &[
+            "id",
+            "title",
+            "outcome",
+            "summary",
+            "assessedOn",
+            "ownerId",
+            "reviewOn",
+            "purposes",
+        ],
+    ),
+    ("AddContactSourceInput", &["contactId", "source"]),
+    ("RecordProcessingGroundInput", &["contactId", "ground"]),
+    ("EndProcessingGroundInput", &["id", "reason"]),
+    (
+        "WithdrawConsentInput",
+        &["consentId", "withdrawnAt", "method"],
+    ),
     ("CampaignFilter", &["text", "statuses", "purpose"]),
 ];
 
@@ -414,8 +476,11 @@ const RULES: &[TypeRules] = &[
                 CASEWORK,
                 &["matters", "matter", "communications", "deadlines"],
             ),
-            plain(CAMPAIGNS, &["campaigns"]),
+            plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
+            plain(EVERYONE, &["purposes"]),
+            plain(ASSESSMENT_READERS, &["assessments"]),
+            plain(SUPPRESSION, &["suppressions", "suppressedEmails"]),
         ],
     },
     TypeRules {
@@ -480,6 +545,22 @@ const RULES: &[TypeRules] = &[
                 CAMPAIGNS,
                 &["createCampaign", "updateCampaign", "deleteCampaign"],
             ),
+            plain(PRIVACY_ADMIN, &["createPurpose", "updatePurpose"]),
+            plain(
+                DPO,
+                &["createAssessment", "updateAssessment", "deleteAssessment"],
+            ),
+            personal(
+                EVERYONE,
+                &[
+                    "addContactSource",
+                    "recordProcessingGround",
+                    "endProcessingGround",
+                    "withdrawConsent",
+                    "recordObjection",
+                ],
+            ),
+            personal(SUPPRESSION, &["suppressAddress"]),
         ],
     },
     TypeRules {
@@ -515,6 +596,168 @@ const RULES: &[TypeRules] = &[
             ),
             personal(CASE_CONTENT.with(DPO), &["notes"]),
             personal(CASEWORK, &["matters", "communications"]),
+            // Provenance and bases: everyone who handles the contact must be able to answer
+            // "where did you get my data, and on what basis?".
+            personal(
+                EVERYONE,
+                &["sources", "processingGrounds", "consents", "objections"],
+            ),
+            plain(EVERYONE, &["restrictedAt"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ContactSource",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "kind",
+                    "connector",
+                    "externalId",
+                    "acquiredAt",
+                    "acquiredBy",
+                    "recordedAt",
+                    "recordedBy",
+                ],
+            ),
+            personal(EVERYONE, &["detail"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ProcessingGround",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "id",
+                    "purpose",
+                    "legalBasis",
+                    "consent",
+                    "startedAt",
+                    "endedAt",
+                    "endReason",
+                    "active",
+                    "recordedBy",
+                ],
+            ),
+            plain(ASSESSMENT_READERS, &["assessment"]),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Consent",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "id",
+                    "purpose",
+                    "givenAt",
+                    "method",
+                    "noticeVersion",
+                    "doubleOptInAt",
+                    "withdrawnAt",
+                    "withdrawalMethod",
+                    "active",
+                    "recordedAt",
+                    "recordedBy",
+                ],
+            ),
+            personal(EVERYONE, &["collectedBy", "proofReference"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Objection",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["id", "purpose", "receivedAt", "method", "recordedBy"],
+            ),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Assessment",
+        groups: &[plain(
+            ASSESSMENT_READERS,
+            &[
+                "id",
+                "kind",
+                "title",
+                "outcome",
+                "summary",
+                "assessedOn",
+                "owner",
+                "reviewOn",
+                "purposes",
+                "createdAt",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "Suppression",
+        groups: &[plain(
+            SUPPRESSION,
+            &[
+                "channel",
+                "valueHash",
+                "purpose",
+                "reason",
+                "createdAt",
+                "createdBy",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "CampaignRecipient",
+        groups: &[
+            plain(CAMPAIGNS, &["contact", "basis", "groundId"]),
+            personal(CAMPAIGNS, &["emails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ContactSourceInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["kind", "connector", "acquiredAt", "acquiredById"],
+            ),
+            personal(EVERYONE, &["detail", "externalId"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ProcessingGroundInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["purpose", "legalBasis", "consent", "assessmentId"],
+            ),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ConsentEvidenceInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["givenAt", "method", "noticeVersion", "doubleOptInAt"],
+            ),
+            personal(EVERYONE, &["collectedBy", "proofReference"]),
+        ],
+    },
+    TypeRules {
+        type_name: "RecordObjectionInput",
+        groups: &[
+            plain(EVERYONE, &["contactId", "purpose", "receivedAt", "method"]),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "SuppressAddressInput",
+        groups: &[
+            plain(SUPPRESSION, &["purpose"]),
+            personal(SUPPRESSION, &["email", "phone"]),
         ],
     },
     TypeRules {
@@ -637,6 +880,8 @@ const RULES: &[TypeRules] = &[
                 "description",
                 "audienceFilter",
                 "audienceSize",
+                "matchingContacts",
+                "analogousServices",
                 "scheduledAt",
                 "createdAt",
                 "updatedAt",
@@ -705,6 +950,8 @@ const RULES: &[TypeRules] = &[
                     "emails",
                     "tags",
                     "affiliations",
+                    "source",
+                    "grounds",
                 ],
             ),
             personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::db::schema::{
-    affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
+    affiliations, contact_addresses, contact_emails, contact_phones, contacts,
 };
 use crate::db::text_enum;
 use crate::listing::SortDirection;
@@ -32,14 +32,8 @@ text_enum! {
     }
 }
 
-/// Every row type of a contact binds `None` as NULL rather than `DEFAULT`, so that SQLite
-/// writes a batch of them in one statement (see `crate::db::insert_batch`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(
-    table_name = contacts,
-    treat_none_as_null = true,
-    treat_none_as_default_value = false
-)]
+#[diesel(table_name = contacts, treat_none_as_null = true)]
 pub struct ContactRow {
     pub id: String,
     pub kind: String,
@@ -62,7 +56,7 @@ pub struct ContactRow {
 
 /// An email address of a contact; PEC addresses (certified email) have legal value in Italy.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, SimpleObject)]
-#[diesel(table_name = contact_emails, treat_none_as_default_value = false)]
+#[diesel(table_name = contact_emails)]
 #[graphql(name = "EmailAddress")]
 pub struct EmailRow {
     #[graphql(skip)]
@@ -80,7 +74,7 @@ pub struct EmailRow {
 
 /// A phone number in E.164 form.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, SimpleObject)]
-#[diesel(table_name = contact_phones, treat_none_as_default_value = false)]
+#[diesel(table_name = contact_phones)]
 #[graphql(name = "PhoneNumber")]
 pub struct PhoneRow {
     #[graphql(skip)]
@@ -94,7 +88,7 @@ pub struct PhoneRow {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, SimpleObject)]
-#[diesel(table_name = contact_addresses, treat_none_as_default_value = false)]
+#[diesel(table_name = contact_addresses)]
 #[graphql(name = "PostalAddress")]
 pub struct AddressRow {
     #[graphql(skip)]
@@ -113,25 +107,9 @@ pub struct AddressRow {
     pub country: String,
 }
 
-/// A tag of a contact.
-#[derive(Debug, Clone, Insertable)]
-#[diesel(table_name = contact_tags, treat_none_as_default_value = false)]
-pub(crate) struct TagRow {
-    pub contact_id: String,
-    pub tag: String,
-}
-
-/// Columns of each row type: the bind parameters one row of a multi-row INSERT takes.
-pub(crate) const CONTACT_COLUMNS: usize = 16;
-pub(crate) const EMAIL_COLUMNS: usize = 7;
-pub(crate) const PHONE_COLUMNS: usize = 5;
-pub(crate) const ADDRESS_COLUMNS: usize = 9;
-pub(crate) const AFFILIATION_COLUMNS: usize = 4;
-pub(crate) const TAG_COLUMNS: usize = 2;
-
 /// A person's link to an organisation.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = affiliations, treat_none_as_default_value = false)]
+#[diesel(table_name = affiliations)]
 pub struct AffiliationRow {
     pub id: String,
     pub person_id: String,
@@ -194,6 +172,10 @@ pub struct CreateContactInput {
     /// For people: the organisations they work for.
     #[graphql(default)]
     pub affiliations: Vec<AffiliationInput>,
+    /// Where the firm obtained the contact's data: required.
+    pub source: crate::gdpr::provenance::ContactSourceInput,
+    /// The legal bases for processing the contact's data, per purpose: at least one.
+    pub grounds: Vec<crate::gdpr::grounds::ProcessingGroundInput>,
 }
 
 /// Fields left out stay as they are; `null` clears a field; a list replaces the whole list.

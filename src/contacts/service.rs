@@ -10,9 +10,10 @@ use super::model::*;
 use crate::db::schema::{
     affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
 };
-use crate::db::{insert_batch, new_id, now, AnyConnection, Db};
+use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
+use crate::gdpr::{grounds, provenance, Actor, BasisRules};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 use crate::validation::{
@@ -265,15 +266,11 @@ pub(super) fn names_of(
 }
 
 /// Refuses references to people or organisations that do not exist.
-fn check_references(
-    conn: &mut AnyConnection,
-    responsible_user_id: Option<&String>,
-    links: &[AffiliationRow],
-) -> Result<()> {
-    if let Some(user) = responsible_user_id {
+fn check_references(conn: &mut AnyConnection, d: &Draft, children: &Children) -> Result<()> {
+    if let Some(user) = &d.responsible_user_id {
         directory::ensure_users_exist(conn, std::slice::from_ref(user), "input.responsibleUserId")?;
     }
-    if !links.is_empty() {
+    if let Some(links) = &children.affiliations {
         let wanted: Vec<String> = links.iter().map(|a| a.organization_id.clone()).collect();
         let found: HashSet<String> = contacts::table
             .filter(contacts::id.eq_any(&wanted))
@@ -373,22 +370,24 @@ fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Op
     )
 }
 
-/// A new contact that passed validation, with its child rows, ready to be written: what
-/// `create` writes, and what bulk writers (seeding) collect to write many at once.
-pub struct PreparedContact {
-    pub row: ContactRow,
-    emails: Vec<EmailRow>,
-    phones: Vec<PhoneRow>,
-    addresses: Vec<AddressRow>,
-    tags: Vec<String>,
-    affiliations: Vec<AffiliationRow>,
-}
-
-/// Validates a new contact without touching the database; the references it holds (the
-/// responsible user, organisations) are checked by `create`, or by the foreign keys when
-/// written with `insert_prepared`.
-pub fn prepare(input: CreateContactInput, rules: &ContactRules) -> Result<PreparedContact> {
+/// Creates a contact with its child records.
+/// Creates a contact with its acquisition source and at least one processing ground: no
+/// personal data without knowing where it came from and on what basis it is held.
+pub fn create(
+    conn: &mut AnyConnection,
+    input: CreateContactInput,
+    rules: &ContactRules,
+    basis_rules: &BasisRules,
+    actor: &Actor,
+) -> Result<ContactRow> {
     let mut v = Validator::new();
+    let source = provenance::validate(&mut v, "input.source", input.source, actor);
+    if input.grounds.is_empty() {
+        v.add(
+            "input.grounds",
+            "a contact needs at least one legal basis for processing its data (purpose and basis)",
+        );
+    }
     let responsible_user_id = decode_optional_user(&mut v, input.responsible_user_id.as_ref());
     let draft = validate_draft(
         &mut v,
@@ -404,24 +403,24 @@ pub fn prepare(input: CreateContactInput, rules: &ContactRules) -> Result<Prepar
             responsible_user_id,
         },
     );
-    let mut emails = validate_emails(&mut v, &input.emails);
-    let mut phones = validate_phones(&mut v, &input.phones, &rules.phone_region);
-    let mut addresses = validate_addresses(&mut v, &input.addresses);
-    let tags = validate_tags(&mut v, &input.tags);
-    let mut affiliations = validate_affiliations(&mut v, draft.kind, &input.affiliations);
+    let children = Children {
+        emails: Some(validate_emails(&mut v, &input.emails)),
+        phones: Some(validate_phones(&mut v, &input.phones, &rules.phone_region)),
+        addresses: Some(validate_addresses(&mut v, &input.addresses)),
+        tags: Some(validate_tags(&mut v, &input.tags)),
+        affiliations: Some(validate_affiliations(
+            &mut v,
+            draft.kind,
+            &input.affiliations,
+        )),
+    };
     v.finish()?;
+    check_references(conn, &draft, &children)?;
 
     let (display_name, sort_name) = display_and_sort_name(&draft);
     let timestamp = now();
-    let id = new_id();
-    emails.iter_mut().for_each(|r| r.contact_id = id.clone());
-    phones.iter_mut().for_each(|r| r.contact_id = id.clone());
-    addresses.iter_mut().for_each(|r| r.contact_id = id.clone());
-    affiliations
-        .iter_mut()
-        .for_each(|r| r.person_id = id.clone());
     let row = ContactRow {
-        id,
+        id: new_id(),
         kind: draft.kind.as_str().to_owned(),
         given_name: draft.given_name,
         family_name: draft.family_name,
@@ -438,61 +437,24 @@ pub fn prepare(input: CreateContactInput, rules: &ContactRules) -> Result<Prepar
         restricted_at: None,
         restriction_reason: None,
     };
-    Ok(PreparedContact {
-        row,
-        emails,
-        phones,
-        addresses,
-        tags,
-        affiliations,
-    })
-}
-
-/// Creates a contact with its child records.
-pub fn create(
-    conn: &mut AnyConnection,
-    input: CreateContactInput,
-    rules: &ContactRules,
-) -> Result<ContactRow> {
-    let prepared = prepare(input, rules)?;
-    check_references(
-        conn,
-        prepared.row.responsible_user_id.as_ref(),
-        &prepared.affiliations,
-    )?;
-    let mut rows = insert_prepared(conn, vec![prepared])?;
-    rows.pop()
-        .ok_or_else(|| Error::Internal("contact not written".to_owned()))
-}
-
-/// Writes prepared contacts and their child rows with one multi-row INSERT per table (per
-/// chunk), in the caller's transaction. A contact may be affiliated with an organisation
-/// earlier in the same batch: contacts are written before their links.
-pub fn insert_prepared(
-    conn: &mut AnyConnection,
-    prepared: Vec<PreparedContact>,
-) -> Result<Vec<ContactRow>> {
-    let mut rows = Vec::with_capacity(prepared.len());
-    let (mut emails, mut phones, mut addresses, mut tags, mut links) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-    for contact in prepared {
-        emails.extend(contact.emails);
-        phones.extend(contact.phones);
-        addresses.extend(contact.addresses);
-        links.extend(contact.affiliations);
-        tags.extend(contact.tags.into_iter().map(|tag| TagRow {
-            contact_id: contact.row.id.clone(),
-            tag,
-        }));
-        rows.push(contact.row);
+    diesel::insert_into(contacts::table)
+        .values(&row)
+        .execute(conn)?;
+    write_children(conn, &row.id, children)?;
+    if let Some(source) = source {
+        provenance::record(conn, "input.source", &row.id, source, actor)?;
     }
-    insert_batch(conn, contacts::table, &rows, CONTACT_COLUMNS)?;
-    insert_batch(conn, contact_emails::table, &emails, EMAIL_COLUMNS)?;
-    insert_batch(conn, contact_phones::table, &phones, PHONE_COLUMNS)?;
-    insert_batch(conn, contact_addresses::table, &addresses, ADDRESS_COLUMNS)?;
-    insert_batch(conn, contact_tags::table, &tags, TAG_COLUMNS)?;
-    insert_batch(conn, affiliations::table, &links, AFFILIATION_COLUMNS)?;
-    Ok(rows)
+    for (i, ground) in input.grounds.into_iter().enumerate() {
+        grounds::record(
+            conn,
+            &format!("input.grounds[{i}]"),
+            &row.id,
+            ground,
+            basis_rules,
+            actor,
+        )?;
+    }
+    Ok(row)
 }
 
 /// Changes the fields the input names; lists given replace the stored ones.
@@ -542,11 +504,7 @@ pub fn update(
             .map(|a| validate_affiliations(&mut v, kind, &a)),
     };
     v.finish()?;
-    check_references(
-        conn,
-        draft.responsible_user_id.as_ref(),
-        children.affiliations.as_deref().unwrap_or_default(),
-    )?;
+    check_references(conn, &draft, &children)?;
 
     let (display_name, sort_name) = display_and_sort_name(&draft);
     let row = ContactRow {
@@ -762,6 +720,21 @@ impl ContactQuery {
         }
         query
     }
+}
+
+/// Every contact the query matches that may still be processed (not restricted), as
+/// (id, kind, category), in name order: the candidates of a campaign audience.
+pub fn unrestricted_matches(
+    conn: &mut AnyConnection,
+    query: &ContactQuery,
+    rules: &ContactRules,
+) -> Result<Vec<(String, String, String)>> {
+    Ok(query
+        .boxed(rules)
+        .filter(contacts::restricted_at.is_null())
+        .order_by((contacts::sort_name.asc(), contacts::id.asc()))
+        .select((contacts::id, contacts::kind, contacts::category))
+        .load(conn)?)
 }
 
 pub fn list(

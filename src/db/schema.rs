@@ -256,6 +256,7 @@ diesel::table! {
         scheduled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        analogous_services -> Bool,
     }
 }
 
@@ -358,6 +359,7 @@ diesel::table! {
         acquired_at -> Timestamp,
         acquired_by -> Nullable<Text>,
         recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
     }
 }
 
@@ -452,6 +454,7 @@ diesel::table! {
 }
 
 diesel::joinable!(contact_sources -> contacts (contact_id));
+diesel::joinable!(contact_sources -> users (acquired_by));
 diesel::joinable!(assessments -> users (owner_id));
 diesel::joinable!(assessment_purposes -> assessments (assessment_id));
 diesel::joinable!(assessment_purposes -> purposes (purpose_id));

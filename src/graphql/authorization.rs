@@ -19,7 +19,7 @@ use async_graphql::{
 use tokio::sync::OnceCell;
 
 use crate::audit::{AccessAction, AccessEntry};
-use crate::auth::{Principal, PrincipalKind};
+use crate::auth::Principal;
 use crate::authz::schema_map::SCHEMA_MAP;
 use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
 use crate::db::Database;
@@ -422,13 +422,7 @@ impl RequestAccess {
             .clone()
             .or(operation_name);
         let touched = self.trail.take();
-        let (kind, id) = match &principal.kind {
-            PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
-            PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
-            PrincipalKind::External {
-                issuer, subject, ..
-            } => ("external", format!("{issuer}#{subject}")),
-        };
+        let (kind, id) = principal.kind_and_id();
         let entry = |action, fields: BTreeSet<String>, subjects: BTreeSet<String>| AccessEntry {
             occurred_at: crate::db::now(),
             principal_kind: kind.to_owned(),

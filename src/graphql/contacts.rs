@@ -14,6 +14,7 @@ use crate::graphql::authorization::{access, ContactRead};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
+use crate::graphql::gdpr::{self, Consent, ContactSource, Objection, ProcessingGround};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
@@ -71,6 +72,40 @@ impl Contact {
     /// Italian VAT number (11 digits).
     async fn partita_iva(&self) -> Option<&str> {
         self.0.partita_iva.as_deref()
+    }
+
+    /// Where and when the firm obtained the contact's data, first acquisition first.
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ContactSource>>> {
+        gdpr::sources_of(ctx, &self.0.id).await.map(Some)
+    }
+
+    /// The legal bases the contact's data is processed on, per purpose; ended ones too when asked.
+    async fn processing_grounds(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_ended: bool,
+    ) -> async_graphql::Result<Option<Vec<ProcessingGround>>> {
+        gdpr::grounds_of(ctx, &self.0.id, include_ended)
+            .await
+            .map(Some)
+    }
+
+    /// Every consent given, withdrawn ones included, newest first.
+    async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Consent>>> {
+        gdpr::consents_of(ctx, &self.0.id).await.map(Some)
+    }
+
+    async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Objection>>> {
+        gdpr::objections_of(ctx, &self.0.id).await.map(Some)
+    }
+
+    /// Set while processing is restricted (Art. 18): the contact is kept but left out of
+    /// campaigns, pushes to other systems and exports other than the subject's own.
+    async fn restricted_at(&self) -> Option<DateTime<Utc>> {
+        self.0.restricted_at.map(|t| t.and_utc())
     }
 
     async fn notes(&self) -> Option<&str> {
@@ -371,7 +406,11 @@ impl ContactMutations {
         input: CreateContactInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let rules = state(ctx).contact_rules.clone();
-        let row = write(ctx, move |c| contacts::create(c, input, &rules)).await?;
+        let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
+        let row = write(ctx, move |c| {
+            contacts::create(c, input, &rules, &basis_rules, &actor)
+        })
+        .await?;
         access(ctx).trail.wrote_subject(&row.id);
         Ok(Some(ContactPayload {
             contact: Contact(row),

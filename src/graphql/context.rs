@@ -23,6 +23,8 @@ pub struct AppState {
     pub roles: crate::authz::RoleCatalog,
     /// `None` only when the access log is switched off (for measuring what it costs).
     pub access_log: Option<crate::audit::AccessLog>,
+    /// The GDPR hasher and basis rules.
+    pub gdpr: crate::gdpr::GdprContext,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

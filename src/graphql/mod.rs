@@ -9,6 +9,7 @@ pub mod contacts;
 pub mod context;
 pub mod deadlines;
 pub mod directory;
+pub mod gdpr;
 pub mod limits;
 pub mod loaders;
 pub mod matters;
@@ -56,6 +57,7 @@ pub enum Node {
     User(directory::User),
     Team(directory::Team),
     Campaign(campaigns::Campaign),
+    Assessment(gdpr::Assessment),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -160,7 +162,13 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
-        NodeType::ApiKey => None,
+        NodeType::Assessment => loader
+            .load_one(AssessmentById(key))
+            .await?
+            .map(|r| Node::Assessment(r.into())),
+        NodeType::ApiKey | NodeType::ProcessingGround | NodeType::Consent | NodeType::Objection => {
+            None
+        }
     })
 }
 
@@ -213,6 +221,7 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    gdpr::GdprQueries,
 );
 
 #[derive(MergedObject, Default)]
@@ -226,6 +235,7 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    gdpr::GdprMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

@@ -124,7 +124,15 @@ pub async fn require_visible(
                 visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
             })
         }
-        NodeType::User | NodeType::Team | NodeType::Campaign | NodeType::ApiKey => true,
+        // Firm-wide records: the policy alone decides who reaches them.
+        NodeType::User
+        | NodeType::Team
+        | NodeType::Campaign
+        | NodeType::ApiKey
+        | NodeType::Assessment
+        | NodeType::ProcessingGround
+        | NodeType::Consent
+        | NodeType::Objection => true,
     };
     if visible {
         Ok(())

@@ -14,7 +14,9 @@ use crate::contacts::{
     self, AddressInput, AffiliationInput, ContactCategory, ContactKind, CreateContactInput,
     EmailInput, PhoneInput,
 };
+use crate::db::AnyConnection;
 use crate::error::{Error, Result};
+use crate::gdpr::{Actor, BasisRules};
 use crate::ids::{self, NodeType};
 
 use ContactCategory::*;
@@ -90,18 +92,24 @@ struct Person {
 }
 
 impl Seeder {
-    /// Validates one contact of `kind` through the contact service, remembers it and queues
-    /// it for the next `flush`.
-    pub fn add_contact(&mut self, kind: ContactKind) -> Result<()> {
+    /// Creates one contact of `kind` through the contact service and remembers it.
+    pub fn add_contact(&mut self, conn: &mut AnyConnection, kind: ContactKind) -> Result<()> {
         let serial = self.summary.contacts;
         let draft = match kind {
             ContactKind::Person => self.person_draft(serial)?,
             ContactKind::Organization => self.organization_draft(serial)?,
         };
         let category = draft.input.category;
-        let prepared = contacts::prepare(draft.input, &self.rules)?;
-        let (id, name) = (prepared.row.id.clone(), prepared.row.display_name.clone());
-        self.pending.contacts.push(prepared);
+        let mut input = draft.input;
+        input.source = self.source(serial, category);
+        input.grounds = self.grounds(serial, category, &input.tags);
+        let row = contacts::create(
+            conn,
+            input,
+            &self.rules,
+            &BasisRules::default(),
+            &Actor::system("seed"),
+        )?;
         let index = u32::try_from(self.contacts.len())
             .map_err(|_| Error::Internal("seed: too many contacts to keep in memory".to_owned()))?;
         match category {
@@ -116,7 +124,10 @@ impl Seeder {
                 domain,
             });
         }
-        self.contacts.push(ContactRef { id, name });
+        self.contacts.push(ContactRef {
+            id: row.id,
+            name: row.display_name,
+        });
         self.summary.contacts += 1;
         Ok(())
     }
@@ -190,6 +201,8 @@ impl Seeder {
                 notes: self.note(),
                 responsible_user_id: self.responsible(category),
                 affiliations: affiliation.map(|(_, a)| a).into_iter().collect(),
+                source: self.source(serial, category),
+                grounds: Vec::new(),
             },
             staff_domain: None,
         })
@@ -364,6 +377,8 @@ impl Seeder {
             notes: self.note(),
             responsible_user_id: self.responsible(category),
             affiliations: Vec::new(),
+            source: self.source(serial, category),
+            grounds: Vec::new(),
         };
         Ok(Draft {
             input,
@@ -502,6 +517,8 @@ impl Seeder {
                 tags: Vec::new(),
                 codice_fiscale: Some(codes::public_body_code(serial)?),
                 partita_iva: None,
+                source: self.source(serial, Court),
+                grounds: Vec::new(),
                 notes: None,
                 responsible_user_id: None,
                 affiliations: Vec::new(),

@@ -35,15 +35,14 @@ pub async fn demo(db: &Database) -> Result<SeedSummary> {
         let mut seeder = Seeder::new(Mode::Demo, DEMO_SEED);
         seeder.planned_matters = DEMO_COUNTS.matters;
         seeder.create_staff(conn)?;
+        seeder.create_assessment(conn)?;
         // Organisations first, so that people can be affiliated with them.
         for _ in 0..ORGANIZATIONS {
-            seeder.add_contact(ContactKind::Organization)?;
+            seeder.add_contact(conn, ContactKind::Organization)?;
         }
         for _ in 0..PEOPLE {
-            seeder.add_contact(ContactKind::Person)?;
+            seeder.add_contact(conn, ContactKind::Person)?;
         }
-        // Matters are created through the service, which checks that their clients exist.
-        seeder.flush(conn)?;
         for _ in 0..DEMO_COUNTS.matters {
             seeder.add_matter(conn)?;
         }

@@ -6,17 +6,15 @@
 
 use std::collections::HashSet;
 
-use chrono::{DateTime, NaiveDate, NaiveDateTime, NaiveTime, TimeDelta, Utc};
-use diesel::prelude::*;
+use chrono::{DateTime, NaiveDate, NaiveTime, TimeDelta, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use super::names::{StaffMember, STAFF, TEAMS};
 use super::SeedSummary;
 use crate::communications::{self, PreparedCommunication};
-use crate::contacts::{self, ContactRules, PreparedContact};
-use crate::db::schema::contact_sources;
-use crate::db::{insert_batch, new_id, now, AnyConnection};
+use crate::contacts::ContactRules;
+use crate::db::AnyConnection;
 use crate::deadlines::{self, PreparedDeadline};
 use crate::directory::{self, CreateTeamInput, CreateUserInput};
 use crate::error::Result;
@@ -90,27 +88,9 @@ pub struct MatterRef {
 /// which is what makes seeding hundreds of thousands of records fast.
 #[derive(Default)]
 pub struct Pending {
-    pub contacts: Vec<PreparedContact>,
     pub communications: Vec<PreparedCommunication>,
     pub deadlines: Vec<PreparedDeadline>,
 }
-
-/// The acquisition source every contact has (`contact_sources`): seeded contacts say so.
-#[derive(Insertable)]
-#[diesel(table_name = contact_sources, treat_none_as_default_value = false)]
-struct SourceRow {
-    id: String,
-    contact_id: String,
-    kind: String,
-    detail: String,
-    connector: Option<String>,
-    external_id: Option<String>,
-    acquired_at: NaiveDateTime,
-    acquired_by: Option<String>,
-    recorded_at: NaiveDateTime,
-}
-
-const SOURCE_COLUMNS: usize = 9;
 
 pub struct Seeder {
     pub rng: StdRng,
@@ -130,6 +110,8 @@ pub struct Seeder {
     pub matter_numbers: Vec<(i32, u32)>,
     /// How many matters this run will open: spreads their opening dates evenly.
     pub planned_matters: u64,
+    /// The legitimate-interest assessment seeded grounds cite.
+    pub assessment: Option<async_graphql::ID>,
     pub summary: SeedSummary,
     pub pending: Pending,
 }
@@ -151,37 +133,16 @@ impl Seeder {
             used_names: HashSet::new(),
             matter_numbers: Vec::new(),
             planned_matters: 0,
+            assessment: None,
             summary: SeedSummary::default(),
             pending: Pending::default(),
         }
     }
 
-    /// Writes the queued records in the caller's transaction: contacts (with their source)
-    /// first, since communications and deadlines refer to them.
+    /// Writes the queued records in the caller's transaction (after the contacts and matters
+    /// they refer to).
     pub fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
         let pending = std::mem::take(&mut self.pending);
-        let detail = match self.mode {
-            Mode::Demo => "Demo data (lexgate seed --demo)".to_owned(),
-            Mode::Synthetic { seed } => format!("Synthetic data set (lexgate seed, seed {seed})"),
-        };
-        let recorded_at = now();
-        let sources: Vec<SourceRow> = pending
-            .contacts
-            .iter()
-            .map(|c| SourceRow {
-                id: new_id(),
-                contact_id: c.row.id.clone(),
-                kind: "import".to_owned(),
-                detail: detail.clone(),
-                connector: None,
-                external_id: None,
-                acquired_at: c.row.created_at,
-                acquired_by: None,
-                recorded_at,
-            })
-            .collect();
-        contacts::insert_prepared(conn, pending.contacts)?;
-        insert_batch(conn, contact_sources::table, &sources, SOURCE_COLUMNS)?;
         communications::insert_prepared(conn, pending.communications)?;
         deadlines::insert_prepared(conn, pending.deadlines)?;
         Ok(())

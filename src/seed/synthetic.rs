@@ -54,13 +54,11 @@ pub async fn synthetic(
     seeder = db
         .transaction(move |conn| {
             seeder.create_staff(conn)?;
+            seeder.create_assessment(conn)?;
             Ok(seeder)
         })
         .await?;
-    seeder = in_batches(db, seeder, sizes.contacts, &progress, |s, _| {
-        add_any_contact(s)
-    })
-    .await?;
+    seeder = in_batches(db, seeder, sizes.contacts, &progress, add_any_contact).await?;
     seeder = in_batches(db, seeder, sizes.matters, &progress, Seeder::add_matter).await?;
     seeder = in_batches(db, seeder, sizes.communications, &progress, |s, _| {
         s.add_communication()
@@ -91,13 +89,13 @@ fn check_sizes(sizes: SyntheticSizes) -> Result<()> {
 }
 
 /// Seven people for every three organisations, interleaved as they would be entered.
-fn add_any_contact(seeder: &mut Seeder) -> Result<()> {
+fn add_any_contact(seeder: &mut Seeder, conn: &mut AnyConnection) -> Result<()> {
     let kind = if seeder.rng.random_bool(0.3) {
         ContactKind::Organization
     } else {
         ContactKind::Person
     };
-    seeder.add_contact(kind)
+    seeder.add_contact(conn, kind)
 }
 
 /// Runs `step` `count` times, `BATCH` per transaction (what the steps queued is written at

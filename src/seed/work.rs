@@ -682,6 +682,7 @@ fn demo_campaigns() -> [(CreateCampaignInput, bool); 3] {
         description: Some(description.to_owned()),
         audience_filter: ContactFilter::default(),
         scheduled_at: None,
+        analogous_services: false,
     };
     [
         (
@@ -717,6 +718,7 @@ fn demo_campaigns() -> [(CreateCampaignInput, bool); 3] {
                     &[ContactCategory::Client, ContactCategory::Prospect],
                     "vip",
                 ),
+                analogous_services: true,
                 ..campaign(
                     "Privacy & AI Act: what changes for your business",
                     "marketing_email",
@@ -737,5 +739,6 @@ fn mark_sent(id: &str) -> UpdateCampaignInput {
         description: MaybeUndefined::Undefined,
         audience_filter: None,
         scheduled_at: MaybeUndefined::Undefined,
+        analogous_services: None,
     }
 }

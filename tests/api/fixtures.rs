@@ -35,7 +35,20 @@ pub async fn create_organization(app: &TestApp, name: &str, extra: Value) -> Str
     create_contact(app, input).await
 }
 
+/// Every contact needs an acquisition source and a legal basis; tests that are not about
+/// those get a manual entry held for the client relationship.
+pub fn with_provenance(mut input: Value) -> Value {
+    if input.get("source").is_none() {
+        input["source"] = json!({ "kind": "MANUAL_ENTRY", "detail": "Entered for the test", "acquiredAt": "2026-01-15T10:00:00Z" });
+    }
+    if input.get("grounds").is_none() {
+        input["grounds"] = json!([{ "purpose": "client_relationship", "legalBasis": "CONTRACT" }]);
+    }
+    input
+}
+
 pub async fn create_contact(app: &TestApp, input: Value) -> String {
+    let input = with_provenance(input);
     let data = app
         .data(
             "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }",

@@ -11,6 +11,7 @@ mod communications;
 mod contacts;
 mod deadlines;
 mod directory;
+mod gdpr;
 mod http;
 mod limits;
 mod matters;

@@ -1,5 +1,6 @@
-//! The synthetic seed (the benchmark's data) on both backends: validated records written in
-//! multi-row batches, every contact with its acquisition source, all readable through the API.
+//! The synthetic seed (the benchmark's data) on both backends: communications and deadlines
+//! validated and written in multi-row batches, every contact with its acquisition source, all
+//! readable through the API.
 
 use diesel::prelude::*;
 use lexgate::db::schema::{contact_sources, contacts};
@@ -20,15 +21,24 @@ async fn synthetic_seed_writes_in_batches_and_reads_back(backend: Backend) {
     let app = TestApp::start(backend).await;
     let before = app.db.statement_count();
     let summary = synthetic(&app.db, SIZES, 5, |_| {}).await.expect("seeded");
-    let statements = app.db.statement_count() - before;
+    let small = app.db.statement_count() - before;
     assert_eq!(summary.contacts, 300);
-    // One statement per record would be thousands (a contact alone writes up to six
-    // tables); batches write each table once per transaction. Matters go through the
-    // service one by one (about a dozen statements each).
-    let records = SIZES.total();
+    // Six times the communications and deadlines, in another set beside the first: written
+    // one by one they would cost thousands more statements (a communication writes two
+    // tables, a deadline four); in batches of 1000 records, a handful more per batch.
+    let larger = SyntheticSizes {
+        communications: 1200,
+        deadlines: 600,
+        ..SIZES
+    };
+    let before = app.db.statement_count();
+    synthetic(&app.db, larger, 6, |_| {})
+        .await
+        .expect("second set");
+    let large = app.db.statement_count() - before;
     assert!(
-        statements < records,
-        "{statements} statements for {records} records: not written in batches"
+        large < small + 1000,
+        "{large} statements against {small}: communications and deadlines not written in batches"
     );
 
     let data = app
@@ -45,9 +55,9 @@ async fn synthetic_seed_writes_in_batches_and_reads_back(backend: Backend) {
             json!({}),
         )
         .await;
-    assert_eq!(data["contacts"]["totalCount"], 300);
-    assert_eq!(data["matters"]["totalCount"], 20);
-    assert_eq!(data["communications"]["totalCount"], 200);
+    assert_eq!(data["contacts"]["totalCount"], 600);
+    assert_eq!(data["matters"]["totalCount"], 40);
+    assert_eq!(data["communications"]["totalCount"], 1400);
     assert!(!data["communications"]["nodes"][0]["participants"]
         .as_array()
         .expect("participants")
