@@ -47,11 +47,12 @@ pub async fn demo(db: &Database) -> Result<SeedSummary> {
             seeder.add_matter(conn)?;
         }
         for _ in 0..DEMO_COUNTS.communications {
-            seeder.add_communication(conn)?;
+            seeder.add_communication()?;
         }
         for _ in 0..DEMO_COUNTS.deadlines {
-            seeder.add_deadline(conn)?;
+            seeder.add_deadline()?;
         }
+        seeder.flush(conn)?;
         seeder.add_campaigns(conn)?;
         Ok(seeder.summary)
     })

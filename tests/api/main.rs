@@ -25,6 +25,7 @@ mod registers;
 mod reports;
 mod retention;
 mod schema;
+mod seed;
 mod smoke;
 mod statements;
 mod subject_rights;
