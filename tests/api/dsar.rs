@@ -86,6 +86,23 @@ async fn subject_in_every_table(app: &TestApp, dpo: &str) -> String {
         .await;
     assert!(hold.get("errors").is_none(), "{hold:#}");
     verified_request(app, dpo, "ACCESS", &person, "Teodora Lanzi").await;
+    // A breach whose affected subjects come from the access log, which holds reads of her.
+    let breach = app
+        .gql_as(
+            dpo,
+            "mutation { recordBreach(input: { detectedAt: \"2026-11-20T08:00:00Z\", natures: [CONFIDENTIALITY], description: \"Laptop stolen\", authorityNotificationRequired: true, subjectsNotificationRequired: true }) { breach { id } } }",
+            json!({}),
+        )
+        .await["data"]["recordBreach"]["breach"]["id"]
+        .clone();
+    let filled = app
+        .gql_as(
+            dpo,
+            "mutation($b: ID!) { fillBreachSubjects(input: { breachId: $b, from: \"2000-01-01T00:00:00Z\" }) { breach { approximateSubjects } } }",
+            json!({ "b": breach }),
+        )
+        .await;
+    assert!(filled.get("errors").is_none(), "{filled:#}");
     person
 }
 

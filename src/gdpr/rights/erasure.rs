@@ -110,12 +110,15 @@ pub fn execute(
         ErasureCause::Request(&request.id),
         by,
     )?;
-    let mut request = requests::mark_executed(conn, request, by)?;
+    // The requester's details go with the rest (erase_contact cleared them in the table;
+    // this row, loaded before, must not write them back).
+    let mut request = request;
     (
         request.requester_name,
         request.requester_contact,
         request.notes,
     ) = (None, None, None);
+    let request = requests::mark_executed(conn, request, by)?;
     Ok(ErasureOutcome { request, log })
 }
 

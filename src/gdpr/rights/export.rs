@@ -146,6 +146,7 @@ pub fn subject_access_export(
             .collect(),
     );
     data.insert("erasure_log".into(), erasures_of(conn, contact_id)?);
+    data.insert("breach_subjects".into(), breaches_of(conn, contact_id)?);
     let (access_entries, access_summary) = access_log_of(conn, contact_id)?;
     data.insert("access_log_subjects".into(), access_entries);
 
@@ -567,4 +568,28 @@ fn access_log_of(conn: &mut AnyConnection, contact_id: &str) -> Result<(Value, V
 pub fn to_text(export: &Value) -> Result<String> {
     serde_json::to_string_pretty(export)
         .map_err(|e| Error::Internal(format!("cannot render the export: {e}")))
+}
+
+/// The personal-data breaches that affected the person (Art. 34), with the fields touched.
+fn breaches_of(conn: &mut AnyConnection, contact_id: &str) -> Result<Value> {
+    use crate::db::schema::{breach_subjects, breaches};
+    let rows: Vec<(String, chrono::NaiveDateTime, String, String)> = breach_subjects::table
+        .inner_join(breaches::table)
+        .filter(breach_subjects::contact_id.eq(contact_id))
+        .select((
+            breaches::id,
+            breaches::detected_at,
+            breaches::description,
+            breach_subjects::fields,
+        ))
+        .load(conn)?;
+    Ok(Value::Array(
+        rows.into_iter()
+            .map(|(id, detected_at, description, fields)| {
+                json!({ "breach": gid(NodeType::Breach, &id), "detectedAt": ts(detected_at),
+                        "description": description,
+                        "fields": serde_json::from_str::<Value>(&fields).unwrap_or(Value::String(fields)) })
+            })
+            .collect(),
+    ))
 }
