@@ -53,8 +53,13 @@ pub struct FileSettings {
     pub request_timeout_ms: Option<u64>,
     pub introspection: Option<bool>,
     pub access_log: Option<bool>,
+    pub gdpr_key: Option<String>,
+    pub marketing_job_titles: Option<Vec<String>>,
+    pub soft_spam: Option<bool>,
+    pub retention_interval_hours: Option<u64>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub disabled_contact_fields: Option<Vec<String>>,
     pub secrets_keys: Option<std::collections::HashMap<String, String>>,
     pub secrets_key_id: Option<String>,
     pub public_url: Option<String>,
@@ -111,10 +116,23 @@ pub struct Settings {
     /// Whether reads and writes of personal data are logged (GDPR); off only to measure
     /// what the log costs.
     pub access_log: bool,
+    /// Key for the keyed hashes of the suppression list and of erased people's tombstones; at
+    /// least 32 characters. Without it a key is generated once and kept in the database.
+    pub gdpr_key: Option<String>,
+    /// Job titles of business contacts that marketing may address on legitimate interest.
+    pub marketing_job_titles: Vec<String>,
+    /// Clients may receive campaigns about analogous services without consent unless they
+    /// objected (art. 130(4) Codice Privacy).
+    pub soft_spam: bool,
+    /// How often the server applies the retention policies; 0 leaves it to `lexgate retention run`.
+    pub retention_interval_hours: u64,
     pub introspection: Option<bool>,
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// Optional personal contact fields the firm does not collect (data minimisation):
+    /// `birthDate`, `personalInterests`, `familyDetails`.
+    pub disabled_contact_fields: Vec<String>,
     /// Keys (id → base64 of 32 bytes) that seal connector secrets at rest.
     pub secrets_keys: std::collections::HashMap<String, String>,
     /// The key new secrets are sealed with; the others only open older secrets.
@@ -156,8 +174,13 @@ impl Default for Settings {
             request_timeout_ms: 10_000,
             introspection: None,
             access_log: true,
+            gdpr_key: None,
+            marketing_job_titles: crate::gdpr::BasisRules::default().marketing_job_titles,
+            soft_spam: true,
+            retention_interval_hours: 24,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
+            disabled_contact_fields: Vec::new(),
             secrets_keys: std::collections::HashMap::new(),
             secrets_key_id: None,
             public_url: None,
@@ -316,11 +339,26 @@ impl Settings {
         if let Some(v) = f.access_log {
             s.access_log = v;
         }
+        if let Some(v) = &f.gdpr_key {
+            s.gdpr_key = Some(v.clone());
+        }
+        if let Some(v) = &f.marketing_job_titles {
+            s.marketing_job_titles.clone_from(v);
+        }
+        if let Some(v) = f.soft_spam {
+            s.soft_spam = v;
+        }
+        if let Some(v) = f.retention_interval_hours {
+            s.retention_interval_hours = v;
+        }
         if let Some(v) = f.profile {
             s.profile = v;
         }
         if let Some(v) = &f.cors_allowed_origins {
             s.cors_allowed_origins.clone_from(v);
+        }
+        if let Some(v) = &f.disabled_contact_fields {
+            s.disabled_contact_fields.clone_from(v);
         }
     }
 
@@ -346,6 +384,19 @@ impl Settings {
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("auth_secret", "must have at least 32 characters"));
+        }
+        if self.gdpr_key.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("gdpr_key", "must have at least 32 characters"));
+        }
+        if self
+            .marketing_job_titles
+            .iter()
+            .any(|t| t.trim().is_empty())
+        {
+            return Err(invalid(
+                "marketing_job_titles",
+                "must not contain blank titles",
+            ));
         }
         if self.oidc_issuer.is_some() != self.oidc_audience.is_some() {
             return Err(invalid(
@@ -379,7 +430,27 @@ impl Settings {
             ));
         }
         self.validate_limits()?;
+        self.disabled_contact_fields()?;
         validate_origins(&self.cors_allowed_origins)
+    }
+
+    /// The optional contact fields switched off, each a known field name.
+    pub fn disabled_contact_fields(
+        &self,
+    ) -> Result<Vec<crate::contacts::OptionalContactField>, ConfigError> {
+        use crate::contacts::OptionalContactField;
+        self.disabled_contact_fields
+            .iter()
+            .map(|name| {
+                OptionalContactField::parse(name).ok_or_else(|| ConfigError::Invalid {
+                    name: "disabled_contact_fields",
+                    message: format!(
+                        "`{name}` is not an optional contact field; use {}",
+                        OptionalContactField::ALL.map(|f| f.name()).join(", ")
+                    ),
+                })
+            })
+            .collect()
     }
 
     fn validate_limits(&self) -> Result<(), ConfigError> {
@@ -529,6 +600,22 @@ mod tests {
             Settings::load(Some(&path)),
             Err(ConfigError::Invalid {
                 name: "request_timeout_ms",
+                ..
+            })
+        ));
+        std::fs::write(&path, "disabled_contact_fields = [\"birthDate\"]\n").expect("write");
+        assert_eq!(
+            Settings::load(Some(&path))
+                .expect("loads")
+                .disabled_contact_fields()
+                .expect("known fields"),
+            [crate::contacts::OptionalContactField::BirthDate]
+        );
+        std::fs::write(&path, "disabled_contact_fields = [\"shoeSize\"]\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "disabled_contact_fields",
                 ..
             })
         ));

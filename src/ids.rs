@@ -17,6 +17,18 @@ pub enum NodeType {
     Campaign,
     /// API keys have IDs but are not fetched through `node`.
     ApiKey,
+    ProcessingActivity,
+    Breach,
+    Assessment,
+    /// GDPR records read through their contact, not through `node`.
+    ProcessingGround,
+    Consent,
+    Objection,
+
+    SubjectRequest,
+    /// Legal holds are listed, not fetched through `node`.
+    LegalHold,
+    RetentionPolicy,
     /// Connector configuration and sync records: IDs, not fetched through `node`.
     ConnectorInstance,
     SyncRun,
@@ -24,7 +36,7 @@ pub enum NodeType {
 }
 
 impl NodeType {
-    const ALL: [NodeType; 11] = [
+    const ALL: [NodeType; 20] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -33,6 +45,15 @@ impl NodeType {
         NodeType::Team,
         NodeType::Campaign,
         NodeType::ApiKey,
+        NodeType::ProcessingActivity,
+        NodeType::Breach,
+        NodeType::Assessment,
+        NodeType::ProcessingGround,
+        NodeType::Consent,
+        NodeType::Objection,
+        NodeType::SubjectRequest,
+        NodeType::LegalHold,
+        NodeType::RetentionPolicy,
         NodeType::ConnectorInstance,
         NodeType::SyncRun,
         NodeType::SyncReviewItem,
@@ -48,6 +69,15 @@ impl NodeType {
             NodeType::Team => "Team",
             NodeType::Campaign => "Campaign",
             NodeType::ApiKey => "ApiKey",
+            NodeType::ProcessingActivity => "ProcessingActivity",
+            NodeType::Breach => "Breach",
+            NodeType::Assessment => "Assessment",
+            NodeType::ProcessingGround => "ProcessingGround",
+            NodeType::Consent => "Consent",
+            NodeType::Objection => "Objection",
+            NodeType::SubjectRequest => "SubjectRequest",
+            NodeType::LegalHold => "LegalHold",
+            NodeType::RetentionPolicy => "RetentionPolicy",
             NodeType::ConnectorInstance => "ConnectorInstance",
             NodeType::SyncRun => "SyncRun",
             NodeType::SyncReviewItem => "SyncReviewItem",

@@ -44,11 +44,74 @@ enum Command {
     /// Check the GDPR access log.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Data-subject requests.
+    #[command(subcommand)]
+    Dsar(DsarCommand),
+    /// Retention of personal data.
+    #[command(subcommand)]
+    Retention(RetentionCommand),
+    /// The record of processing activities (Art. 30 GDPR).
+    #[command(subcommand)]
+    Register(RegisterCommand),
+    /// Dump the whole database.
+    Export(ExportArgs),
     /// Sync one connector instance (by name), or every enabled one, now.
     Sync {
         /// The instance's name; all enabled instances when left out.
         instance: Option<String>,
     },
+}
+
+#[derive(Subcommand)]
+enum RetentionCommand {
+    /// Apply the retention policies now: end expired grounds, erase or anonymise what has
+    /// expired (legal holds respected, erasure log written), then print a summary.
+    Run {
+        /// Report what would change, change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum DsarCommand {
+    /// Write everything held about one contact as JSON (Art. 15, 20); the export is recorded
+    /// in the access log.
+    Export {
+        /// The contact's global ID (as the API shows it) or database ID.
+        #[arg(long)]
+        contact: String,
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Subcommand)]
+enum RegisterCommand {
+    /// Write the record of processing activities as JSON or Markdown.
+    Export {
+        #[arg(long, value_enum)]
+        format: RegisterFormatArg,
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+}
+
+#[derive(Clone, Copy, clap::ValueEnum)]
+enum RegisterFormatArg {
+    Json,
+    Markdown,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// Replace every personal value with a consistent pseudonym and leave out secrets and
+    /// restricted contacts (the only kind of dump there is).
+    #[arg(long, required = true)]
+    anonymized: bool,
+    #[arg(long, short)]
+    output: Option<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -151,6 +214,16 @@ async fn main() -> anyhow::Result<ExitCode> {
             create_user(&settings, email, name, role).await?
         }
         Command::Audit(AuditCommand::Verify) => return verify_access_log(&settings).await,
+        Command::Dsar(DsarCommand::Export { contact, output }) => {
+            dsar_export(&settings, &contact, output.as_deref()).await?
+        }
+        Command::Retention(RetentionCommand::Run { dry_run }) => {
+            retention_run(&settings, dry_run).await?
+        }
+        Command::Register(RegisterCommand::Export { format, output }) => {
+            export_register(&settings, format, output.as_deref()).await?
+        }
+        Command::Export(args) => export_anonymized(&settings, args).await?,
         Command::Sync { instance } => return sync(&settings, instance).await,
         Command::PrintSchema { .. } => {}
     }
@@ -180,6 +253,93 @@ async fn verify_access_log(settings: &Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::from(2))
         }
     }
+}
+
+/// One retention run from the command line, with a progress bar and a summary.
+async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()> {
+    let db = Database::connect(&settings.database_url, 1, settings.migrate).await?;
+    let gdpr_key = settings.gdpr_key.clone();
+    let hasher = db
+        .run(move |c| lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref()))
+        .await?;
+    let bar = indicatif::ProgressBar::new(0);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} retention policies")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let progress = bar.clone();
+    let by = format!(
+        "cli:{}",
+        std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
+    );
+    let summary = lexgate::graphql::retention::run_with_progress(
+        &db,
+        &hasher,
+        dry_run,
+        by,
+        std::sync::Arc::new(move |done, total| {
+            progress.set_length(total);
+            progress.set_position(done);
+        }),
+    )
+    .await?;
+    bar.finish();
+    let verb = if dry_run { "would be" } else { "were" };
+    println!(
+        "retention{}: {} processing grounds {verb} ended, {} contacts {verb} erased ({} of them kept in part under a legal hold), {} closed matters {verb} anonymised",
+        if dry_run { " (dry run, nothing changed)" } else { "" },
+        summary.grounds_ended,
+        summary.contacts_erased,
+        summary.contacts_partly_kept,
+        summary.matters_anonymised,
+    );
+    Ok(())
+}
+
+/// The subject access export of one contact, logged as a read by the command line before the
+/// data leaves.
+async fn dsar_export(
+    settings: &Settings,
+    contact: &str,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use lexgate::ids::{self, NodeType};
+    let contact_id = match ids::parse(contact) {
+        Some((NodeType::Contact, key)) => key,
+        Some((other, _)) => anyhow::bail!("{contact} is a {} ID, not a contact ID", other.name()),
+        None => contact.to_owned(),
+    };
+    let db = Database::connect(&settings.database_url, 1, true).await?;
+    let (key, gdpr_key) = (contact_id.clone(), settings.gdpr_key.clone());
+    let export = db
+        .run(move |c| {
+            let hasher = lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref())?;
+            lexgate::gdpr::rights::export::subject_access_export(c, &hasher, &key)
+        })
+        .await
+        .with_context(|| format!("cannot export contact {contact}"))?;
+    let text = lexgate::gdpr::rights::export::to_text(&export)?;
+    let log = lexgate::audit::AccessLog::start(db);
+    log.append(vec![lexgate::audit::AccessEntry {
+        occurred_at: lexgate::db::now(),
+        principal_kind: "cli".to_owned(),
+        principal_id: std::env::var("USER").unwrap_or_else(|_| "cli".to_owned()),
+        role: "dpo".to_owned(),
+        operation_name: Some("dsar export".to_owned()),
+        client_address: None,
+        user_agent: None,
+        action: lexgate::audit::AccessAction::Read,
+        fields: vec!["Query.subjectAccessExport".to_owned()],
+        subjects: vec![contact_id],
+    }])
+    .await
+    .context("the export could not be recorded in the access log, so it is not written")?;
+    match output {
+        Some(path) => std::fs::write(path, text + "\n")
+            .with_context(|| format!("cannot write {}", path.display()))?,
+        None => println!("{text}"),
+    }
+    Ok(())
 }
 
 /// Syncs with a progress line per instance; exits with 1 if any sync did not run or failed.
@@ -235,16 +395,42 @@ async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitC
 }
 
 fn print_schema(output: Option<&std::path::Path>) -> anyhow::Result<()> {
-    let sdl = lexgate::graphql::sdl();
+    write_output(output, &lexgate::graphql::sdl())
+}
+
+/// Writes a document to the file named, or to standard output.
+fn write_output(output: Option<&std::path::Path>, text: &str) -> anyhow::Result<()> {
     match output {
         Some(path) => {
-            std::fs::write(path, sdl).with_context(|| format!("cannot write {}", path.display()))
+            std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
         }
         None => {
-            print!("{sdl}");
+            print!("{text}");
             Ok(())
         }
     }
+}
+
+async fn export_register(
+    settings: &Settings,
+    format: RegisterFormatArg,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<()> {
+    use lexgate::gdpr::registers::export::{export, RegisterFormat};
+    let format = match format {
+        RegisterFormatArg::Json => RegisterFormat::Json,
+        RegisterFormatArg::Markdown => RegisterFormat::Markdown,
+    };
+    let disabled = settings.disabled_contact_fields()?;
+    let db = Database::connect(&settings.database_url, 1, false).await?;
+    let document = db.run(move |c| export(c, format, &disabled)).await?;
+    write_output(output, &document)
+}
+
+async fn export_anonymized(settings: &Settings, args: ExportArgs) -> anyhow::Result<()> {
+    let db = Database::connect(&settings.database_url, 1, false).await?;
+    let dump = lexgate::gdpr::anonymized_export::run(&db).await?;
+    write_output(args.output.as_deref(), &dump)
 }
 
 async fn seed(settings: &Settings, args: SeedArgs) -> anyhow::Result<()> {

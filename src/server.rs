@@ -7,14 +7,29 @@ use crate::authz::RoleCatalog;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
+use crate::gdpr::{BasisRules, GdprContext, KeyedHasher};
 use crate::graphql::AppState;
 
 /// Builds the application state from the settings (connects and, if asked, migrates).
 pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
     let db =
         Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
+    let gdpr_key = settings.gdpr_key.clone();
+    let hasher = db
+        .run(move |conn| KeyedHasher::load(conn, gdpr_key.as_deref()))
+        .await?;
+    if settings.gdpr_key.is_none() {
+        tracing::info!("no gdpr_key configured: using the key generated for this database");
+    }
     let sync = sync_service(&db, settings).await?;
     Ok(AppState {
+        gdpr: GdprContext {
+            hasher,
+            rules: BasisRules {
+                marketing_job_titles: settings.marketing_job_titles.clone(),
+                soft_spam: settings.soft_spam,
+            },
+        },
         sync,
         roles: RoleCatalog::new(db.clone()),
         access_log: settings
@@ -23,6 +38,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         db,
         contact_rules: ContactRules {
             phone_region: settings.phone_region.clone(),
+            disabled_fields: settings.disabled_contact_fields()?,
         },
         max_page_size: settings.max_page_size,
         default_page_size: settings.default_page_size,
@@ -36,6 +52,10 @@ pub async fn sync_service(
     settings: &Settings,
 ) -> anyhow::Result<std::sync::Arc<crate::sync::SyncService>> {
     let secrets = settings.secret_box()?;
+    let gdpr_key = settings.gdpr_key.clone();
+    let hasher = db
+        .run(move |conn| KeyedHasher::load(conn, gdpr_key.as_deref()))
+        .await?;
     if !settings.connectors.is_empty() {
         let (configured, sealing) = (settings.connectors.clone(), secrets.clone());
         db.transaction(move |conn| crate::sync::config::apply(conn, sealing.as_ref(), &configured))
@@ -45,8 +65,9 @@ pub async fn sync_service(
     let setup = crate::sync::service::SyncSetup {
         rules: ContactRules {
             phone_region: settings.phone_region.clone(),
+            disabled_fields: settings.disabled_contact_fields()?,
         },
-        erasure: std::sync::Arc::new(crate::sync::erasure::NoErasureRecords),
+        erasure: std::sync::Arc::new(crate::sync::erasure::Tombstones { hasher }),
         secrets,
         redirect_url: settings.oauth_redirect_url(),
         webhook_tolerance_seconds: settings.webhook_tolerance_seconds,
@@ -86,6 +107,9 @@ fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let state = app_state(&settings).await?;
+    if settings.retention_interval_hours > 0 {
+        schedule_retention(&state, settings.retention_interval_hours);
+    }
     let scheduler = settings
         .sync_scheduler
         .then(|| state.sync.clone().spawn_scheduler());
@@ -105,6 +129,23 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     }
     tracing::info!("lexgate stopped");
     Ok(())
+}
+
+/// Applies the retention policies every `hours`, the first time an interval after start-up.
+fn schedule_retention(state: &AppState, hours: u64) {
+    let (db, hasher) = (state.db.clone(), state.gdpr.hasher.clone());
+    tokio::spawn(async move {
+        let period = std::time::Duration::from_secs(hours * 3600);
+        let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        loop {
+            ticks.tick().await;
+            let by = "system:retention-schedule".to_owned();
+            match crate::graphql::retention::run_now(&db, &hasher, false, by).await {
+                Ok(summary) => tracing::info!(?summary, "retention run"),
+                Err(e) => tracing::error!(error = %e, "retention run failed"),
+            }
+        }
+    });
 }
 
 async fn shutdown_signal() {

@@ -1,7 +1,7 @@
 //! What the data protection officer asks of the log: the entries about a data subject or a
 //! principal in a time window, and the scope of a breach.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -168,4 +168,30 @@ pub fn breach_scope(conn: &mut AnyConnection, filter: &AccessLogFilter) -> Resul
         fields: fields.into_iter().collect(),
         principals: principals.into_iter().collect(),
     })
+}
+
+/// Per data subject of the matching entries, the fields those entries touched. An entry
+/// records its fields for the request as a whole, so a subject is credited with every field
+/// of every entry that touched it: an upper bound, which is what a notification needs.
+pub fn fields_by_subject(
+    conn: &mut AnyConnection,
+    filter: &AccessLogFilter,
+) -> Result<BTreeMap<String, BTreeSet<String>>> {
+    let pairs: Vec<(String, String)> = filtered!(
+        access_log_subjects::table
+            .inner_join(access_log::table)
+            .into_boxed(),
+        filter
+    )
+    .select((access_log_subjects::contact_id, access_log::fields))
+    .distinct()
+    .load(conn)?;
+    let mut by_subject: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (contact, fields) in &pairs {
+        by_subject
+            .entry(contact.clone())
+            .or_default()
+            .extend(split_fields(fields).into_iter().map(str::to_owned));
+    }
+    Ok(by_subject)
 }

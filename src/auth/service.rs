@@ -56,6 +56,17 @@ impl Principal {
             PrincipalKind::ApiKey { .. } => None,
         }
     }
+
+    /// What kind of principal this is and its identifier, as the logs record them.
+    pub fn kind_and_id(&self) -> (&'static str, String) {
+        match &self.kind {
+            PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
+            PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
+            PrincipalKind::External {
+                issuer, subject, ..
+            } => ("external", format!("{issuer}#{subject}")),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -87,8 +87,17 @@ const MANAGEMENT: RoleSet = RoleSet::of(&[Admin, Partner]);
 const CAMPAIGNS: RoleSet = RoleSet::of(&[Admin, Partner, Marketing]);
 const ADMIN: RoleSet = RoleSet::of(&[Admin]);
 const DPO: RoleSet = RoleSet::of(&[Dpo]);
+/// The record of processing activities: kept by the DPO, readable by admins.
+const REGISTER_READERS: RoleSet = RoleSet::of(&[Dpo, Admin]);
 /// Art. 9/10 data: the lawyers of the matter's own team (checked per matter as well).
 const MATTER_TEAM: RoleSet = RoleSet::of(&[Partner, Lawyer, Trainee]);
+/// Purposes and the firm's privacy configuration.
+const PRIVACY_ADMIN: RoleSet = RoleSet::of(&[Admin, Dpo]);
+/// The assessments register: the DPO keeps it; those who record or rely on legitimate
+/// interest read it.
+const ASSESSMENT_READERS: RoleSet = RoleSet::of(&[Admin, Partner, Marketing, Dpo]);
+/// The suppression list: marketing checks it, the DPO answers for it.
+const SUPPRESSION: RoleSet = RoleSet::of(&[Admin, Marketing, Dpo]);
 
 /// Contact input fields beyond what a campaign needs: the same in create and update.
 const CONTACT_DETAIL_INPUTS: &[&str] = &[
@@ -98,6 +107,51 @@ const CONTACT_DETAIL_INPUTS: &[&str] = &[
     "partitaIva",
     "notes",
     "responsibleUserId",
+    "birthDate",
+    "personalInterests",
+    "familyDetails",
+];
+
+/// Contact details of the people an activity names (controller, representative, DPO).
+const ACTIVITY_CONTACTS: &[&str] = &[
+    "controllerContact",
+    "jointControllerContact",
+    "representativeContact",
+    "dpoContact",
+];
+
+/// The rest of a processing activity's input: the same in create and update.
+const ACTIVITY_INPUTS: &[&str] = &[
+    "name",
+    "description",
+    "purposeIds",
+    "dataSubjectCategories",
+    "personalDataCategories",
+    "recipientCategories",
+    "processors",
+    "transfers",
+    "retention",
+    "retentionMonths",
+    "securityMeasures",
+];
+
+/// A breach's free text, which may name people.
+const BREACH_TEXT: &[&str] = &["description", "likelyConsequences", "dpoNotes"];
+
+/// The rest of a breach's input: the same in record and update.
+const BREACH_INPUTS: &[&str] = &[
+    "detectedAt",
+    "natures",
+    "subjectCategories",
+    "approximateSubjects",
+    "recordCategories",
+    "approximateRecords",
+    "measures",
+    "authorityNotificationRequired",
+    "noNotificationReason",
+    "authorityNotifiedAt",
+    "subjectsNotificationRequired",
+    "subjectsNotifiedAt",
 ];
 
 const CONNECTION: &[&str] = &["pageInfo", "edges", "nodes", "totalCount"];
@@ -123,10 +177,42 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("TeamEdge", EDGE),
     ("CampaignConnection", CONNECTION),
     ("CampaignEdge", EDGE),
+    ("CampaignRecipientConnection", CONNECTION),
+    ("CampaignRecipientEdge", EDGE),
+    ("SuppressionConnection", CONNECTION),
+    ("SuppressionEdge", EDGE),
+    ("PurposePayload", &["purpose"]),
+    ("RetentionPolicyPayload", &["policy"]),
+    ("AssessmentPayload", &["assessment"]),
+    ("ContactSourcePayload", &["source"]),
+    ("ProcessingGroundPayload", &["ground"]),
+    ("ConsentPayload", &["consent"]),
+    ("ObjectionPayload", &["objection"]),
+    ("SuppressionPayload", &["suppression"]),
+    (
+        "Purpose",
+        &["key", "name", "description", "marketing", "builtIn"],
+    ),
     ("TimelineItemConnection", CONNECTION),
     ("TimelineItemEdge", EDGE),
     ("AccessLogEntryConnection", CONNECTION),
     ("AccessLogEntryEdge", EDGE),
+    ("SubjectRequestConnection", CONNECTION),
+    ("SubjectRequestEdge", EDGE),
+    ("ContactChangeConnection", CONNECTION),
+    ("ContactChangeEdge", EDGE),
+    ("ErasureLogEntryConnection", CONNECTION),
+    ("ErasureLogEntryEdge", EDGE),
+    ("SubjectRequestPayload", &["request"]),
+    ("ErasurePayload", &["request", "erasure"]),
+    ("LegalHoldPayload", &["legalHold"]),
+    ("ProcessingRestriction", &["restrictedAt", "reason"]),
+    ("ProcessingActivityConnection", CONNECTION),
+    ("ProcessingActivityEdge", EDGE),
+    ("BreachConnection", CONNECTION),
+    ("BreachEdge", EDGE),
+    ("ProcessingActivityPayload", &["processingActivity"]),
+    ("BreachPayload", &["breach"]),
     ("ContactPayload", &["contact"]),
     ("MatterPayload", &["matter"]),
     ("CommunicationPayload", &["communication"]),
@@ -314,6 +400,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "description",
             "audienceFilter",
             "scheduledAt",
+            "analogousServices",
         ],
     ),
     (
@@ -326,6 +413,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "description",
             "audienceFilter",
             "scheduledAt",
+            "analogousServices",
         ],
     ),
     (
@@ -431,6 +519,66 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
         ],
     ),
     ("UserFilter", &["text", "role", "active"]),
+    (
+        "CreatePurposeInput",
+        &["key", "name", "description", "marketing"],
+    ),
+    ("UpdatePurposeInput", &["key", "name", "description"]),
+    (
+        "CreateRetentionPolicyInput",
+        &[
+            "name",
+            "category",
+            "purpose",
+            "months",
+            "renewOnContact",
+            "description",
+        ],
+    ),
+    (
+        "UpdateRetentionPolicyInput",
+        &[
+            "id",
+            "name",
+            "months",
+            "renewOnContact",
+            "description",
+            "active",
+        ],
+    ),
+    (
+        "CreateAssessmentInput",
+        &[
+            "kind",
+            "title",
+            "outcome",
+            "summary",
+            "assessedOn",
+            "ownerId",
+            "reviewOn",
+            "purposes",
+        ],
+    ),
+    (
+        "UpdateAssessmentInput",
+        &[
+            "id",
+            "title",
+            "outcome",
+            "summary",
+            "assessedOn",
+            "ownerId",
+            "reviewOn",
+            "purposes",
+        ],
+    ),
+    ("AddContactSourceInput", &["contactId", "source"]),
+    ("RecordProcessingGroundInput", &["contactId", "ground"]),
+    ("EndProcessingGroundInput", &["id", "reason"]),
+    (
+        "WithdrawConsentInput",
+        &["consentId", "withdrawnAt", "method"],
+    ),
     ("CampaignFilter", &["text", "statuses", "purpose"]),
 ];
 
@@ -466,8 +614,23 @@ const RULES: &[TypeRules] = &[
                 CASEWORK,
                 &["matters", "matter", "communications", "deadlines"],
             ),
-            plain(CAMPAIGNS, &["campaigns"]),
+            plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
+            // The record of processing is the DPO's; admins may read it (and its export
+            // names the DPO and the controller's contacts: personal data).
+            plain(
+                REGISTER_READERS,
+                &["processingActivities", "processingActivity"],
+            ),
+            personal(REGISTER_READERS, &["processingRegisterExport"]),
+            plain(DPO, &["breaches", "breach"]),
+            plain(EVERYONE, &["purposes"]),
+            plain(PRIVACY_ADMIN, &["retentionPolicies"]),
+            plain(ASSESSMENT_READERS, &["assessments"]),
+            plain(SUPPRESSION, &["suppressions", "suppressedEmails"]),
+            // Data-subject rights are the DPO's; the export is a whole person's data.
+            plain(DPO, &["subjectRequests", "legalHolds", "erasureLog"]),
+            personal(DPO, &["subjectAccessExport"]),
             // Connector configuration is the admin's; the review queue holds personal data
             // of people not yet imported, which the DPO may also decide on.
             plain(ADMIN, &["connectorInstances", "connectorInstance"]),
@@ -535,6 +698,57 @@ const RULES: &[TypeRules] = &[
             plain(
                 CAMPAIGNS,
                 &["createCampaign", "updateCampaign", "deleteCampaign"],
+            ),
+            personal(
+                DPO,
+                &[
+                    "createProcessingActivity",
+                    "updateProcessingActivity",
+                    "deleteProcessingActivity",
+                    "recordBreach",
+                    "updateBreach",
+                    "fillBreachSubjects",
+                ],
+            ),
+            plain(PRIVACY_ADMIN, &["createPurpose", "updatePurpose"]),
+            plain(
+                DPO,
+                &[
+                    "createRetentionPolicy",
+                    "updateRetentionPolicy",
+                    "runRetention",
+                ],
+            ),
+            plain(
+                DPO,
+                &["createAssessment", "updateAssessment", "deleteAssessment"],
+            ),
+            personal(
+                EVERYONE,
+                &[
+                    "addContactSource",
+                    "recordProcessingGround",
+                    "endProcessingGround",
+                    "withdrawConsent",
+                    "recordObjection",
+                ],
+            ),
+            personal(SUPPRESSION, &["suppressAddress"]),
+            personal(
+                DPO,
+                &[
+                    "createSubjectRequest",
+                    "updateSubjectRequest",
+                    "verifySubjectIdentity",
+                    "extendSubjectRequest",
+                    "refuseRequest",
+                    "completeSubjectRequest",
+                    "executeErasure",
+                    "restrictProcessing",
+                    "liftRestriction",
+                    "placeLegalHold",
+                    "releaseLegalHold",
+                ],
             ),
             plain(
                 ADMIN,
@@ -649,10 +863,207 @@ const RULES: &[TypeRules] = &[
                     "codiceFiscale",
                     "partitaIva",
                     "responsible",
+                    "birthDate",
+                    "personalInterests",
+                    "familyDetails",
                 ],
             ),
             personal(CASE_CONTENT.with(DPO), &["notes"]),
             personal(CASEWORK, &["matters", "communications"]),
+            // Whoever may use a contact must see that its processing is restricted.
+            personal(EVERYONE, &["restriction"]),
+            personal(DPO, &["changeHistory"]),
+            // Provenance and bases: everyone who handles the contact must be able to answer
+            // "where did you get my data, and on what basis?".
+            personal(
+                EVERYONE,
+                &["sources", "processingGrounds", "consents", "objections"],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "ContactSource",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "kind",
+                    "connector",
+                    "externalId",
+                    "acquiredAt",
+                    "acquiredBy",
+                    "recordedAt",
+                    "recordedBy",
+                ],
+            ),
+            personal(EVERYONE, &["detail"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ProcessingGround",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "id",
+                    "purpose",
+                    "legalBasis",
+                    "consent",
+                    "startedAt",
+                    "endedAt",
+                    "endReason",
+                    "active",
+                    "recordedBy",
+                ],
+            ),
+            plain(ASSESSMENT_READERS, &["assessment"]),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Consent",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "id",
+                    "purpose",
+                    "givenAt",
+                    "method",
+                    "noticeVersion",
+                    "doubleOptInAt",
+                    "withdrawnAt",
+                    "withdrawalMethod",
+                    "active",
+                    "recordedAt",
+                    "recordedBy",
+                ],
+            ),
+            personal(EVERYONE, &["collectedBy", "proofReference"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Objection",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["id", "purpose", "receivedAt", "method", "recordedBy"],
+            ),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Assessment",
+        groups: &[plain(
+            ASSESSMENT_READERS,
+            &[
+                "id",
+                "kind",
+                "title",
+                "outcome",
+                "summary",
+                "assessedOn",
+                "owner",
+                "reviewOn",
+                "purposes",
+                "createdAt",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "RetentionPolicy",
+        groups: &[plain(
+            PRIVACY_ADMIN,
+            &[
+                "id",
+                "name",
+                "category",
+                "purpose",
+                "months",
+                "renewOnContact",
+                "description",
+                "active",
+                "updatedAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "RetentionSummary",
+        groups: &[plain(
+            DPO,
+            &[
+                "dryRun",
+                "groundsEnded",
+                "contactsErased",
+                "contactsPartlyKept",
+                "mattersAnonymised",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "Suppression",
+        groups: &[plain(
+            SUPPRESSION,
+            &[
+                "channel",
+                "valueHash",
+                "purpose",
+                "reason",
+                "createdAt",
+                "createdBy",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "CampaignRecipient",
+        groups: &[
+            plain(CAMPAIGNS, &["contact", "basis", "groundId"]),
+            personal(CAMPAIGNS, &["emails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ContactSourceInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["kind", "connector", "acquiredAt", "acquiredById"],
+            ),
+            personal(EVERYONE, &["detail", "externalId"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ProcessingGroundInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["purpose", "legalBasis", "consent", "assessmentId"],
+            ),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ConsentEvidenceInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &["givenAt", "method", "noticeVersion", "doubleOptInAt"],
+            ),
+            personal(EVERYONE, &["collectedBy", "proofReference"]),
+        ],
+    },
+    TypeRules {
+        type_name: "RecordObjectionInput",
+        groups: &[
+            plain(EVERYONE, &["contactId", "purpose", "receivedAt", "method"]),
+            personal(EVERYONE, &["note"]),
+        ],
+    },
+    TypeRules {
+        type_name: "SuppressAddressInput",
+        groups: &[
+            plain(SUPPRESSION, &["purpose"]),
+            personal(SUPPRESSION, &["email", "phone"]),
         ],
     },
     TypeRules {
@@ -775,6 +1186,8 @@ const RULES: &[TypeRules] = &[
                 "description",
                 "audienceFilter",
                 "audienceSize",
+                "matchingContacts",
+                "analogousServices",
                 "scheduledAt",
                 "createdAt",
                 "updatedAt",
@@ -830,6 +1243,146 @@ const RULES: &[TypeRules] = &[
         ],
     },
     TypeRules {
+        type_name: "SubjectRequest",
+        groups: &[
+            plain(
+                DPO,
+                &[
+                    "id",
+                    "kind",
+                    "status",
+                    "contact",
+                    "contactId",
+                    "receivedAt",
+                    "channel",
+                    "identityVerifiedAt",
+                    "identityVerifiedBy",
+                    "dueOn",
+                    "originalDueOn",
+                    "extensionReason",
+                    "overdue",
+                    "refusalReason",
+                    "executedAt",
+                    "handledBy",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(
+                DPO,
+                &[
+                    "requesterName",
+                    "requesterContact",
+                    "identityMethod",
+                    "notes",
+                ],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "ContactChange",
+        groups: &[
+            plain(DPO, &["field", "changedAt", "changedBy"]),
+            personal(DPO, &["oldValue", "newValue"]),
+        ],
+    },
+    TypeRules {
+        type_name: "LegalHold",
+        groups: &[plain(
+            DPO,
+            &[
+                "id",
+                "contact",
+                "matterId",
+                "reason",
+                "legalBasis",
+                "until",
+                "active",
+                "createdBy",
+                "createdAt",
+                "releasedAt",
+                "releasedBy",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "ErasureLogEntry",
+        groups: &[plain(
+            DPO,
+            &[
+                "requestId",
+                "retentionPolicyId",
+                "contactId",
+                "executedAt",
+                "executedBy",
+                "contactDeleted",
+                "erasedCategories",
+                "keptCategories",
+                "holdReasons",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "CreateSubjectRequestInput",
+        groups: &[
+            plain(DPO, &["kind", "channel", "receivedAt", "contactId"]),
+            personal(DPO, &["requesterName", "requesterContact", "notes"]),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateSubjectRequestInput",
+        groups: &[
+            plain(DPO, &["id", "contactId"]),
+            personal(DPO, &["requesterContact", "notes"]),
+        ],
+    },
+    TypeRules {
+        type_name: "VerifySubjectIdentityInput",
+        groups: &[
+            plain(DPO, &["id", "verifiedAt"]),
+            personal(DPO, &["method"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ExtendSubjectRequestInput",
+        groups: &[plain(DPO, &["id", "months", "reason"])],
+    },
+    TypeRules {
+        type_name: "RefuseRequestInput",
+        groups: &[plain(DPO, &["id", "legalReason"])],
+    },
+    TypeRules {
+        type_name: "CompleteSubjectRequestInput",
+        groups: &[plain(DPO, &["id"]), personal(DPO, &["notes"])],
+    },
+    TypeRules {
+        type_name: "ExecuteErasureInput",
+        groups: &[plain(DPO, &["requestId"])],
+    },
+    TypeRules {
+        type_name: "RestrictProcessingInput",
+        groups: &[plain(DPO, &["contactId"]), personal(DPO, &["reason"])],
+    },
+    TypeRules {
+        type_name: "LiftRestrictionInput",
+        groups: &[plain(DPO, &["contactId"])],
+    },
+    TypeRules {
+        type_name: "PlaceLegalHoldInput",
+        groups: &[plain(
+            DPO,
+            &["contactId", "matterId", "reason", "legalBasis", "until"],
+        )],
+    },
+    TypeRules {
+        type_name: "ReleaseLegalHoldInput",
+        groups: &[plain(DPO, &["id"])],
+    },
+    TypeRules {
+        type_name: "SubjectRequestFilter",
+        groups: &[plain(DPO, &["statuses", "kinds", "overdue", "contactId"])],
+    },
+    TypeRules {
         type_name: "CreateContactInput",
         groups: &[
             personal(
@@ -843,6 +1396,8 @@ const RULES: &[TypeRules] = &[
                     "emails",
                     "tags",
                     "affiliations",
+                    "source",
+                    "grounds",
                 ],
             ),
             personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
@@ -908,6 +1463,133 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "ProcessingActivity",
+        groups: &[
+            plain(
+                REGISTER_READERS,
+                &[
+                    "id",
+                    "name",
+                    "description",
+                    "purposes",
+                    "dataSubjectCategories",
+                    "personalDataCategories",
+                    "specialCategories",
+                    "judicialData",
+                    "recipientCategories",
+                    "processors",
+                    "transfers",
+                    "retention",
+                    "retentionMonths",
+                    "securityMeasures",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(REGISTER_READERS, ACTIVITY_CONTACTS),
+        ],
+    },
+    TypeRules {
+        type_name: "ActivityPurpose",
+        groups: &[plain(REGISTER_READERS, &["id", "key", "name"])],
+    },
+    TypeRules {
+        type_name: "PersonalDataCategory",
+        groups: &[plain(REGISTER_READERS, &["name", "kind"])],
+    },
+    TypeRules {
+        type_name: "ThirdCountryTransfer",
+        groups: &[plain(
+            REGISTER_READERS,
+            &["country", "recipient", "safeguard", "detail"],
+        )],
+    },
+    TypeRules {
+        type_name: "Breach",
+        groups: &[
+            plain(
+                DPO,
+                &[
+                    "id",
+                    "detectedAt",
+                    "natures",
+                    "subjectCategories",
+                    "approximateSubjects",
+                    "recordCategories",
+                    "approximateRecords",
+                    "measures",
+                    "authorityNotificationRequired",
+                    "noNotificationReason",
+                    "authorityNotifiedAt",
+                    "subjectsNotificationRequired",
+                    "subjectsNotifiedAt",
+                    "closedAt",
+                    "notificationDueAt",
+                    "overdue",
+                    "hoursRemaining",
+                    "subjects",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            // Free text about what happened may name people.
+            personal(DPO, BREACH_TEXT),
+        ],
+    },
+    TypeRules {
+        type_name: "BreachSubject",
+        groups: &[
+            plain(DPO, &["fields"]),
+            personal(DPO, &["contactId", "contact"]),
+        ],
+    },
+    TypeRules {
+        type_name: "CreateProcessingActivityInput",
+        groups: &[
+            plain(DPO, ACTIVITY_INPUTS),
+            personal(DPO, ACTIVITY_CONTACTS),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateProcessingActivityInput",
+        groups: &[
+            plain(DPO, &["id"]),
+            plain(DPO, ACTIVITY_INPUTS),
+            personal(DPO, ACTIVITY_CONTACTS),
+        ],
+    },
+    TypeRules {
+        type_name: "PersonalDataCategoryInput",
+        groups: &[plain(DPO, &["name", "kind"])],
+    },
+    TypeRules {
+        type_name: "ThirdCountryTransferInput",
+        groups: &[plain(DPO, &["country", "recipient", "safeguard", "detail"])],
+    },
+    TypeRules {
+        type_name: "RecordBreachInput",
+        groups: &[plain(DPO, BREACH_INPUTS), personal(DPO, BREACH_TEXT)],
+    },
+    TypeRules {
+        type_name: "UpdateBreachInput",
+        groups: &[
+            plain(DPO, &["id", "closedAt"]),
+            plain(DPO, BREACH_INPUTS),
+            personal(DPO, BREACH_TEXT),
+        ],
+    },
+    TypeRules {
+        type_name: "BreachFilter",
+        groups: &[plain(DPO, &["overdue", "open"])],
+    },
+    TypeRules {
+        type_name: "FillBreachSubjectsInput",
+        groups: &[
+            plain(DPO, &["breachId", "from", "to"]),
+            personal(DPO, &["principal"]),
         ],
     },
 ];

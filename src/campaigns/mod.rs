@@ -38,6 +38,8 @@ pub struct CampaignRow {
     pub scheduled_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// About services analogous to those clients already bought (soft-spam exception).
+    pub analogous_services: bool,
 }
 
 impl CampaignRow {
@@ -51,12 +53,17 @@ impl CampaignRow {
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateCampaignInput {
     pub name: String,
-    /// The processing purpose, e.g. "newsletter" or "events".
+    /// The key of the processing purpose, e.g. "newsletter" or "events": who may receive the
+    /// campaign depends on the grounds recorded for it.
     pub purpose: String,
     pub description: Option<String>,
     #[graphql(default)]
     pub audience_filter: ContactFilter,
     pub scheduled_at: Option<DateTime<Utc>>,
+    /// About services analogous to those clients already bought: clients who have not
+    /// objected may receive it without consent (art. 130(4) Codice Privacy).
+    #[graphql(default)]
+    pub analogous_services: bool,
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -68,6 +75,7 @@ pub struct UpdateCampaignInput {
     pub description: MaybeUndefined<String>,
     pub audience_filter: Option<ContactFilter>,
     pub scheduled_at: MaybeUndefined<DateTime<Utc>>,
+    pub analogous_services: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, InputObject)]
@@ -87,6 +95,18 @@ fn encode_audience(v: &mut Validator, filter: &ContactFilter) -> String {
     serde_json::to_string(filter).unwrap_or_default()
 }
 
+/// The purpose must be one the firm has recorded, so its grounds decide the audience.
+fn check_purpose(conn: &mut AnyConnection, v: &mut Validator, key: &str) -> Result<String> {
+    let key = v.required("input.purpose", key).to_lowercase();
+    if !key.is_empty() && crate::gdpr::purposes::find(conn, &key)?.is_none() {
+        v.add(
+            "input.purpose",
+            format!("no purpose `{key}`; see `purposes` for the firm's list"),
+        );
+    }
+    Ok(key)
+}
+
 fn check_status_change(v: &mut Validator, from: &str, to: CampaignStatus) {
     let allowed = match CampaignStatus::from_db(from) {
         Ok(CampaignStatus::Sent) | Ok(CampaignStatus::Cancelled) => from == to.as_str(),
@@ -103,7 +123,7 @@ fn check_status_change(v: &mut Validator, from: &str, to: CampaignStatus) {
 pub fn create(conn: &mut AnyConnection, input: CreateCampaignInput) -> Result<CampaignRow> {
     let mut v = Validator::new();
     let name = v.required("input.name", &input.name);
-    let purpose = v.required("input.purpose", &input.purpose).to_lowercase();
+    let purpose = check_purpose(conn, &mut v, &input.purpose)?;
     let audience_filter = encode_audience(&mut v, &input.audience_filter);
     v.finish()?;
     let timestamp = now();
@@ -123,6 +143,7 @@ pub fn create(conn: &mut AnyConnection, input: CreateCampaignInput) -> Result<Ca
         scheduled_at: input.scheduled_at.map(|t| t.naive_utc()),
         created_at: timestamp,
         updated_at: timestamp,
+        analogous_services: input.analogous_services,
     };
     diesel::insert_into(campaigns::table)
         .values(&row)
@@ -138,7 +159,10 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<Ca
         row.name = v.required("input.name", name);
     }
     if let Some(purpose) = &input.purpose {
-        row.purpose = v.required("input.purpose", purpose).to_lowercase();
+        row.purpose = check_purpose(conn, &mut v, purpose)?;
+    }
+    if let Some(analogous) = input.analogous_services {
+        row.analogous_services = analogous;
     }
     if let Some(status) = input.status {
         check_status_change(&mut v, &row.status, status);

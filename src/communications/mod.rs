@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{communication_participants, communications};
-use crate::db::{new_id, now, text_enum, AnyConnection, Db};
+use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
@@ -33,8 +33,14 @@ text_enum! {
     }
 }
 
+/// `None` binds as NULL rather than `DEFAULT`, so that SQLite writes a batch of rows in one
+/// statement (see `crate::db::insert_batch`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = communications, treat_none_as_null = true)]
+#[diesel(
+    table_name = communications,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct CommunicationRow {
     pub id: String,
     pub channel: String,
@@ -46,6 +52,24 @@ pub struct CommunicationRow {
     pub author_user_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+const COMMUNICATION_COLUMNS: usize = 10;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = communication_participants, treat_none_as_default_value = false)]
+struct ParticipantRow {
+    communication_id: String,
+    contact_id: String,
+}
+
+const PARTICIPANT_COLUMNS: usize = 2;
+
+/// A communication that passed validation, with its participants, ready to be written: what
+/// `log` writes, and what bulk writers (seeding) collect to write many at once.
+pub struct PreparedCommunication {
+    pub row: CommunicationRow,
+    participants: Vec<String>,
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -140,8 +164,10 @@ fn decode_participants(v: &mut Validator, ids_in: &[ID]) -> Vec<String> {
     .unwrap_or_default()
 }
 
-/// Records a communication with its participants.
-pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<CommunicationRow> {
+/// Validates a new communication without touching the database; the matter, participants
+/// and author it names are checked by `log`, or by the foreign keys when written with
+/// `insert_prepared`.
+pub fn prepare(input: LogCommunicationInput) -> Result<PreparedCommunication> {
     let mut v = Validator::new();
     let matter = input.matter_id.as_ref().and_then(|id| {
         v.check(
@@ -155,14 +181,15 @@ pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<Com
             ids::decode(NodeType::User, id, "input.authorId"),
         )
     });
-    let participants = decode_participants(&mut v, &input.participant_ids);
+    let mut participants = decode_participants(&mut v, &input.participant_ids);
+    let mut seen = HashSet::new();
+    participants.retain(|p| seen.insert(p.clone()));
     let subject = non_blank(input.subject);
     let summary = non_blank(input.summary);
     if subject.is_none() && summary.is_none() {
         v.add("input.subject", "give a subject or a summary");
     }
     v.finish()?;
-    ensure_references(conn, matter.as_ref(), &participants, author.as_ref())?;
     let timestamp = now();
     let row = CommunicationRow {
         id: new_id(),
@@ -176,11 +203,48 @@ pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<Com
         created_at: timestamp,
         updated_at: timestamp,
     };
-    diesel::insert_into(communications::table)
-        .values(&row)
-        .execute(conn)?;
-    set_participants(conn, &row.id, &participants)?;
-    Ok(row)
+    Ok(PreparedCommunication { row, participants })
+}
+
+/// Records a communication with its participants.
+pub fn log(conn: &mut AnyConnection, input: LogCommunicationInput) -> Result<CommunicationRow> {
+    let prepared = prepare(input)?;
+    ensure_references(
+        conn,
+        prepared.row.matter_id.as_ref(),
+        &prepared.participants,
+        prepared.row.author_user_id.as_ref(),
+    )?;
+    let mut rows = insert_prepared(conn, vec![prepared])?;
+    rows.pop()
+        .ok_or_else(|| Error::Internal("communication not written".to_owned()))
+}
+
+/// Writes prepared communications and their participants with one multi-row INSERT per
+/// table (per chunk), in the caller's transaction.
+pub fn insert_prepared(
+    conn: &mut AnyConnection,
+    prepared: Vec<PreparedCommunication>,
+) -> Result<Vec<CommunicationRow>> {
+    let mut rows = Vec::with_capacity(prepared.len());
+    let mut participants = Vec::new();
+    for communication in prepared {
+        participants.extend(communication.participants.into_iter().map(|contact_id| {
+            ParticipantRow {
+                communication_id: communication.row.id.clone(),
+                contact_id,
+            }
+        }));
+        rows.push(communication.row);
+    }
+    insert_batch(conn, communications::table, &rows, COMMUNICATION_COLUMNS)?;
+    insert_batch(
+        conn,
+        communication_participants::table,
+        &participants,
+        PARTICIPANT_COLUMNS,
+    )?;
+    Ok(rows)
 }
 
 pub fn update(

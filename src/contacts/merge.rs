@@ -14,6 +14,7 @@ use crate::db::schema::{
 };
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
+use crate::gdpr::rights::{history, requests};
 use crate::ids::{self, NodeType};
 use crate::listing::group_by_key;
 
@@ -152,7 +153,12 @@ pub struct MergeContactsInput {
 /// Folds `merged_ids` into the survivor: their emails, phones, addresses, tags, links,
 /// matter roles, communications and deadlines move over; then they are deleted.
 /// The survivor's own values win; its empty fields are filled from the merged contacts.
-pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<ContactRow> {
+/// What the survivor gains goes to its rectification history under `author`.
+pub fn merge(
+    conn: &mut AnyConnection,
+    input: MergeContactsInput,
+    author: &str,
+) -> Result<ContactRow> {
     let survivor_id = ids::decode(NodeType::Contact, &input.survivor_id, "input.survivorId")?;
     let merged_ids = ids::decode_all(NodeType::Contact, &input.merged_ids, "input.mergedIds")?;
     if merged_ids.is_empty() {
@@ -168,6 +174,7 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         ));
     }
     let mut survivor = get(conn, &survivor_id)?;
+    let before = history::snapshot(conn, &survivor_id)?;
     let merged: Vec<ContactRow> = contacts::table
         .filter(contacts::id.eq_any(&merged_ids))
         .select(ContactRow::as_select())
@@ -209,6 +216,9 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         fill(&mut survivor.codice_fiscale, &other.codice_fiscale);
         fill(&mut survivor.partita_iva, &other.partita_iva);
         fill(&mut survivor.notes, &other.notes);
+        fill(&mut survivor.birth_date, &other.birth_date);
+        fill(&mut survivor.personal_interests, &other.personal_interests);
+        fill(&mut survivor.family_details, &other.family_details);
         fill(
             &mut survivor.responsible_user_id,
             &other.responsible_user_id,
@@ -227,10 +237,13 @@ pub fn merge(conn: &mut AnyConnection, input: MergeContactsInput) -> Result<Cont
         .set(&survivor)
         .execute(conn)?;
     diesel::delete(contacts::table.filter(contacts::id.eq_any(&merged_ids))).execute(conn)?;
+    history::move_to(conn, &merged_ids, &survivor_id)?;
+    requests::move_to(conn, &merged_ids, &survivor_id)?;
+    history::record_changes(conn, &survivor_id, &before, author)?;
     Ok(survivor)
 }
 
-fn fill(target: &mut Option<String>, source: &Option<String>) {
+fn fill<T: Clone>(target: &mut Option<T>, source: &Option<T>) {
     if target.is_none() {
         target.clone_from(source);
     }

@@ -1,7 +1,7 @@
 //! Contacts: people and organisations, with their emails, phones, addresses, tags and links.
 
 use async_graphql::{InputObject, MaybeUndefined, SimpleObject, ID};
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -32,7 +32,8 @@ text_enum! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
+/// Serialize: the rectification history compares contacts column by column.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
 #[diesel(table_name = contacts, treat_none_as_null = true)]
 pub struct ContactRow {
     pub id: String,
@@ -52,6 +53,10 @@ pub struct ContactRow {
     /// Set while processing is restricted (Art. 18): kept, used for nothing else.
     pub restricted_at: Option<NaiveDateTime>,
     pub restriction_reason: Option<String>,
+    /// Optional personal fields, refused while data minimisation switches them off.
+    pub birth_date: Option<NaiveDate>,
+    pub personal_interests: Option<String>,
+    pub family_details: Option<String>,
 }
 
 /// An email address of a contact; PEC addresses (certified email) have legal value in Italy.
@@ -172,6 +177,14 @@ pub struct CreateContactInput {
     /// For people: the organisations they work for.
     #[graphql(default)]
     pub affiliations: Vec<AffiliationInput>,
+    /// Optional; refused while switched off by data minimisation.
+    pub birth_date: Option<NaiveDate>,
+    pub personal_interests: Option<String>,
+    pub family_details: Option<String>,
+    /// Where the firm obtained the contact's data: required.
+    pub source: crate::gdpr::provenance::ContactSourceInput,
+    /// The legal bases for processing the contact's data, per purpose: at least one.
+    pub grounds: Vec<crate::gdpr::grounds::ProcessingGroundInput>,
 }
 
 /// Fields left out stay as they are; `null` clears a field; a list replaces the whole list.
@@ -191,6 +204,9 @@ pub struct UpdateContactInput {
     pub notes: MaybeUndefined<String>,
     pub responsible_user_id: MaybeUndefined<ID>,
     pub affiliations: Option<Vec<AffiliationInput>>,
+    pub birth_date: MaybeUndefined<NaiveDate>,
+    pub personal_interests: MaybeUndefined<String>,
+    pub family_details: MaybeUndefined<String>,
 }
 
 /// Which contacts a list returns. All given conditions must hold.

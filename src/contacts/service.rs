@@ -6,6 +6,7 @@ use std::collections::{HashMap, HashSet};
 use async_graphql::MaybeUndefined;
 use diesel::prelude::*;
 
+use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
 use crate::db::schema::{
     affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
@@ -13,6 +14,8 @@ use crate::db::schema::{
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
+use crate::gdpr::rights::history;
+use crate::gdpr::{grounds, provenance, Actor, BasisRules};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 use crate::validation::{
@@ -25,12 +28,22 @@ use crate::validation::{
 pub struct ContactRules {
     /// Region used to read national phone numbers (ISO 3166-1, e.g. "IT").
     pub phone_region: String,
+    /// Optional fields switched off by data minimisation: refused on write, null on read.
+    pub disabled_fields: Vec<OptionalContactField>,
+}
+
+impl ContactRules {
+    /// Whether the firm collects this optional field.
+    pub fn collects(&self, field: OptionalContactField) -> bool {
+        !self.disabled_fields.contains(&field)
+    }
 }
 
 impl Default for ContactRules {
     fn default() -> Self {
         ContactRules {
             phone_region: "IT".to_owned(),
+            disabled_fields: Vec::new(),
         }
     }
 }
@@ -46,6 +59,9 @@ struct Draft {
     partita_iva: Option<String>,
     notes: Option<String>,
     responsible_user_id: Option<String>,
+    birth_date: Option<chrono::NaiveDate>,
+    personal_interests: Option<String>,
+    family_details: Option<String>,
 }
 
 /// Child lists, validated; `None` leaves a list as it is.
@@ -63,6 +79,9 @@ fn validate_draft(v: &mut Validator, mut d: Draft) -> Draft {
     d.family_name = non_blank(d.family_name);
     d.organization_name = non_blank(d.organization_name);
     d.notes = non_blank(d.notes);
+    d.personal_interests = non_blank(d.personal_interests);
+    d.family_details = non_blank(d.family_details);
+    d.birth_date = check_birth_date(v, d.birth_date);
     match d.kind {
         ContactKind::Person => {
             if d.family_name.is_none() {
@@ -361,6 +380,14 @@ fn set_tags(conn: &mut AnyConnection, contact_id: &str, tags: &[String]) -> Resu
     Ok(())
 }
 
+/// Refuses values for the optional fields data minimisation switched off; `given` follows
+/// [`OptionalContactField::ALL`]. Clearing one (null) stays allowed, to purge what was kept.
+fn refuse_disabled_fields(v: &mut Validator, rules: &ContactRules, given: [bool; 3]) {
+    for (field, given) in OptionalContactField::ALL.into_iter().zip(given) {
+        refuse_if_disabled(v, &rules.disabled_fields, field, given);
+    }
+}
+
 fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Option<String> {
     let id = id?;
     v.check(
@@ -370,13 +397,54 @@ fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Op
 }
 
 /// Creates a contact with its child records.
+/// Creates a contact with its acquisition source and at least one processing ground: no
+/// personal data without knowing where it came from and on what basis it is held.
 pub fn create(
     conn: &mut AnyConnection,
     input: CreateContactInput,
     rules: &ContactRules,
+    basis_rules: &BasisRules,
+    actor: &Actor,
+) -> Result<ContactRow> {
+    insert_new(conn, input, rules, Some((basis_rules, actor)))
+}
+
+/// For the sync engine, which records the connector source and its provenance rule's basis
+/// itself, in the same transaction, or puts the record in the review queue instead: the
+/// input's `source` and `grounds` are not used.
+pub(crate) fn create_imported(
+    conn: &mut AnyConnection,
+    input: CreateContactInput,
+    rules: &ContactRules,
+) -> Result<ContactRow> {
+    insert_new(conn, input, rules, None)
+}
+
+fn insert_new(
+    conn: &mut AnyConnection,
+    input: CreateContactInput,
+    rules: &ContactRules,
+    provenance_rules: Option<(&BasisRules, &Actor)>,
 ) -> Result<ContactRow> {
     let mut v = Validator::new();
+    let source = provenance_rules
+        .and_then(|(_, actor)| provenance::validate(&mut v, "input.source", input.source, actor));
+    if provenance_rules.is_some() && input.grounds.is_empty() {
+        v.add(
+            "input.grounds",
+            "a contact needs at least one legal basis for processing its data (purpose and basis)",
+        );
+    }
     let responsible_user_id = decode_optional_user(&mut v, input.responsible_user_id.as_ref());
+    refuse_disabled_fields(
+        &mut v,
+        rules,
+        [
+            input.birth_date.is_some(),
+            input.personal_interests.is_some(),
+            input.family_details.is_some(),
+        ],
+    );
     let draft = validate_draft(
         &mut v,
         Draft {
@@ -389,6 +457,9 @@ pub fn create(
             partita_iva: input.partita_iva,
             notes: input.notes,
             responsible_user_id,
+            birth_date: input.birth_date,
+            personal_interests: input.personal_interests,
+            family_details: input.family_details,
         },
     );
     let children = Children {
@@ -424,22 +495,37 @@ pub fn create(
         updated_at: timestamp,
         restricted_at: None,
         restriction_reason: None,
+        birth_date: draft.birth_date,
+        personal_interests: draft.personal_interests,
+        family_details: draft.family_details,
     };
     diesel::insert_into(contacts::table)
         .values(&row)
         .execute(conn)?;
     write_children(conn, &row.id, children)?;
+    if let Some((basis_rules, actor)) = provenance_rules {
+        if let Some(source) = source {
+            provenance::record(conn, "input.source", &row.id, source, actor)?;
+        }
+        for (i, ground) in input.grounds.into_iter().enumerate() {
+            let at = format!("input.grounds[{i}]");
+            grounds::record(conn, &at, &row.id, ground, basis_rules, actor)?;
+        }
+    }
     Ok(row)
 }
 
-/// Changes the fields the input names; lists given replace the stored ones.
+/// Changes the fields the input names; lists given replace the stored ones. Every changed
+/// field goes to the rectification history under `author` (a principal ID).
 pub fn update(
     conn: &mut AnyConnection,
     input: UpdateContactInput,
     rules: &ContactRules,
+    author: &str,
 ) -> Result<ContactRow> {
     let id = ids::decode(NodeType::Contact, &input.id, "input.id")?;
     let current = get(conn, &id)?;
+    let before = history::snapshot(conn, &id)?;
     let kind = ContactKind::from_db(&current.kind)?;
     let mut v = Validator::new();
     let responsible_user_id = match &input.responsible_user_id {
@@ -447,6 +533,15 @@ pub fn update(
         MaybeUndefined::Null => None,
         MaybeUndefined::Value(user) => decode_optional_user(&mut v, Some(user)),
     };
+    refuse_disabled_fields(
+        &mut v,
+        rules,
+        [
+            input.birth_date.is_value(),
+            input.personal_interests.is_value(),
+            input.family_details.is_value(),
+        ],
+    );
     let draft = validate_draft(
         &mut v,
         Draft {
@@ -465,6 +560,12 @@ pub fn update(
             partita_iva: apply_change(current.partita_iva.clone(), input.partita_iva),
             notes: apply_change(current.notes.clone(), input.notes),
             responsible_user_id,
+            birth_date: apply_change(current.birth_date, input.birth_date),
+            personal_interests: apply_change(
+                current.personal_interests.clone(),
+                input.personal_interests,
+            ),
+            family_details: apply_change(current.family_details.clone(), input.family_details),
         },
     );
     let children = Children {
@@ -499,20 +600,26 @@ pub fn update(
         updated_at: now(),
         restricted_at: current.restricted_at,
         restriction_reason: current.restriction_reason,
+        birth_date: draft.birth_date,
+        personal_interests: draft.personal_interests,
+        family_details: draft.family_details,
     };
     diesel::update(contacts::table.find(&row.id))
         .set(&row)
         .execute(conn)?;
     write_children(conn, &row.id, children)?;
+    history::record_changes(conn, &row.id, &before, author)?;
     Ok(row)
 }
 
 /// Deletes a contact and everything that only describes it (emails, phones, links, tags).
+/// Its rectification history keeps which field changed when, not the values.
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
     let deleted = diesel::delete(contacts::table.find(id)).execute(conn)?;
     if deleted == 0 {
         return Err(Error::not_found("Contact", id));
     }
+    history::erase_values(conn, id)?;
     Ok(())
 }
 
@@ -695,6 +802,21 @@ impl ContactQuery {
         }
         query
     }
+}
+
+/// Every contact the query matches that may still be processed (not restricted), as
+/// (id, kind, category), in name order: the candidates of a campaign audience.
+pub fn unrestricted_matches(
+    conn: &mut AnyConnection,
+    query: &ContactQuery,
+    rules: &ContactRules,
+) -> Result<Vec<(String, String, String)>> {
+    Ok(query
+        .boxed(rules)
+        .filter(crate::gdpr::rights::restriction::not_restricted())
+        .order_by((contacts::sort_name.asc(), contacts::id.asc()))
+        .select((contacts::id, contacts::kind, contacts::category))
+        .load(conn)?)
 }
 
 pub fn list(

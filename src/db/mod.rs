@@ -279,6 +279,34 @@ impl Database {
         self.run(move |conn| conn.transaction(work)).await
     }
 
+    /// Runs `work` in a transaction that is always rolled back: a dry run sees exactly what
+    /// the real run would do, and changes nothing.
+    pub async fn dry_run<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _guard = match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        self.run(move |conn| {
+            let mut outcome = None;
+            let rolled_back = conn.transaction::<(), Error, _>(|c| {
+                outcome = Some(work(c)?);
+                Err(Error::Database(diesel::result::Error::RollbackTransaction))
+            });
+            match (rolled_back, outcome) {
+                (Err(Error::Database(diesel::result::Error::RollbackTransaction)), Some(v)) => {
+                    Ok(v)
+                }
+                (Err(e), _) => Err(e),
+                (Ok(()), _) => Err(Error::Internal("a dry run committed".to_owned())),
+            }
+        })
+        .await
+    }
+
     /// Checks that the database answers (readiness).
     pub async fn ping(&self) -> Result<()> {
         self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await

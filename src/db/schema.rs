@@ -85,6 +85,9 @@ diesel::table! {
         updated_at -> Timestamp,
         restricted_at -> Nullable<Timestamp>,
         restriction_reason -> Nullable<Text>,
+        birth_date -> Nullable<Date>,
+        personal_interests -> Nullable<Text>,
+        family_details -> Nullable<Text>,
     }
 }
 
@@ -155,6 +158,7 @@ diesel::table! {
         updated_at -> Timestamp,
         criminal_proceedings_notes -> Nullable<Text>,
         health_details -> Nullable<Text>,
+        retention_applied_at -> Nullable<Timestamp>,
     }
 }
 
@@ -256,6 +260,7 @@ diesel::table! {
         scheduled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        analogous_services -> Bool,
     }
 }
 
@@ -358,6 +363,7 @@ diesel::table! {
         acquired_at -> Timestamp,
         acquired_by -> Nullable<Text>,
         recorded_at -> Timestamp,
+        recorded_by -> Nullable<Text>,
     }
 }
 
@@ -452,6 +458,7 @@ diesel::table! {
 }
 
 diesel::joinable!(contact_sources -> contacts (contact_id));
+diesel::joinable!(contact_sources -> users (acquired_by));
 diesel::joinable!(assessments -> users (owner_id));
 diesel::joinable!(assessment_purposes -> assessments (assessment_id));
 diesel::joinable!(assessment_purposes -> purposes (purpose_id));
@@ -464,6 +471,190 @@ diesel::joinable!(processing_grounds -> assessments (assessment_id));
 diesel::joinable!(objections -> contacts (contact_id));
 diesel::joinable!(objections -> purposes (purpose_id));
 diesel::joinable!(suppressions -> purposes (purpose_id));
+
+// --- Data-subject rights (migration 2026-11-25-000003_subject_rights) ---
+
+diesel::table! {
+    subject_requests (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        contact_id -> Nullable<Text>,
+        received_at -> Timestamp,
+        channel -> Text,
+        requester_name -> Nullable<Text>,
+        requester_contact -> Nullable<Text>,
+        identity_verified_at -> Nullable<Timestamp>,
+        identity_verified_by -> Nullable<Text>,
+        identity_method -> Nullable<Text>,
+        due_on -> Date,
+        extended_due_on -> Nullable<Date>,
+        extension_reason -> Nullable<Text>,
+        refusal_reason -> Nullable<Text>,
+        executed_at -> Nullable<Timestamp>,
+        notes -> Nullable<Text>,
+        handled_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_changes (id) {
+        id -> Text,
+        contact_id -> Text,
+        changed_at -> Timestamp,
+        changed_by -> Text,
+        field -> Text,
+        old_value -> Nullable<Text>,
+        new_value -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    legal_holds (id) {
+        id -> Text,
+        contact_id -> Nullable<Text>,
+        matter_id -> Nullable<Text>,
+        reason -> Text,
+        legal_basis -> Text,
+        until_on -> Nullable<Date>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        released_at -> Nullable<Timestamp>,
+        released_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    erasure_log (id) {
+        id -> Text,
+        request_id -> Nullable<Text>,
+        retention_policy_id -> Nullable<Text>,
+        contact_id -> Text,
+        executed_at -> Timestamp,
+        executed_by -> Text,
+        contact_deleted -> Bool,
+        erased_categories -> Text,
+        kept_categories -> Text,
+        hold_reasons -> Text,
+    }
+}
+
+diesel::table! {
+    tombstones (id) {
+        id -> Text,
+        kind -> Text,
+        value_hash -> Text,
+        connector -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        erased_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(legal_holds -> matters (matter_id));
+diesel::joinable!(erasure_log -> subject_requests (request_id));
+diesel::joinable!(tombstones -> subject_requests (request_id));
+
+// --- Retention (migration 2026-11-25-000004_retention) ---
+
+diesel::table! {
+    retention_policies (id) {
+        id -> Text,
+        name -> Text,
+        category -> Text,
+        purpose_id -> Nullable<Text>,
+        months -> Integer,
+        renew_on_contact -> Bool,
+        description -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    retention_runs (id) {
+        id -> Text,
+        started_at -> Timestamp,
+        finished_at -> Timestamp,
+        dry_run -> Bool,
+        triggered_by -> Text,
+        grounds_ended -> Integer,
+        contacts_erased -> Integer,
+        contacts_partly_kept -> Integer,
+        matters_anonymised -> Integer,
+    }
+}
+
+diesel::joinable!(retention_policies -> purposes (purpose_id));
+
+// --- GDPR registers (migration 2026-11-25-000002_registers) ---
+
+diesel::table! {
+    processing_activities (id) {
+        id -> Text,
+        name -> Text,
+        description -> Nullable<Text>,
+        controller_contact -> Text,
+        joint_controller_contact -> Nullable<Text>,
+        representative_contact -> Nullable<Text>,
+        dpo_contact -> Nullable<Text>,
+        data_subject_categories -> Text,
+        personal_data_categories -> Text,
+        recipient_categories -> Text,
+        processors -> Text,
+        transfers -> Text,
+        retention -> Text,
+        retention_months -> Nullable<Integer>,
+        security_measures -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    processing_activity_purposes (activity_id, purpose_id) {
+        activity_id -> Text,
+        purpose_id -> Text,
+    }
+}
+
+diesel::table! {
+    breaches (id) {
+        id -> Text,
+        detected_at -> Timestamp,
+        natures -> Text,
+        description -> Text,
+        subject_categories -> Text,
+        approximate_subjects -> Nullable<BigInt>,
+        record_categories -> Text,
+        approximate_records -> Nullable<BigInt>,
+        likely_consequences -> Nullable<Text>,
+        measures -> Nullable<Text>,
+        authority_notification_required -> Bool,
+        no_notification_reason -> Nullable<Text>,
+        authority_notified_at -> Nullable<Timestamp>,
+        subjects_notification_required -> Bool,
+        subjects_notified_at -> Nullable<Timestamp>,
+        dpo_notes -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    breach_subjects (breach_id, contact_id) {
+        breach_id -> Text,
+        contact_id -> Text,
+        fields -> Text,
+    }
+}
+
+diesel::joinable!(processing_activity_purposes -> processing_activities (activity_id));
+diesel::joinable!(processing_activity_purposes -> purposes (purpose_id));
+diesel::joinable!(breach_subjects -> breaches (breach_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     users,
@@ -502,6 +693,17 @@ diesel::allow_tables_to_appear_in_same_query!(
     objections,
     suppressions,
     instance_keys,
+    retention_policies,
+    retention_runs,
+    subject_requests,
+    contact_changes,
+    legal_holds,
+    erasure_log,
+    tombstones,
+    processing_activities,
+    processing_activity_purposes,
+    breaches,
+    breach_subjects,
 );
 
 // ---- Connectors and the sync engine (migration 2026-11-25-000005_connectors) ----

@@ -10,7 +10,7 @@ use diesel::prelude::*;
 use crate::db::schema::{
     deadline_reminders, deadline_team_assignees, deadline_user_assignees, deadlines, team_members,
 };
-use crate::db::{new_id, now, text_enum, AnyConnection, Db};
+use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
@@ -36,8 +36,14 @@ text_enum! {
 /// Reminders are at most a year before the due time.
 const MAX_REMINDER_MINUTES: i32 = 366 * 24 * 60;
 
+/// `None` binds as NULL rather than `DEFAULT`, so that SQLite writes a batch of rows in one
+/// statement (see `crate::db::insert_batch`).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
-#[diesel(table_name = deadlines, treat_none_as_null = true)]
+#[diesel(
+    table_name = deadlines,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct DeadlineRow {
     pub id: String,
     pub title: String,
@@ -50,6 +56,50 @@ pub struct DeadlineRow {
     pub contact_id: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+const DEADLINE_COLUMNS: usize = 11;
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deadline_user_assignees, treat_none_as_default_value = false)]
+struct UserAssigneeRow {
+    deadline_id: String,
+    user_id: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deadline_team_assignees, treat_none_as_default_value = false)]
+struct TeamAssigneeRow {
+    deadline_id: String,
+    team_id: String,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = deadline_reminders, treat_none_as_default_value = false)]
+struct ReminderRow {
+    deadline_id: String,
+    minutes_before: i32,
+    remind_at: NaiveDateTime,
+}
+
+const ASSIGNEE_COLUMNS: usize = 2;
+const REMINDER_COLUMNS: usize = 3;
+
+/// A deadline that passed validation, with its assignees and reminders, ready to be written:
+/// what `create` writes, and what bulk writers (seeding) collect to write many at once.
+pub struct PreparedDeadline {
+    pub row: DeadlineRow,
+    users: Vec<String>,
+    teams: Vec<String>,
+    offsets: Vec<i32>,
+}
+
+impl PreparedDeadline {
+    /// Gives the deadline a status before it is written (a record of past work: done or
+    /// cancelled), with the completion time `update` would set.
+    pub fn set_status(&mut self, status: DeadlineStatus) {
+        set_status(&mut self.row, status);
+    }
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -197,7 +247,10 @@ fn decode_opt(v: &mut Validator, id: Option<&ID>, t: NodeType, field: &str) -> O
     id.and_then(|id| v.check(field, ids::decode(t, id, field)))
 }
 
-pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<DeadlineRow> {
+/// Validates a new deadline without touching the database; the matter, contact, users and
+/// teams it names are checked by `create`, or by the foreign keys when written with
+/// `insert_prepared`.
+pub fn prepare(input: CreateDeadlineInput) -> Result<PreparedDeadline> {
     let mut v = Validator::new();
     let title = v.required("input.title", &input.title);
     let matter_id = decode_opt(
@@ -244,17 +297,78 @@ pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<De
         created_at: timestamp,
         updated_at: timestamp,
     };
+    Ok(PreparedDeadline {
+        row,
+        users: unique(users.unwrap_or_default()),
+        teams: unique(teams.unwrap_or_default()),
+        offsets,
+    })
+}
+
+fn unique(mut ids: Vec<String>) -> Vec<String> {
+    let mut seen = HashSet::new();
+    ids.retain(|id| seen.insert(id.clone()));
+    ids
+}
+
+pub fn create(conn: &mut AnyConnection, input: CreateDeadlineInput) -> Result<DeadlineRow> {
+    let prepared = prepare(input)?;
     let assignment = Assignment {
-        users,
-        teams,
-        offsets: Some(offsets),
+        users: Some(prepared.users.clone()),
+        teams: Some(prepared.teams.clone()),
+        offsets: None,
     };
-    ensure_references(conn, &row, &assignment)?;
-    diesel::insert_into(deadlines::table)
-        .values(&row)
-        .execute(conn)?;
-    write_assignment(conn, &row, assignment)?;
-    Ok(row)
+    ensure_references(conn, &prepared.row, &assignment)?;
+    let mut rows = insert_prepared(conn, vec![prepared])?;
+    rows.pop()
+        .ok_or_else(|| Error::Internal("deadline not written".to_owned()))
+}
+
+/// Writes prepared deadlines with their assignees and reminders, one multi-row INSERT per
+/// table (per chunk), in the caller's transaction.
+pub fn insert_prepared(
+    conn: &mut AnyConnection,
+    prepared: Vec<PreparedDeadline>,
+) -> Result<Vec<DeadlineRow>> {
+    let mut rows = Vec::with_capacity(prepared.len());
+    let (mut users, mut teams, mut reminders) = (Vec::new(), Vec::new(), Vec::new());
+    for deadline in prepared {
+        let id = &deadline.row.id;
+        users.extend(deadline.users.into_iter().map(|user_id| UserAssigneeRow {
+            deadline_id: id.clone(),
+            user_id,
+        }));
+        teams.extend(deadline.teams.into_iter().map(|team_id| TeamAssigneeRow {
+            deadline_id: id.clone(),
+            team_id,
+        }));
+        reminders.extend(deadline.offsets.into_iter().map(|minutes| ReminderRow {
+            deadline_id: id.clone(),
+            minutes_before: minutes,
+            remind_at: deadline.row.due_at - TimeDelta::minutes(i64::from(minutes)),
+        }));
+        rows.push(deadline.row);
+    }
+    insert_batch(conn, deadlines::table, &rows, DEADLINE_COLUMNS)?;
+    insert_batch(
+        conn,
+        deadline_user_assignees::table,
+        &users,
+        ASSIGNEE_COLUMNS,
+    )?;
+    insert_batch(
+        conn,
+        deadline_team_assignees::table,
+        &teams,
+        ASSIGNEE_COLUMNS,
+    )?;
+    insert_batch(
+        conn,
+        deadline_reminders::table,
+        &reminders,
+        REMINDER_COLUMNS,
+    )?;
+    Ok(rows)
 }
 
 fn set_status(row: &mut DeadlineRow, status: DeadlineStatus) {

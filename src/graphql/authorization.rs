@@ -19,7 +19,7 @@ use async_graphql::{
 use tokio::sync::OnceCell;
 
 use crate::audit::{AccessAction, AccessEntry};
-use crate::auth::{Principal, PrincipalKind};
+use crate::auth::Principal;
 use crate::authz::schema_map::SCHEMA_MAP;
 use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
 use crate::db::Database;
@@ -63,6 +63,14 @@ impl RequestAccess {
             visibility: OnceCell::new(),
             team_matters: OnceCell::new(),
         }
+    }
+
+    /// How GDPR records name who did something: `user:ID`, `api_key:ID`, ... (`anonymous` never writes).
+    pub fn principal_id(&self) -> String {
+        self.principal.as_ref().map_or_else(
+            || "anonymous".to_owned(),
+            |p| crate::gdpr::Actor::of(p).label,
+        )
     }
 
     /// The lexgate user the caller acts as, if any.
@@ -189,6 +197,37 @@ impl async_graphql::Guard for ContactRead<'_> {
         if personal {
             if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
                 access.trail.read_subject(self.0);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Notes the data subject of a GDPR record (a subject request) when one of the record's
+/// personal fields is read.
+pub struct SubjectRead<'a> {
+    type_name: &'static str,
+    contact_id: Option<&'a str>,
+}
+
+impl<'a> SubjectRead<'a> {
+    pub fn new(type_name: &'static str, contact_id: Option<&'a str>) -> SubjectRead<'a> {
+        SubjectRead {
+            type_name,
+            contact_id,
+        }
+    }
+}
+
+impl async_graphql::Guard for SubjectRead<'_> {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        let field = ctx.item.node.name.node.as_str();
+        let personal = POLICY
+            .rule(self.type_name, field)
+            .is_some_and(|r| r.class != DataClass::Plain);
+        if let (true, Some(contact)) = (personal, self.contact_id) {
+            if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+                access.trail.read_subject(contact);
             }
         }
         Ok(())
@@ -422,13 +461,7 @@ impl RequestAccess {
             .clone()
             .or(operation_name);
         let touched = self.trail.take();
-        let (kind, id) = match &principal.kind {
-            PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
-            PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
-            PrincipalKind::External {
-                issuer, subject, ..
-            } => ("external", format!("{issuer}#{subject}")),
-        };
+        let (kind, id) = principal.kind_and_id();
         let entry = |action, fields: BTreeSet<String>, subjects: BTreeSet<String>| AccessEntry {
             occurred_at: crate::db::now(),
             principal_kind: kind.to_owned(),

@@ -50,13 +50,25 @@ impl Campaign {
         self.0.audience().gql()
     }
 
-    /// How many contacts the audience filter matches now.
-    async fn audience_size(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+    /// How many contacts the audience filter matches now, before the GDPR checks.
+    async fn matching_contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
         let query = ContactQuery::new(self.0.audience().gql()?)
             .gql()?
             .searching(TextSearchScope::NAMES_AND_EMAILS);
         let rules = state(ctx).contact_rules.clone();
         read(ctx, move |c| contacts::count(c, &query, &rules)).await
+    }
+
+    /// How many contacts the campaign may reach now (see `campaignAudience`): never more
+    /// than those with a valid ground, not restricted, not objecting, not suppressed.
+    async fn audience_size(&self, ctx: &Context<'_>) -> async_graphql::Result<i64> {
+        let recipients = crate::graphql::gdpr::campaign_recipients(ctx, self.0.clone()).await?;
+        Ok(recipients.len() as i64)
+    }
+
+    /// About services analogous to those clients already bought (soft-spam exception).
+    async fn analogous_services(&self) -> bool {
+        self.0.analogous_services
     }
 
     async fn scheduled_at(&self) -> Option<DateTime<Utc>> {

@@ -1,23 +1,27 @@
 //! Contacts in the GraphQL API.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::communications::CommunicationRow;
 use crate::contacts::{
     self, AddressRow, AffiliationRow, ContactCategory, ContactFilter, ContactKind, ContactOrder,
     ContactQuery, ContactRow, CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput,
-    PhoneRow, TextSearchScope, UpdateContactInput,
+    OptionalContactField, PhoneRow, TextSearchScope, UpdateContactInput,
 };
 use crate::error::GraphqlResult;
 use crate::graphql::authorization::{access, ContactRead};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
+use crate::graphql::gdpr::{self, Consent, ContactSource, Objection, ProcessingGround};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::rows;
+use crate::graphql::subject_rights::{
+    change_history, restriction_of, ContactChange, ProcessingRestriction,
+};
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
@@ -73,8 +77,61 @@ impl Contact {
         self.0.partita_iva.as_deref()
     }
 
+    /// Where and when the firm obtained the contact's data, first acquisition first.
+    async fn sources(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<ContactSource>>> {
+        gdpr::sources_of(ctx, &self.0.id).await.map(Some)
+    }
+
+    /// The legal bases the contact's data is processed on, per purpose; ended ones too when asked.
+    async fn processing_grounds(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] include_ended: bool,
+    ) -> async_graphql::Result<Option<Vec<ProcessingGround>>> {
+        gdpr::grounds_of(ctx, &self.0.id, include_ended)
+            .await
+            .map(Some)
+    }
+
+    /// Every consent given, withdrawn ones included, newest first.
+    async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Consent>>> {
+        gdpr::consents_of(ctx, &self.0.id).await.map(Some)
+    }
+
+    async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Objection>>> {
+        gdpr::objections_of(ctx, &self.0.id).await.map(Some)
+    }
+
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
+    }
+
+    /// Null while switched off by data minimisation (`disabled_contact_fields`).
+    async fn birth_date(&self, ctx: &Context<'_>) -> Option<NaiveDate> {
+        self.0
+            .birth_date
+            .filter(|_| collects(ctx, OptionalContactField::BirthDate))
+    }
+
+    /// Null while switched off by data minimisation.
+    async fn personal_interests(&self, ctx: &Context<'_>) -> Option<&str> {
+        collected_text(
+            ctx,
+            OptionalContactField::PersonalInterests,
+            &self.0.personal_interests,
+        )
+    }
+
+    /// Null while switched off by data minimisation.
+    async fn family_details(&self, ctx: &Context<'_>) -> Option<&str> {
+        collected_text(
+            ctx,
+            OptionalContactField::FamilyDetails,
+            &self.0.family_details,
+        )
     }
 
     async fn emails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmailRow>> {
@@ -190,6 +247,26 @@ impl Contact {
             .map(Some)
     }
 
+    /// Every change to the contact's personal fields, newest first (for the DPO).
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn change_history(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> async_graphql::Result<Option<Paged<ContactChange>>> {
+        change_history(ctx, &self.0.id, PageArgs::new(after, before, first, last)).await
+    }
+
+    /// Set while processing is restricted (Art. 18): keep the contact out of every use.
+    async fn restriction(&self) -> Option<ProcessingRestriction> {
+        restriction_of(&self.0)
+    }
+
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
@@ -197,6 +274,20 @@ impl Contact {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
+}
+
+/// Whether the firm collects an optional field; a switched-off one reads as null even if a
+/// value was stored before it was switched off.
+fn collects(ctx: &Context<'_>, field: OptionalContactField) -> bool {
+    state(ctx).contact_rules.collects(field)
+}
+
+fn collected_text<'a>(
+    ctx: &Context<'_>,
+    field: OptionalContactField,
+    value: &'a Option<String>,
+) -> Option<&'a str> {
+    value.as_deref().filter(|_| collects(ctx, field))
 }
 
 /// A person's link to an organisation.
@@ -371,7 +462,11 @@ impl ContactMutations {
         input: CreateContactInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let rules = state(ctx).contact_rules.clone();
-        let row = write(ctx, move |c| contacts::create(c, input, &rules)).await?;
+        let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
+        let row = write(ctx, move |c| {
+            contacts::create(c, input, &rules, &basis_rules, &actor)
+        })
+        .await?;
         access(ctx).trail.wrote_subject(&row.id);
         Ok(Some(ContactPayload {
             contact: Contact(row),
@@ -385,7 +480,8 @@ impl ContactMutations {
     ) -> async_graphql::Result<ContactPayload> {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let rules = state(ctx).contact_rules.clone();
-        let row = write(ctx, move |c| contacts::update(c, input, &rules)).await?;
+        let author = access(ctx).principal_id();
+        let row = write(ctx, move |c| contacts::update(c, input, &rules, &author)).await?;
         Ok(ContactPayload {
             contact: Contact(row),
         })
@@ -422,7 +518,8 @@ impl ContactMutations {
             let field = format!("input.mergedIds[{i}]");
             rows::require_visible(ctx, NodeType::Contact, id, &field).await?;
         }
-        let row = write(ctx, move |c| contacts::merge(c, input)).await?;
+        let author = access(ctx).principal_id();
+        let row = write(ctx, move |c| contacts::merge(c, input, &author)).await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
         }))

@@ -23,6 +23,8 @@ pub struct AppState {
     pub roles: crate::authz::RoleCatalog,
     /// `None` only when the access log is switched off (for measuring what it costs).
     pub access_log: Option<crate::audit::AccessLog>,
+    /// The GDPR hasher and basis rules.
+    pub gdpr: crate::gdpr::GdprContext,
     /// Connectors and the sync engine.
     pub sync: std::sync::Arc<crate::sync::SyncService>,
 }

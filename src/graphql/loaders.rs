@@ -12,6 +12,11 @@ use crate::db::Database;
 use crate::deadlines::{self, DeadlineRow};
 use crate::directory::{self, TeamRow, UserRow};
 use crate::error::GraphqlResult;
+use crate::gdpr::assessments::{self, AssessmentRow};
+use crate::gdpr::grounds::{self, ConsentRow, GroundRow};
+use crate::gdpr::objections::{self, ObjectionRow};
+use crate::gdpr::provenance::{self, ContactSourceRow};
+use crate::gdpr::purposes::{self, PurposeRow};
 use crate::matters::{self, MatterRow, MatterTeamMember};
 
 /// The one loader type; each relation is a key type it loads.
@@ -81,3 +86,11 @@ relation!(TeamAssigneesOf => Vec<String>, deadlines::team_assignees_of);
 relation!(RemindersOf => Vec<i32>, deadlines::reminders_of);
 relation!(MembersOfTeam => Vec<String>, directory::members_of_teams);
 relation!(TeamsOfUser => Vec<String>, directory::teams_of_users);
+relation!(AssessmentById => AssessmentRow, assessments::get_many);
+relation!(PurposesOfAssessment => Vec<String>, assessments::purposes_of);
+relation!(SourcesOf => Vec<ContactSourceRow>, provenance::of_contacts);
+relation!(GroundsOf => Vec<GroundRow>, grounds::of_contacts);
+relation!(ConsentsOf => Vec<ConsentRow>, grounds::consents_of_contacts);
+relation!(ConsentById => ConsentRow, grounds::consents_by_id);
+relation!(ObjectionsOf => Vec<ObjectionRow>, objections::of_contacts);
+relation!(PurposeById => PurposeRow, purposes::by_id_map);

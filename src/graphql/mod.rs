@@ -10,13 +10,17 @@ pub mod contacts;
 pub mod context;
 pub mod deadlines;
 pub mod directory;
+pub mod gdpr;
 pub mod limits;
 pub mod loaders;
 pub mod matters;
 pub mod pagination;
+pub mod registers;
 pub mod reports;
+pub mod retention;
 pub mod roles;
 pub mod rows;
+pub mod subject_rights;
 
 use std::hash::Hash;
 
@@ -41,6 +45,7 @@ use crate::error::{Error, GraphqlResult};
 use crate::ids::{self, NodeType};
 use async_graphql::ErrorExtensions;
 
+use context::read;
 pub use context::AppState;
 use loaders::*;
 
@@ -57,6 +62,10 @@ pub enum Node {
     User(directory::User),
     Team(directory::Team),
     Campaign(campaigns::Campaign),
+    ProcessingActivity(registers::ProcessingActivity),
+    Breach(registers::Breach),
+    Assessment(gdpr::Assessment),
+    SubjectRequest(subject_rights::SubjectRequest),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -161,10 +170,49 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .load_one(CampaignById(key))
             .await?
             .map(|r| Node::Campaign(r.into())),
+        NodeType::Assessment => loader
+            .load_one(AssessmentById(key))
+            .await?
+            .map(|r| Node::Assessment(r.into())),
+        NodeType::SubjectRequest => read(ctx, move |c| {
+            crate::gdpr::rights::requests::get(c, &key)
+                .map(Some)
+                .or_else(|e| match e {
+                    Error::NotFound { .. } => Ok(None),
+                    other => Err(other),
+                })
+        })
+        .await?
+        .map(|r| Node::SubjectRequest(r.into())),
         NodeType::ApiKey
+        | NodeType::LegalHold
+        | NodeType::RetentionPolicy
+        | NodeType::ProcessingGround
+        | NodeType::Consent
+        | NodeType::Objection
         | NodeType::ConnectorInstance
         | NodeType::SyncRun
         | NodeType::SyncReviewItem => None,
+        NodeType::ProcessingActivity => {
+            let found = context::read(ctx, move |c| {
+                crate::gdpr::registers::activities::get_many(c, &[key])
+            })
+            .await?;
+            found
+                .into_values()
+                .next()
+                .map(|a| Node::ProcessingActivity(registers::ProcessingActivity(a)))
+        }
+        NodeType::Breach => {
+            let found = context::read(ctx, move |c| {
+                crate::gdpr::registers::breaches::get_many(c, &[key])
+            })
+            .await?;
+            found
+                .into_values()
+                .next()
+                .map(|b| Node::Breach(registers::Breach(b)))
+        }
     })
 }
 
@@ -217,6 +265,10 @@ pub struct QueryRoot(
     campaigns::CampaignQueries,
     roles::RoleQueries,
     access_log::AccessLogQueries,
+    registers::RegisterQueries,
+    gdpr::GdprQueries,
+    retention::RetentionQueries,
+    subject_rights::SubjectRightsQueries,
     connectors::ConnectorQueries,
 );
 
@@ -231,6 +283,10 @@ pub struct MutationRoot(
     directory::DirectoryMutations,
     campaigns::CampaignMutations,
     roles::RoleMutations,
+    registers::RegisterMutations,
+    gdpr::GdprMutations,
+    retention::RetentionMutations,
+    subject_rights::SubjectRightsMutations,
     connectors::ConnectorMutations,
 );
 

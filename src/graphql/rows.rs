@@ -15,6 +15,7 @@ use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
 use crate::graphql::loaders::CommunicationById;
 use crate::graphql::matters::Matter;
+use crate::graphql::subject_rights::SubjectRequest;
 use crate::ids::{self, NodeType};
 
 /// A GraphQL object whose row a caller may or may not see.
@@ -60,7 +61,7 @@ macro_rules! firm_wide {
     )*};
 }
 
-firm_wide!(User, Team, Campaign);
+firm_wide!(User, Team, Campaign, SubjectRequest);
 
 pub async fn visibility(ctx: &Context<'_>) -> async_graphql::Result<std::sync::Arc<Visibility>> {
     access(ctx).visibility().await.gql()
@@ -124,10 +125,20 @@ pub async fn require_visible(
                 visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
             })
         }
+        // Firm-wide records: the policy alone decides who reaches them.
         NodeType::User
         | NodeType::Team
         | NodeType::Campaign
         | NodeType::ApiKey
+        | NodeType::ProcessingActivity
+        | NodeType::Breach
+        | NodeType::Assessment
+        | NodeType::ProcessingGround
+        | NodeType::Consent
+        | NodeType::Objection
+        | NodeType::SubjectRequest
+        | NodeType::LegalHold
+        | NodeType::RetentionPolicy
         | NodeType::ConnectorInstance
         | NodeType::SyncRun
         | NodeType::SyncReviewItem => true,

@@ -16,6 +16,7 @@ use crate::contacts::{
 };
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
+use crate::gdpr::{Actor, BasisRules};
 use crate::ids::{self, NodeType};
 
 use ContactCategory::*;
@@ -99,7 +100,16 @@ impl Seeder {
             ContactKind::Organization => self.organization_draft(serial)?,
         };
         let category = draft.input.category;
-        let row = contacts::create(conn, draft.input, &self.rules)?;
+        let mut input = draft.input;
+        input.source = self.source(serial, category);
+        input.grounds = self.grounds(serial, category, &input.tags);
+        let row = contacts::create(
+            conn,
+            input,
+            &self.rules,
+            &BasisRules::default(),
+            &Actor::system("seed"),
+        )?;
         let index = u32::try_from(self.contacts.len())
             .map_err(|_| Error::Internal("seed: too many contacts to keep in memory".to_owned()))?;
         match category {
@@ -191,6 +201,11 @@ impl Seeder {
                 notes: self.note(),
                 responsible_user_id: self.responsible(category),
                 affiliations: affiliation.map(|(_, a)| a).into_iter().collect(),
+                birth_date: None,
+                personal_interests: None,
+                family_details: None,
+                source: self.source(serial, category),
+                grounds: Vec::new(),
             },
             staff_domain: None,
         })
@@ -365,6 +380,11 @@ impl Seeder {
             notes: self.note(),
             responsible_user_id: self.responsible(category),
             affiliations: Vec::new(),
+            birth_date: None,
+            personal_interests: None,
+            family_details: None,
+            source: self.source(serial, category),
+            grounds: Vec::new(),
         };
         Ok(Draft {
             input,
@@ -503,9 +523,14 @@ impl Seeder {
                 tags: Vec::new(),
                 codice_fiscale: Some(codes::public_body_code(serial)?),
                 partita_iva: None,
+                source: self.source(serial, Court),
+                grounds: Vec::new(),
                 notes: None,
                 responsible_user_id: None,
                 affiliations: Vec::new(),
+                birth_date: None,
+                personal_interests: None,
+                family_details: None,
             },
             staff_domain: None,
         }))

@@ -35,6 +35,7 @@ pub async fn demo(db: &Database) -> Result<SeedSummary> {
         let mut seeder = Seeder::new(Mode::Demo, DEMO_SEED);
         seeder.planned_matters = DEMO_COUNTS.matters;
         seeder.create_staff(conn)?;
+        seeder.create_assessment(conn)?;
         // Organisations first, so that people can be affiliated with them.
         for _ in 0..ORGANIZATIONS {
             seeder.add_contact(conn, ContactKind::Organization)?;
@@ -46,11 +47,12 @@ pub async fn demo(db: &Database) -> Result<SeedSummary> {
             seeder.add_matter(conn)?;
         }
         for _ in 0..DEMO_COUNTS.communications {
-            seeder.add_communication(conn)?;
+            seeder.add_communication()?;
         }
         for _ in 0..DEMO_COUNTS.deadlines {
-            seeder.add_deadline(conn)?;
+            seeder.add_deadline()?;
         }
+        seeder.flush(conn)?;
         seeder.add_campaigns(conn)?;
         Ok(seeder.summary)
     })

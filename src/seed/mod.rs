@@ -9,6 +9,7 @@ mod codes;
 mod contacts;
 mod demo;
 mod names;
+mod provenance;
 mod seeder;
 mod synthetic;
 mod work;

@@ -12,8 +12,10 @@ use rand::{Rng, SeedableRng};
 
 use super::names::{StaffMember, STAFF, TEAMS};
 use super::SeedSummary;
+use crate::communications::{self, PreparedCommunication};
 use crate::contacts::ContactRules;
 use crate::db::AnyConnection;
+use crate::deadlines::{self, PreparedDeadline};
 use crate::directory::{self, CreateTeamInput, CreateUserInput};
 use crate::error::Result;
 use crate::ids::{self, NodeType};
@@ -82,6 +84,14 @@ pub struct MatterRef {
     pub until: NaiveDate,
 }
 
+/// Validated records not written yet: `Seeder::flush` writes them with multi-row INSERTs,
+/// which is what makes seeding hundreds of thousands of records fast.
+#[derive(Default)]
+pub struct Pending {
+    pub communications: Vec<PreparedCommunication>,
+    pub deadlines: Vec<PreparedDeadline>,
+}
+
 pub struct Seeder {
     pub rng: StdRng,
     pub mode: Mode,
@@ -100,7 +110,10 @@ pub struct Seeder {
     pub matter_numbers: Vec<(i32, u32)>,
     /// How many matters this run will open: spreads their opening dates evenly.
     pub planned_matters: u64,
+    /// The legitimate-interest assessment seeded grounds cite.
+    pub assessment: Option<async_graphql::ID>,
     pub summary: SeedSummary,
+    pub pending: Pending,
 }
 
 impl Seeder {
@@ -120,8 +133,19 @@ impl Seeder {
             used_names: HashSet::new(),
             matter_numbers: Vec::new(),
             planned_matters: 0,
+            assessment: None,
             summary: SeedSummary::default(),
+            pending: Pending::default(),
         }
+    }
+
+    /// Writes the queued records in the caller's transaction (after the contacts and matters
+    /// they refer to).
+    pub fn flush(&mut self, conn: &mut AnyConnection) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        communications::insert_prepared(conn, pending.communications)?;
+        deadlines::insert_prepared(conn, pending.deadlines)?;
+        Ok(())
     }
 
     pub fn is_demo(&self) -> bool {

@@ -54,20 +54,20 @@ pub async fn synthetic(
     seeder = db
         .transaction(move |conn| {
             seeder.create_staff(conn)?;
+            seeder.create_assessment(conn)?;
             Ok(seeder)
         })
         .await?;
     seeder = in_batches(db, seeder, sizes.contacts, &progress, add_any_contact).await?;
     seeder = in_batches(db, seeder, sizes.matters, &progress, Seeder::add_matter).await?;
-    seeder = in_batches(
-        db,
-        seeder,
-        sizes.communications,
-        &progress,
-        Seeder::add_communication,
-    )
+    seeder = in_batches(db, seeder, sizes.communications, &progress, |s, _| {
+        s.add_communication()
+    })
     .await?;
-    seeder = in_batches(db, seeder, sizes.deadlines, &progress, Seeder::add_deadline).await?;
+    seeder = in_batches(db, seeder, sizes.deadlines, &progress, |s, _| {
+        s.add_deadline()
+    })
+    .await?;
     Ok(seeder.summary)
 }
 
@@ -98,7 +98,8 @@ fn add_any_contact(seeder: &mut Seeder, conn: &mut AnyConnection) -> Result<()> 
     seeder.add_contact(conn, kind)
 }
 
-/// Runs `step` `count` times, `BATCH` per transaction, reporting progress after each commit.
+/// Runs `step` `count` times, `BATCH` per transaction (what the steps queued is written at
+/// the end of each), reporting progress after each commit.
 async fn in_batches<F>(
     db: &Database,
     mut seeder: Seeder,
@@ -117,6 +118,7 @@ where
                 for _ in 0..n {
                     step(&mut seeder, conn)?;
                 }
+                seeder.flush(conn)?;
                 Ok(seeder)
             })
             .await?;

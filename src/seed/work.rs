@@ -10,9 +10,7 @@ use crate::campaigns::{self, CampaignStatus, CreateCampaignInput, UpdateCampaign
 use crate::communications::{self, Channel, Direction, LogCommunicationInput};
 use crate::contacts::{ContactCategory, ContactFilter};
 use crate::db::AnyConnection;
-use crate::deadlines::{
-    self, CreateDeadlineInput, DeadlineKind, DeadlineStatus, UpdateDeadlineInput,
-};
+use crate::deadlines::{self, CreateDeadlineInput, DeadlineKind, DeadlineStatus, PreparedDeadline};
 use crate::error::{Error, Result};
 use crate::ids::{self, NodeType};
 use crate::matters::{self, CreateMatterInput, MatterStatus, TeamMemberInput, UpdateMatterInput};
@@ -400,8 +398,9 @@ impl Seeder {
         }
     }
 
-    /// Logs one communication on a matter, with some of its parties taking part.
-    pub fn add_communication(&mut self, conn: &mut AnyConnection) -> Result<()> {
+    /// Validates one communication on a matter, with some of its parties taking part, and
+    /// queues it for the next `flush`.
+    pub fn add_communication(&mut self) -> Result<()> {
         let matter = pick_in(&mut self.rng, &self.matters);
         let channel = weighted(&mut self.rng, &CHANNELS);
         let direction = self.direction(channel);
@@ -438,7 +437,9 @@ impl Seeder {
                 .collect(),
             author_id: author.and_then(|a| self.user_id(a)),
         };
-        communications::log(conn, input)?;
+        self.pending
+            .communications
+            .push(communications::prepare(input)?);
         self.summary.communications += 1;
         Ok(())
     }
@@ -494,8 +495,9 @@ impl Seeder {
         }
     }
 
-    /// Creates one deadline on a matter, assigned to its lawyers, with reminders.
-    pub fn add_deadline(&mut self, conn: &mut AnyConnection) -> Result<()> {
+    /// Validates one deadline on a matter, assigned to its lawyers, with reminders, and queues
+    /// it for the next `flush`.
+    pub fn add_deadline(&mut self) -> Result<()> {
         let matter = pick_in(&mut self.rng, &self.matters);
         let litigious = matter.as_ref().is_some_and(|m| m.litigious);
         let kind = self.deadline_kind(litigious);
@@ -520,8 +522,9 @@ impl Seeder {
             assignee_team_ids: teams,
             reminder_offsets: reminder_offsets(kind),
         };
-        let row = deadlines::create(conn, input)?;
-        self.settle_deadline(conn, &row.id, due_on)?;
+        let mut deadline = deadlines::prepare(input)?;
+        self.settle_deadline(&mut deadline, due_on);
+        self.pending.deadlines.push(deadline);
         self.summary.deadlines += 1;
         Ok(())
     }
@@ -613,12 +616,7 @@ impl Seeder {
     }
 
     /// Deadlines before the base date are mostly done, a few were cancelled; later ones open.
-    fn settle_deadline(
-        &mut self,
-        conn: &mut AnyConnection,
-        id: &str,
-        due_on: NaiveDate,
-    ) -> Result<()> {
+    fn settle_deadline(&mut self, deadline: &mut PreparedDeadline, due_on: NaiveDate) {
         let roll = self.rng.random_range(0..100);
         let status = match (due_on < day(0), roll) {
             (true, 0..=84) => DeadlineStatus::Done,
@@ -626,16 +624,7 @@ impl Seeder {
             (false, 0..=4) => DeadlineStatus::Done,
             _ => DeadlineStatus::Open,
         };
-        match status {
-            DeadlineStatus::Open => {}
-            DeadlineStatus::Done => {
-                deadlines::complete(conn, id)?;
-            }
-            DeadlineStatus::Cancelled => {
-                deadlines::update(conn, cancel_deadline(id))?;
-            }
-        }
-        Ok(())
+        deadline.set_status(status);
     }
 
     /// The demo's campaigns: a newsletter already sent, an event invitation scheduled, and a
@@ -680,22 +669,6 @@ fn close_matter(id: &str, status: MatterStatus, closed_on: NaiveDate) -> UpdateM
     }
 }
 
-fn cancel_deadline(id: &str) -> UpdateDeadlineInput {
-    UpdateDeadlineInput {
-        id: ids::encode(NodeType::Deadline, id),
-        title: None,
-        kind: None,
-        description: MaybeUndefined::Undefined,
-        due_at: None,
-        status: Some(DeadlineStatus::Cancelled),
-        matter_id: MaybeUndefined::Undefined,
-        contact_id: MaybeUndefined::Undefined,
-        assignee_user_ids: None,
-        assignee_team_ids: None,
-        reminder_offsets: None,
-    }
-}
-
 /// Each campaign, and whether it went out already.
 fn demo_campaigns() -> [(CreateCampaignInput, bool); 3] {
     let audience = |categories: &[ContactCategory], tag: &str| ContactFilter {
@@ -709,6 +682,7 @@ fn demo_campaigns() -> [(CreateCampaignInput, bool); 3] {
         description: Some(description.to_owned()),
         audience_filter: ContactFilter::default(),
         scheduled_at: None,
+        analogous_services: false,
     };
     [
         (
@@ -744,6 +718,7 @@ fn demo_campaigns() -> [(CreateCampaignInput, bool); 3] {
                     &[ContactCategory::Client, ContactCategory::Prospect],
                     "vip",
                 ),
+                analogous_services: true,
                 ..campaign(
                     "Privacy & AI Act: what changes for your business",
                     "marketing_email",
@@ -764,5 +739,6 @@ fn mark_sent(id: &str) -> UpdateCampaignInput {
         description: MaybeUndefined::Undefined,
         audience_filter: None,
         scheduled_at: MaybeUndefined::Undefined,
+        analogous_services: None,
     }
 }

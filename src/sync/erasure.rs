@@ -25,12 +25,24 @@ pub trait ErasureRegister: Send + Sync {
     fn is_erased(&self, conn: &mut AnyConnection, identities: &Identities) -> Result<bool>;
 }
 
-/// The register while lexgate has no erasure (Art. 17) records yet: nobody has been erased,
-/// so nobody is. Replaced by the tombstone register when erasure lands.
-pub struct NoErasureRecords;
+/// The register of erased people kept by the erasure (Art. 17): keyed-hash tombstones of
+/// their addresses, numbers, tax codes and connector external ids.
+pub struct Tombstones {
+    pub hasher: crate::gdpr::KeyedHasher,
+}
 
-impl ErasureRegister for NoErasureRecords {
-    fn is_erased(&self, _: &mut AnyConnection, _: &Identities) -> Result<bool> {
-        Ok(false)
+impl ErasureRegister for Tombstones {
+    fn is_erased(&self, conn: &mut AnyConnection, identities: &Identities) -> Result<bool> {
+        use crate::gdpr::rights::tombstones::{ExternalId, Identifiers};
+        let ids = Identifiers {
+            emails: identities.emails.clone(),
+            phones: identities.phones.clone(),
+            tax_codes: identities.tax_codes.clone(),
+            external_ids: vec![ExternalId {
+                connector: identities.connector.clone(),
+                id: identities.external_id.clone(),
+            }],
+        };
+        crate::gdpr::rights::is_erased(conn, &self.hasher, &ids)
     }
 }

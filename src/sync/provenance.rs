@@ -57,7 +57,7 @@ impl From<RecordOrigin> for ContactOrigin {
 #[serde(rename_all = "snake_case")]
 pub enum ImportBasis {
     Contract,
-    LegitimateInterests,
+    LegitimateInterest,
     LegalObligation,
 }
 
@@ -66,7 +66,7 @@ impl ImportBasis {
     pub fn as_str(self) -> &'static str {
         match self {
             ImportBasis::Contract => "contract",
-            ImportBasis::LegitimateInterests => "legitimate_interests",
+            ImportBasis::LegitimateInterest => "legitimate_interest",
             ImportBasis::LegalObligation => "legal_obligation",
         }
     }
@@ -126,7 +126,7 @@ impl Provenance {
                 ),
                 rule(
                     RecordOrigin::MatterCorrespondent,
-                    Some(ImportBasis::LegitimateInterests),
+                    Some(ImportBasis::LegitimateInterest),
                     Some("matter_handling"),
                     ContactCategory::Other,
                 ),

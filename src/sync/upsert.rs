@@ -18,6 +18,7 @@ use crate::db::schema::{
 };
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
+use crate::gdpr::provenance::{ContactSourceInput, SourceKind};
 use crate::validation::{
     email_key, normalize_codice_fiscale, normalize_email, normalize_partita_iva, normalize_phone,
 };
@@ -388,8 +389,21 @@ fn create_contact(
         notes: None,
         responsible_user_id: None,
         affiliations: vec![],
+        birth_date: None,
+        personal_interests: None,
+        family_details: None,
+        // Recorded by `record_provenance` below, from the instance's rule.
+        source: ContactSourceInput {
+            kind: SourceKind::ConnectorImport,
+            detail: scope.provenance.source_detail.clone(),
+            connector: Some(scope.instance_name.to_owned()),
+            external_id: Some(record.external_id.clone()),
+            acquired_at: chrono::Utc::now(),
+            acquired_by_id: None,
+        },
+        grounds: Vec::new(),
     };
-    let contact = contact_service::create(conn, input, scope.rules)?;
+    let contact = contact_service::create_imported(conn, input, scope.rules)?;
     record_provenance(conn, scope, &contact.id, record, origin)?;
     Ok(contact.id)
 }
@@ -414,7 +428,7 @@ fn record_provenance(
             contact_sources::connector.eq(scope.instance_name),
             contact_sources::external_id.eq(&record.external_id),
             contact_sources::acquired_at.eq(at),
-            contact_sources::acquired_by.eq(&principal),
+            contact_sources::recorded_by.eq(&principal),
             contact_sources::recorded_at.eq(at),
         ))
         .execute(conn)?;

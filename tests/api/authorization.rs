@@ -94,8 +94,36 @@ async fn firm(backend: Backend) -> Firm {
         )
         .await["createCampaign"]["campaign"]["id"]
         .clone();
+    let request = app
+        .gql_as(
+            &tokens[&BuiltinRole::Dpo],
+            "mutation($c: ID!) { createSubjectRequest(input: { kind: ACCESS, channel: EMAIL, requesterName: \"Mario Rossi\", contactId: $c }) { request { id } } }",
+            json!({ "c": person }),
+        )
+        .await["data"]["createSubjectRequest"]["request"]["id"]
+        .clone();
+    let dpo = &tokens[&BuiltinRole::Dpo];
+    let activity = app
+        .gql_as(
+            dpo,
+            "mutation { createProcessingActivity(input: { name: \"Matters\", purposeIds: [\"purpose-matter-handling\"], controllerContact: \"Studio\", dataSubjectCategories: [\"clients\"], personalDataCategories: [{ name: \"identity\", kind: ORDINARY }], retention: \"10 years\", securityMeasures: \"encryption\" }) { processingActivity { id } } }",
+            json!({}),
+        )
+        .await["data"]["createProcessingActivity"]["processingActivity"]["id"]
+        .clone();
+    let breach = app
+        .gql_as(
+            dpo,
+            "mutation { recordBreach(input: { detectedAt: \"2026-01-01T00:00:00Z\", natures: [AVAILABILITY], description: \"Outage\", authorityNotificationRequired: true, subjectsNotificationRequired: false }) { breach { id } } }",
+            json!({}),
+        )
+        .await["data"]["recordBreach"]["breach"]["id"]
+        .clone();
     let text = |v: Value| v.as_str().expect("id").to_owned();
     let ids = BTreeMap::from([
+        ("SubjectRequest", text(request)),
+        ("ProcessingActivity", text(activity)),
+        ("Breach", text(breach)),
         ("Contact", person),
         ("Matter", matter),
         ("Communication", text(communication)),
@@ -243,7 +271,7 @@ fn check_fields(
 async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
     let firm = firm(backend).await;
     // A nested path to one record of each type, and the path's (type, field) steps.
-    let nested: [(&str, &str, Steps); 10] = [
+    let nested: [(&str, &str, Steps); 11] = [
         (
             "Contact",
             "contacts(first: 50) { nodes { SEL } }",
@@ -289,6 +317,14 @@ async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
         ),
         ("Reports", "reports { SEL }", vec![("Query", "reports")]),
         ("Viewer", "viewer { SEL }", vec![("Query", "viewer")]),
+        (
+            "SubjectRequest",
+            "subjectRequests(first: 5) { nodes { SEL } }",
+            vec![
+                ("Query", "subjectRequests"),
+                ("SubjectRequestConnection", "nodes"),
+            ],
+        ),
     ];
     let mut failures = Vec::new();
     for role in BuiltinRole::ALL {

@@ -6,7 +6,7 @@ use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
 
-const CAMPAIGN_FIELDS: &str = "id name purpose status description scheduledAt createdAt updatedAt audienceSize audienceFilter { text kind categories tags responsibleUserId organizationId createdFrom createdTo }";
+const CAMPAIGN_FIELDS: &str = "id name purpose status description scheduledAt createdAt updatedAt matchingContacts audienceFilter { text kind categories tags responsibleUserId organizationId createdFrom createdTo }";
 
 fn create_mutation() -> String {
     format!("mutation($input: CreateCampaignInput!) {{ createCampaign(input: $input) {{ campaign {{ {CAMPAIGN_FIELDS} }} }} }}")
@@ -20,7 +20,7 @@ fn node_query() -> String {
     format!("query($id: ID!) {{ node(id: $id) {{ __typename ... on Campaign {{ {CAMPAIGN_FIELDS} }} }} }}")
 }
 
-const LIST: &str = "query($filter: CampaignFilter, $first: Int, $after: String) { campaigns(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id name status purpose audienceSize } } }";
+const LIST: &str = "query($filter: CampaignFilter, $first: Int, $after: String) { campaigns(filter: $filter, first: $first, after: $after) { totalCount pageInfo { hasNextPage endCursor } nodes { id name status purpose matchingContacts } } }";
 const DELETE: &str = "mutation($id: ID!) { deleteCampaign(input: { id: $id }) { deletedId } }";
 
 /// An audience filter as the API returns it when only `set` is given.
@@ -85,7 +85,10 @@ async fn create_campaign_starts_as_draft(backend: Backend) {
     assert_eq!(campaign["description"], "Aggiornamenti");
     assert_eq!(campaign["scheduledAt"], Value::Null);
     assert_eq!(campaign["audienceFilter"], filter_value(json!({})));
-    assert_eq!(campaign["audienceSize"], 2, "no condition: every contact");
+    assert_eq!(
+        campaign["matchingContacts"], 2,
+        "no condition: every contact"
+    );
     assert_eq!(campaign["createdAt"], campaign["updatedAt"]);
 
     let stored = read_campaign(&app, &id_of(&campaign)).await;
@@ -93,7 +96,7 @@ async fn create_campaign_starts_as_draft(backend: Backend) {
     assert_eq!(stored["name"], "Newsletter estate");
     assert_eq!(stored["purpose"], "newsletter");
     assert_eq!(stored["status"], "DRAFT");
-    assert_eq!(stored["audienceSize"], 2);
+    assert_eq!(stored["matchingContacts"], 2);
 
     // A blank description is no description.
     let campaign = create_campaign(
@@ -118,7 +121,7 @@ async fn create_campaign_with_schedule_is_scheduled(backend: Backend) {
     // An offset is converted to UTC.
     let campaign = create_campaign(
         &app,
-        json!({ "name": "Auguri", "purpose": "greetings", "scheduledAt": "2026-12-20T10:30:00+02:00" }),
+        json!({ "name": "Auguri", "purpose": "events", "scheduledAt": "2026-12-20T10:30:00+02:00" }),
     )
     .await;
     assert_eq!(campaign["status"], "SCHEDULED");
@@ -179,7 +182,7 @@ async fn audience_filter_round_trips_and_sizes_the_audience(backend: Backend) {
         filter_value(json!({ "categories": ["CLIENT", "PROSPECT"], "tags": ["vip"] }))
     );
     // Mario Rossi, Anna Rossi and Acme: not the counterparty, not the untagged client.
-    assert_eq!(vip["audienceSize"], 3);
+    assert_eq!(vip["matchingContacts"], 3);
 
     let rossi = create_campaign(
         &app,
@@ -190,17 +193,17 @@ async fn audience_filter_round_trips_and_sizes_the_audience(backend: Backend) {
         rossi["audienceFilter"],
         filter_value(json!({ "text": "rossi", "kind": "PERSON" }))
     );
-    assert_eq!(rossi["audienceSize"], 2);
+    assert_eq!(rossi["matchingContacts"], 2);
 
     let everyone = create_campaign(&app, json!({ "name": "Tutti", "purpose": "newsletter" })).await;
-    assert_eq!(everyone["audienceSize"], 5);
+    assert_eq!(everyone["matchingContacts"], 5);
 
     let nobody = create_campaign(
         &app,
         json!({ "name": "Esperti", "purpose": "events", "audienceFilter": { "categories": ["EXPERT"] } }),
     )
     .await;
-    assert_eq!(nobody["audienceSize"], 0);
+    assert_eq!(nobody["matchingContacts"], 0);
 
     // The audience is counted now, not when the campaign was made.
     let giulia = create_person(&app, "Giulia", "Rossi", json!({ "tags": ["Vip"] })).await;
@@ -213,7 +216,7 @@ async fn audience_filter_round_trips_and_sizes_the_audience(backend: Backend) {
             .map(|c| {
                 (
                     c["name"].as_str().unwrap().to_owned(),
-                    c["audienceSize"].as_i64().unwrap(),
+                    c["matchingContacts"].as_i64().unwrap(),
                 )
             })
             .collect();
@@ -237,7 +240,7 @@ async fn audience_filter_round_trips_and_sizes_the_audience(backend: Backend) {
     )
     .await;
     let stored = read_campaign(&app, &id_of(&vip)).await;
-    assert_eq!(stored["audienceSize"], 3);
+    assert_eq!(stored["matchingContacts"], 3);
     assert_eq!(
         stored["audienceFilter"],
         filter_value(json!({ "categories": ["CLIENT", "PROSPECT"], "tags": ["vip"] }))
@@ -280,7 +283,7 @@ async fn audience_filter_by_organization_responsible_and_dates(backend: Backend)
         staff["audienceFilter"],
         filter_value(json!({ "organizationId": acme }))
     );
-    assert_eq!(staff["audienceSize"], 2);
+    assert_eq!(staff["matchingContacts"], 2);
 
     let followed = create_campaign(
         &app,
@@ -291,7 +294,7 @@ async fn audience_filter_by_organization_responsible_and_dates(backend: Backend)
         followed["audienceFilter"],
         filter_value(json!({ "responsibleUserId": lawyer, "kind": "PERSON" }))
     );
-    assert_eq!(followed["audienceSize"], 2);
+    assert_eq!(followed["matchingContacts"], 2);
 
     // A creation window in the past matches nobody; one around now matches everyone.
     let old = create_campaign(
@@ -305,13 +308,13 @@ async fn audience_filter_by_organization_responsible_and_dates(backend: Backend)
             json!({ "createdFrom": "2020-01-01T00:00:00+00:00", "createdTo": "2021-01-01T00:00:00+00:00" })
         )
     );
-    assert_eq!(old["audienceSize"], 0);
+    assert_eq!(old["matchingContacts"], 0);
     let recent = create_campaign(
         &app,
         json!({ "name": "Recenti", "purpose": "events", "audienceFilter": { "createdFrom": "2020-01-01T00:00:00Z" } }),
     )
     .await;
-    assert_eq!(recent["audienceSize"], 5);
+    assert_eq!(recent["matchingContacts"], 5);
 }
 
 async fn audience_filter_with_malformed_ids_is_refused(backend: Backend) {
@@ -363,7 +366,7 @@ async fn audience_filter_with_malformed_ids_is_refused(backend: Backend) {
         stored["audienceFilter"],
         filter_value(json!({ "categories": ["CLIENT"] }))
     );
-    assert_eq!(stored["audienceSize"], 1);
+    assert_eq!(stored["matchingContacts"], 1);
 }
 
 async fn update_campaign_changes_fields(backend: Backend) {
@@ -376,15 +379,15 @@ async fn update_campaign_changes_fields(backend: Backend) {
     )
     .await;
     let id = id_of(&campaign);
-    assert_eq!(campaign["audienceSize"], 1);
+    assert_eq!(campaign["matchingContacts"], 1);
 
     let updated = update_campaign(
         &app,
-        json!({ "id": id, "name": " Newsletter giugno ", "purpose": "MARKETING", "audienceFilter": { "categories": ["CLIENT", "PROSPECT"] } }),
+        json!({ "id": id, "name": " Newsletter giugno ", "purpose": "MARKETING_EMAIL", "audienceFilter": { "categories": ["CLIENT", "PROSPECT"] } }),
     )
     .await;
     assert_eq!(updated["name"], "Newsletter giugno");
-    assert_eq!(updated["purpose"], "marketing");
+    assert_eq!(updated["purpose"], "marketing_email");
     assert_eq!(updated["description"], "Mensile", "left out: unchanged");
     assert_eq!(updated["scheduledAt"], "2026-06-01T09:00:00+00:00");
     assert_eq!(updated["status"], "SCHEDULED");
@@ -392,7 +395,7 @@ async fn update_campaign_changes_fields(backend: Backend) {
         updated["audienceFilter"],
         filter_value(json!({ "categories": ["CLIENT", "PROSPECT"] }))
     );
-    assert_eq!(updated["audienceSize"], 2);
+    assert_eq!(updated["matchingContacts"], 2);
     assert_eq!(updated["createdAt"], campaign["createdAt"]);
     assert!(
         instant(&updated["updatedAt"]) >= instant(&campaign["updatedAt"]),
@@ -420,10 +423,10 @@ async fn update_campaign_changes_fields(backend: Backend) {
 
     let stored = read_campaign(&app, &id).await;
     assert_eq!(stored["name"], "Newsletter giugno");
-    assert_eq!(stored["purpose"], "marketing");
+    assert_eq!(stored["purpose"], "marketing_email");
     assert_eq!(stored["description"], "Estiva");
     assert_eq!(stored["scheduledAt"], "2026-07-01T06:00:00+00:00");
-    assert_eq!(stored["audienceSize"], 2);
+    assert_eq!(stored["matchingContacts"], 2);
 
     let error = app
         .error(
@@ -498,7 +501,7 @@ async fn campaign_status_transitions(backend: Backend) {
     // Other statuses move freely: back from scheduled to draft.
     let third = create_campaign(
         &app,
-        json!({ "name": "Auguri", "purpose": "greetings", "scheduledAt": "2026-12-20T10:00:00Z" }),
+        json!({ "name": "Auguri", "purpose": "events", "scheduledAt": "2026-12-20T10:00:00Z" }),
     )
     .await;
     let updated = update_campaign(&app, json!({ "id": id_of(&third), "status": "DRAFT" })).await;
@@ -567,7 +570,7 @@ async fn campaigns_filter_and_order_newest_first(backend: Backend) {
             "newsletter",
             Some("2026-02-01T09:00:00Z"),
         ),
-        ("Auguri di Natale", "greetings", None),
+        ("Auguri di Natale", "client_relationship", None),
         ("Newsletter marzo", "newsletter", None),
     ] {
         let mut input = json!({ "name": name, "purpose": purpose });

@@ -80,7 +80,7 @@ async fn instances_are_configured_by_admins_and_secrets_never_come_back(backend:
     // The default provenance rules of the issue.
     let rules = instance["provenance"].as_array().expect("rules");
     assert!(rules.contains(&json!({ "origin": "BILLING_CLIENT", "basis": "CONTRACT", "purposeKey": "client_relationship", "category": "CLIENT" })));
-    assert!(rules.contains(&json!({ "origin": "MATTER_CORRESPONDENT", "basis": "LEGITIMATE_INTERESTS", "purposeKey": "matter_handling", "category": "OTHER" })));
+    assert!(rules.contains(&json!({ "origin": "MATTER_CORRESPONDENT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling", "category": "OTHER" })));
     assert!(rules.contains(&json!({ "origin": "UNKNOWN_CORRESPONDENT", "basis": null, "purposeKey": null, "category": "OTHER" })));
     let text = body.to_string();
     assert!(!text.contains(CLIENT_SECRET) && !text.contains(WEBHOOK_SECRET));
@@ -255,7 +255,7 @@ async fn the_review_queue_is_decided_by_admins(backend: Backend) {
     let missing_basis = app.error(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "purposeKey": "matter_handling" } })).await;
     assert_error(&missing_basis, "BAD_USER_INPUT", "input.basis");
     let data = app
-        .data(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "basis": "LEGITIMATE_INTERESTS", "purposeKey": "matter_handling" } }))
+        .data(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling" } }))
         .await;
     assert_eq!(
         data["resolveSyncReviewItem"]["item"]["resolution"],
@@ -408,7 +408,7 @@ async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) 
         "name = \"calendar\"\nkind = \"json_feed\"\nbase_url = \"{base}\"\nclient_id = \"{CLIENT_ID}\"\n\
          client_secret = \"{CLIENT_SECRET}\"\nauth_url = \"{base}/authorize\"\n\
          token_url = \"{base}/token\"\nschedule_minutes = 30\n\
-         [[provenance]]\norigin = \"address_book\"\nbasis = \"legitimate_interests\"\n\
+         [[provenance]]\norigin = \"address_book\"\nbasis = \"legitimate_interest\"\n\
          purpose_key = \"matter_handling\"\ncategory = \"other\"\n",
         base = provider.base_url
     ))
@@ -424,7 +424,7 @@ async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) 
         .await;
     assert_eq!(
         data["connectorInstances"],
-        json!([{ "name": "calendar", "scheduleMinutes": 30, "hasClientSecret": true, "provenance": [{ "origin": "ADDRESS_BOOK", "basis": "LEGITIMATE_INTERESTS" }] }])
+        json!([{ "name": "calendar", "scheduleMinutes": 30, "hasClientSecret": true, "provenance": [{ "origin": "ADDRESS_BOOK", "basis": "LEGITIMATE_INTEREST" }] }])
     );
 }
 

@@ -104,7 +104,11 @@ async fn total(app: &TestApp) -> i64 {
 }
 
 async fn create_error(app: &TestApp, input: Value) -> Value {
-    app.error(CREATE, json!({ "input": input })).await
+    app.error(
+        CREATE,
+        json!({ "input": crate::fixtures::with_provenance(input) }),
+    )
+    .await
 }
 
 async fn update_error(app: &TestApp, input: Value) -> Value {

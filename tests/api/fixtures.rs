@@ -35,7 +35,20 @@ pub async fn create_organization(app: &TestApp, name: &str, extra: Value) -> Str
     create_contact(app, input).await
 }
 
+/// Every contact needs an acquisition source and a legal basis; tests that are not about
+/// those get a manual entry held for the client relationship.
+pub fn with_provenance(mut input: Value) -> Value {
+    if input.get("source").is_none() {
+        input["source"] = json!({ "kind": "MANUAL_ENTRY", "detail": "Entered for the test", "acquiredAt": "2026-01-15T10:00:00Z" });
+    }
+    if input.get("grounds").is_none() {
+        input["grounds"] = json!([{ "purpose": "client_relationship", "legalBasis": "CONTRACT" }]);
+    }
+    input
+}
+
 pub async fn create_contact(app: &TestApp, input: Value) -> String {
+    let input = with_provenance(input);
     let data = app
         .data(
             "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }",
@@ -123,4 +136,193 @@ pub fn utc(text: &str) -> DateTime<Utc> {
 pub fn assert_error(error: &Value, code: &str, field: &str) {
     assert_eq!(error["extensions"]["code"], code, "{error:#}");
     assert_eq!(error["extensions"]["field"], field, "{error:#}");
+}
+
+/// A column of the live schema, read from the database catalogue.
+#[derive(Debug, Clone, diesel::QueryableByName)]
+pub struct SchemaColumn {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub table_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub column_name: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    pub data_type: String,
+}
+
+impl SchemaColumn {
+    pub fn is_text(&self) -> bool {
+        let t = self.data_type.to_lowercase();
+        t == "text" || t.contains("char")
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct TextValue {
+    #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
+    v: Option<String>,
+}
+
+/// Runs `work` on a fresh connection of the test database's own backend: catalogue queries
+/// differ between the two, and these helpers inspect the schema itself.
+fn with_raw<T>(
+    app: &TestApp,
+    postgres: impl FnOnce(&mut diesel::PgConnection) -> T,
+    sqlite: impl FnOnce(&mut diesel::SqliteConnection) -> T,
+) -> T {
+    use diesel::Connection;
+    let url = &app.database_url;
+    if url.starts_with("postgres") {
+        postgres(&mut diesel::PgConnection::establish(url).expect("PostgreSQL connection"))
+    } else {
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        sqlite(&mut diesel::SqliteConnection::establish(path).expect("SQLite connection"))
+    }
+}
+
+/// Every column of every application table (migration bookkeeping left out).
+pub fn schema_columns(app: &TestApp) -> Vec<SchemaColumn> {
+    use diesel::RunQueryDsl;
+    const PG: &str = "SELECT table_name::text AS table_name, column_name::text AS column_name, \
+        data_type::text AS data_type FROM information_schema.columns \
+        WHERE table_schema = 'public' AND table_name <> '__diesel_schema_migrations' \
+        ORDER BY table_name, ordinal_position";
+    const SQLITE: &str = "SELECT m.name AS table_name, p.name AS column_name, p.type AS data_type \
+        FROM sqlite_master m JOIN pragma_table_info(m.name) p \
+        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' \
+        AND m.name <> '__diesel_schema_migrations' ORDER BY m.name, p.cid";
+    with_raw(
+        app,
+        |pg| diesel::sql_query(PG).load(pg).expect("catalogue"),
+        |lite| diesel::sql_query(SQLITE).load(lite).expect("catalogue"),
+    )
+}
+
+/// Every (table, column, value) of a text column whose value contains one of `needles`
+/// (case-insensitive).
+pub fn find_values(app: &TestApp, needles: &[&str]) -> Vec<(String, String, String)> {
+    use diesel::RunQueryDsl;
+    let needles: Vec<String> = needles.iter().map(|n| n.to_lowercase()).collect();
+    let mut found = Vec::new();
+    for column in schema_columns(app)
+        .into_iter()
+        .filter(SchemaColumn::is_text)
+    {
+        let sql = format!(
+            "SELECT \"{}\" AS v FROM \"{}\"",
+            column.column_name, column.table_name
+        );
+        let values: Vec<TextValue> = with_raw(
+            app,
+            |pg| diesel::sql_query(&sql).load(pg).expect("column values"),
+            |lite| diesel::sql_query(&sql).load(lite).expect("column values"),
+        );
+        for value in values.into_iter().filter_map(|v| v.v) {
+            let lower = value.to_lowercase();
+            if needles.iter().any(|n| lower.contains(n.as_str())) {
+                found.push((column.table_name.clone(), column.column_name.clone(), value));
+            }
+        }
+    }
+    found
+}
+
+/// Records for a contact in the GDPR core tables that have no mutations of their own here:
+/// a connector source with an external ID, a newsletter consent with its processing ground,
+/// and an objection to profiling.
+pub async fn gdpr_records(app: &TestApp, contact: &str, external_id: &str, note: &str) {
+    use diesel::prelude::*;
+    use lexgate::db::schema::{consents, contact_sources, objections, processing_grounds};
+    let (_, key) = lexgate::ids::parse(contact).expect("a contact ID");
+    let (external_id, note) = (external_id.to_owned(), note.to_owned());
+    app.db
+        .transaction(move |c| {
+            let now = lexgate::db::now();
+            diesel::insert_into(contact_sources::table)
+                .values((
+                    contact_sources::id.eq(lexgate::db::new_id()),
+                    contact_sources::contact_id.eq(&key),
+                    contact_sources::kind.eq("connector_import"),
+                    contact_sources::detail.eq("Imported from the billing system"),
+                    contact_sources::connector.eq("billing"),
+                    contact_sources::external_id.eq(&external_id),
+                    contact_sources::acquired_at.eq(now),
+                    contact_sources::recorded_at.eq(now),
+                ))
+                .execute(c)?;
+            let consent = lexgate::db::new_id();
+            diesel::insert_into(consents::table)
+                .values((
+                    consents::id.eq(&consent),
+                    consents::contact_id.eq(&key),
+                    consents::purpose_id.eq("purpose-newsletter"),
+                    consents::given_at.eq(now),
+                    consents::method.eq("web form"),
+                    consents::notice_version.eq("v3"),
+                    consents::collected_by.eq("website"),
+                    consents::proof_reference.eq(format!("proof {note}")),
+                    consents::recorded_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::insert_into(processing_grounds::table)
+                .values((
+                    processing_grounds::id.eq(lexgate::db::new_id()),
+                    processing_grounds::contact_id.eq(&key),
+                    processing_grounds::purpose_id.eq("purpose-newsletter"),
+                    processing_grounds::legal_basis.eq("consent"),
+                    processing_grounds::consent_id.eq(&consent),
+                    processing_grounds::note.eq(format!("ground {note}")),
+                    processing_grounds::started_at.eq(now),
+                    processing_grounds::recorded_at.eq(now),
+                ))
+                .execute(c)?;
+            diesel::insert_into(objections::table)
+                .values((
+                    objections::id.eq(lexgate::db::new_id()),
+                    objections::contact_id.eq(&key),
+                    objections::purpose_id.eq("purpose-profiling"),
+                    objections::received_at.eq(now),
+                    objections::method.eq("email"),
+                    objections::note.eq(format!("objection {note}")),
+                    objections::recorded_at.eq(now),
+                ))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect("GDPR records inserted");
+}
+
+/// A subject request registered, identified and verified by the DPO; returns its ID.
+pub async fn verified_request(
+    app: &TestApp,
+    dpo: &str,
+    kind: &str,
+    contact: &str,
+    requester: &str,
+) -> String {
+    let body = app
+        .gql_as(
+            dpo,
+            "mutation($input: CreateSubjectRequestInput!) { createSubjectRequest(input: $input) { request { id } } }",
+            json!({ "input": { "kind": kind, "channel": "EMAIL", "requesterName": requester,
+                    "requesterContact": format!("{requester} by post"), "contactId": contact,
+                    "notes": format!("asked by {requester}") } }),
+        )
+        .await;
+    let id = body["data"]["createSubjectRequest"]["request"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("request created: {body:#}"))
+        .to_owned();
+    let body = app
+        .gql_as(
+            dpo,
+            "mutation($id: ID!) { verifySubjectIdentity(input: { id: $id, method: \"ID card checked at reception\" }) { request { status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["verifySubjectIdentity"]["request"]["status"], "IDENTITY_VERIFIED",
+        "{body:#}"
+    );
+    id
 }

@@ -18,7 +18,7 @@ const NODE_FIELDS: &str = "
     ... on Deadline { title deadlineKind: kind dueAt deadlineStatus: status matter { id } assignedUsers { id } assignedTeams { id } }
     ... on User { email displayName role active teams { id } }
     ... on Team { name description members { id } }
-    ... on Campaign { name purpose campaignStatus: status audienceSize }
+    ... on Campaign { name purpose campaignStatus: status matchingContacts }
 ";
 
 fn node_query() -> String {
@@ -180,7 +180,7 @@ async fn node_fetches_every_type(backend: Backend) {
     let campaign = node(&app, &w.campaign).await;
     assert_eq!(
         campaign,
-        json!({ "__typename": "Campaign", "id": w.campaign, "name": "Newsletter", "purpose": "newsletter", "campaignStatus": "DRAFT", "audienceSize": 1 })
+        json!({ "__typename": "Campaign", "id": w.campaign, "name": "Newsletter", "purpose": "newsletter", "campaignStatus": "DRAFT", "matchingContacts": 1 })
     );
 }
 

@@ -310,7 +310,7 @@ async fn first_sync_imports_with_source_and_legal_basis(backend: Backend) {
         grounds(luisa).await,
         [(
             "matter_handling".to_owned(),
-            "legitimate_interests".to_owned()
+            "legitimate_interest".to_owned()
         )]
     );
 

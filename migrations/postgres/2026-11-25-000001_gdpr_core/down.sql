@@ -8,4 +8,5 @@ DROP TABLE assessments;
 ALTER TABLE contacts DROP COLUMN restriction_reason;
 ALTER TABLE contacts DROP COLUMN restricted_at;
 DROP TABLE contact_sources;
+ALTER TABLE campaigns DROP COLUMN analogous_services;
 DROP TABLE purposes;

@@ -33,9 +33,11 @@ CREATE TABLE contact_sources (
     connector TEXT,
     external_id TEXT,
     acquired_at TIMESTAMP NOT NULL,
-    -- The user who acquired the contact, or the principal that recorded it.
-    acquired_by TEXT,
-    recorded_at TIMESTAMP NOT NULL
+    -- The firm's user who acquired the contact, when one did.
+    acquired_by TEXT REFERENCES users (id) ON DELETE SET NULL,
+    recorded_at TIMESTAMP NOT NULL,
+    -- The principal that recorded the source ("user:ID", "api_key:ID", "system:seed", ...).
+    recorded_by TEXT
 );
 CREATE INDEX contact_sources_contact_idx ON contact_sources (contact_id);
 CREATE INDEX contact_sources_external_idx ON contact_sources (connector, external_id);
@@ -44,6 +46,10 @@ CREATE INDEX contact_sources_external_idx ON contact_sources (connector, externa
 INSERT INTO contact_sources (id, contact_id, kind, detail, acquired_at, recorded_at)
 SELECT 'source-' || id, id, 'manual_entry', 'Recorded before acquisition sources were tracked', created_at, CURRENT_TIMESTAMP
 FROM contacts;
+
+-- Campaigns about services analogous to those a client already bought may reach that client
+-- without consent unless they objected (art. 130(4) Codice Privacy, "soft spam").
+ALTER TABLE campaigns ADD COLUMN analogous_services BOOLEAN NOT NULL DEFAULT FALSE;
 
 -- Restriction of processing (Art. 18): the contact is kept but used for nothing else.
 ALTER TABLE contacts ADD COLUMN restricted_at TIMESTAMP;

@@ -1,0 +1,957 @@
+#!/usr/bin/env python3
+"""lexgate against PostGraphile 4 and the raw-SQL floor, on one machine in one run.
+
+Started by `bench/run` (which installs what is missing and builds the release binary);
+see BENCHMARKS.md. Standard library only. Every step prints what it does; servers it
+starts are stopped on exit, also on Ctrl-C.
+"""
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+BENCH = Path(__file__).resolve().parent
+ROOT = BENCH.parent
+QUERIES = BENCH / "queries"
+RESULTS = BENCH / "results"
+BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
+
+PG_HOST = "127.0.0.1"
+PG_PORT = 5432
+SUPERUSER = "postgres"
+APP_ROLE = "lexgate_bench_app"  # lexgate's connections (owner of the bench database)
+RO_ROLE = "lexgate_bench_ro"  # PostGraphile's connections: SELECT only
+LEXGATE_PORT = 18080
+POSTGRAPHILE_PORT = 15000
+ADMIN_EMAIL = "bench-admin@lexgate.invalid"
+ADMIN_PASSWORD = "Quercia-Torre-Fiume-7391"  # only ever on this benchmark database
+
+QUERY_NAMES = ["q0", "q1", "q2", "q3", "q4"]
+QUERY_TITLES = {
+    "q0": "Q0 one contact by id",
+    "q1": "Q1 50 contacts with emails and phones",
+    "q2": "Q2 50 matters with client, team, next 5 deadlines",
+    "q3": "Q3 five levels deep",
+    "q4": "Q4 1000 contacts (large page)",
+}
+# Targets of the benchmark issue (reported, never asserted).
+P99_TARGET_MS = 20.0
+P99_TARGET_QUERIES = {"q0", "q1", "q2"}
+SPEEDUP_TARGET = 2.0
+FLOOR_FACTOR_TARGET = 2.0
+ACCESS_LOG_COST_TARGET = 0.15
+
+
+def log(message):
+    print(f"[bench {time.strftime('%H:%M:%S')}] {message}", flush=True)
+
+
+def run(cmd, **kwargs):
+    """Runs a command, failing loudly; returns its standard output."""
+    kwargs.setdefault("check", True)
+    kwargs.setdefault("capture_output", True)
+    kwargs.setdefault("text", True)
+    try:
+        return subprocess.run(cmd, **kwargs).stdout
+    except subprocess.CalledProcessError as e:
+        sys.exit(f"command failed: {' '.join(map(str, cmd))}\n{e.stdout}\n{e.stderr}")
+
+
+def url(role, database):
+    return f"postgres://{role}@{PG_HOST}:{PG_PORT}/{database}"
+
+
+def psql(sql, database="postgres", role=SUPERUSER, variables=None):
+    cmd = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", PG_HOST, "-p",
+           str(PG_PORT), "-U", role, "-d", database]
+    for key, value in (variables or {}).items():
+        cmd += ["-v", f"{key}={value}"]
+    return run(cmd + ["-c", sql]).strip()
+
+
+def psql_file(path, database, variables):
+    cmd = ["psql", "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-h", PG_HOST, "-p",
+           str(PG_PORT), "-U", SUPERUSER, "-d", database]
+    for key, value in variables.items():
+        cmd += ["-v", f"{key}='{value}'"]
+    return run(cmd + ["-f", str(path)]).strip()
+
+
+# --- PostgreSQL set-up --------------------------------------------------------------------
+
+
+def ensure_pg_stat_statements(allow_restart):
+    """pg_stat_statements must be preloaded; configuring it needs a server restart."""
+    preload = psql("SHOW shared_preload_libraries")
+    if "pg_stat_statements" in preload:
+        return
+    if not allow_restart:
+        sys.exit("pg_stat_statements is not in shared_preload_libraries; rerun without "
+                 "--no-pg-restart to let the benchmark configure it")
+    version = psql("SHOW server_version_num")[:2]
+    libraries = ", ".join([lib for lib in preload.split(",") if lib.strip()] +
+                          ["pg_stat_statements"])
+    log(f"configuring PostgreSQL: ALTER SYSTEM SET shared_preload_libraries = "
+        f"'{libraries}' and restarting cluster {version}/main")
+    psql(f"ALTER SYSTEM SET shared_preload_libraries = '{libraries}'")
+    run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "restart"])
+    for _ in range(60):
+        if subprocess.run(["pg_isready", "-h", PG_HOST, "-p", str(PG_PORT)],
+                          capture_output=True).returncode == 0:
+            return
+        time.sleep(0.5)
+    sys.exit("PostgreSQL did not come back after the restart")
+
+
+def role_exists(role):
+    return psql(f"SELECT 1 FROM pg_roles WHERE rolname = '{role}'") == "1"
+
+
+def database_exists(database):
+    return psql(f"SELECT 1 FROM pg_database WHERE datname = '{database}'") == "1"
+
+
+def create_database(database):
+    for role in (APP_ROLE, RO_ROLE):
+        if not role_exists(role):
+            psql(f"CREATE ROLE {role} LOGIN")
+    if not database_exists(database):
+        log(f"creating database {database}")
+        psql(f"CREATE DATABASE {database} OWNER {APP_ROLE}")
+    psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", database)
+
+
+def grant_read_only(database):
+    """PostGraphile reads through a role that can only SELECT."""
+    psql(f"GRANT CONNECT ON DATABASE {database} TO {RO_ROLE}; "
+         f"GRANT USAGE ON SCHEMA public TO {RO_ROLE}; "
+         f"GRANT SELECT ON ALL TABLES IN SCHEMA public TO {RO_ROLE}", database)
+
+
+def table_counts(database):
+    sql = ("SELECT json_build_object("
+           "'contacts', (SELECT count(*) FROM contacts), "
+           "'matters', (SELECT count(*) FROM matters), "
+           "'communications', (SELECT count(*) FROM communications), "
+           "'deadlines', (SELECT count(*) FROM deadlines), "
+           "'contact_sources', (SELECT count(*) FROM contact_sources))")
+    return json.loads(psql(sql, database))
+
+
+def seed(args, lexgate_bin):
+    """Seeds the requested sizes once: a database that has them already is reused, one that
+    has anything else (an interrupted or differently sized seed) is dropped and seeded again."""
+    database = args.database
+    wanted = {"contacts": args.contacts, "matters": args.matters,
+              "communications": args.communications, "deadlines": args.deadlines}
+    if database_exists(database):
+        run([lexgate_bin, "migrate", "--database-url", url(APP_ROLE, database)])
+        counts = table_counts(database)
+        if all(counts[k] == v for k, v in wanted.items()):
+            log(f"database {database} already holds the requested sizes: seed skipped")
+            return None
+        log(f"database {database} holds {counts}, not {wanted}: dropping it")
+        psql(f"DROP DATABASE {database} WITH (FORCE)")
+    create_database(database)
+    log(f"seeding {wanted} (seed {args.seed})")
+    started = time.monotonic()
+    subprocess.run([lexgate_bin, "seed", "--database-url", url(APP_ROLE, database),
+                    "--contacts", str(args.contacts), "--matters", str(args.matters),
+                    "--communications", str(args.communications),
+                    "--deadlines", str(args.deadlines), "--seed", str(args.seed)],
+                   check=True, env={**os.environ, "LEXGATE_LOG": "warn"})
+    seconds = time.monotonic() - started
+    psql("VACUUM ANALYZE", database)
+    records = sum(wanted.values())
+    log(f"seeded {records} records in {seconds:.0f} s ({records / seconds:.0f} records/s)")
+    return {"seconds": round(seconds, 1), "records_per_second": round(records / seconds)}
+
+
+# --- servers ------------------------------------------------------------------------------
+
+
+def port_in_use(port):
+    import socket
+
+    with socket.socket() as probe:
+        probe.settimeout(1)
+        return probe.connect_ex(("127.0.0.1", port)) == 0
+
+
+def wait_idle(role, database, limit=120):
+    """Waits until the role runs no statement: requests a load run left in flight (the
+    server finishes them after the load tool stopped) must not leak into the next one."""
+    deadline = time.monotonic() + limit
+    while time.monotonic() < deadline:
+        busy = psql("SELECT count(*) FROM pg_stat_activity WHERE state <> 'idle' AND "
+                    f"usename = '{role}' AND datname = '{database}'")
+        if busy == "0":
+            return
+        time.sleep(0.5)
+    log(f"{role} still busy after {limit} s; measuring anyway")
+
+
+class Server:
+    def __init__(self, name, cmd, port, env=None, cwd=None, log_path=None):
+        if port_in_use(port):
+            sys.exit(f"port {port} is in use: stop what listens there before the benchmark")
+        self.name = name
+        self.port = port
+        self.log_path = log_path
+        self.log_file = open(log_path, "w") if log_path else subprocess.DEVNULL
+        self.process = subprocess.Popen(cmd, env={**os.environ, **(env or {})}, cwd=cwd,
+                                        stdout=self.log_file, stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        self.wait_ready()
+
+    def wait_ready(self):
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                sys.exit(f"{self.name} exited at start-up; see {self.log_path}")
+            try:
+                request = urllib.request.Request(
+                    f"http://127.0.0.1:{self.port}/graphql", data=b'{"query":"{__typename}"}',
+                    headers={"Content-Type": "application/json"})
+                urllib.request.urlopen(request, timeout=2)
+                return
+            except urllib.error.HTTPError:
+                return  # it answers (401 for lexgate without a key)
+            except OSError:
+                time.sleep(0.3)
+        sys.exit(f"{self.name} did not answer within 60 s; see {self.log_path}")
+
+    def rss_kib(self, field="VmRSS"):
+        """Resident memory of the server process (`VmHWM`: its peak so far)."""
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return None
+        match = re.search(rf"^{field}:\s+(\d+) kB", status, re.M)
+        return int(match.group(1)) if match else None
+
+    def stop(self):
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self.log_file is not subprocess.DEVNULL:
+            self.log_file.close()
+
+
+RUNNING = []
+
+
+def stop_all(*_):
+    while RUNNING:
+        RUNNING.pop().stop()
+
+
+def start_lexgate(lexgate_bin, args, access_log, workdir):
+    config = workdir / f"lexgate-{'log' if access_log else 'nolog'}.toml"
+    config.write_text(
+        f'database_url = "{url(APP_ROLE, args.database)}"\n'
+        f'bind = "127.0.0.1:{LEXGATE_PORT}"\n'
+        f"pool_size = {args.pool_size}\n"
+        f'profile = "production"\n'
+        f'log = "warn"\n'
+        f"access_log = {'true' if access_log else 'false'}\n"
+        # The benchmark measures throughput, not the per-request time limit.
+        f"request_timeout_ms = 60000\n")
+    server = Server(f"lexgate (access log {'on' if access_log else 'off'})",
+                    [lexgate_bin, "serve", "--config", str(config), "--no-migrate"],
+                    LEXGATE_PORT, log_path=workdir / config.with_suffix(".log").name)
+    RUNNING.append(server)
+    return server
+
+
+def start_postgraphile(args, workdir):
+    binary = BENCH / "node_modules" / ".bin" / "postgraphile"
+    server = Server("PostGraphile", [
+        str(binary), "--connection", url(RO_ROLE, args.database), "--schema", "public",
+        "--host", "127.0.0.1", "--port", str(POSTGRAPHILE_PORT),
+        "--max-pool-size", str(args.pool_size), "--disable-query-log", "--disable-graphiql",
+    ], POSTGRAPHILE_PORT, env={"NODE_ENV": "production"}, cwd=BENCH,
+        log_path=workdir / "postgraphile.log")
+    RUNNING.append(server)
+    return server
+
+
+def graphql(port, query, variables=None, token=None):
+    body = json.dumps({"query": query, "variables": variables or {}}).encode()
+    headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    request = urllib.request.Request(f"http://127.0.0.1:{port}/graphql", data=body,
+                                     headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=60) as response:
+            return json.load(response)
+    except urllib.error.HTTPError as e:
+        return json.loads(e.read() or b"{}")
+
+
+def benchmark_api_key(lexgate_bin, database):
+    """An admin API key for lexgate: the benchmark's principal (a user with the admin role,
+    logged in once to create the key, as an integration would be set up)."""
+    exists = psql(f"SELECT 1 FROM users WHERE email = '{ADMIN_EMAIL}'", database) == "1"
+    if not exists:
+        run([lexgate_bin, "users", "create", "--database-url", url(APP_ROLE, database),
+             "--email", ADMIN_EMAIL, "--name", "Benchmark Principal", "--role", "admin"],
+            input=ADMIN_PASSWORD + "\n")
+    login = graphql(LEXGATE_PORT, "mutation($e: String!, $p: String!) { login(input: "
+                    "{email: $e, password: $p}) { accessToken } }",
+                    {"e": ADMIN_EMAIL, "p": ADMIN_PASSWORD})
+    token = login.get("data", {}) and login["data"]["login"]["accessToken"]
+    if not token:
+        sys.exit(f"cannot log the benchmark principal in: {login}")
+    created = graphql(LEXGATE_PORT, 'mutation { createApiKey(input: {name: "benchmark", '
+                      'role: "admin"}) { secret } }', token=token)
+    secret = (created.get("data") or {}).get("createApiKey", {}).get("secret")
+    if not secret:
+        sys.exit(f"cannot create the benchmark API key: {created}")
+    return secret
+
+
+# --- the queries and the check that all three return the same data ------------------------
+
+
+def load_query(name, server):
+    return (QUERIES / f"{name}.{server}.graphql").read_text()
+
+
+def uuid_of(global_id):
+    """lexgate's opaque Relay IDs are base64url("Type:uuid"); PostGraphile returns the key."""
+    import base64
+
+    if re.fullmatch(r"[0-9a-f-]{36}", global_id):
+        return global_id
+    padded = global_id + "=" * (-len(global_id) % 4)
+    return base64.urlsafe_b64decode(padded).decode().split(":", 1)[1]
+
+
+def instant(text):
+    """Timestamps as one canonical UTC text: lexgate sends an offset, the others none."""
+    if text is None:
+        return None
+    parsed = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if parsed.tzinfo is not None:
+        parsed = parsed.astimezone(datetime.timezone.utc).replace(tzinfo=None)
+    return parsed.isoformat()
+
+
+def lower(value):
+    return value.lower() if isinstance(value, str) else value
+
+
+def nodes(connection):
+    return connection["nodes"] if isinstance(connection, dict) else connection
+
+
+def canonical(name, server, data):
+    """The data of one response in one shape, whichever server sent it ("sql": the floor)."""
+    if server == "lexgate":
+        return canonical_lexgate(name, data)
+    if server == "postgraphile":
+        return canonical_postgraphile(name, data)
+    return canonical_sql(name, data)
+
+
+def contact_scalars(c):
+    return {"id": uuid_of(c["id"]), "displayName": c["displayName"], "kind": lower(c["kind"]),
+            "category": lower(c["category"]), "codiceFiscale": c["codiceFiscale"],
+            "partitaIva": c["partitaIva"], "notes": c["notes"]}
+
+
+def canonical_lexgate(name, data):
+    if name == "q0":
+        return contact_scalars(data["contact"])
+    if name == "q1":
+        return [{"id": uuid_of(c["id"]), "displayName": c["displayName"],
+                 "emails": [{"address": e["address"], "isPec": e["isPec"]} for e in c["emails"]],
+                 "phones": [p["number"] for p in c["phones"] or []]}
+                for c in data["contacts"]["nodes"]]
+    if name == "q2":
+        return [{"id": uuid_of(m["id"]), "reference": m["reference"], "title": m["title"],
+                 "status": lower(m["status"]),
+                 "clients": sorted(({"id": uuid_of(c["id"]), "displayName": c["displayName"]}
+                                    for c in m["clients"]), key=lambda c: c["id"]),
+                 "team": sorted(({"role": t["role"], "user": {"id": uuid_of(t["user"]["id"]),
+                                  "displayName": t["user"]["displayName"]}} for t in m["team"]),
+                                key=lambda t: t["user"]["id"]),
+                 "deadlines": [{"id": uuid_of(d["id"]), "title": d["title"],
+                                "dueAt": instant(d["dueAt"])} for d in m["deadlines"]["nodes"]]}
+                for m in data["matters"]["nodes"]]
+    if name == "q3":
+        return [{"id": uuid_of(c["id"]), "displayName": c["displayName"],
+                 "matters": sorted(({"id": uuid_of(m["id"]), "reference": m["reference"],
+                                     "communications": [
+                                         {"id": uuid_of(k["id"]), "subject": k["subject"],
+                                          "participants": sorted((
+                                              {"id": uuid_of(p["id"]),
+                                               "displayName": p["displayName"],
+                                               "organizations": sorted((
+                                                   {"id": uuid_of(a["organization"]["id"]),
+                                                    "displayName":
+                                                        a["organization"]["displayName"]}
+                                                   for a in p["organizations"]),
+                                                   key=lambda o: o["id"])}
+                                              for p in k["participants"]),
+                                              key=lambda p: p["id"])}
+                                         for k in m["communications"]["nodes"]]}
+                                    for m in c["matters"] or []), key=lambda m: m["id"])}
+                for c in data["contacts"]["nodes"]]
+    if name == "q4":
+        return [{"id": uuid_of(c["id"]), "displayName": c["displayName"],
+                 "category": lower(c["category"])} for c in data["contacts"]["nodes"]]
+    raise ValueError(name)
+
+
+def canonical_postgraphile(name, data):
+    if name == "q0":
+        return contact_scalars(data["contactById"])
+    if name == "q1":
+        return [{"id": c["id"], "displayName": c["displayName"],
+                 "emails": [{"address": e["address"], "isPec": e["isPec"]}
+                            for e in nodes(c["contactEmailsByContactId"])],
+                 "phones": [p["number"] for p in nodes(c["contactPhonesByContactId"])]}
+                for c in nodes(data["allContacts"])]
+    if name == "q2":
+        return [{"id": m["id"], "reference": m["reference"], "title": m["title"],
+                 "status": m["status"],
+                 "clients": sorted(({"id": p["contactByContactId"]["id"],
+                                     "displayName": p["contactByContactId"]["displayName"]}
+                                    for p in nodes(m["clients"])), key=lambda c: c["id"]),
+                 "team": sorted(({"role": t["role"], "user": t["userByUserId"]}
+                                 for t in nodes(m["matterTeamMembersByMatterId"])),
+                                key=lambda t: t["user"]["id"]),
+                 "deadlines": [{"id": d["id"], "title": d["title"], "dueAt": instant(d["dueAt"])}
+                               for d in nodes(m["deadlinesByMatterId"])]}
+                for m in nodes(data["allMatters"])]
+    if name == "q3":
+        def participant(p):
+            contact = p["contactByContactId"]
+            return {"id": contact["id"], "displayName": contact["displayName"],
+                    "organizations": sorted((a["contactByOrganizationId"] for a in
+                                             nodes(contact["affiliationsByPersonId"])),
+                                            key=lambda o: o["id"])}
+
+        def matter(party):
+            m = party["matterByMatterId"]
+            return {"id": m["id"], "reference": m["reference"], "communications": [
+                {"id": k["id"], "subject": k["subject"], "participants": sorted(
+                    (participant(p) for p in
+                     nodes(k["communicationParticipantsByCommunicationId"])),
+                    key=lambda p: p["id"])}
+                for k in nodes(m["communicationsByMatterId"])]}
+
+        return [{"id": c["id"], "displayName": c["displayName"],
+                 "matters": sorted((matter(p) for p in nodes(c["matterPartiesByContactId"])),
+                                   key=lambda m: m["id"])}
+                for c in nodes(data["allContacts"])]
+    if name == "q4":
+        return [{"id": c["id"], "displayName": c["displayName"], "category": c["category"]}
+                for c in nodes(data["allContacts"])]
+    raise ValueError(name)
+
+
+def canonical_sql(name, data):
+    """The floor's SQL builds the canonical shape itself, apart from timestamps."""
+    if name == "q2":
+        for m in data:
+            for d in m["deadlines"]:
+                d["dueAt"] = instant(d["dueAt"])
+    return data
+
+
+def first_difference(a, b, path="$"):
+    if type(a) is not type(b):
+        return f"{path}: {json.dumps(a)[:120]} vs {json.dumps(b)[:120]}"
+    if isinstance(a, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}.{key}: missing on one side"
+            found = first_difference(a[key], b[key], f"{path}.{key}")
+            if found:
+                return found
+        return None
+    if isinstance(a, list):
+        if len(a) != len(b):
+            return f"{path}: {len(a)} items vs {len(b)}"
+        for i, (x, y) in enumerate(zip(a, b)):
+            found = first_difference(x, y, f"{path}[{i}]")
+            if found:
+                return found
+        return None
+    return None if a == b else f"{path}: {json.dumps(a)[:120]} vs {json.dumps(b)[:120]}"
+
+
+def count_items(value):
+    if isinstance(value, list):
+        return len(value) + sum(count_items(v) for v in value)
+    if isinstance(value, dict):
+        return sum(count_items(v) for v in value.values())
+    return 0
+
+
+def check_same_data(name, bodies, token, database, sql_variables):
+    """Both servers and the SQL floor return the same data for the query, or the run stops."""
+    answers = {}
+    sizes = {}
+    for server, (port, body) in bodies.items():
+        raw = urllib.request.urlopen(urllib.request.Request(
+            f"http://127.0.0.1:{port}/graphql", data=body,
+            headers={"Content-Type": "application/json", "Accept": "application/json",
+                     **({"Authorization": f"Bearer {token}"} if server == "lexgate" else {})}),
+            timeout=60).read()
+        response = json.loads(raw)
+        if response.get("errors"):
+            sys.exit(f"{name} on {server} answered errors: {response['errors'][:2]}")
+        answers[server] = canonical(name, server, response["data"])
+        sizes[server] = len(raw)
+    floor = psql_file(QUERIES / f"{name}.sql", database, sql_variables)
+    answers["sql"] = canonical(name, "sql", json.loads(floor))
+    for server in ("postgraphile", "sql"):
+        difference = first_difference(answers["lexgate"], answers[server])
+        if difference:
+            sys.exit(f"{name}: lexgate and {server} disagree at {difference}")
+    items = count_items(answers["lexgate"])
+    if items == 0 and name != "q0":
+        sys.exit(f"{name} returned no data: is the database seeded?")
+    log(f"{name}: lexgate, PostGraphile and SQL agree ({items} list items; response "
+        f"{sizes['lexgate']} B lexgate, {sizes['postgraphile']} B PostGraphile)")
+    return {"list_items": items, "response_bytes": sizes}
+
+
+# --- measuring ------------------------------------------------------------------------------
+
+
+def oha(port, body_path, token, duration, connections, rate=None):
+    cmd = ["oha", "--no-tui", "--output-format", "json", "-z", f"{duration}s",
+           "-c", str(connections), "-m", "POST", "-T", "application/json",
+           "-H", "Accept: application/json", "-D", str(body_path)]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    if rate:
+        cmd += ["-q", str(rate), "--latency-correction"]
+    report = json.loads(run(cmd + [f"http://127.0.0.1:{port}/graphql"]))
+    summary = report["summary"]
+    statuses = report.get("statusCodeDistribution", {})
+    ok = statuses.get("200", 0)
+    # Requests still in flight when the duration ends are cut off by oha, not failed.
+    errors = sum(n for error, n in report.get("errorDistribution", {}).items()
+                 if error != "aborted due to deadline") + sum(
+        n for code, n in statuses.items() if code != "200")
+    percentiles = report.get("latencyPercentiles", {})
+    return {
+        "requests_per_second": round(ok / summary["total"], 1) if summary["total"] else 0,
+        "ok": ok,
+        "errors": errors,
+        "p50_ms": ms(percentiles.get("p50")),
+        "p95_ms": ms(percentiles.get("p95")),
+        "p99_ms": ms(percentiles.get("p99")),
+        "seconds": round(summary["total"], 2),
+    }
+
+
+def ms(seconds):
+    return None if seconds is None else round(seconds * 1000, 2)
+
+
+def statements_per_request(port, body_path, token, role, database, requests=200):
+    """SQL statements PostgreSQL ran per request (pg_stat_statements, this role only):
+    one client, so nothing else is counted."""
+    wait_idle(role, database)
+    psql("SELECT pg_stat_statements_reset()", database)
+    oha_count(port, body_path, token, requests)
+    row = psql("SELECT coalesce(sum(calls), 0), coalesce(sum(calls) FILTER (WHERE query ~* "
+               "'^\\s*(select|with)'), 0) FROM pg_stat_statements s JOIN pg_roles r ON "
+               f"r.oid = s.userid WHERE r.rolname = '{role}' AND s.dbid = (SELECT oid FROM "
+               f"pg_database WHERE datname = '{database}')", database)
+    total, reads = (int(x) for x in row.split("|"))
+    return {"all": round(total / requests, 2), "select": round(reads / requests, 2)}
+
+
+def oha_count(port, body_path, token, requests):
+    cmd = ["oha", "--no-tui", "--output-format", "json", "-n", str(requests), "-c", "1",
+           "-m", "POST", "-T", "application/json", "-H", "Accept: application/json",
+           "-D", str(body_path)]
+    if token:
+        cmd += ["-H", f"Authorization: Bearer {token}"]
+    report = json.loads(run(cmd + [f"http://127.0.0.1:{port}/graphql"]))
+    if report.get("statusCodeDistribution", {}).get("200", 0) != requests:
+        sys.exit(f"statement count run had failures: {report.get('statusCodeDistribution')}")
+
+
+def pgbench(name, database, duration, connections, variables):
+    """The hand-written SQL of a query through pgbench: the floor."""
+    cmd = ["pgbench", "-n", "-M", "prepared", "-h", PG_HOST, "-p", str(PG_PORT), "-U",
+           SUPERUSER, "-c", str(connections), "-j", str(min(connections, 2)),
+           "-T", str(duration), "-f", str(QUERIES / f"{name}.sql")]
+    for key, value in variables.items():
+        cmd += ["-D", f"{key}={value}"]
+    output = run(cmd + [database])
+    tps = re.search(r"tps = ([\d.]+) \(without initial connection time\)", output)
+    latency = re.search(r"latency average = ([\d.]+) ms", output)
+    failed = re.search(r"number of failed transactions: (\d+)", output)
+    return {"requests_per_second": round(float(tps.group(1)), 1) if tps else None,
+            "latency_avg_ms": float(latency.group(1)) if latency else None,
+            "errors": int(failed.group(1)) if failed else 0}
+
+
+def measure_server(label, server, port, token, role, bodies, args, rates, workdir):
+    results = {"idle_rss_kib": server.rss_kib(), "queries": {}}
+    for name in args.queries:
+        body_path = bodies[name]
+        log(f"{label} {name}: maximum throughput ({args.duration} s, {args.connections} "
+            "connections)")
+        wait_idle(role, args.database)
+        maximum = oha(port, body_path, token, args.duration, args.connections)
+        rate = rates.get(name)
+        if rate is None:  # PostGraphile runs first and sets the fixed rate
+            rate = max(1, int(maximum["requests_per_second"] / 2))
+            rates[name] = rate
+        log(f"{label} {name}: {maximum['requests_per_second']} req/s; fixed rate {rate} req/s")
+        wait_idle(role, args.database)
+        fixed = oha(port, body_path, token, args.duration, args.connections, rate=rate)
+        statements = statements_per_request(port, body_path, token, role, args.database)
+        results["queries"][name] = {"max": maximum, "fixed_rate": {"rate": rate, **fixed},
+                                    "statements_per_request": statements}
+    results["peak_rss_kib"] = server.rss_kib("VmHWM")
+    results["rss_after_load_kib"] = server.rss_kib()
+    return results
+
+
+def sync_import_throughput(args):
+    """HOOK, not measured yet: import throughput of the sync engine (contacts per second for
+    100k contacts through a fake connector). The sync engine is being built on branch
+    `connectors` and is not on main; once it is, this runs the import into a fresh database
+    and returns {"contacts": N, "seconds": S, "contacts_per_second": N / S}."""
+    del args
+    return "not measured yet: the sync engine (branch `connectors`) is not on main"
+
+
+# --- report -------------------------------------------------------------------------------
+
+
+def versions(lexgate_bin):
+    def first_line(cmd):
+        try:
+            return subprocess.run(cmd, capture_output=True, text=True).stdout.strip() \
+                .splitlines()[0]
+        except (OSError, IndexError):
+            return "unknown"
+
+    package = json.loads((BENCH / "node_modules" / "postgraphile" / "package.json").read_text())
+    commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
+    dirty = bool(first_line(["git", "-C", str(ROOT), "status", "--porcelain"]) != "unknown"
+                 and subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain"],
+                                    capture_output=True, text=True).stdout.strip())
+    return {
+        "lexgate": f"{commit}{' (uncommitted changes)' if dirty else ''}",
+        "postgraphile": package["version"],
+        "node": first_line(["node", "--version"]),
+        "postgresql": psql("SHOW server_version"),
+        "oha": first_line(["oha", "--version"]),
+        "pgbench": first_line(["pgbench", "--version"]),
+        "rustc": first_line(["rustc", "--version"]),
+    }
+
+
+def machine():
+    cpu = "unknown"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    memory = None
+    try:
+        memory = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+                     .group(1)) // 1024
+    except (OSError, AttributeError):
+        pass
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_mib": memory,
+            "kernel": platform.release(), "load_average_at_start": os.getloadavg()}
+
+
+def fmt(value, digits=0):
+    if value is None:
+        return "–"
+    if digits == 0 and abs(value) < 10:
+        digits = 1  # a throughput of 0.2 requests/s is not 0
+    return f"{value:,.{digits}f}"
+
+
+def report_markdown(result):
+    """The results table that goes into BENCHMARKS.md, generated from the JSON."""
+    lines = []
+    c = result["config"]
+    lines.append(f"Run of {result['date']} ({result['label']}): {c['contacts']:,} contacts, "
+                 f"{c['matters']:,} matters, {c['communications']:,} communications, "
+                 f"{c['deadlines']:,} deadlines; {c['duration']} s per measurement, "
+                 f"{c['connections']} connections, pool size {c['pool_size']} on every server.")
+    m = result["machine"]
+    lines.append("")
+    lines.append(f"Machine: {m['cpu']}, {m['cores']} cores, {fmt(m['memory_mib'])} MiB, "
+                 f"Linux {m['kernel']}; load average at start "
+                 f"{', '.join(f'{x:.2f}' for x in m['load_average_at_start'])}.")
+    v = result["versions"]
+    lines.append(f"Versions: lexgate {v['lexgate']}, PostGraphile {v['postgraphile']} on Node "
+                 f"{v['node']}, PostgreSQL {v['postgresql']}, {v['oha']}, {v['pgbench']}, "
+                 f"{v['rustc']}.")
+    lines.append("")
+    lines.append("Maximum throughput (requests/s) and SQL statements per request:")
+    lines.append("")
+    lines.append("| query | lexgate (log on) | lexgate (log off) | PostGraphile | SQL floor "
+                 "(pgbench) | lexgate ÷ PostGraphile | floor ÷ lexgate | access-log cost | "
+                 "statements/request lexgate log on (SELECTs) | log off | PostGraphile |")
+    lines.append("| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |")
+    servers = result["servers"]
+    for name in c["queries"]:
+        on = servers["lexgate_log_on"]["queries"][name]
+        off = servers["lexgate_log_off"]["queries"][name]
+        pg = servers["postgraphile"]["queries"][name]
+        floor = result["floor"].get(name, {})
+        t = result["targets"][name]
+        lines.append(
+            f"| {QUERY_TITLES[name]} | {fmt(on['max']['requests_per_second'])} | "
+            f"{fmt(off['max']['requests_per_second'])} | {fmt(pg['max']['requests_per_second'])}"
+            f" | {fmt(floor.get('requests_per_second'))} | {fmt(t['speedup'], 2)}× "
+            f"{mark(t['speedup_met'])} | {fmt(t['floor_factor'], 2)}× {mark(t['floor_met'])} | "
+            f"{fmt(t['access_log_cost'] * 100 if t['access_log_cost'] is not None else None, 1)}"
+            f"% {mark(t['access_log_met'])} | {on['statements_per_request']['all']} "
+            f"({on['statements_per_request']['select']}) | "
+            f"{off['statements_per_request']['all']} | {pg['statements_per_request']['all']} |")
+    lines.append("")
+    lines.append("Latency at a fixed rate (half of PostGraphile's maximum), p50 / p95 / p99 in ms, "
+                 "and errors over both runs:")
+    lines.append("")
+    lines.append("| query | rate (req/s) | lexgate (log on) | lexgate (log off) | PostGraphile | "
+                 "errors lexgate / PostGraphile |")
+    lines.append("| --- | ---: | --- | --- | --- | --- |")
+    for name in c["queries"]:
+        on = servers["lexgate_log_on"]["queries"][name]
+        off = servers["lexgate_log_off"]["queries"][name]
+        pg = servers["postgraphile"]["queries"][name]
+        t = result["targets"][name]
+        p99 = f" {mark(t['p99_met'])}" if t["p99_met"] is not None else ""
+
+        def lat(x):
+            f = x["fixed_rate"]
+            return f"{fmt(f['p50_ms'], 1)} / {fmt(f['p95_ms'], 1)} / {fmt(f['p99_ms'], 1)}"
+
+        errors_lexgate = sum(x[k]["errors"] for x in (on, off) for k in ("max", "fixed_rate"))
+        errors_pg = sum(pg[k]["errors"] for k in ("max", "fixed_rate"))
+        lines.append(f"| {QUERY_TITLES[name]} | {on['fixed_rate']['rate']} | {lat(on)}{p99} | "
+                     f"{lat(off)} | {lat(pg)} | {errors_lexgate} / {errors_pg} |")
+    lines.append("")
+    lines.append("Server memory (RSS, MiB): idle after start-up, and peak during the run:")
+    lines.append("")
+    lines.append("| server | idle | peak |")
+    lines.append("| --- | ---: | ---: |")
+    for key, title in (("lexgate_log_on", "lexgate (log on)"),
+                       ("lexgate_log_off", "lexgate (log off)"),
+                       ("postgraphile", "PostGraphile")):
+        s = servers[key]
+        lines.append(f"| {title} | {fmt(kib_to_mib(s['idle_rss_kib']), 1)} | "
+                     f"{fmt(kib_to_mib(s['peak_rss_kib']), 1)} |")
+    lines.append("")
+    seed_info = result.get("seed")
+    if seed_info:
+        lines.append(f"Seeding: {fmt(seed_info['records_per_second'])} records/s "
+                     f"({seed_info['seconds']} s).")
+    else:
+        lines.append("Seeding: skipped (the database already held the requested sizes).")
+    lines.append(f"Sync-engine import throughput: {result['sync_import']}.")
+    lines.append("")
+    lines.append("✅ target met, ❌ missed (targets: lexgate ≥ 2× PostGraphile, within 2× of the "
+                 "floor, access log ≤ 15% of throughput, p99 < 20 ms for Q0–Q2).")
+    return "\n".join(lines)
+
+
+def mark(met):
+    return "" if met is None else ("✅" if met else "❌")
+
+
+def kib_to_mib(kib):
+    return None if kib is None else kib / 1024
+
+
+def targets(result):
+    out = {}
+    servers = result["servers"]
+    for name in result["config"]["queries"]:
+        on = servers["lexgate_log_on"]["queries"][name]["max"]["requests_per_second"]
+        off = servers["lexgate_log_off"]["queries"][name]["max"]["requests_per_second"]
+        pg = servers["postgraphile"]["queries"][name]["max"]["requests_per_second"]
+        floor = result["floor"].get(name, {}).get("requests_per_second")
+        p99 = servers["lexgate_log_on"]["queries"][name]["fixed_rate"]["p99_ms"]
+        speedup = on / pg if pg else None
+        floor_factor = floor / on if floor and on else None
+        cost = 1 - on / off if off else None
+        out[name] = {
+            "speedup": speedup,
+            "speedup_met": None if name == "q0" or speedup is None else speedup >= SPEEDUP_TARGET,
+            "floor_factor": floor_factor,
+            "floor_met": None if name == "q0" or floor_factor is None
+            else floor_factor <= FLOOR_FACTOR_TARGET,
+            "access_log_cost": cost,
+            "access_log_met": None if cost is None else cost <= ACCESS_LOG_COST_TARGET,
+            "p99_ms": p99,
+            "p99_met": (p99 < P99_TARGET_MS) if name in P99_TARGET_QUERIES and p99 is not None
+            else None,
+        }
+    return out
+
+
+def write_markdown(result):
+    table = report_markdown(result)
+    start, end = "<!-- results:start -->", "<!-- results:end -->"
+    text = BENCHMARKS_MD.read_text() if BENCHMARKS_MD.exists() else f"{start}\n{end}\n"
+    if start not in text or end not in text:
+        sys.exit(f"{BENCHMARKS_MD} lacks the {start} … {end} markers")
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    BENCHMARKS_MD.write_text(f"{before}{start}\n{table}\n{end}{after}")
+    log(f"results table written into {BENCHMARKS_MD}")
+
+
+# --- main ---------------------------------------------------------------------------------
+
+
+def parse_args():
+    p = argparse.ArgumentParser(description=__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--contacts", type=int, default=100_000)
+    p.add_argument("--matters", type=int, default=20_000)
+    p.add_argument("--communications", type=int, default=500_000)
+    p.add_argument("--deadlines", type=int, default=100_000)
+    p.add_argument("--seed", type=int, default=42, help="random seed of the synthetic firm")
+    p.add_argument("--database", default="lexgate_bench",
+                   help="the dedicated benchmark database (dropped when its sizes differ)")
+    p.add_argument("--duration", type=int, default=20, help="seconds per measurement")
+    p.add_argument("--connections", type=int, default=16, help="concurrent HTTP connections")
+    p.add_argument("--pool-size", type=int, default=8, help="database pool of every server")
+    p.add_argument("--queries", default=",".join(QUERY_NAMES),
+                   help="which of q0..q4 to run (comma-separated)")
+    p.add_argument("--label", default="full run",
+                   help="what kind of run this is, printed with the results")
+    p.add_argument("--lexgate-bin", default=str(ROOT / "target" / "release" / "lexgate"))
+    p.add_argument("--no-pg-restart", action="store_true",
+                   help="fail instead of configuring pg_stat_statements (needs a restart)")
+    p.add_argument("--no-markdown", action="store_true",
+                   help="write the JSON only, leave BENCHMARKS.md alone")
+    p.add_argument("--report", metavar="JSON",
+                   help="only regenerate the BENCHMARKS.md table from a results file")
+    args = p.parse_args()
+    args.queries = [q.strip() for q in args.queries.split(",") if q.strip()]
+    unknown = set(args.queries) - set(QUERY_NAMES)
+    if unknown:
+        p.error(f"unknown queries: {', '.join(sorted(unknown))}")
+    return args
+
+
+def main():
+    args = parse_args()
+    if args.report:
+        write_markdown(json.loads(Path(args.report).read_text()))
+        return
+    for tool in ("psql", "pgbench", "oha", "node"):
+        if not shutil.which(tool):
+            sys.exit(f"{tool} is missing: run bench/run, which installs it")
+    lexgate_bin = args.lexgate_bin
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
+    started_at = datetime.datetime.now(datetime.timezone.utc)
+    RESULTS.mkdir(exist_ok=True)
+    workdir = RESULTS / started_at.strftime("%Y-%m-%dT%H%M%SZ")
+    workdir.mkdir()
+    result = {"date": started_at.isoformat(timespec="seconds"), "label": args.label,
+              "machine": machine(), "sync_import": sync_import_throughput(args)}
+    try:
+        ensure_pg_stat_statements(not args.no_pg_restart)
+        result["seed"] = seed(args, lexgate_bin)
+        grant_read_only(args.database)
+        psql("CREATE EXTENSION IF NOT EXISTS pg_stat_statements", args.database)
+        result["versions"] = versions(lexgate_bin)
+        result["config"] = {k: getattr(args, k) for k in (
+            "contacts", "matters", "communications", "deadlines", "seed", "duration",
+            "connections", "pool_size", "queries")}
+        result["sizes"] = table_counts(args.database)
+        workdir_log = workdir
+
+        lexgate = start_lexgate(lexgate_bin, args, True, workdir_log)
+        token = benchmark_api_key(lexgate_bin, args.database)
+        postgraphile = start_postgraphile(args, workdir_log)
+        q0_id = psql("SELECT id FROM contacts ORDER BY sort_name, id OFFSET "
+                     "(SELECT count(*) / 2 FROM contacts) LIMIT 1", args.database)
+        sql_variables = {"id": q0_id}
+        bodies = {"lexgate": {}, "postgraphile": {}}
+        result["checks"] = {}
+        for name in args.queries:
+            per_server = {}
+            for server, port in (("lexgate", LEXGATE_PORT), ("postgraphile", POSTGRAPHILE_PORT)):
+                variables = {}
+                if name == "q0":
+                    variables = {"id": q0_id if server == "postgraphile" else
+                                 __import__("base64").urlsafe_b64encode(
+                                     f"Contact:{q0_id}".encode()).decode().rstrip("=")}
+                body = json.dumps({"query": load_query(name, server), "variables": variables})
+                path = workdir / f"{name}.{server}.json"
+                path.write_text(body)
+                bodies[server][name] = path
+                per_server[server] = (port, body.encode())
+            result["checks"][name] = check_same_data(name, per_server, token, args.database,
+                                                     sql_variables)
+
+        rates = {}
+        result["servers"] = {}
+        result["servers"]["postgraphile"] = measure_server(
+            "PostGraphile", postgraphile, POSTGRAPHILE_PORT, None, RO_ROLE,
+            bodies["postgraphile"], args, rates, workdir)
+        postgraphile.stop()
+        RUNNING.remove(postgraphile)
+        result["servers"]["lexgate_log_on"] = measure_server(
+            "lexgate (log on)", lexgate, LEXGATE_PORT, token, APP_ROLE, bodies["lexgate"], args,
+            rates, workdir)
+        lexgate.stop()
+        RUNNING.remove(lexgate)
+        lexgate = start_lexgate(lexgate_bin, args, False, workdir_log)
+        result["servers"]["lexgate_log_off"] = measure_server(
+            "lexgate (log off)", lexgate, LEXGATE_PORT, token, APP_ROLE, bodies["lexgate"],
+            args, rates, workdir)
+        stop_all()
+        result["floor"] = {}
+        for name in args.queries:
+            log(f"SQL floor {name}: pgbench ({args.duration} s, {args.connections} connections)")
+            result["floor"][name] = pgbench(name, args.database, args.duration,
+                                            args.connections, sql_variables)
+        result["targets"] = targets(result)
+    finally:
+        stop_all()
+    path = RESULTS / f"{started_at.strftime('%Y-%m-%dT%H%M%SZ')}.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    log(f"results written to {path}")
+    print(report_markdown(result))
+    if not args.no_markdown:
+        write_markdown(result)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,590 @@
+//! Processing grounds: for each contact and purpose, the legal basis under Art. 6(1) the firm
+//! relies on, with its evidence (consent record or legitimate-interest assessment). Grounds and
+//! consents are never overwritten: they end, and the history stays.
+
+use std::collections::HashMap;
+
+use async_graphql::{InputObject, ID};
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::assessments::{self, AssessmentKind, AssessmentOutcome};
+use super::purposes::{self, PurposeRow};
+use super::suppression::{self, SuppressionReason};
+use super::{Actor, BasisRules, GdprContext};
+use crate::db::schema::{
+    affiliations, assessment_purposes, consents, contacts, processing_grounds,
+};
+use crate::db::{new_id, now, text_enum, AnyConnection};
+use crate::error::{Error, Result, Validator};
+use crate::ids::{self, NodeType};
+use crate::listing::group_by_key;
+use crate::validation::non_blank;
+
+text_enum! {
+    /// The legal bases of Art. 6(1) GDPR.
+    LegalBasis {
+        /// (a) the person consented to the purpose.
+        Consent => "consent",
+        /// (b) a contract with the person, or steps they asked for before one.
+        Contract => "contract",
+        /// (c) a legal obligation of the firm (anti-money-laundering checks, tax records).
+        LegalObligation => "legal_obligation",
+        /// (d) the vital interests of the person or of another.
+        VitalInterests => "vital_interests",
+        /// (e) a task in the public interest.
+        PublicTask => "public_task",
+        /// (f) the legitimate interest of the firm or a third party, backed by an assessment.
+        LegitimateInterest => "legitimate_interest",
+    }
+}
+
+text_enum! {
+    /// How consent was given.
+    ConsentMethod {
+        WebForm => "web_form",
+        SignedPaper => "signed_paper",
+        Email => "email",
+        RecordedCall => "recorded_call",
+        InPerson => "in_person",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = processing_grounds)]
+pub struct GroundRow {
+    pub id: String,
+    pub contact_id: String,
+    pub purpose_id: String,
+    pub legal_basis: String,
+    pub consent_id: Option<String>,
+    pub assessment_id: Option<String>,
+    pub note: Option<String>,
+    pub started_at: NaiveDateTime,
+    pub ended_at: Option<NaiveDateTime>,
+    pub end_reason: Option<String>,
+    pub recorded_at: NaiveDateTime,
+    pub recorded_by: Option<String>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = consents)]
+pub struct ConsentRow {
+    pub id: String,
+    pub contact_id: String,
+    pub purpose_id: String,
+    pub given_at: NaiveDateTime,
+    pub method: String,
+    pub notice_version: String,
+    pub collected_by: String,
+    pub proof_reference: Option<String>,
+    pub double_opt_in_at: Option<NaiveDateTime>,
+    pub withdrawn_at: Option<NaiveDateTime>,
+    pub withdrawal_method: Option<String>,
+    pub recorded_at: NaiveDateTime,
+    pub recorded_by: Option<String>,
+}
+
+/// The evidence of a consent: what an authority asks to see (Art. 7(1)).
+#[derive(Debug, Clone, InputObject)]
+pub struct ConsentEvidenceInput {
+    pub given_at: DateTime<Utc>,
+    pub method: ConsentMethod,
+    /// The version of the privacy notice the person was shown.
+    pub notice_version: String,
+    /// Who collected it: a person's name, or the form or system that did.
+    pub collected_by: String,
+    /// Where the proof is kept: a signed form's file number, a form submission ID, a recording.
+    pub proof_reference: Option<String>,
+    /// When the person confirmed the address, where double opt-in is used.
+    pub double_opt_in_at: Option<DateTime<Utc>>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct ProcessingGroundInput {
+    /// The purpose's key, e.g. `client_relationship` or `newsletter`.
+    pub purpose: String,
+    pub legal_basis: LegalBasis,
+    /// Required for the consent basis, refused for the others.
+    pub consent: Option<ConsentEvidenceInput>,
+    /// The legitimate-interest assessment the basis relies on; required for that basis.
+    pub assessment_id: Option<ID>,
+    pub note: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct RecordProcessingGroundInput {
+    pub contact_id: ID,
+    pub ground: ProcessingGroundInput,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct EndProcessingGroundInput {
+    pub id: ID,
+    pub reason: String,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct WithdrawConsentInput {
+    pub consent_id: ID,
+    pub withdrawn_at: DateTime<Utc>,
+    /// How the person withdrew, e.g. "unsubscribe link", "email to the DPO".
+    pub method: String,
+}
+
+/// What the basis rules need to know about a contact.
+struct ContactProfile {
+    organization: bool,
+    job_titles: Vec<String>,
+}
+
+fn profile(conn: &mut AnyConnection, contact_id: &str) -> Result<ContactProfile> {
+    let kind: String = contacts::table
+        .find(contact_id)
+        .select(contacts::kind)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Contact", contact_id))?;
+    let job_titles: Vec<Option<String>> = affiliations::table
+        .filter(affiliations::person_id.eq(contact_id))
+        .select(affiliations::job_title)
+        .load(conn)?;
+    Ok(ContactProfile {
+        organization: kind == "organization",
+        job_titles: job_titles.into_iter().flatten().collect(),
+    })
+}
+
+/// Whether a business contact's role is one marketing may address on legitimate interest.
+/// Organisations are business contacts by definition; private people (no affiliation, or a
+/// role off the list) never are.
+pub fn business_marketing_allowed(
+    rules: &BasisRules,
+    organization: bool,
+    job_titles: &[String],
+) -> bool {
+    organization
+        || job_titles.iter().any(|title| {
+            let title = title.to_lowercase();
+            rules
+                .marketing_job_titles
+                .iter()
+                .any(|allowed| title.contains(&allowed.to_lowercase()))
+        })
+}
+
+/// Checks a legitimate-interest basis: an approved LIA covering the purpose and, for
+/// marketing, a business contact in an allowed role.
+fn check_legitimate_interest(
+    conn: &mut AnyConnection,
+    v: &mut Validator,
+    at: &str,
+    purpose: &PurposeRow,
+    assessment_id: Option<&ID>,
+    profile: &ContactProfile,
+    rules: &BasisRules,
+) -> Result<Option<String>> {
+    if purpose.marketing
+        && !business_marketing_allowed(rules, profile.organization, &profile.job_titles)
+    {
+        v.add(
+            format!("{at}.legalBasis"),
+            "legitimate interest is no basis for marketing to a private person or to a business \
+             contact whose role is not on the firm's list; ask for consent instead",
+        );
+    }
+    let Some(id) = assessment_id else {
+        v.add(
+            format!("{at}.assessmentId"),
+            "a legitimate-interest basis must cite its legitimate-interest assessment",
+        );
+        return Ok(None);
+    };
+    let field = format!("{at}.assessmentId");
+    let Some(key) = v.check(&field, ids::decode(NodeType::Assessment, id, &field)) else {
+        return Ok(None);
+    };
+    let Some(assessment) = assessments::get_many(conn, std::slice::from_ref(&key))?.remove(&key)
+    else {
+        v.add(&field, "no such assessment");
+        return Ok(None);
+    };
+    let covers: i64 = assessment_purposes::table
+        .filter(assessment_purposes::assessment_id.eq(&key))
+        .filter(assessment_purposes::purpose_id.eq(&purpose.id))
+        .count()
+        .get_result(conn)?;
+    if AssessmentKind::from_db(&assessment.kind)? != AssessmentKind::Lia {
+        v.add(
+            &field,
+            "cite a legitimate-interest assessment (LIA), not a DPIA",
+        );
+    } else if !AssessmentOutcome::from_db(&assessment.outcome)?.supports_processing() {
+        v.add(
+            &field,
+            "the assessment did not find that the interest prevails",
+        );
+    } else if covers == 0 {
+        v.add(
+            &field,
+            format!(
+                "the assessment does not cover the purpose `{}`",
+                purpose.key
+            ),
+        );
+    }
+    Ok(Some(key))
+}
+
+fn check_consent(v: &mut Validator, at: &str, evidence: &ConsentEvidenceInput) -> (String, String) {
+    let notice = v.required(
+        &format!("{at}.consent.noticeVersion"),
+        &evidence.notice_version,
+    );
+    let collected_by = v.required(&format!("{at}.consent.collectedBy"), &evidence.collected_by);
+    let given_at = evidence.given_at.naive_utc();
+    if given_at > now() + chrono::TimeDelta::minutes(5) {
+        v.add(format!("{at}.consent.givenAt"), "cannot lie in the future");
+    }
+    if evidence
+        .double_opt_in_at
+        .is_some_and(|d| d.naive_utc() < given_at)
+    {
+        v.add(
+            format!("{at}.consent.doubleOptInAt"),
+            "the confirmation cannot come before the consent",
+        );
+    }
+    (notice, collected_by)
+}
+
+/// Records a ground for a contact (and its consent evidence) after checking it against the
+/// basis rules; errors name fields under `at` (e.g. `input.grounds[0]`).
+pub fn record(
+    conn: &mut AnyConnection,
+    at: &str,
+    contact_id: &str,
+    input: ProcessingGroundInput,
+    rules: &BasisRules,
+    actor: &Actor,
+) -> Result<GroundRow> {
+    let mut v = Validator::new();
+    let purpose = purposes::named(conn, &input.purpose, &format!("{at}.purpose"))?;
+    let profile = profile(conn, contact_id)?;
+    let basis = input.legal_basis;
+    if purpose.marketing && !matches!(basis, LegalBasis::Consent | LegalBasis::LegitimateInterest) {
+        v.add(
+            format!("{at}.legalBasis"),
+            format!(
+                "direct marketing (`{}`) rests on consent or legitimate interest only",
+                purpose.key
+            ),
+        );
+    }
+    let consent = match (basis, &input.consent) {
+        (LegalBasis::Consent, Some(evidence)) => Some(check_consent(&mut v, at, evidence)),
+        (LegalBasis::Consent, None) => {
+            v.add(
+                format!("{at}.consent"),
+                "a consent basis needs its evidence",
+            );
+            None
+        }
+        (_, Some(_)) => {
+            v.add(
+                format!("{at}.consent"),
+                "consent evidence belongs to the consent basis",
+            );
+            None
+        }
+        (_, None) => None,
+    };
+    let assessment_id = match basis {
+        LegalBasis::LegitimateInterest => check_legitimate_interest(
+            conn,
+            &mut v,
+            at,
+            &purpose,
+            input.assessment_id.as_ref(),
+            &profile,
+            rules,
+        )?,
+        _ if input.assessment_id.is_some() => {
+            v.add(
+                format!("{at}.assessmentId"),
+                "only a legitimate-interest basis cites an assessment",
+            );
+            None
+        }
+        _ => None,
+    };
+    v.finish()?;
+    if basis != LegalBasis::Consent && has_active(conn, contact_id, &purpose.id, basis)? {
+        return Err(Error::Conflict {
+            field: Some(format!("{at}.legalBasis")),
+            message: format!(
+                "the contact already has an active {} basis for `{}`",
+                basis.as_str(),
+                purpose.key
+            ),
+        });
+    }
+    let timestamp = now();
+    let consent_id = match (consent, input.consent) {
+        (Some((notice_version, collected_by)), Some(evidence)) => {
+            let row = ConsentRow {
+                id: new_id(),
+                contact_id: contact_id.to_owned(),
+                purpose_id: purpose.id.clone(),
+                given_at: evidence.given_at.naive_utc(),
+                method: evidence.method.as_str().to_owned(),
+                notice_version,
+                collected_by,
+                proof_reference: non_blank(evidence.proof_reference),
+                double_opt_in_at: evidence.double_opt_in_at.map(|d| d.naive_utc()),
+                withdrawn_at: None,
+                withdrawal_method: None,
+                recorded_at: timestamp,
+                recorded_by: Some(actor.label.clone()),
+            };
+            diesel::insert_into(consents::table)
+                .values(&row)
+                .execute(conn)?;
+            Some(row.id)
+        }
+        _ => None,
+    };
+    let row = GroundRow {
+        id: new_id(),
+        contact_id: contact_id.to_owned(),
+        purpose_id: purpose.id,
+        legal_basis: basis.as_str().to_owned(),
+        consent_id,
+        assessment_id,
+        note: non_blank(input.note),
+        started_at: timestamp,
+        ended_at: None,
+        end_reason: None,
+        recorded_at: timestamp,
+        recorded_by: Some(actor.label.clone()),
+    };
+    diesel::insert_into(processing_grounds::table)
+        .values(&row)
+        .execute(conn)?;
+    Ok(row)
+}
+
+fn has_active(
+    conn: &mut AnyConnection,
+    contact_id: &str,
+    purpose_id: &str,
+    basis: LegalBasis,
+) -> Result<bool> {
+    let count: i64 = processing_grounds::table
+        .filter(processing_grounds::contact_id.eq(contact_id))
+        .filter(processing_grounds::purpose_id.eq(purpose_id))
+        .filter(processing_grounds::legal_basis.eq(basis.as_str()))
+        .filter(processing_grounds::ended_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(count > 0)
+}
+
+pub fn get(conn: &mut AnyConnection, id: &str) -> Result<GroundRow> {
+    processing_grounds::table
+        .find(id)
+        .select(GroundRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("ProcessingGround", id))
+}
+
+/// Ends a ground (the processing stops; the record stays).
+pub fn end(conn: &mut AnyConnection, input: EndProcessingGroundInput) -> Result<GroundRow> {
+    let id = ids::decode(NodeType::ProcessingGround, &input.id, "input.id")?;
+    let mut v = Validator::new();
+    let reason = v.required("input.reason", &input.reason);
+    v.finish()?;
+    let ground = get(conn, &id)?;
+    if ground.ended_at.is_some() {
+        return Err(Error::Conflict {
+            field: Some("input.id".to_owned()),
+            message: "this ground has already ended".to_owned(),
+        });
+    }
+    end_grounds(conn, std::slice::from_ref(&id), &reason)?;
+    get(conn, &id)
+}
+
+/// Ends the given grounds that are still active, with the reason given.
+pub(crate) fn end_grounds(conn: &mut AnyConnection, ids: &[String], reason: &str) -> Result<usize> {
+    Ok(diesel::update(
+        processing_grounds::table
+            .filter(processing_grounds::id.eq_any(ids))
+            .filter(processing_grounds::ended_at.is_null()),
+    )
+    .set((
+        processing_grounds::ended_at.eq(now()),
+        processing_grounds::end_reason.eq(reason),
+    ))
+    .execute(conn)?)
+}
+
+/// The active grounds of a contact, of the given purposes and bases.
+pub(crate) fn active_ids(
+    conn: &mut AnyConnection,
+    contact_id: &str,
+    purpose_ids: &[String],
+    bases: &[LegalBasis],
+) -> Result<Vec<String>> {
+    let bases: Vec<&str> = bases.iter().map(|b| b.as_str()).collect();
+    Ok(processing_grounds::table
+        .filter(processing_grounds::contact_id.eq(contact_id))
+        .filter(processing_grounds::purpose_id.eq_any(purpose_ids))
+        .filter(processing_grounds::legal_basis.eq_any(bases))
+        .filter(processing_grounds::ended_at.is_null())
+        .select(processing_grounds::id)
+        .load(conn)?)
+}
+
+pub fn get_consent(conn: &mut AnyConnection, id: &str) -> Result<ConsentRow> {
+    consents::table
+        .find(id)
+        .select(ConsentRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("Consent", id))
+}
+
+/// Withdraws a consent (Art. 7(3)): the consent records when and how, its grounds end, and the
+/// person's addresses go on the suppression list for the purpose. Withdrawing twice is refused.
+pub fn withdraw_consent(
+    conn: &mut AnyConnection,
+    gdpr: &GdprContext,
+    input: WithdrawConsentInput,
+    actor: &Actor,
+) -> Result<ConsentRow> {
+    let id = ids::decode(NodeType::Consent, &input.consent_id, "input.consentId")?;
+    let mut v = Validator::new();
+    let method = v.required("input.method", &input.method);
+    let consent = get_consent(conn, &id)?;
+    let withdrawn_at = input.withdrawn_at.naive_utc();
+    if withdrawn_at < consent.given_at {
+        v.add(
+            "input.withdrawnAt",
+            "a consent cannot be withdrawn before it was given",
+        );
+    }
+    v.finish()?;
+    if consent.withdrawn_at.is_some() {
+        return Err(Error::Conflict {
+            field: Some("input.consentId".to_owned()),
+            message: "this consent was already withdrawn".to_owned(),
+        });
+    }
+    diesel::update(consents::table.find(&id))
+        .set((
+            consents::withdrawn_at.eq(withdrawn_at),
+            consents::withdrawal_method.eq(&method),
+        ))
+        .execute(conn)?;
+    let grounds: Vec<String> = processing_grounds::table
+        .filter(processing_grounds::consent_id.eq(&id))
+        .select(processing_grounds::id)
+        .load(conn)?;
+    end_grounds(conn, &grounds, "consent withdrawn")?;
+    let purpose = purposes::by_ids(conn, std::slice::from_ref(&consent.purpose_id))?;
+    if purpose.iter().any(|p| p.marketing) {
+        suppression::suppress_contact(
+            conn,
+            &gdpr.hasher,
+            &consent.contact_id,
+            Some(&consent.purpose_id),
+            SuppressionReason::Withdrawal,
+            actor,
+        )?;
+    }
+    get_consent(conn, &id)
+}
+
+/// The grounds of each contact, newest first.
+pub fn of_contacts(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<GroundRow>>> {
+    let rows = processing_grounds::table
+        .filter(processing_grounds::contact_id.eq_any(ids))
+        .order_by((
+            processing_grounds::contact_id,
+            processing_grounds::started_at.desc(),
+            processing_grounds::id.desc(),
+        ))
+        .select(GroundRow::as_select())
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.contact_id.clone()))
+}
+
+/// The consents of each contact, newest first.
+pub fn consents_of_contacts(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<ConsentRow>>> {
+    let rows = consents::table
+        .filter(consents::contact_id.eq_any(ids))
+        .order_by((
+            consents::contact_id,
+            consents::given_at.desc(),
+            consents::id.desc(),
+        ))
+        .select(ConsentRow::as_select())
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.contact_id.clone()))
+}
+
+/// Consents by ID.
+pub fn consents_by_id(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, ConsentRow>> {
+    let rows = consents::table
+        .filter(consents::id.eq_any(ids))
+        .select(ConsentRow::as_select())
+        .load::<ConsentRow>(conn)?;
+    Ok(rows.into_iter().map(|r| (r.id.clone(), r)).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn legitimate_interest_marketing_is_for_business_roles_only() {
+        let rules = BasisRules::default();
+        assert!(business_marketing_allowed(&rules, true, &[]));
+        assert!(business_marketing_allowed(
+            &rules,
+            false,
+            &["Group CFO".to_owned()]
+        ));
+        assert!(business_marketing_allowed(
+            &rules,
+            false,
+            &["responsabile legale".to_owned()]
+        ));
+        assert!(!business_marketing_allowed(&rules, false, &[]));
+        assert!(!business_marketing_allowed(
+            &rules,
+            false,
+            &["Stagista".to_owned()]
+        ));
+        let narrow = BasisRules {
+            marketing_job_titles: vec!["General Counsel".to_owned()],
+            soft_spam: false,
+        };
+        assert!(!business_marketing_allowed(
+            &narrow,
+            false,
+            &["CFO".to_owned()]
+        ));
+    }
+}

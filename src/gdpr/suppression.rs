@@ -1,0 +1,215 @@
+//! The suppression list: addresses and numbers that must not receive marketing, kept as keyed
+//! hashes so the list outlives the contact's erasure without keeping the address itself.
+
+use std::collections::HashSet;
+
+use async_graphql::InputObject;
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::{Actor, HashDomain, KeyedHasher};
+use crate::db::schema::{contact_emails, contact_phones, suppressions};
+use crate::db::{new_id, now, text_enum, AnyConnection};
+use crate::error::{Error, Result};
+use crate::listing::Page;
+use crate::validation::{email_key, normalize_email, normalize_phone};
+
+text_enum! {
+    SuppressionChannel {
+        Email => "email",
+        Phone => "phone",
+    }
+}
+
+text_enum! {
+    /// Why a value is on the list.
+    SuppressionReason {
+        Withdrawal => "withdrawal",
+        Objection => "objection",
+        Erasure => "erasure",
+        /// Entered by hand: a request received outside the CRM, a bounce, a complaint.
+        Request => "request",
+    }
+}
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = suppressions)]
+pub struct SuppressionRow {
+    pub id: String,
+    pub channel: String,
+    pub value_hash: String,
+    pub purpose_id: Option<String>,
+    pub reason: String,
+    pub created_at: NaiveDateTime,
+    pub created_by: Option<String>,
+}
+
+#[derive(Debug, Clone, InputObject)]
+pub struct SuppressAddressInput {
+    /// An e-mail address or a phone number; exactly one.
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    /// The purpose's key; all direct marketing when left out.
+    pub purpose: Option<String>,
+}
+
+/// The hash a value is suppressed under: emails by their case-folded key, phones in E.164.
+pub fn hash_email(hasher: &KeyedHasher, address: &str) -> String {
+    hasher.hash(HashDomain::Email, &email_key(address.trim()))
+}
+
+pub fn hash_phone(hasher: &KeyedHasher, e164: &str) -> String {
+    hasher.hash(HashDomain::Phone, e164.trim())
+}
+
+/// Adds one hash, unless the same entry is already there.
+fn add(
+    conn: &mut AnyConnection,
+    channel: SuppressionChannel,
+    value_hash: String,
+    purpose_id: Option<&str>,
+    reason: SuppressionReason,
+    actor: &Actor,
+) -> Result<()> {
+    let mut existing = suppressions::table
+        .filter(suppressions::channel.eq(channel.as_str()))
+        .filter(suppressions::value_hash.eq(&value_hash))
+        .into_boxed();
+    existing = match purpose_id {
+        Some(p) => existing.filter(suppressions::purpose_id.eq(p.to_owned())),
+        None => existing.filter(suppressions::purpose_id.is_null()),
+    };
+    let present: i64 = existing.count().get_result(conn)?;
+    if present > 0 {
+        return Ok(());
+    }
+    diesel::insert_into(suppressions::table)
+        .values(&SuppressionRow {
+            id: new_id(),
+            channel: channel.as_str().to_owned(),
+            value_hash,
+            purpose_id: purpose_id.map(str::to_owned),
+            reason: reason.as_str().to_owned(),
+            created_at: now(),
+            created_by: Some(actor.label.clone()),
+        })
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Puts every e-mail address and phone number of a contact on the list.
+pub fn suppress_contact(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    contact_id: &str,
+    purpose_id: Option<&str>,
+    reason: SuppressionReason,
+    actor: &Actor,
+) -> Result<()> {
+    let emails: Vec<String> = contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .select(contact_emails::address)
+        .load(conn)?;
+    let phones: Vec<String> = contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .select(contact_phones::number)
+        .load(conn)?;
+    for email in emails {
+        let hash = hash_email(hasher, &email);
+        add(
+            conn,
+            SuppressionChannel::Email,
+            hash,
+            purpose_id,
+            reason,
+            actor,
+        )?;
+    }
+    for phone in phones {
+        let hash = hash_phone(hasher, &phone);
+        add(
+            conn,
+            SuppressionChannel::Phone,
+            hash,
+            purpose_id,
+            reason,
+            actor,
+        )?;
+    }
+    Ok(())
+}
+
+/// Suppresses one address or number given by hand (it need not belong to a contact).
+pub fn suppress_value(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    input: &SuppressAddressInput,
+    purpose_id: Option<&str>,
+    phone_region: &str,
+    actor: &Actor,
+) -> Result<SuppressionRow> {
+    let (channel, hash) = match (&input.email, &input.phone) {
+        (Some(email), None) => {
+            let address =
+                normalize_email(email).map_err(|e| Error::invalid("input.email", e.to_string()))?;
+            (SuppressionChannel::Email, hash_email(hasher, &address))
+        }
+        (None, Some(phone)) => {
+            let number = normalize_phone(phone, phone_region)
+                .map_err(|e| Error::invalid("input.phone", e.to_string()))?;
+            (SuppressionChannel::Phone, hash_phone(hasher, &number))
+        }
+        _ => {
+            return Err(Error::invalid(
+                "input",
+                "give either an e-mail address or a phone number",
+            ))
+        }
+    };
+    add(
+        conn,
+        channel,
+        hash.clone(),
+        purpose_id,
+        SuppressionReason::Request,
+        actor,
+    )?;
+    let mut query = suppressions::table
+        .filter(suppressions::channel.eq(channel.as_str()))
+        .filter(suppressions::value_hash.eq(hash))
+        .into_boxed();
+    query = match purpose_id {
+        Some(p) => query.filter(suppressions::purpose_id.eq(p.to_owned())),
+        None => query.filter(suppressions::purpose_id.is_null()),
+    };
+    Ok(query.select(SuppressionRow::as_select()).first(conn)?)
+}
+
+/// The hashes suppressed for a purpose (entries for all marketing included).
+pub fn suppressed_for(
+    conn: &mut AnyConnection,
+    purpose_id: &str,
+) -> Result<HashSet<(String, String)>> {
+    let rows: Vec<(String, String)> = suppressions::table
+        .filter(
+            suppressions::purpose_id
+                .eq(purpose_id)
+                .or(suppressions::purpose_id.is_null()),
+        )
+        .select((suppressions::channel, suppressions::value_hash))
+        .load(conn)?;
+    Ok(rows.into_iter().collect())
+}
+
+pub fn list(conn: &mut AnyConnection, page: Page) -> Result<Vec<SuppressionRow>> {
+    Ok(suppressions::table
+        .order_by((suppressions::created_at.desc(), suppressions::id.desc()))
+        .offset(page.offset)
+        .limit(page.limit)
+        .select(SuppressionRow::as_select())
+        .load(conn)?)
+}
+
+pub fn count(conn: &mut AnyConnection) -> Result<i64> {
+    Ok(suppressions::table.count().get_result(conn)?)
+}

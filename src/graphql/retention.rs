@@ -1,0 +1,162 @@
+//! Retention in the GraphQL API: the policies (the DPO's) and running them now.
+
+use async_graphql::{Context, Object, SimpleObject, ID};
+use chrono::{DateTime, Utc};
+
+use crate::error::GraphqlResult;
+use crate::gdpr::retention::{
+    self, CreateRetentionPolicyInput, RetentionCategory, RetentionPolicyRow, RetentionSummary,
+    UpdateRetentionPolicyInput,
+};
+use crate::graphql::authorization::access;
+use crate::graphql::context::{loader, read, state};
+use crate::graphql::gdpr::Purpose;
+use crate::graphql::loaders::PurposeById;
+use crate::ids::{self, NodeType};
+
+/// How long data of one category (and purpose) is kept.
+pub struct RetentionPolicy(pub RetentionPolicyRow);
+
+#[Object]
+impl RetentionPolicy {
+    async fn id(&self) -> ID {
+        ids::encode(NodeType::RetentionPolicy, &self.0.id)
+    }
+
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    async fn category(&self) -> async_graphql::Result<RetentionCategory> {
+        RetentionCategory::from_db(&self.0.category).gql()
+    }
+
+    /// The purpose whose grounds the policy limits (processing-ground policies).
+    async fn purpose(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Purpose>> {
+        let Some(id) = &self.0.purpose_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx)
+            .load_one(PurposeById(id.clone()))
+            .await?
+            .map(Purpose))
+    }
+
+    async fn months(&self) -> i32 {
+        self.0.months
+    }
+
+    /// A logged call, meeting or video call with the person restarts the clock.
+    async fn renew_on_contact(&self) -> bool {
+        self.0.renew_on_contact
+    }
+
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+
+    async fn active(&self) -> bool {
+        self.0.active
+    }
+
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at.and_utc()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct RetentionPolicyPayload {
+    pub policy: RetentionPolicy,
+}
+
+#[derive(Default)]
+pub struct RetentionQueries;
+
+#[Object]
+impl RetentionQueries {
+    /// The retention policies, by category.
+    async fn retention_policies(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<RetentionPolicy>>> {
+        let rows = read(ctx, retention::list).await?;
+        Ok(Some(rows.into_iter().map(RetentionPolicy).collect()))
+    }
+}
+
+#[derive(Default)]
+pub struct RetentionMutations;
+
+#[Object]
+impl RetentionMutations {
+    async fn create_retention_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateRetentionPolicyInput,
+    ) -> async_graphql::Result<Option<RetentionPolicyPayload>> {
+        let row = crate::graphql::context::write(ctx, move |c| retention::create(c, input)).await?;
+        Ok(Some(RetentionPolicyPayload {
+            policy: RetentionPolicy(row),
+        }))
+    }
+
+    async fn update_retention_policy(
+        &self,
+        ctx: &Context<'_>,
+        input: UpdateRetentionPolicyInput,
+    ) -> async_graphql::Result<Option<RetentionPolicyPayload>> {
+        let row = crate::graphql::context::write(ctx, move |c| retention::update(c, input)).await?;
+        Ok(Some(RetentionPolicyPayload {
+            policy: RetentionPolicy(row),
+        }))
+    }
+
+    /// Applies the retention policies now, as the scheduled run does; with `dryRun` it
+    /// reports what would change and changes nothing.
+    async fn run_retention(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(default)] dry_run: bool,
+    ) -> async_graphql::Result<Option<RetentionSummary>> {
+        let by = access(ctx).principal_id();
+        let summary = run_now(&state(ctx).db, &state(ctx).gdpr.hasher, dry_run, by)
+            .await
+            .gql()?;
+        Ok(Some(summary))
+    }
+}
+
+/// One retention run, real or dry, recorded in `retention_runs`.
+pub async fn run_now(
+    db: &crate::db::Database,
+    hasher: &crate::gdpr::KeyedHasher,
+    dry_run: bool,
+    by: String,
+) -> crate::error::Result<RetentionSummary> {
+    run_with_progress(db, hasher, dry_run, by, std::sync::Arc::new(|_, _| {})).await
+}
+
+pub async fn run_with_progress(
+    db: &crate::db::Database,
+    hasher: &crate::gdpr::KeyedHasher,
+    dry_run: bool,
+    by: String,
+    progress: std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>,
+) -> crate::error::Result<RetentionSummary> {
+    let started_at = crate::db::now();
+    let today = started_at.date();
+    let (hasher, who) = (hasher.clone(), by.clone());
+    let work = move |c: &mut crate::db::AnyConnection| {
+        retention::run(c, &hasher, today, &who, progress.as_ref())
+    };
+    let mut summary = if dry_run {
+        db.dry_run(work).await?
+    } else {
+        db.transaction(work).await?
+    };
+    summary.dry_run = dry_run;
+    let recorded = summary.clone();
+    db.transaction(move |c| retention::record_run(c, started_at, &by, &recorded))
+        .await?;
+    Ok(summary)
+}

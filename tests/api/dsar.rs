@@ -1,0 +1,245 @@
+//! The subject access export (Art. 15, 20): it covers every table that holds the subject
+//! (found from the live schema, so a new table without export coverage fails here), includes
+//! restricted contacts, is the DPO's only, and the CLI writes the same export.
+
+use std::collections::BTreeSet;
+
+use serde_json::{json, Value};
+
+use crate::fixtures::{
+    create_matter, create_organization, create_person, gdpr_records, schema_columns,
+    verified_request,
+};
+use crate::harness::{Backend, TestApp};
+use crate::on_both_backends;
+
+const EXPORT: &str = "query($id: ID!) { subjectAccessExport(contactId: $id) }";
+
+/// Columns that refer to a contact, by the naming convention every table follows.
+fn refers_to_contacts(column: &str) -> bool {
+    matches!(column, "contact_id" | "person_id" | "organization_id")
+        || column.ends_with("_contact_id")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// How many rows of `table` refer to `key` through `column`.
+fn rows_referring(app: &TestApp, table: &str, column: &str, key: &str) -> i64 {
+    use diesel::{Connection, RunQueryDsl};
+    let sql = format!("SELECT COUNT(*) AS n FROM \"{table}\" WHERE \"{column}\" = '{key}'");
+    let url = &app.database_url;
+    let counted: Vec<Count> = if url.starts_with("postgres") {
+        let mut c = diesel::PgConnection::establish(url).expect("connection");
+        diesel::sql_query(&sql).load(&mut c).expect("count")
+    } else {
+        let mut c =
+            diesel::SqliteConnection::establish(url.strip_prefix("sqlite://").unwrap_or(url))
+                .expect("connection");
+        diesel::sql_query(&sql).load(&mut c).expect("count")
+    };
+    counted.first().map_or(0, |c| c.n)
+}
+
+/// A client who was erased under a hold (so the erasure log names them) and then came back:
+/// present in every table that can refer to a contact.
+async fn subject_in_every_table(app: &TestApp, dpo: &str) -> String {
+    let org = create_organization(app, "Vetreria Srl", json!({})).await;
+    let person = create_person(app, "Teodora", "Lanzi", json!({})).await;
+    create_matter(app, "2026/0777", &person, json!({})).await;
+    let erasure = verified_request(app, dpo, "ERASURE", &person, "Teodora Lanzi").await;
+    let body = app
+        .gql_as(dpo, "mutation($id: ID!) { executeErasure(input: { requestId: $id }) { erasure { contactDeleted } } }", json!({ "id": erasure }))
+        .await;
+    assert_eq!(
+        body["data"]["executeErasure"]["erasure"]["contactDeleted"], false,
+        "{body:#}"
+    );
+    let body = app
+        .gql_as(
+            dpo,
+            "mutation($id: ID!, $org: ID!) { updateContact(input: { id: $id, notes: \"Back as a client\", tags: [\"returning\"], emails: [{ address: \"teodora@lanzi.it\" }], phones: [{ number: \"+39 06 555 1234\" }], addresses: [{ street: \"Via Appia 3\", city: \"Roma\" }], affiliations: [{ organizationId: $org, jobTitle: \"Designer\" }] }) { contact { id } } }",
+            json!({ "id": person, "org": org }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    gdpr_records(app, &person, "CRM-5521", "Teodora").await;
+    app.data(
+        "mutation($p: ID!) { logCommunication(input: { channel: EMAIL, direction: OUTBOUND, occurredAt: \"2026-11-01T09:00:00Z\", subject: \"Welcome back\", participantIds: [$p] }) { communication { id } } }",
+        json!({ "p": person }),
+    )
+    .await;
+    app.data(
+        "mutation($c: ID!) { createDeadline(input: { title: \"Send engagement letter\", kind: INTERNAL_TASK, dueAt: \"2026-12-10T09:00:00Z\", contactId: $c }) { deadline { id } } }",
+        json!({ "c": person }),
+    )
+    .await;
+    let hold = app
+        .gql_as(
+            dpo,
+            "mutation($c: ID!) { placeLegalHold(input: { contactId: $c, reason: \"Fee dispute\", legalBasis: \"Art. 17(3)(e)\" }) { legalHold { id } } }",
+            json!({ "c": person }),
+        )
+        .await;
+    assert!(hold.get("errors").is_none(), "{hold:#}");
+    verified_request(app, dpo, "ACCESS", &person, "Teodora Lanzi").await;
+    // A breach whose affected subjects come from the access log, which holds reads of her.
+    let breach = app
+        .gql_as(
+            dpo,
+            "mutation { recordBreach(input: { detectedAt: \"2026-11-20T08:00:00Z\", natures: [CONFIDENTIALITY], description: \"Laptop stolen\", authorityNotificationRequired: true, subjectsNotificationRequired: true }) { breach { id } } }",
+            json!({}),
+        )
+        .await["data"]["recordBreach"]["breach"]["id"]
+        .clone();
+    let filled = app
+        .gql_as(
+            dpo,
+            "mutation($b: ID!) { fillBreachSubjects(input: { breachId: $b, from: \"2000-01-01T00:00:00Z\" }) { breach { approximateSubjects } } }",
+            json!({ "b": breach }),
+        )
+        .await;
+    assert!(filled.get("errors").is_none(), "{filled:#}");
+    person
+}
+
+async fn the_dsar_contains_every_table_that_holds_the_subject(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, dpo) = app.sign_in("dpo@studio.it", "dpo").await;
+    let person = subject_in_every_table(&app, &dpo).await;
+    let (_, key) = lexgate::ids::parse(&person).expect("contact id");
+
+    let body = app.gql_as(&dpo, EXPORT, json!({ "id": person })).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let export = &body["data"]["subjectAccessExport"];
+
+    let referring: BTreeSet<(String, String)> = schema_columns(&app)
+        .into_iter()
+        .filter(|c| refers_to_contacts(&c.column_name))
+        .map(|c| (c.table_name, c.column_name))
+        .collect();
+    let tables: BTreeSet<&str> = referring.iter().map(|(t, _)| t.as_str()).collect();
+    assert!(
+        tables.len() >= 15,
+        "the schema scan found the contact tables: {tables:?}"
+    );
+    for table in &tables {
+        let held: i64 = referring
+            .iter()
+            .filter(|(t, _)| t == table)
+            .map(|(t, c)| rows_referring(&app, t, c, &key))
+            .sum();
+        assert!(
+            held > 0,
+            "the fixture must put the subject in {table} (extend subject_in_every_table)"
+        );
+        let section = &export["data"][*table];
+        let covered = section.as_array().is_some_and(|rows| !rows.is_empty());
+        assert!(
+            covered,
+            "the export does not cover {table}: {:#}",
+            export["data"]
+        );
+    }
+
+    assert_eq!(export["subject"]["displayName"], "Teodora Lanzi");
+    assert!(
+        export["subject"]["restriction"]["reason"]
+            .as_str()
+            .is_some(),
+        "restricted contacts are exported"
+    );
+    assert_eq!(export["recipients"], json!([]));
+    assert!(
+        export["accessLogSummary"]["writes"]
+            .as_u64()
+            .is_some_and(|n| n > 0),
+        "{:#}",
+        export["accessLogSummary"]
+    );
+    let purposes = export["purposes"].to_string();
+    assert!(
+        purposes.contains("newsletter") && purposes.contains("profiling"),
+        "{purposes}"
+    );
+    assert!(export["retention"]["holds"]
+        .to_string()
+        .contains("Fee dispute"));
+    assert_eq!(export["suppression"][0]["value"], "teodora@lanzi.it");
+    let history = export["data"]["contact_changes"].to_string();
+    assert!(history.contains("Back as a client"), "{history}");
+    assert!(export["data"]["erasure_log"][0]["kept"]
+        .to_string()
+        .contains("identity"));
+}
+
+async fn only_the_dpo_exports_and_the_cli_writes_the_same_export(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, dpo) = app.sign_in("dpo@studio.it", "dpo").await;
+    let person = create_person(
+        &app,
+        "Piero",
+        "Valli",
+        json!({ "emails": [{ "address": "piero@valli.it" }] }),
+    )
+    .await;
+    let denied = app.gql(EXPORT, json!({ "id": person })).await;
+    assert_eq!(denied["data"]["subjectAccessExport"], Value::Null);
+    assert_eq!(
+        denied["errors"][0]["extensions"]["code"], "FORBIDDEN",
+        "{denied:#}"
+    );
+    let bad = app.gql_as(&dpo, EXPORT, json!({ "id": "nonsense" })).await;
+    crate::fixtures::assert_error(&bad["errors"][0], "BAD_USER_INPUT", "contactId");
+    let missing = app
+        .gql_as(
+            &dpo,
+            EXPORT,
+            json!({ "id": crate::fixtures::missing_id("Contact") }),
+        )
+        .await;
+    assert_eq!(
+        missing["errors"][0]["extensions"]["code"], "NOT_FOUND",
+        "{missing:#}"
+    );
+
+    let api = app.gql_as(&dpo, EXPORT, json!({ "id": person })).await["data"]
+        ["subjectAccessExport"]
+        .clone();
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("export.json");
+    let status = std::process::Command::new(env!("CARGO_BIN_EXE_lexgate"))
+        .args(["dsar", "export", "--contact", &person, "--output"])
+        .arg(&file)
+        .args(["--database-url", &app.database_url])
+        .env("LEXGATE_LOG", "error")
+        .status()
+        .expect("lexgate runs");
+    assert!(status.success());
+    let cli: Value = serde_json::from_str(&std::fs::read_to_string(&file).expect("export written"))
+        .expect("the export is JSON");
+    assert_eq!(cli["subject"], api["subject"]);
+    assert_eq!(
+        cli["data"]["contact_emails"],
+        json!([{ "address": "piero@valli.it", "label": null, "isPec": false }])
+    );
+    assert_eq!(cli["format"], api["format"]);
+
+    // The command line's export is in the access log like the API's.
+    let log = app
+        .gql_as(&dpo, "query($s: ID!) { accessLog(subject: $s, first: 50) { nodes { principalKind fields } } }", json!({ "s": person }))
+        .await;
+    let nodes = log["data"]["accessLog"]["nodes"].to_string();
+    assert!(
+        nodes.contains("\"cli\"") && nodes.contains("Query.subjectAccessExport"),
+        "{log:#}"
+    );
+}
+
+on_both_backends!(
+    the_dsar_contains_every_table_that_holds_the_subject,
+    only_the_dpo_exports_and_the_cli_writes_the_same_export,
+);
