@@ -273,7 +273,7 @@ async fn first_sync_imports_with_source_and_legal_basis(backend: Backend) {
                     contact_sources::detail,
                     contact_sources::connector,
                     contact_sources::external_id,
-                    contact_sources::acquired_by,
+                    contact_sources::recorded_by,
                 ))
                 .first::<(
                     String,
