@@ -103,6 +103,19 @@ async fn subject_in_every_table(app: &TestApp, dpo: &str) -> String {
         )
         .await;
     assert!(filled.get("errors").is_none(), "{filled:#}");
+    // What connected systems hold or received about her (rows as the sync engine writes them).
+    let (_, key) = lexgate::ids::parse(&person).expect("contact id");
+    let statements = format!("INSERT INTO connector_instances (id, name, kind, base_url, settings, credentials, webhook_secret, provenance, schedule_minutes, enabled, created_at, updated_at) VALUES ('ci-1', 'billing', 'json_feed', 'http://127.0.0.1:9', '{{}}', NULL, NULL, '{{}}', NULL, FALSE, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
+INSERT INTO sync_links (instance_id, external_id, contact_id, seen_generation, deleted_at, created_at, updated_at) VALUES ('ci-1', 'EXT-LINK-LANZI', '{key}', 0, NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
+INSERT INTO sync_review_items (id, instance_id, external_id, origin, record, reason, created_at, updated_at, resolved_at, resolution, resolved_by, contact_id) VALUES ('rv-1', 'ci-1', 'EXT-REVIEW-LANZI', 'unknown_correspondent', '{{\"name\": \"Teodora from the feed\"}}', 'no basis', '2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-06 10:00:00', 'linked', 'user:x', '{key}');
+INSERT INTO data_recipients (id, contact_id, instance_id, recipient, fields, external_id, disclosed_at) VALUES ('dr-1', '{key}', 'ci-1', 'billing', '[\"Contact.emails\"]', 'EXT-PUSH-LANZI', '2026-01-05 10:00:00');");
+    app.db
+        .run(move |c| {
+            use diesel::connection::SimpleConnection;
+            Ok(c.batch_execute(&statements)?)
+        })
+        .await
+        .expect("connector rows written");
     person
 }
 
@@ -152,7 +165,10 @@ async fn the_dsar_contains_every_table_that_holds_the_subject(backend: Backend) 
             .is_some(),
         "restricted contacts are exported"
     );
-    assert_eq!(export["recipients"], json!([]));
+    assert_eq!(
+        export["recipients"][0]["recipient"], "billing",
+        "pushes are recipients"
+    );
     assert!(
         export["accessLogSummary"]["writes"]
             .as_u64()

@@ -147,6 +147,10 @@ pub fn subject_access_export(
     );
     data.insert("erasure_log".into(), erasures_of(conn, contact_id)?);
     data.insert("breach_subjects".into(), breaches_of(conn, contact_id)?);
+    let (recipients, links, reviews) = connector_rows_of(conn, contact_id)?;
+    data.insert("data_recipients".into(), recipients);
+    data.insert("sync_links".into(), links);
+    data.insert("sync_review_items".into(), reviews);
     let (access_entries, access_summary) = access_log_of(conn, contact_id)?;
     data.insert("access_log_subjects".into(), access_entries);
 
@@ -158,9 +162,7 @@ pub fn subject_access_export(
         "subject": contact_json(&contact),
         "data": data,
         "purposes": purposes,
-        // Connector pushes are not recorded yet: the connector sync engine will record which
-        // connector received which contact, and this list will name them.
-        "recipients": [],
+        "recipients": data.get("data_recipients").cloned().unwrap_or(Value::Array(Vec::new())),
         "retention": {
             "contactCreatedAt": ts(contact.created_at),
             "professionalRetentionYears": 10,
@@ -591,5 +593,68 @@ fn breaches_of(conn: &mut AnyConnection, contact_id: &str) -> Result<Value> {
                         "fields": serde_json::from_str::<Value>(&fields).unwrap_or(Value::String(fields)) })
             })
             .collect(),
+    ))
+}
+
+/// What connected systems hold or received about the person: the pushes of their data
+/// (recipients, Art. 15(1)(c)), the records linked to them, and review-queue items resolved
+/// onto them.
+fn connector_rows_of(conn: &mut AnyConnection, contact_id: &str) -> Result<(Value, Value, Value)> {
+    use crate::db::schema::{connector_instances, data_recipients, sync_links, sync_review_items};
+    let pushes: Vec<(String, String, Option<String>, chrono::NaiveDateTime)> =
+        data_recipients::table
+            .filter(data_recipients::contact_id.eq(contact_id))
+            .order_by(data_recipients::disclosed_at)
+            .select((
+                data_recipients::recipient,
+                data_recipients::fields,
+                data_recipients::external_id,
+                data_recipients::disclosed_at,
+            ))
+            .load(conn)?;
+    let links: Vec<(String, String, Option<chrono::NaiveDateTime>)> = sync_links::table
+        .inner_join(connector_instances::table)
+        .filter(sync_links::contact_id.eq(contact_id))
+        .select((
+            connector_instances::name,
+            sync_links::external_id,
+            sync_links::deleted_at,
+        ))
+        .load(conn)?;
+    let reviews: Vec<(String, String, Option<String>)> = sync_review_items::table
+        .filter(sync_review_items::contact_id.eq(contact_id))
+        .select((
+            sync_review_items::external_id,
+            sync_review_items::origin,
+            sync_review_items::resolution,
+        ))
+        .load(conn)?;
+    let field_list =
+        |text: String| serde_json::from_str::<Value>(&text).unwrap_or(Value::String(text));
+    Ok((
+        Value::Array(
+            pushes
+                .into_iter()
+                .map(|(recipient, fields, external_id, at)| {
+                    json!({ "recipient": recipient, "fields": field_list(fields), "externalId": external_id, "disclosedAt": ts(at) })
+                })
+                .collect(),
+        ),
+        Value::Array(
+            links
+                .into_iter()
+                .map(|(connector, external_id, deleted_at)| {
+                    json!({ "connector": connector, "externalId": external_id, "deletedAt": opt_ts(deleted_at) })
+                })
+                .collect(),
+        ),
+        Value::Array(
+            reviews
+                .into_iter()
+                .map(|(external_id, origin, resolution)| {
+                    json!({ "externalId": external_id, "origin": origin, "resolution": resolution })
+                })
+                .collect(),
+        ),
     ))
 }
