@@ -200,7 +200,11 @@ async fn seed(app: &TestApp) -> (String, String) {
              INSERT INTO erasure_log (id, request_id, retention_policy_id, contact_id, executed_at, executed_by, contact_deleted, erased_categories, kept_categories, hold_reasons) \
                  VALUES ('el-zan', 'sr-zan', NULL, '{p}', {TS}, 'user:x', FALSE, '[]', '[]', '[\"held for the Zanardelli dispute\"]');
              INSERT INTO tombstones (id, kind, value_hash, connector, request_id, erased_at) \
-                 VALUES ('tb-zan', 'email', 'deadbeefzanardelli0123456789abcdef', NULL, 'sr-zan', {TS});"
+                 VALUES ('tb-zan', 'email', 'deadbeefzanardelli0123456789abcdef', NULL, 'sr-zan', {TS});
+             INSERT INTO connector_instances (id, name, kind, base_url, settings, credentials, webhook_secret, provenance, schedule_minutes, enabled, created_at, updated_at) VALUES ('ci-1', 'billing', 'json_feed', 'https://billing.invalid', '{{}}', NULL, NULL, '{{}}', NULL, FALSE, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
+             INSERT INTO sync_links (instance_id, external_id, contact_id, seen_generation, deleted_at, created_at, updated_at) VALUES ('ci-1', 'EXT-LINK-ZANARDELLI-9931', '{p}', 0, NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
+             INSERT INTO sync_review_items (id, instance_id, external_id, origin, record, reason, created_at, updated_at, resolved_at, resolution, resolved_by, contact_id) VALUES ('rv-1', 'ci-1', 'EXT-REVIEW-ZANARDELLI-9931', 'unknown_correspondent', '{{\"name\": \"Zanardelli from the feed\"}}', 'no basis', '2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-06 10:00:00', 'linked', 'user:x', '{p}');
+             INSERT INTO data_recipients (id, contact_id, instance_id, recipient, fields, external_id, disclosed_at) VALUES ('dr-1', '{p}', 'ci-1', 'billing', '[\"Contact.emails\"]', 'EXT-PUSH-ZANARDELLI-9931', '2026-01-05 10:00:00');"
         ),
     )
     .await;
@@ -208,11 +212,7 @@ async fn seed(app: &TestApp) -> (String, String) {
 }
 
 async fn export(app: &TestApp) -> (String, Value) {
-    let text = anonymized_export::run(&app.db).await.expect("exported
-             INSERT INTO connector_instances (id, name, kind, base_url, settings, credentials, webhook_secret, provenance, schedule_minutes, enabled, created_at, updated_at) VALUES ('ci-1', 'billing', 'json_feed', 'http://127.0.0.1:9', '{{}}', NULL, NULL, '{{}}', NULL, FALSE, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
-             INSERT INTO sync_links (instance_id, external_id, contact_id, seen_generation, deleted_at, created_at, updated_at) VALUES ('ci-1', 'EXT-LINK-ZANARDELLI-9931', '{p}', 0, NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
-             INSERT INTO sync_review_items (id, instance_id, external_id, origin, record, reason, created_at, updated_at, resolved_at, resolution, resolved_by, contact_id) VALUES ('rv-1', 'ci-1', 'EXT-REVIEW-ZANARDELLI-9931', 'unknown_correspondent', '{{\"name\": \"Zanardelli from the feed\"}}', 'no basis', '2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-06 10:00:00', 'linked', 'user:x', '{p}');
-             INSERT INTO data_recipients (id, contact_id, instance_id, recipient, fields, external_id, disclosed_at) VALUES ('dr-1', '{p}', 'ci-1', 'billing', '[\"Contact.emails\"]', 'EXT-PUSH-ZANARDELLI-9931', '2026-01-05 10:00:00');");
+    let text = anonymized_export::run(&app.db).await.expect("exported");
     let dump: Value = serde_json::from_str(&text).expect("the dump is JSON");
     (text, dump)
 }
