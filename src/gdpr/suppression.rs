@@ -69,7 +69,7 @@ fn add(
     value_hash: String,
     purpose_id: Option<&str>,
     reason: SuppressionReason,
-    actor: &Actor,
+    created_by: &str,
 ) -> Result<()> {
     let mut existing = suppressions::table
         .filter(suppressions::channel.eq(channel.as_str()))
@@ -91,7 +91,7 @@ fn add(
             purpose_id: purpose_id.map(str::to_owned),
             reason: reason.as_str().to_owned(),
             created_at: now(),
-            created_by: Some(actor.label.clone()),
+            created_by: Some(created_by.to_owned()),
         })
         .execute(conn)?;
     Ok(())
@@ -114,26 +114,48 @@ pub fn suppress_contact(
         .filter(contact_phones::contact_id.eq(contact_id))
         .select(contact_phones::number)
         .load(conn)?;
+    suppress_values(
+        conn,
+        hasher,
+        &emails,
+        &phones,
+        purpose_id,
+        reason,
+        &actor.label,
+    )
+}
+
+/// Puts these e-mail addresses and phone numbers on the list (those already there stay as
+/// they are).
+pub(crate) fn suppress_values(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    emails: &[String],
+    phones: &[String],
+    purpose_id: Option<&str>,
+    reason: SuppressionReason,
+    created_by: &str,
+) -> Result<()> {
     for email in emails {
-        let hash = hash_email(hasher, &email);
+        let hash = hash_email(hasher, email);
         add(
             conn,
             SuppressionChannel::Email,
             hash,
             purpose_id,
             reason,
-            actor,
+            created_by,
         )?;
     }
     for phone in phones {
-        let hash = hash_phone(hasher, &phone);
+        let hash = hash_phone(hasher, phone);
         add(
             conn,
             SuppressionChannel::Phone,
             hash,
             purpose_id,
             reason,
-            actor,
+            created_by,
         )?;
     }
     Ok(())
@@ -172,7 +194,7 @@ pub fn suppress_value(
         hash.clone(),
         purpose_id,
         SuppressionReason::Request,
-        actor,
+        &actor.label,
     )?;
     let mut query = suppressions::table
         .filter(suppressions::channel.eq(channel.as_str()))

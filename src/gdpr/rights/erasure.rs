@@ -18,13 +18,12 @@ use crate::db::schema::{
     affiliations, communication_participants, communications, consents, contact_addresses,
     contact_emails, contact_phones, contact_sources, contact_tags, contacts as contacts_table,
     deadlines, erasure_log, matter_parties, objections, processing_grounds, subject_requests,
-    suppressions,
 };
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
-use crate::gdpr::{HashDomain, KeyedHasher};
+use crate::gdpr::suppression::{self, SuppressionReason};
+use crate::gdpr::KeyedHasher;
 use crate::ids::{self, NodeType};
-use crate::validation::email_key;
 
 /// The purpose whose processing a professional-retention hold continues.
 const MATTER_HANDLING_PURPOSE: &str = "purpose-matter-handling";
@@ -147,7 +146,16 @@ pub fn erase_contact(
     };
     let identifiers = identifiers_of(conn, contact)?;
     tombstones::bury(conn, hasher, &identifiers, request_id.as_deref())?;
-    suppress(conn, hasher, &identifiers, by)?;
+    // Erased addresses are suppressed for all marketing.
+    suppression::suppress_values(
+        conn,
+        hasher,
+        &identifiers.emails,
+        &identifiers.phones,
+        None,
+        SuppressionReason::Erasure,
+        by,
+    )?;
     history::erase_values(conn, &contact_id)?;
     let (erased, kept) = if holds.any() {
         erase_unheld_parts(conn, contact, &holds)?
@@ -232,48 +240,6 @@ fn identifiers_of(conn: &mut AnyConnection, contact: &ContactRow) -> Result<Iden
             .collect(),
         external_ids,
     })
-}
-
-/// Puts the erased addresses and numbers on the suppression list for all marketing.
-fn suppress(
-    conn: &mut AnyConnection,
-    hasher: &KeyedHasher,
-    ids: &Identifiers,
-    by: &str,
-) -> Result<()> {
-    let hashes = ids
-        .emails
-        .iter()
-        .map(|e| ("email", hasher.hash(HashDomain::Email, &email_key(e))))
-        .chain(
-            ids.phones
-                .iter()
-                .map(|p| ("phone", hasher.hash(HashDomain::Phone, p.trim()))),
-        );
-    for (channel, hash) in hashes {
-        let listed = suppressions::table
-            .filter(suppressions::channel.eq(channel))
-            .filter(suppressions::value_hash.eq(&hash))
-            .filter(suppressions::purpose_id.is_null())
-            .select(suppressions::id)
-            .first::<String>(conn)
-            .optional()?
-            .is_some();
-        if !listed {
-            diesel::insert_into(suppressions::table)
-                .values((
-                    suppressions::id.eq(new_id()),
-                    suppressions::channel.eq(channel),
-                    suppressions::value_hash.eq(&hash),
-                    suppressions::purpose_id.eq(None::<String>),
-                    suppressions::reason.eq("erasure"),
-                    suppressions::created_at.eq(now()),
-                    suppressions::created_by.eq(by),
-                ))
-                .execute(conn)?;
-        }
-    }
-    Ok(())
 }
 
 /// The requests about the person keep their kind, dates and outcome, not who asked or notes.
