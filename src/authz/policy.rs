@@ -233,7 +233,7 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("PushContactPayload", &["externalId"]),
     (
         "ProvenanceRule",
-        &["origin", "basis", "purposeKey", "category"],
+        &["origin", "basis", "purposeKey", "assessmentId", "category"],
     ),
     ("SyncRunError", &["externalId", "message"]),
     (
@@ -456,13 +456,20 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ),
     (
         "ProvenanceRuleInput",
-        &["origin", "basis", "purposeKey", "category"],
+        &["origin", "basis", "purposeKey", "assessmentId", "category"],
     ),
     ("ConnectorInstanceRefInput", &["id"]),
     ("PushContactToConnectorInput", &["instanceId", "contactId"]),
     (
         "ResolveSyncReviewItemInput",
-        &["id", "decision", "basis", "purposeKey", "category"],
+        &[
+            "id",
+            "decision",
+            "basis",
+            "purposeKey",
+            "assessmentId",
+            "category",
+        ],
     ),
     (
         "ContactFilter",

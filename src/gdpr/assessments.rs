@@ -116,6 +116,27 @@ pub fn list(conn: &mut AnyConnection, kind: Option<AssessmentKind>) -> Result<Ve
         .load(conn)?)
 }
 
+/// The newest approved legitimate-interest assessment covering the purpose `purpose_key`.
+pub fn newest_approved_lia_for(
+    conn: &mut AnyConnection,
+    purpose_key: &str,
+) -> Result<Option<String>> {
+    use crate::db::schema::purposes as purpose_table;
+    let supporting = [
+        AssessmentOutcome::Approved.as_str(),
+        AssessmentOutcome::ApprovedWithMeasures.as_str(),
+    ];
+    Ok(assessments::table
+        .inner_join(assessment_purposes::table.inner_join(purpose_table::table))
+        .filter(purpose_table::key.eq(purpose_key))
+        .filter(assessments::kind.eq(AssessmentKind::Lia.as_str()))
+        .filter(assessments::outcome.eq_any(supporting))
+        .order_by((assessments::assessed_on.desc(), assessments::id.desc()))
+        .select(assessments::id)
+        .first(conn)
+        .optional()?)
+}
+
 /// The purpose IDs each assessment covers.
 pub fn purposes_of(
     conn: &mut AnyConnection,

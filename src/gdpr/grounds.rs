@@ -200,13 +200,24 @@ fn check_legitimate_interest(
         );
         return Ok(None);
     };
-    let field = format!("{at}.assessmentId");
-    let Some(key) = v.check(&field, ids::decode(NodeType::Assessment, id, &field)) else {
+    check_assessment(conn, v, &format!("{at}.assessmentId"), purpose, id)
+}
+
+/// Checks that `id` names an approved legitimate-interest assessment covering `purpose`;
+/// returns its key when it exists (the validator holds any objection, under `field`).
+pub fn check_assessment(
+    conn: &mut AnyConnection,
+    v: &mut Validator,
+    field: &str,
+    purpose: &PurposeRow,
+    id: &ID,
+) -> Result<Option<String>> {
+    let Some(key) = v.check(field, ids::decode(NodeType::Assessment, id, field)) else {
         return Ok(None);
     };
     let Some(assessment) = assessments::get_many(conn, std::slice::from_ref(&key))?.remove(&key)
     else {
-        v.add(&field, "no such assessment");
+        v.add(field, "no such assessment");
         return Ok(None);
     };
     let covers: i64 = assessment_purposes::table
@@ -216,17 +227,17 @@ fn check_legitimate_interest(
         .get_result(conn)?;
     if AssessmentKind::from_db(&assessment.kind)? != AssessmentKind::Lia {
         v.add(
-            &field,
+            field,
             "cite a legitimate-interest assessment (LIA), not a DPIA",
         );
     } else if !AssessmentOutcome::from_db(&assessment.outcome)?.supports_processing() {
         v.add(
-            &field,
+            field,
             "the assessment did not find that the interest prevails",
         );
     } else if covers == 0 {
         v.add(
-            &field,
+            field,
             format!(
                 "the assessment does not cover the purpose `{}`",
                 purpose.key

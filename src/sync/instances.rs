@@ -9,7 +9,7 @@ use lexgate_connectors::secrets::SecretBox;
 use serde::{Deserialize, Serialize};
 
 use super::provenance::{Provenance, ProvenanceRuleInput};
-use crate::db::schema::{connector_instances, purposes};
+use crate::db::schema::connector_instances;
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result, Validator};
 use crate::validation::non_blank;
@@ -186,29 +186,6 @@ fn check_schedule(v: &mut Validator, minutes: Option<i32>) {
     }
 }
 
-/// Every purpose a rule names must exist.
-fn check_purposes(
-    conn: &mut AnyConnection,
-    v: &mut Validator,
-    provenance: &Provenance,
-) -> Result<()> {
-    for (i, rule) in provenance.rules.iter().enumerate() {
-        if let Some(key) = &rule.purpose_key {
-            let exists: i64 = purposes::table
-                .filter(purposes::key.eq(key))
-                .count()
-                .get_result(conn)?;
-            if exists == 0 {
-                v.add(
-                    format!("input.provenance[{i}].purposeKey"),
-                    "no purpose has this key",
-                );
-            }
-        }
-    }
-    Ok(())
-}
-
 fn require_secrets<'a>(secrets: Option<&'a SecretBox>, field: &str) -> Result<&'a SecretBox> {
     secrets.ok_or_else(|| {
         Error::invalid(
@@ -320,10 +297,11 @@ fn build(
     let source_detail =
         non_blank(input.source_detail).unwrap_or_else(|| format!("Imported by connector {name}"));
     let provenance = match input.provenance {
-        Some(rules) => Provenance::from_input(&mut v, "input.provenance", source_detail, rules),
-        None => Provenance::defaults(&source_detail),
+        Some(rules) => {
+            Provenance::from_input(conn, &mut v, "input.provenance", source_detail, rules)?
+        }
+        None => Provenance::defaults(conn, &source_detail)?,
     };
-    check_purposes(conn, &mut v, &provenance)?;
     v.finish()?;
 
     let timestamp = now();
@@ -386,13 +364,12 @@ pub fn update(
         let current = row.provenance()?;
         let detail = non_blank(input.source_detail).unwrap_or(current.source_detail.clone());
         let provenance = match input.provenance {
-            Some(rules) => Provenance::from_input(&mut v, "input.provenance", detail, rules),
+            Some(rules) => Provenance::from_input(conn, &mut v, "input.provenance", detail, rules)?,
             None => Provenance {
                 source_detail: detail,
                 ..current
             },
         };
-        check_purposes(conn, &mut v, &provenance)?;
         row.provenance = to_json(&provenance)?;
     }
     v.finish()?;

@@ -2,12 +2,16 @@
 //! the legal basis (for which purpose) each origin of record gets. An origin without a basis
 //! sends new contacts to the review queue instead of creating them.
 
-use async_graphql::{Enum, InputObject, SimpleObject};
+use async_graphql::{ComplexObject, Enum, InputObject, SimpleObject, ID};
 use lexgate_connectors::ContactOrigin;
 use serde::{Deserialize, Serialize};
 
 use crate::contacts::ContactCategory;
-use crate::error::Validator;
+use crate::db::AnyConnection;
+use crate::error::{Result, Validator};
+use crate::gdpr::grounds::{self, LegalBasis};
+use crate::gdpr::{assessments, purposes};
+use crate::ids::{self, NodeType};
 
 /// Where a provider's record comes from (the provenance rules choose a basis by it).
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -62,27 +66,40 @@ pub enum ImportBasis {
 }
 
 impl ImportBasis {
-    /// As stored in `processing_grounds.legal_basis`.
-    pub fn as_str(self) -> &'static str {
+    pub fn legal_basis(self) -> LegalBasis {
         match self {
-            ImportBasis::Contract => "contract",
-            ImportBasis::LegitimateInterest => "legitimate_interest",
-            ImportBasis::LegalObligation => "legal_obligation",
+            ImportBasis::Contract => LegalBasis::Contract,
+            ImportBasis::LegitimateInterest => LegalBasis::LegitimateInterest,
+            ImportBasis::LegalObligation => LegalBasis::LegalObligation,
         }
     }
 }
 
 /// The rule for one origin; without `basis` the record needs review.
 #[derive(SimpleObject, Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[graphql(name = "ProvenanceRule")]
+#[graphql(name = "ProvenanceRule", complex)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvenanceRule {
     pub origin: RecordOrigin,
     pub basis: Option<ImportBasis>,
     /// The purpose (key, e.g. `client_relationship`) the basis is recorded for.
     pub purpose_key: Option<String>,
+    /// The key of the legitimate-interest assessment a legitimate-interest basis cites.
+    #[graphql(skip)]
+    #[serde(default)]
+    pub assessment: Option<String>,
     /// The category of contacts created under this rule.
     pub category: ContactCategory,
+}
+
+#[ComplexObject]
+impl ProvenanceRule {
+    /// The approved legitimate-interest assessment (LIA) a legitimate-interest basis cites.
+    async fn assessment_id(&self) -> Option<ID> {
+        self.assessment
+            .as_deref()
+            .map(|key| ids::encode(NodeType::Assessment, key))
+    }
 }
 
 #[derive(InputObject, Debug, Clone, Deserialize)]
@@ -92,6 +109,8 @@ pub struct ProvenanceRuleInput {
     /// Leave out to send new contacts of this origin to the review queue.
     pub basis: Option<ImportBasis>,
     pub purpose_key: Option<String>,
+    /// Required for LEGITIMATE_INTEREST: an approved LIA covering the purpose.
+    pub assessment_id: Option<ID>,
     pub category: ContactCategory,
 }
 
@@ -104,34 +123,54 @@ pub struct Provenance {
     pub rules: Vec<ProvenanceRule>,
 }
 
+/// The purpose matter correspondents are imported for by default.
+const MATTER_HANDLING: &str = "matter_handling";
+
 impl Provenance {
-    /// The issue's defaults: billing clients on contract for the client relationship,
-    /// matter correspondents on legitimate interests for matter handling, everyone else
-    /// reviewed first (and so never usable for marketing by default).
-    pub fn defaults(source_detail: &str) -> Provenance {
-        let rule = |origin, basis, purpose: Option<&str>, category| ProvenanceRule {
+    /// The issue's defaults: billing clients on contract for the client relationship; matter
+    /// correspondents on the firm's legitimate interest in handling the matter, citing the
+    /// newest approved LIA that covers matter handling (without one they are reviewed: a
+    /// legitimate interest nobody assessed is no basis); everyone else reviewed first (and so
+    /// never usable for marketing by default).
+    pub fn defaults(conn: &mut AnyConnection, source_detail: &str) -> Result<Provenance> {
+        let matter_lia = assessments::newest_approved_lia_for(conn, MATTER_HANDLING)?;
+        let rule = |origin, basis, purpose: Option<&str>, assessment, category| ProvenanceRule {
             origin,
             basis,
             purpose_key: purpose.map(str::to_owned),
+            assessment,
             category,
         };
-        Provenance {
+        let correspondents = match matter_lia {
+            Some(lia) => rule(
+                RecordOrigin::MatterCorrespondent,
+                Some(ImportBasis::LegitimateInterest),
+                Some(MATTER_HANDLING),
+                Some(lia),
+                ContactCategory::Other,
+            ),
+            None => rule(
+                RecordOrigin::MatterCorrespondent,
+                None,
+                None,
+                None,
+                ContactCategory::Other,
+            ),
+        };
+        Ok(Provenance {
             source_detail: source_detail.to_owned(),
             rules: vec![
                 rule(
                     RecordOrigin::BillingClient,
                     Some(ImportBasis::Contract),
                     Some("client_relationship"),
+                    None,
                     ContactCategory::Client,
                 ),
-                rule(
-                    RecordOrigin::MatterCorrespondent,
-                    Some(ImportBasis::LegitimateInterest),
-                    Some("matter_handling"),
-                    ContactCategory::Other,
-                ),
+                correspondents,
                 rule(
                     RecordOrigin::UnknownCorrespondent,
+                    None,
                     None,
                     None,
                     ContactCategory::Other,
@@ -140,10 +179,11 @@ impl Provenance {
                     RecordOrigin::AddressBook,
                     None,
                     None,
+                    None,
                     ContactCategory::Other,
                 ),
             ],
-        }
+        })
     }
 
     /// The rule for `origin`; an origin without one needs review.
@@ -151,13 +191,15 @@ impl Provenance {
         self.rules.iter().find(|r| r.origin == origin)
     }
 
-    /// Builds rules from input, checking each (`field` is the input path of the list).
+    /// Builds rules from input, checking each against the basis rules (`field` is the input
+    /// path of the list); objections go to `v`.
     pub fn from_input(
+        conn: &mut AnyConnection,
         v: &mut Validator,
         field: &str,
         source_detail: String,
         inputs: Vec<ProvenanceRuleInput>,
-    ) -> Provenance {
+    ) -> Result<Provenance> {
         let mut rules: Vec<ProvenanceRule> = Vec::with_capacity(inputs.len());
         for (i, input) in inputs.into_iter().enumerate() {
             let path = format!("{field}[{i}]");
@@ -165,31 +207,116 @@ impl Provenance {
                 v.add(format!("{path}.origin"), "each origin has one rule");
                 continue;
             }
-            let purpose_key = input
-                .purpose_key
-                .map(|k| k.trim().to_owned())
-                .filter(|k| !k.is_empty());
-            match (input.basis, &purpose_key) {
-                (Some(_), None) => v.add(
-                    format!("{path}.purposeKey"),
-                    "a basis is recorded for a purpose",
-                ),
-                (None, Some(_)) => v.add(
-                    format!("{path}.basis"),
-                    "a purpose needs the basis it is processed on",
-                ),
-                _ => {}
+            let basis = ImportGround {
+                basis: input.basis,
+                purpose_key: input.purpose_key,
+                assessment_id: input.assessment_id,
             }
+            .check(conn, v, &path)?;
             rules.push(ProvenanceRule {
                 origin: input.origin,
-                basis: input.basis,
-                purpose_key,
+                basis: basis.basis,
+                purpose_key: basis.purpose_key,
+                assessment: basis.assessment,
                 category: input.category,
             });
         }
-        Provenance {
+        Ok(Provenance {
             source_detail,
             rules,
+        })
+    }
+}
+
+/// The basis an import rule (or a reviewer) gives new contacts, as entered.
+pub struct ImportGround {
+    pub basis: Option<ImportBasis>,
+    pub purpose_key: Option<String>,
+    pub assessment_id: Option<ID>,
+}
+
+/// An [`ImportGround`] that passed the checks.
+pub struct CheckedImportGround {
+    pub basis: Option<ImportBasis>,
+    pub purpose_key: Option<String>,
+    pub assessment: Option<String>,
+}
+
+impl ImportGround {
+    /// Checks the ground as `grounds::record` would for each contact, once for all of them: a
+    /// basis goes with a purpose that exists and is not direct marketing (a provider's record
+    /// is no evidence for marketing; such grounds are recorded per contact), and a
+    /// legitimate interest cites an approved LIA covering the purpose. Errors name fields
+    /// under `at`.
+    pub fn check(
+        self,
+        conn: &mut AnyConnection,
+        v: &mut Validator,
+        at: &str,
+    ) -> Result<CheckedImportGround> {
+        let purpose_key = self
+            .purpose_key
+            .map(|k| k.trim().to_owned())
+            .filter(|k| !k.is_empty());
+        let mut assessment = None;
+        match (self.basis, &purpose_key) {
+            (Some(_), None) => v.add(
+                format!("{at}.purposeKey"),
+                "a basis is recorded for a purpose",
+            ),
+            (None, Some(_)) => v.add(
+                format!("{at}.basis"),
+                "a purpose needs the basis it is processed on",
+            ),
+            (None, None) => {}
+            (Some(basis), Some(key)) => {
+                assessment = check_basis(conn, v, at, basis, key, self.assessment_id.as_ref())?;
+            }
         }
+        if self.assessment_id.is_some() && self.basis != Some(ImportBasis::LegitimateInterest) {
+            v.add(
+                format!("{at}.assessmentId"),
+                "only a legitimate-interest basis cites an assessment",
+            );
+        }
+        Ok(CheckedImportGround {
+            basis: self.basis,
+            purpose_key,
+            assessment,
+        })
+    }
+}
+
+fn check_basis(
+    conn: &mut AnyConnection,
+    v: &mut Validator,
+    at: &str,
+    basis: ImportBasis,
+    purpose_key: &str,
+    assessment_id: Option<&ID>,
+) -> Result<Option<String>> {
+    let Some(purpose) = purposes::find(conn, purpose_key)? else {
+        v.add(format!("{at}.purposeKey"), "no purpose has this key");
+        return Ok(None);
+    };
+    if purpose.marketing {
+        v.add(
+            format!("{at}.purposeKey"),
+            "imports do not enrol anyone in direct marketing; record marketing grounds per \
+             contact, with their consent or assessment",
+        );
+    }
+    match (basis, assessment_id) {
+        (ImportBasis::LegitimateInterest, Some(id)) => {
+            grounds::check_assessment(conn, v, &format!("{at}.assessmentId"), &purpose, id)
+        }
+        (ImportBasis::LegitimateInterest, None) => {
+            v.add(
+                format!("{at}.assessmentId"),
+                "a legitimate-interest basis must cite its legitimate-interest assessment",
+            );
+            Ok(None)
+        }
+        _ => Ok(None),
     }
 }

@@ -8,10 +8,10 @@ use lexgate_connectors::RemoteContact;
 
 use super::erasure::ErasureRegister;
 use super::instances;
-use super::provenance::{ImportBasis, Provenance, ProvenanceRule, RecordOrigin};
+use super::provenance::{ImportBasis, ImportGround, Provenance, ProvenanceRule, RecordOrigin};
 use super::upsert::{self, PageScope};
 use crate::contacts::{ContactCategory, ContactRules};
-use crate::db::schema::{purposes, sync_cursors, sync_review_items};
+use crate::db::schema::{sync_cursors, sync_review_items};
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result, Validator};
 
@@ -54,6 +54,8 @@ pub struct ResolveSyncReviewItemInput {
     /// For IMPORT: the basis and the purpose it is recorded for.
     pub basis: Option<ImportBasis>,
     pub purpose_key: Option<String>,
+    /// For IMPORT on LEGITIMATE_INTEREST: the approved LIA covering the purpose.
+    pub assessment_id: Option<async_graphql::ID>,
     /// For IMPORT: the new contact's category (default OTHER).
     pub category: Option<ContactCategory>,
 }
@@ -131,23 +133,15 @@ fn import(
     input: &ResolveSyncReviewItemInput,
 ) -> Result<Option<String>> {
     let mut v = Validator::new();
-    let basis = input.basis;
-    if basis.is_none() {
+    if input.basis.is_none() {
         v.add("input.basis", "an import needs the legal basis it rests on");
     }
-    let purpose_key = input
-        .purpose_key
-        .clone()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
-    let purpose_exists: i64 = purposes::table
-        .filter(purposes::key.eq(&purpose_key))
-        .count()
-        .get_result(conn)?;
-    if purpose_exists == 0 {
-        v.add("input.purposeKey", "no purpose has this key");
+    let ground = ImportGround {
+        basis: input.basis,
+        purpose_key: Some(input.purpose_key.clone().unwrap_or_default()),
+        assessment_id: input.assessment_id.clone(),
     }
+    .check(conn, &mut v, "input")?;
     v.finish()?;
     let instance = instances::get(conn, &item.instance_id)?;
     let record = item.record()?;
@@ -156,8 +150,9 @@ fn import(
         source_detail: instance.provenance()?.source_detail,
         rules: vec![ProvenanceRule {
             origin,
-            basis,
-            purpose_key: Some(purpose_key),
+            basis: ground.basis,
+            purpose_key: ground.purpose_key,
+            assessment: ground.assessment,
             category: input.category.unwrap_or(ContactCategory::Other),
         }],
     };

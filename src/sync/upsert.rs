@@ -18,7 +18,10 @@ use crate::db::schema::{
 };
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
+use crate::gdpr::grounds::{self, ProcessingGroundInput};
 use crate::gdpr::provenance::{ContactSourceInput, SourceKind};
+use crate::gdpr::{Actor, BasisRules};
+use crate::ids::{self, NodeType};
 use crate::validation::{
     email_key, normalize_codice_fiscale, normalize_email, normalize_partita_iva, normalize_phone,
 };
@@ -450,24 +453,39 @@ fn record_provenance(
         .filter(processing_grounds::ended_at.is_null())
         .count()
         .get_result(conn)?;
-    if open == 0 {
-        diesel::insert_into(processing_grounds::table)
-            .values((
-                processing_grounds::id.eq(new_id()),
-                processing_grounds::contact_id.eq(contact_id),
-                processing_grounds::purpose_id.eq(&purpose_id),
-                processing_grounds::legal_basis.eq(basis.as_str()),
-                processing_grounds::note.eq(format!(
-                    "Imported by connector {} as {}",
-                    scope.instance_name,
-                    origin.as_str()
-                )),
-                processing_grounds::started_at.eq(at),
-                processing_grounds::recorded_at.eq(at),
-                processing_grounds::recorded_by.eq(&principal),
-            ))
-            .execute(conn)?;
+    if open > 0 {
+        return Ok(());
     }
+    // Through the same checks as a ground entered by hand: an assessment withdrawn or
+    // rejected since the rule was configured fails the record instead of creating a ground
+    // nobody can justify.
+    let ground = ProcessingGroundInput {
+        purpose: purpose_key.clone(),
+        legal_basis: basis.legal_basis(),
+        consent: None,
+        assessment_id: rule
+            .assessment
+            .as_deref()
+            .map(|key| ids::encode(NodeType::Assessment, key)),
+        note: Some(format!(
+            "Imported by connector {} as {}",
+            scope.instance_name,
+            origin.as_str()
+        )),
+    };
+    let actor = Actor {
+        user_id: None,
+        label: principal,
+    };
+    // Import rules never name marketing purposes, so the marketing rules do not apply here.
+    grounds::record(
+        conn,
+        "provenance",
+        contact_id,
+        ground,
+        &BasisRules::default(),
+        &actor,
+    )?;
     Ok(())
 }
 

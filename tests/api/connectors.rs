@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use diesel::prelude::*;
 use lexgate::db::schema::{connector_instances, sync_runs};
+use lexgate::sync::config::ConnectorConfig;
 use lexgate::sync::instances;
 use lexgate_connectors::testing::{FakeProvider, CLIENT_ID, CLIENT_SECRET};
 use lexgate_connectors::webhook;
@@ -19,7 +20,7 @@ use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
 
 const WEBHOOK_SECRET: &str = "whsec-test-7c1e2a";
 
-const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id name kind hasClientSecret hasWebhookSecret authorized sourceDetail provenance { origin basis purposeKey category } } } }";
+const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id name kind hasClientSecret hasWebhookSecret authorized sourceDetail provenance { origin basis purposeKey assessmentId category } } } }";
 
 async fn start(backend: Backend) -> TestApp {
     TestApp::start_with(backend, |s| {
@@ -77,11 +78,12 @@ async fn instances_are_configured_by_admins_and_secrets_never_come_back(backend:
     assert_eq!(instance["hasWebhookSecret"], true);
     assert_eq!(instance["authorized"], false);
     assert_eq!(instance["sourceDetail"], "Billing system");
-    // The default provenance rules of the issue.
+    // The default provenance rules of the issue. The firm has assessed no legitimate interest
+    // yet, so matter correspondents are reviewed rather than imported on one.
     let rules = instance["provenance"].as_array().expect("rules");
-    assert!(rules.contains(&json!({ "origin": "BILLING_CLIENT", "basis": "CONTRACT", "purposeKey": "client_relationship", "category": "CLIENT" })));
-    assert!(rules.contains(&json!({ "origin": "MATTER_CORRESPONDENT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling", "category": "OTHER" })));
-    assert!(rules.contains(&json!({ "origin": "UNKNOWN_CORRESPONDENT", "basis": null, "purposeKey": null, "category": "OTHER" })));
+    assert!(rules.contains(&json!({ "origin": "BILLING_CLIENT", "basis": "CONTRACT", "purposeKey": "client_relationship", "assessmentId": null, "category": "CLIENT" })));
+    assert!(rules.contains(&json!({ "origin": "MATTER_CORRESPONDENT", "basis": null, "purposeKey": null, "assessmentId": null, "category": "OTHER" })));
+    assert!(rules.contains(&json!({ "origin": "UNKNOWN_CORRESPONDENT", "basis": null, "purposeKey": null, "assessmentId": null, "category": "OTHER" })));
     let text = body.to_string();
     assert!(!text.contains(CLIENT_SECRET) && !text.contains(WEBHOOK_SECRET));
     // Sealed at rest.
@@ -254,8 +256,11 @@ async fn the_review_queue_is_decided_by_admins(backend: Backend) {
     let resolve = "mutation($input: ResolveSyncReviewItemInput!) { resolveSyncReviewItem(input: $input) { item { resolution contactId } } }";
     let missing_basis = app.error(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "purposeKey": "matter_handling" } })).await;
     assert_error(&missing_basis, "BAD_USER_INPUT", "input.basis");
+    let unassessed = app.error(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling" } })).await;
+    assert_error(&unassessed, "BAD_USER_INPUT", "input.assessmentId");
+    let matter_lia = lia(&app, &["matter_handling"], "APPROVED").await;
     let data = app
-        .data(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling" } }))
+        .data(resolve, json!({ "input": { "id": ugo, "decision": "IMPORT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling", "assessmentId": matter_lia } }))
         .await;
     assert_eq!(
         data["resolveSyncReviewItem"]["item"]["resolution"],
@@ -402,17 +407,23 @@ async fn signed_webhooks_start_one_sync_per_event(backend: Backend) {
     assert_eq!(send("{}", no_id).await.expect("sent").status(), 400);
 }
 
-async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) {
-    let provider = FakeProvider::start().await;
-    let config: lexgate::sync::config::ConnectorConfig = toml::from_str(&format!(
+fn config_file_entry(provider: &FakeProvider, rule: &str) -> ConnectorConfig {
+    toml::from_str(&format!(
         "name = \"calendar\"\nkind = \"json_feed\"\nbase_url = \"{base}\"\nclient_id = \"{CLIENT_ID}\"\n\
          client_secret = \"{CLIENT_SECRET}\"\nauth_url = \"{base}/authorize\"\n\
-         token_url = \"{base}/token\"\nschedule_minutes = 30\n\
-         [[provenance]]\norigin = \"address_book\"\nbasis = \"legitimate_interest\"\n\
-         purpose_key = \"matter_handling\"\ncategory = \"other\"\n",
+         token_url = \"{base}/token\"\nschedule_minutes = 30\n[[provenance]]\n{rule}",
         base = provider.base_url
     ))
-    .expect("connector config");
+    .expect("connector config")
+}
+
+async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) {
+    let provider = FakeProvider::start().await;
+    let config = config_file_entry(
+        &provider,
+        "origin = \"billing_client\"\nbasis = \"contract\"\n\
+         purpose_key = \"client_relationship\"\ncategory = \"client\"\n",
+    );
     let app = TestApp::start_with(backend, |s| {
         s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
         s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
@@ -424,7 +435,161 @@ async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) 
         .await;
     assert_eq!(
         data["connectorInstances"],
-        json!([{ "name": "calendar", "scheduleMinutes": 30, "hasClientSecret": true, "provenance": [{ "origin": "ADDRESS_BOOK", "basis": "LEGITIMATE_INTEREST" }] }])
+        json!([{ "name": "calendar", "scheduleMinutes": 30, "hasClientSecret": true, "provenance": [{ "origin": "BILLING_CLIENT", "basis": "CONTRACT" }] }])
+    );
+
+    // A legitimate interest in the config file needs its assessment like one set through the
+    // API; start-up refuses the file, naming the rule.
+    let unassessed = config_file_entry(
+        &provider,
+        "origin = \"address_book\"\nbasis = \"legitimate_interest\"\n\
+         purpose_key = \"matter_handling\"\ncategory = \"other\"\n",
+    );
+    let refused = app
+        .db
+        .transaction(move |c| lexgate::sync::config::apply(c, Some(&secret_box()), &[unassessed]))
+        .await
+        .expect_err("refused");
+    assert!(
+        refused
+            .to_string()
+            .contains("input.provenance[0].assessmentId"),
+        "{refused}"
+    );
+    let matter_lia = lia(&app, &["matter_handling"], "APPROVED").await;
+    let assessed = config_file_entry(
+        &provider,
+        &format!(
+            "origin = \"address_book\"\nbasis = \"legitimate_interest\"\n\
+             purpose_key = \"matter_handling\"\nassessment_id = \"{matter_lia}\"\ncategory = \"other\"\n"
+        ),
+    );
+    app.db
+        .transaction(move |c| lexgate::sync::config::apply(c, Some(&secret_box()), &[assessed]))
+        .await
+        .expect("applied");
+    let data = app
+        .data(
+            "{ connectorInstances { provenance { origin basis assessmentId } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        data["connectorInstances"][0]["provenance"],
+        json!([{ "origin": "ADDRESS_BOOK", "basis": "LEGITIMATE_INTEREST", "assessmentId": matter_lia }])
+    );
+}
+
+/// A legitimate interest an import rule relies on is one the DPO assessed: an approved LIA
+/// covering the purpose, checked when the rule is set and again for every contact imported.
+async fn legitimate_interest_imports_cite_an_approved_assessment(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    let rule = |purpose: &str, assessment: Value| {
+        let mut input = instance_input(&provider);
+        input["provenance"] = json!([{ "origin": "MATTER_CORRESPONDENT", "basis": "LEGITIMATE_INTEREST",
+            "purposeKey": purpose, "assessmentId": assessment, "category": "OTHER" }]);
+        json!({ "input": input })
+    };
+    let refused = app
+        .error(CREATE, rule("matter_handling", Value::Null))
+        .await;
+    assert_error(
+        &refused,
+        "BAD_USER_INPUT",
+        "input.provenance[0].assessmentId",
+    );
+    let rejected = lia(&app, &["matter_handling"], "REJECTED").await;
+    let refused = app
+        .error(CREATE, rule("matter_handling", json!(rejected)))
+        .await;
+    assert_error(
+        &refused,
+        "BAD_USER_INPUT",
+        "input.provenance[0].assessmentId",
+    );
+    let other_purpose = lia(&app, &["client_relationship"], "APPROVED").await;
+    let refused = app
+        .error(CREATE, rule("matter_handling", json!(other_purpose)))
+        .await;
+    assert_error(
+        &refused,
+        "BAD_USER_INPUT",
+        "input.provenance[0].assessmentId",
+    );
+    let marketing = lia(&app, &["newsletter"], "APPROVED").await;
+    let refused = app
+        .error(CREATE, rule("newsletter", json!(marketing)))
+        .await;
+    assert_error(&refused, "BAD_USER_INPUT", "input.provenance[0].purposeKey");
+    assert_eq!(
+        app.data("{ connectorInstances { id } }", json!({})).await["connectorInstances"],
+        json!([]),
+        "nothing stored by a refused configuration"
+    );
+
+    // The default rules cite the firm's approved LIA for matter handling once there is one.
+    let matter_lia = lia(&app, &["matter_handling"], "APPROVED").await;
+    let instance = app
+        .data(CREATE, json!({ "input": instance_input(&provider) }))
+        .await["createConnectorInstance"]["connectorInstance"]
+        .clone();
+    let rules = instance["provenance"].as_array().expect("rules");
+    assert!(rules.contains(&json!({ "origin": "MATTER_CORRESPONDENT", "basis": "LEGITIMATE_INTEREST", "purposeKey": "matter_handling", "assessmentId": matter_lia, "category": "OTHER" })));
+    authorise_directly(&app, &provider).await;
+    let correspondent = |id: &str, given: &str| RemoteContact {
+        external_id: id.into(),
+        origin: ContactOrigin::MatterCorrespondent,
+        given_name: Some(given.into()),
+        family_name: Some("Bianchi".into()),
+        emails: vec![format!("{}@example.it", given.to_lowercase())],
+        ..RemoteContact::default()
+    };
+    provider.upsert(correspondent("m-1", "Anna"));
+    let sync = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { created failed errors { externalId message } } } }";
+    let data = app.data(sync, json!({ "id": instance["id"] })).await;
+    assert_eq!(data["runConnectorSync"]["run"]["created"], 1);
+    let anna = app
+        .data(
+            "{ contacts(filter: { text: \"anna@example.it\" }) { nodes { processingGrounds { legalBasis assessment { id } } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(
+        anna["contacts"]["nodes"][0]["processingGrounds"],
+        json!([{ "legalBasis": "LEGITIMATE_INTEREST", "assessment": { "id": matter_lia } }])
+    );
+
+    // The DPO revises the assessment: the interest no longer prevails. The rule cannot give
+    // new contacts a basis nobody can justify, so their records fail and nothing is created.
+    let body = app
+        .gql_as(
+            &dpo(&app).await,
+            "mutation($i: UpdateAssessmentInput!) { updateAssessment(input: $i) { assessment { outcome } } }",
+            json!({ "i": { "id": matter_lia, "outcome": "REJECTED" } }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["updateAssessment"]["assessment"]["outcome"], "REJECTED",
+        "{body:#}"
+    );
+    provider.upsert(correspondent("m-2", "Bruno"));
+    let data = app.data(sync, json!({ "id": instance["id"] })).await;
+    let run = &data["runConnectorSync"]["run"];
+    assert_eq!(
+        (run["created"].clone(), run["failed"].clone()),
+        (json!(0), json!(1))
+    );
+    assert_eq!(run["errors"][0]["externalId"], "m-2");
+    assert!(
+        run["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("assessmentId")),
+        "{run:#}"
+    );
+    assert_eq!(
+        app.data("{ contacts { totalCount } }", json!({})).await["contacts"]["totalCount"],
+        1
     );
 }
 
@@ -434,4 +599,5 @@ on_both_backends!(
     the_review_queue_is_decided_by_admins,
     signed_webhooks_start_one_sync_per_event,
     instances_in_the_config_file_are_applied_at_start_up,
+    legitimate_interest_imports_cite_an_approved_assessment,
 );

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::fixtures::{create_contact, create_organization, create_person};
+use crate::fixtures::{create_contact, create_organization, create_person, dpo, lia};
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
 
@@ -34,36 +34,6 @@ async fn total_contacts(app: &TestApp) -> i64 {
     app.data("{ contacts { totalCount } }", json!({})).await["contacts"]["totalCount"]
         .as_i64()
         .expect("count")
-}
-
-/// An approved legitimate-interest assessment covering the purposes.
-/// Written by the DPO, whose register it is (a DPO user is signed in on first use).
-async fn lia(app: &TestApp, purposes: &[&str], outcome: &str) -> String {
-    let body = app
-        .gql_as(
-            &dpo(app).await,
-            "mutation($i: CreateAssessmentInput!) { createAssessment(input: $i) { assessment { id } } }",
-            json!({ "i": { "kind": "LIA", "title": "B2B marketing", "outcome": outcome, "assessedOn": "2026-01-10", "purposes": purposes } }),
-        )
-        .await;
-    body["data"]["createAssessment"]["assessment"]["id"]
-        .as_str()
-        .unwrap_or_else(|| panic!("assessment created: {body:#}"))
-        .to_owned()
-}
-
-/// The token of the app's DPO, signed in once.
-async fn dpo(app: &TestApp) -> String {
-    let login = app
-        .gql(
-            "mutation { login(input: { email: \"dpo@studio.it\", password: \"Ombrello-Verde-2026\" }) { accessToken } }",
-            json!({}),
-        )
-        .await;
-    if let Some(token) = login["data"]["login"]["accessToken"].as_str() {
-        return token.to_owned();
-    }
-    app.sign_in("dpo@studio.it", "dpo").await.1
 }
 
 fn field_of(error: &Value) -> String {

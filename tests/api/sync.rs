@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use diesel::prelude::*;
@@ -14,9 +14,11 @@ use lexgate::db::schema::{
     sync_links, sync_review_items,
 };
 use lexgate::db::AnyConnection;
+use lexgate::gdpr::KeyedHasher;
+use lexgate::sync::erasure::Tombstones;
 use lexgate::sync::instances::{self, CreateConnectorInstanceInput, InstanceRow};
 use lexgate::sync::runs::{RunRow, SyncRunStatus};
-use lexgate::sync::{ConnectorRuntime, ErasureRegister, Identities, SyncEngine, SyncError};
+use lexgate::sync::{ConnectorRuntime, ErasureRegister, SyncEngine, SyncError};
 use lexgate_connectors::http::HttpPolicy;
 use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::testing::FakeProvider;
@@ -38,23 +40,15 @@ pub fn secret_box() -> SecretBox {
     SecretBox::new(&keys, SECRETS_KEY_ID).expect("secret box")
 }
 
-/// Erased identities for tests of the engine's erasure boundary.
-#[derive(Default)]
-struct ErasedEmails(Mutex<HashSet<String>>);
-
-impl ErasureRegister for ErasedEmails {
-    fn is_erased(&self, _: &mut AnyConnection, ids: &Identities) -> lexgate::error::Result<bool> {
-        let erased = self.0.lock().expect("erased set");
-        Ok(ids.emails.iter().any(|e| erased.contains(e)))
-    }
-}
-
 struct Fixture {
     app: TestApp,
     provider: FakeProvider,
     instance_id: String,
     runtime: ConnectorRuntime,
-    erased: Arc<ErasedEmails>,
+    /// The register the server itself uses: the erasure's tombstones.
+    erasure: Arc<dyn ErasureRegister>,
+    /// The approved LIA covering matter handling, which the default rules cite.
+    matter_lia: String,
 }
 
 fn fast_policy() -> HttpPolicy {
@@ -89,6 +83,12 @@ impl Fixture {
 
     async fn with_page_size(backend: Backend, page_size: i32) -> Fixture {
         let app = TestApp::start(backend).await;
+        let matter_lia = lia(&app, &["matter_handling"], "APPROVED").await;
+        let hasher = app
+            .db
+            .run(|c| KeyedHasher::load(c, None))
+            .await
+            .expect("the GDPR key");
         let provider = FakeProvider::start().await;
         let tokens = provider.issue_tokens();
         let (base, auth, token) = (
@@ -135,7 +135,8 @@ impl Fixture {
             provider,
             instance_id,
             runtime,
-            erased: Arc::default(),
+            erasure: Arc::new(Tombstones { hasher }),
+            matter_lia,
         }
     }
 
@@ -143,7 +144,7 @@ impl Fixture {
         SyncEngine::new(
             self.app.db.clone(),
             ContactRules::default(),
-            self.erased.clone(),
+            self.erasure.clone(),
         )
     }
 
@@ -307,11 +308,25 @@ async fn first_sync_imports_with_source_and_legal_basis(backend: Backend) {
         .await
         .expect("imported");
     assert_eq!(
-        grounds(luisa).await,
+        grounds(luisa.clone()).await,
         [(
             "matter_handling".to_owned(),
             "legitimate_interest".to_owned()
         )]
+    );
+    // The legitimate interest cites the firm's assessment, so it counts like one entered by
+    // hand.
+    let cited = f
+        .query(move |c| {
+            processing_grounds::table
+                .filter(processing_grounds::contact_id.eq(luisa))
+                .select(processing_grounds::assessment_id)
+                .first::<Option<String>>(c)
+        })
+        .await;
+    assert_eq!(
+        cited.map(|key| lexgate::ids::encode(lexgate::ids::NodeType::Assessment, &key).0),
+        Some(f.matter_lia.clone())
     );
 
     // The unknown correspondent waits for review; no contact without a basis.
@@ -658,32 +673,62 @@ async fn an_invalid_cursor_triggers_a_full_resync_that_reconciles_deletions(back
 
 async fn an_erased_person_present_at_the_provider_is_not_recreated(backend: Backend) {
     let f = Fixture::start(backend).await;
-    f.erased
-        .0
-        .lock()
-        .expect("erased")
-        .insert("mario.rossi@example.it".into());
-    f.provider.upsert(person(
-        "c-1",
-        "Mario",
-        "Rossi",
-        ContactOrigin::BillingClient,
-    ));
-    f.provider.upsert(person(
-        "c-2",
-        "Ugo",
-        "Neri",
-        ContactOrigin::UnknownCorrespondent,
-    ));
-    f.erased
-        .0
-        .lock()
-        .expect("erased")
-        .insert("ugo.neri@example.it".into());
+    f.provider.upsert(RemoteContact {
+        phones: vec!["+39 347 5550101".into()],
+        ..person("c-1", "Mario", "Rossi", ContactOrigin::BillingClient)
+    });
     let run = f.sync().await;
+    assert_counts(&run, 1, 0, 0, 0, 0, 0);
+    let mario = f
+        .contact_with_email("mario.rossi@example.it")
+        .await
+        .expect("imported");
+
+    // Mario asks to be erased; the DPO executes it through the API, as in the firm.
+    let dpo = dpo(&f.app).await;
+    let mario = lexgate::ids::encode(lexgate::ids::NodeType::Contact, &mario).0;
+    let request = verified_request(&f.app, &dpo, "ERASURE", &mario, "Mario Rossi").await;
+    let body = f
+        .app
+        .gql_as(
+            &dpo,
+            "mutation($id: ID!) { executeErasure(input: { requestId: $id }) { erasure { contactDeleted } } }",
+            json!({ "id": request }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["executeErasure"]["erasure"]["contactDeleted"], true,
+        "{body:#}"
+    );
+    assert_eq!(f.contact_count().await, 0);
+
+    // The provider still has him and changes his record: the next sync skips it.
+    f.provider.upsert(RemoteContact {
+        phones: vec!["+39 347 5550101".into(), "+39 02 5550102".into()],
+        ..person("c-1", "Mario", "Rossi", ContactOrigin::BillingClient)
+    });
+    // Another system record of his, under a new id, carrying only his phone number.
+    f.provider.upsert(RemoteContact {
+        emails: vec![],
+        phones: vec!["347 555 0101".into()],
+        ..person("c-9", "M.", "Rossi", ContactOrigin::UnknownCorrespondent)
+    });
+    let run = f.sync().await;
+    assert!(!run.full_sync);
+    assert_counts(&run, 0, 0, 0, 2, 0, 0);
+    // A full resync (the provider forgot our cursor) brings nothing back either.
+    f.provider.invalidate_cursors();
+    let run = f.sync().await;
+    assert!(run.full_sync);
     assert_counts(&run, 0, 0, 0, 2, 0, 0);
     assert_eq!(f.contact_count().await, 0);
-    assert!(f.links().await.is_empty());
+    assert!(
+        f.links()
+            .await
+            .iter()
+            .all(|(_, contact, _)| contact.is_none()),
+        "no link leads to a contact"
+    );
     let queued: i64 = f
         .query(|c| sync_review_items::table.count().get_result(c))
         .await;
@@ -758,7 +803,7 @@ async fn two_engines_racing_on_one_instance_one_wins(backend: Backend) {
         .await
         .expect("second pool");
     let one = f.engine();
-    let two = SyncEngine::new(other_db, ContactRules::default(), f.erased.clone());
+    let two = SyncEngine::new(other_db, ContactRules::default(), f.erasure.clone());
     let (a, b) = tokio::join!(
         one.run(&instance, &connector, "test", &|_| {}),
         two.run(&instance, &connector, "test", &|_| {}),
