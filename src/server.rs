@@ -62,6 +62,19 @@ pub async fn sync_service(
             .await
             .map_err(|e| anyhow::anyhow!("connectors in the config file: {e}"))?;
     }
+    if let Some(sealing) = secrets.clone() {
+        // After a key rotation, secrets still under an old key move to the current one.
+        let resealed = db
+            .transaction(move |conn| crate::sync::instances::reseal(conn, &sealing))
+            .await
+            .map_err(|e| anyhow::anyhow!("re-sealing connector secrets: {e}"))?;
+        if resealed > 0 {
+            tracing::info!(
+                instances = resealed,
+                "connector secrets re-sealed under the current key"
+            );
+        }
+    }
     let setup = crate::sync::service::SyncSetup {
         rules: ContactRules {
             phone_region: settings.phone_region.clone(),

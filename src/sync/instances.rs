@@ -408,6 +408,43 @@ pub fn save_tokens(
     Ok(())
 }
 
+/// Re-seals every connector secret still under a key other than the current one, so that an
+/// old key can be retired after a rotation. Returns how many instances changed.
+pub fn reseal(conn: &mut AnyConnection, secrets: &SecretBox) -> Result<usize> {
+    let current = secrets.current_key_id();
+    let stale = |sealed: &Option<String>| {
+        sealed
+            .as_deref()
+            .is_some_and(|s| SecretBox::key_id_of(s) != Some(current))
+    };
+    let mut changed = 0;
+    for row in list(conn)? {
+        if !stale(&row.credentials) && !stale(&row.webhook_secret) {
+            continue;
+        }
+        let credentials = match &row.credentials {
+            Some(_) => Some(row.seal_credentials(secrets, &row.credentials(secrets)?)?),
+            None => None,
+        };
+        let webhook_secret = match row.webhook_secret(secrets)? {
+            Some(plain) => Some(
+                secrets
+                    .seal(&plain, &row.context("webhook_secret"))
+                    .map_err(|e| Error::Internal(format!("webhook secret: {e}")))?,
+            ),
+            None => None,
+        };
+        diesel::update(connector_instances::table.find(&row.id))
+            .set((
+                connector_instances::credentials.eq(credentials),
+                connector_instances::webhook_secret.eq(webhook_secret),
+            ))
+            .execute(conn)?;
+        changed += 1;
+    }
+    Ok(changed)
+}
+
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
     let deleted = diesel::delete(connector_instances::table.find(id)).execute(conn)?;
     if deleted == 0 {

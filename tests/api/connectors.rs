@@ -480,6 +480,58 @@ async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) 
     );
 }
 
+/// After a key rotation every connector secret moves to the current key (the server does this
+/// at start-up), so the old key can be removed.
+async fn a_key_rotation_reseals_every_connector_secret(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    create_instance(&app, &provider).await;
+    authorise_directly(&app, &provider).await;
+    const NEW_KEY: &str = "VlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlZWVlY=";
+    let keys = |pairs: &[(&str, &str)]| -> std::collections::HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(id, key)| ((*id).to_owned(), (*key).to_owned()))
+            .collect()
+    };
+    let both = lexgate_connectors::secrets::SecretBox::new(
+        &keys(&[(SECRETS_KEY_ID, SECRETS_KEY), ("new-key", NEW_KEY)]),
+        "new-key",
+    )
+    .expect("both keys");
+    let resealed = app
+        .db
+        .transaction(move |c| instances::reseal(c, &both))
+        .await
+        .expect("resealed");
+    assert_eq!(resealed, 1);
+    let only_new =
+        lexgate_connectors::secrets::SecretBox::new(&keys(&[("new-key", NEW_KEY)]), "new-key")
+            .expect("new key");
+    let (credentials, webhook) = app
+        .db
+        .run(move |c| {
+            let row = instances::by_name(c, "billing")?;
+            Ok((row.credentials(&only_new)?, row.webhook_secret(&only_new)?))
+        })
+        .await
+        .expect("opened with the new key alone");
+    assert_eq!(credentials.client_secret.as_deref(), Some(CLIENT_SECRET));
+    assert!(credentials.tokens.is_some(), "the tokens moved too");
+    assert_eq!(webhook.as_deref(), Some(WEBHOOK_SECRET.as_bytes()));
+    let again = lexgate_connectors::secrets::SecretBox::new(
+        &keys(&[(SECRETS_KEY_ID, SECRETS_KEY), ("new-key", NEW_KEY)]),
+        "new-key",
+    )
+    .expect("both keys");
+    let resealed = app
+        .db
+        .transaction(move |c| instances::reseal(c, &again))
+        .await
+        .expect("resealed");
+    assert_eq!(resealed, 0, "nothing left under the old key");
+}
+
 /// A legitimate interest an import rule relies on is one the DPO assessed: an approved LIA
 /// covering the purpose, checked when the rule is set and again for every contact imported.
 async fn legitimate_interest_imports_cite_an_approved_assessment(backend: Backend) {
@@ -600,4 +652,5 @@ on_both_backends!(
     signed_webhooks_start_one_sync_per_event,
     instances_in_the_config_file_are_applied_at_start_up,
     legitimate_interest_imports_cite_an_approved_assessment,
+    a_key_rotation_reseals_every_connector_secret,
 );
