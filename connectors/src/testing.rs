@@ -34,9 +34,13 @@ pub struct Fault {
 struct FakeState {
     /// external id → (change sequence, record); deleted records stay as tombstones.
     contacts: BTreeMap<String, (u64, RemoteContact)>,
+    /// change sequence → external id, so a page is read from its cursor on, not by sorting
+    /// every record (the sync benchmark serves 100k).
+    changes: BTreeMap<u64, String>,
     sequence: u64,
-    /// Cursors below this are refused with 410.
-    oldest_cursor: u64,
+    /// Cursors carry the epoch they were issued in; those of an earlier epoch are refused
+    /// with 410 (a full listing started after the invalidation pages on normally).
+    epoch: u64,
     faults: VecDeque<Fault>,
     access_tokens: HashSet<String>,
     refresh_tokens: HashSet<String>,
@@ -59,6 +63,21 @@ pub struct FakeProvider {
 impl Drop for FakeProvider {
     fn drop(&mut self) {
         self.server.abort();
+    }
+}
+
+impl FakeState {
+    /// A new change in the feed: the record gets the next sequence number.
+    fn record_change(&mut self, contact: RemoteContact) {
+        self.sequence += 1;
+        let sequence = self.sequence;
+        self.changes.insert(sequence, contact.external_id.clone());
+        if let Some((previous, _)) = self
+            .contacts
+            .insert(contact.external_id.clone(), (sequence, contact))
+        {
+            self.changes.remove(&previous);
+        }
     }
 }
 
@@ -107,40 +126,30 @@ impl FakeProvider {
 
     /// Adds or changes a record (a new change in the feed).
     pub fn upsert(&self, contact: RemoteContact) {
-        let mut state = lock(&self.state);
-        state.sequence += 1;
-        let sequence = state.sequence;
-        state
-            .contacts
-            .insert(contact.external_id.clone(), (sequence, contact));
+        lock(&self.state).record_change(contact);
     }
 
     /// Deletes a record: incremental feeds report it, full listings leave it out.
     pub fn delete(&self, external_id: &str) {
-        let mut state = lock(&self.state);
-        state.sequence += 1;
-        let sequence = state.sequence;
-        let tombstone = RemoteContact {
+        lock(&self.state).record_change(RemoteContact {
             external_id: external_id.to_owned(),
             deleted: true,
             ..RemoteContact::default()
-        };
-        state
-            .contacts
-            .insert(external_id.to_owned(), (sequence, tombstone));
+        });
     }
 
     /// Removes a record without a trace in the feed (as a provider that compacts its log),
     /// so only a full resync notices.
     pub fn forget(&self, external_id: &str) {
-        lock(&self.state).contacts.remove(external_id);
+        let mut state = lock(&self.state);
+        if let Some((sequence, _)) = state.contacts.remove(external_id) {
+            state.changes.remove(&sequence);
+        }
     }
 
     /// Every cursor issued so far becomes invalid (410).
     pub fn invalidate_cursors(&self) {
-        let mut state = lock(&self.state);
-        state.sequence += 1;
-        state.oldest_cursor = state.sequence;
+        lock(&self.state).epoch += 1;
     }
 
     /// The next contacts request fails with `status` (and `Retry-After` when given).
@@ -341,22 +350,24 @@ async fn list_contacts(
         }
         return response;
     }
-    let after = match query.cursor.as_deref().map(str::parse::<u64>) {
+    let after = match query
+        .cursor
+        .as_deref()
+        .map(|c| parse_cursor(c, state.epoch))
+    {
         None => None,
-        Some(Ok(seq)) if seq >= state.oldest_cursor => Some(seq),
-        Some(_) => return StatusCode::GONE.into_response(),
+        Some(Some(seq)) => Some(seq),
+        Some(None) => return StatusCode::GONE.into_response(),
     };
     let limit = query.limit.unwrap_or(100).max(1);
     let mut changes: Vec<&(u64, RemoteContact)> = state
-        .contacts
-        .values()
+        .changes
+        .range(after.map_or(0, |seq| seq + 1)..)
+        .filter_map(|(_, external_id)| state.contacts.get(external_id))
         // A full listing holds the live records only; a feed also reports deletions.
-        .filter(|(seq, record)| match after {
-            None => !record.deleted,
-            Some(after) => *seq > after,
-        })
+        .filter(|(_, record)| after.is_some() || !record.deleted)
+        .take(limit + 1)
         .collect();
-    changes.sort_by_key(|(seq, _)| *seq);
     let more = changes.len() > limit;
     changes.truncate(limit);
     let cursor = if more {
@@ -365,7 +376,16 @@ async fn list_contacts(
         state.sequence
     };
     let records: Vec<&RemoteContact> = changes.iter().map(|(_, r)| r).collect();
-    Json(json!({ "records": records, "cursor": cursor.to_string(), "more": more })).into_response()
+    let cursor = format!("{}.{cursor}", state.epoch);
+    Json(json!({ "records": records, "cursor": cursor, "more": more })).into_response()
+}
+
+/// The sequence a cursor ("EPOCH.SEQUENCE") points after, if it is of the current epoch.
+fn parse_cursor(cursor: &str, epoch: u64) -> Option<u64> {
+    let (issued_in, sequence) = cursor.split_once('.')?;
+    (issued_in.parse::<u64>().ok()? == epoch)
+        .then(|| sequence.parse().ok())
+        .flatten()
 }
 
 async fn push_contact(
