@@ -10,6 +10,7 @@
 mod chain;
 mod model;
 mod queries;
+mod sets;
 mod writer;
 
 pub use chain::{verify_chain, VerifyOutcome};
