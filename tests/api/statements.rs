@@ -100,7 +100,11 @@ async fn nested_query_statements_do_not_grow_with_rows(backend: Backend) {
     assert_eq!(warm_10, warm_60, "statements grew with the number of rows");
     assert_eq!(warm_60, warm_120, "statements grew with the number of rows");
     assert_eq!(cold_10, cold_120, "statements grew with the number of rows");
-    assert_eq!(cold_10, warm_10 + 2, "a new subject set costs two statements");
+    assert_eq!(
+        cold_10,
+        warm_10 + 2,
+        "a new subject set costs two statements"
+    );
     // The list query plus at most one per relation the query names (22 of them, some sharing
     // a batch), far below one per row; plus the access log's one transaction for the request
     // (begin, lock and read the chain head, insert the entry, move the head, commit).

@@ -152,7 +152,7 @@ pub fn subject_access_export(
     data.insert("sync_links".into(), links);
     data.insert("sync_review_items".into(), reviews);
     let (access_entries, access_summary) = access_log_of(conn, contact_id)?;
-    data.insert("access_log_subjects".into(), access_entries);
+    data.insert("access_log_subject_sets".into(), access_entries);
 
     let purposes: Vec<String> = used_purposes.into_iter().collect();
     let holds = holds::of_contact(conn, contact_id, requests::today())?;
