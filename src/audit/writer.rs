@@ -21,7 +21,7 @@ use super::model::{
 };
 use super::sets;
 use crate::db::schema::{access_log, access_log_head, access_log_subject_sets};
-use crate::db::{insert_batch, AnyConnection, Database};
+use crate::db::{insert_batch, AnyConnection, Database, DedicatedConnection};
 use crate::error::{Error, Result};
 
 /// Most requests written in one transaction; the rest wait for the next one.
@@ -105,6 +105,9 @@ async fn write_batches(
     // Sets are never removed (the table is append-only), so a set known to be committed
     // stays stored; only sets of committed batches are added.
     let mut known_sets: Arc<HashSet<String>> = Arc::default();
+    // The writer's own connection, outside the pool: a batch never queues behind requests
+    // for a pooled connection while every request of the batch waits for its commit.
+    let mut connection: Option<DedicatedConnection> = None;
     while let Some(first) = requests.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_REQUESTS_PER_BATCH {
@@ -120,9 +123,24 @@ async fn write_batches(
             waiters.push(pending.done);
         }
         let known = known_sets.clone();
-        let result = db
-            .transaction(move |conn| append_in_transaction(conn, &entries, &known))
-            .await;
+        let result = match &connection {
+            Some(conn) => Ok(conn),
+            None => db
+                .dedicated_connection()
+                .await
+                .map(|c| &*connection.insert(c)),
+        };
+        let result = match result {
+            Ok(conn) => {
+                db.transaction_on(conn, move |c| append_in_transaction(c, &entries, &known))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // It may be the connection that failed: the next batch opens a fresh one.
+            connection = None;
+        }
         let result = match result {
             Ok(written) => {
                 batches.fetch_add(1, Ordering::Relaxed);
