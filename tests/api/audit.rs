@@ -272,7 +272,9 @@ async fn subject_rows(app: &TestApp) -> i64 {
         .run(|c| {
             use diesel::prelude::*;
             use lexgate::db::schema::access_log_subject_sets;
-            Ok(access_log_subject_sets::table.count().get_result::<i64>(c)?)
+            Ok(access_log_subject_sets::table
+                .count()
+                .get_result::<i64>(c)?)
         })
         .await
         .expect("counted")
@@ -448,7 +450,7 @@ async fn removed_entries_are_detected(backend: Backend) {
     // The last entry: only the head still knows it existed.
     sql(&app, "DELETE FROM access_log WHERE seq = 3;")
         .await
-    .expect("last entry deleted");
+        .expect("last entry deleted");
     let VerifyOutcome::Broken { seq, reason } = verify(&app).await else {
         panic!("deleted last entry not detected");
     };
@@ -457,7 +459,7 @@ async fn removed_entries_are_detected(backend: Backend) {
     // An entry in the middle.
     sql(&app, "DELETE FROM access_log WHERE seq = 1;")
         .await
-    .expect("first entry deleted");
+        .expect("first entry deleted");
     let VerifyOutcome::Broken { seq, .. } = verify(&app).await else {
         panic!("deleted first entry not detected");
     };
