@@ -6,14 +6,13 @@
 //! reordering any entry changes its hash or breaks the link to the next one; removing entries
 //! at the end is caught by `access_log_head`, which records the last seq and hash.
 
-use std::collections::HashMap;
-
 use chrono::{NaiveDateTime, SecondsFormat};
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::model::{AccessEntry, AccessLogRow, SubjectRow};
-use crate::db::schema::{access_log, access_log_head, access_log_subjects};
+use super::model::{AccessEntry, AccessLogRow};
+use super::sets;
+use crate::db::schema::{access_log, access_log_head};
 use crate::db::AnyConnection;
 use crate::error::Result;
 
@@ -179,14 +178,20 @@ pub fn verify_chain(conn: &mut AnyConnection) -> Result<VerifyOutcome> {
             .limit(VERIFY_CHUNK)
             .select(AccessLogRow::as_select())
             .load(conn)?;
-        let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        let Some(last) = rows.last() else {
             break;
         };
-        let mut subjects = subjects_between(conn, first.seq, last.seq)?;
+        let mut set_ids: Vec<&str> = rows.iter().map(|r| r.subject_set.as_str()).collect();
+        set_ids.sort_unstable();
+        set_ids.dedup();
+        let subjects = sets::members_of(conn, &set_ids)?;
         last_seen = last.seq;
         for row in &rows {
-            let row_subjects = subjects.remove(&row.seq).unwrap_or_default();
-            if let Err(broken) = check_row(&mut cursor, row, &row_subjects) {
+            let row_subjects = subjects
+                .get(&row.subject_set)
+                .map(Vec::as_slice)
+                .unwrap_or_default();
+            if let Err(broken) = check_row(&mut cursor, row, row_subjects) {
                 return Ok(broken);
             }
         }
@@ -255,23 +260,6 @@ fn check_nothing_beyond_head(conn: &mut AnyConnection) -> Result<Option<VerifyOu
         }),
         _ => None,
     })
-}
-
-/// The subjects of the entries `first..=last`, by seq.
-fn subjects_between(
-    conn: &mut AnyConnection,
-    first: i64,
-    last: i64,
-) -> Result<HashMap<i64, Vec<String>>> {
-    let rows: Vec<SubjectRow> = access_log_subjects::table
-        .filter(access_log_subjects::seq.between(first, last))
-        .select(SubjectRow::as_select())
-        .load(conn)?;
-    let mut by_seq: HashMap<i64, Vec<String>> = HashMap::new();
-    for row in rows {
-        by_seq.entry(row.seq).or_default().push(row.contact_id);
-    }
-    Ok(by_seq)
 }
 
 /// Checks one entry against its predecessor and its own hash, then advances the cursor.
@@ -441,7 +429,13 @@ mod tests {
     fn a_stored_row_hashes_like_its_entry() {
         let e = entry().normalized().expect("valid entry");
         let hash = Chained::of_entry(3, &e).hash(GENESIS_HASH);
-        let row = AccessLogRow::new(3, &e, GENESIS_HASH.to_owned(), hash.clone());
+        let row = AccessLogRow::new(
+            3,
+            &e,
+            sets::set_id(&e.subjects),
+            GENESIS_HASH.to_owned(),
+            hash.clone(),
+        );
         let mut subjects = e.subjects.clone();
         subjects.reverse();
         assert_eq!(Chained::of_row(&row, &subjects).hash(GENESIS_HASH), hash);

@@ -1,6 +1,9 @@
 //! The GDPR access log: which principal read or changed which contacts' personal data, when,
 //! from where, and which fields (names, never values).
 //!
+//! An entry names the set of contacts it touched; each distinct set is stored once
+//! (`access_log_subject_sets`), because requests of one shape touch the same contacts again.
+//!
 //! Entries are appended through [`AccessLog`], a group-commit writer: the entries of
 //! concurrent requests go into one transaction, and each caller resumes once its entries are
 //! committed (durably: see the SQLite pragmas in `crate::db`). The log is append-only (database
@@ -10,6 +13,7 @@
 mod chain;
 mod model;
 mod queries;
+mod sets;
 mod writer;
 
 pub use chain::{verify_chain, VerifyOutcome};

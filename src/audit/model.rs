@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{access_log, access_log_subjects};
+use crate::db::schema::{access_log, access_log_subject_sets};
 use crate::db::text_enum;
 use crate::error::{Error, Result};
 
@@ -91,25 +91,33 @@ pub(crate) struct AccessLogRow {
     pub subject_count: i64,
     pub prev_hash: String,
     pub hash: String,
+    /// The id of the entry's set of data subjects in `access_log_subject_sets`.
+    pub subject_set: String,
 }
 
 /// Bind parameters of one [`AccessLogRow`]: its column count.
-pub(crate) const ACCESS_LOG_COLUMNS: usize = 13;
+pub(crate) const ACCESS_LOG_COLUMNS: usize = 14;
 
-/// A row of `access_log_subjects` (inserted in one statement per chunk on SQLite too, for
-/// the same reason as [`AccessLogRow`]).
+/// A row of `access_log_subject_sets`: one contact of one set of data subjects (inserted in
+/// one statement per chunk on SQLite too, for the same reason as [`AccessLogRow`]).
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = access_log_subjects, treat_none_as_default_value = false)]
-pub(crate) struct SubjectRow {
-    pub seq: i64,
+#[diesel(table_name = access_log_subject_sets, treat_none_as_default_value = false)]
+pub(crate) struct SetMemberRow {
+    pub set_id: String,
     pub contact_id: String,
 }
 
-pub(crate) const SUBJECT_COLUMNS: usize = 2;
+pub(crate) const SET_MEMBER_COLUMNS: usize = 2;
 
 impl AccessLogRow {
-    /// The row of a normalized entry at `seq` in the chain.
-    pub(crate) fn new(seq: i64, entry: &AccessEntry, prev_hash: String, hash: String) -> Self {
+    /// The row of a normalized entry at `seq` in the chain, naming its subject set.
+    pub(crate) fn new(
+        seq: i64,
+        entry: &AccessEntry,
+        subject_set: String,
+        prev_hash: String,
+        hash: String,
+    ) -> Self {
         AccessLogRow {
             seq,
             occurred_at: entry.occurred_at,
@@ -124,6 +132,7 @@ impl AccessLogRow {
             subject_count: i64::try_from(entry.subjects.len()).unwrap_or(i64::MAX),
             prev_hash,
             hash,
+            subject_set,
         }
     }
 
@@ -208,7 +217,7 @@ mod tests {
     #[test]
     fn fields_column_round_trips() {
         let e = entry(&["B.x", "A.y"]).normalized().expect("valid entry");
-        let row = AccessLogRow::new(1, &e, String::new(), String::new());
+        let row = AccessLogRow::new(1, &e, String::new(), String::new(), String::new());
         assert_eq!(row.fields, "A.y,B.x");
         assert_eq!(row.field_names(), ["A.y", "B.x"]);
         assert!(split_fields("").is_empty());

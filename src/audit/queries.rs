@@ -1,13 +1,14 @@
 //! What the data protection officer asks of the log: the entries about a data subject or a
 //! principal in a time window, and the scope of a breach.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::model::{split_fields, AccessLogRow, StoredAccessEntry, SubjectRow};
-use crate::db::schema::{access_log, access_log_subjects};
+use super::model::{split_fields, AccessLogRow, StoredAccessEntry};
+use super::sets;
+use crate::db::schema::{access_log, access_log_subject_sets};
 use crate::db::{AnyConnection, Db};
 use crate::error::{Error, Result};
 
@@ -23,12 +24,14 @@ pub struct AccessLogFilter {
     pub to: Option<NaiveDateTime>,
 }
 
-// The subject filter's subquery reads `access_log_subjects` under another name, so that it
-// can also narrow a query that joins `access_log_subjects` itself.
-diesel::alias!(access_log_subjects as TOUCHED: TouchedSubjects);
+// The subject filter's subquery reads `access_log_subject_sets` under another name, so that
+// it can also narrow a query that joins `access_log_subject_sets` itself.
+diesel::alias!(access_log_subject_sets as TOUCHED: TouchedSubjects);
 
 /// Narrows a boxed query whose source includes `access_log` (the table alone, or joined with
-/// `access_log_subjects`) to the filter's entries. A macro because the two query types
+/// `access_log_subject_sets`) to the filter's entries. An entry touched a contact when its
+/// subject set holds the contact: the sets holding it (index on `contact_id`), then their
+/// entries (index on `access_log.subject_set`). A macro because the two query types
 /// differ, and a boxed query cannot serve as the other's subquery (Diesel's multi-backend
 /// query builder renders boxed subselects on neither backend).
 macro_rules! filtered {
@@ -39,11 +42,11 @@ macro_rules! filtered {
             let touching = TOUCHED
                 .filter(
                     TOUCHED
-                        .field(access_log_subjects::contact_id)
+                        .field(access_log_subject_sets::contact_id)
                         .eq(subject.clone()),
                 )
-                .select(TOUCHED.field(access_log_subjects::seq));
-            query = query.filter(access_log::seq.eq_any(touching));
+                .select(TOUCHED.field(access_log_subject_sets::set_id));
+            query = query.filter(access_log::subject_set.eq_any(touching));
         }
         if let Some(principal) = &filter.principal_id {
             query = query.filter(access_log::principal_id.eq(principal.clone()));
@@ -89,32 +92,27 @@ pub fn list_entries(
         .limit(limit)
         .select(AccessLogRow::as_select())
         .load(conn)?;
-    let seqs: Vec<i64> = rows.iter().map(|r| r.seq).collect();
-    let mut subjects = subjects_of(conn, &seqs)?;
+    let mut set_ids: Vec<&str> = rows.iter().map(|r| r.subject_set.as_str()).collect();
+    set_ids.sort_unstable();
+    set_ids.dedup();
+    let subjects = sets::members_of(conn, &set_ids)?;
     rows.into_iter()
         .map(|row| {
-            let row_subjects = subjects.remove(&row.seq).unwrap_or_default();
+            let row_subjects = subjects.get(&row.subject_set).cloned().unwrap_or_default();
             row.into_stored(row_subjects)
         })
         .collect()
 }
 
-/// Seqs per `IN (...)` list: far below SQLite's bind-parameter limit.
-const SEQS_PER_QUERY: usize = 10_000;
-
-/// The subjects of the given entries, by seq.
-fn subjects_of(conn: &mut AnyConnection, seqs: &[i64]) -> Result<HashMap<i64, Vec<String>>> {
-    let mut by_seq: HashMap<i64, Vec<String>> = HashMap::new();
-    for chunk in seqs.chunks(SEQS_PER_QUERY) {
-        let rows: Vec<SubjectRow> = access_log_subjects::table
-            .filter(access_log_subjects::seq.eq_any(chunk))
-            .select(SubjectRow::as_select())
-            .load(conn)?;
-        for row in rows {
-            by_seq.entry(row.seq).or_default().push(row.contact_id);
-        }
-    }
-    Ok(by_seq)
+/// Each entry with each contact of its subject set.
+fn with_subjects() -> diesel::dsl::InnerJoinOn<
+    access_log_subject_sets::table,
+    access_log::table,
+    diesel::dsl::Eq<access_log::subject_set, access_log_subject_sets::set_id>,
+> {
+    access_log_subject_sets::table.inner_join(
+        access_log::table.on(access_log::subject_set.eq(access_log_subject_sets::set_id)),
+    )
 }
 
 /// Who and what a set of entries touched: what a breach notification must name.
@@ -133,17 +131,12 @@ pub struct BreachScope {
 /// here rather than in SQL so both backends agree whatever PostgreSQL's collation.
 pub fn breach_scope(conn: &mut AnyConnection, filter: &AccessLogFilter) -> Result<BreachScope> {
     let entry_count = count_entries(conn, filter)?;
-    let subjects: BTreeSet<String> = filtered!(
-        access_log_subjects::table
-            .inner_join(access_log::table)
-            .into_boxed(),
-        filter
-    )
-    .select(access_log_subjects::contact_id)
-    .distinct()
-    .load::<String>(conn)?
-    .into_iter()
-    .collect();
+    let subjects: BTreeSet<String> = filtered!(with_subjects().into_boxed(), filter)
+        .select(access_log_subject_sets::contact_id)
+        .distinct()
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
     // Requests of one shape repeat the same field list, so distinct lists are few.
     let field_lists: Vec<String> = filter
         .boxed()
@@ -177,15 +170,10 @@ pub fn fields_by_subject(
     conn: &mut AnyConnection,
     filter: &AccessLogFilter,
 ) -> Result<BTreeMap<String, BTreeSet<String>>> {
-    let pairs: Vec<(String, String)> = filtered!(
-        access_log_subjects::table
-            .inner_join(access_log::table)
-            .into_boxed(),
-        filter
-    )
-    .select((access_log_subjects::contact_id, access_log::fields))
-    .distinct()
-    .load(conn)?;
+    let pairs: Vec<(String, String)> = filtered!(with_subjects().into_boxed(), filter)
+        .select((access_log_subject_sets::contact_id, access_log::fields))
+        .distinct()
+        .load(conn)?;
     let mut by_subject: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (contact, fields) in &pairs {
         by_subject

@@ -1,16 +1,27 @@
 //! The group-commit writer: one task appends the entries of all concurrent requests in one
 //! transaction, then tells each request its entries are committed.
+//!
+//! A batch costs five statements when its subject sets are stored already (begin, lock and
+//! read the head, insert the entries, move the head, commit), and two more when one is new
+//! (which of the batch's sets are stored, insert the new ones' contacts). What each entry
+//! needs that does not depend on the chain (normalizing, its subject set's id) is worked out
+//! by the request before it queues, so the single writer does only the chain's own work.
 
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
 use tokio::sync::{mpsc, oneshot};
 
 use super::chain::Chained;
-use super::model::{AccessEntry, AccessLogRow, SubjectRow, ACCESS_LOG_COLUMNS, SUBJECT_COLUMNS};
-use crate::db::schema::{access_log, access_log_head, access_log_subjects};
-use crate::db::{insert_batch, AnyConnection, Database};
+use super::model::{
+    AccessEntry, AccessLogRow, SetMemberRow, ACCESS_LOG_COLUMNS, SET_MEMBER_COLUMNS,
+};
+use super::sets;
+use crate::db::schema::{access_log, access_log_head, access_log_subject_sets};
+use crate::db::{insert_batch, AnyConnection, Database, DedicatedConnection};
 use crate::error::{Error, Result};
 
 /// Most requests written in one transaction; the rest wait for the next one.
@@ -19,9 +30,19 @@ const MAX_REQUESTS_PER_BATCH: usize = 512;
 /// Requests that may wait for the writer before `append` itself waits (back-pressure).
 const QUEUE_CAPACITY: usize = 4 * MAX_REQUESTS_PER_BATCH;
 
+/// Subject sets the writer remembers as stored (so it neither asks nor writes them again);
+/// past this many it forgets them all and relearns the ones still in use.
+const KNOWN_SETS_CAPACITY: usize = 16_384;
+
+/// A normalized entry with the id of its subject set.
+struct Prepared {
+    entry: AccessEntry,
+    subject_set: String,
+}
+
 /// One request's entries and where to report their fate.
 struct Pending {
-    entries: Vec<AccessEntry>,
+    entries: Vec<Prepared>,
     done: oneshot::Sender<Result<()>>,
 }
 
@@ -50,7 +71,11 @@ impl AccessLog {
         }
         let entries = entries
             .into_iter()
-            .map(AccessEntry::normalized)
+            .map(|entry| {
+                let entry = entry.normalized()?;
+                let subject_set = sets::set_id(&entry.subjects);
+                Ok(Prepared { entry, subject_set })
+            })
             .collect::<Result<Vec<_>>>()?;
         let (done, committed) = oneshot::channel();
         self.queue
@@ -77,6 +102,12 @@ async fn write_batches(
     mut requests: mpsc::Receiver<Pending>,
     batches: Arc<AtomicU64>,
 ) {
+    // Sets are never removed (the table is append-only), so a set known to be committed
+    // stays stored; only sets of committed batches are added.
+    let mut known_sets: Arc<HashSet<String>> = Arc::default();
+    // The writer's own connection, outside the pool: a batch never queues behind requests
+    // for a pooled connection while every request of the batch waits for its commit.
+    let mut connection: Option<DedicatedConnection> = None;
     while let Some(first) = requests.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_REQUESTS_PER_BATCH {
@@ -91,17 +122,40 @@ async fn write_batches(
             entries.extend(pending.entries);
             waiters.push(pending.done);
         }
-        let result = db
-            .transaction(move |conn| append_in_transaction(conn, &entries))
-            .await;
-        match &result {
-            Ok(()) => {
+        let known = known_sets.clone();
+        let result = match &connection {
+            Some(conn) => Ok(conn),
+            None => db
+                .dedicated_connection()
+                .await
+                .map(|c| &*connection.insert(c)),
+        };
+        let result = match result {
+            Ok(conn) => {
+                db.transaction_on(conn, move |c| append_in_transaction(c, &entries, &known))
+                    .await
+            }
+            Err(e) => Err(e),
+        };
+        if result.is_err() {
+            // It may be the connection that failed: the next batch opens a fresh one.
+            connection = None;
+        }
+        let result = match result {
+            Ok(written) => {
                 batches.fetch_add(1, Ordering::Relaxed);
+                let known = Arc::make_mut(&mut known_sets);
+                if known.len() + written.len() > KNOWN_SETS_CAPACITY {
+                    known.clear();
+                }
+                known.extend(written);
+                Ok(())
             }
             Err(e) => {
-                tracing::error!(error = %e, requests = waiters.len(), "access log batch not written")
+                tracing::error!(error = %e, requests = waiters.len(), "access log batch not written");
+                Err(e)
             }
-        }
+        };
         for waiter in waiters {
             // A caller that gave up waiting no longer listens; its entries are written anyway.
             let _ = waiter.send(result.as_ref().map(|_| ()).map_err(shared_error));
@@ -119,43 +173,89 @@ fn shared_error(e: &Error) -> Error {
     }
 }
 
-/// Appends normalized entries after the current head, inside the caller's transaction.
-///
-/// Touching the head row first takes its row lock on PostgreSQL (and SQLite's write lock
-/// before anything is read), so writers in other processes sharing the database queue behind
-/// this transaction and the chain has one order.
-fn append_in_transaction(conn: &mut AnyConnection, entries: &[AccessEntry]) -> Result<()> {
-    let head = access_log_head::table.find(1);
-    let locked = diesel::update(head)
-        .set(access_log_head::seq.eq(access_log_head::seq))
-        .execute(conn)?;
-    if locked != 1 {
-        return Err(Error::Internal(
-            "the access log head row is missing".to_owned(),
-        ));
-    }
-    let (mut seq, mut prev_hash): (i64, String) = head
-        .select((access_log_head::seq, access_log_head::hash))
-        .first(conn)?;
+/// The chain's head as the locking statement returns it.
+#[derive(QueryableByName)]
+struct Head {
+    #[diesel(sql_type = BigInt)]
+    seq: i64,
+    #[diesel(sql_type = Text)]
+    hash: String,
+}
+
+/// Touching the head row takes its row lock on PostgreSQL (and SQLite's write lock before
+/// anything is read), so writers in other processes sharing the database queue behind this
+/// transaction and the chain has one order; `RETURNING` reads it in the same statement.
+const LOCK_HEAD: &str = "UPDATE access_log_head SET seq = seq WHERE id = 1 RETURNING seq, hash";
+
+fn lock_head(conn: &mut AnyConnection) -> Result<Head> {
+    let query = diesel::sql_query(LOCK_HEAD);
+    let head = match conn {
+        AnyConnection::Postgresql(pg) => query.get_result::<Head>(pg).optional()?,
+        AnyConnection::Sqlite(sqlite) => query.get_result::<Head>(sqlite).optional()?,
+    };
+    head.ok_or_else(|| Error::Internal("the access log head row is missing".to_owned()))
+}
+
+/// Appends prepared entries after the current head, inside the caller's transaction, and
+/// stores the subject sets neither `known` nor the database holds yet. Returns the ids of
+/// the batch's sets, all stored once the transaction commits.
+fn append_in_transaction(
+    conn: &mut AnyConnection,
+    entries: &[Prepared],
+    known: &HashSet<String>,
+) -> Result<Vec<String>> {
+    let Head {
+        mut seq,
+        hash: mut prev_hash,
+    } = lock_head(conn)?;
     let mut rows = Vec::with_capacity(entries.len());
-    let mut subjects = Vec::new();
-    for entry in entries {
+    let mut batch_sets: HashSet<&str> = HashSet::new();
+    let mut unknown: Vec<&Prepared> = Vec::new();
+    for prepared in entries {
+        let entry = &prepared.entry;
         seq += 1;
         let hash = Chained::of_entry(seq, entry).hash(&prev_hash);
         let prev = std::mem::replace(&mut prev_hash, hash.clone());
-        rows.push(AccessLogRow::new(seq, entry, prev, hash));
-        subjects.extend(entry.subjects.iter().map(|contact_id| SubjectRow {
+        rows.push(AccessLogRow::new(
             seq,
-            contact_id: contact_id.clone(),
-        }));
+            entry,
+            prepared.subject_set.clone(),
+            prev,
+            hash,
+        ));
+        if batch_sets.insert(&prepared.subject_set) {
+            // The empty set has no rows to store.
+            if !known.contains(&prepared.subject_set) && !entry.subjects.is_empty() {
+                unknown.push(prepared);
+            }
+        }
+    }
+    if !unknown.is_empty() {
+        let ids: Vec<&str> = unknown.iter().map(|p| p.subject_set.as_str()).collect();
+        let stored: HashSet<String> = sets::stored(conn, &ids)?.into_iter().collect();
+        let members: Vec<SetMemberRow> = unknown
+            .iter()
+            .filter(|p| !stored.contains(&p.subject_set))
+            .flat_map(|p| {
+                p.entry.subjects.iter().map(|contact_id| SetMemberRow {
+                    set_id: p.subject_set.clone(),
+                    contact_id: contact_id.clone(),
+                })
+            })
+            .collect();
+        insert_batch(
+            conn,
+            access_log_subject_sets::table,
+            &members,
+            SET_MEMBER_COLUMNS,
+        )?;
     }
     insert_batch(conn, access_log::table, &rows, ACCESS_LOG_COLUMNS)?;
-    insert_batch(conn, access_log_subjects::table, &subjects, SUBJECT_COLUMNS)?;
-    diesel::update(head)
+    diesel::update(access_log_head::table.find(1))
         .set((
             access_log_head::seq.eq(seq),
             access_log_head::hash.eq(prev_hash),
         ))
         .execute(conn)?;
-    Ok(())
+    Ok(batch_sets.into_iter().map(str::to_owned).collect())
 }

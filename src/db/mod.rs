@@ -205,6 +205,9 @@ impl managed::Manager for ConnectionManager {
 
 pub type Pool = managed::Pool<ConnectionManager>;
 
+/// A connection outside the pool, from [`Database::dedicated_connection`].
+pub struct DedicatedConnection(SyncWrapper<AnyConnection>);
+
 /// The application's handle on its database.
 #[derive(Clone)]
 pub struct Database {
@@ -277,6 +280,32 @@ impl Database {
             None => None,
         };
         self.run(move |conn| conn.transaction(work)).await
+    }
+
+    /// A connection of its own, outside the pool (its statements are counted with the
+    /// pool's): for a task that writes continually and must not queue behind requests for a
+    /// pooled connection, the access log's group-commit writer.
+    pub async fn dedicated_connection(&self) -> Result<DedicatedConnection> {
+        managed::Manager::create(self.pool.manager())
+            .await
+            .map(DedicatedConnection)
+    }
+
+    /// Runs `work` in one transaction on `conn`, like [`Database::transaction`] (on SQLite,
+    /// after the in-process write lock).
+    pub async fn transaction_on<T, F>(&self, conn: &DedicatedConnection, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let _guard = match &self.write_lock {
+            Some(lock) => Some(lock.lock().await),
+            None => None,
+        };
+        conn.0
+            .interact(move |c| c.transaction(work))
+            .await
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
     }
 
     /// Runs `work` in a transaction that is always rolled back: a dry run sees exactly what

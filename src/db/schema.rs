@@ -317,12 +317,13 @@ diesel::table! {
         subject_count -> BigInt,
         prev_hash -> Text,
         hash -> Text,
+        subject_set -> Text,
     }
 }
 
 diesel::table! {
-    access_log_subjects (seq, contact_id) {
-        seq -> BigInt,
+    access_log_subject_sets (set_id, contact_id) {
+        set_id -> Text,
         contact_id -> Text,
     }
 }
@@ -334,8 +335,6 @@ diesel::table! {
         hash -> Text,
     }
 }
-
-diesel::joinable!(access_log_subjects -> access_log (seq));
 
 // --- GDPR core (migration 2026-11-25-000001_gdpr_core) ---
 
@@ -682,7 +681,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     deadline_team_assignees,
     campaigns,
     access_log,
-    access_log_subjects,
+    access_log_subject_sets,
     access_log_head,
     purposes,
     contact_sources,

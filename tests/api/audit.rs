@@ -102,11 +102,12 @@ async fn drop_guards(app: &TestApp, backend: Backend) {
     let statements = match backend {
         Backend::Postgres => {
             "ALTER TABLE access_log DISABLE TRIGGER USER; \
-             ALTER TABLE access_log_subjects DISABLE TRIGGER USER;"
+             ALTER TABLE access_log_subject_sets DISABLE TRIGGER USER;"
         }
         Backend::Sqlite => {
             "DROP TRIGGER access_log_no_update; DROP TRIGGER access_log_no_delete; \
-             DROP TRIGGER access_log_subjects_no_update; DROP TRIGGER access_log_subjects_no_delete;"
+             DROP TRIGGER access_log_subject_sets_no_update; \
+             DROP TRIGGER access_log_subject_sets_no_delete;"
         }
     };
     sql(app, statements).await.expect("guards dropped");
@@ -229,10 +230,11 @@ async fn large_batches_stay_under_the_bind_parameter_limit(backend: Backend) {
         .collect();
     let before = app.db.statement_count();
     log.append(many).await.expect("3000 entries appended");
-    // Multi-row INSERTs, not one per row: lock and read the head, two INSERTs into
-    // access_log, one into access_log_subjects, move the head, and the transaction's own.
+    // Multi-row INSERTs, not one per row: lock and read the head, which of the 3000 new
+    // subject sets are stored, one INSERT of their contacts, two INSERTs into access_log,
+    // move the head, and the transaction's own two.
     let statements = app.db.statement_count() - before;
-    assert!(statements <= 10, "{statements} statements for 3000 entries");
+    assert!(statements <= 8, "{statements} statements for 3000 entries");
     let subjects: Vec<String> = (0..20_000).map(|i| format!("c{i:05}")).collect();
     let wide = AccessEntry {
         subjects,
@@ -263,6 +265,75 @@ async fn large_batches_stay_under_the_bind_parameter_limit(backend: Backend) {
         .expect("scoped");
     assert_eq!(scope.subjects.len(), 20_000);
     assert_eq!(verify(&app).await, VerifyOutcome::Intact { entries: 3001 });
+}
+
+async fn subject_rows(app: &TestApp) -> i64 {
+    app.db
+        .run(|c| {
+            use diesel::prelude::*;
+            use lexgate::db::schema::access_log_subject_sets;
+            Ok(access_log_subject_sets::table
+                .count()
+                .get_result::<i64>(c)?)
+        })
+        .await
+        .expect("counted")
+}
+
+/// A set of data subjects is stored once, however many entries name it; a batch whose sets
+/// are all stored costs five statements (begin, lock and read the head, insert the entries,
+/// move the head, commit), and a writer that has not seen a stored set (another server, or
+/// after a restart) finds it rather than storing it twice.
+async fn repeated_subject_sets_are_stored_once(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let log = AccessLog::start(app.db.clone());
+    let page: Vec<String> = (0..1000).map(|i| format!("c{i:04}")).collect();
+    let read_page = |time: &str| AccessEntry {
+        subjects: page.clone(),
+        ..entry("anna", time, &["Contact.displayName"], &[])
+    };
+    log.append(vec![read_page("2026-03-01 09:00:00")])
+        .await
+        .expect("appended");
+    assert_eq!(subject_rows(&app).await, 1000);
+    let before = app.db.statement_count();
+    log.append(vec![
+        read_page("2026-03-01 09:00:01"),
+        read_page("2026-03-01 09:00:02"),
+    ])
+    .await
+    .expect("appended");
+    assert_eq!(app.db.statement_count() - before, 5);
+    assert_eq!(subject_rows(&app).await, 1000);
+
+    let restarted = AccessLog::start(app.db.clone());
+    restarted
+        .append(vec![
+            read_page("2026-03-01 09:00:03"),
+            entry("anna", "2026-03-01 09:00:04", &["Contact.pec"], &["c0001"]),
+        ])
+        .await
+        .expect("appended after a restart");
+    assert_eq!(subject_rows(&app).await, 1001);
+
+    let by_subject = AccessLogFilter {
+        subject: Some("c0001".to_owned()),
+        ..AccessLogFilter::default()
+    };
+    assert_eq!(list(&app, by_subject.clone(), 0, 10).await, [5, 4, 3, 2, 1]);
+    let by_other = AccessLogFilter {
+        subject: Some("c0999".to_owned()),
+        ..AccessLogFilter::default()
+    };
+    assert_eq!(list(&app, by_other, 0, 10).await, [4, 3, 2, 1]);
+    let listed = app
+        .db
+        .run(move |c| list_entries(c, &by_subject, 0, 10))
+        .await
+        .expect("listed");
+    assert_eq!(listed[1].entry.subjects, page);
+    assert_eq!(listed[0].entry.subjects, strings(&["c0001"]));
+    assert_eq!(verify(&app).await, VerifyOutcome::Intact { entries: 5 });
 }
 
 /// Two servers on one database (two pools, two writers) append in one chain: each batch
@@ -302,9 +373,9 @@ async fn the_database_refuses_to_change_the_log(backend: Backend) {
         "UPDATE access_log SET role = 'admin' WHERE seq = 1",
         "DELETE FROM access_log WHERE seq = 3",
         "DELETE FROM access_log",
-        "UPDATE access_log_subjects SET contact_id = 'c9' WHERE seq = 1",
-        "DELETE FROM access_log_subjects WHERE seq = 1",
-        "DELETE FROM access_log_subjects",
+        "UPDATE access_log_subject_sets SET contact_id = 'c9' WHERE contact_id = 'c1'",
+        "DELETE FROM access_log_subject_sets WHERE contact_id = 'c1'",
+        "DELETE FROM access_log_subject_sets",
     ] {
         let error = sql(&app, statement)
             .await
@@ -315,10 +386,15 @@ async fn the_database_refuses_to_change_the_log(backend: Backend) {
         );
     }
     if backend == Backend::Postgres {
-        let error = sql(&app, "TRUNCATE access_log CASCADE")
-            .await
-            .expect_err("TRUNCATE must be refused");
-        assert!(error.contains("append-only"), "{error}");
+        for statement in [
+            "TRUNCATE access_log CASCADE",
+            "TRUNCATE access_log_subject_sets",
+        ] {
+            let error = sql(&app, statement)
+                .await
+                .expect_err(&format!("{statement} must be refused"));
+            assert!(error.contains("append-only"), "{statement}: {error}");
+        }
     }
     for statement in [
         "UPDATE access_log_head SET seq = 1",
@@ -355,7 +431,8 @@ async fn a_removed_subject_breaks_the_chain(backend: Backend) {
     drop_guards(&app, backend).await;
     sql(
         &app,
-        "DELETE FROM access_log_subjects WHERE seq = 1 AND contact_id = 'c2'",
+        "DELETE FROM access_log_subject_sets WHERE contact_id = 'c2' AND \
+         set_id = (SELECT subject_set FROM access_log WHERE seq = 1)",
     )
     .await
     .expect("tampered");
@@ -371,24 +448,18 @@ async fn removed_entries_are_detected(backend: Backend) {
     append_sample(&log).await;
     drop_guards(&app, backend).await;
     // The last entry: only the head still knows it existed.
-    sql(
-        &app,
-        "DELETE FROM access_log_subjects WHERE seq = 3; DELETE FROM access_log WHERE seq = 3;",
-    )
-    .await
-    .expect("last entry deleted");
+    sql(&app, "DELETE FROM access_log WHERE seq = 3;")
+        .await
+        .expect("last entry deleted");
     let VerifyOutcome::Broken { seq, reason } = verify(&app).await else {
         panic!("deleted last entry not detected");
     };
     assert_eq!(seq, 3, "{reason}");
     assert!(reason.contains("missing"), "{reason}");
     // An entry in the middle.
-    sql(
-        &app,
-        "DELETE FROM access_log_subjects WHERE seq = 1; DELETE FROM access_log WHERE seq = 1;",
-    )
-    .await
-    .expect("first entry deleted");
+    sql(&app, "DELETE FROM access_log WHERE seq = 1;")
+        .await
+        .expect("first entry deleted");
     let VerifyOutcome::Broken { seq, .. } = verify(&app).await else {
         panic!("deleted first entry not detected");
     };
@@ -563,6 +634,7 @@ on_both_backends!(
     appended_entries_are_stored_and_listed_by_filter,
     concurrent_appends_are_group_committed,
     large_batches_stay_under_the_bind_parameter_limit,
+    repeated_subject_sets_are_stored_once,
     writers_sharing_a_database_append_in_one_order,
     the_database_refuses_to_change_the_log,
     a_changed_entry_breaks_the_chain_there,

@@ -345,12 +345,14 @@ pub const TABLES: &[TableRules] = &[
             // reader check guesses of them.
             ("prev_hash", OMIT),
             ("hash", OMIT),
+            // A digest of the entry's contact ids, which `access_log_subject_sets` holds.
+            ("subject_set", K),
         ],
         &[],
     ),
     table(
-        "access_log_subjects",
-        &[("seq", K), ("contact_id", K)],
+        "access_log_subject_sets",
+        &[("set_id", K), ("contact_id", K)],
         &["contact_id"],
     ),
     table(

@@ -11,7 +11,7 @@ use serde_json::{json, Map, Value};
 use super::{erasure::ErasureLogRow, history, holds, requests};
 use crate::contacts::{self, ContactRow};
 use crate::db::schema::{
-    access_log, access_log_subjects, affiliations, communication_participants, communications,
+    access_log, access_log_subject_sets, affiliations, communication_participants, communications,
     consents, contact_sources, deadlines, erasure_log, matter_parties, matters, objections,
     processing_grounds, purposes, suppressions,
 };
@@ -152,7 +152,7 @@ pub fn subject_access_export(
     data.insert("sync_links".into(), links);
     data.insert("sync_review_items".into(), reviews);
     let (access_entries, access_summary) = access_log_of(conn, contact_id)?;
-    data.insert("access_log_subjects".into(), access_entries);
+    data.insert("access_log_subject_sets".into(), access_entries);
 
     let purposes: Vec<String> = used_purposes.into_iter().collect();
     let holds = holds::of_contact(conn, contact_id, requests::today())?;
@@ -532,8 +532,11 @@ fn suppression_of(
 fn access_log_of(conn: &mut AnyConnection, contact_id: &str) -> Result<(Value, Value)> {
     type Row = (i64, NaiveDateTime, String, String, String, String, String);
     let rows: Vec<Row> = access_log::table
-        .inner_join(access_log_subjects::table)
-        .filter(access_log_subjects::contact_id.eq(contact_id))
+        .inner_join(
+            access_log_subject_sets::table
+                .on(access_log_subject_sets::set_id.eq(access_log::subject_set)),
+        )
+        .filter(access_log_subject_sets::contact_id.eq(contact_id))
         .select((
             access_log::seq,
             access_log::occurred_at,
