@@ -87,6 +87,19 @@ pub fn establish(url: &str) -> ConnectionResult<AnyConnection> {
     }
 }
 
+/// Refreshes the planner's statistics of `tables` on PostgreSQL (a no-op on SQLite, whose
+/// planner does not depend on them). For bulk work into tables that grow from empty: plans
+/// made while a table was small keep scanning it whole, or pick the wrong index, until its
+/// statistics change, which without autovacuum (or before it wakes) does not happen.
+pub fn refresh_statistics(conn: &mut AnyConnection, tables: &[&str]) -> QueryResult<()> {
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            pg.batch_execute(&format!("ANALYZE {}", tables.join(", ")))
+        }
+        AnyConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 /// The most bind parameters one statement may carry on both backends: SQLite's limit
 /// (`SQLITE_MAX_VARIABLE_NUMBER`, 32766 since 3.32); PostgreSQL allows 65535.
 const MAX_BIND_PARAMETERS: usize = 32_766;

@@ -43,6 +43,19 @@ struct CursorState {
     full_sync: bool,
 }
 
+/// Contacts created in a run before the first statistics refresh.
+const ANALYZE_FROM: i32 = 1000;
+
+/// The tables an import grows.
+const GROWN_TABLES: &[&str] = &[
+    "contacts",
+    "contact_emails",
+    "contact_phones",
+    "contact_sources",
+    "processing_grounds",
+    "sync_links",
+];
+
 /// Runs syncs for one process. `holder` names this process in leases and runs.
 #[derive(Clone)]
 pub struct SyncEngine {
@@ -149,6 +162,7 @@ impl SyncEngine {
     ) -> Result<bool, String> {
         let mut full = false;
         let mut restarted = false;
+        let mut analyzed_at = 0;
         loop {
             let instance_id = instance.id.clone();
             let state = self
@@ -176,9 +190,26 @@ impl SyncEngine {
                 .await
                 .map_err(|e| e.to_string())?;
             progress(counts);
+            if counts.created >= (2 * analyzed_at).max(ANALYZE_FROM) {
+                analyzed_at = counts.created;
+                self.refresh_statistics().await;
+            }
             if !more {
                 return Ok(full);
             }
+        }
+    }
+
+    /// Each time an import has doubled what it created, the planner learns the new sizes of
+    /// the tables it grows (an empty database's first import would otherwise run on plans
+    /// made for empty tables). A failure only costs speed, so it is logged, not raised.
+    async fn refresh_statistics(&self) {
+        let refreshed = self
+            .db
+            .run(|conn| Ok(crate::db::refresh_statistics(conn, GROWN_TABLES)?))
+            .await;
+        if let Err(error) = refreshed {
+            tracing::warn!(%error, "statistics not refreshed during the import");
         }
     }
 
