@@ -36,12 +36,15 @@ text_enum! {
 }
 
 impl AssessmentOutcome {
+    /// The outcomes processing may rely on.
+    pub const SUPPORTING: [AssessmentOutcome; 2] = [
+        AssessmentOutcome::Approved,
+        AssessmentOutcome::ApprovedWithMeasures,
+    ];
+
     /// Whether processing may rely on the assessment.
     pub fn supports_processing(self) -> bool {
-        matches!(
-            self,
-            AssessmentOutcome::Approved | AssessmentOutcome::ApprovedWithMeasures
-        )
+        Self::SUPPORTING.contains(&self)
     }
 }
 
@@ -122,10 +125,7 @@ pub fn newest_approved_lia_for(
     purpose_key: &str,
 ) -> Result<Option<String>> {
     use crate::db::schema::purposes as purpose_table;
-    let supporting = [
-        AssessmentOutcome::Approved.as_str(),
-        AssessmentOutcome::ApprovedWithMeasures.as_str(),
-    ];
+    let supporting = AssessmentOutcome::SUPPORTING.map(AssessmentOutcome::as_str);
     Ok(assessments::table
         .inner_join(assessment_purposes::table.inner_join(purpose_table::table))
         .filter(purpose_table::key.eq(purpose_key))

@@ -193,25 +193,32 @@ fn check_legitimate_interest(
              contact whose role is not on the firm's list; ask for consent instead",
         );
     }
-    let Some(id) = assessment_id else {
-        v.add(
-            format!("{at}.assessmentId"),
-            "a legitimate-interest basis must cite its legitimate-interest assessment",
-        );
-        return Ok(None);
-    };
-    check_assessment(conn, v, &format!("{at}.assessmentId"), purpose, id)
+    check_assessment(
+        conn,
+        v,
+        &format!("{at}.assessmentId"),
+        purpose,
+        assessment_id,
+    )
 }
 
-/// Checks that `id` names an approved legitimate-interest assessment covering `purpose`;
-/// returns its key when it exists (the validator holds any objection, under `field`).
+/// Checks that a legitimate-interest basis cites (`id`) an approved legitimate-interest
+/// assessment covering `purpose`; returns its key when it exists (the validator holds any
+/// objection, under `field`).
 pub fn check_assessment(
     conn: &mut AnyConnection,
     v: &mut Validator,
     field: &str,
     purpose: &PurposeRow,
-    id: &ID,
+    id: Option<&ID>,
 ) -> Result<Option<String>> {
+    let Some(id) = id else {
+        v.add(
+            field,
+            "a legitimate-interest basis must cite its legitimate-interest assessment",
+        );
+        return Ok(None);
+    };
     let Some(key) = v.check(field, ids::decode(NodeType::Assessment, id, field)) else {
         return Ok(None);
     };

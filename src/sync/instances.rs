@@ -104,9 +104,9 @@ impl InstanceRow {
             .transpose()
     }
 
-    fn seal_webhook_secret(&self, secrets: &SecretBox, secret: &str) -> Result<String> {
+    fn seal_webhook_secret(&self, secrets: &SecretBox, secret: &[u8]) -> Result<String> {
         secrets
-            .seal(secret.as_bytes(), &self.context("webhook_secret"))
+            .seal(secret, &self.context("webhook_secret"))
             .map_err(|e| Error::Internal(format!("webhook secret: {e}")))
     }
 
@@ -335,7 +335,7 @@ fn build(
     }
     if let Some(secret) = &input.webhook_secret {
         let secrets = require_secrets(secrets, "input.webhookSecret")?;
-        row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret)?);
+        row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret.as_bytes())?);
     }
     Ok(row)
 }
@@ -381,7 +381,7 @@ pub fn update(
     }
     if let Some(secret) = input.webhook_secret {
         let secrets = require_secrets(secrets, "input.webhookSecret")?;
-        row.webhook_secret = Some(row.seal_webhook_secret(secrets, &secret)?);
+        row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret.as_bytes())?);
     }
     row.updated_at = now();
     diesel::update(connector_instances::table.find(&row.id))
@@ -427,11 +427,7 @@ pub fn reseal(conn: &mut AnyConnection, secrets: &SecretBox) -> Result<usize> {
             None => None,
         };
         let webhook_secret = match row.webhook_secret(secrets)? {
-            Some(plain) => Some(
-                secrets
-                    .seal(&plain, &row.context("webhook_secret"))
-                    .map_err(|e| Error::Internal(format!("webhook secret: {e}")))?,
-            ),
+            Some(plain) => Some(row.seal_webhook_secret(secrets, &plain)?),
             None => None,
         };
         diesel::update(connector_instances::table.find(&row.id))

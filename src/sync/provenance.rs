@@ -306,17 +306,14 @@ fn check_basis(
              contact, with their consent or assessment",
         );
     }
-    match (basis, assessment_id) {
-        (ImportBasis::LegitimateInterest, Some(id)) => {
-            grounds::check_assessment(conn, v, &format!("{at}.assessmentId"), &purpose, id)
-        }
-        (ImportBasis::LegitimateInterest, None) => {
-            v.add(
-                format!("{at}.assessmentId"),
-                "a legitimate-interest basis must cite its legitimate-interest assessment",
-            );
-            Ok(None)
-        }
+    match basis {
+        ImportBasis::LegitimateInterest => grounds::check_assessment(
+            conn,
+            v,
+            &format!("{at}.assessmentId"),
+            &purpose,
+            assessment_id,
+        ),
         _ => Ok(None),
     }
 }
