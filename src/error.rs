@@ -98,9 +98,19 @@ impl Error {
                 DatabaseErrorKind::UniqueViolation,
                 _,
             )) => "CONFLICT",
-            Error::Unavailable(_) | Error::Connection(_) => "SERVICE_UNAVAILABLE",
+            Error::Unavailable(_)
+            | Error::Connection(_)
+            | Error::Database(diesel::result::Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            )) => "SERVICE_UNAVAILABLE",
             Error::Database(_) | Error::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
+    }
+
+    /// A failure of the server or its database rather than of the request.
+    pub fn is_server_side(&self) -> bool {
+        matches!(self.code(), "INTERNAL_SERVER_ERROR" | "SERVICE_UNAVAILABLE")
     }
 
     /// The message safe to show a client: never SQL, driver text or internals.

@@ -208,12 +208,50 @@ impl managed::Manager for ConnectionManager {
         .await
     }
 
-    async fn recycle(&self, conn: &mut Self::Type, _: &Metrics) -> RecycleResult<Error> {
+    /// Hands out only connections that work: a connection the server has not used for a while
+    /// may have been closed by a database restart or an administrator (`pg_terminate_backend`)
+    /// without anyone noticing, so it is checked with one cheap query first; old and broken
+    /// ones are replaced. Busy connections skip the query (a failure on them is caught by
+    /// [`Database::run`]).
+    async fn recycle(&self, conn: &mut Self::Type, metrics: &Metrics) -> RecycleResult<Error> {
         if conn.is_mutex_poisoned() {
             return Err(RecycleError::message("connection mutex poisoned"));
         }
-        Ok(())
+        if metrics.age() > MAX_CONNECTION_LIFETIME {
+            return Err(RecycleError::message(
+                "connection reached its maximum lifetime",
+            ));
+        }
+        if metrics.last_used() > MAX_IDLE_TIME {
+            return Err(RecycleError::message("connection idle for too long"));
+        }
+        let check = metrics.last_used() > CHECK_AFTER_IDLE;
+        let healthy = conn
+            .interact(move |c| !is_broken(c) && (!check || c.batch_execute("SELECT 1").is_ok()))
+            .await
+            .unwrap_or(false);
+        if healthy {
+            Ok(())
+        } else {
+            Err(RecycleError::message("connection no longer works"))
+        }
     }
+}
+
+/// A pooled connection older than this is closed and replaced, so none outlives a failover
+/// or a configuration change on the server side for long.
+const MAX_CONNECTION_LIFETIME: Duration = Duration::from_secs(30 * 60);
+
+/// A connection unused for this long is closed rather than checked.
+const MAX_IDLE_TIME: Duration = Duration::from_secs(10 * 60);
+
+/// A connection unused for this long is checked with `SELECT 1` before it is handed out.
+const CHECK_AFTER_IDLE: Duration = Duration::from_secs(5);
+
+/// Whether diesel gave up on the connection's transaction state (a failed rollback).
+fn is_broken(conn: &mut AnyConnection) -> bool {
+    use diesel::connection::TransactionManager;
+    <AnyConnection as Connection>::TransactionManager::is_broken_transaction_manager(conn)
 }
 
 pub type Pool = managed::Pool<ConnectionManager>;
@@ -277,9 +315,31 @@ impl Database {
         T: Send + 'static,
     {
         let conn = self.pool.get().await.map_err(pool_error)?;
-        conn.interact(work)
+        let (result, healthy) = conn
+            .interact(move |c| {
+                let result = work(c);
+                // A failure that is not the caller's may be the connection's: check it
+                // before it goes back to the pool.
+                let healthy = match &result {
+                    Err(e) if e.is_server_side() => {
+                        !is_broken(c) && c.batch_execute("SELECT 1").is_ok()
+                    }
+                    _ => true,
+                };
+                (result, healthy)
+            })
             .await
-            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?;
+        if !healthy {
+            tracing::warn!("a database connection stopped working: replacing it and every idle one opened before");
+            // A restart or a mass termination closes every connection opened before it:
+            // those waiting in the pool would fail the next requests one by one.
+            drop(managed::Object::take(conn));
+            self.pool.retain(|_, _| false);
+            return result
+                .map_err(|e| Error::Unavailable(format!("database connection lost: {e}")));
+        }
+        result
     }
 
     /// Runs `work` in one transaction: all of it is written or none of it.
