@@ -158,14 +158,30 @@ where
     }
 }
 
+/// The PostgreSQL advisory lock held while migrating (any number, the same in every process).
+const MIGRATION_LOCK: i64 = 0x6c65_7867_6d69_67;
+
 /// Runs the pending migrations of the URL's backend; returns how many ran.
+///
+/// On PostgreSQL under an advisory lock: replicas started together would otherwise apply the
+/// same migration twice, and all but one would fail on a duplicate. The others wait, then
+/// find nothing pending. (SQLite's write lock already serialises them.)
 pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize> {
     let applied = match conn {
-        AnyConnection::Postgresql(pg) => pg.run_pending_migrations(POSTGRES_MIGRATIONS),
-        AnyConnection::Sqlite(sqlite) => sqlite.run_pending_migrations(SQLITE_MIGRATIONS),
+        AnyConnection::Postgresql(pg) => {
+            pg.batch_execute(&format!("SELECT pg_advisory_lock({MIGRATION_LOCK})"))?;
+            let applied = pg
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|applied| applied.len());
+            pg.batch_execute(&format!("SELECT pg_advisory_unlock({MIGRATION_LOCK})"))?;
+            applied
+        }
+        AnyConnection::Sqlite(sqlite) => sqlite
+            .run_pending_migrations(SQLITE_MIGRATIONS)
+            .map(|applied| applied.len()),
     }
     .map_err(|e| Error::Internal(format!("migration failed: {e}")))?;
-    Ok(applied.len())
+    Ok(applied)
 }
 
 /// Counts the SQL statements every pooled connection runs: the cheap, backend-neutral way to

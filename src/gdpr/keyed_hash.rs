@@ -68,23 +68,31 @@ impl KeyedHasher {
         if let Some(key) = configured {
             return Ok(KeyedHasher::new(key.as_bytes()));
         }
-        let stored: Option<String> = instance_keys::table
-            .find(GENERATED_KEY_NAME)
-            .select(instance_keys::secret)
-            .first(conn)
-            .optional()?;
-        if let Some(secret) = stored {
+        let stored = |conn: &mut AnyConnection| {
+            instance_keys::table
+                .find(GENERATED_KEY_NAME)
+                .select(instance_keys::secret)
+                .first::<String>(conn)
+                .optional()
+        };
+        if let Some(secret) = stored(conn)? {
             return Ok(KeyedHasher::new(secret.as_bytes()));
         }
-        let secret = crate::auth::random_secret();
-        diesel::insert_into(instance_keys::table)
-            .values((
-                instance_keys::name.eq(GENERATED_KEY_NAME),
-                instance_keys::secret.eq(&secret),
-                instance_keys::created_at.eq(now()),
-            ))
-            .execute(conn)
-            .map_err(|e| Error::Internal(format!("could not store the GDPR key: {e}")))?;
+        // Another replica starting at the same moment may store its key first: whichever
+        // insert wins, every process reads back and uses the one stored.
+        let row = (
+            instance_keys::name.eq(GENERATED_KEY_NAME),
+            instance_keys::secret.eq(crate::auth::random_secret()),
+            instance_keys::created_at.eq(now()),
+        );
+        let insert = diesel::insert_into(instance_keys::table).values(row);
+        match conn {
+            AnyConnection::Postgresql(pg) => insert.on_conflict_do_nothing().execute(pg),
+            AnyConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite),
+        }
+        .map_err(|e| Error::Internal(format!("could not store the GDPR key: {e}")))?;
+        let secret = stored(conn)?
+            .ok_or_else(|| Error::Internal("the generated GDPR key was not stored".to_owned()))?;
         Ok(KeyedHasher::new(secret.as_bytes()))
     }
 }

@@ -277,3 +277,39 @@ pub async fn admin_key(database_url: &str) -> String {
         .expect("admin key created")
         .1
 }
+
+/// A fresh database on the shared PostgreSQL server, dropped with the guard.
+pub struct SharedDatabase {
+    pub url: String,
+    admin_url: String,
+    name: String,
+}
+
+impl SharedDatabase {
+    pub fn create() -> SharedDatabase {
+        let admin_url = std::env::var("LEXGATE_TEST_POSTGRES_URL")
+            .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned());
+        let name = format!("lexgate_test_{}", uuid::Uuid::new_v4().simple());
+        let mut conn = diesel::PgConnection::establish(&admin_url)
+            .expect("PostgreSQL must be running for the PostgreSQL tests (see README)");
+        conn.batch_execute(&format!("CREATE DATABASE \"{name}\""))
+            .expect("create test database");
+        let base = admin_url.rsplit_once('/').map_or("", |(b, _)| b);
+        SharedDatabase {
+            url: format!("{base}/{name}"),
+            admin_url,
+            name,
+        }
+    }
+}
+
+impl Drop for SharedDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS \"{}\" WITH (FORCE)",
+                self.name
+            ));
+        }
+    }
+}

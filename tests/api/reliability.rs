@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::harness::{Backend, TestApp};
-use crate::processes::{admin_key, Cluster, Server};
+use crate::processes::{admin_key, Cluster, Server, SharedDatabase};
 
 const COUNT_CONTACTS: &str = "{ contacts(first: 1) { totalCount } }";
 
@@ -155,5 +155,50 @@ async fn the_server_recovers_after_a_database_restart() {
         let (status, body) = server.gql(&key, COUNT_CONTACTS, json!({})).await;
         assert_eq!(status, 200, "{body:#}");
         assert!(body.get("errors").is_none(), "{body:#}");
+    }
+}
+
+/// Starts two servers at the same moment on `url`; both must come up.
+async fn start_two_together(url: &str) -> (Server, Server) {
+    let (mut a, mut b) = (Server::spawn(url, ""), Server::spawn(url, ""));
+    let (ready_a, ready_b) = tokio::join!(a.wait_until_healthy(), b.wait_until_healthy());
+    if let Err(log) = ready_a.and(ready_b) {
+        panic!("a replica started beside another failed: {log}");
+    }
+    (a, b)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_started_together_all_come_up() {
+    for _ in 0..3 {
+        // An empty database: both migrate it, then both need the generated GDPR key.
+        let database = tokio::task::spawn_blocking(SharedDatabase::create)
+            .await
+            .expect("database");
+        let (a, b) = start_two_together(&database.url).await;
+        // Both hash with the one key stored, so both agree on what is suppressed.
+        let key = admin_key(&database.url).await;
+        for server in [&a, &b] {
+            let (status, body) = server.gql(&key, COUNT_CONTACTS, json!({})).await;
+            assert_eq!(status, 200, "{body:#}");
+        }
+        drop((a, b));
+        let db = lexgate::db::Database::connect(&database.url, 1, false)
+            .await
+            .expect("database");
+        let keys = db
+            .run(|c| {
+                use diesel::prelude::*;
+                use lexgate::db::schema::instance_keys;
+                Ok(instance_keys::table.count().get_result::<i64>(c)?)
+            })
+            .await
+            .expect("keys counted");
+        assert_eq!(keys, 1);
+        // A migrated database without the generated key: both create it at once.
+        db.run(|c| Ok(c.batch_execute("DELETE FROM instance_keys")?))
+            .await
+            .expect("key removed");
+        let _both = start_two_together(&database.url).await;
     }
 }
