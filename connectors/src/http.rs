@@ -93,6 +93,7 @@ pub struct HttpClient {
 
 /// What to do after one attempt.
 enum Outcome {
+    /// A success, or a refusal not worth retrying.
     Done(Response),
     RetryAfter(Duration),
     Backoff,
@@ -126,13 +127,30 @@ impl HttpClient {
     /// Sends `request`, retrying what is safe to retry; a non-success status that is not
     /// retried comes back as [`HttpError::Status`].
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
+        let response = self.send_answered(request).await?;
+        if response.status().is_success() {
+            return Ok(response);
+        }
+        Err(HttpError::Status {
+            target: redacted_url(response.url()),
+            status: response.status().as_u16(),
+        })
+    }
+
+    /// Like [`send`](Self::send), but a refusal that is not retried comes back as the
+    /// response, for protocols whose error bodies say what went wrong (WebDAV
+    /// preconditions, for instance).
+    pub async fn send_answered(&self, request: Request) -> Result<Response, HttpError> {
         let target = redacted_target(&request);
         let idempotent = is_idempotent(&request);
         let mut attempt: u32 = 0;
         loop {
             let Some(this_try) = request.try_clone() else {
                 // A streaming body cannot be replayed: one attempt only.
-                return Ok(self.attempt(request, &target, attempt).await?);
+                return match self.attempt(request, &target, attempt).await {
+                    Ok(response) | Err(AttemptError::Status { response, .. }) => Ok(response),
+                    Err(transport) => Err(transport.into()),
+                };
             };
             let outcome = match self.attempt(this_try, &target, attempt).await {
                 Ok(response) => Outcome::Done(response),
@@ -190,6 +208,7 @@ impl HttpClient {
                         status,
                         retry_after,
                         target: target.to_owned(),
+                        response,
                     })
                 }
             }
@@ -204,6 +223,7 @@ impl HttpClient {
                 status,
                 retry_after,
                 target,
+                response,
             } => {
                 // 429 means the request was not processed, so any method may be retried.
                 let throttled = status == StatusCode::TOO_MANY_REQUESTS
@@ -228,10 +248,7 @@ impl HttpClient {
                 if transient && idempotent {
                     Outcome::Backoff
                 } else {
-                    Outcome::Fail(HttpError::Status {
-                        target,
-                        status: status.as_u16(),
-                    })
+                    Outcome::Done(response)
                 }
             }
         }
@@ -259,6 +276,7 @@ enum AttemptError {
         status: StatusCode,
         retry_after: Option<Duration>,
         target: String,
+        response: Response,
     },
 }
 
@@ -285,7 +303,10 @@ fn is_idempotent(request: &Request) -> bool {
 
 /// Scheme, host and path only: query strings and headers may carry secrets.
 fn redacted_target(request: &Request) -> String {
-    let url = request.url();
+    redacted_url(request.url())
+}
+
+fn redacted_url(url: &reqwest::Url) -> String {
     format!(
         "{}://{}{}",
         url.scheme(),

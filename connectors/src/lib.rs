@@ -9,6 +9,9 @@
 //! ahead of expiry, one refresh in flight), [`secrets`] (AEAD for tokens at rest) and
 //! [`webhook`] (HMAC signatures of inbound events).
 
+pub mod caldav;
+#[cfg(feature = "testing")]
+pub mod dav_servers;
 pub mod http;
 pub mod json_feed;
 pub mod oauth;
@@ -138,11 +141,11 @@ pub trait Connector: Send + Sync {
         Box::pin(async { Err(ConnectorError::Unsupported("pull invoices")) })
     }
 
-    /// Creates or updates a deadline remotely; returns the provider's id for it.
+    /// Creates or updates a deadline remotely, never overwriting a change made there.
     fn push_deadline<'a>(
         &'a self,
         _deadline: &'a OutboundDeadline,
-    ) -> BoxFuture<'a, Result<String, ConnectorError>> {
+    ) -> BoxFuture<'a, Result<DeadlinePush, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("push deadlines")) })
     }
 

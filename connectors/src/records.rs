@@ -74,13 +74,31 @@ pub struct RemoteCommunication {
     pub matter_reference: Option<String>,
 }
 
-/// A calendar event.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A calendar event as one resource of the provider (a recurring event is one resource with
+/// many occurrences).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteEvent {
+    /// The provider's stable identifier of the resource (a CalDAV href).
     pub external_id: String,
+    /// The provider deleted the resource: every occurrence is gone.
+    pub deleted: bool,
+    /// The occurrences inside the synced window; an update replaces all of them.
+    pub occurrences: Vec<EventOccurrence>,
+}
+
+/// One occurrence of an event, recurrences already expanded by the connector.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EventOccurrence {
+    /// Stable across syncs: the event's UID and, for a recurrence, its original start.
+    pub id: String,
     pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// The organiser's address, lower-case, without `mailto:`.
+    pub organizer: Option<String>,
+    /// The attendees' addresses, lower-case, without `mailto:`.
     pub attendees: Vec<String>,
 }
 
@@ -103,13 +121,50 @@ pub struct RemoteInvoice {
     pub total_cents: i64,
 }
 
-/// A deadline lexgate sends to a calendar or case-file system.
+/// A deadline or hearing lexgate sends to a calendar or case-file system.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundDeadline {
+    /// lexgate's id: the remote event's UID derives from it, so it never changes.
     pub id: String,
+    /// "court_deadline", "hearing", "filing" or "internal_task".
+    pub kind: String,
     pub title: String,
-    pub due_on: Option<NaiveDate>,
+    pub description: Option<String>,
+    pub due_at: DateTime<Utc>,
     pub matter_reference: Option<String>,
+    /// What the last push of this deadline left at the provider, if any.
+    pub previous: Option<PushedEvent>,
+}
+
+/// What a push left at the provider.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PushedEvent {
+    /// The provider's id of the event (a CalDAV href).
+    pub external_id: String,
+    /// The provider's version of it (an ETag), for conditional updates.
+    pub version: Option<String>,
+    /// A digest of what lexgate sent, to know when there is nothing new to send.
+    pub digest: String,
+}
+
+/// What became of a pushed deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PushOutcome {
+    Created,
+    Updated,
+    /// The provider already had exactly this.
+    Unchanged,
+    /// Someone changed the event at the provider: lexgate's version was not written over it.
+    Conflict,
+}
+
+/// The result of pushing a deadline.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadlinePush {
+    pub outcome: PushOutcome,
+    /// What is at the provider now (for a conflict: the provider's version).
+    pub pushed: PushedEvent,
 }
 
 /// Time worked that lexgate sends to a billing system.

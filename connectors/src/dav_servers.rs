@@ -1,0 +1,255 @@
+//! Real CalDAV servers for tests (feature `testing`): Radicale and Xandikos from the project's
+//! test virtual environment (`tests/servers/install`), each started on 127.0.0.1 on a port
+//! picked here, in a temporary directory, with one empty calendar; stopped (TERM, then KILL)
+//! when dropped.
+
+use std::net::{TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// Which server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DavServerKind {
+    Radicale,
+    Xandikos,
+}
+
+impl DavServerKind {
+    pub const ALL: [DavServerKind; 2] = [DavServerKind::Radicale, DavServerKind::Xandikos];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DavServerKind::Radicale => "radicale",
+            DavServerKind::Xandikos => "xandikos",
+        }
+    }
+}
+
+/// The user Radicale knows (Xandikos has no authentication of its own over plain HTTP).
+pub const USER: &str = "avv.rossi";
+pub const PASSWORD: &str = "calendar-secret";
+
+pub struct DavServer {
+    pub kind: DavServerKind,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    /// The empty calendar collection made for the test, ending with '/'.
+    pub calendar_url: String,
+    child: Child,
+    _dir: tempfile::TempDir,
+}
+
+/// The project's test virtual environment.
+pub fn venv() -> PathBuf {
+    match std::env::var_os("LEXGATE_TEST_VENV") {
+        Some(path) => PathBuf::from(path),
+        None => PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.venv-test"),
+    }
+}
+
+impl DavServer {
+    /// Starts the server with a calendar; panics (failing the test) when it cannot.
+    pub async fn start(kind: DavServerKind) -> DavServer {
+        let python = venv().join("bin/python");
+        let installed = Command::new(&python)
+            .args(["-c", &format!("import {}", kind.name())])
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(
+            installed,
+            "{} is not installed in {}: run tests/servers/install",
+            kind.name(),
+            venv().display()
+        );
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let mut command = Command::new(&python);
+        match kind {
+            DavServerKind::Radicale => {
+                let config = dir.path().join("config");
+                std::fs::write(dir.path().join("users"), format!("{USER}:{PASSWORD}\n"))
+                    .expect("htpasswd");
+                std::fs::write(
+                    &config,
+                    format!(
+                        "[server]\nhosts = 127.0.0.1:{port}\n\
+                         [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\n\
+                         htpasswd_encryption = plain\ndelay = 0\n\
+                         [rights]\ntype = owner_only\n\
+                         [storage]\nfilesystem_folder = {storage}\n\
+                         [logging]\nlevel = warning\n",
+                        users = dir.path().join("users").display(),
+                        storage = dir.path().join("collections").display(),
+                    ),
+                )
+                .expect("radicale config");
+                command.args(["-m", "radicale", "--config"]).arg(&config);
+            }
+            DavServerKind::Xandikos => {
+                command
+                    .args(["-m", "xandikos", "serve", "--autocreate", "-d"])
+                    .arg(dir.path().join("data"))
+                    .args(["-l", "127.0.0.1", "-p", &port.to_string()]);
+            }
+        }
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("server started");
+        let base_url = format!("http://127.0.0.1:{port}");
+        let calendar_url = match kind {
+            DavServerKind::Radicale => format!("{base_url}/{USER}/work/"),
+            DavServerKind::Xandikos => format!("{base_url}/user/calendars/work/"),
+        };
+        let mut server = DavServer {
+            kind,
+            base_url,
+            calendar_url,
+            child,
+            _dir: dir,
+        };
+        server.wait_ready(port);
+        server.make_calendar().await;
+        server
+    }
+
+    fn wait_ready(&mut self, port: u16) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = self.child.try_wait() {
+                panic!("{} exited ({status}): {}", self.kind.name(), self.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start: {}",
+                self.kind.name(),
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(self._dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// A request to `url` as [`USER`].
+    pub fn request(&self, method: &str, url: &str) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        reqwest::Client::new()
+            .request(method, url)
+            .basic_auth(USER, Some(PASSWORD))
+    }
+
+    async fn make_calendar(&self) {
+        let body = r#"<?xml version="1.0" encoding="utf-8"?><c:mkcalendar xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:set><d:prop><d:displayname>Work</d:displayname></d:prop></d:set></c:mkcalendar>"#;
+        let response = self
+            .request("MKCALENDAR", &self.calendar_url)
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+            .await
+            .expect("MKCALENDAR");
+        assert!(
+            response.status().is_success(),
+            "MKCALENDAR on {} answered {}: {}",
+            self.kind.name(),
+            response.status(),
+            self.log()
+        );
+    }
+
+    /// The URL of resource `name` in the calendar.
+    pub fn event_url(&self, name: &str) -> String {
+        format!("{}{name}", self.calendar_url)
+    }
+
+    /// Writes (creates or replaces) an event as someone using a calendar app would.
+    pub async fn put_event(&self, name: &str, ics: &str) {
+        let response = self
+            .request("PUT", &self.event_url(name))
+            .header("content-type", "text/calendar; charset=utf-8")
+            .body(ics.to_owned())
+            .send()
+            .await
+            .expect("PUT");
+        assert!(
+            response.status().is_success(),
+            "PUT {name} answered {}",
+            response.status()
+        );
+    }
+
+    pub async fn delete_event(&self, name: &str) {
+        let response = self
+            .request("DELETE", &self.event_url(name))
+            .send()
+            .await
+            .expect("DELETE");
+        assert!(
+            response.status().is_success(),
+            "DELETE {name} answered {}",
+            response.status()
+        );
+    }
+
+    /// The event's body and ETag, if it exists.
+    pub async fn get_event(&self, name: &str) -> Option<(String, String)> {
+        let response = self
+            .request("GET", &self.event_url(name))
+            .send()
+            .await
+            .expect("GET");
+        if response.status() == reqwest::StatusCode::NOT_FOUND {
+            return None;
+        }
+        assert!(response.status().is_success(), "GET {name}");
+        let etag = response
+            .headers()
+            .get("etag")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or_default()
+            .to_owned();
+        Some((response.text().await.expect("body"), etag))
+    }
+}
+
+impl Drop for DavServer {
+    fn drop(&mut self) {
+        // Python servers may survive one TERM: wait a little, then KILL.
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind(("127.0.0.1", 0))
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port")
+}
+
+/// A minimal calendar object.
+pub fn event_ics(uid: &str, summary: &str, start: &str, extra: &str) -> String {
+    format!(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//lexgate tests//EN\r\nBEGIN:VEVENT\r\n\
+         UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\n\
+         SUMMARY:{summary}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
+    )
+}
