@@ -66,6 +66,9 @@ pub struct FileSettings {
     pub webhook_tolerance_seconds: Option<i64>,
     pub sync_scheduler: Option<bool>,
     pub connectors: Option<Vec<crate::sync::config::ConnectorConfig>>,
+    pub header_read_timeout_seconds: Option<u64>,
+    pub body_read_timeout_seconds: Option<u64>,
+    pub shutdown_timeout_seconds: Option<u64>,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -145,6 +148,14 @@ pub struct Settings {
     pub sync_scheduler: bool,
     /// Connector instances configured in the file (created or updated at start-up).
     pub connectors: Vec<crate::sync::config::ConnectorConfig>,
+    /// How long a client may take to send a request's headers before the connection is
+    /// closed (slow or stalled clients must not hold connections open).
+    pub header_read_timeout_seconds: u64,
+    /// How long a client may take to send a request's body (408 after that).
+    pub body_read_timeout_seconds: u64,
+    /// After SIGTERM, how long requests in flight may take before the connections left are
+    /// dropped and the process exits.
+    pub shutdown_timeout_seconds: u64,
 }
 
 impl Default for Settings {
@@ -187,6 +198,9 @@ impl Default for Settings {
             webhook_tolerance_seconds: 300,
             sync_scheduler: true,
             connectors: Vec::new(),
+            header_read_timeout_seconds: 10,
+            body_read_timeout_seconds: 30,
+            shutdown_timeout_seconds: 30,
         }
     }
 }
@@ -360,6 +374,15 @@ impl Settings {
         if let Some(v) = &f.disabled_contact_fields {
             s.disabled_contact_fields.clone_from(v);
         }
+        if let Some(v) = f.header_read_timeout_seconds {
+            s.header_read_timeout_seconds = v;
+        }
+        if let Some(v) = f.body_read_timeout_seconds {
+            s.body_read_timeout_seconds = v;
+        }
+        if let Some(v) = f.shutdown_timeout_seconds {
+            s.shutdown_timeout_seconds = v;
+        }
     }
 
     /// Whether introspection is served: as set, else on in development only.
@@ -381,6 +404,12 @@ impl Settings {
         };
         if self.pool_size == 0 {
             return Err(invalid("pool_size", "must be at least 1"));
+        }
+        if self.header_read_timeout_seconds == 0 || self.body_read_timeout_seconds == 0 {
+            return Err(invalid(
+                "header_read_timeout_seconds",
+                "read timeouts must be at least a second",
+            ));
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("auth_secret", "must have at least 32 characters"));

@@ -1,5 +1,7 @@
 //! Starting and stopping the server.
 
+use std::time::Duration;
+
 use tokio::net::TcpListener;
 
 use crate::auth::{AuthConfig, OidcSettings, OidcVerifier};
@@ -132,16 +134,94 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
         "lexgate listening on http://{} (playground at /graphql)",
         listener.local_addr()?
     );
-    // Client addresses feed the failed-login log and its per-address limit.
-    let app = app.into_make_service_with_connect_info::<std::net::SocketAddr>();
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    serve_connections(listener, app, &settings, shutdown_signal()).await;
     if let Some(scheduler) = scheduler {
         scheduler.abort();
     }
     tracing::info!("lexgate stopped");
     Ok(())
+}
+
+/// Serves HTTP/1 connections until `signal`, then lets requests in flight finish for at most
+/// `shutdown_timeout_seconds` and drops the connections left. Clients get
+/// `header_read_timeout_seconds` to send a request's headers, so slow or stalled clients
+/// (half-sent requests, slowloris) hold no connection for long nor keep a stopping server up.
+async fn serve_connections(
+    listener: TcpListener,
+    app: axum::Router,
+    settings: &Settings,
+    signal: impl std::future::Future<Output = ()>,
+) {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(Duration::from_secs(settings.header_read_timeout_seconds));
+    let builder = std::sync::Arc::new(builder);
+    let (stop, stopping) = tokio::sync::watch::channel(());
+    let mut connections = tokio::task::JoinSet::new();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            () = &mut signal => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => {
+                let (stream, peer) = match accepted {
+                    Ok(accepted) => accepted,
+                    Err(e) => {
+                        // Out of file descriptors and the like: wait instead of spinning.
+                        tracing::warn!(error = %e, "cannot accept a connection");
+                        tokio::time::sleep(Duration::from_millis(100)).await;
+                        continue;
+                    }
+                };
+                // Client addresses feed the failed-login log and its per-address limit.
+                let service = app.clone().map_request(
+                    move |mut request: axum::http::Request<hyper::body::Incoming>| {
+                        request
+                            .extensions_mut()
+                            .insert(axum::extract::ConnectInfo(peer));
+                        request
+                    },
+                );
+                let service = hyper_util::service::TowerToHyperService::new(service);
+                let (builder, mut stopping) = (builder.clone(), stopping.clone());
+                connections.spawn(async move {
+                    let connection =
+                        builder.serve_connection_with_upgrades(TokioIo::new(stream), service);
+                    tokio::pin!(connection);
+                    tokio::select! {
+                        result = connection.as_mut() => {
+                            if let Err(e) = result {
+                                tracing::debug!(error = %e, "connection ended with an error");
+                            }
+                        }
+                        _ = stopping.changed() => {
+                            connection.as_mut().graceful_shutdown();
+                            let _ = connection.await;
+                        }
+                    }
+                });
+            }
+        }
+    }
+    drop(listener);
+    let _ = stop.send(());
+    let deadline = Duration::from_secs(settings.shutdown_timeout_seconds);
+    let drained = tokio::time::timeout(deadline, async {
+        while connections.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            connections = connections.len(),
+            "shutdown deadline passed: dropping the connections left"
+        );
+        connections.abort_all();
+    }
 }
 
 /// Applies the retention policies every `hours`, the first time an interval after start-up.
@@ -155,6 +235,9 @@ fn schedule_retention(state: &AppState, hours: u64) {
             let by = "system:retention-schedule".to_owned();
             match crate::graphql::retention::run_now(&db, &hasher, false, by).await {
                 Ok(summary) => tracing::info!(?summary, "retention run"),
+                Err(e) if crate::gdpr::retention::is_already_running(&e) => {
+                    tracing::info!("retention run skipped: another process is running it")
+                }
                 Err(e) => tracing::error!(error = %e, "retention run failed"),
             }
         }

@@ -100,6 +100,26 @@ pub fn refresh_statistics(conn: &mut AnyConnection, tables: &[&str]) -> QueryRes
     }
 }
 
+/// Takes the PostgreSQL advisory lock `key` until the current transaction ends, unless another
+/// session holds it (then `false`, at once): for work that must run in one process at a time
+/// across replicas. On SQLite it is always granted: its single writer already runs write
+/// transactions one after the other.
+pub fn try_transaction_lock(conn: &mut AnyConnection, key: i64) -> Result<bool> {
+    #[derive(QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    match conn {
+        AnyConnection::Postgresql(pg) => {
+            let query = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+                .bind::<diesel::sql_types::BigInt, _>(key);
+            Ok(query.get_result::<Locked>(pg)?.locked)
+        }
+        AnyConnection::Sqlite(_) => Ok(true),
+    }
+}
+
 /// The most bind parameters one statement may carry on both backends: SQLite's limit
 /// (`SQLITE_MAX_VARIABLE_NUMBER`, 32766 since 3.32); PostgreSQL allows 65535.
 const MAX_BIND_PARAMETERS: usize = 32_766;
@@ -159,7 +179,7 @@ where
 }
 
 /// The PostgreSQL advisory lock held while migrating (any number, the same in every process).
-const MIGRATION_LOCK: i64 = 0x6c65_7867_6d69_67;
+const MIGRATION_LOCK: i64 = 0x006c_6578_676d_6967;
 
 /// Runs the pending migrations of the URL's backend; returns how many ran.
 ///

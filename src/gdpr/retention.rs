@@ -205,6 +205,18 @@ pub fn update(
 
 /// Applies every active policy as of `today`, in the caller's transaction (`Database::dry_run`
 /// for a dry run). `progress` is told how many policies are done out of how many.
+/// The advisory lock a retention run holds (any number, the same in every process).
+pub const RUN_LOCK: i64 = 0x6c65_7872_6574;
+
+/// Why a run was skipped.
+pub const ALREADY_RUNNING: &str =
+    "a retention run is already in progress (in this or another server process); this one was skipped";
+
+/// Whether `error` says another run was in progress.
+pub fn is_already_running(error: &Error) -> bool {
+    matches!(error, Error::Conflict { message, .. } if message == ALREADY_RUNNING)
+}
+
 pub fn run(
     conn: &mut AnyConnection,
     hasher: &KeyedHasher,
@@ -212,6 +224,14 @@ pub fn run(
     by: &str,
     progress: &(dyn Fn(u64, u64) + Send + Sync),
 ) -> Result<RetentionSummary> {
+    // Replicas each schedule runs: two at once would erase the same contacts and one would
+    // fail half-way; the second one is skipped instead.
+    if !crate::db::try_transaction_lock(conn, RUN_LOCK)? {
+        return Err(Error::Conflict {
+            field: None,
+            message: ALREADY_RUNNING.to_owned(),
+        });
+    }
     let policies: Vec<RetentionPolicyRow> = list(conn)?.into_iter().filter(|p| p.active).collect();
     let mut summary = RetentionSummary::default();
     let total = policies.len() as u64;

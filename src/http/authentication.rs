@@ -21,9 +21,13 @@ pub struct Refusal {
 
 impl Refusal {
     fn unauthenticated(message: impl Into<String>) -> Refusal {
+        Refusal::coded("UNAUTHENTICATED", message)
+    }
+
+    fn coded(code: &'static str, message: impl Into<String>) -> Refusal {
         Refusal {
-            status: StatusCode::UNAUTHORIZED,
-            code: "UNAUTHENTICATED",
+            status: super::status_of(code),
+            code,
             message: message.into(),
         }
     }
@@ -80,11 +84,10 @@ pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Pr
         Err(Error::Unauthenticated(message)) => Err(Refusal::unauthenticated(message)),
         Err(e) => {
             tracing::error!(error = %e, "authentication failed");
-            Err(Refusal {
-                status: StatusCode::SERVICE_UNAVAILABLE,
-                code: "SERVICE_UNAVAILABLE",
-                message: "service temporarily unavailable".to_owned(),
-            })
+            Err(Refusal::coded(
+                "SERVICE_UNAVAILABLE",
+                "service temporarily unavailable",
+            ))
         }
     }
 }

@@ -79,12 +79,19 @@ fn coded_error_body(
 }
 
 fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Response {
-    let request_error = match &batch {
-        BatchResponse::Single(r) => is_request_error(r),
-        BatchResponse::Batch(rs) => rs.iter().all(is_request_error),
-    };
-    let status = if media == GRAPHQL_RESPONSE && request_error {
-        StatusCode::BAD_REQUEST
+    // application/json answers 200 whatever happened (the specification's rule for it).
+    let status = if media == GRAPHQL_RESPONSE {
+        match &batch {
+            BatchResponse::Single(r) => response_status(r),
+            BatchResponse::Batch(rs) => {
+                let statuses: Vec<StatusCode> = rs.iter().map(response_status).collect();
+                if statuses.iter().all(|s| *s != StatusCode::OK) {
+                    statuses.into_iter().max().unwrap_or(StatusCode::OK)
+                } else {
+                    StatusCode::OK
+                }
+            }
+        }
     } else {
         StatusCode::OK
     };
@@ -100,6 +107,30 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
             media,
             "response could not be encoded",
         ),
+    }
+}
+
+/// The status of one `application/graphql-response+json` answer: 200 when there is data
+/// (the specification requires 2xx then); without data, the server's failure (5xx) when an
+/// error is one, else 400 for a request error.
+fn response_status(response: &Response) -> StatusCode {
+    if response.data != async_graphql::Value::Null {
+        return StatusCode::OK;
+    }
+    let server_side = response
+        .errors
+        .iter()
+        .filter_map(|e| e.extensions.as_ref()?.get("code").cloned())
+        .filter_map(|code| match code {
+            async_graphql::Value::String(code) => Some(super::status_of(&code)),
+            _ => None,
+        })
+        .filter(StatusCode::is_server_error)
+        .max();
+    match server_side {
+        Some(status) => status,
+        None if is_request_error(response) => StatusCode::BAD_REQUEST,
+        None => StatusCode::OK,
     }
 }
 
@@ -164,7 +195,7 @@ async fn admit(
         .await
         .map_err(|_| {
             coded_error_body(
-                StatusCode::SERVICE_UNAVAILABLE,
+                super::status_of("TIMEOUT"),
                 media,
                 &format!(
                     "the request took longer than {} ms and was stopped",

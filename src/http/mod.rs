@@ -56,8 +56,28 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
     // CORS inside the security headers, so its preflight answers carry them too.
     let routes = headers::cors(routes, &settings.cors_allowed_origins);
     headers::secure(routes)
+        // A client that stops sending its body mid-way gets an error instead of a connection
+        // held open for ever.
+        .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
+            Duration::from_secs(settings.body_read_timeout_seconds),
+        ))
         .layer(TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// The HTTP status of an error code (`extensions.code`): the one place they are matched, so
+/// a server-side failure never answers 4xx or 200 where the status tells the outcome.
+pub(crate) fn status_of(code: &str) -> StatusCode {
+    match code {
+        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
+        "FORBIDDEN" => StatusCode::FORBIDDEN,
+        "NOT_FOUND" => StatusCode::NOT_FOUND,
+        "CONFLICT" => StatusCode::CONFLICT,
+        "TOO_MANY_REQUESTS" => StatusCode::TOO_MANY_REQUESTS,
+        "SERVICE_UNAVAILABLE" | "TIMEOUT" => StatusCode::SERVICE_UNAVAILABLE,
+        "INTERNAL_SERVER_ERROR" => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
 }
 
 /// Liveness: the process answers.

@@ -115,6 +115,23 @@ impl Server {
     }
 }
 
+impl Server {
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let pid = self.child.id().expect("the server runs");
+        let status = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status()
+            .expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// The server's address, for raw connections.
+    pub fn address(&self) -> &str {
+        self.base_url.trim_start_matches("http://")
+    }
+}
+
 /// The directory holding PostgreSQL's server programs (`initdb`, `pg_ctl`): the newest under
 /// /usr/lib/postgresql, or `LEXGATE_TEST_PG_BIN`.
 fn postgres_bin() -> PathBuf {
@@ -269,10 +286,15 @@ impl Drop for Cluster {
 
 /// An admin API key created straight in the database (the servers under test share it).
 pub async fn admin_key(database_url: &str) -> String {
+    api_key(database_url, "admin").await
+}
+
+/// An API key of `role` created straight in the database.
+pub async fn api_key(database_url: &str, role: &'static str) -> String {
     let db = lexgate::db::Database::connect(database_url, 1, false)
         .await
         .expect("database reachable");
-    db.transaction(|c| lexgate::auth::create_api_key(c, "test", "admin", None, None))
+    db.transaction(|c| lexgate::auth::create_api_key(c, "test", role, None, None))
         .await
         .expect("admin key created")
         .1

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use serde_json::json;
 
 use crate::harness::{Backend, TestApp};
-use crate::processes::{admin_key, Cluster, Server, SharedDatabase};
+use crate::processes::{admin_key, api_key, Cluster, Server, SharedDatabase};
 
 const COUNT_CONTACTS: &str = "{ contacts(first: 1) { totalCount } }";
 
@@ -201,4 +201,218 @@ async fn replicas_started_together_all_come_up() {
             .expect("key removed");
         let _both = start_two_together(&database.url).await;
     }
+}
+
+const RUN_RETENTION: &str = "mutation { runRetention { groundsEnded contactsErased } }";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn retention_runs_in_one_process_at_a_time() {
+    let database = tokio::task::spawn_blocking(SharedDatabase::create)
+        .await
+        .expect("database");
+    let manual = "retention_interval_hours = 0";
+    let a = Server::start(&database.url, manual)
+        .await
+        .expect("A starts");
+    let b = Server::start(&database.url, manual)
+        .await
+        .expect("B starts");
+    let key = api_key(&database.url, "dpo").await;
+
+    // A run in progress elsewhere (this connection holds the run's lock): both skip, saying so.
+    let url = database.url.clone();
+    let (hold, release) = std::sync::mpsc::channel::<()>();
+    let (held, is_held) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connection");
+        conn.transaction::<_, diesel::result::Error, _>(|c| {
+            c.batch_execute(&format!(
+                "SELECT pg_advisory_xact_lock({})",
+                lexgate::gdpr::retention::RUN_LOCK
+            ))?;
+            held.send(()).expect("told");
+            release.recv().expect("released");
+            Ok(())
+        })
+        .expect("lock held");
+    });
+    is_held.recv().expect("lock taken");
+    for server in [&a, &b] {
+        let (status, body) = server.gql(&key, RUN_RETENTION, json!({})).await;
+        assert_eq!(status, 200);
+        let error = &body["errors"][0];
+        assert_eq!(error["extensions"]["code"], "CONFLICT", "{body:#}");
+        assert!(
+            error["message"]
+                .as_str()
+                .is_some_and(|m| m.contains("already in progress")),
+            "{body:#}"
+        );
+    }
+    hold.send(()).expect("release");
+    holder.join().expect("holder done");
+
+    // Both replicas asked at once: each run either completes or is skipped, never fails.
+    for _ in 0..3 {
+        let (first, second) = tokio::join!(
+            a.gql(&key, RUN_RETENTION, json!({})),
+            b.gql(&key, RUN_RETENTION, json!({}))
+        );
+        let mut completed = 0;
+        for (_, body) in [first, second] {
+            match body.get("errors") {
+                None => completed += 1,
+                Some(errors) => assert_eq!(errors[0]["extensions"]["code"], "CONFLICT", "{body:#}"),
+            }
+        }
+        assert!(completed >= 1, "no run completed");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_half_sent_request_does_not_keep_a_stopping_server_up() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("directory");
+    let url = format!("sqlite://{}", dir.path().join("lexgate.db").display());
+    // Header reads may take long here: the shutdown deadline is what must end the request.
+    let mut server = Server::start(
+        &url,
+        "shutdown_timeout_seconds = 1\nheader_read_timeout_seconds = 600\nbody_read_timeout_seconds = 600",
+    )
+    .await
+    .expect("server starts");
+    let mut half = tokio::net::TcpStream::connect(server.address())
+        .await
+        .expect("connected");
+    half.write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\":")
+        .await
+        .expect("half a request sent");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    server.terminate();
+    let exited = tokio::time::timeout(Duration::from_secs(30), server.child.wait()).await;
+    let status = exited
+        .unwrap_or_else(|_| panic!("still running 30 s after SIGTERM:\n{}", server.log()))
+        .expect("exit status");
+    assert!(status.success(), "{status}:\n{}", server.log());
+    assert!(
+        server.log().contains("shutdown deadline passed"),
+        "{}",
+        server.log()
+    );
+    drop(half);
+}
+
+/// Reads from `stream` until the server closes it; returns what it sent.
+async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> String {
+    use tokio::io::AsyncReadExt;
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer).await;
+    String::from_utf8_lossy(&answer).into_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_clients_are_cut_off() {
+    use tokio::io::AsyncWriteExt;
+    let dir = tempfile::tempdir().expect("directory");
+    let url = format!("sqlite://{}", dir.path().join("lexgate.db").display());
+    let server = Server::start(
+        &url,
+        "header_read_timeout_seconds = 1\nbody_read_timeout_seconds = 1",
+    )
+    .await
+    .expect("server starts");
+    // Slowloris: headers that never end.
+    let mut slow: Vec<tokio::net::TcpStream> = Vec::new();
+    for _ in 0..20 {
+        let mut stream = tokio::net::TcpStream::connect(server.address())
+            .await
+            .expect("connected");
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+            .await
+            .expect("partial headers");
+        slow.push(stream);
+    }
+    for stream in &mut slow {
+        let closed = tokio::time::timeout(Duration::from_secs(30), read_until_closed(stream)).await;
+        assert!(
+            closed.is_ok(),
+            "a connection with unfinished headers stayed open"
+        );
+    }
+    // A body that stops half-way gets an error answer, and the connection is not held.
+    let mut stream = tokio::net::TcpStream::connect(server.address())
+        .await
+        .expect("connected");
+    stream
+        .write_all(b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"query\":")
+        .await
+        .expect("half a body");
+    let answer = tokio::time::timeout(Duration::from_secs(30), read_until_closed(&mut stream))
+        .await
+        .expect("the server gave up on the body");
+    assert!(!answer.starts_with("HTTP/1.1 200"), "{answer}");
+    // The server still serves everyone else.
+    let health = reqwest::get(format!("{}/healthz", server.base_url))
+        .await
+        .expect("healthz");
+    assert_eq!(health.status(), StatusCode::OK);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_database_is_never_a_client_error() {
+    let cluster = tokio::task::spawn_blocking(Cluster::create)
+        .await
+        .expect("cluster created");
+    let url = cluster.database("lexgate");
+    let server = Server::start(&url, "pool_size = 2")
+        .await
+        .expect("server starts");
+    let key = admin_key(&url).await;
+    let cluster = tokio::task::spawn_blocking(move || {
+        cluster.stop();
+        cluster
+    })
+    .await
+    .expect("cluster stopped");
+    for accept in ["application/graphql-response+json", "application/json"] {
+        let response = reqwest::Client::new()
+            .post(format!("{}/graphql", server.base_url))
+            .bearer_auth(&key)
+            .header("accept", accept)
+            .json(&json!({ "query": COUNT_CONTACTS }))
+            .send()
+            .await
+            .expect("answered");
+        let status = response.status();
+        let body: serde_json::Value = response.json().await.expect("JSON");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+            "{body:#}"
+        );
+        // application/json answers 200 whatever happened; the other tells by its status.
+        if accept == "application/json" {
+            assert!(status == StatusCode::OK || status == StatusCode::SERVICE_UNAVAILABLE);
+        } else {
+            assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body:#}");
+        }
+    }
+    // Past authentication (anonymous login), a failure while executing: no data, and the
+    // status says the server failed, not the client.
+    let response = reqwest::Client::new()
+        .post(format!("{}/graphql", server.base_url))
+        .header("accept", "application/graphql-response+json")
+        .json(&json!({ "query": "mutation { login(input: { email: \"a@studio.it\", password: \"Ombrello-Verde-2026\" }) { accessToken } }" }))
+        .send()
+        .await
+        .expect("answered");
+    let status = response.status();
+    let body: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(body["data"], serde_json::Value::Null, "{body:#}");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "SERVICE_UNAVAILABLE",
+        "{body:#}"
+    );
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body:#}");
+    drop(cluster);
 }
