@@ -138,10 +138,10 @@ async fn main() -> anyhow::Result<()> {
                 CreateConnectorInstanceInput {
                     name: "billing".into(),
                     kind: "json_feed".into(),
-                    auth_url: format!("{base}/authorize"),
-                    token_url: format!("{base}/token"),
+                    auth_url: Some(format!("{base}/authorize")),
+                    token_url: Some(format!("{base}/token")),
                     base_url: base,
-                    client_id: CLIENT_ID.into(),
+                    client_id: Some(CLIENT_ID.into()),
                     client_secret: Some(CLIENT_SECRET.into()),
                     scopes: vec![],
                     webhook_secret: None,
@@ -149,6 +149,7 @@ async fn main() -> anyhow::Result<()> {
                     page_size: Some(page_size),
                     source_detail: Some("Billing system".into()),
                     provenance: None,
+                    ..CreateConnectorInstanceInput::default()
                 },
             )?;
             instances::save_tokens(conn, &secrets, &row.id, &tokens)?;

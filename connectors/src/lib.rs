@@ -4,6 +4,9 @@
 //! returns normalised records with an opaque cursor; it never touches lexgate's database.
 //! The sync engine in the server applies provenance and GDPR rules to what it returns.
 //!
+//! Kinds: [`json_feed`] (lexgate's normalised records over OAuth 2) and [`imap`] (a firm
+//! mailbox).
+//!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
 //! ahead of expiry, one refresh in flight), [`secrets`] (AEAD for tokens at rest) and
@@ -12,7 +15,10 @@
 pub mod caldav;
 #[cfg(feature = "testing")]
 pub mod dav_servers;
+#[cfg(feature = "testing")]
+pub mod dovecot;
 pub mod http;
+pub mod imap;
 pub mod json_feed;
 pub mod oauth;
 pub mod records;

@@ -61,17 +61,74 @@ pub struct RemoteContact {
     pub partita_iva: Option<String>,
 }
 
-/// A mail or call.
+/// A mail (or PEC message) as the provider holds it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RemoteCommunication {
+    /// Where the message lies at the provider (e.g. folder, UIDVALIDITY and UID): the key
+    /// of deletions and of the full-resync reconciliation.
     pub external_id: String,
-    /// "email", "pec" or "call".
-    pub channel: String,
+    /// The provider no longer holds the message at `external_id`.
+    pub deleted: bool,
+    /// The Message-ID without angle brackets: the natural key across folders and resyncs.
+    pub message_id: Option<String>,
+    pub channel: RemoteChannel,
     pub occurred_at: DateTime<Utc>,
     pub subject: Option<String>,
-    /// Addresses or numbers of the other parties.
-    pub counterparts: Vec<String>,
-    pub matter_reference: Option<String>,
+    pub from: Vec<MailAddress>,
+    /// To, Cc and Bcc.
+    pub recipients: Vec<MailAddress>,
+    /// The plain-text body (or the HTML one stripped of its tags).
+    pub body: Option<String>,
+    pub attachments: Vec<RemoteAttachment>,
+    /// Sent by a mailing list (`List-Id`) or another automated sender (`Auto-Submitted`,
+    /// `Precedence: bulk`): its senders never become contacts.
+    pub automated: bool,
+}
+
+impl Default for RemoteCommunication {
+    fn default() -> Self {
+        RemoteCommunication {
+            external_id: String::new(),
+            deleted: false,
+            message_id: None,
+            channel: RemoteChannel::Email,
+            occurred_at: DateTime::<Utc>::UNIX_EPOCH,
+            subject: None,
+            from: Vec::new(),
+            recipients: Vec::new(),
+            body: None,
+            attachments: Vec::new(),
+            automated: false,
+        }
+    }
+}
+
+/// How a message travelled.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteChannel {
+    #[default]
+    Email,
+    /// Posta elettronica certificata: a certified message or one of its receipts.
+    Pec,
+}
+
+/// An address with its display name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MailAddress {
+    pub address: String,
+    pub name: Option<String>,
+}
+
+/// What is kept of an attachment: never its bytes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RemoteAttachment {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size: u64,
+    /// Lower-case hex SHA-256 of the decoded content.
+    pub sha256: String,
 }
 
 /// A calendar event as one resource of the provider (a recurring event is one resource with

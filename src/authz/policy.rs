@@ -439,6 +439,15 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "pageSize",
             "sourceDetail",
             "provenance",
+            // Mail kinds (issue 15).
+            "username",
+            "password",
+            "login",
+            "plaintext",
+            "folders",
+            "ownDomains",
+            "storeBodies",
+            "ignoreAddresses",
         ],
     ),
     (
@@ -452,6 +461,8 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "enabled",
             "sourceDetail",
             "provenance",
+            // Mail kinds (issue 15).
+            "password",
         ],
     ),
     (
@@ -796,6 +807,15 @@ const RULES: &[TypeRules] = &[
                 "runs",
                 "createdAt",
                 "updatedAt",
+                // Mail kinds (issue 15).
+                "username",
+                "login",
+                "plaintext",
+                "folders",
+                "ownDomains",
+                "storeBodies",
+                "ignoreAddresses",
+                "hasPassword",
             ],
         )],
     },
@@ -1130,9 +1150,29 @@ const RULES: &[TypeRules] = &[
                     "author",
                     "createdAt",
                     "updatedAt",
+                    // Imported mail (issue 15).
+                    "source",
+                    "attachments",
                 ],
             ),
             personal(CASE_CONTENT, &["subject", "summary"]),
+            // Imported mail (issue 15).
+            personal(CASE_CONTENT, &["body"]),
+        ],
+    },
+    // Imported mail (issue 15): where it came from; attachments as metadata.
+    TypeRules {
+        type_name: "CommunicationSource",
+        groups: &[
+            plain(CASEWORK, &["connector", "importedAt"]),
+            personal(CASEWORK, &["messageId"]),
+        ],
+    },
+    TypeRules {
+        type_name: "CommunicationAttachment",
+        groups: &[
+            plain(CASEWORK, &["contentType", "sizeBytes", "sha256"]),
+            personal(CASE_CONTENT, &["name"]),
         ],
     },
     TypeRules {

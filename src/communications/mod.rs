@@ -6,7 +6,10 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
-use crate::db::schema::{communication_participants, communications};
+use crate::db::schema::{
+    communication_attachments, communication_imports, communication_participants, communications,
+    connector_instances,
+};
 use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
@@ -70,6 +73,13 @@ const PARTICIPANT_COLUMNS: usize = 2;
 pub struct PreparedCommunication {
     pub row: CommunicationRow,
     participants: Vec<String>,
+}
+
+impl PreparedCommunication {
+    /// A communication built elsewhere (imports), with distinct participant contact ids.
+    pub fn new(row: CommunicationRow, participants: Vec<String>) -> PreparedCommunication {
+        PreparedCommunication { row, participants }
+    }
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -551,4 +561,51 @@ pub fn of_contacts(
         .into_iter()
         .map(|(contact, rows)| (contact, rows.into_iter().map(|r| r.1).collect()))
         .collect())
+}
+
+/// Where an imported communication came from.
+#[derive(Debug, Clone, Queryable)]
+pub struct ImportRow {
+    pub message_id: String,
+    /// The importing instance's name (gone when the instance was deleted).
+    pub connector: Option<String>,
+    pub body: Option<String>,
+    pub imported_at: NaiveDateTime,
+}
+
+/// The import record of a communication, if it was imported by a connector.
+pub fn import_of(conn: &mut AnyConnection, id: &str) -> Result<Option<ImportRow>> {
+    Ok(communication_imports::table
+        .left_join(connector_instances::table)
+        .filter(communication_imports::communication_id.eq(id))
+        .select((
+            communication_imports::message_id,
+            connector_instances::name.nullable(),
+            communication_imports::body,
+            communication_imports::imported_at,
+        ))
+        .first(conn)
+        .optional()?)
+}
+
+/// An attachment's metadata (its bytes are never kept).
+#[derive(Debug, Clone, Queryable)]
+pub struct AttachmentRow {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size_bytes: i64,
+    pub sha256: String,
+}
+
+pub fn attachments_of(conn: &mut AnyConnection, id: &str) -> Result<Vec<AttachmentRow>> {
+    Ok(communication_attachments::table
+        .filter(communication_attachments::communication_id.eq(id))
+        .order(communication_attachments::position)
+        .select((
+            communication_attachments::name,
+            communication_attachments::content_type,
+            communication_attachments::size_bytes,
+            communication_attachments::sha256,
+        ))
+        .load(conn)?)
 }

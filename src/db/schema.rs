@@ -841,3 +841,50 @@ diesel::allow_tables_to_appear_in_same_query!(
     oauth_pending,
     data_recipients,
 );
+
+// Communications imported by mail connectors (migration 2026-12-06-000501).
+diesel::table! {
+    communication_imports (communication_id) {
+        communication_id -> Text,
+        message_id -> Text,
+        instance_id -> Nullable<Text>,
+        body -> Nullable<Text>,
+        imported_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    communication_attachments (id) {
+        id -> Text,
+        communication_id -> Text,
+        position -> Integer,
+        name -> Nullable<Text>,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+    }
+}
+
+diesel::table! {
+    sync_message_links (instance_id, external_id) {
+        instance_id -> Text,
+        external_id -> Text,
+        communication_id -> Nullable<Text>,
+        seen_generation -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(communication_imports -> communications (communication_id));
+diesel::joinable!(communication_attachments -> communications (communication_id));
+diesel::joinable!(sync_message_links -> communications (communication_id));
+diesel::joinable!(communication_imports -> connector_instances (instance_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    communications,
+    communication_imports,
+    communication_attachments,
+    sync_message_links,
+    connector_instances,
+);

@@ -10,7 +10,7 @@ use crate::communications::{
 use crate::error::GraphqlResult;
 use crate::graphql::authorization::access;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, write};
+use crate::graphql::context::{loader, read, write};
 use crate::graphql::directory::User;
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
@@ -74,6 +74,46 @@ impl Communication {
         load_many(ctx, ids, ContactById, Contact).await
     }
 
+    /// The text body, kept only for communications imported by an instance that stores
+    /// bodies.
+    async fn body(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        let id = self.0.id.clone();
+        let import = read(ctx, move |c| communications::import_of(c, &id)).await?;
+        Ok(import.and_then(|i| i.body))
+    }
+
+    /// The connector that imported it; none for communications logged in lexgate.
+    async fn source(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<CommunicationSource>> {
+        let id = self.0.id.clone();
+        let import = read(ctx, move |c| communications::import_of(c, &id)).await?;
+        Ok(import.map(|i| CommunicationSource {
+            connector: i.connector,
+            message_id: i.message_id,
+            imported_at: i.imported_at.and_utc(),
+        }))
+    }
+
+    /// Attachments as metadata: their bytes are never kept.
+    async fn attachments(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<CommunicationAttachment>> {
+        let id = self.0.id.clone();
+        let rows = read(ctx, move |c| communications::attachments_of(c, &id)).await?;
+        Ok(rows
+            .into_iter()
+            .map(|a| CommunicationAttachment {
+                name: a.name,
+                content_type: a.content_type,
+                size_bytes: a.size_bytes,
+                sha256: a.sha256,
+            })
+            .collect())
+    }
+
     /// The user who recorded it.
     async fn author(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = &self.0.author_user_id else {
@@ -89,6 +129,25 @@ impl Communication {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
+}
+
+/// Where an imported communication came from.
+#[derive(SimpleObject)]
+pub struct CommunicationSource {
+    /// The connector instance's name (none once the instance was deleted).
+    pub connector: Option<String>,
+    /// The message's Message-ID, its natural key.
+    pub message_id: String,
+    pub imported_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct CommunicationAttachment {
+    pub name: Option<String>,
+    pub content_type: String,
+    pub size_bytes: i64,
+    /// Lower-case hex SHA-256 of the content.
+    pub sha256: String,
 }
 
 #[derive(SimpleObject)]

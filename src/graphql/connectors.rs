@@ -11,7 +11,7 @@ use crate::graphql::context::{read, state, write};
 use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::sync::instances::{
-    self, CreateConnectorInstanceInput, InstanceRow, UpdateConnectorInstanceInput,
+    self, ConnectorLogin, CreateConnectorInstanceInput, InstanceRow, UpdateConnectorInstanceInput,
 };
 use crate::sync::provenance::{ProvenanceRule, RecordOrigin};
 use crate::sync::review::{self, ResolveSyncReviewItemInput, ReviewRow};
@@ -58,6 +58,46 @@ impl ConnectorInstance {
 
     async fn page_size(&self) -> async_graphql::Result<i32> {
         Ok(self.0.settings().gql()?.page_size as i32)
+    }
+
+    /// Mail kinds: the login name.
+    async fn username(&self) -> async_graphql::Result<Option<String>> {
+        Ok(self.0.settings().gql()?.username)
+    }
+
+    /// Mail kinds: how the connector logs in.
+    async fn login(&self) -> async_graphql::Result<ConnectorLogin> {
+        Ok(self.0.settings().gql()?.login)
+    }
+
+    /// Mail kinds: whether the connection goes without TLS (loopback only).
+    async fn plaintext(&self) -> async_graphql::Result<bool> {
+        Ok(self.0.settings().gql()?.plaintext)
+    }
+
+    /// Mail kinds: the folders synced.
+    async fn folders(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(self.0.settings().gql()?.folders)
+    }
+
+    /// Mail kinds: the firm's own domains.
+    async fn own_domains(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(self.0.settings().gql()?.own_domains)
+    }
+
+    /// Mail kinds: whether message bodies are stored.
+    async fn store_bodies(&self) -> async_graphql::Result<bool> {
+        Ok(self.0.settings().gql()?.store_bodies)
+    }
+
+    /// Mail kinds: senders that never become contacts, besides the built-in ones.
+    async fn ignore_addresses(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(self.0.settings().gql()?.ignore_addresses)
+    }
+
+    /// Whether a password is stored (its value is never shown).
+    async fn has_password(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.credentials(ctx)?.is_some_and(|c| c.password.is_some()))
     }
 
     async fn schedule_minutes(&self) -> Option<i32> {

@@ -4,7 +4,7 @@
 
 use serde::Deserialize;
 
-use super::instances::{self, CreateConnectorInstanceInput};
+use super::instances::{self, ConnectorLogin, CreateConnectorInstanceInput};
 use super::provenance::ProvenanceRuleInput;
 use crate::db::AnyConnection;
 use crate::error::Result;
@@ -16,12 +16,20 @@ pub struct ConnectorConfig {
     pub name: String,
     pub kind: String,
     pub base_url: String,
-    pub client_id: String,
+    pub client_id: Option<String>,
     pub client_secret: Option<String>,
-    pub auth_url: String,
-    pub token_url: String,
+    pub auth_url: Option<String>,
+    pub token_url: Option<String>,
     #[serde(default)]
     pub scopes: Vec<String>,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub login: Option<ConnectorLogin>,
+    pub plaintext: Option<bool>,
+    pub folders: Option<Vec<String>>,
+    pub own_domains: Option<Vec<String>>,
+    pub store_bodies: Option<bool>,
+    pub ignore_addresses: Option<Vec<String>>,
     pub webhook_secret: Option<String>,
     pub schedule_minutes: Option<i32>,
     pub page_size: Option<i32>,
@@ -49,6 +57,14 @@ pub fn apply(
                 auth_url: config.auth_url,
                 token_url: config.token_url,
                 scopes: config.scopes,
+                username: config.username,
+                password: config.password,
+                login: config.login,
+                plaintext: config.plaintext,
+                folders: config.folders,
+                own_domains: config.own_domains,
+                store_bodies: config.store_bodies,
+                ignore_addresses: config.ignore_addresses,
                 webhook_secret: config.webhook_secret,
                 schedule_minutes: config.schedule_minutes,
                 page_size: config.page_size,

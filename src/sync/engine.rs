@@ -1,5 +1,5 @@
-//! The sync engine: pulls an instance's contacts page by page and applies each page in one
-//! transaction together with the cursor after it and the run's counts, so a crash at any
+//! The sync engine: pulls an instance's streams (contacts, communications) page by page and
+//! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
 //! the records the provider no longer has.
@@ -7,11 +7,14 @@
 use std::sync::Arc;
 
 use diesel::prelude::*;
-use lexgate_connectors::{Connector, ConnectorError, Cursor, Page, RemoteContact};
+use lexgate_connectors::{
+    Connector, ConnectorError, Cursor, Page, RemoteCommunication, RemoteContact,
+};
 
 use super::erasure::ErasureRegister;
 use super::instances::InstanceRow;
 use super::lease;
+use super::mail::{self, MailScope};
 use super::provenance::Provenance;
 use super::runs::{self, Counts, RunRow, SyncRunStatus};
 use super::upsert::{self, Outcome, PageScope};
@@ -20,8 +23,43 @@ use crate::db::schema::{sync_cursors, sync_links};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result};
 
-/// The stream of contacts (the only stream the engine imports so far).
-const CONTACTS: &str = "contacts";
+/// The streams the engine imports, each with its own cursor and generation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stream {
+    Contacts,
+    Communications,
+}
+
+impl Stream {
+    fn name(self) -> &'static str {
+        match self {
+            Stream::Contacts => "contacts",
+            Stream::Communications => "communications",
+        }
+    }
+}
+
+/// A page of one stream.
+enum Records {
+    Contacts(Page<RemoteContact>),
+    Communications(Page<RemoteCommunication>),
+}
+
+impl Records {
+    fn more(&self) -> bool {
+        match self {
+            Records::Contacts(page) => page.more,
+            Records::Communications(page) => page.more,
+        }
+    }
+
+    fn cursor(&self) -> &Cursor {
+        match self {
+            Records::Contacts(page) => &page.cursor,
+            Records::Communications(page) => &page.cursor,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
@@ -115,16 +153,32 @@ impl SyncEngine {
         };
         tracing::info!(instance = %instance.name, run = %run.id, "sync started");
         let mut counts = Counts::default();
-        let result = self
-            .pull_all(
-                instance,
-                &provenance,
-                connector,
-                &run,
-                &mut counts,
-                progress,
-            )
-            .await;
+        let offered = connector.capabilities();
+        let streams = [
+            (Stream::Contacts, offered.pull_contacts),
+            (Stream::Communications, offered.pull_communications),
+        ];
+        let mut result = Ok(false);
+        for stream in streams.into_iter().filter(|s| s.1).map(|s| s.0) {
+            let pulled = self
+                .pull_all(
+                    instance,
+                    &provenance,
+                    connector,
+                    stream,
+                    &run,
+                    &mut counts,
+                    progress,
+                )
+                .await;
+            result = match (result, pulled) {
+                (Ok(before), Ok(full)) => Ok(before || full),
+                (Err(e), _) | (_, Err(e)) => Err(e),
+            };
+            if result.is_err() {
+                break;
+            }
+        }
         let (status, full) = match &result {
             Ok(full) => (SyncRunStatus::Succeeded, *full),
             Err(message) => {
@@ -149,13 +203,15 @@ impl SyncEngine {
         Ok(finished)
     }
 
-    /// Pulls until the provider has nothing more; returns whether the run was a full sync,
-    /// or why it stopped.
+    /// Pulls a stream until the provider has nothing more; returns whether the run was a
+    /// full sync, or why it stopped.
+    #[allow(clippy::too_many_arguments)]
     async fn pull_all(
         &self,
         instance: &InstanceRow,
         provenance: &Provenance,
         connector: &dyn Connector,
+        stream: Stream,
         run: &RunRow,
         counts: &mut Counts,
         progress: &(dyn Fn(&Counts) + Send + Sync),
@@ -167,26 +223,44 @@ impl SyncEngine {
             let instance_id = instance.id.clone();
             let state = self
                 .db
-                .transaction(move |conn| cursor_state(conn, &instance_id))
+                .transaction(move |conn| cursor_state(conn, &instance_id, stream))
                 .await
                 .map_err(|e| e.to_string())?;
             full |= state.full_sync;
             let cursor = state.cursor.clone().map(Cursor);
-            let page = match connector.pull_contacts(cursor.as_ref()).await {
+            let pulled = match stream {
+                Stream::Contacts => connector
+                    .pull_contacts(cursor.as_ref())
+                    .await
+                    .map(Records::Contacts),
+                Stream::Communications => connector
+                    .pull_communications(cursor.as_ref())
+                    .await
+                    .map(Records::Communications),
+            };
+            let page = match pulled {
                 Ok(page) => page,
                 Err(ConnectorError::InvalidCursor) if cursor.is_some() && !restarted => {
                     tracing::warn!(instance = %instance.name, "cursor refused; full resync");
                     restarted = true;
-                    self.start_full_resync(instance)
+                    self.start_full_resync(instance, stream)
                         .await
                         .map_err(|e| e.to_string())?;
                     continue;
                 }
                 Err(error) => return Err(error.to_string()),
             };
-            let more = page.more;
+            let more = page.more();
             *counts = self
-                .commit_page(instance, provenance, run, state, page, counts.clone())
+                .commit_page(
+                    instance,
+                    provenance,
+                    run,
+                    state,
+                    stream,
+                    page,
+                    counts.clone(),
+                )
                 .await
                 .map_err(|e| e.to_string())?;
             progress(counts);
@@ -213,13 +287,13 @@ impl SyncEngine {
         }
     }
 
-    async fn start_full_resync(&self, instance: &InstanceRow) -> Result<()> {
+    async fn start_full_resync(&self, instance: &InstanceRow, stream: Stream) -> Result<()> {
         let (instance_id, holder, ttl) = (instance.id.clone(), self.holder.clone(), self.lease_ttl);
         self.db
             .transaction(move |conn| {
                 ensure_lease(conn, &instance_id, &holder, ttl)?;
-                let state = cursor_state(conn, &instance_id)?;
-                diesel::update(sync_cursors::table.find((&instance_id, CONTACTS)))
+                let state = cursor_state(conn, &instance_id, stream)?;
+                diesel::update(sync_cursors::table.find((&instance_id, stream.name())))
                     .set((
                         sync_cursors::cursor.eq(None::<String>),
                         sync_cursors::generation.eq(state.generation + 1),
@@ -233,15 +307,18 @@ impl SyncEngine {
     }
 
     /// One page, its cursor and the run's counts in one transaction, while the lease holds.
+    #[allow(clippy::too_many_arguments)]
     async fn commit_page(
         &self,
         instance: &InstanceRow,
         provenance: &Provenance,
         run: &RunRow,
         state: CursorState,
-        page: Page<RemoteContact>,
+        stream: Stream,
+        page: Records,
         mut counts: Counts,
     ) -> Result<Counts> {
+        let settings = instance.settings()?;
         let (instance_id, instance_name) = (instance.id.clone(), instance.name.clone());
         let (holder, ttl, run_id) = (self.holder.clone(), self.lease_ttl, run.id.clone());
         let provenance = provenance.clone();
@@ -258,21 +335,46 @@ impl SyncEngine {
                     rules: &rules,
                     erasure: erasure.as_ref(),
                 };
-                for record in &page.records {
-                    // A savepoint per record: a failed record does not stop the page.
-                    match conn.transaction(|c| upsert::apply(c, &scope, record)) {
-                        Ok(outcome) => count(&mut counts, outcome),
-                        Err(error) => counts.fail(Some(&record.external_id), record_error(&error)),
+                // A savepoint per record: a failed record does not stop the page.
+                match &page {
+                    Records::Contacts(page) => {
+                        for record in &page.records {
+                            match conn.transaction(|c| upsert::apply(c, &scope, record)) {
+                                Ok(outcome) => count(&mut counts, outcome),
+                                Err(error) => {
+                                    counts.fail(Some(&record.external_id), record_error(&error))
+                                }
+                            }
+                        }
+                    }
+                    Records::Communications(page) => {
+                        let mail_scope = MailScope::load(conn, &settings)?;
+                        for record in &page.records {
+                            match conn.transaction(|c| mail::apply(c, &scope, &mail_scope, record))
+                            {
+                                Ok(outcome) => count(&mut counts, outcome),
+                                Err(error) => {
+                                    counts.fail(Some(&record.external_id), record_error(&error))
+                                }
+                            }
+                        }
                     }
                 }
-                let full_sync_ends = state.full_sync && !page.more;
-                if full_sync_ends {
-                    counts.deleted += reconcile_deletions(conn, &instance_id, state.generation)?;
+                let more = page.more();
+                if state.full_sync && !more {
+                    counts.deleted += match stream {
+                        Stream::Contacts => {
+                            reconcile_deletions(conn, &instance_id, state.generation)?
+                        }
+                        Stream::Communications => {
+                            mail::reconcile_deletions(conn, &instance_id, state.generation)?
+                        }
+                    };
                 }
-                diesel::update(sync_cursors::table.find((&instance_id, CONTACTS)))
+                diesel::update(sync_cursors::table.find((&instance_id, stream.name())))
                     .set((
-                        sync_cursors::cursor.eq(&page.cursor.0),
-                        sync_cursors::full_sync.eq(state.full_sync && page.more),
+                        sync_cursors::cursor.eq(&page.cursor().0),
+                        sync_cursors::full_sync.eq(state.full_sync && more),
                         sync_cursors::updated_at.eq(now()),
                     ))
                     .execute(conn)?;
@@ -330,9 +432,13 @@ fn ensure_lease(
 }
 
 /// The stream's state, created for a first (full) sync.
-fn cursor_state(conn: &mut AnyConnection, instance_id: &str) -> Result<CursorState> {
+fn cursor_state(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    stream: Stream,
+) -> Result<CursorState> {
     let state = sync_cursors::table
-        .find((instance_id, CONTACTS))
+        .find((instance_id, stream.name()))
         .select((
             sync_cursors::cursor,
             sync_cursors::generation,
@@ -346,7 +452,7 @@ fn cursor_state(conn: &mut AnyConnection, instance_id: &str) -> Result<CursorSta
     diesel::insert_into(sync_cursors::table)
         .values((
             sync_cursors::instance_id.eq(instance_id),
-            sync_cursors::stream.eq(CONTACTS),
+            sync_cursors::stream.eq(stream.name()),
             sync_cursors::generation.eq(1),
             sync_cursors::full_sync.eq(true),
             sync_cursors::updated_at.eq(now()),

@@ -15,7 +15,25 @@ use crate::error::{Error, Result, Validator};
 use crate::validation::non_blank;
 
 /// The connector kinds this build can run.
-pub const KINDS: &[&str] = &[lexgate_connectors::json_feed::KIND];
+pub const KINDS: &[&str] = &[
+    lexgate_connectors::json_feed::KIND,
+    lexgate_connectors::imap::KIND,
+];
+
+/// How a mail connector logs in.
+#[derive(
+    async_graphql::Enum, Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize,
+)]
+#[serde(rename_all = "snake_case")]
+pub enum ConnectorLogin {
+    /// User name and password (or app password), sealed like every secret.
+    #[default]
+    Password,
+    /// SASL XOAUTH2 with an access token of the instance's OAuth authorisation.
+    Xoauth2,
+    /// SASL OAUTHBEARER (RFC 7628) with an access token of the instance's OAuth authorisation.
+    Oauthbearer,
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
 #[diesel(table_name = connector_instances, treat_none_as_null = true)]
@@ -34,7 +52,8 @@ pub struct InstanceRow {
     pub updated_at: chrono::NaiveDateTime,
 }
 
-/// The non-secret part of an instance's OAuth registration and paging.
+/// The non-secret settings of an instance: its OAuth registration (kinds that use OAuth),
+/// paging, and the mail settings of mail kinds.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct InstanceSettings {
@@ -45,6 +64,28 @@ pub struct InstanceSettings {
     pub page_size: u32,
     /// Requests per second to the provider.
     pub rate_limit: Option<f64>,
+    /// The login of mail kinds.
+    pub username: Option<String>,
+    pub login: ConnectorLogin,
+    /// No TLS at all: only ever allowed towards a loopback address (tests, local relays).
+    pub plaintext: bool,
+    /// The mail folders synced.
+    pub folders: Vec<String>,
+    /// The firm's own mail domains: they decide a message's direction and never become
+    /// contacts.
+    pub own_domains: Vec<String>,
+    /// Whether message bodies are stored (otherwise a short summary).
+    pub store_bodies: bool,
+    /// Senders that never become contacts besides the built-in ones (no-reply addresses,
+    /// mailing lists): addresses, `@domain`, or local parts ending in `*`.
+    pub ignore_addresses: Vec<String>,
+}
+
+impl InstanceSettings {
+    /// Whether the kind authenticates through the instance's OAuth authorisation.
+    pub fn uses_oauth(&self, kind: &str) -> bool {
+        kind != lexgate_connectors::imap::KIND || self.login != ConnectorLogin::Password
+    }
 }
 
 /// The sealed secrets of an instance.
@@ -52,6 +93,9 @@ pub struct InstanceSettings {
 pub struct Credentials {
     pub client_secret: Option<String>,
     pub tokens: Option<TokenSet>,
+    /// The password (or app password) of kinds that log in with one.
+    #[serde(default)]
+    pub password: Option<String>,
 }
 
 impl InstanceRow {
@@ -125,20 +169,42 @@ impl InstanceRow {
 }
 
 /// An instance as created from GraphQL or the config file. Secrets are write-only.
-#[derive(Debug, Clone, InputObject)]
+#[derive(Debug, Clone, Default, InputObject)]
 pub struct CreateConnectorInstanceInput {
     /// Unique; used in webhook URLs and on the command line.
     pub name: String,
     /// The connector kind, e.g. `json_feed`.
     pub kind: String,
+    /// `https://…` for HTTP kinds; `imaps://host[:port]` (TLS) or `imap://host[:port]`
+    /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP.
     pub base_url: String,
-    pub client_id: String,
+    /// The OAuth registration: required by kinds that use OAuth (json_feed; IMAP with an
+    /// XOAUTH2 or OAUTHBEARER login).
+    pub client_id: Option<String>,
     #[graphql(secret)]
     pub client_secret: Option<String>,
-    pub auth_url: String,
-    pub token_url: String,
+    pub auth_url: Option<String>,
+    pub token_url: Option<String>,
     #[graphql(default)]
     pub scopes: Vec<String>,
+    /// Mail kinds: the login name.
+    pub username: Option<String>,
+    /// Mail kinds with a PASSWORD login: the password or app password (sealed).
+    #[graphql(secret)]
+    pub password: Option<String>,
+    /// Mail kinds: how to log in (PASSWORD by default).
+    pub login: Option<ConnectorLogin>,
+    /// IMAP without TLS: only towards a loopback address.
+    pub plaintext: Option<bool>,
+    /// Mail kinds: the folders synced (INBOX by default).
+    pub folders: Option<Vec<String>>,
+    /// Mail kinds: the firm's own domains (at least one).
+    pub own_domains: Option<Vec<String>>,
+    /// Mail kinds: store message bodies (default false: a short summary only).
+    pub store_bodies: Option<bool>,
+    /// Mail kinds: senders that never become contacts, besides no-reply addresses and
+    /// mailing lists: addresses, `@domain`, or local parts ending in `*`.
+    pub ignore_addresses: Option<Vec<String>>,
     /// Shared secret of inbound webhook signatures.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
@@ -160,6 +226,9 @@ pub struct UpdateConnectorInstanceInput {
     pub base_url: Option<String>,
     #[graphql(secret)]
     pub client_secret: Option<String>,
+    /// Replaces the stored password of a PASSWORD login.
+    #[graphql(secret)]
+    pub password: Option<String>,
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
     pub schedule_minutes: async_graphql::MaybeUndefined<i32>,
@@ -175,6 +244,154 @@ fn check_url(v: &mut Validator, field: &str, url: &str) -> String {
         _ => v.add(field, "an http(s) URL"),
     }
     url
+}
+
+/// An IMAP server URL: `imaps://` (TLS from the first byte) or `imap://` (STARTTLS, or no
+/// TLS at all when `plaintext`, which only a loopback host may use).
+fn check_imap_url(v: &mut Validator, url: &str, plaintext: bool) -> String {
+    let url = url.trim().to_owned();
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if matches!(parsed.scheme(), "imap" | "imaps") && parsed.host().is_some() => {
+            if plaintext && (parsed.scheme() != "imap" || !is_loopback(&parsed)) {
+                v.add(
+                    "input.plaintext",
+                    "only an imap:// URL to a loopback address may go without TLS",
+                );
+            }
+        }
+        _ => v.add("input.baseUrl", "an imaps:// or imap:// URL with a host"),
+    }
+    url
+}
+
+fn is_loopback(url: &reqwest::Url) -> bool {
+    let host = url.host_str().unwrap_or_default();
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    host == "localhost"
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback())
+}
+
+/// The OAuth registration, each field required.
+fn check_oauth(v: &mut Validator, input: &CreateConnectorInstanceInput, why: &str) -> [String; 3] {
+    let mut field = |name: &str, value: &Option<String>, url: bool| match value
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+    {
+        Some(value) if url => check_url(v, &format!("input.{name}"), value),
+        Some(value) => value.to_owned(),
+        None => {
+            v.add(format!("input.{name}"), format!("required {why}"));
+            String::new()
+        }
+    };
+    [
+        field("clientId", &input.client_id, false),
+        field("authUrl", &input.auth_url, true),
+        field("tokenUrl", &input.token_url, true),
+    ]
+}
+
+/// Each kind's own settings: what it requires is named when missing. Returns the base URL
+/// and the settings (page size left to the caller).
+fn check_kind_settings(
+    v: &mut Validator,
+    kind: &str,
+    input: &CreateConnectorInstanceInput,
+    has_password: bool,
+) -> (String, InstanceSettings) {
+    if kind == lexgate_connectors::imap::KIND {
+        return check_mail_settings(v, input, has_password);
+    }
+    let base_url = check_url(v, "input.baseUrl", &input.base_url);
+    let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
+    let settings = InstanceSettings {
+        client_id,
+        auth_url,
+        token_url,
+        scopes: input.scopes.clone(),
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
+}
+
+fn check_mail_settings(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    has_password: bool,
+) -> (String, InstanceSettings) {
+    let plaintext = input.plaintext.unwrap_or(false);
+    let base_url = check_imap_url(v, &input.base_url, plaintext);
+    let username = non_blank(input.username.clone());
+    if username.is_none() {
+        v.add("input.username", "required by kind imap");
+    }
+    let login = input.login.unwrap_or_default();
+    let mut settings = InstanceSettings::default();
+    match login {
+        ConnectorLogin::Password if !has_password => v.add(
+            "input.password",
+            "required by kind imap with a PASSWORD login",
+        ),
+        ConnectorLogin::Password => {}
+        ConnectorLogin::Xoauth2 | ConnectorLogin::Oauthbearer => {
+            let [client_id, auth_url, token_url] =
+                check_oauth(v, input, "by an XOAUTH2 or OAUTHBEARER login");
+            settings.client_id = client_id;
+            settings.auth_url = auth_url;
+            settings.token_url = token_url;
+            settings.scopes = input.scopes.clone();
+        }
+    }
+    let folders: Vec<String> = match &input.folders {
+        None => vec!["INBOX".to_owned()],
+        Some(folders) => folders.iter().map(|f| f.trim().to_owned()).collect(),
+    };
+    if folders.is_empty() {
+        v.add("input.folders", "at least one folder");
+    }
+    for (i, folder) in folders.iter().enumerate() {
+        if folder.is_empty() || folder.chars().any(char::is_control) {
+            v.add(format!("input.folders[{i}]"), "a folder name");
+        }
+    }
+    let own_domains: Vec<String> = input
+        .own_domains
+        .iter()
+        .flatten()
+        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+        .collect();
+    if own_domains.is_empty() {
+        v.add(
+            "input.ownDomains",
+            "required by kind imap: the firm's own mail domains (they decide direction)",
+        );
+    }
+    for (i, domain) in own_domains.iter().enumerate() {
+        if !domain.contains('.') || domain.chars().any(|c| c.is_whitespace() || c == '@') {
+            v.add(format!("input.ownDomains[{i}]"), "a domain name");
+        }
+    }
+    let ignore_addresses: Vec<String> = input
+        .ignore_addresses
+        .iter()
+        .flatten()
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+        .collect();
+    let settings = InstanceSettings {
+        username,
+        login,
+        plaintext,
+        folders,
+        own_domains,
+        store_bodies: input.store_bodies.unwrap_or(false),
+        ignore_addresses,
+        ..settings
+    };
+    (base_url, settings)
 }
 
 fn check_schedule(v: &mut Validator, minutes: Option<i32>) {
@@ -256,10 +473,10 @@ fn secrets_unchanged(
     let Some(secrets) = secrets else {
         return Ok(true);
     };
-    Ok(
-        row.credentials(secrets)?.client_secret == existing.credentials(secrets)?.client_secret
-            && row.webhook_secret(secrets)? == existing.webhook_secret(secrets)?,
-    )
+    Ok({
+        let (new, old) = (row.credentials(secrets)?, existing.credentials(secrets)?);
+        new.client_secret == old.client_secret && new.password == old.password
+    } && row.webhook_secret(secrets)? == existing.webhook_secret(secrets)?)
 }
 
 /// The validated row of `input`; over `existing`, its id, creation time and tokens stay.
@@ -285,10 +502,12 @@ fn build(
     if !KINDS.contains(&kind.as_str()) {
         v.add("input.kind", format!("one of: {}", KINDS.join(", ")));
     }
-    let base_url = check_url(&mut v, "input.baseUrl", &input.base_url);
-    let auth_url = check_url(&mut v, "input.authUrl", &input.auth_url);
-    let token_url = check_url(&mut v, "input.tokenUrl", &input.token_url);
-    let client_id = v.required("input.clientId", &input.client_id);
+    let has_password = input.password.is_some()
+        || match (secrets, existing) {
+            (Some(secrets), Some(existing)) => existing.credentials(secrets)?.password.is_some(),
+            _ => false,
+        };
+    let kind_settings = check_kind_settings(&mut v, &kind, &input, has_password);
     check_schedule(&mut v, input.schedule_minutes);
     let page_size = input.page_size.unwrap_or(100);
     if !(1..=1000).contains(&page_size) {
@@ -305,13 +524,10 @@ fn build(
     v.finish()?;
 
     let timestamp = now();
+    let (base_url, settings) = kind_settings;
     let settings = InstanceSettings {
-        client_id,
-        auth_url,
-        token_url,
-        scopes: input.scopes,
         page_size: page_size as u32,
-        rate_limit: None,
+        ..settings
     };
     let mut row = InstanceRow {
         id: existing.map_or_else(new_id, |e| e.id.clone()),
@@ -333,6 +549,12 @@ fn build(
         credentials.client_secret = Some(secret);
         row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
     }
+    if let Some(password) = input.password {
+        let secrets = require_secrets(secrets, "input.password")?;
+        let mut credentials = row.credentials(secrets)?;
+        credentials.password = Some(password);
+        row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
+    }
     if let Some(secret) = &input.webhook_secret {
         let secrets = require_secrets(secrets, "input.webhookSecret")?;
         row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret.as_bytes())?);
@@ -349,7 +571,11 @@ pub fn update(
     let mut row = get(conn, id)?;
     let mut v = Validator::new();
     if let Some(url) = &input.base_url {
-        row.base_url = check_url(&mut v, "input.baseUrl", url);
+        row.base_url = if row.kind == lexgate_connectors::imap::KIND {
+            check_imap_url(&mut v, url, row.settings()?.plaintext)
+        } else {
+            check_url(&mut v, "input.baseUrl", url)
+        };
     }
     if let async_graphql::MaybeUndefined::Value(minutes) = input.schedule_minutes {
         check_schedule(&mut v, Some(minutes));
@@ -377,6 +603,12 @@ pub fn update(
         let secrets = require_secrets(secrets, "input.clientSecret")?;
         let mut credentials = row.credentials(secrets)?;
         credentials.client_secret = Some(secret);
+        row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
+    }
+    if let Some(password) = input.password {
+        let secrets = require_secrets(secrets, "input.password")?;
+        let mut credentials = row.credentials(secrets)?;
+        credentials.password = Some(password);
         row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
     }
     if let Some(secret) = input.webhook_secret {

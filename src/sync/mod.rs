@@ -1,5 +1,5 @@
 //! The sync engine: connector instances and their provenance rules, the engine that imports
-//! what connectors pull (idempotent, matching, with source and legal basis, never reviving
+//! what connectors pull (contacts, and mail as communications: `mail`) (idempotent, matching, with source and legal basis, never reviving
 //! the erased), the lease that keeps each instance syncing in one place, runs, the review
 //! queue, pushes with their disclosure register, and webhooks' deduplication.
 
@@ -8,6 +8,7 @@ pub mod engine;
 pub mod erasure;
 pub mod instances;
 pub mod lease;
+pub mod mail;
 pub mod provenance;
 pub mod push;
 pub mod review;

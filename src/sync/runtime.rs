@@ -6,12 +6,13 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
+use lexgate_connectors::imap::{self, ImapConnector, ImapLogin, ImapSettings};
 use lexgate_connectors::json_feed::{self, JsonFeedConnector};
 use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
 use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::{BoxFuture, Connector};
 
-use super::instances::{self, InstanceRow};
+use super::instances::{self, ConnectorLogin, InstanceRow};
 use super::SyncError;
 use crate::db::Database;
 
@@ -107,27 +108,61 @@ impl ConnectorRuntime {
             SyncError::Setup("no secrets key is configured (secrets_keys, secrets_key_id)".into())
         })?;
         let credentials = instance.credentials(&secrets)?;
-        let Some(tokens) = credentials.tokens.clone() else {
-            return Err(SyncError::Setup(
-                "the connector is not authorised yet (start its OAuth authorisation)".into(),
-            ));
-        };
-        let app = instance.oauth_app(&credentials, &self.redirect_url)?;
         let settings = instance.settings()?;
-        let store = Arc::new(DbTokenStore {
-            db: self.db.clone(),
-            secrets,
-            instance_id: instance.id.clone(),
-        });
-        let tokens =
-            TokenManager::new(app, tokens, store).map_err(|e| SyncError::Setup(e.to_string()))?;
+        let tokens = if settings.uses_oauth(&instance.kind) {
+            let Some(tokens) = credentials.tokens.clone() else {
+                return Err(SyncError::Setup(
+                    "the connector is not authorised yet (start its OAuth authorisation)".into(),
+                ));
+            };
+            let app = instance.oauth_app(&credentials, &self.redirect_url)?;
+            let store = Arc::new(DbTokenStore {
+                db: self.db.clone(),
+                secrets,
+                instance_id: instance.id.clone(),
+            });
+            Some(Arc::new(
+                TokenManager::new(app, tokens, store)
+                    .map_err(|e| SyncError::Setup(e.to_string()))?,
+            ))
+        } else {
+            None
+        };
+        if instance.kind == imap::KIND {
+            let login = match (settings.login, tokens) {
+                (ConnectorLogin::Password, _) => {
+                    ImapLogin::Password(credentials.password.clone().ok_or_else(|| {
+                        SyncError::Setup("no password is stored for this instance".into())
+                    })?)
+                }
+                (ConnectorLogin::Xoauth2, Some(tokens)) => ImapLogin::Xoauth2(tokens),
+                (ConnectorLogin::Oauthbearer, Some(tokens)) => ImapLogin::OauthBearer(tokens),
+                (_, None) => return Err(SyncError::Setup("no OAuth tokens".into())),
+            };
+            let (host, port, security) =
+                ImapSettings::endpoint(&instance.base_url, settings.plaintext)
+                    .map_err(SyncError::Setup)?;
+            let connector = ImapConnector::new(ImapSettings {
+                host,
+                port,
+                security,
+                username: settings.username.clone().unwrap_or_default(),
+                login,
+                folders: settings.folders.clone(),
+                page_size: settings.page_size,
+                extra_roots: Vec::new(),
+            })
+            .map_err(SyncError::Setup)?;
+            return Ok(Arc::new(connector));
+        }
+        let tokens = tokens.ok_or_else(|| SyncError::Setup("no OAuth tokens".into()))?;
         let mut policy = self.policy.clone();
         if let Some(rate) = settings.rate_limit {
             policy.requests_per_second = Some(rate);
         }
         let client = AuthorizedClient {
             http: HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
-            tokens: Arc::new(tokens),
+            tokens,
         };
         match instance.kind.as_str() {
             json_feed::KIND => Ok(Arc::new(JsonFeedConnector::new(

@@ -18,6 +18,7 @@ mod erasure;
 mod gdpr;
 mod http;
 mod limits;
+mod mail;
 mod matters;
 mod minimisation;
 mod nodes;

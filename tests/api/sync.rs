@@ -107,16 +107,17 @@ impl Fixture {
                         name: "billing".into(),
                         kind: "json_feed".into(),
                         base_url: base,
-                        client_id: lexgate_connectors::testing::CLIENT_ID.into(),
+                        client_id: Some(lexgate_connectors::testing::CLIENT_ID.into()),
                         client_secret: Some(lexgate_connectors::testing::CLIENT_SECRET.into()),
-                        auth_url: auth,
-                        token_url: token,
+                        auth_url: Some(auth),
+                        token_url: Some(token),
                         scopes: vec![],
                         webhook_secret: None,
                         schedule_minutes: None,
                         page_size: Some(page_size),
                         source_detail: Some("Billing system".into()),
                         provenance: None,
+                        ..CreateConnectorInstanceInput::default()
                     },
                 )?;
                 instances::save_tokens(conn, &secrets, &row.id, &tokens)?;

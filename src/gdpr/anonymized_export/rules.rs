@@ -265,6 +265,45 @@ pub const TABLES: &[TableRules] = &[
         &[("communication_id", K), ("contact_id", K)],
         &["contact_id"],
     ),
+    // Imported mail (issue 15, migration 2026-12-06-000501).
+    table(
+        "communication_imports",
+        &[
+            ("communication_id", K),
+            // Message-IDs often carry a sender's host or address.
+            ("message_id", Rule::Pseudonym(Kind::Opaque)),
+            ("instance_id", K),
+            ("body", TEXT),
+            ("imported_at", K),
+        ],
+        &[],
+    ),
+    table(
+        "communication_attachments",
+        &[
+            ("id", K),
+            ("communication_id", K),
+            ("position", K),
+            ("name", TEXT),
+            ("content_type", K),
+            ("size_bytes", K),
+            // A content hash would confirm a guess of the document.
+            ("sha256", OMIT),
+        ],
+        &[],
+    ),
+    table(
+        "sync_message_links",
+        &[
+            ("instance_id", K),
+            ("external_id", Rule::Pseudonym(Kind::Opaque)),
+            ("communication_id", K),
+            ("seen_generation", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    ),
     table(
         "deadlines",
         &[

@@ -1,0 +1,122 @@
+//! The IMAP connector against a real Dovecot: first pull, paging, incremental pulls, a
+//! deletion upstream, a changed UIDVALIDITY and a refused login.
+
+use lexgate_connectors::dovecot::Dovecot;
+use lexgate_connectors::imap::{ImapConnector, ImapLogin, ImapSettings};
+use lexgate_connectors::{Connector, ConnectorError, Cursor, RemoteCommunication};
+
+const USER: &str = "studio";
+const PASSWORD: &str = "s3cret-pw";
+
+fn message(n: u32) -> Vec<u8> {
+    format!(
+        "Message-ID: <m{n}@client.it>\r\nFrom: Mario Bianchi <mario@client.it>\r\n\
+To: avv@firm.it\r\nSubject: Message {n}\r\nDate: Tue, 1 Dec 2026 10:0{n}:00 +0000\r\n\r\nBody {n}\r\n"
+    )
+    .into_bytes()
+}
+
+fn connector(server: &Dovecot, password: &str, page_size: u32) -> ImapConnector {
+    let (host, port, security) = ImapSettings::endpoint(&server.url(), true).expect("url");
+    ImapConnector::new(ImapSettings {
+        host,
+        port,
+        security,
+        username: USER.into(),
+        login: ImapLogin::Password(password.into()),
+        folders: vec!["INBOX".into(), "Sent".into()],
+        page_size,
+        extra_roots: vec![],
+    })
+    .expect("connector")
+}
+
+/// Pulls to the end; the records and the last cursor.
+async fn pull_all(
+    connector: &ImapConnector,
+    mut cursor: Option<Cursor>,
+) -> Result<(Vec<RemoteCommunication>, Cursor), ConnectorError> {
+    let mut records = Vec::new();
+    loop {
+        let page = connector.pull_communications(cursor.as_ref()).await?;
+        records.extend(page.records);
+        cursor = Some(page.cursor);
+        if !page.more {
+            return Ok((records, cursor.expect("cursor")));
+        }
+    }
+}
+
+fn ids(records: &[RemoteCommunication]) -> Vec<String> {
+    let mut ids: Vec<String> = records
+        .iter()
+        .filter(|r| !r.deleted)
+        .filter_map(|r| r.message_id.clone())
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[tokio::test]
+async fn imap_pulls_pages_increments_deletions_and_uidvalidity_changes() {
+    let server = Dovecot::start(&[(USER, PASSWORD)]);
+    for n in 1..=3 {
+        server.append(USER, PASSWORD, "INBOX", &message(n)).await;
+    }
+    server.append(USER, PASSWORD, "Sent", &message(4)).await;
+    let imap = connector(&server, PASSWORD, 2);
+
+    let (first, cursor) = pull_all(&imap, None).await.expect("first pull");
+    assert_eq!(
+        ids(&first),
+        [
+            "m1@client.it",
+            "m2@client.it",
+            "m3@client.it",
+            "m4@client.it"
+        ]
+    );
+    assert_eq!(first[0].subject.as_deref(), Some("Message 1"));
+    assert_eq!(first[0].from[0].address, "mario@client.it");
+
+    let (again, cursor) = pull_all(&imap, Some(cursor)).await.expect("unchanged pull");
+    assert!(again.is_empty(), "nothing new: {again:?}");
+
+    server.append(USER, PASSWORD, "INBOX", &message(5)).await;
+    server
+        .delete(USER, PASSWORD, "INBOX", "<m2@client.it>")
+        .await;
+    let (changes, cursor) = pull_all(&imap, Some(cursor)).await.expect("incremental");
+    assert_eq!(ids(&changes), ["m5@client.it"]);
+    let deleted: Vec<_> = changes.iter().filter(|r| r.deleted).collect();
+    assert_eq!(deleted.len(), 1, "{changes:?}");
+    assert!(first.iter().any(|r| r.external_id == deleted[0].external_id
+        && r.message_id.as_deref() == Some("m2@client.it")));
+
+    server.set_uid_validity(USER, "INBOX", 4242);
+    assert!(matches!(
+        imap.pull_communications(Some(&cursor)).await,
+        Err(ConnectorError::InvalidCursor)
+    ));
+    let (resynced, _) = pull_all(&imap, None).await.expect("full resync");
+    assert_eq!(
+        ids(&resynced),
+        [
+            "m1@client.it",
+            "m3@client.it",
+            "m4@client.it",
+            "m5@client.it"
+        ]
+    );
+    assert!(resynced
+        .iter()
+        .any(|r| r.external_id.starts_with("INBOX/4242/")));
+
+    let refused = connector(&server, "wrong", 2)
+        .pull_communications(None)
+        .await;
+    match refused {
+        Err(ConnectorError::Unauthorized(message)) => assert!(message.contains(USER)),
+        other => panic!("expected a refused login, got {other:?}"),
+    }
+}

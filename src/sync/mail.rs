@@ -1,0 +1,501 @@
+//! Importing one mail message as a communication: keyed by its Message-ID (a message seen
+//! again, in another folder, mailbox or after a full resync, is the same communication),
+//! channel EMAIL or PEC, direction from the firm's own domains, participants by address,
+//! the body only where the instance stores bodies (otherwise a short summary), attachments
+//! as metadata, and a matter when its reference is in the subject or all external
+//! participants share one matter. Unknown correspondents go through the contact import (its
+//! provenance rule, erasure and review checks); the firm's own addresses, automated senders
+//! and the instance's ignore list never become contacts; an erased person is neither
+//! re-created nor re-linked, and a restricted contact is not linked.
+
+use std::collections::{BTreeSet, HashSet};
+
+use diesel::prelude::*;
+use lexgate_connectors::{
+    ContactOrigin, MailAddress, RemoteChannel, RemoteCommunication, RemoteContact,
+};
+use sha2::{Digest, Sha256};
+
+use super::erasure::Identities;
+use super::instances::InstanceSettings;
+use super::upsert::{self, Outcome, PageScope};
+use crate::communications::{
+    insert_prepared, Channel, CommunicationRow, Direction, PreparedCommunication,
+};
+use crate::db::schema::{
+    communication_attachments, communication_imports, communications, contact_emails, contacts,
+    matter_parties, matters, sync_links, sync_message_links,
+};
+use crate::db::{new_id, now, AnyConnection};
+use crate::error::{Error, Result};
+use crate::validation::{email_key, normalize_email};
+
+/// The length of the summary kept instead of a body.
+const SUMMARY_CHARS: usize = 200;
+
+/// Local parts of automated senders that never become contacts.
+const AUTOMATED_LOCAL_PARTS: &[&str] = &[
+    "noreply",
+    "no-reply",
+    "no_reply",
+    "donotreply",
+    "do-not-reply",
+    "mailer-daemon",
+    "postmaster",
+    "newsletter",
+    "notifications",
+    "posta-certificata",
+];
+
+/// What every message of a page shares: the instance's mail settings and the matters'
+/// references.
+pub struct MailScope {
+    own_domains: Vec<String>,
+    ignore: Vec<String>,
+    store_bodies: bool,
+    /// (matter id, lower-cased reference), longest reference first.
+    matters: Vec<(String, String)>,
+}
+
+impl MailScope {
+    pub fn load(conn: &mut AnyConnection, settings: &InstanceSettings) -> Result<MailScope> {
+        let mut references: Vec<(String, String)> = matters::table
+            .select((matters::id, matters::reference))
+            .load::<(String, String)>(conn)?
+            .into_iter()
+            .map(|(id, reference)| (id, reference.trim().to_lowercase()))
+            .filter(|(_, reference)| !reference.is_empty())
+            .collect();
+        references.sort_by_key(|(_, reference)| std::cmp::Reverse(reference.len()));
+        Ok(MailScope {
+            own_domains: settings.own_domains.clone(),
+            ignore: settings.ignore_addresses.clone(),
+            store_bodies: settings.store_bodies,
+            matters: references,
+        })
+    }
+
+    fn is_own(&self, key: &str) -> bool {
+        let domain = key.rsplit_once('@').map_or("", |(_, d)| d);
+        self.own_domains
+            .iter()
+            .any(|own| domain == own || domain.ends_with(&format!(".{own}")))
+    }
+
+    /// Whether the address may never become a contact (it may still be linked when known).
+    fn is_ignored(&self, key: &str) -> bool {
+        let (local, domain) = key.rsplit_once('@').unwrap_or((key, ""));
+        AUTOMATED_LOCAL_PARTS.contains(&local)
+            || self.ignore.iter().any(|pattern| {
+                if let Some(ignored_domain) = pattern.strip_prefix('@') {
+                    domain == ignored_domain
+                } else if let Some(prefix) = pattern.strip_suffix('*') {
+                    key.starts_with(prefix)
+                } else {
+                    key == pattern
+                }
+            })
+    }
+}
+
+/// Applies one message (or the deletion of one) in the caller's transaction.
+pub fn apply(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    mail: &MailScope,
+    record: &RemoteCommunication,
+) -> Result<Outcome> {
+    if record.external_id.trim().is_empty() {
+        return Err(Error::invalid(
+            "externalId",
+            "a record needs the provider's id",
+        ));
+    }
+    if record.deleted {
+        return Ok(
+            match remove_location(conn, scope.instance_id, &record.external_id)? {
+                true => Outcome::Deleted,
+                false => Outcome::Skipped,
+            },
+        );
+    }
+    let seen =
+        diesel::update(sync_message_links::table.find((scope.instance_id, &record.external_id)))
+            .set(sync_message_links::seen_generation.eq(scope.generation))
+            .execute(conn)?;
+    if seen > 0 {
+        return Ok(Outcome::Skipped);
+    }
+    let message_id = natural_key(record);
+    let known: Option<String> = communication_imports::table
+        .filter(communication_imports::message_id.eq(&message_id))
+        .select(communication_imports::communication_id)
+        .first(conn)
+        .optional()?;
+    if let Some(communication_id) = known {
+        insert_link(conn, scope, &record.external_id, &communication_id)?;
+        return Ok(Outcome::Linked);
+    }
+    match import(conn, scope, mail, record, &message_id)? {
+        Some(communication_id) => {
+            insert_link(conn, scope, &record.external_id, &communication_id)?;
+            Ok(Outcome::Created)
+        }
+        None => Ok(Outcome::Skipped),
+    }
+}
+
+/// The Message-ID, or for a message without one a hash of what identifies it.
+fn natural_key(record: &RemoteCommunication) -> String {
+    if let Some(id) = record.message_id.as_deref().filter(|id| !id.is_empty()) {
+        return id.to_owned();
+    }
+    let mut hash = Sha256::new();
+    for address in &record.from {
+        hash.update(address.address.to_lowercase().as_bytes());
+    }
+    hash.update(record.occurred_at.to_rfc3339().as_bytes());
+    hash.update(record.subject.as_deref().unwrap_or_default().as_bytes());
+    let digest: String = hash.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{digest}")
+}
+
+fn insert_link(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    external_id: &str,
+    communication_id: &str,
+) -> Result<()> {
+    let at = now();
+    diesel::insert_into(sync_message_links::table)
+        .values((
+            sync_message_links::instance_id.eq(scope.instance_id),
+            sync_message_links::external_id.eq(external_id),
+            sync_message_links::communication_id.eq(communication_id),
+            sync_message_links::seen_generation.eq(scope.generation),
+            sync_message_links::created_at.eq(at),
+            sync_message_links::updated_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Forgets a message location; the communication goes with its last location (the mailbox
+/// is the source of imported mail). Returns whether a communication was removed.
+fn remove_location(conn: &mut AnyConnection, instance_id: &str, external_id: &str) -> Result<bool> {
+    let link: Option<Option<String>> = sync_message_links::table
+        .find((instance_id, external_id))
+        .select(sync_message_links::communication_id)
+        .first(conn)
+        .optional()?;
+    let Some(communication_id) = link.flatten() else {
+        diesel::delete(sync_message_links::table.find((instance_id, external_id))).execute(conn)?;
+        return Ok(false);
+    };
+    diesel::delete(sync_message_links::table.find((instance_id, external_id))).execute(conn)?;
+    let remaining: i64 = sync_message_links::table
+        .filter(sync_message_links::communication_id.eq(&communication_id))
+        .count()
+        .get_result(conn)?;
+    if remaining > 0 {
+        return Ok(false);
+    }
+    let imported: i64 = communication_imports::table
+        .filter(communication_imports::communication_id.eq(&communication_id))
+        .count()
+        .get_result(conn)?;
+    if imported == 0 {
+        return Ok(false);
+    }
+    diesel::delete(communications::table.find(&communication_id)).execute(conn)?;
+    Ok(true)
+}
+
+/// At the end of a full listing: locations not seen in this generation were deleted at the
+/// provider. Returns how many communications went with them.
+pub fn reconcile_deletions(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    generation: i32,
+) -> Result<i32> {
+    let stale: Vec<String> = sync_message_links::table
+        .filter(sync_message_links::instance_id.eq(instance_id))
+        .filter(sync_message_links::seen_generation.lt(generation))
+        .select(sync_message_links::external_id)
+        .load(conn)?;
+    let mut removed = 0;
+    for external_id in stale {
+        if remove_location(conn, instance_id, &external_id)? {
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
+/// One address of the message, normalised.
+struct Party {
+    key: String,
+    address: MailAddress,
+}
+
+fn parties(addresses: &[MailAddress]) -> Vec<Party> {
+    addresses
+        .iter()
+        .filter_map(|a| {
+            let normalised = normalize_email(&a.address).ok()?;
+            Some(Party {
+                key: email_key(&normalised),
+                address: MailAddress {
+                    address: normalised,
+                    name: a.name.clone(),
+                },
+            })
+        })
+        .collect()
+}
+
+/// Creates the communication; `None` when nothing of it may be kept (every external party
+/// erased, or the sender erased).
+fn import(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    mail: &MailScope,
+    record: &RemoteCommunication,
+    message_id: &str,
+) -> Result<Option<String>> {
+    let senders = parties(&record.from);
+    let mut seen = HashSet::new();
+    let everyone: Vec<Party> = senders
+        .iter()
+        .map(|p| Party {
+            key: p.key.clone(),
+            address: p.address.clone(),
+        })
+        .chain(parties(&record.recipients))
+        .filter(|p| seen.insert(p.key.clone()))
+        .collect();
+    let from_own = senders.first().is_some_and(|p| mail.is_own(&p.key));
+    let mut external: Vec<Party> = everyone
+        .into_iter()
+        .filter(|p| !mail.is_own(&p.key))
+        .collect();
+    let direction = match (from_own, external.is_empty()) {
+        (true, true) => Direction::Internal,
+        (true, false) => Direction::Outbound,
+        (false, _) => Direction::Inbound,
+    };
+    let had_external = !external.is_empty();
+    let mut erased = Vec::new();
+    for party in &external {
+        if scope
+            .erasure
+            .is_erased(conn, &identities(scope, message_id, &party.key))?
+        {
+            erased.push(party.key.clone());
+        }
+    }
+    let sender_erased = senders.first().is_some_and(|p| erased.contains(&p.key));
+    external.retain(|p| !erased.contains(&p.key));
+    if sender_erased || (had_external && external.is_empty()) {
+        return Ok(None);
+    }
+
+    // Known correspondents first: a matter shared by all of them links the message.
+    let mut participants: BTreeSet<String> = BTreeSet::new();
+    let mut unknown: Vec<&Party> = Vec::new();
+    let mut all_known = true;
+    for party in &external {
+        let found: Vec<(String, Option<chrono::NaiveDateTime>)> = contact_emails::table
+            .inner_join(contacts::table)
+            .filter(contact_emails::address_key.eq(&party.key))
+            .select((contacts::id, contacts::restricted_at))
+            .distinct()
+            .load(conn)?;
+        match found.as_slice() {
+            [(id, None)] => {
+                participants.insert(id.clone());
+            }
+            // Restricted (Art. 18): stored, not further processed, so not linked.
+            [(_, Some(_))] => all_known = false,
+            [] => {
+                all_known = false;
+                unknown.push(party);
+            }
+            // Several contacts share the address: which one is meant is not ours to guess.
+            _ => all_known = false,
+        }
+    }
+    let subject = record.subject.as_deref().unwrap_or_default().to_lowercase();
+    let mut matter_id = mail
+        .matters
+        .iter()
+        .find(|(_, reference)| subject.contains(reference.as_str()))
+        .map(|(id, _)| id.clone());
+    if matter_id.is_none() && all_known && !participants.is_empty() {
+        matter_id = shared_matter(conn, &participants)?;
+    }
+
+    let automated_sender =
+        |party: &Party| record.automated && senders.first().is_some_and(|s| s.key == party.key);
+    let origin = if matter_id.is_some() {
+        ContactOrigin::MatterCorrespondent
+    } else {
+        ContactOrigin::UnknownCorrespondent
+    };
+    for party in unknown {
+        if mail.is_ignored(&party.key) || automated_sender(party) {
+            continue;
+        }
+        let contact = correspondent(message_id, party, origin);
+        let outcome = upsert::apply(conn, scope, &contact)?;
+        if matches!(
+            outcome,
+            Outcome::Created | Outcome::Linked | Outcome::Updated
+        ) {
+            let linked: Option<Option<String>> = sync_links::table
+                .find((scope.instance_id, &contact.external_id))
+                .select(sync_links::contact_id)
+                .first(conn)
+                .optional()?;
+            if let Some(Some(contact_id)) = linked {
+                participants.insert(contact_id);
+            }
+        }
+    }
+
+    let timestamp = now();
+    let body = record
+        .body
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty());
+    let row = CommunicationRow {
+        id: new_id(),
+        channel: match record.channel {
+            RemoteChannel::Email => Channel::Email,
+            RemoteChannel::Pec => Channel::Pec,
+        }
+        .as_str()
+        .to_owned(),
+        direction: direction.as_str().to_owned(),
+        occurred_at: record.occurred_at.naive_utc(),
+        subject: record
+            .subject
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned),
+        summary: body.map(summary),
+        matter_id,
+        author_user_id: None,
+        created_at: timestamp,
+        updated_at: timestamp,
+    };
+    let id = row.id.clone();
+    insert_prepared(
+        conn,
+        vec![PreparedCommunication::new(
+            row,
+            participants.into_iter().collect(),
+        )],
+    )?;
+    diesel::insert_into(communication_imports::table)
+        .values((
+            communication_imports::communication_id.eq(&id),
+            communication_imports::message_id.eq(message_id),
+            communication_imports::instance_id.eq(scope.instance_id),
+            communication_imports::body.eq(body.filter(|_| mail.store_bodies)),
+            communication_imports::imported_at.eq(timestamp),
+        ))
+        .execute(conn)?;
+    for (position, attachment) in record.attachments.iter().enumerate() {
+        diesel::insert_into(communication_attachments::table)
+            .values((
+                communication_attachments::id.eq(new_id()),
+                communication_attachments::communication_id.eq(&id),
+                communication_attachments::position.eq(position as i32),
+                communication_attachments::name.eq(&attachment.name),
+                communication_attachments::content_type.eq(&attachment.content_type),
+                communication_attachments::size_bytes
+                    .eq(i64::try_from(attachment.size).unwrap_or(i64::MAX)),
+                communication_attachments::sha256.eq(&attachment.sha256),
+            ))
+            .execute(conn)?;
+    }
+    Ok(Some(id))
+}
+
+fn identities(scope: &PageScope<'_>, message_id: &str, key: &str) -> Identities {
+    Identities {
+        emails: vec![key.to_owned()],
+        phones: Vec::new(),
+        tax_codes: Vec::new(),
+        connector: scope.instance_name.to_owned(),
+        external_id: correspondent_id(message_id, key),
+    }
+}
+
+/// The provider id of a correspondent first met in a message: the source names the message.
+fn correspondent_id(message_id: &str, key: &str) -> String {
+    format!("{message_id}#{key}")
+}
+
+/// An unknown correspondent as a contact record: names from the display name (or the
+/// address's local part).
+fn correspondent(message_id: &str, party: &Party, origin: ContactOrigin) -> RemoteContact {
+    let display = party
+        .address
+        .name
+        .as_deref()
+        .map(|n| n.trim_matches(|c: char| c == '"' || c == '\'' || c.is_whitespace()))
+        .filter(|n| !n.is_empty() && !n.contains('@'));
+    let (given_name, family_name) = match display {
+        Some(name) => match name.rsplit_once(' ') {
+            Some((given, family)) => (Some(given.trim().to_owned()), family.trim().to_owned()),
+            None => (None, name.to_owned()),
+        },
+        None => (
+            None,
+            party.key.split('@').next().unwrap_or_default().to_owned(),
+        ),
+    };
+    RemoteContact {
+        external_id: correspondent_id(message_id, &party.key),
+        origin,
+        given_name,
+        family_name: Some(family_name),
+        emails: vec![party.address.address.clone()],
+        ..RemoteContact::default()
+    }
+}
+
+/// The one matter every contact is a party of, if exactly one.
+fn shared_matter(conn: &mut AnyConnection, contacts: &BTreeSet<String>) -> Result<Option<String>> {
+    let mut shared: Option<BTreeSet<String>> = None;
+    for contact in contacts {
+        let of_contact: BTreeSet<String> = matter_parties::table
+            .filter(matter_parties::contact_id.eq(contact))
+            .select(matter_parties::matter_id)
+            .distinct()
+            .load::<String>(conn)?
+            .into_iter()
+            .collect();
+        shared = Some(match shared {
+            None => of_contact,
+            Some(so_far) => so_far.intersection(&of_contact).cloned().collect(),
+        });
+    }
+    Ok(match shared {
+        Some(set) if set.len() == 1 => set.into_iter().next(),
+        _ => None,
+    })
+}
+
+/// The first characters of the body, whitespace collapsed.
+fn summary(body: &str) -> String {
+    let collapsed = body.split_whitespace().collect::<Vec<_>>().join(" ");
+    match collapsed.char_indices().nth(SUMMARY_CHARS) {
+        Some((cut, _)) => format!("{}…", &collapsed[..cut]),
+        None => collapsed,
+    }
+}

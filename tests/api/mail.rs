@@ -1,0 +1,494 @@
+//! Mail imported as communications from a real Dovecot (IMAP), on both backends: an instance
+//! configured over GraphQL with a sealed password, first import with participants, matter,
+//! source and legal basis, the matter's timeline, incremental import, upstream deletion, a
+//! re-run that changes nothing, a changed UIDVALIDITY (full resync, no duplicates), PEC and
+//! attachments, ignored senders, a bad password reported on the instance and by `lexgate
+//! sync`, and an erased person neither re-created nor re-linked.
+
+use diesel::prelude::*;
+use lexgate::db::schema::{communications, contact_emails, contacts};
+use lexgate_connectors::dovecot::Dovecot;
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use crate::harness::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+
+const USER: &str = "avv.verdi";
+const PASSWORD: &str = "Imap-Pass-2026";
+
+const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username login plaintext folders ownDomains storeBodies hasPassword hasClientSecret } } }";
+const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { message } } } }";
+const COMMUNICATIONS: &str = "{ communications(first: 50, order: ASC) { nodes { id channel direction subject summary body matter { reference } participants { familyName emails { address } sources { kind connector externalId } processingGrounds { legalBasis purpose { key } } } source { connector messageId } attachments { name contentType sizeBytes sha256 } } } }";
+
+async fn start(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |s| {
+        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
+        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+    })
+    .await
+}
+
+fn mail(id: &str, from: &str, to: &str, subject: &str, extra_headers: &str, body: &str) -> Vec<u8> {
+    format!(
+        "Message-ID: <{id}>\r\nFrom: {from}\r\nTo: {to}\r\nSubject: {subject}\r\n\
+Date: Tue, 1 Dec 2026 10:00:00 +0000\r\n{extra_headers}\r\n{body}\r\n"
+    )
+    .into_bytes()
+}
+
+fn instance_input(server: &Dovecot, password: &str) -> Value {
+    json!({
+        "name": "mailbox",
+        "kind": "imap",
+        "baseUrl": server.url(),
+        "plaintext": true,
+        "username": USER,
+        "password": password,
+        "folders": ["INBOX", "Sent"],
+        "ownDomains": ["studioverdi.it"],
+        "storeBodies": true,
+        "ignoreAddresses": ["@spam.example"],
+        "pageSize": 2,
+    })
+}
+
+async fn create_instance(app: &TestApp, server: &Dovecot, password: &str) -> String {
+    let data = app
+        .data(CREATE, json!({ "input": instance_input(server, password) }))
+        .await;
+    let instance = &data["createConnectorInstance"]["connectorInstance"];
+    assert_eq!(instance["kind"], "imap");
+    assert_eq!(instance["login"], "PASSWORD");
+    assert_eq!(instance["hasPassword"], true);
+    assert_eq!(instance["hasClientSecret"], false);
+    assert_eq!(instance["ownDomains"], json!(["studioverdi.it"]));
+    instance["id"].as_str().expect("instance id").to_owned()
+}
+
+async fn sync(app: &TestApp, id: &str) -> Value {
+    app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone()
+}
+
+fn counts(run: &Value) -> [i64; 6] {
+    [
+        "created", "linked", "deleted", "skipped", "review", "failed",
+    ]
+    .map(|k| run[k].as_i64().unwrap_or(-1))
+}
+
+async fn communications(app: &TestApp) -> Vec<Value> {
+    app.data(COMMUNICATIONS, json!({})).await["communications"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .clone()
+}
+
+fn by_subject<'a>(list: &'a [Value], subject: &str) -> &'a Value {
+    list.iter()
+        .find(|c| c["subject"] == subject)
+        .unwrap_or_else(|| panic!("no communication {subject:?} in {list:#?}"))
+}
+
+async fn count_rows(app: &TestApp) -> (i64, i64) {
+    app.db
+        .run(|c| {
+            let comms: i64 = communications::table.count().get_result(c)?;
+            let people: i64 = contacts::table.count().get_result(c)?;
+            Ok((comms, people))
+        })
+        .await
+        .expect("counts")
+}
+
+/// Mario Bianchi, client of matter 2026/017, with the firm's partner.
+async fn seed_lexgate(app: &TestApp) -> String {
+    let mario = create_person(
+        app,
+        "Mario",
+        "Bianchi",
+        json!({ "emails": [{ "address": "mario.bianchi@cliente.it" }] }),
+    )
+    .await;
+    create_matter(app, "2026/017", &mario, json!({})).await
+}
+
+async fn mail_is_imported_as_communications_from_dovecot(backend: Backend) {
+    let app = start(backend).await;
+    let server = Dovecot::start(&[(USER, PASSWORD)]);
+    seed_lexgate(&app).await;
+    // The default rules import unknown correspondents of a matter on the firm's
+    // legitimate interest only with an approved LIA for matter handling.
+    lia(&app, &["matter_handling"], "APPROVED").await;
+    // From a known client: linked to him and, as all its external participants are parties
+    // of one matter, to that matter.
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "m1@cliente.it",
+                "Mario Bianchi <mario.bianchi@cliente.it>",
+                "Avv. Verdi <avv.verdi@studioverdi.it>",
+                "Documenti richiesti",
+                "",
+                "Buongiorno avvocato, allego i documenti.",
+            ),
+        )
+        .await;
+    // To opposing counsel, naming the matter in the subject: a PEC with an attachment, from
+    // an unknown correspondent's address, who becomes a contact on the matter rule.
+    server
+        .append(USER, PASSWORD, "Sent", &mail(
+            "m2@studioverdi.it",
+            "Avv. Verdi <avv.verdi@studioverdi.it>",
+            "Luca Neri <luca.neri@legalineri.it>",
+            "Rif. 2026/017 - diffida",
+            "X-Trasporto: posta-certificata\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nIn allegato la diffida.\r\n--b\r\nContent-Type: application/pdf; name=diffida.pdf\r\nContent-Disposition: attachment; filename=diffida.pdf\r\n\r\n%PDF-1.4 diffida\r\n--b--",
+        ))
+        .await;
+    // A newsletter and a no-reply notice: imported, but their senders never become contacts.
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "n1@news.example",
+                "Giuridica News <news@news.example>",
+                "avv.verdi@studioverdi.it",
+                "Novità normative",
+                "List-Id: <giuridica.news.example>\r\n",
+                "Le novità della settimana.",
+            ),
+        )
+        .await;
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "r1@tribunale.example",
+                "noreply@tribunale.example",
+                "avv.verdi@studioverdi.it",
+                "Deposito accettato",
+                "",
+                "Il deposito è stato accettato.",
+            ),
+        )
+        .await;
+    let id = create_instance(&app, &server, PASSWORD).await;
+
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(counts(&run), [4, 0, 0, 0, 0, 0], "{run:#}");
+    let list = communications(&app).await;
+    assert_eq!(list.len(), 4);
+
+    let first = by_subject(&list, "Documenti richiesti");
+    assert_eq!(first["channel"], "EMAIL");
+    assert_eq!(first["direction"], "INBOUND");
+    assert_eq!(first["matter"]["reference"], "2026/017");
+    assert_eq!(first["body"], "Buongiorno avvocato, allego i documenti.");
+    assert_eq!(first["summary"], "Buongiorno avvocato, allego i documenti.");
+    assert_eq!(first["participants"][0]["familyName"], "Bianchi");
+    assert_eq!(first["source"]["connector"], "mailbox");
+    assert_eq!(first["source"]["messageId"], "m1@cliente.it");
+
+    let pec = by_subject(&list, "Rif. 2026/017 - diffida");
+    assert_eq!(pec["channel"], "PEC");
+    assert_eq!(pec["direction"], "OUTBOUND");
+    assert_eq!(pec["matter"]["reference"], "2026/017");
+    assert_eq!(pec["attachments"][0]["name"], "diffida.pdf");
+    assert_eq!(pec["attachments"][0]["contentType"], "application/pdf");
+    assert_eq!(pec["attachments"][0]["sizeBytes"], 16);
+    assert_eq!(
+        pec["attachments"][0]["sha256"].as_str().map(str::len),
+        Some(64)
+    );
+    let neri = &pec["participants"][0];
+    assert_eq!(neri["familyName"], "Neri");
+    assert_eq!(neri["emails"][0]["address"], "luca.neri@legalineri.it");
+    assert_eq!(neri["sources"][0]["kind"], "CONNECTOR_IMPORT");
+    assert_eq!(neri["sources"][0]["connector"], "mailbox");
+    assert_eq!(
+        neri["sources"][0]["externalId"],
+        "m2@studioverdi.it#luca.neri@legalineri.it"
+    );
+    assert_eq!(
+        neri["processingGrounds"][0]["legalBasis"],
+        "LEGITIMATE_INTEREST"
+    );
+    assert_eq!(
+        neri["processingGrounds"][0]["purpose"]["key"],
+        "matter_handling"
+    );
+
+    for subject in ["Novità normative", "Deposito accettato"] {
+        let automated = by_subject(&list, subject);
+        assert_eq!(automated["participants"], json!([]), "{automated:#}");
+        assert_eq!(automated["matter"], Value::Null);
+    }
+    // Mario, Neri; nobody from the firm, the newsletter or the court's no-reply address.
+    assert_eq!(count_rows(&app).await, (4, 2));
+
+    // The matter's timeline shows both of its messages.
+    let matter = app
+        .data(
+            "{ matters(first: 5) { nodes { reference timeline(first: 10) { nodes { __typename ... on Communication { subject } } } } } }",
+            json!({}),
+        )
+        .await;
+    let timeline = &matter["matters"]["nodes"][0]["timeline"]["nodes"];
+    let subjects: Vec<&str> = timeline
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter_map(|n| n["subject"].as_str())
+        .collect();
+    assert_eq!(subjects.len(), 2, "{matter:#}");
+    assert!(subjects.contains(&"Documenti richiesti"));
+    assert!(subjects.contains(&"Rif. 2026/017 - diffida"));
+
+    // A re-run changes nothing.
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0, 0], "{run:#}");
+    assert_eq!(count_rows(&app).await, (4, 2));
+
+    // Incremental: one new message, one deleted upstream.
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "m3@cliente.it",
+                "Mario Bianchi <mario.bianchi@cliente.it>",
+                "avv.verdi@studioverdi.it",
+                "Ringraziamenti",
+                "",
+                "Grazie.",
+            ),
+        )
+        .await;
+    server
+        .delete(USER, PASSWORD, "INBOX", "<n1@news.example>")
+        .await;
+    let run = sync(&app, &id).await;
+    assert_eq!(run["fullSync"], false);
+    assert_eq!(counts(&run), [1, 0, 1, 0, 0, 0], "{run:#}");
+    let list = communications(&app).await;
+    assert_eq!(list.len(), 4);
+    assert!(list.iter().all(|c| c["subject"] != "Novità normative"));
+    by_subject(&list, "Ringraziamenti");
+
+    // The server is rebuilt: a new UIDVALIDITY makes a full resync that duplicates nothing.
+    server.set_uid_validity(USER, "INBOX", 777);
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(run["fullSync"], true);
+    assert_eq!(run["created"], 0, "{run:#}");
+    assert_eq!(count_rows(&app).await, (4, 2));
+    let after = communications(&app).await;
+    let ids = |l: &[Value]| l.iter().map(|c| c["id"].clone()).collect::<Vec<_>>();
+    assert_eq!(ids(&after), ids(&list));
+}
+
+async fn a_bad_password_is_reported_on_the_instance_and_by_the_cli(backend: Backend) {
+    let app = start(backend).await;
+    let server = Dovecot::start(&[(USER, PASSWORD)]);
+    let id = create_instance(&app, &server, "not-the-password").await;
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    let message = run["errors"][0]["message"].as_str().expect("error message");
+    assert!(
+        message.contains("refused the login") && message.contains(USER),
+        "{message}"
+    );
+    assert!(!message.contains("not-the-password"), "{message}");
+    let runs = app
+        .data(
+            "{ connectorInstances { name runs(first: 1) { status errors { message } } } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(runs["connectorInstances"][0]["runs"][0]["status"], "FAILED");
+
+    let config = tempfile::NamedTempFile::new().expect("config file");
+    std::fs::write(
+        config.path(),
+        format!("secrets_key_id = \"{SECRETS_KEY_ID}\"\n[secrets_keys]\n\"{SECRETS_KEY_ID}\" = \"{SECRETS_KEY}\"\n"),
+    )
+    .expect("config written");
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_lexgate"))
+        .arg("--config")
+        .arg(config.path())
+        .args(["sync", "mailbox", "--database-url", &app.database_url])
+        .env_remove("DATABASE_URL")
+        .env_remove("LEXGATE_CONFIG")
+        .env("LEXGATE_LOG", "warn")
+        .output()
+        .await
+        .expect("lexgate runs");
+    let printed = format!(
+        "{}{}",
+        String::from_utf8_lossy(&output.stdout),
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert_eq!(output.status.code(), Some(1), "{printed}");
+    assert!(printed.contains("failed: 0 created"), "{printed}");
+    assert!(
+        printed.contains("refused the login of avv.verdi"),
+        "{printed}"
+    );
+    assert!(!printed.contains("not-the-password"), "{printed}");
+}
+
+async fn an_erased_correspondent_is_neither_recreated_nor_relinked(backend: Backend) {
+    let app = start(backend).await;
+    let server = Dovecot::start(&[(USER, PASSWORD)]);
+    let mario = create_person(
+        &app,
+        "Mario",
+        "Bianchi",
+        json!({ "emails": [{ "address": "mario.bianchi@cliente.it" }] }),
+    )
+    .await;
+    let dpo = dpo(&app).await;
+    let request = verified_request(&app, &dpo, "ERASURE", &mario, "Mario Bianchi").await;
+    let body = app
+        .gql_as(
+            &dpo,
+            "mutation($id: ID!) { executeErasure(input: { requestId: $id }) { erasure { contactDeleted } } }",
+            json!({ "id": request }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["executeErasure"]["erasure"]["contactDeleted"], true,
+        "{body:#}"
+    );
+    // His mail is still in the mailbox, alone and together with someone else.
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "e1@cliente.it",
+                "Mario Bianchi <mario.bianchi@cliente.it>",
+                "avv.verdi@studioverdi.it",
+                "Vecchia pratica",
+                "",
+                "Testo.",
+            ),
+        )
+        .await;
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "Sent",
+            &mail(
+                "e2@studioverdi.it",
+                "avv.verdi@studioverdi.it",
+                "mario.bianchi@cliente.it, Anna Gialli <anna.gialli@altro.it>",
+                "Riunione",
+                "",
+                "Testo.",
+            ),
+        )
+        .await;
+    let mut input = instance_input(&server, PASSWORD);
+    // Unknown correspondents without a matter are created on a contract basis here, so that
+    // an erased one would be re-created if the check were missing.
+    input["provenance"] = json!([{ "origin": "UNKNOWN_CORRESPONDENT", "basis": "CONTRACT",
+        "purposeKey": "client_relationship", "category": "OTHER" }]);
+    let data = app.data(CREATE, json!({ "input": input })).await;
+    let id = data["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(
+        (run["created"].as_i64(), run["skipped"].as_i64()),
+        (Some(1), Some(1)),
+        "{run:#}"
+    );
+    let list = communications(&app).await;
+    assert_eq!(list.len(), 1, "{list:#?}");
+    assert_eq!(list[0]["subject"], "Riunione");
+    assert_eq!(list[0]["participants"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list[0]["participants"][0]["familyName"], "Gialli");
+    let erased_address: i64 = app
+        .db
+        .run(|c| {
+            Ok(contact_emails::table
+                .filter(contact_emails::address_key.eq("mario.bianchi@cliente.it"))
+                .count()
+                .get_result(c)?)
+        })
+        .await
+        .expect("count");
+    assert_eq!(erased_address, 0);
+}
+
+async fn each_kind_names_the_settings_it_misses(backend: Backend) {
+    let app = start(backend).await;
+    let error = app
+        .error(
+            CREATE,
+            json!({ "input": { "name": "mail", "kind": "imap", "baseUrl": "imap://mail.example.it" } }),
+        )
+        .await;
+    let fields: Vec<&str> = error["extensions"]["fieldErrors"]
+        .as_array()
+        .map(|f| f.iter().filter_map(|f| f["field"].as_str()).collect())
+        .unwrap_or_default();
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+    for field in ["input.username", "input.password", "input.ownDomains"] {
+        assert!(fields.contains(&field), "{field} missing in {error:#}");
+    }
+    // Plain IMAP is only for loopback.
+    let error = app
+        .error(
+            CREATE,
+            json!({ "input": { "name": "mail", "kind": "imap", "baseUrl": "imap://mail.example.it",
+                "plaintext": true, "username": "u", "password": "p", "ownDomains": ["studio.it"] } }),
+        )
+        .await;
+    assert_error(&error, "BAD_USER_INPUT", "input.plaintext");
+    // An OAuth kind still needs its registration.
+    let error = app
+        .error(
+            CREATE,
+            json!({ "input": { "name": "feed", "kind": "json_feed", "baseUrl": "https://feed.example.it" } }),
+        )
+        .await;
+    for field in ["input.clientId", "input.authUrl", "input.tokenUrl"] {
+        assert!(
+            error.to_string().contains(field),
+            "{field} missing in {error:#}"
+        );
+    }
+    assert_eq!(count_instances(&app).await, 0);
+}
+
+async fn count_instances(app: &TestApp) -> i64 {
+    use lexgate::db::schema::connector_instances;
+    app.db
+        .run(|c| Ok(connector_instances::table.count().get_result(c)?))
+        .await
+        .expect("count")
+}
+
+on_both_backends!(
+    mail_is_imported_as_communications_from_dovecot,
+    a_bad_password_is_reported_on_the_instance_and_by_the_cli,
+    an_erased_correspondent_is_neither_recreated_nor_relinked,
+    each_kind_names_the_settings_it_misses,
+);
