@@ -66,6 +66,7 @@ pub struct FileSettings {
     pub webhook_tolerance_seconds: Option<i64>,
     pub sync_scheduler: Option<bool>,
     pub connectors: Option<Vec<crate::sync::config::ConnectorConfig>>,
+    pub metrics_token: Option<String>,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -145,6 +146,9 @@ pub struct Settings {
     pub sync_scheduler: bool,
     /// Connector instances configured in the file (created or updated at start-up).
     pub connectors: Vec<crate::sync::config::ConnectorConfig>,
+    /// The bearer token Prometheus scrapes `GET /metrics` with (at least 32 characters);
+    /// without it `/metrics` is not served.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -187,6 +191,7 @@ impl Default for Settings {
             webhook_tolerance_seconds: 300,
             sync_scheduler: true,
             connectors: Vec::new(),
+            metrics_token: None,
         }
     }
 }
@@ -265,6 +270,9 @@ impl Settings {
         }
         if let Some(v) = f.sync_scheduler {
             s.sync_scheduler = v;
+        }
+        if let Some(v) = f.metrics_token {
+            s.metrics_token = Some(v);
         }
     }
 
@@ -384,6 +392,9 @@ impl Settings {
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("auth_secret", "must have at least 32 characters"));
+        }
+        if self.metrics_token.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("metrics_token", "must have at least 32 characters"));
         }
         if self.gdpr_key.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("gdpr_key", "must have at least 32 characters"));
