@@ -69,6 +69,7 @@ pub struct FileSettings {
     pub header_read_timeout_seconds: Option<u64>,
     pub body_read_timeout_seconds: Option<u64>,
     pub shutdown_timeout_seconds: Option<u64>,
+    pub metrics_token: Option<String>,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -156,6 +157,9 @@ pub struct Settings {
     /// After SIGTERM, how long requests in flight may take before the connections left are
     /// dropped and the process exits.
     pub shutdown_timeout_seconds: u64,
+    /// The bearer token Prometheus scrapes `GET /metrics` with (at least 32 characters);
+    /// without it `/metrics` is not served.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -201,6 +205,7 @@ impl Default for Settings {
             header_read_timeout_seconds: 10,
             body_read_timeout_seconds: 30,
             shutdown_timeout_seconds: 30,
+            metrics_token: None,
         }
     }
 }
@@ -279,6 +284,9 @@ impl Settings {
         }
         if let Some(v) = f.sync_scheduler {
             s.sync_scheduler = v;
+        }
+        if let Some(v) = f.metrics_token {
+            s.metrics_token = Some(v);
         }
     }
 
@@ -413,6 +421,9 @@ impl Settings {
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("auth_secret", "must have at least 32 characters"));
+        }
+        if self.metrics_token.as_ref().is_some_and(|s| s.len() < 32) {
+            return Err(invalid("metrics_token", "must have at least 32 characters"));
         }
         if self.gdpr_key.as_ref().is_some_and(|s| s.len() < 32) {
             return Err(invalid("gdpr_key", "must have at least 32 characters"));

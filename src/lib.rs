@@ -17,6 +17,7 @@ pub mod http;
 pub mod ids;
 pub mod listing;
 pub mod matters;
+pub mod metrics;
 pub mod reports;
 pub mod seed;
 pub mod server;

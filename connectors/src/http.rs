@@ -3,10 +3,11 @@
 //! per connector instance, and request tracing that never shows secrets (no headers, no query
 //! strings: both may carry tokens).
 
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use rand::Rng;
+use backon::{ExponentialBuilder, Retryable};
 use reqwest::{Method, Request, Response, StatusCode};
 use tokio::sync::Mutex;
 use tokio::time::Instant;
@@ -56,7 +57,10 @@ pub enum HttpError {
     Auth(#[from] crate::oauth::OAuthError),
 }
 
-/// Spaces requests at least `interval` apart (a token bucket of one).
+/// Spaces requests at least `interval` apart (a token bucket of one). Not `governor`: its
+/// `until_ready` sleeps on its own clock (quanta) and timer (futures-timer) rather than
+/// Tokio's, so it would ignore Tokio's paused test clock and bring three crates for what
+/// these dozen lines do with `tokio::time`.
 #[derive(Debug)]
 pub struct RateLimiter {
     interval: Duration,
@@ -91,13 +95,13 @@ pub struct HttpClient {
     limiter: Option<Arc<RateLimiter>>,
 }
 
-/// What to do after one attempt.
-enum Outcome {
-    /// A success, or a refusal not worth retrying.
-    Done(Response),
-    RetryAfter(Duration),
+/// What to do after a failed attempt.
+enum Retry {
+    After(Duration),
     Backoff,
     Fail(HttpError),
+    /// A refusal not worth retrying, returned as it came.
+    Answered(Response),
 }
 
 impl HttpClient {
@@ -142,35 +146,52 @@ impl HttpClient {
     /// preconditions, for instance).
     pub async fn send_answered(&self, request: Request) -> Result<Response, HttpError> {
         let target = redacted_target(&request);
+        if request.try_clone().is_none() {
+            // A streaming body cannot be replayed: one attempt only.
+            return match self.attempt(request, &target, 0).await {
+                Ok(response) | Err(AttemptError::Status { response, .. }) => Ok(response),
+                Err(transport) => Err(transport.into()),
+            };
+        }
         let idempotent = is_idempotent(&request);
-        let mut attempt: u32 = 0;
-        loop {
-            let Some(this_try) = request.try_clone() else {
-                // A streaming body cannot be replayed: one attempt only.
-                return match self.attempt(request, &target, attempt).await {
-                    Ok(response) | Err(AttemptError::Status { response, .. }) => Ok(response),
-                    Err(transport) => Err(transport.into()),
-                };
-            };
-            let outcome = match self.attempt(this_try, &target, attempt).await {
-                Ok(response) => Outcome::Done(response),
-                Err(error) => self.classify(error, idempotent),
-            };
-            let wait = match outcome {
-                Outcome::Done(response) => return Ok(response),
-                Outcome::Fail(error) => return Err(error),
-                Outcome::RetryAfter(wait) => wait,
-                Outcome::Backoff => self.backoff(attempt),
-            };
-            if attempt >= self.policy.max_retries {
-                return Err(HttpError::Transport {
-                    target,
-                    message: format!("gave up after {} attempts", attempt + 1),
-                });
-            }
-            tracing::debug!(target: "connectors::http", %target, attempt, wait_ms = wait.as_millis() as u64, "retrying");
-            tokio::time::sleep(wait).await;
-            attempt += 1;
+        let attempts = AtomicU32::new(0);
+        let (request, target_ref, attempts_ref) = (&request, &target, &attempts);
+        let once = || async move {
+            let attempt = attempts_ref.fetch_add(1, Ordering::Relaxed);
+            let this_try = request.try_clone().ok_or_else(|| {
+                Retry::Fail(HttpError::Transport {
+                    target: target_ref.clone(),
+                    message: "the request cannot be replayed".to_owned(),
+                })
+            })?;
+            self.attempt(this_try, target_ref, attempt)
+                .await
+                .map_err(|error| self.classify(error, idempotent))
+        };
+        let result = once
+            .retry(self.backoff())
+            .sleep(tokio::time::sleep)
+            .when(|outcome| !matches!(outcome, Retry::Fail(_) | Retry::Answered(_)))
+            // Retry-After replaces the backoff's wait, but not its count of retries.
+            .adjust(|outcome, backoff| match (outcome, backoff) {
+                (Retry::After(wait), Some(_)) => Some(*wait),
+                (_, backoff) => backoff,
+            })
+            .notify(|_, wait| {
+                tracing::debug!(target: "connectors::http", target = %target_ref, wait_ms = wait.as_millis() as u64, "retrying");
+            })
+            .await;
+        match result {
+            Ok(response) => Ok(response),
+            Err(Retry::Fail(error)) => Err(error),
+            Err(Retry::Answered(response)) => Ok(response),
+            Err(Retry::After(_) | Retry::Backoff) => Err(HttpError::Transport {
+                target,
+                message: format!(
+                    "gave up after {} attempts",
+                    attempts.load(Ordering::Relaxed)
+                ),
+            }),
         }
     }
 
@@ -215,10 +236,10 @@ impl HttpClient {
         }
     }
 
-    fn classify(&self, error: AttemptError, idempotent: bool) -> Outcome {
+    fn classify(&self, error: AttemptError, idempotent: bool) -> Retry {
         match error {
-            AttemptError::Transport { .. } if idempotent => Outcome::Backoff,
-            transport @ AttemptError::Transport { .. } => Outcome::Fail(transport.into()),
+            AttemptError::Transport { .. } if idempotent => Retry::Backoff,
+            transport @ AttemptError::Transport { .. } => Retry::Fail(transport.into()),
             AttemptError::Status {
                 status,
                 retry_after,
@@ -231,11 +252,11 @@ impl HttpClient {
                 if throttled {
                     if let Some(wait) = retry_after {
                         if wait > self.policy.max_retry_after {
-                            return Outcome::Fail(HttpError::RetryAfterTooLong { target, wait });
+                            return Retry::Fail(HttpError::RetryAfterTooLong { target, wait });
                         }
-                        return Outcome::RetryAfter(wait);
+                        return Retry::After(wait);
                     }
-                    return Outcome::Backoff;
+                    return Retry::Backoff;
                 }
                 let transient = matches!(
                     status,
@@ -246,24 +267,25 @@ impl HttpClient {
                         | StatusCode::REQUEST_TIMEOUT
                 );
                 if transient && idempotent {
-                    Outcome::Backoff
+                    Retry::Backoff
                 } else {
-                    Outcome::Done(response)
+                    Retry::Answered(response)
                 }
             }
         }
     }
 
-    /// Full jitter: a random wait up to the capped exponential backoff, so clients that
-    /// failed together do not retry together.
-    fn backoff(&self, attempt: u32) -> Duration {
-        let cap = self
-            .policy
-            .base_backoff
-            .saturating_mul(2u32.saturating_pow(attempt))
-            .min(self.policy.max_backoff);
-        let millis = cap.as_millis().max(1) as u64;
-        Duration::from_millis(rand::rng().random_range(0..=millis))
+    /// Exponential backoff with jitter (backon), at most `max_retries` waits. backon adds a
+    /// random 0-100% to each capped delay, so it gets half the policy's delays: every wait
+    /// lies between half the capped exponential delay and the delay itself, and clients
+    /// that failed together do not retry together.
+    fn backoff(&self) -> ExponentialBuilder {
+        ExponentialBuilder::default()
+            .with_min_delay(self.policy.base_backoff / 2)
+            .with_max_delay(self.policy.max_backoff / 2)
+            .with_factor(2.0)
+            .with_max_times(self.policy.max_retries as usize)
+            .with_jitter()
     }
 }
 
@@ -337,15 +359,23 @@ mod tests {
 
     #[test]
     fn backoff_grows_and_stays_under_the_cap() {
+        use backon::BackoffBuilder;
         let client = HttpClient::new(HttpPolicy {
             base_backoff: Duration::from_millis(100),
             max_backoff: Duration::from_millis(1000),
+            max_retries: 10,
             ..HttpPolicy::default()
         })
         .expect("client");
-        for attempt in 0..10 {
-            let cap = (100u64 << attempt.min(20)).min(1000);
-            assert!(client.backoff(attempt).as_millis() as u64 <= cap);
+        let waits: Vec<Duration> = client.backoff().build().collect();
+        assert_eq!(waits.len(), 10);
+        for (attempt, wait) in waits.into_iter().enumerate() {
+            let cap = (100u64 << attempt).min(1000);
+            let millis = wait.as_millis() as u64;
+            assert!(
+                (cap / 2..=cap).contains(&millis),
+                "wait {millis} ms for attempt {attempt}, cap {cap}"
+            );
         }
     }
 

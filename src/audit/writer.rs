@@ -123,6 +123,7 @@ async fn write_batches(
             waiters.push(pending.done);
         }
         let known = known_sets.clone();
+        let (entry_count, started) = (entries.len(), std::time::Instant::now());
         let result = match &connection {
             Some(conn) => Ok(conn),
             None => db
@@ -137,7 +138,14 @@ async fn write_batches(
             }
             Err(e) => Err(e),
         };
-        if result.is_err() {
+        let outcome = if result.is_ok() { "ok" } else { "error" };
+        metrics::histogram!(crate::metrics::ACCESS_LOG_COMMIT_DURATION, "outcome" => outcome)
+            .record(started.elapsed().as_secs_f64());
+        metrics::counter!(crate::metrics::ACCESS_LOG_BATCHES, "outcome" => outcome).increment(1);
+        if result.is_ok() {
+            metrics::histogram!(crate::metrics::ACCESS_LOG_BATCH_ENTRIES)
+                .record(entry_count as f64);
+        } else {
             // It may be the connection that failed: the next batch opens a fresh one.
             connection = None;
         }

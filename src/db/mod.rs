@@ -449,6 +449,11 @@ impl Database {
     pub async fn ping(&self) -> Result<()> {
         self.run(|conn| Ok(conn.batch_execute("SELECT 1")?)).await
     }
+
+    /// The pool's size, idle connections and waiting requests (for metrics).
+    pub fn pool_status(&self) -> managed::Status {
+        self.pool.status()
+    }
 }
 
 fn pool_error(e: managed::PoolError<Error>) -> Error {

@@ -1,13 +1,13 @@
 //! GraphQL over HTTP (the GraphQL Foundation's specification): media types, methods and
 //! status codes, in front of the async-graphql executor.
 
-use async_graphql::parser::types::OperationType;
+use async_graphql::parser::types::{DocumentOperations, OperationType};
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
-use axum::response::{Html, IntoResponse};
+use axum::response::IntoResponse;
 
 use std::net::SocketAddr;
 
@@ -95,7 +95,13 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
     } else {
         StatusCode::OK
     };
-    match serde_json::to_string(&batch) {
+    let body = serde_json::to_value(&batch).map(|mut body| {
+        if media == GRAPHQL_RESPONSE {
+            strip_request_error_data(&batch, &mut body);
+        }
+        body.to_string()
+    });
+    match body {
         Ok(body) => (
             status,
             [(CONTENT_TYPE, HeaderValue::from_static(media))],
@@ -134,23 +140,58 @@ fn response_status(response: &Response) -> StatusCode {
     }
 }
 
+/// GraphQL over HTTP: with `application/graphql-response+json`, a request error (parse or
+/// validation failure) has no `data` entry at all, not even `null`.
+fn strip_request_error_data(batch: &BatchResponse, body: &mut serde_json::Value) {
+    let strip = |response: &Response, body: &mut serde_json::Value| {
+        if is_request_error(response) {
+            if let Some(object) = body.as_object_mut() {
+                object.remove("data");
+            }
+        }
+    };
+    match (batch, body) {
+        (BatchResponse::Single(r), body) => strip(r, body),
+        (BatchResponse::Batch(rs), serde_json::Value::Array(bodies)) => {
+            for (r, body) in rs.iter().zip(bodies.iter_mut()) {
+                strip(r, body);
+            }
+        }
+        _ => {}
+    }
+}
+
 /// Runs the request's operations against one deadline: a batch gets no more time than a
 /// single operation would.
 async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> BatchResponse {
     let deadline = caller.deadline;
-    let run = |request: Request| {
+    let run = |mut request: Request| {
         let identity = crate::graphql::Caller {
             principal: caller.principal.clone(),
             client: caller.client.clone(),
         };
-        limits::execute_until(
+        let operation = super::metrics::operation_label(operation_name(&mut request).as_deref());
+        let started = std::time::Instant::now();
+        let response = limits::execute_until(
             &app.schema,
             &app.state,
             request,
             identity,
             deadline,
             app.request_timeout,
-        )
+        );
+        async move {
+            let response = response.await;
+            let outcome = if is_request_error(&response) {
+                "request_error"
+            } else if response.errors.is_empty() {
+                "ok"
+            } else {
+                "error"
+            };
+            super::metrics::record_operation(operation, outcome, started.elapsed());
+            response
+        }
     };
     match batch {
         BatchRequest::Single(request) => BatchResponse::Single(run(request).await),
@@ -162,6 +203,20 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
             }
             BatchResponse::Batch(responses)
         }
+    }
+}
+
+/// The operation a request runs: the one it names, or its document's only one. The parsed
+/// document stays in the request, so the executor does not parse it again.
+fn operation_name(request: &mut Request) -> Option<String> {
+    if let Some(name) = &request.operation_name {
+        return Some(name.clone());
+    }
+    match &request.parsed_query().ok()?.operations {
+        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
+            operations.keys().next().map(|name| name.to_string())
+        }
+        _ => None,
     }
 }
 
@@ -316,13 +371,7 @@ pub async fn get(
 ) -> axum::response::Response {
     let query = query.unwrap_or_default();
     if query.is_empty() && wants_html(&headers) {
-        return Html(
-            async_graphql::http::GraphiQLSource::build()
-                .endpoint("/graphql")
-                .title("lexgate")
-                .finish(),
-        )
-        .into_response();
+        return super::playground::page().into_response();
     }
     let Some(media) = negotiate(&headers) else {
         return error_body(

@@ -9,14 +9,13 @@ use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::set_header::SetResponseHeaderLayer;
 
-/// What the GraphiQL page served on `GET /graphql` needs and nothing more: its inline
-/// script and styles, React and GraphiQL from unpkg, the Google fonts GraphiQL's stylesheet
-/// imports, the favicon on graphql.org, and requests to this origin only.
+/// The playground on `GET /graphql` loads everything from this origin: no inline script or
+/// style, no third party. GraphiQL's stylesheet carries its fonts and icons as data URLs.
 const CONTENT_SECURITY_POLICY_VALUE: &str = "default-src 'self'; \
-     script-src 'self' 'unsafe-inline' https://unpkg.com; \
-     style-src 'self' 'unsafe-inline' https://unpkg.com https://fonts.googleapis.com; \
-     font-src 'self' https://fonts.gstatic.com; \
-     img-src 'self' data: https://graphql.org; \
+     script-src 'self'; \
+     style-src 'self'; \
+     font-src 'self' data:; \
+     img-src 'self' data:; \
      connect-src 'self'; \
      object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 

@@ -3,8 +3,10 @@
 mod authentication;
 mod connectors;
 mod graphql_over_http;
+mod playground;
 
 mod headers;
+mod metrics;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +31,8 @@ pub struct AppContext {
     pub max_batch_size: usize,
     /// How long one HTTP request may execute, all its operations together.
     pub request_timeout: Duration,
+    /// The bearer token `GET /metrics` requires; `None` serves no metrics.
+    pub metrics_token: Option<Arc<str>>,
 }
 
 /// The application's router, with the limits and HTTP policy of `settings`.
@@ -38,15 +42,22 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         state: Arc::new(state),
         max_batch_size: settings.max_batch_size,
         request_timeout: Duration::from_millis(settings.request_timeout_ms),
+        metrics_token: settings.metrics_token.as_deref().map(Arc::from),
     };
+    if app.metrics_token.is_some() {
+        // Installed before the first request, so nothing goes unrecorded.
+        crate::metrics::handle();
+    }
     let graphql = get(graphql_over_http::get)
         .post(graphql_over_http::post)
         .layer(headers::no_store());
     let routes = Router::new()
         .route("/", get(|| async { Redirect::temporary("/graphql") }))
         .route("/graphql", graphql)
+        .route("/playground/{file}", get(playground::asset))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .route("/metrics", get(metrics::scrape))
         .route(
             "/webhooks/{instance}",
             axum::routing::post(connectors::webhook),

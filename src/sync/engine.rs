@@ -200,6 +200,7 @@ impl SyncEngine {
             })
             .await?;
         tracing::info!(instance = %instance.name, run = %finished.id, status = %finished.status, "sync finished");
+        record_run_metrics(&instance.name, &finished);
         Ok(finished)
     }
 
@@ -484,4 +485,24 @@ fn reconcile_deletions(
     ))
     .execute(conn)?;
     Ok(ended as i32)
+}
+
+/// Counts a committed run and its records, labelled by the instance's name.
+fn record_run_metrics(instance: &str, run: &RunRow) {
+    let instance = instance.to_owned();
+    metrics::counter!(crate::metrics::SYNC_RUNS, "instance" => instance.clone(), "outcome" => run.status.clone())
+        .increment(1);
+    let records = [
+        ("created", run.created),
+        ("updated", run.updated),
+        ("linked", run.linked),
+        ("deleted", run.deleted),
+        ("skipped", run.skipped),
+        ("review", run.review),
+        ("failed", run.failed),
+    ];
+    for (outcome, count) in records {
+        metrics::counter!(crate::metrics::SYNC_RECORDS, "instance" => instance.clone(), "outcome" => outcome)
+            .increment(u64::try_from(count).unwrap_or(0));
+    }
 }

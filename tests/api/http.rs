@@ -122,7 +122,10 @@ async fn request_errors_are_400_for_graphql_response_json_and_200_for_json(backe
     assert_eq!(modern.status(), StatusCode::BAD_REQUEST);
     let body: Value = modern.json().await.expect("json");
     assert!(body["errors"][0]["message"].is_string());
-    assert!(body.get("data").is_none() || body["data"].is_null());
+    assert!(
+        body.get("data").is_none(),
+        "a request error has no data: {body}"
+    );
 
     let legacy = post_raw(&app, "application/json", "application/json", syntax).await;
     assert_eq!(legacy.status(), StatusCode::OK);
@@ -131,6 +134,11 @@ async fn request_errors_are_400_for_graphql_response_json_and_200_for_json(backe
     let unknown_field = json!({ "query": "{ nonsense }" }).to_string();
     let invalid = post_raw(&app, GRAPHQL_RESPONSE, "application/json", unknown_field).await;
     assert_eq!(invalid.status(), StatusCode::BAD_REQUEST);
+    let body: Value = invalid.json().await.expect("json");
+    assert!(
+        body.get("data").is_none(),
+        "a validation error has no data: {body}"
+    );
 
     // A field error is not a request error: the response still has data.
     let missing = json!({ "query": "{ contact(id: \"bm90LWFuLWlk\") { id } }" }).to_string();
@@ -203,7 +211,35 @@ async fn oversized_bodies_are_refused(backend: Backend) {
     assert_eq!(response.status(), StatusCode::PAYLOAD_TOO_LARGE);
 }
 
+/// The GraphQL over HTTP audit suite (npm `graphql-http`, installed by `.ci/run`): every
+/// MUST and SHOULD audit passes.
+async fn graphql_http_audit_passes_must_and_should(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, token) = app.sign_in("audit@example.com", "admin").await;
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/graphql-http");
+    assert!(
+        dir.join("node_modules/graphql-http").is_dir(),
+        "the graphql-http audit is not installed: run `npm ci --prefix tests/graphql-http` (.ci/run does)"
+    );
+    let output = tokio::process::Command::new("node")
+        .arg("audit.mjs")
+        .arg(format!("{}/graphql", app.base_url))
+        .env("LEXGATE_AUDIT_TOKEN", token)
+        .current_dir(&dir)
+        .output()
+        .await
+        .expect("node runs (install Node.js: .ci/run does)");
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "graphql-http audit failed:\n{report}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(report.contains("MUST "), "no audit ran: {report}");
+}
+
 on_both_backends!(
+    graphql_http_audit_passes_must_and_should,
     health_and_readiness,
     playground_is_served_to_browsers,
     post_negotiates_the_response_media_type,

@@ -888,7 +888,57 @@ async fn restricted_contacts_are_never_pushed_and_pushes_are_recorded(backend: B
     assert_eq!(disclosures, 1);
 }
 
+async fn runs_and_records_are_counted_in_metrics(backend: Backend) {
+    let f = Fixture::start(backend).await;
+    // Tests share the process's recorder: an instance name of this test's own.
+    let name = format!("metrics-{}", uuid::Uuid::new_v4().simple());
+    let (id, renamed) = (f.instance_id.clone(), name.clone());
+    f.app
+        .db
+        .run(move |c| {
+            diesel::update(lexgate::db::schema::connector_instances::table.find(id))
+                .set(lexgate::db::schema::connector_instances::name.eq(renamed))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect("instance renamed");
+    let metrics = lexgate::metrics::handle();
+    f.provider.upsert(person(
+        "c-1",
+        "Mario",
+        "Rossi",
+        ContactOrigin::BillingClient,
+    ));
+    f.provider.upsert(person(
+        "c-2",
+        "Ugo",
+        "Neri",
+        ContactOrigin::UnknownCorrespondent,
+    ));
+    let run = f.sync().await;
+    assert_counts(&run, 1, 0, 0, 0, 1, 0);
+
+    let text = metrics.render();
+    let value = |series: String| {
+        text.lines()
+            .find_map(|line| {
+                line.strip_prefix(&series)?
+                    .strip_prefix(' ')
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| panic!("no {series} in {text}"))
+    };
+    let runs = format!("lexgate_sync_runs_total{{instance=\"{name}\",outcome=\"succeeded\"}}");
+    assert_eq!(value(runs), "1");
+    let created = format!("lexgate_sync_records_total{{instance=\"{name}\",outcome=\"created\"}}");
+    assert_eq!(value(created), "1");
+    let review = format!("lexgate_sync_records_total{{instance=\"{name}\",outcome=\"review\"}}");
+    assert_eq!(value(review), "1");
+}
+
 on_both_backends!(
+    runs_and_records_are_counted_in_metrics,
     first_sync_imports_with_source_and_legal_basis,
     incremental_syncs_apply_only_changes_and_are_idempotent,
     existing_contacts_are_linked_by_email_pec_phone_and_tax_id,
