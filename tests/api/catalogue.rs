@@ -10,7 +10,7 @@ use lexgate::gdpr::catalogue::{self, live, Erasure, Held};
 use serde_json::{json, Value};
 
 use crate::dsar::subject_in_every_table;
-use crate::fixtures::{create_matter, create_person, verified_request};
+use crate::fixtures::{create_matter, create_person, gdpr_records, verified_request};
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
 
@@ -340,6 +340,56 @@ async fn a_counterpartys_export_flags_and_can_withhold_third_party_data(backend:
     );
 }
 
+/// A merge moves every row the catalogue says follows the person: the merged contact's
+/// sources, consents, grounds and objections are the survivor's afterwards, not deleted with it.
+async fn a_merge_moves_what_follows_the_person(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let survivor = create_person(&app, "Ottone", "Rapisardi", json!({})).await;
+    let merged = create_person(&app, "Ottone", "Rapisardi", json!({})).await;
+    gdpr_records(&app, &merged, "CRM-0042", "Rapisardi").await;
+    let before = personal_values(&app, &key(&merged)).await;
+    let body = app
+        .gql(
+            "mutation($input: MergeContactsInput!) { mergeContacts(input: $input) { contact { id } } }",
+            json!({ "input": { "survivorId": survivor, "mergedIds": [merged] } }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let after = personal_values(&app, &key(&survivor)).await;
+    let gone = personal_values(&app, &key(&merged)).await;
+    for table in catalogue::naming_contacts().filter(|t| t.merge == catalogue::Merge::Move) {
+        for ((t, column), values) in before.iter().filter(|((t, _), _)| t == table.table) {
+            for value in values {
+                assert!(
+                    after[&(t.clone(), column.clone())].contains(value),
+                    "{t}.{column} {value:?} did not follow the person"
+                );
+            }
+            assert!(
+                gone[&(t.clone(), column.clone())].is_empty(),
+                "{t} still names the merged contact"
+            );
+        }
+    }
+    let moved: usize = before
+        .iter()
+        .filter(|((t, _), _)| {
+            [
+                "consents",
+                "processing_grounds",
+                "objections",
+                "contact_sources",
+            ]
+            .contains(&t.as_str())
+        })
+        .map(|(_, v)| v.len())
+        .sum();
+    assert!(
+        moved >= 4,
+        "the fixture gave the merged contact evidence to move: {before:#?}"
+    );
+}
+
 /// A column as the database or `schema.rs` declares it: name, type family, nullability.
 type Columns = BTreeSet<(String, String, String, bool)>;
 
@@ -475,4 +525,5 @@ on_both_backends!(
     a_full_erasure_leaves_no_personal_value_of_the_person,
     a_held_erasure_keeps_only_what_the_hold_needs,
     a_counterpartys_export_flags_and_can_withhold_third_party_data,
+    a_merge_moves_what_follows_the_person,
 );
