@@ -84,6 +84,10 @@ enum DsarCommand {
         /// Write to this file instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
+        /// Withhold third parties' data (Art. 15(4) GDPR; art. 2-undecies Codice Privacy):
+        /// the fields each item lists in `thirdPartyData` are written as null.
+        #[arg(long)]
+        redact_third_parties: bool,
     },
 }
 
@@ -214,9 +218,11 @@ async fn main() -> anyhow::Result<ExitCode> {
             create_user(&settings, email, name, role).await?
         }
         Command::Audit(AuditCommand::Verify) => return verify_access_log(&settings).await,
-        Command::Dsar(DsarCommand::Export { contact, output }) => {
-            dsar_export(&settings, &contact, output.as_deref()).await?
-        }
+        Command::Dsar(DsarCommand::Export {
+            contact,
+            output,
+            redact_third_parties,
+        }) => dsar_export(&settings, &contact, output.as_deref(), redact_third_parties).await?,
         Command::Retention(RetentionCommand::Run { dry_run }) => {
             retention_run(&settings, dry_run).await?
         }
@@ -302,6 +308,7 @@ async fn dsar_export(
     settings: &Settings,
     contact: &str,
     output: Option<&std::path::Path>,
+    redact_third_parties: bool,
 ) -> anyhow::Result<()> {
     use lexgate::ids::{self, NodeType};
     let contact_id = match ids::parse(contact) {
@@ -314,7 +321,12 @@ async fn dsar_export(
     let export = db
         .run(move |c| {
             let hasher = lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref())?;
-            lexgate::gdpr::rights::export::subject_access_export(c, &hasher, &key)
+            lexgate::gdpr::rights::export::subject_access_export(
+                c,
+                &hasher,
+                &key,
+                redact_third_parties,
+            )
         })
         .await
         .with_context(|| format!("cannot export contact {contact}"))?;

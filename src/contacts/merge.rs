@@ -10,10 +10,11 @@ use super::model::{ContactKind, ContactRow};
 use super::service::{get, names_of};
 use crate::db::schema::{
     affiliations, communication_participants, contact_addresses, contact_emails, contact_phones,
-    contact_tags, contacts, deadlines, matter_parties,
+    contact_tags, contacts, matter_parties,
 };
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
+use crate::gdpr::catalogue;
 use crate::gdpr::rights::{history, requests};
 use crate::ids::{self, NodeType};
 use crate::listing::group_by_key;
@@ -207,9 +208,9 @@ pub fn merge(
     move_affiliations(conn, &survivor_id, &merged_ids, &survivor.kind)?;
     move_matter_parties(conn, &survivor_id, &merged_ids)?;
     move_participants(conn, &survivor_id, &merged_ids)?;
-    diesel::update(deadlines::table.filter(deadlines::contact_id.eq_any(&merged_ids)))
-        .set(deadlines::contact_id.eq(&survivor_id))
-        .execute(conn)?;
+    // Deadlines, sources, consents, grounds, objections, holds, connector links: whatever the
+    // catalogue says simply follows the person.
+    catalogue::ops::move_to_survivor(conn, &merged_ids, &survivor_id)?;
 
     for other in &merged {
         fill(&mut survivor.given_name, &other.given_name);

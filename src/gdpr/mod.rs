@@ -15,6 +15,7 @@ pub mod suppression;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};
 pub mod anonymized_export;
+pub mod catalogue;
 pub mod registers;
 
 use crate::auth::Principal;

@@ -430,17 +430,23 @@ impl SubjectRightsQueries {
         .map(Some)
     }
 
-    /// Everything held about a person (Art. 15, 20) as machine-readable JSON.
+    /// Everything held about a person (Art. 15, 20) as machine-readable JSON, one section per
+    /// table of the personal-data catalogue; items carrying third parties' data are flagged.
     async fn subject_access_export(
         &self,
         ctx: &Context<'_>,
         contact_id: ID,
+        #[graphql(
+            default = false,
+            desc = "Withhold third parties' data (Art. 15(4) GDPR; art. 2-undecies Codice Privacy): the fields each item lists in `thirdPartyData` are null."
+        )]
+        redact_third_parties: bool,
     ) -> async_graphql::Result<Option<Json<serde_json::Value>>> {
         let key = crate::ids::decode(NodeType::Contact, &contact_id, "contactId").gql()?;
         access(ctx).trail.read_subject(&key);
         let hasher = state(ctx).gdpr.hasher.clone();
         let export = read(ctx, move |c| {
-            export::subject_access_export(c, &hasher, &key)
+            export::subject_access_export(c, &hasher, &key, redact_third_parties)
         })
         .await?;
         Ok(Some(Json(export)))

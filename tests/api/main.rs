@@ -8,6 +8,7 @@ mod audit;
 mod auth;
 mod authorization;
 mod campaigns;
+mod catalogue;
 mod communications;
 mod connectors;
 mod contacts;

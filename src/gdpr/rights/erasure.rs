@@ -9,18 +9,17 @@ use async_graphql::{InputObject, ID};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::history;
 use super::holds::{self, ContactHolds};
 use super::requests::{self, SubjectRequestKind, SubjectRequestRow};
 use super::tombstones::{self, ExternalId, Identifiers};
 use crate::contacts::{self, ContactRow};
 use crate::db::schema::{
-    affiliations, communication_participants, communications, consents, contact_addresses,
-    contact_emails, contact_phones, contact_sources, contact_tags, contacts as contacts_table,
-    deadlines, erasure_log, matter_parties, objections, processing_grounds, subject_requests,
+    contact_emails, contact_phones, contact_sources, contacts as contacts_table, erasure_log,
+    processing_grounds,
 };
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
+use crate::gdpr::catalogue;
 use crate::gdpr::suppression::{self, SuppressionReason};
 use crate::gdpr::KeyedHasher;
 use crate::ids::{self, NodeType};
@@ -109,14 +108,17 @@ pub fn execute(
         ErasureCause::Request(&request.id),
         by,
     )?;
-    // The requester's details go with the rest (erase_contact cleared them in the table;
-    // this row, loaded before, must not write them back).
+    // The request's personal details go with the rest (erase_contact cleared them in the
+    // table; this row, loaded before, must not write them back).
     let mut request = request;
     (
         request.requester_name,
         request.requester_contact,
+        request.identity_method,
+        request.extension_reason,
+        request.refusal_reason,
         request.notes,
-    ) = (None, None, None);
+    ) = (None, None, None, None, None, None);
     let request = requests::mark_executed(conn, request, by)?;
     Ok(ErasureOutcome { request, log })
 }
@@ -156,17 +158,15 @@ pub fn erase_contact(
         SuppressionReason::Erasure,
         by,
     )?;
-    history::erase_values(conn, &contact_id)?;
     let (erased, kept) = if holds.any() {
         erase_unheld_parts(conn, contact, &holds)?
     } else {
-        diesel::delete(contacts_table::table.find(&contact_id)).execute(conn)?;
+        catalogue::ops::erase(conn, &contact_id, None)?;
         (
             ALL_CATEGORIES.iter().map(|c| (*c).to_owned()).collect(),
             Vec::new(),
         )
     };
-    forget_requester(conn, &contact_id)?;
     let log = ErasureLogRow {
         id: new_id(),
         request_id,
@@ -242,19 +242,8 @@ fn identifiers_of(conn: &mut AnyConnection, contact: &ContactRow) -> Result<Iden
     })
 }
 
-/// The requests about the person keep their kind, dates and outcome, not who asked or notes.
-fn forget_requester(conn: &mut AnyConnection, contact_id: &str) -> Result<()> {
-    diesel::update(subject_requests::table.filter(subject_requests::contact_id.eq(contact_id)))
-        .set((
-            subject_requests::requester_name.eq(None::<String>),
-            subject_requests::requester_contact.eq(None::<String>),
-            subject_requests::notes.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
-}
-
-/// Erases what no hold needs from a held contact; returns (erased, kept) categories.
+/// Erases what no hold needs from a held contact, as the catalogue declares; returns
+/// (erased, kept) categories.
 fn erase_unheld_parts(
     conn: &mut AnyConnection,
     contact: &ContactRow,
@@ -262,51 +251,12 @@ fn erase_unheld_parts(
 ) -> Result<(Vec<String>, Vec<String>)> {
     let id = contact.id.as_str();
     let held: Vec<String> = holds.matters.keys().cloned().collect();
-    diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(id)))
+    // The grounds keep no consent evidence, which goes (before the consents themselves).
+    diesel::update(processing_grounds::table.filter(processing_grounds::contact_id.eq(id)))
+        .set(processing_grounds::consent_id.eq(None::<String>))
         .execute(conn)?;
-    diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(id)))
-        .execute(conn)?;
-    diesel::delete(contact_addresses::table.filter(contact_addresses::contact_id.eq(id)))
-        .execute(conn)?;
-    diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(id))).execute(conn)?;
-    diesel::delete(
-        affiliations::table.filter(
-            affiliations::person_id
-                .eq(id)
-                .or(affiliations::organization_id.eq(id)),
-        ),
-    )
-    .execute(conn)?;
-    diesel::delete(
-        matter_parties::table
-            .filter(matter_parties::contact_id.eq(id))
-            .filter(matter_parties::matter_id.ne_all(held.clone())),
-    )
-    .execute(conn)?;
-    let held_communications = communications::table
-        .filter(communications::matter_id.eq_any(held.clone()))
-        .select(communications::id);
-    diesel::delete(
-        communication_participants::table
-            .filter(communication_participants::contact_id.eq(id))
-            .filter(communication_participants::communication_id.ne_all(held_communications)),
-    )
-    .execute(conn)?;
-    diesel::update(
-        deadlines::table
-            .filter(deadlines::contact_id.eq(id))
-            .filter(
-                deadlines::matter_id
-                    .is_null()
-                    .or(deadlines::matter_id.ne_all(held.clone()).assume_not_null()),
-            ),
-    )
-    .set(deadlines::contact_id.eq(None::<String>))
-    .execute(conn)?;
-    diesel::delete(contact_sources::table.filter(contact_sources::contact_id.eq(id)))
-        .execute(conn)?;
-    // The hold continues the matter-handling basis; every other ground ends, and the consent
-    // evidence they pointed at goes.
+    catalogue::ops::erase(conn, id, Some(&held))?;
+    // The hold continues the matter-handling basis; every other ground ends.
     diesel::update(
         processing_grounds::table
             .filter(processing_grounds::contact_id.eq(id))
@@ -318,17 +268,8 @@ fn erase_unheld_parts(
         processing_grounds::end_reason.eq("erasure"),
     ))
     .execute(conn)?;
-    diesel::update(processing_grounds::table.filter(processing_grounds::contact_id.eq(id)))
-        .set((
-            processing_grounds::note.eq(None::<String>),
-            processing_grounds::consent_id.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    diesel::delete(consents::table.filter(consents::contact_id.eq(id))).execute(conn)?;
-    diesel::delete(objections::table.filter(objections::contact_id.eq(id))).execute(conn)?;
     diesel::update(contacts_table::table.find(id))
         .set((
-            contacts_table::notes.eq(None::<String>),
             contacts_table::responsible_user_id.eq(None::<String>),
             contacts_table::restricted_at.eq(Some(now())),
             contacts_table::restriction_reason.eq(HELD_RESTRICTION),

@@ -1,31 +1,10 @@
-//! The one declaration of what the anonymised export does with every column of every table.
-//! The export refuses to run while the database has a column this list does not name, and a
-//! test compares it with the tables on both backends: a new personal column cannot slip
-//! into a dump unanonymised.
+//! The catalogue's entries: every table of the database, what each column holds and what the
+//! access export, erasure, merge, retention and the anonymised export do with it (see the
+//! module above for what each declaration means). A table that names contacts and lacks a
+//! declaration fails the catalogue's tests, which name the table and what is missing.
 
-use super::pseudonym::Kind;
-
-/// What the export writes for a column.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Rule {
-    /// Not personal data (IDs, statuses, counts, timestamps, the firm's own vocabulary):
-    /// written as it is, so the dump keeps its structure.
-    Keep,
-    /// Personal data: replaced by a consistent pseudonym of this kind.
-    Pseudonym(Kind),
-    /// A nullable reference to a contact: emptied when that contact is restricted.
-    ContactLink,
-    /// Secrets and what could verify guesses of the originals: never written.
-    Omit,
-}
-
-pub struct TableRules {
-    pub table: &'static str,
-    pub columns: &'static [(&'static str, Rule)],
-    /// Columns naming a contact the row belongs to: rows of restricted contacts (Art. 18)
-    /// are left out.
-    pub contact_refs: &'static [&'static str],
-}
+use super::{table, Context, Erasure, Export, Held, MatterRef, Merge, Retention, Rule, TableRules};
+use crate::gdpr::anonymized_export::Kind;
 
 /// Tables left out whole, and why.
 pub const OMITTED_TABLES: &[(&str, &str)] = &[
@@ -46,18 +25,6 @@ const NAME: Rule = Rule::Pseudonym(Kind::Name);
 const EMAIL: Rule = Rule::Pseudonym(Kind::Email);
 const TEXT: Rule = Rule::Pseudonym(Kind::Text);
 
-const fn table(
-    table: &'static str,
-    columns: &'static [(&'static str, Rule)],
-    contact_refs: &'static [&'static str],
-) -> TableRules {
-    TableRules {
-        table,
-        columns,
-        contact_refs,
-    }
-}
-
 pub const TABLES: &[TableRules] = &[
     table(
         "users",
@@ -72,7 +39,8 @@ pub const TABLES: &[TableRules] = &[
             ("password_hash", OMIT),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Firm),
     table(
         "sessions",
         &[
@@ -110,7 +78,8 @@ pub const TABLES: &[TableRules] = &[
             ("occurred_at", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Accountability),
     table(
         "teams",
         &[
@@ -147,7 +116,24 @@ pub const TABLES: &[TableRules] = &[
             ("family_details", TEXT),
         ],
         &["id"],
-    ),
+    )
+    .special(&[])
+    .erasure(Erasure::Subject, Held::AsFull)
+    // The case file needs the identity: who the client or counterparty was.
+    .hold_keeps(&[
+        "given_name",
+        "family_name",
+        "organization_name",
+        "display_name",
+        "sort_name",
+        "codice_fiscale",
+        "partita_iva",
+        // Why the remainder is restricted (Art. 18).
+        "restriction_reason",
+    ])
+    .export(Export::Subject)
+    .merge(Merge::Subject)
+    .retention(Retention::Relationship),
     table(
         "contact_emails",
         &[
@@ -160,7 +146,12 @@ pub const TABLES: &[TableRules] = &[
             ("is_pec", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("emails"))
+    .export_skip(&["id", "position"])
+    .merge(Merge::ByHand)
+    .retention(Retention::Relationship),
     table(
         "contact_phones",
         &[
@@ -171,7 +162,12 @@ pub const TABLES: &[TableRules] = &[
             ("label", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("phones"))
+    .export_skip(&["id", "position"])
+    .merge(Merge::ByHand)
+    .retention(Retention::Relationship),
     table(
         "contact_addresses",
         &[
@@ -186,12 +182,21 @@ pub const TABLES: &[TableRules] = &[
             ("country", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("addresses"))
+    .export_skip(&["id", "position"])
+    .merge(Merge::ByHand)
+    .retention(Retention::Relationship),
     table(
         "contact_tags",
         &[("contact_id", K), ("tag", K)],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("tags"))
+    .merge(Merge::ByHand)
+    .retention(Retention::Relationship),
     table(
         "affiliations",
         &[
@@ -201,7 +206,28 @@ pub const TABLES: &[TableRules] = &[
             ("job_title", TEXT),
         ],
         &["person_id", "organization_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("affiliations"))
+    .export_skip(&["id"])
+    .context(&[
+        Context {
+            column: "person_id",
+            table: "contacts",
+            key: "id",
+            heading: "person",
+            columns: &["display_name"],
+        },
+        Context {
+            column: "organization_id",
+            table: "contacts",
+            key: "id",
+            heading: "organization",
+            columns: &["display_name"],
+        },
+    ])
+    .merge(Merge::ByHand)
+    .retention(Retention::Relationship),
     table(
         "matters",
         &[
@@ -221,12 +247,44 @@ pub const TABLES: &[TableRules] = &[
             ("retention_applied_at", K),
         ],
         &[],
-    ),
+    )
+    .matter(MatterRef::Column("id"))
+    .special(&["criminal_proceedings_notes", "health_details"])
+    // A matter is about its client and its counterparties alike.
+    .third_party(&[
+        "title",
+        "description",
+        "criminal_proceedings_notes",
+        "health_details",
+    ])
+    .retention(Retention::MatterFile),
     table(
         "matter_parties",
         &[("matter_id", K), ("contact_id", K), ("role", K)],
         &["contact_id"],
-    ),
+    )
+    .matter(MatterRef::Column("matter_id"))
+    .erasure(Erasure::Delete, Held::KeepHeldMatters)
+    .export(Export::Section("matters"))
+    .context(&[Context {
+        column: "matter_id",
+        table: "matters",
+        key: "id",
+        heading: "matter",
+        columns: &[
+            "reference",
+            "title",
+            "practice_area",
+            "status",
+            "description",
+            "opened_on",
+            "closed_on",
+            "criminal_proceedings_notes",
+            "health_details",
+        ],
+    }])
+    .merge(Merge::ByHand)
+    .retention(Retention::MatterFile),
     table(
         "matter_team_members",
         &[("matter_id", K), ("user_id", K), ("role", K)],
@@ -243,7 +301,8 @@ pub const TABLES: &[TableRules] = &[
             ("actor_user_id", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::MatterFile),
     table(
         "communications",
         &[
@@ -259,12 +318,39 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &[],
-    ),
+    )
+    .matter(MatterRef::Column("matter_id"))
+    // What was said with several people, or about others.
+    .third_party(&["subject", "summary"])
+    .retention(Retention::MatterFile),
     table(
         "communication_participants",
         &[("communication_id", K), ("contact_id", K)],
         &["contact_id"],
-    ),
+    )
+    .matter(MatterRef::Via {
+        column: "communication_id",
+        table: "communications",
+        matter: "matter_id",
+    })
+    .erasure(Erasure::Delete, Held::KeepHeldMatters)
+    .export(Export::Section("communications"))
+    .context(&[Context {
+        column: "communication_id",
+        table: "communications",
+        key: "id",
+        heading: "communication",
+        columns: &[
+            "channel",
+            "direction",
+            "occurred_at",
+            "subject",
+            "summary",
+            "matter_id",
+        ],
+    }])
+    .merge(Merge::ByHand)
+    .retention(Retention::MatterFile),
     // Imported mail (issue 15, migration 2026-12-06-000501).
     table(
         "communication_imports",
@@ -320,7 +406,14 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &[],
-    ),
+    )
+    .links(&["contact_id"])
+    .matter(MatterRef::Column("matter_id"))
+    .third_party(&["title", "description"])
+    .erasure(Erasure::Unlink, Held::UnlinkUnlessHeldMatter)
+    .export(Export::Section("deadlines"))
+    .merge(Merge::Move)
+    .retention(Retention::MatterFile),
     table(
         "deadline_reminders",
         &[("deadline_id", K), ("minutes_before", K), ("remind_at", K)],
@@ -352,7 +445,8 @@ pub const TABLES: &[TableRules] = &[
             ("analogous_services", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Firm),
     table(
         "roles",
         &[
@@ -388,12 +482,34 @@ pub const TABLES: &[TableRules] = &[
             ("subject_set", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Accountability),
     table(
         "access_log_subject_sets",
         &[("set_id", K), ("contact_id", K)],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Keep, Held::AsFull)
+    .export(Export::Section("accessLog"))
+    .context(&[Context {
+        column: "set_id",
+        table: "access_log",
+        key: "subject_set",
+        heading: "entries",
+        columns: &[
+            "seq",
+            "occurred_at",
+            "principal_kind",
+            "principal_id",
+            "role",
+            "operation_name",
+            "action",
+            "fields",
+        ],
+    }])
+    // An entry names everyone it touched at once: the record stays as it was.
+    .merge(Merge::Keep)
+    .retention(Retention::Accountability),
     table(
         "access_log_head",
         &[("id", K), ("seq", K), ("hash", OMIT)],
@@ -428,7 +544,12 @@ pub const TABLES: &[TableRules] = &[
             ("recorded_by", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("sources"))
+    .export_skip(&["id"])
+    .merge(Merge::Move)
+    .retention(Retention::Evidence),
     table(
         "assessments",
         &[
@@ -444,7 +565,8 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Firm),
     table(
         "assessment_purposes",
         &[("assessment_id", K), ("purpose_id", K)],
@@ -468,7 +590,11 @@ pub const TABLES: &[TableRules] = &[
             ("recorded_by", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("consents"))
+    .merge(Merge::Move)
+    .retention(Retention::Evidence),
     table(
         "processing_grounds",
         &[
@@ -486,7 +612,13 @@ pub const TABLES: &[TableRules] = &[
             ("recorded_by", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::KeepHoldColumns)
+    // The matter-handling basis continues; why the others ended is its evidence.
+    .hold_keeps(&["end_reason"])
+    .export(Export::Section("processingGrounds"))
+    .merge(Merge::Move)
+    .retention(Retention::Evidence),
     table(
         "objections",
         &[
@@ -500,7 +632,11 @@ pub const TABLES: &[TableRules] = &[
             ("recorded_by", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("objections"))
+    .merge(Merge::Move)
+    .retention(Retention::Evidence),
     table(
         "suppressions",
         &[
@@ -513,7 +649,8 @@ pub const TABLES: &[TableRules] = &[
             ("created_by", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Evidence),
     table(
         "processing_activities",
         &[
@@ -536,7 +673,8 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Firm),
     table(
         "processing_activity_purposes",
         &[("activity_id", K), ("purpose_id", K)],
@@ -566,12 +704,36 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &[],
-    ),
+    )
+    .third_party(&[
+        "description",
+        "likely_consequences",
+        "measures",
+        "dpo_notes",
+    ])
+    .retention(Retention::Accountability),
     table(
         "breach_subjects",
         &[("breach_id", K), ("contact_id", K), ("fields", K)],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Keep, Held::AsFull)
+    .export(Export::Section("breaches"))
+    .context(&[Context {
+        column: "breach_id",
+        table: "breaches",
+        key: "id",
+        heading: "breach",
+        columns: &[
+            "detected_at",
+            "natures",
+            "description",
+            "likely_consequences",
+            "measures",
+        ],
+    }])
+    .merge(Merge::Keep)
+    .retention(Retention::Accountability),
     table(
         "subject_requests",
         &[
@@ -597,7 +759,11 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::ClearPersonal, Held::AsFull)
+    .export(Export::Section("subjectRequests"))
+    .merge(Merge::ByHand)
+    .retention(Retention::Accountability),
     table(
         "contact_changes",
         &[
@@ -610,7 +776,12 @@ pub const TABLES: &[TableRules] = &[
             ("new_value", TEXT),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::ClearPersonal, Held::AsFull)
+    .export(Export::Section("changeHistory"))
+    .export_skip(&["id"])
+    .merge(Merge::ByHand)
+    .retention(Retention::Accountability),
     table(
         "legal_holds",
         &[
@@ -626,7 +797,15 @@ pub const TABLES: &[TableRules] = &[
             ("released_by", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .matter(MatterRef::Column("matter_id"))
+    .third_party(&["reason"])
+    .erasure(Erasure::Delete, Held::KeepHoldColumns)
+    // A hold's reason is what keeps the rest: it stays while the hold does.
+    .hold_keeps(&["reason"])
+    .export(Export::Section("legalHolds"))
+    .merge(Merge::Move)
+    .retention(Retention::Accountability),
     table(
         "erasure_log",
         &[
@@ -642,7 +821,12 @@ pub const TABLES: &[TableRules] = &[
             ("hold_reasons", TEXT),
         ],
         &[],
-    ),
+    )
+    .links(&["contact_id"])
+    .erasure(Erasure::Keep, Held::AsFull)
+    .export(Export::Section("erasures"))
+    .merge(Merge::Keep)
+    .retention(Retention::Accountability),
     table(
         "tombstones",
         &[
@@ -654,7 +838,8 @@ pub const TABLES: &[TableRules] = &[
             ("erased_at", K),
         ],
         &[],
-    ),
+    )
+    .retention(Retention::Accountability),
     table(
         "retention_policies",
         &[
@@ -728,7 +913,11 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Unlink, Held::AsFull)
+    .export(Export::Section("connectorLinks"))
+    .merge(Merge::Move)
+    .retention(Retention::Connector),
     table(
         "sync_runs",
         &[
@@ -773,7 +962,11 @@ pub const TABLES: &[TableRules] = &[
             ("contact_id", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("connectorReviewItems"))
+    .merge(Merge::Move)
+    .retention(Retention::Connector),
     table(
         "webhook_events",
         &[("instance_id", K), ("event_id", K), ("received_at", K)],
@@ -791,39 +984,10 @@ pub const TABLES: &[TableRules] = &[
             ("disclosed_at", K),
         ],
         &["contact_id"],
-    ),
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("recipients"))
+    .export_skip(&["id"])
+    .merge(Merge::Move)
+    .retention(Retention::Accountability),
 ];
-
-/// Every column the export pseudonymises, as (table, column).
-pub fn personal_columns() -> Vec<(&'static str, &'static str)> {
-    TABLES
-        .iter()
-        .flat_map(|t| {
-            t.columns
-                .iter()
-                .filter(|(_, rule)| matches!(rule, Rule::Pseudonym(_)))
-                .map(move |(column, _)| (t.table, *column))
-        })
-        .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn no_table_or_column_is_declared_twice() {
-        let mut tables = std::collections::HashSet::new();
-        for t in TABLES {
-            assert!(tables.insert(t.table), "{} twice", t.table);
-            assert!(!OMITTED_TABLES.iter().any(|(o, _)| *o == t.table));
-            let mut columns = std::collections::HashSet::new();
-            for (column, _) in t.columns {
-                assert!(columns.insert(column), "{}.{column} twice", t.table);
-            }
-            for r in t.contact_refs {
-                assert!(columns.contains(r), "{}.{r} is not a column", t.table);
-            }
-        }
-    }
-}
