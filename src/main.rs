@@ -385,16 +385,27 @@ async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitC
             .await;
         match outcome {
             Ok(run) => {
-                bar.finish_with_message(format!(
-                    "{}: {} created, {} updated, {} linked, {} deleted, {} skipped, {} to review, {} failed",
-                    run.status, run.created, run.updated, run.linked, run.deleted, run.skipped, run.review, run.failed
-                ));
+                // The counts are printed, not only drawn: the bar is hidden when stderr is no
+                // terminal (cron, CI).
+                bar.finish_and_clear();
+                println!(
+                    "{}: {}: {} created, {} updated, {} linked, {} deleted, {} skipped, {} to review, {} failed",
+                    instance.name, run.status, run.created, run.updated, run.linked, run.deleted, run.skipped, run.review, run.failed
+                );
+                for error in run.errors() {
+                    let record = error
+                        .external_id
+                        .map(|id| format!(" ({id})"))
+                        .unwrap_or_default();
+                    println!("  error{record}: {}", error.message);
+                }
                 if run.status != "succeeded" {
                     failures += 1;
                 }
             }
             Err(error) => {
-                bar.abandon_with_message(format!("not synced: {error}"));
+                bar.finish_and_clear();
+                println!("{}: not synced: {error}", instance.name);
                 failures += 1;
             }
         }

@@ -109,7 +109,7 @@ async fn instances_are_configured_by_admins_and_secrets_never_come_back(backend:
     // Typed errors.
     let mut bad = instance_input(&provider);
     bad["name"] = json!("other");
-    bad["kind"] = json!("imap");
+    bad["kind"] = json!("exchange_ews");
     assert_error(
         &app.error(CREATE, json!({ "input": bad })).await,
         "BAD_USER_INPUT",

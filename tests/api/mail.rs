@@ -340,7 +340,7 @@ async fn a_bad_password_is_reported_on_the_instance_and_by_the_cli(backend: Back
         String::from_utf8_lossy(&output.stderr)
     );
     assert_eq!(output.status.code(), Some(1), "{printed}");
-    assert!(printed.contains("failed: 0 created"), "{printed}");
+    assert!(printed.contains("mailbox: failed: 0 created"), "{printed}");
     assert!(
         printed.contains("refused the login of avv.verdi"),
         "{printed}"
