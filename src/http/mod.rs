@@ -29,6 +29,8 @@ pub struct AppContext {
     pub max_batch_size: usize,
     /// How long one HTTP request may execute, all its operations together.
     pub request_timeout: Duration,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 /// The application's router, with the limits and HTTP policy of `settings`.
@@ -38,6 +40,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         state: Arc::new(state),
         max_batch_size: settings.max_batch_size,
         request_timeout: Duration::from_millis(settings.request_timeout_ms),
+        trusted_proxies: settings.trusted_proxy_networks().into(),
     };
     let graphql = get(graphql_over_http::get)
         .post(graphql_over_http::post)
@@ -55,6 +58,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
     // CORS inside the security headers, so its preflight answers carry them too.
     let routes = headers::cors(routes, &settings.cors_allowed_origins);
+    let routes = headers::hsts(routes, settings.public_url.as_deref());
     headers::secure(routes)
         .layer(TraceLayer::new_for_http())
         .with_state(app)

@@ -26,6 +26,7 @@ mod registers;
 mod reports;
 mod retention;
 mod schema;
+mod security;
 mod seed;
 mod smoke;
 mod statements;
