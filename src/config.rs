@@ -59,6 +59,7 @@ pub struct FileSettings {
     pub retention_interval_hours: Option<u64>,
     pub profile: Option<Profile>,
     pub cors_allowed_origins: Option<Vec<String>>,
+    pub trusted_proxies: Option<Vec<String>>,
     pub disabled_contact_fields: Option<Vec<String>>,
     pub secrets_keys: Option<std::collections::HashMap<String, String>>,
     pub secrets_key_id: Option<String>,
@@ -134,6 +135,8 @@ pub struct Settings {
     pub profile: Profile,
     /// Browser origins allowed to call the API; empty sends no CORS headers.
     pub cors_allowed_origins: Vec<String>,
+    /// Reverse proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Vec<String>,
     /// Optional personal contact fields the firm does not collect (data minimisation):
     /// `birthDate`, `personalInterests`, `familyDetails`.
     pub disabled_contact_fields: Vec<String>,
@@ -195,6 +198,7 @@ impl Default for Settings {
             retention_interval_hours: 24,
             profile: Profile::Development,
             cors_allowed_origins: Vec::new(),
+            trusted_proxies: Vec::new(),
             disabled_contact_fields: Vec::new(),
             secrets_keys: std::collections::HashMap::new(),
             secrets_key_id: None,
@@ -379,6 +383,9 @@ impl Settings {
         if let Some(v) = &f.cors_allowed_origins {
             s.cors_allowed_origins.clone_from(v);
         }
+        if let Some(v) = &f.trusted_proxies {
+            s.trusted_proxies.clone_from(v);
+        }
         if let Some(v) = &f.disabled_contact_fields {
             s.disabled_contact_fields.clone_from(v);
         }
@@ -391,6 +398,14 @@ impl Settings {
         if let Some(v) = f.shutdown_timeout_seconds {
             s.shutdown_timeout_seconds = v;
         }
+    }
+
+    /// The trusted proxies as networks (entries that do not parse are refused by `validate`).
+    pub fn trusted_proxy_networks(&self) -> Vec<ipnet::IpNet> {
+        self.trusted_proxies
+            .iter()
+            .filter_map(|p| parse_proxy(p))
+            .collect()
     }
 
     /// Whether introspection is served: as set, else on in development only.
@@ -417,6 +432,16 @@ impl Settings {
             return Err(invalid(
                 "header_read_timeout_seconds",
                 "read timeouts must be at least a second",
+            ));
+        }
+        if let Some(bad) = self
+            .trusted_proxies
+            .iter()
+            .find(|p| parse_proxy(p).is_none())
+        {
+            return Err(invalid(
+                "trusted_proxies",
+                &format!("`{bad}` is neither an IP address nor a CIDR range"),
             ));
         }
         if self.auth_secret.as_ref().is_some_and(|s| s.len() < 32) {
@@ -537,6 +562,16 @@ fn read_file(path: &Path) -> Result<FileSettings, ConfigError> {
     toml::from_str(&text).map_err(|source| ConfigError::Parse {
         path: path.to_owned(),
         source: Box::new(source),
+    })
+}
+
+/// `10.0.0.0/8` or a single address (`10.0.0.7`, `::1`).
+fn parse_proxy(text: &str) -> Option<ipnet::IpNet> {
+    let text = text.trim();
+    text.parse::<ipnet::IpNet>().ok().or_else(|| {
+        text.parse::<std::net::IpAddr>()
+            .ok()
+            .map(ipnet::IpNet::from)
     })
 }
 

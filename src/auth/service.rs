@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::password;
 use super::tokens::{digest, random_secret, TokenKeys};
-use crate::db::schema::{api_keys, login_failures, roles, sessions, users};
+use crate::db::schema::{api_keys, login_failures, retired_refresh_tokens, roles, sessions, users};
 use crate::db::{new_id, now, AnyConnection};
 use crate::directory;
 use crate::error::{Error, Result};
@@ -17,10 +17,10 @@ pub struct AuthConfig {
     pub keys: TokenKeys,
     pub access_token_ttl_seconds: i64,
     pub refresh_token_ttl_days: i64,
-    /// Failed logins per account within the window before further attempts are refused.
-    pub max_failures_per_account: i64,
-    /// Failed logins per client address within the window.
-    pub max_failures_per_address: i64,
+    /// Failed logins for one account from one client address that go unthrottled; after
+    /// them each further attempt waits twice as long as the one before.
+    pub free_failures: i64,
+    /// The longest wait between attempts, and how long failures are remembered.
     pub failure_window_minutes: i64,
     /// The firm's OpenID Connect provider, when one is configured.
     pub oidc: Option<std::sync::Arc<super::oidc::OidcVerifier>>,
@@ -32,8 +32,7 @@ impl AuthConfig {
             keys: TokenKeys::new(secret),
             access_token_ttl_seconds: 15 * 60,
             refresh_token_ttl_days: 30,
-            max_failures_per_account: 5,
-            max_failures_per_address: 30,
+            free_failures: 5,
             failure_window_minutes: 15,
             oidc: None,
         }
@@ -127,27 +126,52 @@ pub fn set_password(conn: &mut AnyConnection, user_id: &str, new_password: &str)
     Ok(())
 }
 
+/// How many recent failed logins there were for `email` from `address`, and when the last was.
 fn recent_failures(
     conn: &mut AnyConnection,
     since: NaiveDateTime,
     email: &str,
     address: Option<&str>,
-) -> Result<(i64, i64)> {
-    let per_account = login_failures::table
+) -> Result<(i64, Option<NaiveDateTime>)> {
+    let recent = login_failures::table
         .filter(login_failures::email.eq(email))
-        .filter(login_failures::occurred_at.ge(since))
-        .count()
-        .get_result(conn)?;
-    let per_address = match address {
-        Some(address) => login_failures::table
+        .filter(login_failures::occurred_at.ge(since));
+    let (count, last) = match address {
+        Some(address) => recent
             .filter(login_failures::address.eq(address))
-            .filter(login_failures::occurred_at.ge(since))
-            .count()
-            .get_result(conn)?,
-        None => 0,
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::max(login_failures::occurred_at),
+            ))
+            .first(conn)?,
+        None => recent
+            .filter(login_failures::address.is_null())
+            .select((
+                diesel::dsl::count_star(),
+                diesel::dsl::max(login_failures::occurred_at),
+            ))
+            .first(conn)?,
     };
-    Ok((per_account, per_address))
+    Ok((count, last))
 }
+
+/// How long after the last failure the next attempt must wait: nothing for the first
+/// `free_failures`, then 1 s, 2 s, 4 s, ... up to the window.
+fn throttle_wait(config: &AuthConfig, failures: i64) -> TimeDelta {
+    let beyond = failures - config.free_failures;
+    if beyond < 0 {
+        return TimeDelta::zero();
+    }
+    let ceiling = TimeDelta::minutes(config.failure_window_minutes);
+    let doubling = u32::try_from(beyond).unwrap_or(u32::MAX).min(30);
+    TimeDelta::seconds(1i64 << doubling).min(ceiling)
+}
+
+/// A hash of a random password with the same parameters as users' hashes: an unknown email
+/// costs the same argon2id verification as a wrong password, so timing does not tell whether
+/// an account exists.
+static DUMMY_HASH: std::sync::LazyLock<Option<String>> =
+    std::sync::LazyLock::new(|| password::hash(&random_secret()).ok());
 
 fn record_failure(conn: &mut AnyConnection, email: &str, address: Option<&str>) -> Result<()> {
     tracing::warn!(email, address, "failed login");
@@ -193,7 +217,8 @@ fn start_session(
 }
 
 /// Checks email and password; failures are recorded (they must survive, so this runs
-/// outside a transaction) and too many recent ones lock the account or address out.
+/// outside a transaction) and, past a few, slow further attempts on that account from that
+/// address down (growing waits), so one address behind a proxy cannot lock everyone out.
 pub fn login(
     conn: &mut AnyConnection,
     config: &AuthConfig,
@@ -202,15 +227,15 @@ pub fn login(
     address: Option<&str>,
 ) -> Result<Session> {
     let email = email.trim().to_lowercase();
-    let since = now() - TimeDelta::minutes(config.failure_window_minutes);
-    let (per_account, per_address) = recent_failures(conn, since, &email, address)?;
-    if per_account >= config.max_failures_per_account
-        || per_address >= config.max_failures_per_address
-    {
+    let current = now();
+    let since = current - TimeDelta::minutes(config.failure_window_minutes);
+    let (failures, last) = recent_failures(conn, since, &email, address)?;
+    let wait = throttle_wait(config, failures);
+    if let Some(next) = last.map(|at| at + wait).filter(|next| *next > current) {
         tracing::warn!(email, address, "login refused: too many failures");
+        let seconds = (next - current).num_seconds().max(1);
         return Err(Error::TooManyRequests(format!(
-            "too many failed logins; try again in {} minutes",
-            config.failure_window_minutes
+            "too many failed logins; try again in {seconds} seconds"
         )));
     }
     let found: Option<(String, String, bool, Option<String>)> = users::table
@@ -219,6 +244,9 @@ pub fn login(
         .first(conn)
         .optional()?;
     let Some((user_id, role, true, Some(hash))) = found else {
+        if let Some(dummy) = DUMMY_HASH.as_deref() {
+            password::verify(password_given, dummy);
+        }
         record_failure(conn, &email, address)?;
         return Err(unauthenticated());
     };
@@ -230,28 +258,55 @@ pub fn login(
 }
 
 /// Exchanges a refresh token for a new access token and a new refresh token (rotation:
-/// the old one stops working).
+/// the old one stops working). `None` when the token is refused; a token that was already
+/// rotated out is refused and ends its whole session (it was stolen or replayed), so the
+/// caller must commit what this wrote even then.
 pub fn refresh(
     conn: &mut AnyConnection,
     config: &AuthConfig,
     refresh_token: &str,
-) -> Result<Session> {
-    let invalid =
-        || Error::Unauthenticated("the refresh token is invalid, expired or revoked".to_owned());
+) -> Result<Option<Session>> {
+    let presented = digest(refresh_token);
     let found: Option<(String, String, String, bool)> = sessions::table
         .inner_join(users::table)
-        .filter(sessions::refresh_token_hash.eq(digest(refresh_token)))
+        .filter(sessions::refresh_token_hash.eq(&presented))
         .filter(sessions::revoked_at.is_null())
         .filter(sessions::expires_at.gt(now()))
         .select((sessions::id, users::id, users::role, users::active))
         .first(conn)
         .optional()?;
     let Some((session_id, user_id, role, true)) = found else {
-        return Err(invalid());
+        let reused: Option<String> = retired_refresh_tokens::table
+            .find(&presented)
+            .select(retired_refresh_tokens::session_id)
+            .first(conn)
+            .optional()?;
+        if let Some(session_id) = reused {
+            tracing::warn!(%session_id, "a rotated-out refresh token was reused: session revoked");
+            revoke_session(conn, &session_id)?;
+        }
+        return Ok(None);
     };
     let rotated = random_secret();
-    diesel::update(sessions::table.find(&session_id))
-        .set(sessions::refresh_token_hash.eq(digest(&rotated)))
+    // Only if the token is still the current one: of two concurrent refreshes with one token,
+    // the second is a reuse.
+    let changed = diesel::update(
+        sessions::table
+            .find(&session_id)
+            .filter(sessions::refresh_token_hash.eq(&presented)),
+    )
+    .set(sessions::refresh_token_hash.eq(digest(&rotated)))
+    .execute(conn)?;
+    if changed == 0 {
+        revoke_session(conn, &session_id)?;
+        return Ok(None);
+    }
+    diesel::insert_into(retired_refresh_tokens::table)
+        .values((
+            retired_refresh_tokens::token_hash.eq(&presented),
+            retired_refresh_tokens::session_id.eq(&session_id),
+            retired_refresh_tokens::retired_at.eq(now()),
+        ))
         .execute(conn)?;
     let (access_token, access_token_expires_at) = config.keys.issue(
         &user_id,
@@ -259,12 +314,23 @@ pub fn refresh(
         &role,
         config.access_token_ttl_seconds,
     )?;
-    Ok(Session {
+    Ok(Some(Session {
         user_id,
         access_token,
         access_token_expires_at,
         refresh_token: rotated,
-    })
+    }))
+}
+
+fn revoke_session(conn: &mut AnyConnection, session_id: &str) -> Result<()> {
+    diesel::update(
+        sessions::table
+            .find(session_id)
+            .filter(sessions::revoked_at.is_null()),
+    )
+    .set(sessions::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(())
 }
 
 /// Ends a login session: its access and refresh tokens stop working at once.
@@ -354,7 +420,8 @@ pub fn revoke_api_key(conn: &mut AnyConnection, id: &str) -> Result<ApiKeyRow> {
     get_api_key(conn, id)
 }
 
-/// An API key's row as authentication reads it: ID, role, hash, expiry, revocation, last use.
+/// An API key's row as authentication reads it: ID, role, hash, expiry, revocation, last
+/// use, and whether the person who made it is still active (`None` for the firm's keys).
 type StoredKey = (
     String,
     String,
@@ -362,6 +429,7 @@ type StoredKey = (
     Option<NaiveDateTime>,
     Option<NaiveDateTime>,
     Option<NaiveDateTime>,
+    Option<bool>,
 );
 
 /// Last-used times are kept to the minute: one write per key per minute, not per request.
@@ -376,6 +444,7 @@ fn authenticate_api_key(conn: &mut AnyConnection, key: &str) -> Result<Principal
         .map(|(prefix, _)| prefix)
         .ok_or_else(invalid)?;
     let found: Option<StoredKey> = api_keys::table
+        .left_join(users::table.on(api_keys::created_by.eq(users::id.nullable())))
         .filter(api_keys::prefix.eq(prefix))
         .select((
             api_keys::id,
@@ -384,10 +453,13 @@ fn authenticate_api_key(conn: &mut AnyConnection, key: &str) -> Result<Principal
             api_keys::expires_at,
             api_keys::revoked_at,
             api_keys::last_used_at,
+            users::active.nullable(),
         ))
         .first(conn)
         .optional()?;
-    let Some((key_id, role, hash, expires_at, None, last_used)) = found else {
+    // A person's keys stop with the person; keys made outside any person's name (the
+    // command line, a provider identity without a user) belong to the firm.
+    let Some((key_id, role, hash, expires_at, None, last_used, None | Some(true))) = found else {
         return Err(invalid());
     };
     let current = now();

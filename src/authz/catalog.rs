@@ -9,8 +9,8 @@ use async_graphql::InputObject;
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::policy::POLICY;
-use super::roles::BuiltinRole;
+use super::policy::{DataClass, POLICY};
+use super::roles::{BuiltinRole, RowScope};
 use crate::db::schema::{api_keys, roles, users};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result, Validator};
@@ -114,6 +114,27 @@ impl RoleGrant {
             None => rule.roles.allows_public(),
         };
         by_role && !self.denied.contains(&format!("{type_name}.{field}"))
+    }
+}
+
+impl RoleGrant {
+    /// A field `other` may use and this grant may not (the first by name), or a wider row
+    /// scope: what a principal with this grant would gain by handing `other` out. `None` when
+    /// this grant covers `other`. Special-category fields are not compared: they also need a
+    /// place on the matter's team, which no role gives.
+    pub fn gain_over(&self, other: &RoleGrant) -> Option<String> {
+        let scope = |grant: &RoleGrant| grant.base.map(BuiltinRole::row_scope);
+        if scope(other) == Some(RowScope::Firm) && scope(self) != Some(RowScope::Firm) {
+            return Some("every matter of the firm".to_owned());
+        }
+        let mut gained: Vec<String> = POLICY
+            .entries()
+            .filter(|(_, _, rule)| rule.class != DataClass::Special)
+            .filter(|(t, f, _)| other.allows(t, f) && !self.allows(t, f))
+            .map(|(t, f, _)| format!("`{t}.{f}`"))
+            .collect();
+        gained.sort();
+        gained.into_iter().next()
     }
 }
 
@@ -396,5 +417,30 @@ mod tests {
         assert!(!grant.allows("Query", "accessLog"));
         assert!(!RoleGrant::anonymous().allows("Query", "contacts"));
         assert!(RoleGrant::anonymous().allows("Mutation", "login"));
+    }
+
+    #[test]
+    fn separation_of_duties_between_built_in_roles() {
+        let grant = |role| RoleGrant::builtin(role);
+        let admin = grant(BuiltinRole::Admin);
+        // The admin hands out the firm's working roles, not the DPO's access log.
+        for role in [
+            BuiltinRole::Admin,
+            BuiltinRole::Partner,
+            BuiltinRole::Lawyer,
+            BuiltinRole::Trainee,
+            BuiltinRole::Staff,
+            BuiltinRole::Integration,
+        ] {
+            assert_eq!(admin.gain_over(&grant(role)), None, "admin over {role}");
+        }
+        assert!(admin.gain_over(&grant(BuiltinRole::Dpo)).is_some());
+        let lawyer = grant(BuiltinRole::Lawyer);
+        assert!(lawyer.gain_over(&grant(BuiltinRole::Partner)).is_some());
+        assert!(grant(BuiltinRole::Dpo).gain_over(&admin).is_some());
+        assert_eq!(
+            grant(BuiltinRole::Dpo).gain_over(&grant(BuiltinRole::Dpo)),
+            None
+        );
     }
 }

@@ -74,6 +74,8 @@ pub const EVERYONE: RoleSet = RoleSet::of(&[
     Dpo,
     Integration,
 ]);
+/// Every role whose rows are the whole firm's (all but lawyers and trainees).
+const FIRM_WIDE: RoleSet = RoleSet::of(&[Admin, Partner, Staff, Marketing, Dpo, Integration]);
 /// Signed in or not: logging in, and what a login answers.
 const ANYONE: RoleSet = EVERYONE.with(RoleSet::PUBLIC);
 /// Everyone who works on client matters, people and firm tools alike.
@@ -325,19 +327,6 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ("AffiliationInput", &["organizationId", "jobTitle"]),
     ("TeamMemberInput", &["userId", "role"]),
     ("MatterTeamMemberInput", &["matterId", "userId", "role"]),
-    (
-        "LogCommunicationInput",
-        &[
-            "channel",
-            "direction",
-            "occurredAt",
-            "subject",
-            "summary",
-            "matterId",
-            "participantIds",
-            "authorId",
-        ],
-    ),
     (
         "UpdateCommunicationInput",
         &[
@@ -1488,6 +1477,26 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+        ],
+    },
+    TypeRules {
+        type_name: "LogCommunicationInput",
+        groups: &[
+            plain(
+                EVERYONE,
+                &[
+                    "channel",
+                    "direction",
+                    "occurredAt",
+                    "subject",
+                    "summary",
+                    "matterId",
+                    "participantIds",
+                ],
+            ),
+            // Authorship makes a communication visible to its author: only roles that see
+            // every matter may record one on someone else's behalf.
+            plain(FIRM_WIDE, &["authorId"]),
         ],
     },
     TypeRules {

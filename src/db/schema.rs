@@ -303,6 +303,16 @@ diesel::joinable!(deadline_team_assignees -> teams (team_id));
 diesel::joinable!(sessions -> users (user_id));
 
 diesel::table! {
+    retired_refresh_tokens (token_hash) {
+        token_hash -> Text,
+        session_id -> Text,
+        retired_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(retired_refresh_tokens -> sessions (session_id));
+
+diesel::table! {
     access_log (seq) {
         seq -> BigInt,
         occurred_at -> Timestamp,
@@ -658,6 +668,7 @@ diesel::joinable!(breach_subjects -> breaches (breach_id));
 diesel::allow_tables_to_appear_in_same_query!(
     users,
     sessions,
+    retired_refresh_tokens,
     api_keys,
     login_failures,
     teams,

@@ -7,7 +7,7 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::db::schema::{team_members, teams, users};
+use crate::db::schema::{api_keys, team_members, teams, users};
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
@@ -177,6 +177,14 @@ pub fn update_user(conn: &mut AnyConnection, input: UpdateUserInput) -> Result<U
 }
 
 pub fn delete_user(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    // The person's keys end with the person (the foreign key would only forget who made them).
+    diesel::update(
+        api_keys::table
+            .filter(api_keys::created_by.eq(id))
+            .filter(api_keys::revoked_at.is_null()),
+    )
+    .set(api_keys::revoked_at.eq(Some(now())))
+    .execute(conn)?;
     match diesel::delete(users::table.find(id)).execute(conn)? {
         0 => Err(Error::not_found("User", id)),
         _ => Ok(()),

@@ -70,7 +70,8 @@ pub struct LogoutPayload {
 #[derive(InputObject)]
 pub struct SetUserPasswordInput {
     pub user_id: ID,
-    /// At least 12 characters, not a common password, not containing the user's name or email.
+    /// At least 12 characters, hard to guess (zxcvbn score 3 of 4), not containing the user's
+    /// name or email.
     pub password: String,
 }
 
@@ -198,8 +199,9 @@ pub struct AuthMutations;
 
 #[Object]
 impl AuthMutations {
-    /// Checks email and password and starts a session. Repeated failures lock the account
-    /// and the client address out for a while (TOO_MANY_REQUESTS).
+    /// Checks email and password and starts a session. After repeated failures for one
+    /// account from one client address, further attempts from there must wait, longer each
+    /// time (TOO_MANY_REQUESTS).
     async fn login(
         &self,
         ctx: &Context<'_>,
@@ -229,10 +231,18 @@ impl AuthMutations {
         input: RefreshSessionInput,
     ) -> async_graphql::Result<SessionPayload> {
         let config = state(ctx).auth.clone();
+        // Committed even when refused: a reused token's session is revoked.
         let session = write(ctx, move |c| {
             auth::refresh(c, &config, &input.refresh_token)
         })
         .await?;
+        let session = session
+            .ok_or_else(|| {
+                Error::Unauthenticated(
+                    "the refresh token is invalid, expired or revoked".to_owned(),
+                )
+            })
+            .gql()?;
         Ok(SessionPayload(session))
     }
 
@@ -256,6 +266,8 @@ impl AuthMutations {
         ctx: &Context<'_>,
         input: SetUserPasswordInput,
     ) -> async_graphql::Result<Option<LogoutPayload>> {
+        crate::graphql::directory::require_may_manage_user(ctx, &input.user_id, "input.userId")
+            .await?;
         let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId").gql()?;
         write(ctx, move |c| {
             auth::set_password(c, &user_id, &input.password)
@@ -269,9 +281,16 @@ impl AuthMutations {
         ctx: &Context<'_>,
         input: CreateApiKeyInput,
     ) -> async_graphql::Result<Option<CreateApiKeyPayload>> {
-        let created_by = require_principal(ctx)?.user_id().map(str::to_owned);
+        let principal = require_principal(ctx)?.clone();
+        crate::graphql::roles::require_may_hand_out(ctx, &input.role, "input.role").await?;
         let role = input.role.trim().to_lowercase();
         let (row, secret) = write(ctx, move |c| {
+            // A key belongs to the person behind its creator: a key made with a key belongs
+            // to whoever made that one, and stops with them.
+            let created_by = match &principal.kind {
+                PrincipalKind::ApiKey { key_id } => auth::get_api_key(c, key_id)?.created_by,
+                _ => principal.user_id().map(str::to_owned),
+            };
             auth::create_api_key(
                 c,
                 &input.name,

@@ -7,7 +7,7 @@ use crate::communications::{
     self, Channel, CommunicationFilter, CommunicationQuery, CommunicationRow, Direction,
     LogCommunicationInput, TextSearchScope, UpdateCommunicationInput,
 };
-use crate::error::GraphqlResult;
+use crate::error::{Error, GraphqlResult};
 use crate::graphql::authorization::access;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, write};
@@ -209,7 +209,7 @@ impl CommunicationMutations {
     async fn log_communication(
         &self,
         ctx: &Context<'_>,
-        input: LogCommunicationInput,
+        mut input: LogCommunicationInput,
     ) -> async_graphql::Result<Option<CommunicationPayload>> {
         rows::require_visible_opt(
             ctx,
@@ -218,6 +218,32 @@ impl CommunicationMutations {
             "input.matterId",
         )
         .await?;
+        rows::require_all_visible(
+            ctx,
+            NodeType::Contact,
+            &input.participant_ids,
+            "input.participantIds",
+        )
+        .await?;
+        // Authorship makes a communication visible to its author: the author is the caller,
+        // unless the caller sees every matter and records on someone else's behalf.
+        let me = access(ctx)
+            .user_id()
+            .map(|u| ids::encode(NodeType::User, u));
+        match &input.author_id {
+            None => input.author_id = me,
+            Some(author) if me.as_ref() == Some(author) => {}
+            Some(_) => {
+                if !rows::visibility(ctx).await?.is_firm_wide() {
+                    return Err(Error::forbidden(
+                        Some("input.authorId"),
+                        "only roles that see every matter may record a communication on \
+                         someone else's behalf",
+                    ))
+                    .gql();
+                }
+            }
+        }
         let row = write(ctx, move |c| communications::log(c, input)).await?;
         Ok(Some(CommunicationPayload {
             communication: Communication(row),
@@ -237,6 +263,10 @@ impl CommunicationMutations {
             "input.matterId",
         )
         .await?;
+        if let Some(participants) = &input.participant_ids {
+            rows::require_all_visible(ctx, NodeType::Contact, participants, "input.participantIds")
+                .await?;
+        }
         let row = write(ctx, move |c| communications::update(c, input)).await?;
         Ok(Some(CommunicationPayload {
             communication: Communication(row),

@@ -1,5 +1,7 @@
 //! Contacts in the GraphQL API.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
@@ -9,8 +11,8 @@ use crate::contacts::{
     ContactQuery, ContactRow, CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput,
     OptionalContactField, PhoneRow, TextSearchScope, UpdateContactInput,
 };
-use crate::error::GraphqlResult;
-use crate::graphql::authorization::{access, ContactRead};
+use crate::error::{Error, GraphqlResult};
+use crate::graphql::authorization::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
@@ -311,8 +313,20 @@ impl Affiliation {
         rows::reference(ctx, organization).await
     }
 
-    async fn job_title(&self) -> Option<&str> {
-        self.0.job_title.as_deref()
+    /// The person's job title: about the person, so only for callers who may see them (and
+    /// logged as a read of them).
+    async fn job_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
+        let visibility = rows::visibility(ctx).await?;
+        if !visibility.contact(&self.0.person_id) {
+            return Ok(forbid(
+                ctx,
+                "this job title is about a person you may not see",
+            ));
+        }
+        if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+            access.trail.read_subject(&self.0.person_id);
+        }
+        Ok(self.0.job_title.as_deref())
     }
 }
 
@@ -325,9 +339,28 @@ impl DuplicateGroup {
         self.0.reason
     }
 
-    /// The shared email, PEC, phone or tax code.
-    async fn value(&self) -> &str {
-        &self.0.value
+    /// The shared email, PEC, phone or tax code: null (`FORBIDDEN`) when the caller's role may
+    /// not read the contact field it comes from.
+    async fn value(&self, ctx: &Context<'_>) -> Option<&str> {
+        let source = match self.0.reason {
+            DuplicateReason::Email => "emails",
+            DuplicateReason::Pec => "pec",
+            DuplicateReason::Phone => "phones",
+            DuplicateReason::CodiceFiscale => "codiceFiscale",
+            DuplicateReason::PartitaIva => "partitaIva",
+        };
+        let access = ctx.data_opt::<Arc<RequestAccess>>()?;
+        if !access.grant.allows("Contact", source) {
+            let message = format!(
+                "the {} role may not read `Contact.{source}`, which this value comes from",
+                access.grant.name
+            );
+            return forbid(ctx, &message);
+        }
+        for contact in &self.0.contact_ids {
+            access.trail.read_subject(contact);
+        }
+        Some(&self.0.value)
     }
 
     async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
@@ -354,12 +387,45 @@ fn text_search_scope(ctx: &Context<'_>) -> TextSearchScope {
     }
 }
 
+/// Filtering by a field reads it (which rows match tells its value): a filter on a field the
+/// caller's role may not read is refused, naming the filter field.
+fn require_filterable(ctx: &Context<'_>, filter: &ContactFilter) -> async_graphql::Result<()> {
+    let grant = &access(ctx).grant;
+    let used = [
+        (filter.tags.is_some(), "tags", "filter.tags"),
+        (
+            filter.responsible_user_id.is_some(),
+            "responsible",
+            "filter.responsibleUserId",
+        ),
+        (
+            filter.organization_id.is_some(),
+            "organizations",
+            "filter.organizationId",
+        ),
+    ];
+    for (given, field, path) in used {
+        if given && !grant.allows("Contact", field) {
+            return Err(Error::forbidden(
+                Some(path),
+                format!(
+                    "the {} role may not read `Contact.{field}`, so it may not filter by it",
+                    grant.name
+                ),
+            ))
+            .gql();
+        }
+    }
+    Ok(())
+}
+
 async fn list(
     ctx: &Context<'_>,
     filter: ContactFilter,
     order: ContactOrder,
     args: PageArgs,
 ) -> async_graphql::Result<Paged<Contact>> {
+    require_filterable(ctx, &filter)?;
     let visibility = rows::visibility(ctx).await?;
     let query = ContactQuery::new(filter)
         .gql()?

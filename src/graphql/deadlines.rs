@@ -176,6 +176,13 @@ impl DeadlineMutations {
             "input.matterId",
         )
         .await?;
+        rows::require_visible_opt(
+            ctx,
+            NodeType::Contact,
+            input.contact_id.as_ref(),
+            "input.contactId",
+        )
+        .await?;
         let row = write(ctx, move |c| deadlines::create(c, input)).await?;
         Ok(Some(DeadlinePayload {
             deadline: Deadline(row),
@@ -193,6 +200,13 @@ impl DeadlineMutations {
             NodeType::Matter,
             input.matter_id.value(),
             "input.matterId",
+        )
+        .await?;
+        rows::require_visible_opt(
+            ctx,
+            NodeType::Contact,
+            input.contact_id.value(),
+            "input.contactId",
         )
         .await?;
         let row = write(ctx, move |c| deadlines::update(c, input)).await?;

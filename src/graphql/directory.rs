@@ -10,6 +10,7 @@ use crate::directory::{
 use crate::graphql::context::{loader, write};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
+use crate::graphql::roles::require_may_hand_out;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 
@@ -154,6 +155,23 @@ impl DirectoryQueries {
     }
 }
 
+/// A user whose role the caller could not hand out is not the caller's to change (or to
+/// set the password of): the admin does not take over the DPO's account.
+pub async fn require_may_manage_user(
+    ctx: &Context<'_>,
+    id: &ID,
+    field: &str,
+) -> async_graphql::Result<()> {
+    // A malformed or unknown ID is the service's to report.
+    let Ok(key) = ids::decode(NodeType::User, id, field) else {
+        return Ok(());
+    };
+    match loader(ctx).load_one(UserById(key)).await? {
+        Some(user) => require_may_hand_out(ctx, &user.role, field).await,
+        None => Ok(()),
+    }
+}
+
 #[derive(Default)]
 pub struct DirectoryMutations;
 
@@ -164,6 +182,7 @@ impl DirectoryMutations {
         ctx: &Context<'_>,
         input: CreateUserInput,
     ) -> async_graphql::Result<Option<UserPayload>> {
+        require_may_hand_out(ctx, &input.role, "input.role").await?;
         let row = write(ctx, move |c| directory::create_user(c, input)).await?;
         Ok(Some(UserPayload { user: User(row) }))
     }
@@ -174,6 +193,10 @@ impl DirectoryMutations {
         ctx: &Context<'_>,
         input: UpdateUserInput,
     ) -> async_graphql::Result<Option<UserPayload>> {
+        require_may_manage_user(ctx, &input.id, "input.id").await?;
+        if let Some(role) = &input.role {
+            require_may_hand_out(ctx, role, "input.role").await?;
+        }
         let row = write(ctx, move |c| directory::update_user(c, input)).await?;
         Ok(Some(UserPayload { user: User(row) }))
     }

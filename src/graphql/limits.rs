@@ -4,7 +4,7 @@
 //! an error code; the extension here adds stable codes, counts aliases (async-graphql has no
 //! such limit) and refuses introspection with a clear message when it is off.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,7 +12,9 @@ use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Positioned, Request, Response, ServerError, ServerResult, ValidationResult};
+use async_graphql::{
+    Name, Positioned, Request, Response, ServerError, ServerResult, ValidationResult,
+};
 use async_graphql::{SchemaBuilder, Variables};
 
 use crate::config::Settings;
@@ -144,6 +146,7 @@ impl Extension for LimitCheck {
                 "TOO_MANY_ALIASES",
             ));
         }
+        super::input_text::check(&document, variables)?;
         if !self.limits.introspection && asks_for_introspection(&document) {
             return Err(coded(
                 "introspection is disabled on this server".to_owned(),
@@ -202,31 +205,54 @@ impl LimitCheck {
     }
 }
 
-/// Aliased fields written in the document, fragments counted once where they are defined.
+/// Aliased fields the operations run, fragments counted each time they are spread (a
+/// fragment spread a hundred times runs its aliases a hundred times). Each fragment's count
+/// is worked out once, so nested spreads cannot make the count itself expensive; a cycle
+/// counts nothing here and is refused by validation.
 fn count_aliases(document: &ExecutableDocument) -> usize {
-    fn in_set(set: &SelectionSet) -> usize {
-        set.items
-            .iter()
-            .map(|item| match &item.node {
-                Selection::Field(f) => {
-                    usize::from(f.node.alias.is_some()) + in_set(&f.node.selection_set.node)
-                }
-                Selection::InlineFragment(i) => in_set(&i.node.selection_set.node),
-                Selection::FragmentSpread(_) => 0,
-            })
-            .sum()
+    struct Counter<'a> {
+        document: &'a ExecutableDocument,
+        known: HashMap<&'a Name, usize>,
+        open: HashSet<&'a Name>,
     }
-    let operations: usize = document
-        .operations
-        .iter()
-        .map(|(_, op)| in_set(&op.node.selection_set.node))
-        .sum();
-    let fragments: usize = document
-        .fragments
-        .values()
-        .map(|f| in_set(&f.node.selection_set.node))
-        .sum();
-    operations + fragments
+    impl<'a> Counter<'a> {
+        fn in_set(&mut self, set: &'a SelectionSet) -> usize {
+            set.items.iter().fold(0usize, |sum, item| {
+                let here = match &item.node {
+                    Selection::Field(f) => usize::from(f.node.alias.is_some())
+                        .saturating_add(self.in_set(&f.node.selection_set.node)),
+                    Selection::InlineFragment(i) => self.in_set(&i.node.selection_set.node),
+                    Selection::FragmentSpread(s) => self.fragment(&s.node.fragment_name.node),
+                };
+                sum.saturating_add(here)
+            })
+        }
+
+        fn fragment(&mut self, name: &'a Name) -> usize {
+            if let Some(count) = self.known.get(name) {
+                return *count;
+            }
+            let document = self.document;
+            let Some(fragment) = document.fragments.get(name) else {
+                return 0;
+            };
+            if !self.open.insert(name) {
+                return 0;
+            }
+            let count = self.in_set(&fragment.node.selection_set.node);
+            self.open.remove(name);
+            self.known.insert(name, count);
+            count
+        }
+    }
+    let mut counter = Counter {
+        document,
+        known: HashMap::new(),
+        open: HashSet::new(),
+    };
+    document.operations.iter().fold(0usize, |sum, (_, op)| {
+        sum.saturating_add(counter.in_set(&op.node.selection_set.node))
+    })
 }
 
 /// Whether any operation selects `__schema` or `__type` at its root.
@@ -273,6 +299,18 @@ mod tests {
         );
         assert_eq!(count_aliases(&doc), 4);
         assert_eq!(count_aliases(&parse("{ users { totalCount } }")), 0);
+    }
+
+    #[test]
+    fn aliases_are_counted_per_spread_and_cycles_end() {
+        let doc = parse(
+            "{ users { ...C } teams { ...C } x: users { ...C } }
+             fragment C on UserConnection { a: totalCount ...D }
+             fragment D on UserConnection { b: totalCount c: totalCount }",
+        );
+        assert_eq!(count_aliases(&doc), 1 + 3 * 3);
+        let cycle = parse("{ ...A } fragment A on Query { a: users { totalCount } ...A }");
+        assert_eq!(count_aliases(&cycle), 1);
     }
 
     #[test]

@@ -323,6 +323,15 @@ impl MatterMutations {
                 return Err(special_category_refusal()).gql();
             }
         }
+        rows::require_all_visible(ctx, NodeType::Contact, &input.client_ids, "input.clientIds")
+            .await?;
+        rows::require_all_visible(
+            ctx,
+            NodeType::Contact,
+            &input.counterparty_ids,
+            "input.counterpartyIds",
+        )
+        .await?;
         let row = write(ctx, move |c| matters::create(c, input)).await?;
         Ok(Some(MatterPayload {
             matter: Matter(row),
@@ -342,6 +351,18 @@ impl MatterMutations {
             if !access(ctx).on_matter_team(&key).await.gql()? {
                 return Err(special_category_refusal()).gql();
             }
+        }
+        if let Some(clients) = &input.client_ids {
+            rows::require_all_visible(ctx, NodeType::Contact, clients, "input.clientIds").await?;
+        }
+        if let Some(counterparties) = &input.counterparty_ids {
+            rows::require_all_visible(
+                ctx,
+                NodeType::Contact,
+                counterparties,
+                "input.counterpartyIds",
+            )
+            .await?;
         }
         let row = write(ctx, move |c| matters::update(c, input)).await?;
         Ok(Some(MatterPayload {

@@ -11,6 +11,7 @@ pub mod context;
 pub mod deadlines;
 pub mod directory;
 pub mod gdpr;
+pub mod input_text;
 pub mod limits;
 pub mod loaders;
 pub mod matters;

@@ -20,6 +20,10 @@ use crate::listing::Page;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct OffsetCursor(pub i64);
 
+/// The largest position a cursor may hold: far beyond any list, and far enough from
+/// `i64::MAX` that the window arithmetic (`after + 1`, `before - last`) cannot overflow.
+pub const MAX_CURSOR_OFFSET: i64 = i32::MAX as i64;
+
 impl CursorType for OffsetCursor {
     type Error = Error;
 
@@ -30,7 +34,7 @@ impl CursorType for OffsetCursor {
         let offset = text
             .strip_prefix("offset:")
             .and_then(|n| n.parse::<i64>().ok())
-            .filter(|n| *n >= 0)
+            .filter(|n| (0..=MAX_CURSOR_OFFSET).contains(n))
             .ok_or_else(invalid)?;
         Ok(OffsetCursor(offset))
     }
@@ -165,6 +169,12 @@ async fn window(
     let last = page_size(args.last, "last", settings.max_page_size)?;
     let after = decode(args.after.as_ref(), "after")?;
     let before = decode(args.before.as_ref(), "before")?;
+    // `before` alone pages backwards by the default page size, never to the list's start:
+    // page size and complexity hold whatever combination of arguments is given.
+    let last = match (first, last, before) {
+        (None, None, Some(_)) => Some(settings.default_page_size as i64),
+        _ => last,
+    };
     let mut start = after.map_or(0, |a| a + 1);
     let mut end = before;
     if let Some(last) = last {
@@ -307,5 +317,17 @@ mod tests {
         assert_eq!(page_complexity(None, None, 2), 2 * ASSUMED_PAGE_SIZE + 1);
         assert_eq!(page_complexity(Some(-5), None, 3), 1);
         assert_eq!(page_complexity(Some(i32::MAX), None, usize::MAX), 1 << 40);
+    }
+
+    #[test]
+    fn cursors_out_of_range_are_refused() {
+        let cursor = |n: i64| URL_SAFE_NO_PAD.encode(format!("offset:{n}"));
+        assert_eq!(
+            OffsetCursor::decode_cursor(&cursor(MAX_CURSOR_OFFSET)).ok(),
+            Some(OffsetCursor(MAX_CURSOR_OFFSET))
+        );
+        assert!(OffsetCursor::decode_cursor(&cursor(MAX_CURSOR_OFFSET + 1)).is_err());
+        assert!(OffsetCursor::decode_cursor(&cursor(i64::MAX)).is_err());
+        assert!(OffsetCursor::decode_cursor(&cursor(-1)).is_err());
     }
 }

@@ -4,8 +4,49 @@ use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
 use crate::authz::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
-use crate::authz::RoleRow;
+use crate::authz::{BuiltinRole, RoleGrant, RoleRow};
+use crate::error::{Error, GraphqlResult};
+use crate::graphql::authorization::access;
 use crate::graphql::context::{read, state, write};
+
+/// Separation of duties: a caller may give a user, an API key or a firm role only a role
+/// whose base role reads and writes nothing the caller's own role may not. `role` is the
+/// role's name (an unknown name passes here and is refused by the service, naming `field`).
+pub async fn require_may_hand_out(
+    ctx: &Context<'_>,
+    role: &str,
+    field: &str,
+) -> async_graphql::Result<()> {
+    let target = state(ctx)
+        .roles
+        .grant(&role.trim().to_lowercase())
+        .await
+        .gql()?;
+    require_covers(ctx, target.base, field)
+}
+
+fn require_covers(
+    ctx: &Context<'_>,
+    base: Option<BuiltinRole>,
+    field: &str,
+) -> async_graphql::Result<()> {
+    let Some(base) = base else {
+        return Ok(());
+    };
+    let caller = &access(ctx).grant;
+    match caller.gain_over(&RoleGrant::builtin(base)) {
+        None => Ok(()),
+        Some(gain) => Err(Error::forbidden(
+            Some(field),
+            format!(
+                "the {} role may not hand out the {base} role: it reaches {gain}, which {} \
+                 may not",
+                caller.name, caller.name
+            ),
+        ))
+        .gql(),
+    }
+}
 
 /// A role users and API keys hold. A firm's own role acts as its base role, minus the
 /// fields it denies.
@@ -77,6 +118,8 @@ impl RoleMutations {
         ctx: &Context<'_>,
         input: CreateRoleInput,
     ) -> async_graphql::Result<Option<RolePayload>> {
+        let base = BuiltinRole::parse(input.base_role.trim());
+        require_covers(ctx, base, "input.baseRole")?;
         let row = write(ctx, move |c| catalog::create(c, input)).await?;
         state(ctx).roles.invalidate();
         Ok(Some(RolePayload { role: Role(row) }))
@@ -88,6 +131,7 @@ impl RoleMutations {
         ctx: &Context<'_>,
         input: UpdateRoleInput,
     ) -> async_graphql::Result<Option<RolePayload>> {
+        require_may_hand_out(ctx, &input.name, "input.name").await?;
         let row = write(ctx, move |c| catalog::update(c, input)).await?;
         state(ctx).roles.invalidate();
         Ok(Some(RolePayload { role: Role(row) }))

@@ -150,6 +150,20 @@ pub async fn require_visible(
     }
 }
 
+/// `require_visible` for every ID of a list a write references, naming `field[i]`: a write
+/// must not link the caller's work to a row they cannot see (and so come to see it).
+pub async fn require_all_visible(
+    ctx: &Context<'_>,
+    node_type: NodeType,
+    ids: &[ID],
+    field: &str,
+) -> async_graphql::Result<()> {
+    for (i, id) in ids.iter().enumerate() {
+        require_visible(ctx, node_type, id, &format!("{field}[{i}]")).await?;
+    }
+    Ok(())
+}
+
 /// `require_visible` for an optional reference.
 pub async fn require_visible_opt(
     ctx: &Context<'_>,

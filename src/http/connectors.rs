@@ -29,7 +29,11 @@ pub async fn webhook(
     {
         Ok(WebhookOutcome::Accepted) => (StatusCode::ACCEPTED, "accepted"),
         Ok(WebhookOutcome::Duplicate) => (StatusCode::OK, "duplicate"),
-        Err(WebhookError::Unknown) => (StatusCode::NOT_FOUND, "unknown webhook"),
+        // The same answer as a bad signature, so instance names cannot be guessed.
+        Err(WebhookError::Unknown) => {
+            tracing::warn!(%instance, "webhook for an unknown instance refused");
+            (StatusCode::UNAUTHORIZED, "invalid signature")
+        }
         Err(WebhookError::Signature(error)) => {
             tracing::warn!(%instance, %error, "webhook refused");
             (StatusCode::UNAUTHORIZED, "invalid signature")

@@ -270,13 +270,49 @@ async fn admit(
             // Present when the server runs with connect info (always, outside unit tests).
             address: extensions
                 .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(a)| a.ip().to_string()),
+                .map(|ConnectInfo(a)| {
+                    client_address(a.ip(), headers, &app.trusted_proxies).to_string()
+                }),
             user_agent: headers
                 .get(axum::http::header::USER_AGENT)
                 .and_then(|v| v.to_str().ok())
                 .map(|v| v.chars().take(512).collect()),
         },
     })
+}
+
+/// The client's address: the peer's, unless the peer is a trusted proxy, in which case the
+/// `X-Forwarded-For` hops are read from the right (the ones our proxies appended) and the
+/// first hop that is not a trusted proxy is the client. Hops further left were written by
+/// the client and are not believed.
+pub fn client_address(
+    peer: std::net::IpAddr,
+    headers: &HeaderMap,
+    trusted: &[ipnet::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|net| net.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let hops: Vec<&str> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .collect();
+    let mut client = peer;
+    for hop in hops.into_iter().rev() {
+        // A hop that is not an address ends what can be believed.
+        let Ok(ip) = hop.parse::<std::net::IpAddr>() else {
+            break;
+        };
+        client = ip;
+        if !is_trusted(&ip) {
+            break;
+        }
+    }
+    client
 }
 
 /// Refuses a batch of more operations than allowed, before any of them runs.
@@ -407,4 +443,33 @@ pub async fn get(
         Err(refused) => return refused,
     };
     respond(media, execute(&app, batch, caller).await)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_client_address_comes_from_trusted_proxies_only() {
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().expect("address");
+        let trusted: Vec<ipnet::IpNet> = vec!["10.0.0.0/8".parse().expect("net")];
+        let mut headers = HeaderMap::new();
+        headers.insert(
+            "x-forwarded-for",
+            "6.6.6.6, 203.0.113.9, 10.1.1.1".parse().expect("header"),
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &headers, &trusted),
+            ip("203.0.113.9")
+        );
+        // From an untrusted peer the header is the client's word: ignored.
+        assert_eq!(
+            client_address(ip("198.51.100.1"), &headers, &trusted),
+            ip("198.51.100.1")
+        );
+        assert_eq!(
+            client_address(ip("10.0.0.2"), &HeaderMap::new(), &trusted),
+            ip("10.0.0.2")
+        );
+    }
 }

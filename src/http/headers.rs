@@ -2,7 +2,7 @@
 
 use axum::http::header::{
     AUTHORIZATION, CACHE_CONTROL, CONTENT_SECURITY_POLICY, CONTENT_TYPE, REFERRER_POLICY,
-    X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
+    STRICT_TRANSPORT_SECURITY, X_CONTENT_TYPE_OPTIONS, X_FRAME_OPTIONS,
 };
 use axum::http::{HeaderName, HeaderValue, Method};
 use axum::Router;
@@ -39,6 +39,21 @@ where
                 HeaderValue::from_static(value),
             ))
         })
+}
+
+/// When the server is reached over https (`public_url`), browsers are told to use nothing
+/// else for a year; over plain http the header would be ignored, so it is not sent.
+pub fn hsts<S>(router: Router<S>, public_url: Option<&str>) -> Router<S>
+where
+    S: Clone + Send + Sync + 'static,
+{
+    if !public_url.is_some_and(|url| url.to_ascii_lowercase().starts_with("https://")) {
+        return router;
+    }
+    router.layer(SetResponseHeaderLayer::overriding(
+        STRICT_TRANSPORT_SECURITY,
+        HeaderValue::from_static("max-age=31536000; includeSubDomains"),
+    ))
 }
 
 /// API answers hold client data: no cache, shared or private, may keep them.

@@ -33,6 +33,8 @@ pub struct AppContext {
     pub request_timeout: Duration,
     /// The bearer token `GET /metrics` requires; `None` serves no metrics.
     pub metrics_token: Option<Arc<str>>,
+    /// Reverse proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: Arc<[ipnet::IpNet]>,
 }
 
 /// The application's router, with the limits and HTTP policy of `settings`.
@@ -43,6 +45,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         max_batch_size: settings.max_batch_size,
         request_timeout: Duration::from_millis(settings.request_timeout_ms),
         metrics_token: settings.metrics_token.as_deref().map(Arc::from),
+        trusted_proxies: settings.trusted_proxy_networks().into(),
     };
     if app.metrics_token.is_some() {
         // Installed before the first request, so nothing goes unrecorded.
@@ -66,6 +69,7 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
     // CORS inside the security headers, so its preflight answers carry them too.
     let routes = headers::cors(routes, &settings.cors_allowed_origins);
+    let routes = headers::hsts(routes, settings.public_url.as_deref());
     headers::secure(routes)
         // A client that stops sending its body mid-way gets an error instead of a connection
         // held open for ever.

@@ -396,13 +396,21 @@ async fn signed_webhooks_start_one_sync_per_event(backend: Backend) {
     assert_eq!(send(other, stale).await.expect("sent").status(), 401);
     let unsigned = plain.post(&url).body(other).send().await.expect("sent");
     assert_eq!(unsigned.status(), 401);
+    let bad_signature: Value = unsigned.json().await.expect("JSON body");
+    // An unknown instance answers exactly as a bad signature, so names cannot be guessed.
+    let signed_other = webhook::sign(WEBHOOK_SECRET.as_bytes(), now, other.as_bytes());
     let unknown = plain
         .post(format!("{}/webhooks/nobody", app.base_url))
+        .header(webhook::SIGNATURE_HEADER, signed_other)
         .body(other)
         .send()
         .await
         .expect("sent");
-    assert_eq!(unknown.status(), 404);
+    assert_eq!(unknown.status(), 401);
+    assert_eq!(
+        unknown.json::<Value>().await.expect("JSON body"),
+        bad_signature
+    );
     let no_id = webhook::sign(WEBHOOK_SECRET.as_bytes(), now, b"{}");
     assert_eq!(send("{}", no_id).await.expect("sent").status(), 400);
 }

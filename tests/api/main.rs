@@ -32,6 +32,7 @@ mod reliability;
 mod reports;
 mod retention;
 mod schema;
+mod security;
 mod seed;
 mod smoke;
 mod statements;

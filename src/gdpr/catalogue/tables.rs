@@ -54,6 +54,11 @@ pub const TABLES: &[TableRules] = &[
         &[],
     ),
     table(
+        "retired_refresh_tokens",
+        &[("token_hash", OMIT), ("session_id", K), ("retired_at", K)],
+        &[],
+    ),
+    table(
         "api_keys",
         &[
             ("id", K),
