@@ -191,7 +191,14 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("SuppressionPayload", &["suppression"]),
     (
         "Purpose",
-        &["key", "name", "description", "marketing", "builtIn"],
+        &[
+            "key",
+            "name",
+            "description",
+            "marketing",
+            "builtIn",
+            "profiling",
+        ],
     ),
     ("TimelineItemConnection", CONNECTION),
     ("TimelineItemEdge", EDGE),
@@ -528,7 +535,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ("UserFilter", &["text", "role", "active"]),
     (
         "CreatePurposeInput",
-        &["key", "name", "description", "marketing"],
+        &["key", "name", "description", "marketing", "profiling"],
     ),
     ("UpdatePurposeInput", &["key", "name", "description"]),
     (
@@ -540,6 +547,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "months",
             "renewOnContact",
             "description",
+            "purposeCategory",
         ],
     ),
     (
@@ -925,6 +933,7 @@ const RULES: &[TypeRules] = &[
             ),
             plain(ASSESSMENT_READERS, &["assessment"]),
             personal(EVERYONE, &["note"]),
+            personal(EVERYONE, &["basisEvidence"]),
         ],
     },
     TypeRules {
@@ -992,6 +1001,7 @@ const RULES: &[TypeRules] = &[
                 "description",
                 "active",
                 "updatedAt",
+                "purposeCategory",
             ],
         )],
     },
@@ -1047,6 +1057,7 @@ const RULES: &[TypeRules] = &[
                 &["purpose", "legalBasis", "consent", "assessmentId"],
             ),
             personal(EVERYONE, &["note"]),
+            personal(EVERYONE, &["basisAroseAt", "basisEvidence"]),
         ],
     },
     TypeRules {
@@ -1408,6 +1419,7 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
+            plain(EVERYONE, &["confirmReturningSubject"]),
         ],
     },
     TypeRules {
@@ -1427,6 +1439,7 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
+            personal(EVERYONE, &["returningSubjectSource"]),
         ],
     },
     TypeRules {

@@ -348,6 +348,8 @@ diesel::table! {
         built_in -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        // migration 2026-12-06-000300_retention_clocks
+        profiling -> Bool,
     }
 }
 
@@ -420,6 +422,8 @@ diesel::table! {
         end_reason -> Nullable<Text>,
         recorded_at -> Timestamp,
         recorded_by -> Nullable<Text>,
+        // migration 2026-12-06-000300_retention_clocks
+        basis_evidence -> Nullable<Text>,
     }
 }
 
@@ -569,6 +573,8 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        // migration 2026-12-06-000300_retention_clocks
+        purpose_category -> Nullable<Text>,
     }
 }
 

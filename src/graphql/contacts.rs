@@ -463,8 +463,9 @@ impl ContactMutations {
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let rules = state(ctx).contact_rules.clone();
         let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
+        let hasher = state(ctx).gdpr.hasher.clone();
         let row = write(ctx, move |c| {
-            contacts::create(c, input, &rules, &basis_rules, &actor)
+            contacts::create(c, input, &rules, &basis_rules, &actor, Some(&hasher))
         })
         .await?;
         access(ctx).trail.wrote_subject(&row.id);
@@ -481,7 +482,11 @@ impl ContactMutations {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let rules = state(ctx).contact_rules.clone();
         let author = access(ctx).principal_id();
-        let row = write(ctx, move |c| contacts::update(c, input, &rules, &author)).await?;
+        let (actor, hasher) = (gdpr::actor(ctx), state(ctx).gdpr.hasher.clone());
+        let row = write(ctx, move |c| {
+            contacts::update(c, input, &rules, &author, &actor, &hasher)
+        })
+        .await?;
         Ok(ContactPayload {
             contact: Contact(row),
         })

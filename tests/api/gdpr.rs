@@ -176,6 +176,22 @@ async fn bases_follow_the_configured_rules(backend: Backend) {
     )
     .await;
     let private = create_person(&app, "Pia", "Gallo", json!({})).await;
+    // Roles match as whole words: "COO" is not in "Coordinatore", and the CEO's assistant
+    // does not hold the CEO's role.
+    let buyer = create_person(
+        &app,
+        "Ugo",
+        "Riva",
+        json!({ "affiliations": [{ "organizationId": acme, "jobTitle": "Coordinatore Acquisti" }] }),
+    )
+    .await;
+    let assistant = create_person(
+        &app,
+        "Eva",
+        "Sala",
+        json!({ "affiliations": [{ "organizationId": acme, "jobTitle": "Assistant to the CEO" }] }),
+    )
+    .await;
     let approved = lia(&app, &["marketing_email"], "APPROVED").await;
     let rejected = lia(&app, &["marketing_email"], "REJECTED").await;
     let other_purpose = lia(&app, &["events"], "APPROVED").await;
@@ -200,6 +216,8 @@ async fn bases_follow_the_configured_rules(backend: Backend) {
     for (contact, assessment, field) in [
         (&intern, json!(approved), "input.ground.legalBasis"),
         (&private, json!(approved), "input.ground.legalBasis"),
+        (&buyer, json!(approved), "input.ground.legalBasis"),
+        (&assistant, json!(approved), "input.ground.legalBasis"),
         (&cfo, json!(rejected), "input.ground.assessmentId"),
         (&cfo, json!(other_purpose), "input.ground.assessmentId"),
         (&cfo, dpia.clone(), "input.ground.assessmentId"),
