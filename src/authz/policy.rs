@@ -220,7 +220,7 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("BreachEdge", EDGE),
     ("ProcessingActivityPayload", &["processingActivity"]),
     ("BreachPayload", &["breach"]),
-    ("ContactPayload", &["contact"]),
+    ("ContactPayload", &["contact", "warnings"]),
     ("MatterPayload", &["matter"]),
     ("CommunicationPayload", &["communication"]),
     ("DeadlinePayload", &["deadline"]),

@@ -10,6 +10,7 @@ use crate::contacts::{
     OptionalContactField, PhoneRow, TextSearchScope, UpdateContactInput,
 };
 use crate::error::GraphqlResult;
+use crate::gdpr::suppression;
 use crate::graphql::authorization::{access, ContactRead};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write};
@@ -338,6 +339,9 @@ impl DuplicateGroup {
 #[derive(SimpleObject)]
 pub struct ContactPayload {
     pub contact: Contact,
+    /// What the caller should know but did not stop the change: the contact's addresses and
+    /// numbers that are on the suppression list.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Default)]
@@ -464,13 +468,16 @@ impl ContactMutations {
         let rules = state(ctx).contact_rules.clone();
         let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
         let hasher = state(ctx).gdpr.hasher.clone();
-        let row = write(ctx, move |c| {
-            contacts::create(c, input, &rules, &basis_rules, &actor, Some(&hasher))
+        let (row, warnings) = write(ctx, move |c| {
+            let row = contacts::create(c, input, &rules, &basis_rules, &actor, Some(&hasher))?;
+            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+            Ok((row, warnings))
         })
         .await?;
         access(ctx).trail.wrote_subject(&row.id);
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings,
         }))
     }
 
@@ -483,12 +490,15 @@ impl ContactMutations {
         let rules = state(ctx).contact_rules.clone();
         let author = access(ctx).principal_id();
         let (actor, hasher) = (gdpr::actor(ctx), state(ctx).gdpr.hasher.clone());
-        let row = write(ctx, move |c| {
-            contacts::update(c, input, &rules, &author, &actor, &hasher)
+        let (row, warnings) = write(ctx, move |c| {
+            let row = contacts::update(c, input, &rules, &author, &actor, &hasher)?;
+            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+            Ok((row, warnings))
         })
         .await?;
         Ok(ContactPayload {
             contact: Contact(row),
+            warnings,
         })
     }
 
@@ -524,9 +534,16 @@ impl ContactMutations {
             rows::require_visible(ctx, NodeType::Contact, id, &field).await?;
         }
         let author = access(ctx).principal_id();
-        let row = write(ctx, move |c| contacts::merge(c, input, &author)).await?;
+        let hasher = state(ctx).gdpr.hasher.clone();
+        let (row, warnings) = write(ctx, move |c| {
+            let row = contacts::merge(c, input, &author)?;
+            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+            Ok((row, warnings))
+        })
+        .await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings,
         }))
     }
 }

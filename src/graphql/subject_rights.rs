@@ -560,6 +560,7 @@ impl SubjectRightsMutations {
         let row = write(ctx, move |c| restriction::restrict(c, input)).await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings: Vec::new(),
         }))
     }
 
@@ -571,6 +572,7 @@ impl SubjectRightsMutations {
         let row = write(ctx, move |c| restriction::lift(c, input)).await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings: Vec::new(),
         }))
     }
 

@@ -405,6 +405,39 @@ async fn withdrawals_and_objections_end_grounds_and_suppress(backend: Backend) {
         suppressed["suppressedEmails"],
         json!(["anna.neri@example.com"])
     );
+    // Adding a suppressed address again is allowed, with a warning naming what it is
+    // suppressed for; an address off the list gets none.
+    let create = "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } warnings } }";
+    let again = app
+        .data(
+            create,
+            json!({ "input": crate::fixtures::with_provenance(json!({ "kind": "PERSON", "givenName": "Anna", "familyName": "Neri", "category": "CLIENT", "emails": [{ "address": "anna.neri@example.com" }, { "address": "anna@altro.it" }] })) }),
+        )
+        .await;
+    let warnings = again["createContact"]["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{again:#}"))
+        .clone();
+    assert!(
+        warnings.iter().any(|w| {
+            let w = w.as_str().unwrap_or_default();
+            w.starts_with("anna.neri@example.com") && w.contains("`newsletter` (withdrawal)")
+        }),
+        "{again:#}"
+    );
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.as_str().unwrap_or_default().contains("altro")),
+        "{again:#}"
+    );
+    let clean = app
+        .data(
+            create,
+            json!({ "input": crate::fixtures::with_provenance(json!({ "kind": "PERSON", "givenName": "Bea", "familyName": "Neri", "category": "CLIENT", "emails": [{ "address": "bea@altro.it" }] })) }),
+        )
+        .await;
+    assert_eq!(clean["createContact"]["warnings"], json!([]));
 }
 
 async fn campaign_audience(app: &TestApp, campaign: &str) -> Value {
