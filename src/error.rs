@@ -23,6 +23,10 @@ pub enum Error {
     },
     #[error("{0}")]
     InvalidId(String),
+    /// Identifiers of a person the firm erased, without the confirmation that they came
+    /// back on a new source and basis.
+    #[error("{message}")]
+    ErasedSubject { field: String, message: String },
     #[error("{0}")]
     Unauthenticated(String),
     #[error("{message}")]
@@ -91,6 +95,7 @@ impl Error {
             Error::NotFound { .. } => "NOT_FOUND",
             Error::Validation(_) | Error::InvalidId(_) => "BAD_USER_INPUT",
             Error::Conflict { .. } => "CONFLICT",
+            Error::ErasedSubject { .. } => "ERASED_SUBJECT",
             Error::Unauthenticated(_) => "UNAUTHENTICATED",
             Error::Forbidden { .. } => "FORBIDDEN",
             Error::TooManyRequests(_) => "TOO_MANY_REQUESTS",
@@ -163,6 +168,7 @@ impl ErrorExtensions for Error {
                 | Error::Forbidden {
                     field: Some(field), ..
                 } => ext.set("field", field.clone()),
+                Error::ErasedSubject { field, .. } => ext.set("field", field.clone()),
                 Error::NotFound { entity, .. } => ext.set("entity", *entity),
                 _ => {}
             }

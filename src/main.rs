@@ -183,9 +183,13 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
 fn init_tracing(filter: &str) {
     let filter = tracing_subscriber::EnvFilter::try_from_env("LEXGATE_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
+    // Logs go to standard error, coloured only on a terminal: commands print their data on
+    // standard output, so `lexgate dsar export > file.json` is valid JSON.
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_target(false)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }
 

@@ -19,6 +19,7 @@ mod writer;
 pub use chain::{verify_chain, VerifyOutcome};
 pub use model::{AccessAction, AccessEntry, StoredAccessEntry};
 pub use queries::{
-    breach_scope, count_entries, fields_by_subject, list_entries, AccessLogFilter, BreachScope,
+    breach_scope, count_entries, fields_by_subject, list_entries, principal_global_id,
+    principal_key, AccessLogFilter, BreachScope,
 };
 pub use writer::AccessLog;

@@ -11,6 +11,7 @@ use super::sets;
 use crate::db::schema::{access_log, access_log_subject_sets};
 use crate::db::{AnyConnection, Db};
 use crate::error::{Error, Result};
+use crate::ids::{self, NodeType};
 
 /// Which entries a query covers; unset filters match everything.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -123,8 +124,42 @@ pub struct BreachScope {
     pub subjects: Vec<String>,
     /// Distinct `"Type.field"` names, sorted.
     pub fields: Vec<String>,
-    /// Distinct principal ids, sorted.
-    pub principals: Vec<String>,
+    /// Distinct principals as (kind, id) pairs, sorted.
+    pub principals: Vec<(String, String)>,
+}
+
+/// A principal as the API names it: users and API keys by their global IDs, like every
+/// other object; provider tokens as `issuer#subject` and command-line runs by account name.
+pub fn principal_global_id(kind: &str, id: &str) -> String {
+    match kind {
+        "user" => ids::encode(NodeType::User, id).0,
+        "api_key" => ids::encode(NodeType::ApiKey, id).0,
+        _ => id.to_owned(),
+    }
+}
+
+/// The key a principal is stored under, from the name the API shows (see
+/// [`principal_global_id`]). An ID of another kind, or a raw UUID that a global ID should
+/// have been given for, is refused rather than matching nothing.
+pub fn principal_key(principal: &str, field: &str) -> Result<String> {
+    let principal = principal.trim();
+    match ids::parse(principal) {
+        Some((NodeType::User | NodeType::ApiKey, key)) => Ok(key),
+        Some((other, _)) => Err(Error::invalid(
+            field,
+            format!("expected a User or ApiKey ID, got a {} ID", other.name()),
+        )),
+        None if principal.is_empty() || uuid::Uuid::parse_str(principal).is_ok() => {
+            Err(Error::invalid(
+                field,
+                format!(
+                    "`{principal}` is not a principal: give a User or ApiKey ID as the API shows \
+                     it, or a provider token's issuer#subject"
+                ),
+            ))
+        }
+        None => Ok(principal.to_owned()),
+    }
 }
 
 /// The distinct data subjects, fields and principals of the matching entries. Sorting happens
@@ -148,11 +183,11 @@ pub fn breach_scope(conn: &mut AnyConnection, filter: &AccessLogFilter) -> Resul
         .flat_map(|list| split_fields(list))
         .map(str::to_owned)
         .collect();
-    let principals: BTreeSet<String> = filter
+    let principals: BTreeSet<(String, String)> = filter
         .boxed()
-        .select(access_log::principal_id)
+        .select((access_log::principal_kind, access_log::principal_id))
         .distinct()
-        .load::<String>(conn)?
+        .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
     Ok(BreachScope {

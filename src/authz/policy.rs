@@ -193,7 +193,14 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("SuppressionPayload", &["suppression"]),
     (
         "Purpose",
-        &["key", "name", "description", "marketing", "builtIn"],
+        &[
+            "key",
+            "name",
+            "description",
+            "marketing",
+            "builtIn",
+            "profiling",
+        ],
     ),
     ("TimelineItemConnection", CONNECTION),
     ("TimelineItemEdge", EDGE),
@@ -215,7 +222,7 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("BreachEdge", EDGE),
     ("ProcessingActivityPayload", &["processingActivity"]),
     ("BreachPayload", &["breach"]),
-    ("ContactPayload", &["contact"]),
+    ("ContactPayload", &["contact", "warnings"]),
     ("MatterPayload", &["matter"]),
     ("CommunicationPayload", &["communication"]),
     ("DeadlinePayload", &["deadline"]),
@@ -528,7 +535,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ("UserFilter", &["text", "role", "active"]),
     (
         "CreatePurposeInput",
-        &["key", "name", "description", "marketing"],
+        &["key", "name", "description", "marketing", "profiling"],
     ),
     ("UpdatePurposeInput", &["key", "name", "description"]),
     (
@@ -540,6 +547,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "months",
             "renewOnContact",
             "description",
+            "purposeCategory",
         ],
     ),
     (
@@ -934,6 +942,7 @@ const RULES: &[TypeRules] = &[
             ),
             plain(ASSESSMENT_READERS, &["assessment"]),
             personal(EVERYONE, &["note"]),
+            personal(EVERYONE, &["basisEvidence"]),
         ],
     },
     TypeRules {
@@ -1001,6 +1010,7 @@ const RULES: &[TypeRules] = &[
                 "description",
                 "active",
                 "updatedAt",
+                "purposeCategory",
             ],
         )],
     },
@@ -1056,6 +1066,7 @@ const RULES: &[TypeRules] = &[
                 &["purpose", "legalBasis", "consent", "assessmentId"],
             ),
             personal(EVERYONE, &["note"]),
+            personal(EVERYONE, &["basisAroseAt", "basisEvidence"]),
         ],
     },
     TypeRules {
@@ -1437,6 +1448,7 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
+            plain(EVERYONE, &["confirmReturningSubject"]),
         ],
     },
     TypeRules {
@@ -1456,6 +1468,7 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             personal(CONTACT_DETAILS, CONTACT_DETAIL_INPUTS),
+            personal(EVERYONE, &["returningSubjectSource"]),
         ],
     },
     TypeRules {

@@ -185,6 +185,11 @@ pub struct CreateContactInput {
     pub source: crate::gdpr::provenance::ContactSourceInput,
     /// The legal bases for processing the contact's data, per purpose: at least one.
     pub grounds: Vec<crate::gdpr::grounds::ProcessingGroundInput>,
+    /// Confirms that a person the firm erased came back: the `source` and `grounds` above
+    /// are the new, documented ones. Without it their identifiers are refused
+    /// (`ERASED_SUBJECT`); with it the source records the return.
+    #[graphql(default)]
+    pub confirm_returning_subject: bool,
 }
 
 /// Fields left out stay as they are; `null` clears a field; a list replaces the whole list.
@@ -207,6 +212,11 @@ pub struct UpdateContactInput {
     pub birth_date: MaybeUndefined<NaiveDate>,
     pub personal_interests: MaybeUndefined<String>,
     pub family_details: MaybeUndefined<String>,
+    /// The new, documented source of an erased person who came back, required when the
+    /// emails, phones or tax codes added are theirs (`ERASED_SUBJECT` otherwise); recorded
+    /// among the contact's sources with the return noted. The contact's active processing
+    /// grounds are the basis.
+    pub returning_subject_source: Option<crate::gdpr::provenance::ContactSourceInput>,
 }
 
 /// Which contacts a list returns. All given conditions must hold.

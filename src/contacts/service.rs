@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
+use crate::db::schema::processing_grounds;
 use crate::db::schema::{
     affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
 };
@@ -15,7 +16,8 @@ use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
 use crate::gdpr::rights::history;
-use crate::gdpr::{grounds, provenance, Actor, BasisRules};
+use crate::gdpr::rights::tombstones::{self, Identifiers};
+use crate::gdpr::{grounds, provenance, Actor, BasisRules, KeyedHasher};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 use crate::validation::{
@@ -399,14 +401,18 @@ fn decode_optional_user(v: &mut Validator, id: Option<&async_graphql::ID>) -> Op
 /// Creates a contact with its child records.
 /// Creates a contact with its acquisition source and at least one processing ground: no
 /// personal data without knowing where it came from and on what basis it is held.
+///
+/// `tombstones` checks the identifiers against the erased people's; only the seed, which
+/// invents its people, goes without.
 pub fn create(
     conn: &mut AnyConnection,
     input: CreateContactInput,
     rules: &ContactRules,
     basis_rules: &BasisRules,
     actor: &Actor,
+    tombstones: Option<&KeyedHasher>,
 ) -> Result<ContactRow> {
-    insert_new(conn, input, rules, Some((basis_rules, actor)))
+    insert_new(conn, input, rules, Some((basis_rules, actor, tombstones)))
 }
 
 /// For the sync engine, which records the connector source and its provenance rule's basis
@@ -420,15 +426,30 @@ pub(crate) fn create_imported(
     insert_new(conn, input, rules, None)
 }
 
+/// The identifiers tombstones remember, from validated values.
+fn identifiers<'a>(
+    emails: impl IntoIterator<Item = &'a EmailRow>,
+    phones: impl IntoIterator<Item = &'a PhoneRow>,
+    tax_codes: impl IntoIterator<Item = &'a String>,
+) -> Identifiers {
+    Identifiers {
+        emails: emails.into_iter().map(|e| e.address.clone()).collect(),
+        phones: phones.into_iter().map(|p| p.number.clone()).collect(),
+        tax_codes: tax_codes.into_iter().cloned().collect(),
+        external_ids: Vec::new(),
+    }
+}
+
 fn insert_new(
     conn: &mut AnyConnection,
     input: CreateContactInput,
     rules: &ContactRules,
-    provenance_rules: Option<(&BasisRules, &Actor)>,
+    provenance_rules: Option<(&BasisRules, &Actor, Option<&KeyedHasher>)>,
 ) -> Result<ContactRow> {
     let mut v = Validator::new();
-    let source = provenance_rules
-        .and_then(|(_, actor)| provenance::validate(&mut v, "input.source", input.source, actor));
+    let source = provenance_rules.and_then(|(_, actor, _)| {
+        provenance::validate(&mut v, "input.source", input.source, actor)
+    });
     if provenance_rules.is_some() && input.grounds.is_empty() {
         v.add(
             "input.grounds",
@@ -475,6 +496,26 @@ fn insert_new(
     };
     v.finish()?;
     check_references(conn, &draft, &children)?;
+    // The sync engine checks its records against the same tombstones before it creates.
+    let returning = match provenance_rules {
+        Some((_, _, Some(hasher))) => {
+            let ids = identifiers(
+                children.emails.iter().flatten(),
+                children.phones.iter().flatten(),
+                [&draft.codice_fiscale, &draft.partita_iva]
+                    .into_iter()
+                    .flatten(),
+            );
+            tombstones::check_returning(
+                conn,
+                hasher,
+                &ids,
+                input.confirm_returning_subject,
+                "input.confirmReturningSubject",
+            )?
+        }
+        _ => false,
+    };
 
     let (display_name, sort_name) = display_and_sort_name(&draft);
     let timestamp = now();
@@ -503,8 +544,13 @@ fn insert_new(
         .values(&row)
         .execute(conn)?;
     write_children(conn, &row.id, children)?;
-    if let Some((basis_rules, actor)) = provenance_rules {
+    if let Some((basis_rules, actor, _)) = provenance_rules {
         if let Some(source) = source {
+            let source = if returning {
+                source.noting(tombstones::RETURNING_SUBJECT_NOTE)
+            } else {
+                source
+            };
             provenance::record(conn, "input.source", &row.id, source, actor)?;
         }
         for (i, ground) in input.grounds.into_iter().enumerate() {
@@ -516,12 +562,15 @@ fn insert_new(
 }
 
 /// Changes the fields the input names; lists given replace the stored ones. Every changed
-/// field goes to the rectification history under `author` (a principal ID).
+/// field goes to the rectification history under `author` (a principal ID). Emails, phones
+/// and tax codes it adds are checked against the erased people's tombstones.
 pub fn update(
     conn: &mut AnyConnection,
     input: UpdateContactInput,
     rules: &ContactRules,
     author: &str,
+    actor: &Actor,
+    hasher: &KeyedHasher,
 ) -> Result<ContactRow> {
     let id = ids::decode(NodeType::Contact, &input.id, "input.id")?;
     let current = get(conn, &id)?;
@@ -568,6 +617,9 @@ pub fn update(
             family_details: apply_change(current.family_details.clone(), input.family_details),
         },
     );
+    let returning_source = input.returning_subject_source.and_then(|source| {
+        provenance::validate(&mut v, "input.returningSubjectSource", source, actor)
+    });
     let children = Children {
         emails: input.emails.map(|e| validate_emails(&mut v, &e)),
         phones: input
@@ -581,6 +633,28 @@ pub fn update(
     };
     v.finish()?;
     check_references(conn, &draft, &children)?;
+    let added = added_identifiers(conn, &current, &draft, &children)?;
+    let returning = tombstones::check_returning(
+        conn,
+        hasher,
+        &added,
+        returning_source.is_some(),
+        "input.returningSubjectSource",
+    )?;
+    if returning {
+        let active: i64 = processing_grounds::table
+            .filter(processing_grounds::contact_id.eq(&id))
+            .filter(processing_grounds::ended_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if active == 0 {
+            return Err(Error::invalid(
+                "input.returningSubjectSource",
+                "the contact has no active processing ground: record the legal basis for \
+                 processing their data again first",
+            ));
+        }
+    }
 
     let (display_name, sort_name) = display_and_sort_name(&draft);
     let row = ContactRow {
@@ -609,7 +683,57 @@ pub fn update(
         .execute(conn)?;
     write_children(conn, &row.id, children)?;
     history::record_changes(conn, &row.id, &before, author)?;
+    if let Some(source) = returning_source {
+        let source = if returning {
+            source.noting(tombstones::RETURNING_SUBJECT_NOTE)
+        } else {
+            source
+        };
+        provenance::record(conn, "input.returningSubjectSource", &row.id, source, actor)?;
+    }
     Ok(row)
+}
+
+/// The emails, phones and tax codes an update adds to what the contact holds.
+fn added_identifiers<'a>(
+    conn: &mut AnyConnection,
+    current: &ContactRow,
+    draft: &'a Draft,
+    children: &'a Children,
+) -> Result<Identifiers> {
+    let held_emails: HashSet<String> = contact_emails::table
+        .filter(contact_emails::contact_id.eq(&current.id))
+        .select(contact_emails::address)
+        .load::<String>(conn)?
+        .iter()
+        .map(|a| email_key(a))
+        .collect();
+    let held_phones: HashSet<String> = contact_phones::table
+        .filter(contact_phones::contact_id.eq(&current.id))
+        .select(contact_phones::number)
+        .load::<String>(conn)?
+        .into_iter()
+        .collect();
+    let changed =
+        |new: &'a Option<String>, old: &Option<String>| new.as_ref().filter(|_| new != old);
+    Ok(identifiers(
+        children
+            .emails
+            .iter()
+            .flatten()
+            .filter(|e| !held_emails.contains(&email_key(&e.address))),
+        children
+            .phones
+            .iter()
+            .flatten()
+            .filter(|p| !held_phones.contains(&p.number)),
+        [
+            changed(&draft.codice_fiscale, &current.codice_fiscale),
+            changed(&draft.partita_iva, &current.partita_iva),
+        ]
+        .into_iter()
+        .flatten(),
+    ))
 }
 
 /// Deletes a contact and everything that only describes it (emails, phones, links, tags).

@@ -358,6 +358,8 @@ diesel::table! {
         built_in -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        // migration 2026-12-06-000300_retention_clocks
+        profiling -> Bool,
     }
 }
 
@@ -430,6 +432,8 @@ diesel::table! {
         end_reason -> Nullable<Text>,
         recorded_at -> Timestamp,
         recorded_by -> Nullable<Text>,
+        // migration 2026-12-06-000300_retention_clocks
+        basis_evidence -> Nullable<Text>,
     }
 }
 
@@ -579,6 +583,8 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        // migration 2026-12-06-000300_retention_clocks
+        purpose_category -> Nullable<Text>,
     }
 }
 

@@ -65,6 +65,8 @@ pub struct GroundRow {
     pub end_reason: Option<String>,
     pub recorded_at: NaiveDateTime,
     pub recorded_by: Option<String>,
+    /// What shows the date the basis arose, when it was given (`started_at`).
+    pub basis_evidence: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -110,6 +112,12 @@ pub struct ProcessingGroundInput {
     /// The legitimate-interest assessment the basis relies on; required for that basis.
     pub assessment_id: Option<ID>,
     pub note: Option<String>,
+    /// When the basis arose, if before it is recorded (a contract's date; an import of older
+    /// records): the ground's retention clock starts then. Needs `basisEvidence`. A consent
+    /// basis arises at the consent's `givenAt`.
+    pub basis_arose_at: Option<DateTime<Utc>>,
+    /// What shows that date, e.g. the contract's reference.
+    pub basis_evidence: Option<String>,
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -165,11 +173,61 @@ pub fn business_marketing_allowed(
 ) -> bool {
     organization
         || job_titles.iter().any(|title| {
-            let title = title.to_lowercase();
+            let title = title_words(title);
             rules
                 .marketing_job_titles
                 .iter()
-                .any(|allowed| title.contains(&allowed.to_lowercase()))
+                .any(|allowed| holds_role(&title, &title_words(allowed)))
+        })
+}
+
+/// A job title as lower-case words: punctuation and spacing do not matter, and a role
+/// matches only whole words ("COO" is not in "Coordinatore").
+fn title_words(title: &str) -> Vec<String> {
+    title
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_lowercase)
+        .collect()
+}
+
+/// Words that, before a role, make the title someone else's support role: "Assistant to the
+/// CEO", "Segretaria dell'Amministratore Delegato", "Assistant Company Secretary".
+const SUBORDINATE_WORDS: &[&str] = &[
+    "to",
+    "for",
+    "of",
+    "assistant",
+    "assistente",
+    "segretaria",
+    "segretario",
+    "secretary",
+    "del",
+    "dello",
+    "della",
+    "dell",
+    "al",
+    "allo",
+    "alla",
+    "all",
+    "ai",
+    "agli",
+    "alle",
+    "di",
+    "staff",
+    "support",
+    "supporto",
+];
+
+/// Whether the title names the role itself: its words appear in a row, and no word before
+/// them makes the holder someone who works for the role rather than holds it.
+fn holds_role(title: &[String], role: &[String]) -> bool {
+    !role.is_empty()
+        && title.windows(role.len()).enumerate().any(|(at, words)| {
+            words == role
+                && !title[..at]
+                    .iter()
+                    .any(|w| SUBORDINATE_WORDS.contains(&w.as_str()))
         })
 }
 
@@ -336,6 +394,7 @@ pub fn record(
         }
         _ => None,
     };
+    let arose = basis_arose(&mut v, at, basis, &input);
     v.finish()?;
     if basis != LegalBasis::Consent && has_active(conn, contact_id, &purpose.id, basis)? {
         return Err(Error::Conflict {
@@ -348,6 +407,12 @@ pub fn record(
         });
     }
     let timestamp = now();
+    // The retention clock starts when the basis arose, not when it was entered.
+    let started_at = match (&input.consent, &arose) {
+        (Some(evidence), _) => evidence.given_at.naive_utc().min(timestamp),
+        (None, Some((date, _))) => *date,
+        (None, None) => timestamp,
+    };
     let consent_id = match (consent, input.consent) {
         (Some((notice_version, collected_by)), Some(evidence)) => {
             let row = ConsentRow {
@@ -380,16 +445,58 @@ pub fn record(
         consent_id,
         assessment_id,
         note: non_blank(input.note),
-        started_at: timestamp,
+        started_at,
         ended_at: None,
         end_reason: None,
         recorded_at: timestamp,
         recorded_by: Some(actor.label.clone()),
+        basis_evidence: arose.map(|(_, evidence)| evidence),
     };
     diesel::insert_into(processing_grounds::table)
         .values(&row)
         .execute(conn)?;
     Ok(row)
+}
+
+/// The date a non-consent basis arose and its evidence, when the input gives one; both
+/// together or neither, and never in the future.
+fn basis_arose(
+    v: &mut Validator,
+    at: &str,
+    basis: LegalBasis,
+    input: &ProcessingGroundInput,
+) -> Option<(NaiveDateTime, String)> {
+    let evidence = non_blank(input.basis_evidence.clone());
+    match (input.basis_arose_at, evidence) {
+        (Some(_), _) if basis == LegalBasis::Consent => {
+            v.add(
+                format!("{at}.basisAroseAt"),
+                "a consent basis arose when the consent was given: set consent.givenAt",
+            );
+            None
+        }
+        (Some(date), Some(evidence)) => {
+            if date.naive_utc() > now() {
+                v.add(format!("{at}.basisAroseAt"), "cannot lie in the future");
+            }
+            Some((date.naive_utc(), evidence))
+        }
+        (Some(_), None) => {
+            v.add(
+                format!("{at}.basisEvidence"),
+                "say what shows the date the basis arose, e.g. the contract's reference",
+            );
+            None
+        }
+        (None, Some(_)) => {
+            v.add(
+                format!("{at}.basisEvidence"),
+                "evidence goes with the date it shows: set basisAroseAt",
+            );
+            None
+        }
+        (None, None) => None,
+    }
 }
 
 fn has_active(
@@ -595,6 +702,32 @@ mod tests {
             false,
             &["Stagista".to_owned()]
         ));
+        for title in [
+            "Coordinatore Acquisti",
+            "Assistant to the CEO",
+            "Executive Assistant CEO",
+            "Segretaria dell'Amministratore Delegato",
+            "Assistant Company Secretary",
+            "CFOs' liaison",
+        ] {
+            assert!(
+                !business_marketing_allowed(&rules, false, &[title.to_owned()]),
+                "{title}"
+            );
+        }
+        for title in [
+            "CEO",
+            "ceo, Acme SpA",
+            "Head of Legal",
+            "Head of Legal EMEA",
+            "Amministratore delegato di Acme",
+            "Giurista d'impresa",
+        ] {
+            assert!(
+                business_marketing_allowed(&rules, false, &[title.to_owned()]),
+                "{title}"
+            );
+        }
         let narrow = BasisRules {
             marketing_job_titles: vec!["General Counsel".to_owned()],
             soft_spam: false,

@@ -123,6 +123,15 @@ pub fn validate(
     })
 }
 
+impl ValidSource {
+    /// The source with a note appended to its detail (e.g. that the person came back
+    /// after an erasure), so whoever reads the sources sees it.
+    pub fn noting(mut self, note: &str) -> ValidSource {
+        self.detail = format!("{} ({note})", self.detail);
+        self
+    }
+}
+
 /// Writes a checked source for a contact (the acquiring user must exist).
 pub fn record(
     conn: &mut AnyConnection,

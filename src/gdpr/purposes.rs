@@ -20,6 +20,8 @@ pub struct PurposeRow {
     pub built_in: bool,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+    /// Profiling: its grounds run on the profiling retention clock.
+    pub profiling: bool,
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -30,6 +32,10 @@ pub struct CreatePurposeInput {
     pub description: Option<String>,
     /// Direct marketing: only consent or legitimate interest may be its basis.
     pub marketing: bool,
+    /// Profiling (analysing the person to tailor offers): the profiling retention clock
+    /// applies to its grounds.
+    #[graphql(default)]
+    pub profiling: bool,
 }
 
 #[derive(Debug, Clone, InputObject)]
@@ -118,6 +124,7 @@ pub fn create(conn: &mut AnyConnection, input: CreatePurposeInput) -> Result<Pur
         built_in: false,
         created_at: timestamp,
         updated_at: timestamp,
+        profiling: input.profiling,
     };
     diesel::insert_into(purposes::table)
         .values(&row)

@@ -16,7 +16,7 @@ use crate::contacts;
 use crate::db::schema::{
     communication_participants, communications, contact_sources, contacts as contacts_table,
     deadlines, erasure_log, legal_holds, matter_events, matter_parties, matters,
-    processing_grounds, retention_policies, retention_runs,
+    processing_grounds, purposes as purposes_table, retention_policies, retention_runs,
 };
 use crate::db::{new_id, now, text_enum, AnyConnection};
 use crate::error::{Error, Result, Validator};
@@ -32,6 +32,16 @@ text_enum! {
         InactiveProspect => "inactive_prospect",
         /// Closed matters' contents and party links.
         ClosedMatter => "closed_matter",
+    }
+}
+
+text_enum! {
+    /// Purposes a processing-ground policy can cover as a whole, by the purpose's flags.
+    PurposeCategory {
+        /// Every marketing purpose (24 months by default).
+        Marketing => "marketing",
+        /// Every profiling purpose (12 months by default).
+        Profiling => "profiling",
     }
 }
 
@@ -51,16 +61,21 @@ pub struct RetentionPolicyRow {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub purpose_category: Option<String>,
 }
 
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateRetentionPolicyInput {
     pub name: String,
     pub category: RetentionCategory,
-    /// The purpose's key: required for `PROCESSING_GROUND`, refused otherwise.
+    /// The purpose's key: a `PROCESSING_GROUND` policy names a purpose or a
+    /// `purposeCategory`; the other categories neither.
     pub purpose: Option<String>,
+    /// Every purpose of this category, instead of one `purpose`.
+    pub purpose_category: Option<PurposeCategory>,
     pub months: i32,
-    /// A logged call, meeting or video call with the person restarts the clock.
+    /// A logged call, meeting or video call with the person restarts the clock; refused for
+    /// marketing and profiling, whose clocks only new consent restarts.
     #[graphql(default)]
     pub renew_on_contact: bool,
     pub description: Option<String>,
@@ -132,14 +147,22 @@ pub fn create(
     let mut v = Validator::new();
     let name = v.required("input.name", &input.name);
     check_months(&mut v, input.months);
-    let purpose_id = match (input.category, &input.purpose) {
-        (RetentionCategory::ProcessingGround, Some(key)) => v
-            .check("input.purpose", purposes::named(conn, key, "input.purpose"))
-            .map(|p| p.id),
+    let purpose = match (input.category, &input.purpose) {
+        (RetentionCategory::ProcessingGround, Some(_)) if input.purpose_category.is_some() => {
+            v.add(
+                "input.purposeCategory",
+                "name a purpose or a purpose category, not both",
+            );
+            None
+        }
+        (RetentionCategory::ProcessingGround, Some(key)) => {
+            v.check("input.purpose", purposes::named(conn, key, "input.purpose"))
+        }
+        (RetentionCategory::ProcessingGround, None) if input.purpose_category.is_some() => None,
         (RetentionCategory::ProcessingGround, None) => {
             v.add(
                 "input.purpose",
-                "a processing-ground policy names its purpose",
+                "a processing-ground policy names its purpose or purpose category",
             );
             None
         }
@@ -152,6 +175,17 @@ pub fn create(
         }
         (_, None) => None,
     };
+    if input.category != RetentionCategory::ProcessingGround && input.purpose_category.is_some() {
+        v.add(
+            "input.purposeCategory",
+            "only processing-ground policies name a purpose category",
+        );
+    }
+    let marketing_clock = input.purpose_category.is_some()
+        || purpose.as_ref().is_some_and(|p| p.marketing || p.profiling);
+    if input.renew_on_contact && marketing_clock {
+        v.add("input.renewOnContact", RENEWAL_REFUSED);
+    }
     v.finish()?;
     unique_name(conn, &name, None)?;
     let timestamp = now();
@@ -159,13 +193,14 @@ pub fn create(
         id: new_id(),
         name,
         category: input.category.as_str().to_owned(),
-        purpose_id,
+        purpose_id: purpose.map(|p| p.id),
         months: input.months,
         renew_on_contact: input.renew_on_contact,
         description: non_blank(input.description),
         active: true,
         created_at: timestamp,
         updated_at: timestamp,
+        purpose_category: input.purpose_category.map(|c| c.as_str().to_owned()),
     };
     diesel::insert_into(retention_policies::table)
         .values(&row)
@@ -190,6 +225,9 @@ pub fn update(
     v.finish()?;
     unique_name(conn, &row.name, Some(&row.id))?;
     if let Some(renew) = input.renew_on_contact {
+        if renew && marketing_clock(conn, &row)? {
+            return Err(Error::invalid("input.renewOnContact", RENEWAL_REFUSED));
+        }
         row.renew_on_contact = renew;
     }
     if let Some(active) = input.active {
@@ -201,6 +239,138 @@ pub fn update(
         .set(&row)
         .execute(conn)?;
     Ok(row)
+}
+
+const RENEWAL_REFUSED: &str = "a call or meeting renews only the relationship and prospect \
+     clocks; a marketing or profiling clock restarts only with new consent";
+
+/// Whether a processing-ground policy runs a marketing or profiling clock, which contact
+/// with the person never renews (Garante, 24 February 2005).
+fn marketing_clock(conn: &mut AnyConnection, policy: &RetentionPolicyRow) -> Result<bool> {
+    if policy.purpose_category.is_some() {
+        return Ok(true);
+    }
+    let Some(purpose) = &policy.purpose_id else {
+        return Ok(false);
+    };
+    Ok(purposes::by_ids(conn, std::slice::from_ref(purpose))?
+        .iter()
+        .any(|p| p.marketing || p.profiling))
+}
+
+/// The purposes a processing-ground policy covers: its purpose, or every purpose of its
+/// category as the purposes' flags say now.
+fn covered_purposes(conn: &mut AnyConnection, policy: &RetentionPolicyRow) -> Result<Vec<String>> {
+    let category = policy
+        .purpose_category
+        .as_deref()
+        .map(PurposeCategory::from_db)
+        .transpose()?;
+    Ok(match category {
+        Some(PurposeCategory::Marketing) => purposes_table::table
+            .filter(purposes_table::marketing.eq(true))
+            .select(purposes_table::id)
+            .load(conn)?,
+        Some(PurposeCategory::Profiling) => purposes_table::table
+            .filter(purposes_table::profiling.eq(true))
+            .select(purposes_table::id)
+            .load(conn)?,
+        None => policy.purpose_id.iter().cloned().collect(),
+    })
+}
+
+/// A retention policy as it applies to one person: what it limits and the day from which a
+/// run would end that processing (`None` while its clock has not started: an open matter).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppliedPolicy {
+    pub policy: String,
+    pub policy_id: String,
+    pub months: i32,
+    /// What the policy limits for this person: a purpose's ground, the prospect relationship,
+    /// a matter.
+    pub applies_to: String,
+    pub clock_started_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub ends_processing_on: Option<NaiveDate>,
+}
+
+/// The first day a run ends what started at `start` under a `months` policy: a run ends it
+/// once `start` lies before the cutoff, midnight `months` before the run's day.
+fn end_day(start: NaiveDate, months: i32) -> Option<NaiveDate> {
+    start
+        .succ_opt()?
+        .checked_add_months(Months::new(u32::try_from(months).ok()?))
+}
+
+/// The active policies that apply to a contact, with the date each would end processing, as
+/// `run` applies them (legal holds, listed apart, can keep data longer).
+pub fn applying_to(conn: &mut AnyConnection, contact_id: &str) -> Result<Vec<AppliedPolicy>> {
+    let contact = contacts::get(conn, contact_id)?;
+    let ids = [contact_id.to_owned()];
+    let spoken = last_spoken_to(conn, &ids)?.remove(contact_id);
+    let mut applied = Vec::new();
+    for policy in list(conn)?.into_iter().filter(|p| p.active) {
+        let entry = |applies_to: String, start: Option<NaiveDateTime>| AppliedPolicy {
+            policy: policy.name.clone(),
+            policy_id: ids::encode(NodeType::RetentionPolicy, &policy.id).to_string(),
+            months: policy.months,
+            applies_to,
+            clock_started_at: start.map(|s| s.and_utc()),
+            ends_processing_on: start.and_then(|s| end_day(s.date(), policy.months)),
+        };
+        match RetentionCategory::from_db(&policy.category)? {
+            RetentionCategory::ProcessingGround => {
+                let covered = covered_purposes(conn, &policy)?;
+                let renews = policy.renew_on_contact && !marketing_clock(conn, &policy)?;
+                let grounds: Vec<(String, NaiveDateTime)> = processing_grounds::table
+                    .inner_join(purposes_table::table)
+                    .filter(processing_grounds::contact_id.eq(contact_id))
+                    .filter(processing_grounds::purpose_id.eq_any(&covered))
+                    .filter(processing_grounds::ended_at.is_null())
+                    .select((purposes_table::key, processing_grounds::started_at))
+                    .load(conn)?;
+                for (purpose, started) in grounds {
+                    let start = match spoken {
+                        Some(at) if renews => started.max(at),
+                        _ => started,
+                    };
+                    applied.push(entry(
+                        format!("processing ground for `{purpose}`"),
+                        Some(start),
+                    ));
+                }
+            }
+            RetentionCategory::InactiveProspect if contact.category == "prospect" => {
+                let acquired: Option<NaiveDateTime> = contact_sources::table
+                    .filter(contact_sources::contact_id.eq(contact_id))
+                    .select(diesel::dsl::max(contact_sources::acquired_at))
+                    .first(conn)?;
+                let start = match spoken {
+                    Some(at) if policy.renew_on_contact => acquired.map(|a| a.max(at)),
+                    _ => acquired,
+                };
+                applied.push(entry("prospect not contacted".to_owned(), start));
+            }
+            RetentionCategory::InactiveProspect => {}
+            RetentionCategory::ClosedMatter => {
+                let parties: Vec<(String, String, Option<NaiveDate>)> = matter_parties::table
+                    .inner_join(matters::table)
+                    .filter(matter_parties::contact_id.eq(contact_id))
+                    .filter(matters::retention_applied_at.is_null())
+                    .select((matters::reference, matters::status, matters::closed_on))
+                    .distinct()
+                    .load(conn)?;
+                for (reference, status, closed_on) in parties {
+                    // The clock starts when the matter closes.
+                    let start = closed_on
+                        .filter(|_| matches!(status.as_str(), "closed" | "archived"))
+                        .and_then(|d| d.and_hms_opt(0, 0, 0));
+                    applied.push(entry(format!("matter {reference}"), start));
+                }
+            }
+        }
+    }
+    Ok(applied)
 }
 
 /// Applies every active policy as of `today`, in the caller's transaction (`Database::dry_run`
@@ -321,11 +491,9 @@ fn end_expired_grounds(
     by: &str,
     summary: &mut RetentionSummary,
 ) -> Result<()> {
-    let Some(purpose) = &policy.purpose_id else {
-        return Ok(());
-    };
+    let covered = covered_purposes(conn, policy)?;
     let started: Vec<(String, String, NaiveDateTime)> = processing_grounds::table
-        .filter(processing_grounds::purpose_id.eq(purpose))
+        .filter(processing_grounds::purpose_id.eq_any(&covered))
         .filter(processing_grounds::ended_at.is_null())
         .filter(processing_grounds::started_at.lt(cutoff))
         .select((
@@ -335,7 +503,7 @@ fn end_expired_grounds(
         ))
         .load(conn)?;
     let contacts: Vec<String> = started.iter().map(|g| g.1.clone()).collect();
-    let spoken = if policy.renew_on_contact {
+    let spoken = if policy.renew_on_contact && !marketing_clock(conn, policy)? {
         last_spoken_to(conn, &contacts)?
     } else {
         HashMap::new()

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Actor, HashDomain, KeyedHasher};
-use crate::db::schema::{contact_emails, contact_phones, suppressions};
+use crate::db::schema::{contact_emails, contact_phones, purposes, suppressions};
 use crate::db::{new_id, now, text_enum, AnyConnection};
 use crate::error::{Error, Result};
 use crate::listing::Page;
@@ -221,6 +221,51 @@ pub fn suppressed_for(
         .select((suppressions::channel, suppressions::value_hash))
         .load(conn)?;
     Ok(rows.into_iter().collect())
+}
+
+/// Warnings for a contact's addresses and numbers on the suppression list: written again
+/// (a new contact, an update), they still receive no marketing the entries cover.
+pub fn warnings_for_contact(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    contact_id: &str,
+) -> Result<Vec<String>> {
+    let emails: Vec<String> = contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .order_by(contact_emails::position)
+        .select(contact_emails::address)
+        .load(conn)?;
+    let phones: Vec<String> = contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .order_by(contact_phones::position)
+        .select(contact_phones::number)
+        .load(conn)?;
+    let values = emails
+        .iter()
+        .map(|e| (SuppressionChannel::Email, e, hash_email(hasher, e)))
+        .chain(
+            phones
+                .iter()
+                .map(|p| (SuppressionChannel::Phone, p, hash_phone(hasher, p))),
+        );
+    let mut warnings = Vec::new();
+    for (channel, value, hash) in values {
+        let entries: Vec<(Option<String>, String)> = suppressions::table
+            .left_join(purposes::table)
+            .filter(suppressions::channel.eq(channel.as_str()))
+            .filter(suppressions::value_hash.eq(&hash))
+            .order_by(purposes::key.asc())
+            .select((purposes::key.nullable(), suppressions::reason))
+            .load(conn)?;
+        for (purpose, reason) in entries {
+            let scope = purpose.map_or("all direct marketing".to_owned(), |p| format!("`{p}`"));
+            warnings.push(format!(
+                "{value} is on the suppression list for {scope} ({reason}): it receives no such \
+                 marketing until the person consents again"
+            ));
+        }
+    }
+    Ok(warnings)
 }
 
 pub fn list(conn: &mut AnyConnection, page: Page) -> Result<Vec<SuppressionRow>> {

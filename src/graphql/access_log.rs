@@ -5,6 +5,7 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use crate::audit::{self, AccessAction, AccessLogFilter, StoredAccessEntry};
+use crate::error::GraphqlResult;
 use crate::graphql::authorization::access;
 use crate::graphql::context::read;
 use crate::graphql::decode_id;
@@ -36,9 +37,10 @@ impl AccessLogEntry {
         &self.0.entry.principal_kind
     }
 
-    /// The user or API key ID, or `issuer#subject` for a provider token.
-    async fn principal_id(&self) -> &str {
-        &self.0.entry.principal_id
+    /// The user's or API key's global ID, `issuer#subject` for a provider token, the
+    /// account name for a command-line run.
+    async fn principal_id(&self) -> String {
+        audit::principal_global_id(&self.0.entry.principal_kind, &self.0.entry.principal_id)
     }
 
     async fn role(&self) -> &str {
@@ -86,7 +88,7 @@ pub struct BreachScope {
     subjects: Vec<ID>,
     /// `Type.field` names touched.
     fields: Vec<String>,
-    /// Principal IDs that touched them.
+    /// The principals that touched them, named as `AccessLogEntry.principalId` names them.
     principals: Vec<String>,
 }
 
@@ -100,7 +102,7 @@ fn contact_ids(keys: &[String]) -> Vec<ID> {
 fn filter(
     ctx: &Context<'_>,
     subject: Option<ID>,
-    principal: Option<String>,
+    principal: Option<ID>,
     from: Option<DateTime<Utc>>,
     to: Option<DateTime<Utc>>,
 ) -> async_graphql::Result<AccessLogFilter> {
@@ -113,8 +115,9 @@ fn filter(
     Ok(AccessLogFilter {
         subject,
         principal_id: principal
-            .map(|p| p.trim().to_owned())
-            .filter(|p| !p.is_empty()),
+            .map(|p| audit::principal_key(&p, "principal"))
+            .transpose()
+            .gql()?,
         from: from.map(|t| t.naive_utc()),
         to: to.map(|t| t.naive_utc()),
     })
@@ -134,7 +137,7 @@ impl AccessLogQueries {
         &self,
         ctx: &Context<'_>,
         subject: Option<ID>,
-        principal: Option<String>,
+        principal: Option<ID>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
         after: Option<String>,
@@ -158,7 +161,7 @@ impl AccessLogQueries {
     async fn breach_scope(
         &self,
         ctx: &Context<'_>,
-        principal: Option<String>,
+        principal: Option<ID>,
         from: Option<DateTime<Utc>>,
         to: Option<DateTime<Utc>>,
     ) -> async_graphql::Result<Option<BreachScope>> {
@@ -169,7 +172,11 @@ impl AccessLogQueries {
             subject_count: scope.subjects.len() as i64,
             subjects: contact_ids(&scope.subjects),
             fields: scope.fields,
-            principals: scope.principals,
+            principals: scope
+                .principals
+                .iter()
+                .map(|(kind, id)| audit::principal_global_id(kind, id))
+                .collect(),
         }))
     }
 }

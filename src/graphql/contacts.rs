@@ -12,6 +12,7 @@ use crate::contacts::{
     OptionalContactField, PhoneRow, TextSearchScope, UpdateContactInput,
 };
 use crate::error::{Error, GraphqlResult};
+use crate::gdpr::suppression;
 use crate::graphql::authorization::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write};
@@ -371,6 +372,9 @@ impl DuplicateGroup {
 #[derive(SimpleObject)]
 pub struct ContactPayload {
     pub contact: Contact,
+    /// What the caller should know but did not stop the change: the contact's addresses and
+    /// numbers that are on the suppression list.
+    pub warnings: Vec<String>,
 }
 
 #[derive(Default)]
@@ -529,13 +533,17 @@ impl ContactMutations {
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let rules = state(ctx).contact_rules.clone();
         let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
-        let row = write(ctx, move |c| {
-            contacts::create(c, input, &rules, &basis_rules, &actor)
+        let hasher = state(ctx).gdpr.hasher.clone();
+        let (row, warnings) = write(ctx, move |c| {
+            let row = contacts::create(c, input, &rules, &basis_rules, &actor, Some(&hasher))?;
+            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+            Ok((row, warnings))
         })
         .await?;
         access(ctx).trail.wrote_subject(&row.id);
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings,
         }))
     }
 
@@ -547,9 +555,16 @@ impl ContactMutations {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let rules = state(ctx).contact_rules.clone();
         let author = access(ctx).principal_id();
-        let row = write(ctx, move |c| contacts::update(c, input, &rules, &author)).await?;
+        let (actor, hasher) = (gdpr::actor(ctx), state(ctx).gdpr.hasher.clone());
+        let (row, warnings) = write(ctx, move |c| {
+            let row = contacts::update(c, input, &rules, &author, &actor, &hasher)?;
+            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+            Ok((row, warnings))
+        })
+        .await?;
         Ok(ContactPayload {
             contact: Contact(row),
+            warnings,
         })
     }
 
@@ -585,9 +600,16 @@ impl ContactMutations {
             rows::require_visible(ctx, NodeType::Contact, id, &field).await?;
         }
         let author = access(ctx).principal_id();
-        let row = write(ctx, move |c| contacts::merge(c, input, &author)).await?;
+        let hasher = state(ctx).gdpr.hasher.clone();
+        let (row, warnings) = write(ctx, move |c| {
+            let row = contacts::merge(c, input, &author)?;
+            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+            Ok((row, warnings))
+        })
+        .await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings,
         }))
     }
 }

@@ -80,6 +80,11 @@ impl Purpose {
         self.0.marketing
     }
 
+    /// Profiling: the profiling retention clock applies (12 months by default).
+    async fn profiling(&self) -> bool {
+        self.0.profiling
+    }
+
     async fn built_in(&self) -> bool {
         self.0.built_in
     }
@@ -169,8 +174,15 @@ impl ProcessingGround {
         self.0.note.as_deref()
     }
 
+    /// When the basis arose (the consent's date, or a date given with its evidence); the
+    /// retention clock starts here.
     async fn started_at(&self) -> DateTime<Utc> {
         utc(self.0.started_at)
+    }
+
+    /// What shows the date the basis arose, when it was given rather than the recording date.
+    async fn basis_evidence(&self) -> Option<&str> {
+        self.0.basis_evidence.as_deref()
     }
 
     async fn ended_at(&self) -> Option<DateTime<Utc>> {

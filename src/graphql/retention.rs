@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::error::GraphqlResult;
 use crate::gdpr::retention::{
-    self, CreateRetentionPolicyInput, RetentionCategory, RetentionPolicyRow, RetentionSummary,
-    UpdateRetentionPolicyInput,
+    self, CreateRetentionPolicyInput, PurposeCategory, RetentionCategory, RetentionPolicyRow,
+    RetentionSummary, UpdateRetentionPolicyInput,
 };
 use crate::graphql::authorization::access;
 use crate::graphql::context::{loader, read, state};
@@ -40,6 +40,17 @@ impl RetentionPolicy {
             .load_one(PurposeById(id.clone()))
             .await?
             .map(Purpose))
+    }
+
+    /// The category of purposes whose grounds the policy limits, when it covers every purpose
+    /// of a category rather than one purpose.
+    async fn purpose_category(&self) -> async_graphql::Result<Option<PurposeCategory>> {
+        self.0
+            .purpose_category
+            .as_deref()
+            .map(PurposeCategory::from_db)
+            .transpose()
+            .gql()
     }
 
     async fn months(&self) -> i32 {

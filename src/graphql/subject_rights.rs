@@ -566,6 +566,7 @@ impl SubjectRightsMutations {
         let row = write(ctx, move |c| restriction::restrict(c, input)).await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings: Vec::new(),
         }))
     }
 
@@ -577,6 +578,7 @@ impl SubjectRightsMutations {
         let row = write(ctx, move |c| restriction::lift(c, input)).await?;
         Ok(Some(ContactPayload {
             contact: Contact(row),
+            warnings: Vec::new(),
         }))
     }
 

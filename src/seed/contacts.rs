@@ -109,6 +109,8 @@ impl Seeder {
             &self.rules,
             &BasisRules::default(),
             &Actor::system("seed"),
+            // Invented people: none of them was ever erased.
+            None,
         )?;
         let index = u32::try_from(self.contacts.len())
             .map_err(|_| Error::Internal("seed: too many contacts to keep in memory".to_owned()))?;
@@ -206,6 +208,7 @@ impl Seeder {
                 family_details: None,
                 source: self.source(serial, category),
                 grounds: Vec::new(),
+                confirm_returning_subject: false,
             },
             staff_domain: None,
         })
@@ -385,6 +388,7 @@ impl Seeder {
             family_details: None,
             source: self.source(serial, category),
             grounds: Vec::new(),
+            confirm_returning_subject: false,
         };
         Ok(Draft {
             input,
@@ -525,6 +529,7 @@ impl Seeder {
                 partita_iva: None,
                 source: self.source(serial, Court),
                 grounds: Vec::new(),
+                confirm_returning_subject: false,
                 notes: None,
                 responsible_user_id: None,
                 affiliations: Vec::new(),

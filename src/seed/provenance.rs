@@ -90,6 +90,8 @@ impl Seeder {
                 consent: None,
                 assessment_id: assessment,
                 note: None,
+                basis_arose_at: None,
+                basis_evidence: None,
             };
         let lia = || self.assessment.clone();
         let mut grounds = vec![match category {

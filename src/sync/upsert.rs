@@ -405,6 +405,7 @@ fn create_contact(
             acquired_by_id: None,
         },
         grounds: Vec::new(),
+        confirm_returning_subject: false,
     };
     let contact = contact_service::create_imported(conn, input, scope.rules)?;
     record_provenance(conn, scope, &contact.id, record, origin)?;
@@ -472,6 +473,8 @@ fn record_provenance(
             scope.instance_name,
             origin.as_str()
         )),
+        basis_arose_at: None,
+        basis_evidence: None,
     };
     let actor = Actor {
         user_id: None,

@@ -183,8 +183,8 @@ async fn seed(app: &TestApp) -> (String, String) {
                  VALUES ('as-zan', 'lia', 'Newsletter LIA', 'positive', 'Weighs the Zanardelli complaint', '2026-01-05', NULL, NULL, {TS}, {TS});
              INSERT INTO consents (id, contact_id, purpose_id, given_at, method, notice_version, collected_by, proof_reference, double_opt_in_at, withdrawn_at, withdrawal_method, recorded_at, recorded_by) \
                  VALUES ('co-zan', '{p}', 'purpose-newsletter', {TS}, 'web_form', 'v3', 'Receptionist Quaglierini', 'form-zanardelli-5521', NULL, NULL, NULL, {TS}, NULL);
-             INSERT INTO processing_grounds (id, contact_id, purpose_id, legal_basis, consent_id, assessment_id, note, started_at, ended_at, end_reason, recorded_at, recorded_by) \
-                 VALUES ('pg-zan', '{p}', 'purpose-newsletter', 'consent', 'co-zan', NULL, 'Noted by Quaglierini', {TS}, {TS}, 'Zanardelli withdrew by phone', {TS}, NULL);
+             INSERT INTO processing_grounds (id, contact_id, purpose_id, legal_basis, consent_id, assessment_id, note, started_at, ended_at, end_reason, recorded_at, recorded_by, basis_evidence) \
+                 VALUES ('pg-zan', '{p}', 'purpose-newsletter', 'consent', 'co-zan', NULL, 'Noted by Quaglierini', {TS}, {TS}, 'Zanardelli withdrew by phone', {TS}, NULL, 'Engagement letter signed by Zanardelli');
              INSERT INTO objections (id, contact_id, purpose_id, received_at, method, note, recorded_at, recorded_by) \
                  VALUES ('ob-zan', '{p}', NULL, {TS}, 'letter', 'Letter from Zanardelli senior', {TS}, NULL);
              INSERT INTO suppressions (id, channel, value_hash, purpose_id, reason, created_at, created_by) \

@@ -16,6 +16,13 @@ fn at(text: &str) -> NaiveDateTime {
         .unwrap_or_else(|e| panic!("bad test time {text}: {e}"))
 }
 
+fn pairs(items: &[(&str, &str)]) -> Vec<(String, String)> {
+    items
+        .iter()
+        .map(|(kind, id)| ((*kind).to_owned(), (*id).to_owned()))
+        .collect()
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| (*s).to_owned()).collect()
 }
@@ -596,7 +603,7 @@ async fn breach_scope_names_subjects_fields_and_principals(backend: Backend) {
             entry_count: 2,
             subjects: strings(&["c1", "c2", "c3"]),
             fields: strings(&["Contact.displayName", "Contact.notes", "Contact.pec"]),
-            principals: strings(&["anna"]),
+            principals: pairs(&[("user", "anna")]),
         }
     );
     let by_window = scope(AccessLogFilter {
@@ -611,7 +618,7 @@ async fn breach_scope_names_subjects_fields_and_principals(backend: Backend) {
             entry_count: 2,
             subjects: strings(&["c1", "c3"]),
             fields: strings(&["Contact.codiceFiscale", "Contact.notes"]),
-            principals: strings(&["anna", "key-1"]),
+            principals: pairs(&[("api_key", "key-1"), ("user", "anna")]),
         }
     );
     let principal_in_window = scope(AccessLogFilter {

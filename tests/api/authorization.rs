@@ -776,12 +776,32 @@ async fn reads_and_writes_of_personal_data_are_logged_for_the_dpo(backend: Backe
         .gql_as(lawyer, "{ viewer { user { id } } }", json!({}))
         .await["data"]["viewer"]["user"]["id"]
         .clone();
+    let scope = app
+        .gql_as(dpo, "query($p: ID) { breachScope(principal: $p) { entryCount subjectCount subjects fields principals } }", json!({ "p": lawyer_id }))
+        .await;
+    assert_eq!(
+        scope["data"]["breachScope"]["principals"],
+        json!([lawyer_id]),
+        "{scope:#}"
+    );
+    // The raw key behind the global ID, or another kind of ID, is refused rather than
+    // scoping nothing.
     let user_key = lexgate::ids::parse(lawyer_id.as_str().expect("id"))
         .expect("user id")
         .1;
-    let scope = app
-        .gql_as(dpo, "query($p: String) { breachScope(principal: $p) { entryCount subjectCount subjects fields } }", json!({ "p": user_key }))
-        .await;
+    for wrong in [json!(user_key), json!(person)] {
+        let refused = app
+            .gql_as(
+                dpo,
+                "query($p: ID) { breachScope(principal: $p) { entryCount } }",
+                json!({ "p": wrong }),
+            )
+            .await;
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{refused:#}"
+        );
+    }
     let scope = &scope["data"]["breachScope"];
     assert_eq!(scope["subjects"], json!([person]), "{scope:#}");
     assert!(scope["fields"]

@@ -260,7 +260,112 @@ async fn only_the_dpo_exports_and_the_cli_writes_the_same_export(backend: Backen
     );
 }
 
+/// The export's retention section names the policies that apply to this person and the day
+/// each would end processing, not a generic period.
+async fn the_export_dates_the_retention_policies_that_apply(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, dpo) = app.sign_in("dpo@studio.it", "dpo").await;
+    let person = create_person(
+        &app,
+        "Elsa",
+        "Termini",
+        json!({ "grounds": [
+            { "purpose": "client_relationship", "legalBasis": "CONTRACT" },
+            { "purpose": "newsletter", "legalBasis": "CONSENT", "consent": {
+                "givenAt": "2026-01-10T10:00:00Z", "method": "WEB_FORM", "noticeVersion": "2026-01", "collectedBy": "Modulo" } },
+        ] }),
+    )
+    .await;
+    let matter = create_matter(
+        &app,
+        "2019/0042",
+        &person,
+        json!({ "openedOn": "2019-01-10" }),
+    )
+    .await;
+    app.data(
+        "mutation($m: ID!) { updateMatter(input: { id: $m, status: CLOSED, closedOn: \"2020-03-01\" }) { matter { id } } }",
+        json!({ "m": matter }),
+    )
+    .await;
+    create_matter(&app, "2026/0099", &person, json!({})).await;
+    let export = app.gql_as(&dpo, EXPORT, json!({ "id": person })).await["data"]
+        ["subjectAccessExport"]
+        .clone();
+    let retention = &export["retention"];
+    assert!(
+        retention.get("professionalRetentionYears").is_none(),
+        "{retention:#}"
+    );
+    let policies = retention["policies"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{retention:#}"));
+    let find = |applies_to: &str| {
+        policies
+            .iter()
+            .find(|p| p["appliesTo"] == applies_to)
+            .unwrap_or_else(|| panic!("{applies_to} missing: {retention:#}"))
+            .clone()
+    };
+    let newsletter = find("processing ground for `newsletter`");
+    assert_eq!(newsletter["policy"], "Marketing");
+    assert_eq!(newsletter["months"], 24);
+    assert_eq!(
+        newsletter["endsProcessingOn"], "2028-01-11",
+        "{newsletter:#}"
+    );
+    let closed = find("matter 2019/0042");
+    assert_eq!(closed["months"], 120);
+    assert_eq!(closed["endsProcessingOn"], "2030-03-02", "{closed:#}");
+    let open = find("matter 2026/0099");
+    assert_eq!(
+        open["endsProcessingOn"],
+        Value::Null,
+        "counts from the closing"
+    );
+    assert_eq!(
+        policies.len(),
+        3,
+        "no policy covers the contract basis: {retention:#}"
+    );
+}
+
+/// Commands that print data print only data on standard output; their logs go to standard
+/// error, so `> file.json` is valid JSON.
+async fn cli_commands_log_to_standard_error(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let person = create_person(&app, "Rita", "Serra", json!({})).await;
+    // The export migrates the database first and logs it; the register does not log.
+    for (args, logs) in [
+        (vec!["dsar", "export", "--contact", person.as_str()], true),
+        (vec!["register", "export", "--format", "json"], false),
+    ] {
+        let output = std::process::Command::new(env!("CARGO_BIN_EXE_lexgate"))
+            .args(&args)
+            .args(["--database-url", &app.database_url])
+            .env("LEXGATE_LOG", "info")
+            .env_remove("DATABASE_URL")
+            .output()
+            .expect("lexgate runs");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{args:?}: {stderr}");
+        assert!(
+            !logs || stderr.contains("database migrations applied"),
+            "{args:?}: the log line belongs on standard error: {stderr}"
+        );
+        let stdout: Value = serde_json::from_slice(&output.stdout).unwrap_or_else(|e| {
+            panic!(
+                "{args:?}: standard output is not JSON ({e}): {}",
+                String::from_utf8_lossy(&output.stdout)
+            )
+        });
+        assert!(stdout.is_object(), "{args:?}: {stdout}");
+    }
+}
+
 on_both_backends!(
+    the_export_dates_the_retention_policies_that_apply,
+    cli_commands_log_to_standard_error,
     the_dsar_contains_every_table_that_holds_the_subject,
     only_the_dpo_exports_and_the_cli_writes_the_same_export,
 );

@@ -275,6 +275,32 @@ async fn a_held_contact_keeps_exactly_the_held_parts(backend: Backend) {
         erasure["holdReasons"].to_string().contains("2026/0042"),
         "{erasure:#}"
     );
+    // Each category appears once: erased, or kept with what of it stayed.
+    let listed = |key: &str| -> Vec<String> {
+        erasure[key]
+            .as_array()
+            .unwrap_or_else(|| panic!("{erasure:#}"))
+            .iter()
+            .map(|c| {
+                let text = c.as_str().expect("a category");
+                text.split(" (").next().unwrap_or(text).to_owned()
+            })
+            .collect()
+    };
+    let (erased, kept) = (listed("erasedCategories"), listed("keptCategories"));
+    for partly in [
+        "matter links",
+        "communication participation",
+        "processing grounds",
+    ] {
+        assert!(kept.iter().any(|c| c == partly), "{partly}: {erasure:#}");
+        assert!(!erased.iter().any(|c| c == partly), "{partly}: {erasure:#}");
+    }
+    let mut all: Vec<&String> = erased.iter().chain(&kept).collect();
+    let count = all.len();
+    all.sort();
+    all.dedup();
+    assert_eq!(all.len(), count, "a category listed twice: {erasure:#}");
 
     // Only the identity the case file needs survives, and only on the contact row.
     let survivors = find_values(&app, UNHELD_VALUES);
@@ -470,7 +496,98 @@ async fn an_erasure_needs_a_verified_erasure_request_naming_a_contact(backend: B
     assert!(!find_values(&app, &["Moretti"]).is_empty());
 }
 
+/// An erased person's email, phone or tax code is refused on a new or updated contact
+/// (`ERASED_SUBJECT`) unless the caller confirms they came back on a new source and basis;
+/// the source then records the return.
+async fn an_erased_person_comes_back_only_when_confirmed(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, dpo) = app.sign_in("dpo@studio.it", "dpo").await;
+    let person = person_everywhere(&app, &dpo, None).await;
+    let request = verified_request(&app, &dpo, "ERASURE", &person.id, REQUESTER).await;
+    let body = app.gql_as(&dpo, EXECUTE, json!({ "id": request })).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+
+    const CREATE: &str = "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id sources { detail } } } }";
+    let input = |extra: Value| {
+        let mut input = json!({ "kind": "PERSON", "givenName": "Gildina", "familyName": "Z.", "category": "CLIENT" });
+        crate::fixtures::merge(&mut input, extra);
+        json!({ "input": crate::fixtures::with_provenance(input) })
+    };
+    for extra in [
+        json!({ "emails": [{ "address": EMAIL.to_uppercase() }] }),
+        json!({ "phones": [{ "number": "347 555 0199" }] }),
+        json!({ "codiceFiscale": CODICE_FISCALE.to_lowercase() }),
+    ] {
+        let error = app.error(CREATE, input(extra.clone())).await;
+        assert_error(&error, "ERASED_SUBJECT", "input.confirmReturningSubject");
+        assert!(
+            find_values(&app, &["Gildina"]).is_empty(),
+            "{extra}: half-written"
+        );
+    }
+    // Confirmed, on a new documented source: created, and the source says so.
+    let mut confirmed = input(json!({
+        "emails": [{ "address": EMAIL }],
+        "confirmReturningSubject": true,
+        "source": { "kind": "REFERRAL", "detail": "Came back through Avv. Neri", "acquiredAt": "2026-11-02T10:00:00Z" },
+    }));
+    confirmed["input"]["grounds"] =
+        json!([{ "purpose": "client_relationship", "legalBasis": "CONTRACT" }]);
+    let created = app.data(CREATE, confirmed).await;
+    let detail = created["createContact"]["contact"]["sources"][0]["detail"].clone();
+    assert_eq!(
+        detail,
+        "Came back through Avv. Neri (returning after an erasure, confirmed on this source)",
+        "{created:#}"
+    );
+    // Confirming for someone never erased notes nothing.
+    let fresh = app
+        .data(
+            CREATE,
+            input(json!({ "emails": [{ "address": "new@posta-esempio.it" }], "confirmReturningSubject": true })),
+        )
+        .await;
+    assert_eq!(
+        fresh["createContact"]["contact"]["sources"][0]["detail"],
+        "Entered for the test"
+    );
+
+    // Adding an erased person's number to an existing contact needs the same confirmation.
+    let other = create_person(&app, "Ada", "Conti", json!({})).await;
+    const UPDATE: &str = "mutation($input: UpdateContactInput!) { updateContact(input: $input) { contact { phones { number } sources { detail } } } }";
+    let error = app
+        .error(
+            UPDATE,
+            json!({ "input": { "id": other, "phones": [{ "number": PHONE }] } }),
+        )
+        .await;
+    assert_error(&error, "ERASED_SUBJECT", "input.returningSubjectSource");
+    let unchanged = app
+        .data(
+            "query($id: ID!) { contact(id: $id) { phones { number } } }",
+            json!({ "id": other }),
+        )
+        .await;
+    assert_eq!(unchanged["contact"]["phones"], json!([]));
+    let updated = app
+        .data(
+            UPDATE,
+            json!({ "input": { "id": other, "phones": [{ "number": PHONE }],
+                "returningSubjectSource": { "kind": "EMAIL", "detail": "Wrote to us again", "acquiredAt": "2026-11-03T10:00:00Z" } } }),
+        )
+        .await;
+    let contact = &updated["updateContact"]["contact"];
+    assert_eq!(contact["phones"], json!([{ "number": PHONE }]));
+    assert!(
+        contact["sources"]
+            .to_string()
+            .contains("Wrote to us again (returning after an erasure"),
+        "{updated:#}"
+    );
+}
+
 on_both_backends!(
+    an_erased_person_comes_back_only_when_confirmed,
     erasure_without_a_hold_leaves_no_personal_value_anywhere,
     a_held_contact_keeps_exactly_the_held_parts,
     a_matter_closed_over_ten_years_ago_holds_nothing,

@@ -176,6 +176,22 @@ async fn bases_follow_the_configured_rules(backend: Backend) {
     )
     .await;
     let private = create_person(&app, "Pia", "Gallo", json!({})).await;
+    // Roles match as whole words: "COO" is not in "Coordinatore", and the CEO's assistant
+    // does not hold the CEO's role.
+    let buyer = create_person(
+        &app,
+        "Ugo",
+        "Riva",
+        json!({ "affiliations": [{ "organizationId": acme, "jobTitle": "Coordinatore Acquisti" }] }),
+    )
+    .await;
+    let assistant = create_person(
+        &app,
+        "Eva",
+        "Sala",
+        json!({ "affiliations": [{ "organizationId": acme, "jobTitle": "Assistant to the CEO" }] }),
+    )
+    .await;
     let approved = lia(&app, &["marketing_email"], "APPROVED").await;
     let rejected = lia(&app, &["marketing_email"], "REJECTED").await;
     let other_purpose = lia(&app, &["events"], "APPROVED").await;
@@ -200,6 +216,8 @@ async fn bases_follow_the_configured_rules(backend: Backend) {
     for (contact, assessment, field) in [
         (&intern, json!(approved), "input.ground.legalBasis"),
         (&private, json!(approved), "input.ground.legalBasis"),
+        (&buyer, json!(approved), "input.ground.legalBasis"),
+        (&assistant, json!(approved), "input.ground.legalBasis"),
         (&cfo, json!(rejected), "input.ground.assessmentId"),
         (&cfo, json!(other_purpose), "input.ground.assessmentId"),
         (&cfo, dpia.clone(), "input.ground.assessmentId"),
@@ -387,6 +405,39 @@ async fn withdrawals_and_objections_end_grounds_and_suppress(backend: Backend) {
         suppressed["suppressedEmails"],
         json!(["anna.neri@example.com"])
     );
+    // Adding a suppressed address again is allowed, with a warning naming what it is
+    // suppressed for; an address off the list gets none.
+    let create = "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } warnings } }";
+    let again = app
+        .data(
+            create,
+            json!({ "input": crate::fixtures::with_provenance(json!({ "kind": "PERSON", "givenName": "Anna", "familyName": "Neri", "category": "CLIENT", "emails": [{ "address": "anna.neri@example.com" }, { "address": "anna@altro.it" }] })) }),
+        )
+        .await;
+    let warnings = again["createContact"]["warnings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{again:#}"))
+        .clone();
+    assert!(
+        warnings.iter().any(|w| {
+            let w = w.as_str().unwrap_or_default();
+            w.starts_with("anna.neri@example.com") && w.contains("`newsletter` (withdrawal)")
+        }),
+        "{again:#}"
+    );
+    assert!(
+        !warnings
+            .iter()
+            .any(|w| w.as_str().unwrap_or_default().contains("altro")),
+        "{again:#}"
+    );
+    let clean = app
+        .data(
+            create,
+            json!({ "input": crate::fixtures::with_provenance(json!({ "kind": "PERSON", "givenName": "Bea", "familyName": "Neri", "category": "CLIENT", "emails": [{ "address": "bea@altro.it" }] })) }),
+        )
+        .await;
+    assert_eq!(clean["createContact"]["warnings"], json!([]));
 }
 
 async fn campaign_audience(app: &TestApp, campaign: &str) -> Value {

@@ -564,7 +564,6 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
     let app = TestApp::start(backend).await;
     let (_, dpo) = app.sign_in("dpo@studio.example", "dpo").await;
     let (staff_id, staff) = app.sign_in("staff@studio.example", "staff").await;
-    let staff_key = lexgate::ids::parse(&staff_id).expect("user id").1;
     let anna = create_person(
         &app,
         "Anna",
@@ -603,7 +602,7 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
         .gql_as(
             &dpo,
             fill,
-            json!({ "input": { "breachId": breach["id"], "principal": staff_key, "from": before.to_rfc3339() } }),
+            json!({ "input": { "breachId": breach["id"], "principal": staff_id, "from": before.to_rfc3339() } }),
         )
         .await;
     let filled = &data(&body)["fillBreachSubjects"]["breach"];
@@ -635,12 +634,12 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
         .gql_as(&dpo, "{ viewer { user { id } } }", json!({}))
         .await["data"]["viewer"]["user"]["id"]
         .as_str()
-        .map(|id| lexgate::ids::parse(id).expect("user id").1)
-        .expect("the DPO's ID");
+        .expect("the DPO's ID")
+        .to_owned();
     let log = app
         .gql_as(
             &dpo,
-            "query($p: String) { accessLog(principal: $p, first: 50) { nodes { action subjects } } }",
+            "query($p: ID) { accessLog(principal: $p, first: 50) { nodes { action principalId subjects } } }",
             json!({ "p": dpo_id }),
         )
         .await;
@@ -655,6 +654,14 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
                     .is_some_and(|s| s.contains(&json!(anna)) && s.contains(&json!(bruno)))
         });
     assert!(wrote_subjects, "{log:#}");
+    assert!(
+        data(&log)["accessLog"]["nodes"]
+            .as_array()
+            .expect("entries")
+            .iter()
+            .all(|e| e["principalId"] == dpo_id.as_str()),
+        "{log:#}"
+    );
 
     // Refilling replaces: a window before anything happened touches no one.
     let body = app
@@ -668,6 +675,19 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
     assert_eq!(empty["approximateSubjects"], 0);
     assert_eq!(empty["subjects"], json!([]));
 
+    // Principals are named by global ID: a raw UUID or another kind of ID is refused, not
+    // taken as a principal who touched nothing.
+    let raw = lexgate::ids::parse(&staff_id).expect("user id").1;
+    for wrong in [json!(raw), json!(anna)] {
+        let body = app
+            .gql_as(
+                &dpo,
+                fill,
+                json!({ "input": { "breachId": breach["id"], "principal": wrong } }),
+            )
+            .await;
+        assert_error(first_error(&body), "BAD_USER_INPUT", "input.principal");
+    }
     // Scoping needs a principal or a window.
     let body = app
         .gql_as(&dpo, fill, json!({ "input": { "breachId": breach["id"] } }))
@@ -677,7 +697,7 @@ async fn breach_subjects_are_filled_from_the_access_log(backend: Backend) {
         .gql_as(
             &staff,
             fill,
-            json!({ "input": { "breachId": breach["id"], "principal": staff_key } }),
+            json!({ "input": { "breachId": breach["id"], "principal": staff_id } }),
         )
         .await;
     assert_eq!(first_error(&body)["extensions"]["code"], "FORBIDDEN");

@@ -200,7 +200,7 @@ async fn policies_are_the_dpos_and_validated(backend: Backend) {
     let list = app
         .gql_as(
             &dpo,
-            "{ retentionPolicies { name category months renewOnContact purpose { key } } }",
+            "{ retentionPolicies { name category months renewOnContact purpose { key } purposeCategory } }",
             json!({}),
         )
         .await;
@@ -208,7 +208,9 @@ async fn policies_are_the_dpos_and_validated(backend: Backend) {
         .as_array()
         .expect("policies")
         .clone();
-    assert!(policies.contains(&json!({ "name": "Profiling on purchase and billing details", "category": "PROCESSING_GROUND", "months": 12, "renewOnContact": false, "purpose": { "key": "profiling" } })), "{list:#}");
+    // The built-in clocks cover every purpose of their category, not one purpose's key.
+    assert!(policies.contains(&json!({ "name": "Profiling", "category": "PROCESSING_GROUND", "months": 12, "renewOnContact": false, "purpose": null, "purposeCategory": "PROFILING" })), "{list:#}");
+    assert!(policies.contains(&json!({ "name": "Marketing", "category": "PROCESSING_GROUND", "months": 24, "renewOnContact": false, "purpose": null, "purposeCategory": "MARKETING" })), "{list:#}");
     assert!(policies
         .iter()
         .any(|p| p["category"] == "CLOSED_MATTER" && p["months"] == 120));
@@ -226,12 +228,25 @@ async fn policies_are_the_dpos_and_validated(backend: Backend) {
             json!({ "name": "x", "category": "INACTIVE_PROSPECT", "months": 0 }),
             "input.months",
         ),
+        (
+            json!({ "name": "x", "category": "PROCESSING_GROUND", "months": 12, "purpose": "newsletter", "purposeCategory": "MARKETING" }),
+            "input.purposeCategory",
+        ),
+        (
+            json!({ "name": "x", "category": "CLOSED_MATTER", "months": 12, "purposeCategory": "PROFILING" }),
+            "input.purposeCategory",
+        ),
+        // A call renews only the relationship and prospect clocks.
+        (
+            json!({ "name": "x", "category": "PROCESSING_GROUND", "purpose": "newsletter", "months": 36, "renewOnContact": true }),
+            "input.renewOnContact",
+        ),
     ] {
         let body = app.gql_as(&dpo, create, json!({ "i": input })).await;
         assert_eq!(body["errors"][0]["extensions"]["field"], field, "{body:#}");
     }
     let made = app
-        .gql_as(&dpo, create, json!({ "i": { "name": "Newsletter subscribers", "category": "PROCESSING_GROUND", "purpose": "newsletter", "months": 36, "renewOnContact": true } }))
+        .gql_as(&dpo, create, json!({ "i": { "name": "Newsletter subscribers", "category": "PROCESSING_GROUND", "purpose": "newsletter", "months": 36 } }))
         .await;
     assert_eq!(
         made["data"]["createRetentionPolicy"]["policy"]["months"], 36,
@@ -249,7 +264,152 @@ async fn policies_are_the_dpos_and_validated(backend: Backend) {
     assert_eq!(denied["errors"][0]["extensions"]["code"], "FORBIDDEN");
 }
 
+fn months_ago(months: u32) -> String {
+    (chrono::Utc::now() - chrono::Months::new(months)).to_rfc3339()
+}
+
+fn consent_given(purpose: &str, given_at: &str) -> Value {
+    json!({ "purpose": purpose, "legalBasis": "CONSENT", "consent": {
+        "givenAt": given_at, "method": "WEB_FORM", "noticeVersion": "2023-01", "collectedBy": "Modulo" } })
+}
+
+async fn active_purposes(app: &TestApp, contact: &str) -> Vec<String> {
+    let body = app
+        .data(
+            "query($id: ID!) { contact(id: $id) { processingGrounds { purpose { key } } } }",
+            json!({ "id": contact }),
+        )
+        .await;
+    let mut keys: Vec<String> = body["contact"]["processingGrounds"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body:#}"))
+        .iter()
+        .filter_map(|g| g["purpose"]["key"].as_str().map(str::to_owned))
+        .collect();
+    keys.sort();
+    keys
+}
+
+/// Every marketing purpose runs on the 24-month clock and every profiling purpose on the
+/// 12-month one, through the purpose's category; clocks start when the basis arose (the
+/// consent's date, a contract's date given with evidence), not when it was entered; a call
+/// renews neither.
+async fn clocks_follow_the_purpose_category_from_the_basis_date(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (_, dpo) = app.sign_in("dpo@studio.it", "dpo").await;
+    let old = months_ago(30);
+    // A newsletter consent given 30 months ago and entered today expires; the contract
+    // from the same date has no clock.
+    let reader = create_person(
+        &app,
+        "Nadia",
+        "Lettrice",
+        json!({ "grounds": [
+            { "purpose": "client_relationship", "legalBasis": "CONTRACT", "basisAroseAt": old, "basisEvidence": "Engagement letter 2024/118" },
+            consent_given("newsletter", &old),
+        ] }),
+    )
+    .await;
+    let contract = app
+        .data(
+            "query($id: ID!) { contact(id: $id) { processingGrounds { purpose { key } startedAt basisEvidence } } }",
+            json!({ "id": reader }),
+        )
+        .await;
+    let grounds = contract["contact"]["processingGrounds"]
+        .as_array()
+        .expect("grounds")
+        .clone();
+    for ground in &grounds {
+        let started = crate::fixtures::time(&ground["startedAt"]);
+        let expected = crate::fixtures::time(&json!(old));
+        assert!(
+            (started - expected).num_seconds().abs() < 2,
+            "the clock starts when the basis arose: {contract:#}"
+        );
+    }
+    assert!(grounds
+        .iter()
+        .any(|g| g["basisEvidence"] == "Engagement letter 2024/118"));
+    // An events consent as old, with a call last week: the call does not renew marketing.
+    let guest = create_person(
+        &app,
+        "Guido",
+        "Ospite",
+        json!({ "category": "OTHER", "grounds": [consent_given("events", &old)] }),
+    )
+    .await;
+    app.data(
+        "mutation($p: ID!, $at: DateTime!) { logCommunication(input: { channel: PHONE, direction: OUTBOUND, occurredAt: $at, subject: \"Invito\", participantIds: [$p] }) { communication { id } } }",
+        json!({ "p": guest, "at": months_ago(0) }),
+    )
+    .await;
+    // The firm's own profiling purpose: 13 months is past the profiling clock, while the
+    // newsletter consent of 20 months is within the marketing one.
+    let purpose = app
+        .gql_as(
+            &dpo,
+            "mutation($i: CreatePurposeInput!) { createPurpose(input: $i) { purpose { key profiling } } }",
+            json!({ "i": { "key": "buying_patterns", "name": "Buying patterns", "marketing": true, "profiling": true } }),
+        )
+        .await;
+    assert_eq!(
+        purpose["data"]["createPurpose"]["purpose"]["profiling"], true,
+        "{purpose:#}"
+    );
+    let profiled = create_person(
+        &app,
+        "Paola",
+        "Profilata",
+        json!({ "category": "OTHER", "grounds": [
+            consent_given("buying_patterns", &months_ago(13)),
+            consent_given("newsletter", &months_ago(20)),
+        ] }),
+    )
+    .await;
+
+    let real = app.gql_as(&dpo, RUN, json!({ "dry": false })).await;
+    let mut summary = real["data"]["runRetention"].clone();
+    summary.as_object_mut().map(|o| o.remove("dryRun"));
+    assert_eq!(
+        summary,
+        json!({ "groundsEnded": 3, "contactsErased": 1, "contactsPartlyKept": 0, "mattersAnonymised": 0 }),
+        "{real:#}"
+    );
+    assert_eq!(
+        active_purposes(&app, &reader).await,
+        ["client_relationship"]
+    );
+    assert!(!exists(&app, &guest).await, "no basis left: erased");
+    assert_eq!(active_purposes(&app, &profiled).await, ["newsletter"]);
+
+    // A date without evidence, or on a consent basis, is refused.
+    for (ground, field) in [
+        (
+            json!({ "purpose": "client_relationship", "legalBasis": "CONTRACT", "basisAroseAt": old }),
+            "input.grounds[0].basisEvidence",
+        ),
+        (
+            json!({ "purpose": "newsletter", "legalBasis": "CONSENT", "basisAroseAt": old, "basisEvidence": "x",
+                    "consent": { "givenAt": old, "method": "WEB_FORM", "noticeVersion": "1", "collectedBy": "Modulo" } }),
+            "input.grounds[0].basisAroseAt",
+        ),
+    ] {
+        let input = crate::fixtures::with_provenance(
+            json!({ "kind": "PERSON", "givenName": "Bad", "familyName": "Date", "category": "CLIENT", "grounds": [ground] }),
+        );
+        let error = app
+            .error(
+                "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }",
+                json!({ "input": input }),
+            )
+            .await;
+        crate::fixtures::assert_error(&error, "BAD_USER_INPUT", field);
+    }
+}
+
 on_both_backends!(
+    clocks_follow_the_purpose_category_from_the_basis_date,
     expired_data_is_erased_once_and_holds_are_respected,
     policies_are_the_dpos_and_validated,
 );

@@ -98,18 +98,43 @@ async fn requests_are_due_a_calendar_month_after_receipt(backend: Backend) {
         )
         .await;
     assert_error(&too_long["errors"][0], "BAD_USER_INPUT", "input.months");
-    let extended = app
+    // An overdue request can no longer be extended (Art. 12(3): within the first month).
+    let late = app
         .gql_as(&dpo, EXTEND, json!({ "input": { "id": old["id"], "months": 2, "reason": "Many matters to search" } }))
         .await;
+    assert_error(&late["errors"][0], "CONFLICT", "input.id");
+    let still = listed(&app, &dpo, json!({ "overdue": true })).await;
+    assert_eq!(
+        still,
+        vec![old["id"].as_str().unwrap_or_default().to_owned()]
+    );
+    let recent = create(
+        &app,
+        &dpo,
+        json!({ "kind": "ACCESS", "channel": "EMAIL", "requesterName": "Lia Fontana",
+                "receivedAt": (chrono::Utc::now() - chrono::Duration::days(3)).to_rfc3339() }),
+    )
+    .await;
+    let extended = app
+        .gql_as(&dpo, EXTEND, json!({ "input": { "id": recent["id"], "months": 2, "reason": "Many matters to search" } }))
+        .await;
     let request = &extended["data"]["extendSubjectRequest"]["request"];
-    assert_eq!(request["dueOn"], "2026-04-28", "{extended:#}");
-    assert_eq!(request["originalDueOn"], "2026-02-28");
-    assert_eq!(request["overdue"], true);
+    let original: chrono::NaiveDate = recent["dueOn"]
+        .as_str()
+        .and_then(|d| d.parse().ok())
+        .unwrap_or_else(|| panic!("{recent:#}"));
+    let due = original
+        .checked_add_months(chrono::Months::new(2))
+        .expect("a date");
+    assert_eq!(request["dueOn"], due.to_string(), "{extended:#}");
+    assert_eq!(request["originalDueOn"], original.to_string());
+    assert_eq!(request["overdue"], false);
+    assert_eq!(request["extensionReason"], "Many matters to search");
     let twice = app
         .gql_as(
             &dpo,
             EXTEND,
-            json!({ "input": { "id": old["id"], "months": 1, "reason": "again" } }),
+            json!({ "input": { "id": recent["id"], "months": 1, "reason": "again" } }),
         )
         .await;
     assert_error(&twice["errors"][0], "CONFLICT", "input.id");

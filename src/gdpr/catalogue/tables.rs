@@ -531,6 +531,7 @@ pub const TABLES: &[TableRules] = &[
             ("built_in", K),
             ("created_at", K),
             ("updated_at", K),
+            ("profiling", K),
         ],
         &[],
     ),
@@ -615,6 +616,7 @@ pub const TABLES: &[TableRules] = &[
             ("end_reason", TEXT),
             ("recorded_at", K),
             ("recorded_by", K),
+            ("basis_evidence", TEXT),
         ],
         &["contact_id"],
     )
@@ -858,6 +860,7 @@ pub const TABLES: &[TableRules] = &[
             ("active", K),
             ("created_at", K),
             ("updated_at", K),
+            ("purpose_category", K),
         ],
         &[],
     ),

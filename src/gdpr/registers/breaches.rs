@@ -164,8 +164,9 @@ pub struct BreachFilter {
 #[derive(Debug, Clone, InputObject)]
 pub struct FillBreachSubjectsInput {
     pub breach_id: ID,
-    /// A user or API key ID, or `issuer#subject`, as the access log names principals.
-    pub principal: Option<String>,
+    /// A user's or API key's global ID, or `issuer#subject`, as the access log names
+    /// principals.
+    pub principal: Option<ID>,
     pub from: Option<DateTime<Utc>>,
     pub to: Option<DateTime<Utc>>,
 }
@@ -424,7 +425,11 @@ pub fn fill_subjects(
     input: FillBreachSubjectsInput,
 ) -> Result<(BreachRow, Vec<BreachSubjectRow>)> {
     let id = ids::decode(NodeType::Breach, &input.breach_id, "input.breachId")?;
-    let principal = non_blank(input.principal);
+    let principal = input
+        .principal
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| audit::principal_key(&p, "input.principal"))
+        .transpose()?;
     if principal.is_none() && input.from.is_none() && input.to.is_none() {
         return Err(Error::invalid(
             "input.principal",

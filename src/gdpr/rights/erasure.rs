@@ -3,8 +3,6 @@
 //! else about the person is deleted, tombstones and suppressions remember their identifiers as
 //! keyed hashes, and the erasure log records which categories went and which stayed, and why.
 
-use std::collections::BTreeSet;
-
 use async_graphql::{InputObject, ID};
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -277,18 +275,44 @@ fn erase_unheld_parts(
         ))
         .execute(conn)?;
 
-    let kept: BTreeSet<&str> = ["identity (names, codice fiscale, partita IVA)"]
-        .into_iter()
-        .chain((!held.is_empty()).then_some("links to held matters"))
-        .chain((!held.is_empty()).then_some("communications and deadlines of held matters"))
-        .chain((!held.is_empty()).then_some("processing grounds for matter handling"))
-        .collect();
-    let erased: Vec<String> = ALL_CATEGORIES
+    Ok(held_outcome(!held.is_empty()))
+}
+
+/// The erasure log's account of a held erasure: each category once, either erased or kept
+/// with what of it stayed (a category partly kept is not also listed as erased).
+fn held_outcome(held_matters: bool) -> (Vec<String>, Vec<String>) {
+    let mut kept: Vec<(&str, &str)> = vec![
+        ("identity", "identity (names, codice fiscale, partita IVA)"),
+        (
+            "processing grounds",
+            "processing grounds (matter handling continues for the hold; the others ended)",
+        ),
+    ];
+    if held_matters {
+        kept.extend([
+            (
+                "matter links",
+                "matter links (links to held matters kept; the others erased)",
+            ),
+            (
+                "communication participation",
+                "communication participation (in held matters' communications kept; the others erased)",
+            ),
+            (
+                "deadline links",
+                "deadline links (to held matters' deadlines kept; the others unlinked)",
+            ),
+        ]);
+    }
+    let erased = ALL_CATEGORIES
         .iter()
-        .filter(|c| **c != "identity")
+        .filter(|c| !kept.iter().any(|(category, _)| category == *c))
         .map(|c| (*c).to_owned())
         .collect();
-    Ok((erased, kept.into_iter().map(str::to_owned).collect()))
+    (
+        erased,
+        kept.into_iter().map(|(_, what)| what.to_owned()).collect(),
+    )
 }
 
 /// A page of the erasure log, newest first.

@@ -323,7 +323,7 @@ pub fn subject_access_export(
         "recipients": data.get("recipients").cloned().unwrap_or(Value::Array(Vec::new())),
         "retention": {
             "contactCreatedAt": ts(contact.created_at),
-            "professionalRetentionYears": 10,
+            "policies": crate::gdpr::retention::applying_to(conn, contact_id)?,
             "holds": holds.reasons(),
         },
         "suppression": suppression_of(conn, hasher, &emails, &phones, &reader.purposes)?,

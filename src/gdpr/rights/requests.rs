@@ -358,6 +358,17 @@ pub fn extend(
     }
     v.finish()?;
     require_open(&row)?;
+    // Art. 12(3): the extension is notified within the first month, so a late one cannot
+    // retroactively clear the delay.
+    if row.overdue_on(today()) {
+        return Err(Error::Conflict {
+            field: Some("input.id".to_owned()),
+            message: format!(
+                "the request was due on {} and is overdue; Art. 12(3) allows an extension only within the first month",
+                row.effective_due_on()
+            ),
+        });
+    }
     if row.extended_due_on.is_some() {
         return Err(Error::Conflict {
             field: Some("input.id".to_owned()),

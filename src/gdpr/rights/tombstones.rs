@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use crate::db::schema::tombstones;
 use crate::db::{new_id, now, AnyConnection};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::gdpr::{HashDomain, KeyedHasher};
 use crate::validation::email_key;
 
@@ -134,6 +134,33 @@ pub fn is_erased(
     }
     Ok(false)
 }
+
+/// What creating or updating a contact checks before it writes identifiers: those of an
+/// erased person are refused with `ERASED_SUBJECT` at `field` unless the caller `confirmed`
+/// that the person came back on a new, documented source and basis. Answers whether the
+/// identifiers were an erased person's (so the caller records the return in the sources).
+pub fn check_returning(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    ids: &Identifiers,
+    confirmed: bool,
+    field: &str,
+) -> Result<bool> {
+    let erased = is_erased(conn, hasher, ids)?;
+    if erased && !confirmed {
+        return Err(Error::ErasedSubject {
+            field: field.to_owned(),
+            message: "an email address, phone number or tax code given belongs to a person the \
+                      firm erased; record them again only if they came back on a new source and \
+                      legal basis, and confirm it"
+                .to_owned(),
+        });
+    }
+    Ok(erased)
+}
+
+/// How a source notes that the person came back after an erasure.
+pub const RETURNING_SUBJECT_NOTE: &str = "returning after an erasure, confirmed on this source";
 
 #[cfg(test)]
 mod tests {
