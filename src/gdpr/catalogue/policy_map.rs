@@ -81,7 +81,7 @@ const BACKED: &[Backed] = &[
         type_name: "Communication",
         table: "communications",
         fields: &[],
-        relations: &[],
+        relations: &[("body", "communication_imports")],
     },
     Backed {
         type_name: "Deadline",

@@ -368,7 +368,9 @@ pub const TABLES: &[TableRules] = &[
             ("imported_at", K),
         ],
         &[],
-    ),
+    )
+    // Part of the communication it belongs to: kept as long as the matter file.
+    .retention(Retention::MatterFile),
     table(
         "communication_attachments",
         &[
@@ -382,7 +384,9 @@ pub const TABLES: &[TableRules] = &[
             ("sha256", OMIT),
         ],
         &[],
-    ),
+    )
+    // Part of the communication it belongs to: kept as long as the matter file.
+    .retention(Retention::MatterFile),
     table(
         "sync_message_links",
         &[
@@ -394,7 +398,9 @@ pub const TABLES: &[TableRules] = &[
             ("updated_at", K),
         ],
         &[],
-    ),
+    )
+    // Part of the communication it belongs to: kept as long as the matter file.
+    .retention(Retention::MatterFile),
     table(
         "deadlines",
         &[
