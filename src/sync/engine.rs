@@ -63,7 +63,7 @@ impl Records {
 
 #[derive(Debug, thiserror::Error)]
 pub enum SyncError {
-    #[error("another process is syncing this connector instance")]
+    #[error("a sync of this connector instance is already running; try again when it ends")]
     Busy,
     #[error("the connector instance is disabled")]
     Disabled,

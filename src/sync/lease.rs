@@ -1,7 +1,8 @@
-//! The lease that lets one lexgate process at a time sync an instance, when several run
-//! against one database. A holder takes a free or expired lease, renews it with every page
-//! (inside the page's transaction, so a page is only committed while the lease is held) and
-//! releases it at the end; a crashed holder's lease simply expires.
+//! The lease that lets one run at a time sync an instance, whether the runs start in one
+//! process (a webhook during a scheduled run) or in several against one database. A run
+//! takes a free or expired lease, renews it with every page (inside the page's transaction,
+//! so a page is only committed while the lease is held) and releases it at the end; a
+//! crashed holder's lease simply expires.
 
 use diesel::prelude::*;
 
@@ -9,7 +10,8 @@ use crate::db::schema::sync_leases;
 use crate::db::{now, AnyConnection};
 use crate::error::Result;
 
-/// Takes the lease of `instance_id` for `holder` unless someone else holds a live one.
+/// Takes the lease of `instance_id` for `holder` unless a live one is held, by anyone:
+/// `holder` names a process, so its own live lease means one of its runs is still going.
 pub fn acquire(
     conn: &mut AnyConnection,
     instance_id: &str,
@@ -17,15 +19,13 @@ pub fn acquire(
     ttl: chrono::Duration,
 ) -> Result<bool> {
     let at = now();
-    // An expired lease (or our own) is taken over; under concurrency the row lock makes the
-    // second taker re-check the condition and find the lease live.
+    // Only an expired lease is taken over; under concurrency the row lock makes the second
+    // taker re-check the condition and find the lease live.
     let taken = diesel::update(
         sync_leases::table.filter(
-            sync_leases::instance_id.eq(instance_id).and(
-                sync_leases::expires_at
-                    .lt(at)
-                    .or(sync_leases::holder.eq(holder)),
-            ),
+            sync_leases::instance_id
+                .eq(instance_id)
+                .and(sync_leases::expires_at.lt(at)),
         ),
     )
     .set((

@@ -302,6 +302,7 @@ impl SyncService {
                 Ok(_) => return,
             }
         }
+        tracing::warn!(instance = %instance.name, "another sync of the instance kept running; the change waits for the next sync");
     }
 
     /// Runs the scheduled syncs of every enabled instance with a schedule, for the life of

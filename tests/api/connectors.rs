@@ -415,6 +415,101 @@ async fn signed_webhooks_start_one_sync_per_event(backend: Backend) {
     assert_eq!(send("{}", no_id).await.expect("sent").status(), 400);
 }
 
+/// Statuses of the instance's runs, oldest first.
+async fn run_statuses(app: &TestApp) -> Vec<(String, String)> {
+    app.db
+        .run(|c| {
+            Ok(sync_runs::table
+                .order(sync_runs::started_at)
+                .select((sync_runs::trigger, sync_runs::status))
+                .load(c)?)
+        })
+        .await
+        .expect("runs")
+}
+
+const RUN_SYNC: &str =
+    "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status created } } }";
+
+/// One process, one instance, two starts while a run is live (a manual start and a webhook
+/// during a run): the second manual start is refused with CONFLICT, the webhook's sync waits
+/// for the run to end, and no run loses its lease to another.
+async fn a_second_sync_of_a_live_instance_is_refused_or_queued(backend: Backend) {
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    let id = create_instance(&app, &provider).await;
+    authorise_directly(&app, &provider).await;
+    provider.upsert(RemoteContact {
+        external_id: "c-1".into(),
+        origin: ContactOrigin::BillingClient,
+        given_name: Some("Mario".into()),
+        family_name: Some("Rossi".into()),
+        ..RemoteContact::default()
+    });
+    // The provider throttles the first page: the first run stays live for two seconds.
+    provider.fail_next(429, Some(2));
+    let vars = json!({ "id": id });
+    let first = app.gql(RUN_SYNC, vars.clone());
+    let during = async {
+        let mut waited = 0;
+        while !run_statuses(&app)
+            .await
+            .iter()
+            .any(|(_, status)| status == "running")
+        {
+            assert!(waited < 100, "the first run did not start");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        let second = app.gql(RUN_SYNC, vars.clone()).await;
+        let body = r#"{"event_id":"evt-during","type":"contacts.changed"}"#;
+        let signature = webhook::sign(
+            WEBHOOK_SECRET.as_bytes(),
+            chrono::Utc::now().timestamp(),
+            body.as_bytes(),
+        );
+        let webhook = reqwest::Client::new()
+            .post(format!("{}/webhooks/billing", app.base_url))
+            .header(webhook::SIGNATURE_HEADER, signature)
+            .body(body)
+            .send()
+            .await
+            .expect("webhook sent");
+        (second, webhook.status())
+    };
+    let (first, (second, webhook_status)) = tokio::join!(first, during);
+    assert_eq!(
+        first["data"]["runConnectorSync"]["run"],
+        json!({ "status": "SUCCEEDED", "created": 1 }),
+        "{first:#}"
+    );
+    let error = &second["errors"][0];
+    assert_eq!(error["extensions"]["code"], "CONFLICT", "{second:#}");
+    assert!(
+        error["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("already running")),
+        "{second:#}"
+    );
+    assert_eq!(webhook_status, 202);
+    let mut waited = 0;
+    while runs_of(&app, "webhook").await == 0 {
+        assert!(
+            waited < 200,
+            "the webhook's sync did not run after the first"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    assert_eq!(
+        run_statuses(&app).await,
+        [
+            ("manual".to_owned(), "succeeded".to_owned()),
+            ("webhook".to_owned(), "succeeded".to_owned())
+        ]
+    );
+}
+
 fn config_file_entry(provider: &FakeProvider, rule: &str) -> ConnectorConfig {
     toml::from_str(&format!(
         "name = \"calendar\"\nkind = \"json_feed\"\nbase_url = \"{base}\"\nclient_id = \"{CLIENT_ID}\"\n\
@@ -654,6 +749,7 @@ async fn legitimate_interest_imports_cite_an_approved_assessment(backend: Backen
 }
 
 on_both_backends!(
+    a_second_sync_of_a_live_instance_is_refused_or_queued,
     instances_are_configured_by_admins_and_secrets_never_come_back,
     the_oauth_authorisation_runs_through_the_server,
     the_review_queue_is_decided_by_admins,
