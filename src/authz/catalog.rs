@@ -3,7 +3,6 @@
 
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, RwLock};
-use std::time::{Duration, Instant};
 
 use async_graphql::InputObject;
 use chrono::NaiveDateTime;
@@ -11,7 +10,7 @@ use diesel::prelude::*;
 
 use super::policy::{DataClass, POLICY};
 use super::roles::{BuiltinRole, RowScope};
-use crate::db::schema::{api_keys, roles, users};
+use crate::db::schema::{api_keys, role_generation, roles, users};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result, Validator};
 
@@ -313,8 +312,9 @@ fn denied_fields(fields: &[String]) -> std::result::Result<String, String> {
     Ok(names.into_iter().collect::<Vec<_>>().join("\n"))
 }
 
-/// The grants of the roles on record, read again after a short while so that a change made
-/// by another process reaches this one too.
+/// The grants of the roles on record, kept while `role_generation` stands still: every
+/// request reads the generation (one primary-key lookup) and reloads the roles when it
+/// moved, so a change committed by any process applies to this one's next request.
 #[derive(Clone)]
 pub struct RoleCatalog {
     db: Database,
@@ -324,11 +324,9 @@ pub struct RoleCatalog {
 #[derive(Default)]
 struct Cached {
     grants: HashMap<String, Arc<RoleGrant>>,
-    loaded_at: Option<Instant>,
+    /// The generation the grants were read at; `None` before the first read.
+    generation: Option<i64>,
 }
-
-/// How long a process trusts its copy of the roles.
-const ROLE_CACHE_TTL: Duration = Duration::from_secs(30);
 
 impl RoleCatalog {
     pub fn new(db: Database) -> RoleCatalog {
@@ -338,41 +336,43 @@ impl RoleCatalog {
         }
     }
 
-    /// The grant of `role`; a role no longer on record gets none.
+    /// The grant of `role` as the database has it now; a role no longer on record gets none.
     pub async fn grant(&self, role: &str) -> Result<Arc<RoleGrant>> {
-        if let Some(grant) = self.fresh(role) {
-            return Ok(grant);
-        }
-        let rows = self.db.run(list).await?;
-        let grants: HashMap<String, Arc<RoleGrant>> = rows
-            .iter()
-            .map(|row| (row.name.clone(), Arc::new(RoleGrant::from_row(row))))
-            .collect();
-        let grant = grants
-            .get(role)
-            .cloned()
-            .unwrap_or_else(|| Arc::new(RoleGrant::unknown(role)));
-        let mut cached = self.cached.write().unwrap_or_else(|e| e.into_inner());
-        *cached = Cached {
-            grants,
-            loaded_at: Some(Instant::now()),
-        };
-        Ok(grant)
+        let (cached, role) = (self.cached.clone(), role.to_owned());
+        self.db
+            .run(move |conn| {
+                // Read before the roles: a change committed in between moves the generation
+                // past the one stored with them, and the next request reads them again.
+                let generation = role_generation::table
+                    .find(1)
+                    .select(role_generation::generation)
+                    .first::<i64>(conn)?;
+                {
+                    let cached = cached.read().unwrap_or_else(|e| e.into_inner());
+                    if cached.generation == Some(generation) {
+                        return Ok(grant_of(&cached.grants, &role));
+                    }
+                }
+                let grants: HashMap<String, Arc<RoleGrant>> = list(conn)?
+                    .iter()
+                    .map(|row| (row.name.clone(), Arc::new(RoleGrant::from_row(row))))
+                    .collect();
+                let grant = grant_of(&grants, &role);
+                *cached.write().unwrap_or_else(|e| e.into_inner()) = Cached {
+                    grants,
+                    generation: Some(generation),
+                };
+                Ok(grant)
+            })
+            .await
     }
+}
 
-    /// Forgets the cached roles after this process changed one.
-    pub fn invalidate(&self) {
-        let mut cached = self.cached.write().unwrap_or_else(|e| e.into_inner());
-        cached.loaded_at = None;
-    }
-
-    fn fresh(&self, role: &str) -> Option<Arc<RoleGrant>> {
-        let cached = self.cached.read().unwrap_or_else(|e| e.into_inner());
-        let fresh = cached
-            .loaded_at
-            .is_some_and(|at| at.elapsed() < ROLE_CACHE_TTL);
-        fresh.then(|| cached.grants.get(role).cloned()).flatten()
-    }
+fn grant_of(grants: &HashMap<String, Arc<RoleGrant>>, role: &str) -> Arc<RoleGrant> {
+    grants
+        .get(role)
+        .cloned()
+        .unwrap_or_else(|| Arc::new(RoleGrant::unknown(role)))
 }
 
 #[cfg(test)]

@@ -905,3 +905,12 @@ diesel::allow_tables_to_appear_in_same_query!(
     sync_message_links,
     connector_instances,
 );
+
+// --- Role generation (migration 2026-12-07-000101_role_generation) ---
+
+diesel::table! {
+    role_generation (id) {
+        id -> Integer,
+        generation -> BigInt,
+    }
+}

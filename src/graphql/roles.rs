@@ -121,7 +121,6 @@ impl RoleMutations {
         let base = BuiltinRole::parse(input.base_role.trim());
         require_covers(ctx, base, "input.baseRole")?;
         let row = write(ctx, move |c| catalog::create(c, input)).await?;
-        state(ctx).roles.invalidate();
         Ok(Some(RolePayload { role: Role(row) }))
     }
 
@@ -133,7 +132,6 @@ impl RoleMutations {
     ) -> async_graphql::Result<Option<RolePayload>> {
         require_may_hand_out(ctx, &input.name, "input.name").await?;
         let row = write(ctx, move |c| catalog::update(c, input)).await?;
-        state(ctx).roles.invalidate();
         Ok(Some(RolePayload { role: Role(row) }))
     }
 
@@ -146,7 +144,6 @@ impl RoleMutations {
         let name = input.name.trim().to_owned();
         let deleted = name.clone();
         write(ctx, move |c| catalog::delete(c, &name)).await?;
-        state(ctx).roles.invalidate();
         Ok(Some(DeleteRolePayload {
             deleted_name: deleted,
         }))

@@ -1004,4 +1004,5 @@ pub const TABLES: &[TableRules] = &[
     .export_skip(&["id"])
     .merge(Merge::Move)
     .retention(Retention::Accountability),
+    table("role_generation", &[("id", K), ("generation", K)], &[]),
 ];
