@@ -79,9 +79,12 @@ impl std::fmt::Debug for TokenSet {
     }
 }
 
-/// Keeps an account's tokens (the server encrypts them in the database).
+/// Keeps an account's tokens (the server encrypts them in the database), shared by every
+/// process that uses the account.
 pub trait TokenStore: Send + Sync {
     fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>>;
+    /// The tokens as last saved, by whichever process.
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>>;
 }
 
 type ConfiguredClient = oauth2::Client<
@@ -208,7 +211,9 @@ pub fn token_http_client() -> Result<reqwest::Client, HttpError> {
 
 /// One account's tokens, refreshed on demand. The lock is held across a refresh, so
 /// concurrent callers wait for the one refresh in flight instead of starting their own
-/// (which, with rotating refresh tokens, would invalidate each other).
+/// (which, with rotating refresh tokens, would invalidate each other). Other processes may
+/// refresh the account too: before refreshing, the stored tokens are read, and another
+/// process's newer ones are taken instead of spending a refresh token it already spent.
 pub struct TokenManager {
     app: OAuthApp,
     http: reqwest::Client,
@@ -236,11 +241,8 @@ impl TokenManager {
     /// A valid access token, refreshed first if it expires within the margin.
     pub async fn access_token(&self) -> Result<String, OAuthError> {
         let mut tokens = self.tokens.lock().await;
-        let expiring = tokens
-            .expires_at
-            .is_some_and(|at| at - self.margin <= Utc::now());
-        if expiring {
-            self.refresh_locked(&mut tokens).await?;
+        if !self.usable(&tokens, None) {
+            self.refresh_locked(&mut tokens, None).await?;
         }
         Ok(tokens.access_token.clone())
     }
@@ -249,17 +251,56 @@ impl TokenManager {
     pub async fn refresh_rejected(&self, rejected: &str) -> Result<String, OAuthError> {
         let mut tokens = self.tokens.lock().await;
         if tokens.access_token == rejected {
-            self.refresh_locked(&mut tokens).await?;
+            self.refresh_locked(&mut tokens, Some(rejected)).await?;
         }
         Ok(tokens.access_token.clone())
     }
 
-    async fn refresh_locked(&self, tokens: &mut TokenSet) -> Result<(), OAuthError> {
+    /// Whether `tokens` can be used as they are: not expiring, and not the access token the
+    /// provider just refused.
+    fn usable(&self, tokens: &TokenSet, rejected: Option<&str>) -> bool {
+        let expiring = tokens
+            .expires_at
+            .is_some_and(|at| at - self.margin <= Utc::now());
+        !expiring && rejected != Some(tokens.access_token.as_str())
+    }
+
+    /// Takes tokens another process stored since these were read, if any; `true` when
+    /// they differ from `tokens`.
+    async fn adopt_stored(&self, tokens: &mut TokenSet) -> Result<bool, OAuthError> {
+        match self.store.load().await.map_err(OAuthError::Store)? {
+            Some(stored) if stored != *tokens => {
+                *tokens = stored;
+                Ok(true)
+            }
+            _ => Ok(false),
+        }
+    }
+
+    async fn refresh_locked(
+        &self,
+        tokens: &mut TokenSet,
+        rejected: Option<&str>,
+    ) -> Result<(), OAuthError> {
+        if self.adopt_stored(tokens).await? && self.usable(tokens, rejected) {
+            return Ok(());
+        }
         let refresh_token = tokens
             .refresh_token
             .clone()
             .ok_or(OAuthError::NoRefreshToken)?;
-        let fresh = self.app.refresh(&self.http, &refresh_token).await?;
+        let fresh = match self.app.refresh(&self.http, &refresh_token).await {
+            Ok(fresh) => fresh,
+            // Another process may have spent the same refresh token a moment earlier: its
+            // tokens are stored once the provider has answered it.
+            Err(OAuthError::Refused(code)) => {
+                if self.adopt_stored(tokens).await? && self.usable(tokens, rejected) {
+                    return Ok(());
+                }
+                return Err(OAuthError::Refused(code));
+            }
+            Err(other) => return Err(other),
+        };
         // Saved before use: a rotated refresh token lost here would lock the account out.
         self.store.save(&fresh).await.map_err(OAuthError::Store)?;
         tracing::info!(target: "connectors::oauth", "access token refreshed");

@@ -25,6 +25,10 @@ impl TokenStore for MemoryStore {
             Ok(())
         })
     }
+
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
+        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
+    }
 }
 
 fn fast_policy() -> HttpPolicy {
@@ -174,6 +178,40 @@ async fn a_refused_token_is_refreshed_once_and_the_request_retried() {
     assert_eq!(page.records.len(), 1);
     assert_eq!(provider.refreshes(), 1);
     assert_eq!(store.0.lock().expect("store").len(), 1);
+}
+
+/// Two managers of one account on one store, as two server processes: once one has
+/// refreshed (spending the rotating refresh token both were given), the other takes the
+/// stored tokens instead of presenting the spent refresh token (`invalid_grant`).
+#[tokio::test]
+async fn a_refresh_by_another_process_is_taken_from_the_store() {
+    let provider = FakeProvider::start().await;
+    provider.upsert(person("a", "Rossi"));
+    let tokens = provider.issue_tokens();
+    let store = Arc::new(MemoryStore(Mutex::new(vec![tokens.clone()])));
+    let (first, _) = connector(&provider, tokens.clone(), store.clone());
+    let (second, _) = connector(&provider, tokens, store.clone());
+    provider.expire_access_tokens();
+    first.pull_contacts(None).await.expect("first refreshes");
+    assert_eq!(provider.refreshes(), 1);
+    let page = second
+        .pull_contacts(None)
+        .await
+        .expect("the second uses the first one's tokens");
+    assert_eq!(page.records.len(), 1);
+    assert_eq!(provider.refreshes(), 1, "no second refresh");
+
+    // Expiring tokens are read from the store too before a refresh is spent.
+    provider.set_token_lifetime(30);
+    let expiring = provider.issue_tokens();
+    provider.set_token_lifetime(3600);
+    let store = Arc::new(MemoryStore(Mutex::new(vec![expiring.clone()])));
+    let (_, one) = connector(&provider, expiring.clone(), store.clone());
+    let (_, other) = connector(&provider, expiring, store.clone());
+    let token = one.access_token().await.expect("refreshed");
+    assert_eq!(provider.refreshes(), 2);
+    assert_eq!(other.access_token().await.expect("taken"), token);
+    assert_eq!(provider.refreshes(), 2, "no second refresh");
 }
 
 #[tokio::test]

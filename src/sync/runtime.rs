@@ -16,7 +16,8 @@ use super::instances::{self, ConnectorLogin, InstanceRow};
 use super::SyncError;
 use crate::db::Database;
 
-/// Seals refreshed (possibly rotated) tokens into the instance's credentials.
+/// Seals refreshed (possibly rotated) tokens into the instance's credentials, and reads
+/// back those another process refreshed.
 struct DbTokenStore {
     db: Database,
     secrets: SecretBox,
@@ -33,6 +34,16 @@ impl TokenStore for DbTokenStore {
         Box::pin(async move {
             self.db
                 .transaction(move |conn| instances::save_tokens(conn, &secrets, &id, &tokens))
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
+        let (secrets, id) = (self.secrets.clone(), self.instance_id.clone());
+        Box::pin(async move {
+            self.db
+                .run(move |conn| Ok(instances::get(conn, &id)?.credentials(&secrets)?.tokens))
                 .await
                 .map_err(|e| e.to_string())
         })

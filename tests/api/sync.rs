@@ -641,6 +641,66 @@ async fn an_expired_token_is_refreshed_and_the_rotated_one_stored(backend: Backe
     assert!(f.provider.is_valid_refresh_token(&refresh));
 }
 
+/// Two processes, each with its connector and token manager, as two replicas: after one has
+/// refreshed (spending the rotating refresh token both were built with), the other syncs
+/// with the stored tokens instead of presenting the spent one (`invalid_grant`).
+async fn a_refresh_by_another_process_is_taken_not_repeated(backend: Backend) {
+    let f = Fixture::start(backend).await;
+    f.provider.upsert(person(
+        "c-1",
+        "Mario",
+        "Rossi",
+        ContactOrigin::BillingClient,
+    ));
+    let other_db = lexgate::db::Database::connect(&f.app.database_url, 2, false)
+        .await
+        .expect("second pool");
+    let other_runtime = ConnectorRuntime::new(
+        other_db.clone(),
+        Some(secret_box()),
+        fast_policy(),
+        "http://127.0.0.1:9/oauth/callback".into(),
+    );
+    let other_engine = SyncEngine::new(other_db, ContactRules::default(), f.erasure.clone());
+    let other_sync = || async {
+        let instance = f.instance().await;
+        let connector = other_runtime.connector(&instance).expect("connector");
+        other_engine
+            .run(&instance, connector.as_ref(), "test", &|_| {})
+            .await
+            .expect("the other process ran")
+    };
+    // Each process has synced once, with the tokens it was built with.
+    assert_eq!(
+        f.sync().await.status().expect("status"),
+        SyncRunStatus::Succeeded
+    );
+    assert_eq!(
+        other_sync().await.status().expect("status"),
+        SyncRunStatus::Succeeded
+    );
+
+    f.provider.expire_access_tokens();
+    f.provider
+        .upsert(person("c-2", "Anna", "Neri", ContactOrigin::BillingClient));
+    assert_eq!(
+        f.sync().await.status().expect("status"),
+        SyncRunStatus::Succeeded
+    );
+    assert_eq!(f.provider.refreshes(), 1);
+
+    f.provider
+        .upsert(person("c-3", "Luca", "Blu", ContactOrigin::BillingClient));
+    let run = other_sync().await;
+    assert_eq!(
+        run.status().expect("status"),
+        SyncRunStatus::Succeeded,
+        "{run:?}"
+    );
+    assert_counts(&run, 1, 0, 0, 0, 0, 0);
+    assert_eq!(f.provider.refreshes(), 1, "the stored tokens were used");
+}
+
 async fn an_invalid_cursor_triggers_a_full_resync_that_reconciles_deletions(backend: Backend) {
     let f = Fixture::start(backend).await;
     for id in ["a", "b", "c"] {
@@ -946,6 +1006,7 @@ on_both_backends!(
     throttling_with_retry_after_is_waited_out,
     server_errors_are_retried_and_a_dead_provider_fails_the_run,
     an_expired_token_is_refreshed_and_the_rotated_one_stored,
+    a_refresh_by_another_process_is_taken_not_repeated,
     an_invalid_cursor_triggers_a_full_resync_that_reconciles_deletions,
     an_erased_person_present_at_the_provider_is_not_recreated,
     a_failed_record_does_not_stop_the_run,
