@@ -40,6 +40,19 @@ struct Prepared {
     subject_set: String,
 }
 
+/// What each entry needs that does not depend on the chain, worked out before the head is
+/// locked.
+fn prepare(entries: Vec<AccessEntry>) -> Result<Vec<Prepared>> {
+    entries
+        .into_iter()
+        .map(|entry| {
+            let entry = entry.normalized()?;
+            let subject_set = sets::set_id(&entry.subjects);
+            Ok(Prepared { entry, subject_set })
+        })
+        .collect()
+}
+
 /// One request's entries and where to report their fate.
 struct Pending {
     entries: Vec<Prepared>,
@@ -69,14 +82,7 @@ impl AccessLog {
         if entries.is_empty() {
             return Ok(());
         }
-        let entries = entries
-            .into_iter()
-            .map(|entry| {
-                let entry = entry.normalized()?;
-                let subject_set = sets::set_id(&entry.subjects);
-                Ok(Prepared { entry, subject_set })
-            })
-            .collect::<Result<Vec<_>>>()?;
+        let entries = prepare(entries)?;
         let (done, committed) = oneshot::channel();
         self.queue
             .send(Pending { entries, done })
@@ -179,6 +185,19 @@ fn shared_error(e: &Error) -> Error {
         }
         _ => Error::Internal(format!("access log not written: {e}")),
     }
+}
+
+/// Appends `entries` inside the caller's transaction: for the entry of a change, which must
+/// commit with the change or not at all (two commits leave a window in which a crash keeps
+/// the change and loses its entry). The head's row lock orders it with the group-commit
+/// writer and with every other process, as it orders their batches; taken last, it is held
+/// only for the commit of the caller's work.
+pub fn append_within(conn: &mut AnyConnection, entries: Vec<AccessEntry>) -> Result<()> {
+    let prepared = prepare(entries)?;
+    if !prepared.is_empty() {
+        append_in_transaction(conn, &prepared, &HashSet::new())?;
+    }
+    Ok(())
 }
 
 /// The chain's head as the locking statement returns it.

@@ -448,47 +448,76 @@ pub async fn special_category<T>(
 }
 
 impl RequestAccess {
-    /// The access-log entries of what this request touched: one for what it read, one for
-    /// what it changed. An anonymous request (logging in) touches no one's data.
+    /// The access-log entries of what this request touched and no transaction logged yet:
+    /// one for what it read, one for what it changed (when a change ran outside
+    /// `context::write`, or failed). An anonymous request (logging in) touches no one's data.
     pub fn entries(&self, operation_name: Option<String>) -> Vec<AccessEntry> {
-        let Some(principal) = &self.principal else {
-            return Vec::new();
-        };
+        let touched = self.trail.take();
+        let mut entries = Vec::new();
+        if !touched.read_fields.is_empty() || !touched.read_subjects.is_empty() {
+            entries.extend(self.entry(
+                AccessAction::Read,
+                touched.read_fields,
+                touched.read_subjects,
+                operation_name.clone(),
+            ));
+        }
+        if touched.wrote {
+            entries.extend(self.entry(
+                AccessAction::Write,
+                touched.write_fields,
+                touched.write_subjects,
+                operation_name,
+            ));
+        }
+        entries
+    }
+
+    /// The entry of the change being written: the fields and contacts noted so far, plus
+    /// `subjects`. `None` for an anonymous caller.
+    pub fn change_entry(&self, subjects: Vec<String>) -> Option<AccessEntry> {
+        let (fields, mut touched) = self
+            .trail
+            .with(|t| (t.write_fields.clone(), t.write_subjects.clone()));
+        touched.extend(subjects);
+        self.entry(AccessAction::Write, fields, touched, None)
+    }
+
+    /// The change's entry committed with it: the request's final entries do not repeat it.
+    pub fn change_logged(&self) {
+        self.trail.with(|t| {
+            t.wrote = false;
+            t.write_fields.clear();
+            t.write_subjects.clear();
+        });
+    }
+
+    fn entry(
+        &self,
+        action: AccessAction,
+        fields: BTreeSet<String>,
+        subjects: BTreeSet<String>,
+        operation_name: Option<String>,
+    ) -> Option<AccessEntry> {
+        let principal = self.principal.as_ref()?;
         let operation_name = self
             .operation
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
             .or(operation_name);
-        let touched = self.trail.take();
         let (kind, id) = principal.kind_and_id();
-        let entry = |action, fields: BTreeSet<String>, subjects: BTreeSet<String>| AccessEntry {
+        Some(AccessEntry {
             occurred_at: crate::db::now(),
             principal_kind: kind.to_owned(),
-            principal_id: id.clone(),
+            principal_id: id,
             role: principal.role.clone(),
-            operation_name: operation_name.clone(),
+            operation_name,
             client_address: self.client.address.clone(),
             user_agent: self.client.user_agent.clone(),
             action,
             fields: fields.into_iter().collect(),
             subjects: subjects.into_iter().collect(),
-        };
-        let mut entries = Vec::new();
-        if !touched.read_fields.is_empty() || !touched.read_subjects.is_empty() {
-            entries.push(entry(
-                AccessAction::Read,
-                touched.read_fields,
-                touched.read_subjects,
-            ));
-        }
-        if touched.wrote {
-            entries.push(entry(
-                AccessAction::Write,
-                touched.write_fields,
-                touched.write_subjects,
-            ));
-        }
-        entries
+        })
     }
 }

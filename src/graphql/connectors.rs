@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 
 use crate::error::GraphqlResult;
 use crate::graphql::authorization::access;
-use crate::graphql::context::{read, state, write};
+use crate::graphql::context::{read, state, write, write_about};
 use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::sync::instances::{
@@ -496,20 +496,21 @@ impl ConnectorMutations {
         let key = ids::decode(NodeType::SyncReviewItem, &input.id, "input.id").gql()?;
         let sync = state(ctx).sync.clone();
         let reviewer = access(ctx).user_id().map(str::to_owned);
-        let row = write(ctx, move |c| {
-            review::resolve(
-                c,
-                sync.rules(),
-                sync.erasure().as_ref(),
-                &key,
-                input,
-                reviewer.as_deref(),
-            )
-        })
+        let row = write_about(
+            ctx,
+            move |c| {
+                review::resolve(
+                    c,
+                    sync.rules(),
+                    sync.erasure().as_ref(),
+                    &key,
+                    input,
+                    reviewer.as_deref(),
+                )
+            },
+            |row: &ReviewRow| row.contact_id.iter().cloned().collect(),
+        )
         .await?;
-        if let Some(contact) = &row.contact_id {
-            access(ctx).trail.wrote_subject(contact);
-        }
         Ok(Some(SyncReviewItemPayload {
             item: SyncReviewItem(row),
         }))

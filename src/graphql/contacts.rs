@@ -15,7 +15,7 @@ use crate::error::{Error, GraphqlResult};
 use crate::gdpr::suppression;
 use crate::graphql::authorization::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::communications::Communication;
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::directory::User;
 use crate::graphql::gdpr::{self, Consent, ContactSource, Objection, ProcessingGround};
 use crate::graphql::loaders::*;
@@ -534,13 +534,16 @@ impl ContactMutations {
         let rules = state(ctx).contact_rules.clone();
         let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
         let hasher = state(ctx).gdpr.hasher.clone();
-        let (row, warnings) = write(ctx, move |c| {
-            let row = contacts::create(c, input, &rules, &basis_rules, &actor, Some(&hasher))?;
-            let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
-            Ok((row, warnings))
-        })
+        let (row, warnings) = write_about(
+            ctx,
+            move |c| {
+                let row = contacts::create(c, input, &rules, &basis_rules, &actor, Some(&hasher))?;
+                let warnings = suppression::warnings_for_contact(c, &hasher, &row.id)?;
+                Ok((row, warnings))
+            },
+            |(row, _)| vec![row.id.clone()],
+        )
         .await?;
-        access(ctx).trail.wrote_subject(&row.id);
         Ok(Some(ContactPayload {
             contact: Contact(row),
             warnings,

@@ -1,6 +1,8 @@
 //! What every resolver reaches through the GraphQL context: the database, the rules,
 //! the per-request DataLoader.
 
+use std::sync::Arc;
+
 use async_graphql::dataloader::DataLoader;
 use async_graphql::Context;
 
@@ -8,6 +10,7 @@ use crate::auth::AuthConfig;
 use crate::contacts::ContactRules;
 use crate::db::{AnyConnection, Database};
 use crate::error::{GraphqlResult, Result};
+use crate::graphql::authorization::RequestAccess;
 use crate::graphql::loaders::DbLoader;
 
 /// Shared, per-process state the schema carries.
@@ -46,11 +49,47 @@ where
     state(ctx).db.run(work).await.gql()
 }
 
-/// Runs a change in one transaction.
+/// Runs a change in one transaction, with its access-log entry: the entry commits with the
+/// change or neither does.
 pub async fn write<T, F>(ctx: &Context<'_>, work: F) -> async_graphql::Result<T>
 where
     F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
     T: Send + 'static,
 {
-    state(ctx).db.transaction(work).await.gql()
+    write_about(ctx, work, |_| Vec::new()).await
+}
+
+/// Like [`write`], for a change that touches contacts its input does not name (one it
+/// creates, the subject of a request): `subjects` names them from the change's result.
+pub async fn write_about<T, F, S>(
+    ctx: &Context<'_>,
+    work: F,
+    subjects: S,
+) -> async_graphql::Result<T>
+where
+    F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+    S: FnOnce(&T) -> Vec<String> + Send + 'static,
+    T: Send + 'static,
+{
+    let logged = state(ctx)
+        .access_log
+        .as_ref()
+        .and(ctx.data_opt::<Arc<RequestAccess>>())
+        .cloned();
+    let access = logged.clone();
+    let value = state(ctx)
+        .db
+        .transaction(move |c| {
+            let value = work(c)?;
+            if let Some(entry) = access.and_then(|a| a.change_entry(subjects(&value))) {
+                crate::audit::append_within(c, vec![entry])?;
+            }
+            Ok(value)
+        })
+        .await
+        .gql()?;
+    if let Some(access) = logged {
+        access.change_logged();
+    }
+    Ok(value)
 }

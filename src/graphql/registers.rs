@@ -17,7 +17,7 @@ use crate::gdpr::registers::breaches::{
 use crate::gdpr::registers::export::{self, RegisterFormat};
 use crate::graphql::authorization::access;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{decode_id, rows, DeleteInput, DeletePayload};
@@ -420,10 +420,12 @@ impl RegisterMutations {
         ctx: &Context<'_>,
         input: FillBreachSubjectsInput,
     ) -> async_graphql::Result<Option<BreachPayload>> {
-        let (row, subjects) = write(ctx, move |c| breaches::fill_subjects(c, input)).await?;
-        for subject in &subjects {
-            access(ctx).trail.wrote_subject(&subject.contact_id);
-        }
+        let (row, _) = write_about(
+            ctx,
+            move |c| breaches::fill_subjects(c, input),
+            |(_, subjects)| subjects.iter().map(|s| s.contact_id.clone()).collect(),
+        )
+        .await?;
         Ok(Some(BreachPayload {
             breach: Breach(row),
         }))

@@ -17,7 +17,7 @@ use crate::gdpr::rights::requests::{
 use crate::gdpr::rights::restriction::{self, LiftRestrictionInput, RestrictProcessingInput};
 use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::{Contact, ContactPayload};
-use crate::graphql::context::{loader, read, state, write};
+use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::decode_id;
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
@@ -346,11 +346,9 @@ pub fn restriction_of(row: &crate::contacts::ContactRow) -> Option<ProcessingRes
     })
 }
 
-/// Notes in the access log that a change touched the request's data subject.
-fn wrote_about(ctx: &Context<'_>, row: &SubjectRequestRow) {
-    if let Some(contact) = &row.contact_id {
-        access(ctx).trail.wrote_subject(contact);
-    }
+/// The request's data subject, for the access-log entry of a change to the request.
+fn subject_of(row: &SubjectRequestRow) -> Vec<String> {
+    row.contact_id.iter().cloned().collect()
 }
 
 #[derive(Default)]
@@ -465,8 +463,7 @@ impl SubjectRightsMutations {
         input: CreateSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| requests::create(c, input, &by)).await?;
-        wrote_about(ctx, &row);
+        let row = write_about(ctx, move |c| requests::create(c, input, &by), subject_of).await?;
         Ok(Some(SubjectRequestPayload {
             request: SubjectRequest(row),
         }))
@@ -479,8 +476,7 @@ impl SubjectRightsMutations {
         input: UpdateSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| requests::update(c, input, &by)).await?;
-        wrote_about(ctx, &row);
+        let row = write_about(ctx, move |c| requests::update(c, input, &by), subject_of).await?;
         Ok(Some(SubjectRequestPayload {
             request: SubjectRequest(row),
         }))
@@ -492,8 +488,12 @@ impl SubjectRightsMutations {
         input: VerifySubjectIdentityInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| requests::verify_identity(c, input, &by)).await?;
-        wrote_about(ctx, &row);
+        let row = write_about(
+            ctx,
+            move |c| requests::verify_identity(c, input, &by),
+            subject_of,
+        )
+        .await?;
         Ok(Some(SubjectRequestPayload {
             request: SubjectRequest(row),
         }))
@@ -506,8 +506,7 @@ impl SubjectRightsMutations {
         input: ExtendSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| requests::extend(c, input, &by)).await?;
-        wrote_about(ctx, &row);
+        let row = write_about(ctx, move |c| requests::extend(c, input, &by), subject_of).await?;
         Ok(Some(SubjectRequestPayload {
             request: SubjectRequest(row),
         }))
@@ -520,8 +519,7 @@ impl SubjectRightsMutations {
         input: RefuseRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| requests::refuse(c, input, &by)).await?;
-        wrote_about(ctx, &row);
+        let row = write_about(ctx, move |c| requests::refuse(c, input, &by), subject_of).await?;
         Ok(Some(SubjectRequestPayload {
             request: SubjectRequest(row),
         }))
@@ -534,8 +532,7 @@ impl SubjectRightsMutations {
         input: CompleteSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| requests::complete(c, input, &by)).await?;
-        wrote_about(ctx, &row);
+        let row = write_about(ctx, move |c| requests::complete(c, input, &by), subject_of).await?;
         Ok(Some(SubjectRequestPayload {
             request: SubjectRequest(row),
         }))
@@ -549,8 +546,12 @@ impl SubjectRightsMutations {
     ) -> async_graphql::Result<Option<ErasurePayload>> {
         let by = access(ctx).principal_id();
         let hasher = state(ctx).gdpr.hasher.clone();
-        let outcome = write(ctx, move |c| erasure::execute(c, &hasher, input, &by)).await?;
-        wrote_about(ctx, &outcome.request);
+        let outcome = write_about(
+            ctx,
+            move |c| erasure::execute(c, &hasher, input, &by),
+            |outcome| subject_of(&outcome.request),
+        )
+        .await?;
         Ok(Some(ErasurePayload {
             request: SubjectRequest(outcome.request),
             erasure: ErasureLogEntry(outcome.log),
@@ -600,10 +601,12 @@ impl SubjectRightsMutations {
         input: ReleaseLegalHoldInput,
     ) -> async_graphql::Result<Option<LegalHoldPayload>> {
         let by = access(ctx).principal_id();
-        let row = write(ctx, move |c| holds::release(c, input, &by)).await?;
-        if let Some(contact) = &row.contact_id {
-            access(ctx).trail.wrote_subject(contact);
-        }
+        let row = write_about(
+            ctx,
+            move |c| holds::release(c, input, &by),
+            |row: &LegalHoldRow| row.contact_id.iter().cloned().collect(),
+        )
+        .await?;
         Ok(Some(LegalHoldPayload {
             legal_hold: LegalHold(row),
         }))

@@ -637,7 +637,115 @@ async fn breach_scope_names_subjects_fields_and_principals(backend: Backend) {
     assert_eq!(nothing, BreachScope::default());
 }
 
+const CREATE_CONTACT: &str = "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id familyName } } }";
+
+fn person(family: &str) -> serde_json::Value {
+    crate::fixtures::with_provenance(serde_json::json!({
+        "kind": "PERSON", "givenName": "Giulia", "familyName": family, "category": "CLIENT",
+    }))
+}
+
+async fn contacts_named(app: &TestApp, family: &str) -> Vec<String> {
+    let family = family.to_owned();
+    app.db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use lexgate::db::schema::contacts;
+            Ok(contacts::table
+                .filter(contacts::family_name.eq(family))
+                .select(contacts::id)
+                .load::<String>(c)?)
+        })
+        .await
+        .expect("contacts read")
+}
+
+/// The entries that name `contact`, oldest first.
+async fn entries_about(app: &TestApp, contact: &str) -> Vec<AccessEntry> {
+    let filter = AccessLogFilter {
+        subject: Some(contact.to_owned()),
+        ..AccessLogFilter::default()
+    };
+    let mut entries: Vec<_> = app
+        .db
+        .run(move |c| list_entries(c, &filter, 0, 100))
+        .await
+        .expect("entries listed")
+        .into_iter()
+        .map(|stored| stored.entry)
+        .collect();
+    entries.reverse();
+    entries
+}
+
+/// The entry of a change is written in the change's transaction: when it cannot be written
+/// (here the database refuses write entries, as a crash between two commits would lose it),
+/// the change is not committed either, and once it can, change and entry commit together.
+async fn a_change_commits_with_its_entry_or_not_at_all(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (refuse, allow) = match backend {
+        Backend::Postgres => (
+            "CREATE FUNCTION refuse_write_entries() RETURNS trigger AS $$ BEGIN \
+               IF NEW.action = 'write' THEN RAISE EXCEPTION 'write entries refused'; END IF; \
+               RETURN NEW; END; $$ LANGUAGE plpgsql; \
+             CREATE TRIGGER refuse_write_entries BEFORE INSERT ON access_log \
+               FOR EACH ROW EXECUTE FUNCTION refuse_write_entries();",
+            "DROP TRIGGER refuse_write_entries ON access_log;",
+        ),
+        Backend::Sqlite => (
+            "CREATE TRIGGER refuse_write_entries BEFORE INSERT ON access_log \
+               WHEN NEW.action = 'write' BEGIN SELECT RAISE(ABORT, 'write entries refused'); END;",
+            "DROP TRIGGER refuse_write_entries;",
+        ),
+    };
+    sql(&app, refuse).await.expect("write entries refused");
+    let body = app
+        .gql(
+            CREATE_CONTACT,
+            serde_json::json!({ "input": person("Senzatraccia") }),
+        )
+        .await;
+    assert!(body.get("errors").is_some(), "{body:#}");
+    assert_eq!(
+        contacts_named(&app, "Senzatraccia").await,
+        Vec::<String>::new(),
+        "a change was committed without its access-log entry"
+    );
+
+    sql(&app, allow).await.expect("write entries allowed");
+    let data = app
+        .data(
+            CREATE_CONTACT,
+            serde_json::json!({ "input": person("Tracciata") }),
+        )
+        .await;
+    let id = data["createContact"]["contact"]["id"]
+        .as_str()
+        .expect("contact id");
+    let (_, key) = lexgate::ids::parse(id).expect("a global ID");
+    assert_eq!(contacts_named(&app, "Tracciata").await, vec![key.clone()]);
+    let entries = entries_about(&app, &key).await;
+    let writes: Vec<_> = entries
+        .iter()
+        .filter(|e| e.action == AccessAction::Write)
+        .collect();
+    assert_eq!(writes.len(), 1, "one write entry: {entries:#?}");
+    assert_eq!(writes[0].subjects, vec![key.clone()]);
+    assert!(
+        writes[0]
+            .fields
+            .iter()
+            .any(|f| f == "CreateContactInput.familyName"),
+        "{:?}",
+        writes[0].fields
+    );
+    // The payload's read is logged too, by the group commit, after the write.
+    assert_eq!(entries.last().map(|e| e.action), Some(AccessAction::Read));
+    assert!(matches!(verify(&app).await, VerifyOutcome::Intact { .. }));
+}
+
 on_both_backends!(
+    a_change_commits_with_its_entry_or_not_at_all,
     appended_entries_are_stored_and_listed_by_filter,
     concurrent_appends_are_group_committed,
     large_batches_stay_under_the_bind_parameter_limit,
