@@ -416,3 +416,319 @@ async fn an_unreachable_database_is_never_a_client_error() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body:#}");
     drop(cluster);
 }
+
+const CREATE_CONTACT: &str =
+    "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }";
+
+fn person(family: &str) -> serde_json::Value {
+    json!({ "input": crate::fixtures::with_provenance(json!({ "kind": "PERSON", "givenName": "Anna", "familyName": family, "category": "CLIENT" })) })
+}
+
+#[derive(diesel::QueryableByName)]
+struct Count {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+fn count(database_url: &str, query: &str) -> i64 {
+    use diesel::RunQueryDsl;
+    let mut conn = diesel::PgConnection::establish(database_url).expect("connection");
+    diesel::sql_query(query)
+        .get_result::<Count>(&mut conn)
+        .expect("counted")
+        .n
+}
+
+/// Contacts that no write entry of the access log names.
+const UNLOGGED_CONTACTS: &str = "SELECT count(*) AS n FROM contacts c WHERE NOT EXISTS ( \
+     SELECT 1 FROM access_log l JOIN access_log_subject_sets s ON s.set_id = l.subject_set \
+     WHERE l.action = 'write' AND s.contact_id = c.id)";
+
+/// `lexgate audit verify` on the database: its exit code and what it printed.
+async fn verify_cli(database_url: &str) -> (Option<i32>, String) {
+    let output = tokio::process::Command::new(env!("CARGO_BIN_EXE_lexgate"))
+        .args(["audit", "verify", "--database-url", database_url])
+        .env_remove("DATABASE_URL")
+        .env("LEXGATE_LOG", "warn")
+        .output()
+        .await
+        .expect("lexgate runs");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+    )
+}
+
+/// A server killed (SIGKILL) while a change waits to be logged: the chain's head is locked
+/// by another session, so whoever appends the change's entry waits. Whatever the server had
+/// committed by then has its entry; the chain verifies.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_server_leaves_no_change_without_its_entry() {
+    let database = tokio::task::spawn_blocking(SharedDatabase::create)
+        .await
+        .expect("database");
+    let mut server = Server::start(&database.url, "").await.expect("starts");
+    let key = admin_key(&database.url).await;
+    let (status, body) = server.gql(&key, CREATE_CONTACT, person("Prima")).await;
+    assert_eq!((status, body.get("errors")), (200, None), "{body:#}");
+
+    let url = database.url.clone();
+    let (release, released) = std::sync::mpsc::channel::<()>();
+    let (locked, is_locked) = std::sync::mpsc::channel::<()>();
+    let holder = std::thread::spawn(move || {
+        let mut conn = diesel::PgConnection::establish(&url).expect("connection");
+        conn.transaction::<_, diesel::result::Error, _>(|c| {
+            c.batch_execute("SELECT seq FROM access_log_head WHERE id = 1 FOR UPDATE")?;
+            locked.send(()).expect("told");
+            released.recv().expect("released");
+            Ok(())
+        })
+        .expect("head locked");
+    });
+    is_locked.recv().expect("head locked");
+    let request = {
+        let (base, key) = (server.base_url.clone(), key.clone());
+        tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(format!("{base}/graphql"))
+                .bearer_auth(key)
+                .json(&json!({ "query": CREATE_CONTACT, "variables": person("Interrotta") }))
+                .send()
+                .await
+        })
+    };
+    let url = database.url.clone();
+    let waiting = eventually(Duration::from_secs(20), || {
+        let url = url.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                count(
+                    &url,
+                    "SELECT count(*) AS n FROM pg_stat_activity \
+                     WHERE datname = current_database() AND wait_event_type = 'Lock'",
+                )
+            })
+            .await
+            .expect("counted")
+                > 0
+        }
+    })
+    .await;
+    assert!(waiting, "nothing waited for the chain's head");
+    server.child.start_kill().expect("killed");
+    server.child.wait().await.expect("exited");
+    release.send(()).expect("release");
+    holder.join().expect("holder done");
+    assert!(
+        request.await.expect("request task").is_err(),
+        "the killed server answered"
+    );
+
+    let url = database.url.clone();
+    let unlogged = tokio::task::spawn_blocking(move || count(&url, UNLOGGED_CONTACTS))
+        .await
+        .expect("counted");
+    assert_eq!(unlogged, 0, "a committed change has no access-log entry");
+    let (code, stdout) = verify_cli(&database.url).await;
+    assert_eq!(code, Some(0), "{stdout}");
+}
+
+/// Two servers on one database, reading and writing at once: the group-commit writers and
+/// the changes' own transactions append to one chain, which verifies, and every change has
+/// its entry.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_chain_holds_under_reads_and_writes_from_two_processes() {
+    let database = tokio::task::spawn_blocking(SharedDatabase::create)
+        .await
+        .expect("database");
+    let a = Server::start(&database.url, "").await.expect("A starts");
+    let b = Server::start(&database.url, "").await.expect("B starts");
+    let key = admin_key(&database.url).await;
+    const READ: &str =
+        "{ contacts(first: 20) { edges { node { familyName emails { address } } } } }";
+    // Every read finds someone, so each is logged.
+    let (_, body) = a.gql(&key, CREATE_CONTACT, person("Iniziale")).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    for round in 0..8 {
+        let (wa, wb, ra, rb) = tokio::join!(
+            a.gql(&key, CREATE_CONTACT, person(&format!("Aprile{round}"))),
+            b.gql(&key, CREATE_CONTACT, person(&format!("Bruno{round}"))),
+            a.gql(&key, READ, json!({})),
+            b.gql(&key, READ, json!({})),
+        );
+        for (status, body) in [wa, wb, ra, rb] {
+            assert_eq!((status, body.get("errors")), (200, None), "{body:#}");
+        }
+    }
+    let url = database.url.clone();
+    let (contacts, unlogged, reads) = tokio::task::spawn_blocking(move || {
+        (
+            count(&url, "SELECT count(*) AS n FROM contacts"),
+            count(&url, UNLOGGED_CONTACTS),
+            count(
+                &url,
+                "SELECT count(*) AS n FROM access_log WHERE action = 'read'",
+            ),
+        )
+    })
+    .await
+    .expect("counted");
+    assert_eq!((contacts, unlogged, reads), (17, 0, 16));
+    let (code, stdout) = verify_cli(&database.url).await;
+    assert_eq!(code, Some(0), "{stdout}");
+    assert!(stdout.starts_with("access log intact"), "{stdout}");
+}
+
+/// A firm role changed through one server applies to the very next request another server
+/// answers (the role generation is read per request), not after a cache expires.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_role_change_on_one_replica_applies_on_the_other_at_once() {
+    let database = tokio::task::spawn_blocking(SharedDatabase::create)
+        .await
+        .expect("database");
+    let a = Server::start(&database.url, "").await.expect("A starts");
+    let b = Server::start(&database.url, "").await.expect("B starts");
+    let admin = admin_key(&database.url).await;
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation { createRole(input: { name: \"paralegal\", baseRole: \"partner\" }) { role { name } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (_, body) = a.gql(&admin, CREATE_CONTACT, person("Verdi")).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let paralegal = api_key(&database.url, "paralegal").await;
+    const READ: &str = "{ contacts(first: 5) { edges { node { familyName codiceFiscale } } } }";
+    // B has the role's grant in hand.
+    let (_, body) = b.gql(&paralegal, READ, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation { updateRole(input: { name: \"paralegal\", deniedFields: [\"Contact.codiceFiscale\"] }) { role { name } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (_, body) = b.gql(&paralegal, READ, json!({})).await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["code"], "FORBIDDEN", "{body:#}");
+    assert_eq!(
+        error["path"],
+        json!(["contacts", "edges", 0, "node", "codiceFiscale"]),
+        "{body:#}"
+    );
+    assert_eq!(
+        body["data"]["contacts"]["edges"][0]["node"]["familyName"],
+        "Verdi"
+    );
+
+    // And back: the field is readable again on B at once.
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation { updateRole(input: { name: \"paralegal\", deniedFields: [] }) { role { name } } }",
+            json!({}),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (_, body) = b.gql(&paralegal, READ, json!({})).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+}
+
+/// Two servers sync one OAuth connector with rotating refresh tokens (the fake provider
+/// refuses a spent one with `invalid_grant`): after B refreshed, A syncs with the tokens B
+/// stored instead of spending the old refresh token again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replicas_sync_one_oauth_connector_one_after_the_other() {
+    use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
+    use lexgate_connectors::testing::{FakeProvider, CLIENT_ID, CLIENT_SECRET};
+    use lexgate_connectors::{ContactOrigin, RemoteContact};
+
+    let database = tokio::task::spawn_blocking(SharedDatabase::create)
+        .await
+        .expect("database");
+    let secrets = format!("secrets_key_id = \"{SECRETS_KEY_ID}\"\n[secrets_keys]\n{SECRETS_KEY_ID} = \"{SECRETS_KEY}\"");
+    let a = Server::start(&database.url, &secrets)
+        .await
+        .expect("A starts");
+    let b = Server::start(&database.url, &secrets)
+        .await
+        .expect("B starts");
+    let admin = admin_key(&database.url).await;
+    let provider = FakeProvider::start().await;
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id } } }",
+            json!({ "input": {
+                "name": "billing", "kind": "json_feed", "baseUrl": provider.base_url,
+                "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+                "authUrl": format!("{}/authorize", provider.base_url),
+                "tokenUrl": format!("{}/token", provider.base_url),
+                "sourceDetail": "Billing system",
+            } }),
+        )
+        .await;
+    let id = body["data"]["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("instance created: {body:#}"))
+        .to_owned();
+    // Tokens as the authorisation would have stored them.
+    let tokens = provider.issue_tokens();
+    let db = lexgate::db::Database::connect(&database.url, 1, false)
+        .await
+        .expect("database reachable");
+    db.transaction(move |c| {
+        let row = lexgate::sync::instances::by_name(c, "billing")?;
+        lexgate::sync::instances::save_tokens(c, &secret_box(), &row.id, &tokens)
+    })
+    .await
+    .expect("tokens stored");
+    let mut people = (0..).map(|i| RemoteContact {
+        external_id: format!("c-{i}"),
+        origin: ContactOrigin::BillingClient,
+        given_name: Some("Mario".into()),
+        family_name: Some(format!("Rossi{i}")),
+        ..RemoteContact::default()
+    });
+    const RUN: &str =
+        "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status created errors { message } } } }";
+    let run = |server: &Server| {
+        let (server_url, key, id) = (server.base_url.clone(), admin.clone(), id.clone());
+        async move {
+            let body: serde_json::Value = reqwest::Client::new()
+                .post(format!("{server_url}/graphql"))
+                .bearer_auth(key)
+                .json(&json!({ "query": RUN, "variables": { "id": id } }))
+                .send()
+                .await
+                .expect("sent")
+                .json()
+                .await
+                .expect("JSON");
+            body["data"]["runConnectorSync"]["run"].clone()
+        }
+    };
+    // Each replica has synced once with the stored tokens (and holds them).
+    for server in [&a, &b] {
+        provider.upsert(people.next().expect("person"));
+        let outcome = run(server).await;
+        assert_eq!(outcome["status"], "SUCCEEDED", "{outcome:#}");
+    }
+    // The access token is revoked: B refreshes, spending the refresh token A holds too.
+    provider.expire_access_tokens();
+    provider.upsert(people.next().expect("person"));
+    let outcome = run(&b).await;
+    assert_eq!(outcome["status"], "SUCCEEDED", "{outcome:#}");
+    assert_eq!(provider.refreshes(), 1);
+    // A's next sync works, with B's tokens.
+    provider.upsert(people.next().expect("person"));
+    let outcome = run(&a).await;
+    assert_eq!(outcome["status"], "SUCCEEDED", "{outcome:#}");
+    assert_eq!(outcome["created"], 1, "{outcome:#}");
+    assert_eq!(provider.refreshes(), 1, "A did not refresh again");
+}
