@@ -174,7 +174,7 @@ impl Default for Settings {
             pool_size: 8,
             phone_region: "IT".to_owned(),
             max_page_size: 1000,
-            default_page_size: crate::graphql::pagination::ASSUMED_PAGE_SIZE,
+            default_page_size: crate::graphql::pagination::DEFAULT_PAGE_SIZE,
             body_limit_bytes: 1024 * 1024,
             log: "info".to_owned(),
             auth_secret: None,

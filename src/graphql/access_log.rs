@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{self, AccessAction, AccessLogFilter, StoredAccessEntry};
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::access;
+use crate::graphql::authorization::{access, note_read_subjects};
 use crate::graphql::context::read;
 use crate::graphql::decode_id;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
@@ -68,8 +68,10 @@ impl AccessLogEntry {
         &self.0.entry.fields
     }
 
-    /// The contacts whose data was touched (IDs only: still there after an erasure).
-    async fn subjects(&self) -> Vec<ID> {
+    /// The contacts whose data was touched (IDs only: still there after an erasure). Reading
+    /// them is a read of those contacts: who was touched when is about them.
+    async fn subjects(&self, ctx: &Context<'_>) -> Vec<ID> {
+        note_read_subjects(ctx, self.0.entry.subjects.iter().map(String::as_str));
         contact_ids(&self.0.entry.subjects)
     }
 
@@ -167,6 +169,9 @@ impl AccessLogQueries {
     ) -> async_graphql::Result<Option<BreachScope>> {
         let filter = filter(ctx, None, principal, from, to)?;
         let scope = read(ctx, move |c| audit::breach_scope(c, &filter)).await?;
+        if ctx.look_ahead().field("subjects").exists() {
+            note_read_subjects(ctx, scope.subjects.iter().map(String::as_str));
+        }
         Ok(Some(BreachScope {
             entry_count: scope.entry_count,
             subject_count: scope.subjects.len() as i64,

@@ -5,7 +5,7 @@
 //! through `node(id:)`, a connection or a mutation payload. A denied field answers `null` with
 //! a `FORBIDDEN` error at its path, and the rest of the response still resolves.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::sync::{Arc, Mutex};
 
 use async_graphql::extensions::{
@@ -183,6 +183,24 @@ fn forbidden_error(message: &str, field: Option<&str>) -> ServerError {
     }
     error.extensions = Some(extensions);
     error
+}
+
+/// Whether the field being resolved, of `type_name`, holds personal data: reading it logs
+/// the contacts it is about.
+pub fn reads_personal(ctx: &Context<'_>, type_name: &str) -> bool {
+    let field = ctx.item.node.name.node.as_str();
+    POLICY
+        .rule(type_name, field)
+        .is_some_and(|r| r.class != DataClass::Plain)
+}
+
+/// Notes contacts as read by the request (for the access log).
+pub fn note_read_subjects<'s>(ctx: &Context<'_>, contacts: impl IntoIterator<Item = &'s str>) {
+    if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+        for contact in contacts {
+            access.trail.read_subject(contact);
+        }
+    }
 }
 
 /// Notes that a contact's personal field was read; called by the `Contact` type's guard.
@@ -385,6 +403,7 @@ impl Extension for AuthorizationExtension {
         let mut response = next.run(ctx, operation_name).await;
         let denials = std::mem::take(&mut *self.denials.lock().unwrap_or_else(|e| e.into_inner()));
         response.errors.extend(denials);
+        response.errors = fold_denials(std::mem::take(&mut response.errors));
         response
     }
 
@@ -428,6 +447,82 @@ impl Extension for AuthorizationExtension {
         }
         next.run(ctx, info).await
     }
+}
+
+/// Folds the `FORBIDDEN` errors that differ only in list indices (the same denied field on
+/// every row of a page) into one per field path pattern and reason, keeping every denied path
+/// identifiable: `path` is the first one, `extensions.pattern` the path with `[*]` for each
+/// list index (`contacts.edges[*].node.phones`), `extensions.count` how many paths it stands
+/// for and, when the pattern has lists in it, `extensions.indices` each path's indices in
+/// order. Other errors stay as they are, in their place.
+fn fold_denials(errors: Vec<ServerError>) -> Vec<ServerError> {
+    struct Fold {
+        at: usize,
+        indices: Vec<Value>,
+    }
+    let mut folded: Vec<ServerError> = Vec::with_capacity(errors.len());
+    let mut folds: HashMap<(String, String, String), Fold> = HashMap::new();
+    for error in errors {
+        let forbidden = error
+            .extensions
+            .as_ref()
+            .and_then(|e| e.get("code"))
+            .is_some_and(|code| *code == Value::from("FORBIDDEN"));
+        if !forbidden {
+            folded.push(error);
+            continue;
+        }
+        let (pattern, indices) = path_pattern(&error.path);
+        // Errors fold when everything but their indices is the same.
+        let reason = serde_json::to_string(&error.extensions).unwrap_or_default();
+        let key = (pattern, error.message.clone(), reason);
+        let index_list = Value::List(indices.into_iter().map(Value::from).collect());
+        match folds.get_mut(&key) {
+            Some(fold) => fold.indices.push(index_list),
+            None => {
+                folds.insert(
+                    key,
+                    Fold {
+                        at: folded.len(),
+                        indices: vec![index_list],
+                    },
+                );
+                folded.push(error);
+            }
+        }
+    }
+    for ((pattern, _, _), fold) in folds {
+        let extensions = folded[fold.at]
+            .extensions
+            .get_or_insert_with(Default::default);
+        extensions.set("count", fold.indices.len());
+        if pattern.contains("[*]") {
+            extensions.set("indices", Value::List(fold.indices));
+        }
+        extensions.set("pattern", pattern);
+    }
+    folded
+}
+
+/// A response path as a pattern (`contacts.edges[*].node.phones`) and its list indices.
+fn path_pattern(path: &[PathSegment]) -> (String, Vec<usize>) {
+    let mut pattern = String::new();
+    let mut indices = Vec::new();
+    for segment in path {
+        match segment {
+            PathSegment::Field(name) => {
+                if !pattern.is_empty() {
+                    pattern.push('.');
+                }
+                pattern.push_str(name);
+            }
+            PathSegment::Index(i) => {
+                pattern.push_str("[*]");
+                indices.push(*i);
+            }
+        }
+    }
+    (pattern, indices)
 }
 
 /// Special-category data (Art. 9 and 10 GDPR) of a matter: only its team reads it, whatever

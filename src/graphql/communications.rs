@@ -8,7 +8,7 @@ use crate::communications::{
     LogCommunicationInput, TextSearchScope, UpdateCommunicationInput,
 };
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::access;
+use crate::graphql::authorization::{access, note_read_subjects, reads_personal};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, write};
 use crate::graphql::directory::User;
@@ -29,7 +29,27 @@ impl From<CommunicationRow> for Communication {
     }
 }
 
-#[Object]
+/// Notes a communication's participants as read when a personal field of `type_name` (the
+/// communication, its source or an attachment) is: what it says is about them.
+struct ParticipantsRead<'a> {
+    type_name: &'static str,
+    communication_id: &'a str,
+}
+
+impl async_graphql::Guard for ParticipantsRead<'_> {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if reads_personal(ctx, self.type_name) {
+            let participants = loader(ctx)
+                .load_one(ParticipantsOf(self.communication_id.to_owned()))
+                .await?
+                .unwrap_or_default();
+            note_read_subjects(ctx, participants.iter().map(String::as_str));
+        }
+        Ok(())
+    }
+}
+
+#[Object(guard = "ParticipantsRead { type_name: \"Communication\", communication_id: &self.0.id }")]
 impl Communication {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Communication, &self.0.id)
@@ -90,6 +110,7 @@ impl Communication {
         let id = self.0.id.clone();
         let import = read(ctx, move |c| communications::import_of(c, &id)).await?;
         Ok(import.map(|i| CommunicationSource {
+            communication_id: self.0.id.clone(),
             connector: i.connector,
             message_id: i.message_id,
             imported_at: i.imported_at.and_utc(),
@@ -106,6 +127,7 @@ impl Communication {
         Ok(rows
             .into_iter()
             .map(|a| CommunicationAttachment {
+                communication_id: self.0.id.clone(),
                 name: a.name,
                 content_type: a.content_type,
                 size_bytes: a.size_bytes,
@@ -132,22 +154,60 @@ impl Communication {
 }
 
 /// Where an imported communication came from.
-#[derive(SimpleObject)]
 pub struct CommunicationSource {
-    /// The connector instance's name (none once the instance was deleted).
-    pub connector: Option<String>,
-    /// The message's Message-ID, its natural key.
-    pub message_id: String,
-    pub imported_at: DateTime<Utc>,
+    communication_id: String,
+    connector: Option<String>,
+    message_id: String,
+    imported_at: DateTime<Utc>,
 }
 
-#[derive(SimpleObject)]
+#[Object(
+    guard = "ParticipantsRead { type_name: \"CommunicationSource\", communication_id: &self.communication_id }"
+)]
+impl CommunicationSource {
+    /// The connector instance's name (none once the instance was deleted).
+    async fn connector(&self) -> Option<&str> {
+        self.connector.as_deref()
+    }
+
+    /// The message's Message-ID, its natural key.
+    async fn message_id(&self) -> &str {
+        &self.message_id
+    }
+
+    async fn imported_at(&self) -> DateTime<Utc> {
+        self.imported_at
+    }
+}
+
 pub struct CommunicationAttachment {
-    pub name: Option<String>,
-    pub content_type: String,
-    pub size_bytes: i64,
+    communication_id: String,
+    name: Option<String>,
+    content_type: String,
+    size_bytes: i64,
+    sha256: String,
+}
+
+#[Object(
+    guard = "ParticipantsRead { type_name: \"CommunicationAttachment\", communication_id: &self.communication_id }"
+)]
+impl CommunicationAttachment {
+    async fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    async fn content_type(&self) -> &str {
+        &self.content_type
+    }
+
+    async fn size_bytes(&self) -> i64 {
+        self.size_bytes
+    }
+
     /// Lower-case hex SHA-256 of the content.
-    pub sha256: String,
+    async fn sha256(&self) -> &str {
+        &self.sha256
+    }
 }
 
 #[derive(SimpleObject)]

@@ -6,7 +6,7 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::access;
+use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::context::{read, state, write, write_about};
 use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
@@ -240,7 +240,9 @@ impl SyncRun {
 /// legal basis, or it matches several contacts.
 pub struct SyncReviewItem(ReviewRow);
 
-#[Object]
+// What a record says is about the contact it was linked to or imported as, if any; an
+// unmatched record names no contact yet.
+#[Object(guard = "SubjectRead::new(\"SyncReviewItem\", self.0.contact_id.as_deref())")]
 impl SyncReviewItem {
     async fn id(&self) -> ID {
         ids::encode(NodeType::SyncReviewItem, &self.0.id)

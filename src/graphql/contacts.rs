@@ -7,9 +7,10 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::communications::CommunicationRow;
 use crate::contacts::{
-    self, AddressRow, AffiliationRow, ContactCategory, ContactFilter, ContactKind, ContactOrder,
-    ContactQuery, ContactRow, CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput,
-    OptionalContactField, PhoneRow, TextSearchScope, UpdateContactInput,
+    self, AddressRow, AffiliationInput, AffiliationRow, ContactCategory, ContactFilter,
+    ContactKind, ContactOrder, ContactQuery, ContactRow, CreateContactInput, DuplicateReason,
+    EmailRow, MergeContactsInput, OptionalContactField, PhoneRow, TextSearchScope,
+    UpdateContactInput,
 };
 use crate::error::{Error, GraphqlResult};
 use crate::gdpr::suppression;
@@ -521,6 +522,19 @@ impl ContactQueries {
     }
 }
 
+/// Linking a person to an organisation the caller may not see would show them its members:
+/// such an organisation is not there for them (NOT_FOUND, as an unknown ID).
+async fn require_visible_organizations(
+    ctx: &Context<'_>,
+    affiliations: &[AffiliationInput],
+) -> async_graphql::Result<()> {
+    for (i, affiliation) in affiliations.iter().enumerate() {
+        let field = format!("input.affiliations[{i}].organizationId");
+        rows::require_visible(ctx, NodeType::Contact, &affiliation.organization_id, &field).await?;
+    }
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct ContactMutations;
 
@@ -531,6 +545,7 @@ impl ContactMutations {
         ctx: &Context<'_>,
         input: CreateContactInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
+        require_visible_organizations(ctx, &input.affiliations).await?;
         let rules = state(ctx).contact_rules.clone();
         let (actor, basis_rules) = (gdpr::actor(ctx), state(ctx).gdpr.rules.clone());
         let hasher = state(ctx).gdpr.hasher.clone();
@@ -556,6 +571,9 @@ impl ContactMutations {
         input: UpdateContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
+        if let Some(affiliations) = &input.affiliations {
+            require_visible_organizations(ctx, affiliations).await?;
+        }
         let rules = state(ctx).contact_rules.clone();
         let author = access(ctx).principal_id();
         let (actor, hasher) = (gdpr::actor(ctx), state(ctx).gdpr.hasher.clone());

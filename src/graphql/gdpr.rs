@@ -21,7 +21,7 @@ use crate::gdpr::suppression::{
     self, SuppressAddressInput, SuppressionChannel, SuppressionReason, SuppressionRow,
 };
 use crate::gdpr::Actor;
-use crate::graphql::authorization::access;
+use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
@@ -411,7 +411,7 @@ impl From<Recipient> for CampaignRecipient {
     }
 }
 
-#[Object]
+#[Object(guard = "SubjectRead::new(\"CampaignRecipient\", Some(&self.0.contact_id))")]
 impl CampaignRecipient {
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         Ok(loader(ctx)
@@ -648,6 +648,21 @@ async fn visible_contact(ctx: &Context<'_>, id: &ID, field: &str) -> async_graph
     Ok(key)
 }
 
+/// A contact's GDPR record a mutation names by its own ID: if the caller may not see the
+/// contact, the record is not there for them, exactly as an unknown ID of its kind.
+async fn record_of_visible_contact(
+    ctx: &Context<'_>,
+    entity: &'static str,
+    record_id: &str,
+    contact_id: &str,
+) -> async_graphql::Result<()> {
+    if !rows::visibility(ctx).await?.contact(contact_id) {
+        return Err(crate::error::Error::not_found(entity, record_id)).gql();
+    }
+    access(ctx).trail.wrote_subject(contact_id);
+    Ok(())
+}
+
 #[derive(Default)]
 pub struct GdprMutations;
 
@@ -760,12 +775,7 @@ impl GdprMutations {
     ) -> async_graphql::Result<ProcessingGroundPayload> {
         let id = ids::decode(NodeType::ProcessingGround, &input.id, "input.id").gql()?;
         let ground = read(ctx, move |c| grounds::get(c, &id)).await?;
-        visible_contact(
-            ctx,
-            &ids::encode(NodeType::Contact, &ground.contact_id),
-            "input.id",
-        )
-        .await?;
+        record_of_visible_contact(ctx, "ProcessingGround", &ground.id, &ground.contact_id).await?;
         let row = write(ctx, move |c| grounds::end(c, input)).await?;
         Ok(ProcessingGroundPayload {
             ground: ProcessingGround(row),
@@ -781,8 +791,7 @@ impl GdprMutations {
     ) -> async_graphql::Result<ConsentPayload> {
         let id = ids::decode(NodeType::Consent, &input.consent_id, "input.consentId").gql()?;
         let consent = read(ctx, move |c| grounds::get_consent(c, &id)).await?;
-        let contact = ids::encode(NodeType::Contact, &consent.contact_id);
-        visible_contact(ctx, &contact, "input.consentId").await?;
+        record_of_visible_contact(ctx, "Consent", &consent.id, &consent.contact_id).await?;
         let (actor, gdpr) = (actor(ctx), state(ctx).gdpr.clone());
         let row = write(ctx, move |c| {
             grounds::withdraw_consent(c, &gdpr, input, &actor)

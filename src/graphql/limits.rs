@@ -18,6 +18,7 @@ use async_graphql::{
 use async_graphql::{SchemaBuilder, Variables};
 
 use crate::config::Settings;
+use crate::graphql::pagination::{with_page_sizes, PageSizes};
 
 /// The limits a schema enforces on every query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,6 +29,8 @@ pub struct Limits {
     pub max_directives: usize,
     pub introspection: bool,
     pub suggestions: bool,
+    /// What a list's cost counts per page.
+    pub page_sizes: PageSizes,
 }
 
 impl Limits {
@@ -39,6 +42,10 @@ impl Limits {
             max_directives: settings.max_directives,
             introspection: settings.introspection_enabled(),
             suggestions: settings.suggestions_enabled(),
+            page_sizes: PageSizes {
+                default: settings.default_page_size,
+                max: settings.max_page_size,
+            },
         }
     }
 }
@@ -161,7 +168,7 @@ impl Extension for LimitCheck {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        next.run(ctx)
+        with_page_sizes(self.limits.page_sizes, next.run(ctx))
             .await
             .map_err(|errors| errors.into_iter().map(|e| self.code_limit(e)).collect())
     }

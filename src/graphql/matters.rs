@@ -5,7 +5,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{access, special_category};
+use crate::graphql::authorization::{access, note_read_subjects, reads_personal, special_category};
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, write};
@@ -49,7 +49,24 @@ impl Matter {
     }
 }
 
-#[Object]
+/// Notes the matter's clients and counterparties as read when one of its personal fields is:
+/// what a matter file says is about its parties.
+struct PartiesRead<'a>(&'a str);
+
+impl async_graphql::Guard for PartiesRead<'_> {
+    async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
+        if reads_personal(ctx, "Matter") {
+            let parties = loader(ctx)
+                .load_one(PartiesOfMatter(self.0.to_owned()))
+                .await?
+                .unwrap_or_default();
+            note_read_subjects(ctx, parties.iter().map(|(contact, _)| contact.as_str()));
+        }
+        Ok(())
+    }
+}
+
+#[Object(guard = "PartiesRead(&self.0.id)")]
 impl Matter {
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Matter, &self.0.id)

@@ -108,19 +108,48 @@ impl PageArgs {
     }
 }
 
-/// The page size complexity assumes when a list is asked for without `first`/`last`: the
-/// default of `default_page_size` (complexity is computed before any resolver, without
-/// access to the settings).
-pub const ASSUMED_PAGE_SIZE: usize = 50;
+/// The default of `default_page_size`.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
 
-/// The cost of a connection field for the complexity limit: its page size times what each
-/// item costs, plus one for the field itself. Saturates instead of overflowing, and stays
+/// The page sizes a server applies, which the cost of a list depends on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSizes {
+    /// `default_page_size`: a list asked for without `first`/`last`.
+    pub default: usize,
+    /// `max_page_size`: no page holds more, whatever it asked for.
+    pub max: usize,
+}
+
+tokio::task_local! {
+    /// The serving schema's page sizes while async-graphql computes a query's complexity:
+    /// its complexity functions are plain functions with no access to the settings.
+    static PAGE_SIZES: PageSizes;
+}
+
+/// Runs `validation` (which computes complexity) knowing the server's page sizes.
+pub async fn with_page_sizes<F: Future>(sizes: PageSizes, validation: F) -> F::Output {
+    PAGE_SIZES.scope(sizes, validation).await
+}
+
+/// The cost of a connection field for the complexity limit: the page size the server will
+/// apply times what each item costs, plus one for the field itself. The page size is the
+/// smaller of `first` and `last`, else `default_page_size` (also for `after`/`before` alone,
+/// see `window`), never above `max_page_size`. Saturates instead of overflowing, and stays
 /// far below `usize::MAX` since async-graphql adds these figures up unchecked.
 pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
     const CEILING: usize = 1 << 40;
-    let size = first
-        .or(last)
-        .map_or(ASSUMED_PAGE_SIZE, |n| usize::try_from(n).unwrap_or(0));
+    // Outside a request (unit tests) nothing caps a page: assume the largest.
+    let sizes = PAGE_SIZES.try_with(|s| *s).unwrap_or(PageSizes {
+        default: DEFAULT_PAGE_SIZE,
+        max: usize::MAX,
+    });
+    let requested = match (first, last) {
+        (Some(first), Some(last)) => Some(first.min(last)),
+        (first, last) => first.or(last),
+    };
+    let size = requested.map_or(sizes.default, |n| {
+        usize::try_from(n).unwrap_or(0).min(sizes.max)
+    });
     size.saturating_mul(child_complexity)
         .saturating_add(1)
         .min(CEILING)
@@ -314,9 +343,27 @@ mod tests {
     fn page_complexity_multiplies_by_the_page_size() {
         assert_eq!(page_complexity(Some(10), None, 3), 31);
         assert_eq!(page_complexity(None, Some(4), 3), 13);
-        assert_eq!(page_complexity(None, None, 2), 2 * ASSUMED_PAGE_SIZE + 1);
+        assert_eq!(page_complexity(Some(10), Some(4), 3), 13);
+        assert_eq!(page_complexity(None, None, 2), 2 * DEFAULT_PAGE_SIZE + 1);
         assert_eq!(page_complexity(Some(-5), None, 3), 1);
         assert_eq!(page_complexity(Some(i32::MAX), None, usize::MAX), 1 << 40);
+    }
+
+    #[tokio::test]
+    async fn page_complexity_counts_the_servers_page_sizes() {
+        let sizes = PageSizes {
+            default: 200,
+            max: 300,
+        };
+        let costs = with_page_sizes(sizes, async {
+            [
+                page_complexity(None, None, 2),
+                page_complexity(Some(5000), None, 2),
+                page_complexity(Some(400), Some(250), 2),
+            ]
+        })
+        .await;
+        assert_eq!(costs, [401, 601, 501]);
     }
 
     #[test]

@@ -5,6 +5,7 @@ mod harness;
 
 mod anonymized_export;
 mod audit;
+mod audit_subjects;
 mod auth;
 mod authorization;
 mod campaigns;

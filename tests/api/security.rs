@@ -121,6 +121,113 @@ async fn writes_cannot_reach_hidden_contacts(backend: Backend) {
     );
 }
 
+/// An affiliation names an organisation: one the caller may not see is refused as NOT_FOUND,
+/// alike for a hidden and an unknown ID, in creating and in updating a person.
+async fn affiliations_cannot_reach_hidden_organizations(backend: Backend) {
+    let f = firm(backend).await;
+    let hidden = crate::fixtures::create_organization(&f.app, "Riservata SpA", json!({})).await;
+    let create = |organization: &str| {
+        json!({ "input": crate::fixtures::with_provenance(json!({
+            "kind": "PERSON", "givenName": "Luca", "familyName": "Affiliato", "category": "CLIENT",
+            "affiliations": [{ "organizationId": organization, "jobTitle": "Socio" }],
+        })) })
+    };
+    const CREATE: &str =
+        "mutation($input: CreateContactInput!) { createContact(input: $input) { contact { id } } }";
+    let refused = f
+        .app
+        .gql_as(&f.trainee_token, CREATE, create(&hidden))
+        .await;
+    assert_code(&refused, "NOT_FOUND", None);
+    let unknown = f
+        .app
+        .gql_as(&f.trainee_token, CREATE, create(&missing_id("Contact")))
+        .await;
+    assert_code(&unknown, "NOT_FOUND", None);
+    assert_eq!(
+        refused["errors"][0]["extensions"], unknown["errors"][0]["extensions"],
+        "a hidden and an unknown organisation answer alike"
+    );
+    let people = f
+        .app
+        .data(
+            "{ contacts(filter: { text: \"Affiliato\" }) { totalCount } }",
+            json!({}),
+        )
+        .await;
+    assert_eq!(people["contacts"]["totalCount"], 0, "nothing was written");
+
+    // Nor can the trainee tie the client of their own matter to it.
+    let update = f
+        .app
+        .gql_as(
+            &f.trainee_token,
+            "mutation($id: ID!, $org: ID!) { updateContact(input: { id: $id, affiliations: [{ organizationId: $org }] }) { contact { id } } }",
+            json!({ "id": f.client, "org": hidden }),
+        )
+        .await;
+    assert_code(&update, "NOT_FOUND", None);
+    let members = f
+        .app
+        .data(
+            "query($id: ID!) { contact(id: $id) { members { person { id } } } }",
+            json!({ "id": hidden }),
+        )
+        .await;
+    assert_eq!(members["contact"]["members"], json!([]), "{members:#}");
+}
+
+/// A GDPR record named by its own ID (a ground, a consent) belongs to a contact: if the
+/// caller may not see the contact, the record answers exactly as an unknown ID of its kind.
+async fn gdpr_records_of_hidden_contacts_are_not_found(backend: Backend) {
+    let f = firm(backend).await;
+    crate::fixtures::gdpr_records(&f.app, &f.hidden, "EXT-HIDDEN", "hidden").await;
+    let records = f
+        .app
+        .data(
+            "query($id: ID!) { contact(id: $id) { processingGrounds { id } consents { id } } }",
+            json!({ "id": f.hidden }),
+        )
+        .await;
+    let ground = records["contact"]["processingGrounds"][0]["id"].clone();
+    let consent = records["contact"]["consents"][0]["id"].clone();
+    const END: &str = "mutation($id: ID!) { endProcessingGround(input: { id: $id, reason: \"ended\" }) { ground { active } } }";
+    const WITHDRAW: &str = "mutation($id: ID!) { withdrawConsent(input: { consentId: $id, withdrawnAt: \"2026-11-03T10:00:00Z\", method: \"email\" }) { consent { active } } }";
+    for (mutation, hidden, kind) in [
+        (END, ground, "ProcessingGround"),
+        (WITHDRAW, consent, "Consent"),
+    ] {
+        let refused = f
+            .app
+            .gql_as(&f.trainee_token, mutation, json!({ "id": hidden }))
+            .await;
+        assert_code(&refused, "NOT_FOUND", None);
+        let unknown = f
+            .app
+            .gql_as(
+                &f.trainee_token,
+                mutation,
+                json!({ "id": missing_id(kind) }),
+            )
+            .await;
+        assert_eq!(
+            refused["errors"][0]["extensions"], unknown["errors"][0]["extensions"],
+            "a hidden and an unknown {kind} answer alike: {refused:#} {unknown:#}"
+        );
+    }
+    let after = f
+        .app
+        .data(
+            "query($id: ID!) { contact(id: $id) { processingGrounds(includeEnded: true) { active } consents { active } } }",
+            json!({ "id": f.hidden }),
+        )
+        .await;
+    assert!(
+        !after.to_string().contains("false"),
+        "nothing was ended or withdrawn: {after:#}"
+    );
+}
+
 /// Authorship grants visibility, so only firm-wide roles record on someone else's behalf.
 async fn authors_are_the_caller(backend: Backend) {
     let f = firm(backend).await;
@@ -279,6 +386,96 @@ async fn every_page_is_bounded(backend: Backend) {
         let body = app.gql(&query, json!({ "c": cursor(offset) })).await;
         assert_code(&body, "BAD_USER_INPUT", Some(argument));
     }
+}
+
+/// A list's cost counts the page the server will apply: without `first`/`last` (or with
+/// `after`/`before` alone) the configured default page size, top-level and nested.
+async fn page_cost_counts_the_applied_page_size(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| {
+        s.default_page_size = 400;
+        s.max_query_complexity = 1000;
+    })
+    .await;
+    // A user node costs 2, its edge 3: a page of 400 costs 1201, one of 300 costs 901.
+    for query in [
+        "{ users { edges { node { id } } } }",
+        "query($c: String) { users(before: $c) { edges { node { id } } } }",
+        "query($c: String) { users(after: $c) { edges { node { id } } } }",
+        "{ contacts(first: 1) { edges { node { communications { edges { node { id } } } } } } }",
+        "{ matters(first: 1) { edges { node { deadlines { edges { node { id } } } } } } }",
+    ] {
+        let body = app.gql(query, json!({ "c": cursor(3) })).await;
+        assert_code(&body, "QUERY_TOO_COMPLEX", None);
+    }
+    for query in [
+        "{ users(last: 300) { edges { node { id } } } }",
+        "{ users(first: 300, last: 900) { edges { node { id } } } }",
+        "query($c: String) { users(first: 300, before: $c) { edges { node { id } } } }",
+        "{ contacts(first: 1) { edges { node { communications(first: 300) { edges { node { id } } } } } } }",
+    ] {
+        let body = app.gql(query, json!({ "c": cursor(3) })).await;
+        assert!(body.get("errors").is_none(), "{query}: {body:#}");
+    }
+}
+
+/// A field denied on every row of a page answers one FORBIDDEN error for its path pattern,
+/// with how many paths it stands for and each one's list indices.
+async fn denials_fold_per_path_pattern(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    const ROWS: usize = 12;
+    for i in 0..ROWS {
+        create_person(
+            &app,
+            &format!("Nome{i}"),
+            "Elenco",
+            json!({ "phones": [{ "number": format!("+39 347 000 {:04}", 1000 + i) }] }),
+        )
+        .await;
+    }
+    let (_, marketing) = app.sign_in("marketing@studio.it", "marketing").await;
+    let body = app
+        .gql_as(
+            &marketing,
+            "{ contacts(first: 50) { edges { node { displayName phones { number } partitaIva } } } }",
+            json!({}),
+        )
+        .await;
+    let edges = body["data"]["contacts"]["edges"].as_array().expect("edges");
+    assert_eq!(edges.len(), ROWS, "{body:#}");
+    assert!(edges
+        .iter()
+        .all(|e| e["node"]["phones"].is_null() && e["node"]["displayName"].is_string()));
+    let errors = body["errors"].as_array().expect("errors");
+    assert_eq!(
+        errors.len(),
+        2,
+        "one error per denied field pattern: {body:#}"
+    );
+    let every_row: Vec<Value> = (0..ROWS).map(|i| json!([i])).collect();
+    for field in ["phones", "partitaIva"] {
+        let pattern = format!("contacts.edges[*].node.{field}");
+        let error = errors
+            .iter()
+            .find(|e| e["extensions"]["pattern"] == pattern.as_str())
+            .unwrap_or_else(|| panic!("no error for {pattern}: {body:#}"));
+        let extensions = &error["extensions"];
+        assert_eq!(extensions["code"], "FORBIDDEN", "{error:#}");
+        assert_eq!(extensions["count"], ROWS, "{error:#}");
+        assert_eq!(extensions["indices"], Value::Array(every_row.clone()));
+        assert_eq!(
+            error["path"],
+            json!(["contacts", "edges", 0, "node", field])
+        );
+    }
+
+    // A denial outside any list stands for itself alone.
+    let body = app
+        .gql_as(&marketing, "{ matters { totalCount } }", json!({}))
+        .await;
+    let error = &body["errors"][0];
+    assert_eq!(error["extensions"]["pattern"], "matters", "{body:#}");
+    assert_eq!(error["extensions"]["count"], 1);
+    assert!(error["extensions"].get("indices").is_none(), "{body:#}");
 }
 
 /// A fragment's aliases count every time it is spread.
@@ -639,10 +836,14 @@ on_both_backends!(
     reused_refresh_tokens_end_the_session,
     text_inputs_are_checked,
     writes_cannot_reach_hidden_contacts,
+    affiliations_cannot_reach_hidden_organizations,
+    gdpr_records_of_hidden_contacts_are_not_found,
     authors_are_the_caller,
     no_escalation_through_keys_users_and_roles,
     a_persons_keys_stop_with_the_person,
     every_page_is_bounded,
+    page_cost_counts_the_applied_page_size,
+    denials_fold_per_path_pattern,
     aliases_count_after_fragment_expansion,
     hsts_follows_the_public_url,
     login_throttles_per_account_and_address,
