@@ -3,8 +3,11 @@
 use crate::db::text_enum;
 
 text_enum! {
+    /// Which way a list is sorted.
     SortDirection {
+        /// Ascending: A to Z, oldest or soonest first.
         Asc => "asc",
+        /// Descending: Z to A, newest or latest first.
         Desc => "desc",
     }
 }

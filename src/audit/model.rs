@@ -10,7 +10,9 @@ use crate::error::{Error, Result};
 text_enum! {
     /// Whether a request read personal data or changed it.
     AccessAction {
+        /// The request read personal data.
         Read => "read",
+        /// The request changed personal data (or ran a mutation).
         Write => "write",
     }
 }

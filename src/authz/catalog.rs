@@ -36,10 +36,12 @@ impl RoleRow {
     }
 }
 
+/// A new firm role, for `createRole`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateRoleInput {
     /// Lower-case letters, digits, `-` and `_`.
     pub name: String,
+    /// What the role is for.
     pub description: Option<String>,
     /// The built-in role whose rights this one starts from.
     pub base_role: String,
@@ -48,15 +50,22 @@ pub struct CreateRoleInput {
     pub denied_fields: Vec<String>,
 }
 
+/// Changes to a role, for `updateRole`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateRoleInput {
+    /// The role's name (names cannot change).
     pub name: String,
+    /// What the role is for.
     pub description: Option<String>,
+    /// `Type.field` names the role may not read or write; the list replaces the old one (firm roles
+    /// only).
     pub denied_fields: Option<Vec<String>>,
 }
 
+/// A firm role to delete, for `deleteRole`.
 #[derive(Debug, Clone, InputObject)]
 pub struct DeleteRoleInput {
+    /// The role's name.
     pub name: String,
 }
 

@@ -17,11 +17,17 @@ use crate::listing::{contains_pattern, lower, Page};
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
+    /// Where a campaign is in its life.
     CampaignStatus {
+        /// Being prepared; not yet scheduled.
         Draft => "draft",
+        /// Set to be sent at `scheduledAt`.
         Scheduled => "scheduled",
+        /// Being sent now.
         Sending => "sending",
+        /// Sent; its status can no longer change.
         Sent => "sent",
+        /// Called off; its status can no longer change.
         Cancelled => "cancelled",
     }
 }
@@ -50,15 +56,20 @@ impl CampaignRow {
     }
 }
 
+/// A new campaign, for `createCampaign`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateCampaignInput {
+    /// The campaign's name.
     pub name: String,
     /// The key of the processing purpose, e.g. "newsletter" or "events": who may receive the
     /// campaign depends on the grounds recorded for it.
     pub purpose: String,
+    /// Free text about the campaign.
     pub description: Option<String>,
+    /// Which contacts the campaign is aimed at (all when omitted); the GDPR checks then narrow it.
     #[graphql(default)]
     pub audience_filter: ContactFilter,
+    /// When to send it (ISO 8601); the campaign starts as a draft when omitted.
     pub scheduled_at: Option<DateTime<Utc>>,
     /// About services analogous to those clients already bought: clients who have not
     /// objected may receive it without consent (art. 130(4) Codice Privacy).
@@ -66,23 +77,37 @@ pub struct CreateCampaignInput {
     pub analogous_services: bool,
 }
 
+/// Changes to a campaign, for `updateCampaign`: omitted fields keep their value; null clears an
+/// optional one.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateCampaignInput {
+    /// The `Campaign` to change.
     pub id: ID,
+    /// The campaign's name.
     pub name: Option<String>,
+    /// The key of the processing purpose.
     pub purpose: Option<String>,
+    /// The new status; a sent or cancelled campaign keeps its own.
     pub status: Option<CampaignStatus>,
+    /// Free text; null clears it.
     pub description: MaybeUndefined<String>,
+    /// Which contacts the campaign is aimed at.
     pub audience_filter: Option<ContactFilter>,
+    /// When to send it (ISO 8601); null unschedules it.
     pub scheduled_at: MaybeUndefined<DateTime<Utc>>,
+    /// About services analogous to those clients already bought (soft-spam exception, art. 130(4)
+    /// Codice Privacy).
     pub analogous_services: Option<bool>,
 }
 
+/// Which campaigns `campaigns` lists; the conditions combine with AND.
 #[derive(Debug, Clone, Default, InputObject)]
 pub struct CampaignFilter {
     /// Part of the name.
     pub text: Option<String>,
+    /// Any of these statuses.
     pub statuses: Option<Vec<CampaignStatus>>,
+    /// Only campaigns for this purpose (its key).
     pub purpose: Option<String>,
 }
 

@@ -17,21 +17,31 @@ use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection}
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
+    /// How a communication took place.
     Channel {
+        /// Ordinary email.
         Email => "email",
         /// Posta elettronica certificata: certified email with legal value.
         Pec => "pec",
+        /// A phone call.
         Phone => "phone",
+        /// A meeting in person.
         Meeting => "meeting",
+        /// A video call.
         Video => "video",
+        /// A paper letter (post, courier or by hand).
         Letter => "letter",
     }
 }
 
 text_enum! {
+    /// Which way a communication went.
     Direction {
+        /// From a contact to the firm.
         Inbound => "inbound",
+        /// From the firm to a contact.
         Outbound => "outbound",
+        /// Within the firm, e.g. a note of a call between colleagues about a matter.
         Internal => "internal",
     }
 }
@@ -82,42 +92,66 @@ impl PreparedCommunication {
     }
 }
 
+/// A communication to record, for `logCommunication`.
 #[derive(Debug, Clone, InputObject)]
 pub struct LogCommunicationInput {
+    /// How it took place.
     pub channel: Channel,
+    /// Into the firm, out of it, or inside it.
     pub direction: Direction,
+    /// When it took place or was sent (ISO 8601).
     pub occurred_at: DateTime<Utc>,
+    /// The subject line or a short title.
     pub subject: Option<String>,
+    /// What was said or written, in brief.
     pub summary: Option<String>,
+    /// The `Matter` it belongs to, if any.
     pub matter_id: Option<ID>,
     /// The contacts who took part; at least one.
     pub participant_ids: Vec<ID>,
+    /// The `User` who recorded it; the caller when omitted.
     pub author_id: Option<ID>,
 }
 
+/// Changes to a communication, for `updateCommunication`: omitted fields keep their value; null
+/// clears an optional one.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateCommunicationInput {
+    /// The `Communication` to change.
     pub id: ID,
+    /// How it took place.
     pub channel: Option<Channel>,
+    /// Into the firm, out of it, or inside it.
     pub direction: Option<Direction>,
+    /// When it took place or was sent (ISO 8601).
     pub occurred_at: Option<DateTime<Utc>>,
+    /// The subject line; null clears it.
     pub subject: MaybeUndefined<String>,
+    /// The summary; null clears it.
     pub summary: MaybeUndefined<String>,
+    /// The `Matter` it belongs to; null unlinks it.
     pub matter_id: MaybeUndefined<ID>,
+    /// The `Contact` IDs of those who took part (at least one); the list replaces the old one.
     pub participant_ids: Option<Vec<ID>>,
 }
 
+/// Which communications `communications` lists; the conditions combine with AND.
 #[derive(Debug, Clone, Default, InputObject)]
 pub struct CommunicationFilter {
     /// Part of the subject or summary, of those the caller's role may read (refused for a role
     /// that may read neither).
     pub text: Option<String>,
+    /// Communications of this `Matter`.
     pub matter_id: Option<ID>,
     /// Communications this contact took part in.
     pub contact_id: Option<ID>,
+    /// Any of these channels.
     pub channels: Option<Vec<Channel>>,
+    /// Only this direction.
     pub direction: Option<Direction>,
+    /// At or after this instant (ISO 8601).
     pub occurred_from: Option<DateTime<Utc>>,
+    /// Before this instant (ISO 8601).
     pub occurred_to: Option<DateTime<Utc>>,
 }
 

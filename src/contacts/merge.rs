@@ -22,10 +22,15 @@ use crate::listing::group_by_key;
 /// Why two contacts look like the same person or organisation.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum DuplicateReason {
+    /// The same email address.
     Email,
+    /// The same PEC (certified email) address.
     Pec,
+    /// The same phone number (E.164).
     Phone,
+    /// The same codice fiscale (Italian tax code).
     CodiceFiscale,
+    /// The same partita IVA (Italian VAT number).
     PartitaIva,
 }
 
@@ -143,6 +148,9 @@ fn group(
     }
 }
 
+/// Duplicates to fold into one contact, for `mergeContacts`: the merged contacts' emails, phones,
+/// addresses, tags, links, matter roles, communications and deadlines move to the survivor, then
+/// they are deleted.
 #[derive(Debug, Clone, InputObject)]
 pub struct MergeContactsInput {
     /// The contact that remains.

@@ -17,18 +17,27 @@ use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection}
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
+    /// What sort of deadline it is.
     DeadlineKind {
+        /// A time limit set by law or by the court (termine processuale).
         CourtDeadline => "court_deadline",
+        /// A hearing (udienza).
         Hearing => "hearing",
+        /// A filing to make, e.g. a brief to lodge with the court.
         Filing => "filing",
+        /// A task inside the firm.
         InternalTask => "internal_task",
     }
 }
 
 text_enum! {
+    /// Where a deadline stands.
     DeadlineStatus {
+        /// Still to be met.
         Open => "open",
+        /// Met; `completedAt` says when.
         Done => "done",
+        /// No longer needed.
         Cancelled => "cancelled",
     }
 }
@@ -102,16 +111,25 @@ impl PreparedDeadline {
     }
 }
 
+/// A new deadline or task, for `createDeadline`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateDeadlineInput {
+    /// A short title, e.g. "Deposito memoria ex art. 183 c.p.c.".
     pub title: String,
+    /// What sort of deadline it is.
     pub kind: DeadlineKind,
+    /// Free-text details.
     pub description: Option<String>,
+    /// When it falls due (ISO 8601).
     pub due_at: DateTime<Utc>,
+    /// The `Matter` it belongs to, if any.
     pub matter_id: Option<ID>,
+    /// The `Contact` it concerns, if any.
     pub contact_id: Option<ID>,
+    /// The `User`s who must meet it.
     #[graphql(default)]
     pub assignee_user_ids: Vec<ID>,
+    /// The `Team`s who must meet it.
     #[graphql(default)]
     pub assignee_team_ids: Vec<ID>,
     /// Minutes before the due time at which to remind, e.g. [10080, 1440] for a week and a day.
@@ -119,22 +137,35 @@ pub struct CreateDeadlineInput {
     pub reminder_offsets: Vec<i32>,
 }
 
+/// Changes to a deadline, for `updateDeadline`: omitted fields keep their value; null clears an
+/// optional one; a list replaces the whole list.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateDeadlineInput {
+    /// The `Deadline` to change.
     pub id: ID,
+    /// A short title.
     pub title: Option<String>,
+    /// What sort of deadline it is.
     pub kind: Option<DeadlineKind>,
+    /// Free-text details; null clears them.
     pub description: MaybeUndefined<String>,
+    /// When it falls due (ISO 8601).
     pub due_at: Option<DateTime<Utc>>,
     /// Setting OPEN clears the completion time; DONE sets it.
     pub status: Option<DeadlineStatus>,
+    /// The `Matter` it belongs to; null unlinks it.
     pub matter_id: MaybeUndefined<ID>,
+    /// The `Contact` it concerns; null unlinks it.
     pub contact_id: MaybeUndefined<ID>,
+    /// The `User`s who must meet it; the list replaces the old one.
     pub assignee_user_ids: Option<Vec<ID>>,
+    /// The `Team`s who must meet it; the list replaces the old one.
     pub assignee_team_ids: Option<Vec<ID>>,
+    /// Minutes before the due time at which to remind; the list replaces the old one.
     pub reminder_offsets: Option<Vec<i32>>,
 }
 
+/// Which deadlines `deadlines` lists; the conditions combine with AND.
 #[derive(Debug, Clone, Default, InputObject)]
 pub struct DeadlineFilter {
     /// Part of the title.
@@ -143,12 +174,17 @@ pub struct DeadlineFilter {
     pub due_from: Option<DateTime<Utc>>,
     /// Due before this time.
     pub due_to: Option<DateTime<Utc>>,
+    /// Any of these statuses.
     pub statuses: Option<Vec<DeadlineStatus>>,
+    /// Any of these kinds.
     pub kinds: Option<Vec<DeadlineKind>>,
+    /// Deadlines of this `Matter`.
     pub matter_id: Option<ID>,
+    /// Deadlines concerning this `Contact`.
     pub contact_id: Option<ID>,
     /// Assigned to this user directly or through one of their teams.
     pub assignee_user_id: Option<ID>,
+    /// Deadlines assigned to this `Team`.
     pub assignee_team_id: Option<ID>,
 }
 

@@ -36,52 +36,74 @@ pub struct TeamRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A new user, for `createUser`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateUserInput {
+    /// The address the user logs in with; unique.
     pub email: String,
+    /// The name shown for the user, e.g. "Avv. Giulia Rossi".
     pub display_name: String,
     /// One of admin, partner, lawyer, trainee, staff, marketing, dpo, integration.
     pub role: String,
 }
 
+/// Changes to a user, for `updateUser`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateUserInput {
+    /// The `User` to change.
     pub id: ID,
+    /// The address the user logs in with; unique.
     pub email: Option<String>,
+    /// The name shown for the user.
     pub display_name: Option<String>,
+    /// The user's new role; one the caller may hand out.
     pub role: Option<String>,
     /// Inactive users keep their history but get no new assignments.
     pub active: Option<bool>,
 }
 
+/// Which users `users` lists; the conditions combine with AND.
 #[derive(Debug, Clone, Default, InputObject)]
 pub struct UserFilter {
     /// Part of the name or email.
     pub text: Option<String>,
+    /// Only users in this role.
     pub role: Option<String>,
+    /// Only active (true) or only deactivated (false) users.
     pub active: Option<bool>,
 }
 
+/// A new team, for `createTeam`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateTeamInput {
+    /// The team's name; unique.
     pub name: String,
+    /// What the team does.
     pub description: Option<String>,
+    /// The `User`s in the team.
     #[graphql(default)]
     pub member_ids: Vec<ID>,
 }
 
+/// Changes to a team, for `updateTeam`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateTeamInput {
+    /// The `Team` to change.
     pub id: ID,
+    /// The team's name; unique.
     pub name: Option<String>,
+    /// What the team does; null clears it.
     pub description: MaybeUndefined<String>,
     /// Replaces the whole membership when given.
     pub member_ids: Option<Vec<ID>>,
 }
 
+/// A user and a team, for `addTeamMember` and `removeTeamMember`.
 #[derive(Debug, Clone, InputObject)]
 pub struct TeamMembershipInput {
+    /// The `Team` ID.
     pub team_id: ID,
+    /// The `User` ID.
     pub user_id: ID,
 }
 

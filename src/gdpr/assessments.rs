@@ -16,6 +16,7 @@ use crate::listing::group_by_key;
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
+    /// The kind of assessment.
     AssessmentKind {
         /// Legitimate-interest assessment: purpose, necessity and balancing tests.
         Lia => "lia",
@@ -25,12 +26,15 @@ text_enum! {
 }
 
 text_enum! {
+    /// The conclusion of an assessment.
     AssessmentOutcome {
+        /// Not concluded yet: nothing may rely on it.
         Pending => "pending",
         /// The interest prevails / the residual risk is acceptable.
         Approved => "approved",
         /// Acceptable only with the mitigating measures the summary lists.
         ApprovedWithMeasures => "approved_with_measures",
+        /// The interest does not prevail, or the risk is not acceptable: nothing may rely on it.
         Rejected => "rejected",
     }
 }
@@ -63,28 +67,45 @@ pub struct AssessmentRow {
     pub updated_at: NaiveDateTime,
 }
 
+/// A new assessment, for `createAssessment`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateAssessmentInput {
+    /// LIA or DPIA.
     pub kind: AssessmentKind,
+    /// What is assessed, e.g. "Newsletter to business contacts".
     pub title: String,
+    /// The conclusion; `PENDING` until decided.
     pub outcome: AssessmentOutcome,
+    /// The reasoning in brief.
     pub summary: Option<String>,
+    /// The date of the assessment (ISO 8601 date).
     pub assessed_on: NaiveDate,
+    /// The `User` responsible for it.
     pub owner_id: Option<ID>,
+    /// When it is due for review (ISO 8601 date).
     pub review_on: Option<NaiveDate>,
     /// Keys of the purposes the assessment covers.
     pub purposes: Vec<String>,
 }
 
+/// Changes to an assessment, for `updateAssessment`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateAssessmentInput {
+    /// The `Assessment` to change.
     pub id: ID,
+    /// What is assessed.
     pub title: Option<String>,
+    /// The conclusion.
     pub outcome: Option<AssessmentOutcome>,
+    /// The reasoning in brief; null clears it.
     pub summary: MaybeUndefined<String>,
+    /// The date of the assessment (ISO 8601 date).
     pub assessed_on: Option<NaiveDate>,
+    /// The `User` responsible; null for none.
     pub owner_id: MaybeUndefined<ID>,
+    /// When it is due for review (ISO 8601 date); null for no date.
     pub review_on: MaybeUndefined<NaiveDate>,
+    /// The keys of the purposes it covers; the list replaces the old one.
     pub purposes: Option<Vec<String>>,
 }
 

@@ -28,7 +28,9 @@ const CHUNK: usize = 2000;
 text_enum! {
     /// Why a recipient may receive a campaign.
     AudienceBasis {
+        /// The contact consented to the campaign's purpose.
         Consent => "consent",
+        /// A business contact, on the firm's legitimate interest backed by an approved LIA.
         LegitimateInterest => "legitimate_interest",
         /// An existing client, for services analogous to those bought (art. 130(4) Codice Privacy).
         SoftSpam => "soft_spam",

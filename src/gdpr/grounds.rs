@@ -42,10 +42,15 @@ text_enum! {
 text_enum! {
     /// How consent was given.
     ConsentMethod {
+        /// Ticking a box on a web form.
         WebForm => "web_form",
+        /// Signing a paper form.
         SignedPaper => "signed_paper",
+        /// Writing an email.
         Email => "email",
+        /// On a recorded phone call.
         RecordedCall => "recorded_call",
+        /// In person, noted by the firm's staff.
         InPerson => "in_person",
     }
 }
@@ -90,7 +95,9 @@ pub struct ConsentRow {
 /// The evidence of a consent: what an authority asks to see (Art. 7(1)).
 #[derive(Debug, Clone, InputObject)]
 pub struct ConsentEvidenceInput {
+    /// When the person consented (ISO 8601).
     pub given_at: DateTime<Utc>,
+    /// How the person consented.
     pub method: ConsentMethod,
     /// The version of the privacy notice the person was shown.
     pub notice_version: String,
@@ -102,15 +109,19 @@ pub struct ConsentEvidenceInput {
     pub double_opt_in_at: Option<DateTime<Utc>>,
 }
 
+/// A legal basis for processing a contact's data for one purpose, with the evidence the basis
+/// needs.
 #[derive(Debug, Clone, InputObject)]
 pub struct ProcessingGroundInput {
     /// The purpose's key, e.g. `client_relationship` or `newsletter`.
     pub purpose: String,
+    /// The basis under Art. 6(1) GDPR.
     pub legal_basis: LegalBasis,
     /// Required for the consent basis, refused for the others.
     pub consent: Option<ConsentEvidenceInput>,
     /// The legitimate-interest assessment the basis relies on; required for that basis.
     pub assessment_id: Option<ID>,
+    /// Free-text notes on the basis.
     pub note: Option<String>,
     /// When the basis arose, if before it is recorded (a contract's date; an import of older
     /// records): the ground's retention clock starts then. Needs `basisEvidence`. A consent
@@ -120,21 +131,30 @@ pub struct ProcessingGroundInput {
     pub basis_evidence: Option<String>,
 }
 
+/// A ground to record for a contact, for `recordProcessingGround`.
 #[derive(Debug, Clone, InputObject)]
 pub struct RecordProcessingGroundInput {
+    /// The `Contact` ID.
     pub contact_id: ID,
+    /// The basis, its purpose and its evidence.
     pub ground: ProcessingGroundInput,
 }
 
+/// A ground to end and why, for `endProcessingGround`.
 #[derive(Debug, Clone, InputObject)]
 pub struct EndProcessingGroundInput {
+    /// The `ProcessingGround` ID.
     pub id: ID,
+    /// Why it ends, e.g. "contract ended".
     pub reason: String,
 }
 
+/// A consent the person withdrew, for `withdrawConsent`.
 #[derive(Debug, Clone, InputObject)]
 pub struct WithdrawConsentInput {
+    /// The `Consent` ID.
     pub consent_id: ID,
+    /// When the person withdrew (ISO 8601).
     pub withdrawn_at: DateTime<Utc>,
     /// How the person withdrew, e.g. "unsubscribe link", "email to the DPO".
     pub method: String,

@@ -32,14 +32,18 @@ pub struct ObjectionRow {
     pub recorded_by: Option<String>,
 }
 
+/// An objection (Art. 21 GDPR) a contact made, for `recordObjection`.
 #[derive(Debug, Clone, InputObject)]
 pub struct RecordObjectionInput {
+    /// The `Contact` ID.
     pub contact_id: ID,
     /// The purpose's key; all direct marketing when left out.
     pub purpose: Option<String>,
+    /// When the firm received the objection (ISO 8601).
     pub received_at: DateTime<Utc>,
     /// How it reached the firm, e.g. "unsubscribe link", "letter", "phone call".
     pub method: String,
+    /// Free-text notes.
     pub note: Option<String>,
 }
 

@@ -18,16 +18,27 @@ use crate::validation::non_blank;
 text_enum! {
     /// How the firm obtained a contact's data.
     SourceKind {
+        /// A form on the firm's website.
         WebForm => "web_form",
+        /// A fair, conference or other event.
         Event => "event",
+        /// A public register, e.g. the Registro delle Imprese or a bar association's roll.
         PublicRegister => "public_register",
+        /// A lead-generation provider.
         LeadGeneration => "lead_generation",
+        /// A phone call.
         PhoneCall => "phone_call",
+        /// An email the person sent.
         Email => "email",
+        /// A referral by a client, colleague or partner.
         Referral => "referral",
+        /// The intake of a new client or matter.
         ClientIntake => "client_intake",
+        /// An import by a connector instance from another system.
         ConnectorImport => "connector_import",
+        /// Entered by hand without a more specific source.
         ManualEntry => "manual_entry",
+        /// Anything else; `detail` says what.
         Other => "other",
     }
 }
@@ -50,8 +61,10 @@ pub struct ContactSourceRow {
     pub recorded_by: Option<String>,
 }
 
+/// Where and when the firm obtained a contact's data.
 #[derive(Debug, Clone, InputObject)]
 pub struct ContactSourceInput {
+    /// What kind of source it was.
     pub kind: SourceKind,
     /// Which form, event, register, referrer, ...: enough to answer "where did you get my data?".
     pub detail: String,
@@ -59,6 +72,7 @@ pub struct ContactSourceInput {
     pub connector: Option<String>,
     /// The record's identifier in the connected system.
     pub external_id: Option<String>,
+    /// When the firm obtained the data (ISO 8601).
     pub acquired_at: DateTime<Utc>,
     /// The firm's user who acquired the contact; the caller's own user when left out.
     pub acquired_by_id: Option<ID>,

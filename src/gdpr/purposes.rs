@@ -24,11 +24,14 @@ pub struct PurposeRow {
     pub profiling: bool,
 }
 
+/// A new purpose, for `createPurpose`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreatePurposeInput {
     /// Stable identifier: lower-case letters, digits and underscores, e.g. `seminars`.
     pub key: String,
+    /// The purpose's name as people read it.
     pub name: String,
+    /// What the processing for this purpose involves.
     pub description: Option<String>,
     /// Direct marketing: only consent or legitimate interest may be its basis.
     pub marketing: bool,
@@ -38,10 +41,14 @@ pub struct CreatePurposeInput {
     pub profiling: bool,
 }
 
+/// Changes to a purpose, for `updatePurpose`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdatePurposeInput {
+    /// The key of the purpose to change (keys cannot change).
     pub key: String,
+    /// The purpose's name as people read it.
     pub name: Option<String>,
+    /// What the processing involves; null clears it.
     pub description: MaybeUndefined<String>,
 }
 

@@ -64,42 +64,58 @@ pub struct RetentionPolicyRow {
     pub purpose_category: Option<String>,
 }
 
+/// A new retention policy, for `createRetentionPolicy`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateRetentionPolicyInput {
+    /// The policy's name.
     pub name: String,
+    /// What the policy limits.
     pub category: RetentionCategory,
     /// The purpose's key: a `PROCESSING_GROUND` policy names a purpose or a
     /// `purposeCategory`; the other categories neither.
     pub purpose: Option<String>,
     /// Every purpose of this category, instead of one `purpose`.
     pub purpose_category: Option<PurposeCategory>,
+    /// How long the data is kept, in months from the start of its clock.
     pub months: i32,
     /// A logged call, meeting or video call with the person restarts the clock; refused for
     /// marketing and profiling, whose clocks only new consent restarts.
     #[graphql(default)]
     pub renew_on_contact: bool,
+    /// Why this period, e.g. the rule it follows.
     pub description: Option<String>,
 }
 
+/// Changes to a retention policy, for `updateRetentionPolicy`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateRetentionPolicyInput {
+    /// The `RetentionPolicy` to change.
     pub id: ID,
+    /// The policy's name.
     pub name: Option<String>,
+    /// How long the data is kept, in months.
     pub months: Option<i32>,
+    /// Whether a logged call, meeting or video call with the person restarts the clock (refused for
+    /// marketing and profiling).
     pub renew_on_contact: Option<bool>,
+    /// Why this period; null clears it.
     pub description: MaybeUndefined<String>,
+    /// Whether retention runs apply the policy.
     pub active: Option<bool>,
 }
 
 /// What a run did (or, dry, would do).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, SimpleObject)]
 pub struct RetentionSummary {
+    /// Whether this was a dry run that changed nothing.
     pub dry_run: bool,
+    /// Processing grounds ended because their period ran out.
     pub grounds_ended: i32,
     /// Contacts erased, wholly or in the parts no legal hold needs.
     pub contacts_erased: i32,
     /// Of those, the ones kept in part because a legal hold needs them.
     pub contacts_partly_kept: i32,
+    /// Closed matters whose contents and party links were anonymised.
     pub matters_anonymised: i32,
 }
 

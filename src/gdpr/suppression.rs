@@ -15,8 +15,11 @@ use crate::listing::Page;
 use crate::validation::{email_key, normalize_email, normalize_phone};
 
 text_enum! {
+    /// What kind of value is suppressed.
     SuppressionChannel {
+        /// An email address.
         Email => "email",
+        /// A phone number.
         Phone => "phone",
     }
 }
@@ -24,8 +27,11 @@ text_enum! {
 text_enum! {
     /// Why a value is on the list.
     SuppressionReason {
+        /// The person withdrew consent to marketing.
         Withdrawal => "withdrawal",
+        /// The person objected to marketing.
         Objection => "objection",
+        /// The person's data was erased; the hash keeps them from being contacted again.
         Erasure => "erasure",
         /// Entered by hand: a request received outside the CRM, a bounce, a complaint.
         Request => "request",
@@ -44,10 +50,12 @@ pub struct SuppressionRow {
     pub created_by: Option<String>,
 }
 
+/// An address or number to put on the suppression list, for `suppressAddress`.
 #[derive(Debug, Clone, InputObject)]
 pub struct SuppressAddressInput {
     /// An e-mail address or a phone number; exactly one.
     pub email: Option<String>,
+    /// A phone number (any common notation); exactly one of `email` and `phone`.
     pub phone: Option<String>,
     /// The purpose's key; all direct marketing when left out.
     pub purpose: Option<String>,

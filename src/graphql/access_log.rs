@@ -21,6 +21,8 @@ impl From<StoredAccessEntry> for AccessLogEntry {
     }
 }
 
+/// One request's access to personal data, as the hash-chained access log records it. Only the DPO
+/// reads the log.
 #[Object]
 impl AccessLogEntry {
     /// The entry's place in the hash chain.
@@ -28,6 +30,7 @@ impl AccessLogEntry {
         self.0.seq
     }
 
+    /// When the request ran (UTC, ISO 8601).
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.entry.occurred_at.and_utc()
     }
@@ -43,22 +46,27 @@ impl AccessLogEntry {
         audit::principal_global_id(&self.0.entry.principal_kind, &self.0.entry.principal_id)
     }
 
+    /// The role the principal acted in (a built-in role such as `lawyer`, or a custom role's name).
     async fn role(&self) -> &str {
         &self.0.entry.role
     }
 
+    /// The GraphQL operation name the client sent; null for an anonymous operation.
     async fn operation_name(&self) -> Option<&str> {
         self.0.entry.operation_name.as_deref()
     }
 
+    /// The client's IP address as the server saw it; null when unknown.
     async fn client_address(&self) -> Option<&str> {
         self.0.entry.client_address.as_deref()
     }
 
+    /// The client's `User-Agent` header; null when not sent.
     async fn user_agent(&self) -> Option<&str> {
         self.0.entry.user_agent.as_deref()
     }
 
+    /// Whether the request read the personal data or changed it.
     async fn action(&self) -> AccessAction {
         self.0.entry.action
     }
@@ -84,7 +92,9 @@ impl AccessLogEntry {
 /// What a set of entries touched: whom to notify and about what (Art. 33, 34 GDPR).
 #[derive(SimpleObject)]
 pub struct BreachScope {
+    /// How many access-log entries match the principal and time window.
     entry_count: i64,
+    /// How many distinct contacts those entries touched.
     subject_count: i64,
     /// The contacts whose data was touched.
     subjects: Vec<ID>,
@@ -138,13 +148,34 @@ impl AccessLogQueries {
     async fn access_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only entries that touched this contact (a `Contact` ID).")]
         subject: Option<ID>,
+        #[graphql(
+            desc = "Only entries of this principal, named as `AccessLogEntry.principalId` names it."
+        )]
         principal: Option<ID>,
-        from: Option<DateTime<Utc>>,
+        #[graphql(desc = "Only entries at or after this instant (ISO 8601).")] from: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(
+            desc = "Only entries before this instant (ISO 8601); the window is `[from, to)`."
+        )]
         to: Option<DateTime<Utc>>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<AccessLogEntry>>> {
         let filter = filter(ctx, subject, principal, from, to)?;
@@ -163,9 +194,16 @@ impl AccessLogQueries {
     async fn breach_scope(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only what this principal touched, named as `AccessLogEntry.principalId` names it."
+        )]
         principal: Option<ID>,
-        from: Option<DateTime<Utc>>,
-        to: Option<DateTime<Utc>>,
+        #[graphql(desc = "Start of the window to examine (ISO 8601, inclusive).")] from: Option<
+            DateTime<Utc>,
+        >,
+        #[graphql(desc = "End of the window to examine (ISO 8601, exclusive).")] to: Option<
+            DateTime<Utc>,
+        >,
     ) -> async_graphql::Result<Option<BreachScope>> {
         let filter = filter(ctx, None, principal, from, to)?;
         let scope = read(ctx, move |c| audit::breach_scope(c, &filter)).await?;

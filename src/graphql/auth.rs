@@ -25,14 +25,19 @@ fn require_principal<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Princip
         .gql()
 }
 
+/// A user's credentials for `login`.
 #[derive(InputObject)]
 pub struct LoginInput {
+    /// The address the user logs in with.
     pub email: String,
+    /// The user's password.
     pub password: String,
 }
 
+/// The refresh token of a session, for `refreshSession`.
 #[derive(InputObject)]
 pub struct RefreshSessionInput {
+    /// The refresh token from the last `login` or `refreshSession`; each works once.
     pub refresh_token: String,
 }
 
@@ -40,20 +45,26 @@ pub struct RefreshSessionInput {
 /// the refresh token to get a new pair when it expires (each refresh token works once).
 pub struct SessionPayload(Session);
 
+/// Tokens for a logged-in user: send the access token as `Authorization: Bearer ...`; keep the
+/// refresh token to get a new pair when it expires (each refresh token works once).
 #[Object]
 impl SessionPayload {
+    /// The bearer token to send with each request; it works until `accessTokenExpiresAt`.
     async fn access_token(&self) -> &str {
         &self.0.access_token
     }
 
+    /// When the access token stops working (UTC, ISO 8601).
     async fn access_token_expires_at(&self) -> Option<DateTime<Utc>> {
         DateTime::from_timestamp(self.0.access_token_expires_at, 0)
     }
 
+    /// A one-time token for `refreshSession`; using it twice ends the session. Keep it secret.
     async fn refresh_token(&self) -> &str {
         &self.0.refresh_token
     }
 
+    /// The user who logged in.
     async fn user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         Ok(loader(ctx)
             .load_one(UserById(self.0.user_id.clone()))
@@ -62,41 +73,53 @@ impl SessionPayload {
     }
 }
 
+/// The answer to `logout` and `setUserPassword`.
 #[derive(SimpleObject)]
 pub struct LogoutPayload {
+    /// Always true: the session (or, for `setUserPassword`, every other session of the user) has
+    /// ended.
     pub logged_out: bool,
 }
 
+/// A new password for a user, for `setUserPassword`.
 #[derive(InputObject)]
 pub struct SetUserPasswordInput {
+    /// The `User` whose password to set.
     pub user_id: ID,
     /// At least 12 characters, hard to guess (zxcvbn score 3 of 4), not containing the user's
     /// name or email.
     pub password: String,
 }
 
+/// A new API key, for `createApiKey`.
 #[derive(InputObject)]
 pub struct CreateApiKeyInput {
     /// What the key is for, e.g. "billing sync".
     pub name: String,
     /// The role whose permissions the key has.
     pub role: String,
+    /// When the key stops working (ISO 8601); never when omitted.
     pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A key for an integration or firm tool. The key itself is shown once, at creation.
 pub struct ApiKey(pub ApiKeyRow);
 
+/// A key for an integration or firm tool, acting in one role; the secret itself is shown once, at
+/// creation. Only admins list keys.
 #[Object]
 impl ApiKey {
+    /// The key's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::ApiKey, &self.0.id)
     }
 
+    /// What the key is for, e.g. "billing sync".
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// The role whose permissions the key has.
     async fn role(&self) -> &str {
         &self.0.role
     }
@@ -106,14 +129,17 @@ impl ApiKey {
         &self.0.prefix
     }
 
+    /// When the key was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the key stops working (UTC, ISO 8601); null if it never expires.
     async fn expires_at(&self) -> Option<DateTime<Utc>> {
         self.0.expires_at.map(|t| t.and_utc())
     }
 
+    /// When the key was revoked (UTC, ISO 8601); null while it works.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at.map(|t| t.and_utc())
     }
@@ -124,23 +150,29 @@ impl ApiKey {
     }
 }
 
+/// The answer to `createApiKey`: the new key and, once only, its secret.
 #[derive(SimpleObject)]
 pub struct CreateApiKeyPayload {
+    /// The key as lists show it.
     pub api_key: ApiKey,
     /// The key to send as `Authorization: Bearer ...`. It is not stored and cannot be shown again.
     pub secret: String,
 }
 
+/// The answer to `revokeApiKey`.
 #[derive(SimpleObject)]
 pub struct ApiKeyPayload {
+    /// The key, now revoked.
     pub api_key: ApiKey,
 }
 
 /// Who the caller is.
 pub struct Viewer(Principal);
 
+/// The caller of this request: a logged-in user, an API key, or a provider token.
 #[Object]
 impl Viewer {
+    /// The role the caller acts in, which decides what it may read and change.
     async fn role(&self) -> &str {
         &self.0.role
     }
@@ -205,7 +237,7 @@ impl AuthMutations {
     async fn login(
         &self,
         ctx: &Context<'_>,
-        input: LoginInput,
+        #[graphql(desc = "The user's email address and password.")] input: LoginInput,
     ) -> async_graphql::Result<SessionPayload> {
         let config = state(ctx).auth.clone();
         let address = ctx
@@ -228,6 +260,7 @@ impl AuthMutations {
     async fn refresh_session(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The refresh token from the last `login` or `refreshSession`.")]
         input: RefreshSessionInput,
     ) -> async_graphql::Result<SessionPayload> {
         let config = state(ctx).auth.clone();
@@ -264,7 +297,7 @@ impl AuthMutations {
     async fn set_user_password(
         &self,
         ctx: &Context<'_>,
-        input: SetUserPasswordInput,
+        #[graphql(desc = "The user and the new password.")] input: SetUserPasswordInput,
     ) -> async_graphql::Result<Option<LogoutPayload>> {
         crate::graphql::directory::require_may_manage_user(ctx, &input.user_id, "input.userId")
             .await?;
@@ -276,10 +309,12 @@ impl AuthMutations {
         Ok(Some(LogoutPayload { logged_out: true }))
     }
 
+    /// Creates an API key acting in the given role (admins only; a role the caller may hand out).
+    /// The answer carries the secret once.
     async fn create_api_key(
         &self,
         ctx: &Context<'_>,
-        input: CreateApiKeyInput,
+        #[graphql(desc = "The key's purpose, role and optional expiry.")] input: CreateApiKeyInput,
     ) -> async_graphql::Result<Option<CreateApiKeyPayload>> {
         let principal = require_principal(ctx)?.clone();
         crate::graphql::roles::require_may_hand_out(ctx, &input.role, "input.role").await?;
@@ -310,7 +345,7 @@ impl AuthMutations {
     async fn revoke_api_key(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The `ApiKey` ID.")] id: ID,
     ) -> async_graphql::Result<Option<ApiKeyPayload>> {
         let key = ids::decode(NodeType::ApiKey, &id, "id").gql()?;
         let row = write(ctx, move |c| auth::revoke_api_key(c, &key)).await?;

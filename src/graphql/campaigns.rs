@@ -22,12 +22,16 @@ impl From<CampaignRow> for Campaign {
     }
 }
 
+/// A marketing campaign or newsletter for one processing purpose; its audience is the contacts its
+/// filter matches that may lawfully receive it. Admins, partners and marketing read campaigns.
 #[Object]
 impl Campaign {
+    /// The campaign's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Campaign, &self.0.id)
     }
 
+    /// The campaign's name, e.g. "Newsletter giuslavoristica, marzo".
     async fn name(&self) -> &str {
         &self.0.name
     }
@@ -37,10 +41,12 @@ impl Campaign {
         &self.0.purpose
     }
 
+    /// Where the campaign is in its life; a sent or cancelled campaign keeps its status.
     async fn status(&self) -> async_graphql::Result<CampaignStatus> {
         CampaignStatus::from_db(&self.0.status).gql()
     }
 
+    /// Free text about the campaign; null when none.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -71,21 +77,26 @@ impl Campaign {
         self.0.analogous_services
     }
 
+    /// When the campaign is to be sent (UTC, ISO 8601); null while unscheduled.
     async fn scheduled_at(&self) -> Option<DateTime<Utc>> {
         self.0.scheduled_at.map(|t| t.and_utc())
     }
 
+    /// When the campaign was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the campaign last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
 }
 
+/// The answer to `createCampaign` and `updateCampaign`.
 #[derive(SimpleObject)]
 pub struct CampaignPayload {
+    /// The campaign as saved.
     pub campaign: Campaign,
 }
 
@@ -101,10 +112,24 @@ impl CampaignQueries {
     async fn campaigns(
         &self,
         ctx: &Context<'_>,
-        filter: Option<CampaignFilter>,
+        #[graphql(desc = "Only campaigns matching this filter; all when omitted.")] filter: Option<
+            CampaignFilter,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Campaign>>> {
         let filter = filter.unwrap_or_default();
@@ -125,10 +150,12 @@ pub struct CampaignMutations;
 
 #[Object]
 impl CampaignMutations {
+    /// Creates a campaign: scheduled when `scheduledAt` is given, a draft otherwise. Admins,
+    /// partners and marketing.
     async fn create_campaign(
         &self,
         ctx: &Context<'_>,
-        input: CreateCampaignInput,
+        #[graphql(desc = "The new campaign.")] input: CreateCampaignInput,
     ) -> async_graphql::Result<Option<CampaignPayload>> {
         let row = write(ctx, move |c| campaigns::create(c, input)).await?;
         Ok(Some(CampaignPayload {
@@ -136,10 +163,12 @@ impl CampaignMutations {
         }))
     }
 
+    /// Changes a campaign; fields left out keep their value. A sent or cancelled campaign cannot
+    /// change status. Admins, partners and marketing.
     async fn update_campaign(
         &self,
         ctx: &Context<'_>,
-        input: UpdateCampaignInput,
+        #[graphql(desc = "The campaign's ID and the fields to change.")] input: UpdateCampaignInput,
     ) -> async_graphql::Result<Option<CampaignPayload>> {
         let row = write(ctx, move |c| campaigns::update(c, input)).await?;
         Ok(Some(CampaignPayload {
@@ -147,10 +176,11 @@ impl CampaignMutations {
         }))
     }
 
+    /// Deletes a campaign. Admins, partners and marketing.
     async fn delete_campaign(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Campaign` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = input.key(NodeType::Campaign)?;
         write(ctx, move |c| campaigns::delete(c, &key)).await?;

@@ -49,32 +49,42 @@ impl async_graphql::Guard for ParticipantsRead<'_> {
     }
 }
 
+/// An email, PEC, call, meeting, video call or letter with contacts, usually filed under a matter.
+/// Casework roles read it; its subject, summary and body are withheld from administrative staff.
 #[Object(guard = "ParticipantsRead { type_name: \"Communication\", communication_id: &self.0.id }")]
 impl Communication {
+    /// The communication's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Communication, &self.0.id)
     }
 
+    /// How it took place.
     async fn channel(&self) -> async_graphql::Result<Channel> {
         Channel::from_db(&self.0.channel).gql()
     }
 
+    /// Whether it came into the firm, went out of it, or stayed inside.
     async fn direction(&self) -> async_graphql::Result<Direction> {
         Direction::from_db(&self.0.direction).gql()
     }
 
+    /// When it took place or was sent (UTC, ISO 8601).
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at.and_utc()
     }
 
+    /// The subject line or a short title; null when none. Not for administrative staff.
     async fn subject(&self) -> Option<&str> {
         self.0.subject.as_deref()
     }
 
+    /// What was said or written, in brief; null when none. Not for administrative staff.
     async fn summary(&self) -> Option<&str> {
         self.0.summary.as_deref()
     }
 
+    /// The matter it belongs to; null when none, or null with a `FORBIDDEN` error when the caller
+    /// is not on that matter.
     async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Matter>> {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
@@ -86,6 +96,7 @@ impl Communication {
         rows::reference(ctx, matter).await
     }
 
+    /// The contacts who took part, as far as the caller may see them.
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         let ids = loader(ctx)
             .load_one(ParticipantsOf(self.0.id.clone()))
@@ -144,16 +155,17 @@ impl Communication {
         Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
     }
 
+    /// When it was recorded (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When it last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
 }
 
-/// Where an imported communication came from.
 pub struct CommunicationSource {
     communication_id: String,
     connector: Option<String>,
@@ -161,6 +173,7 @@ pub struct CommunicationSource {
     imported_at: DateTime<Utc>,
 }
 
+/// Where an imported communication came from.
 #[Object(
     guard = "ParticipantsRead { type_name: \"CommunicationSource\", communication_id: &self.communication_id }"
 )]
@@ -175,6 +188,7 @@ impl CommunicationSource {
         &self.message_id
     }
 
+    /// When the connector imported it (UTC, ISO 8601).
     async fn imported_at(&self) -> DateTime<Utc> {
         self.imported_at
     }
@@ -188,18 +202,22 @@ pub struct CommunicationAttachment {
     sha256: String,
 }
 
+/// An attachment of an imported communication, as metadata only: its bytes are never kept.
 #[Object(
     guard = "ParticipantsRead { type_name: \"CommunicationAttachment\", communication_id: &self.communication_id }"
 )]
 impl CommunicationAttachment {
+    /// The file name as sent; null when the message gave none. Not for administrative staff.
     async fn name(&self) -> Option<&str> {
         self.name.as_deref()
     }
 
+    /// The MIME type as sent, e.g. `application/pdf`.
     async fn content_type(&self) -> &str {
         &self.content_type
     }
 
+    /// The size in bytes.
     async fn size_bytes(&self) -> i64 {
         self.size_bytes
     }
@@ -210,8 +228,10 @@ impl CommunicationAttachment {
     }
 }
 
+/// The answer to `logCommunication` and `updateCommunication`.
 #[derive(SimpleObject)]
 pub struct CommunicationPayload {
+    /// The communication as saved.
     pub communication: Communication,
 }
 
@@ -228,11 +248,30 @@ impl CommunicationQueries {
     async fn communications(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only communications matching this filter; all the caller may see when omitted."
+        )]
         filter: Option<CommunicationFilter>,
-        #[graphql(default_with = "SortDirection::Desc")] order: SortDirection,
+        #[graphql(
+            default_with = "SortDirection::Desc",
+            desc = "`DESC` (default) for newest first, `ASC` for oldest first, by `occurredAt`."
+        )]
+        order: SortDirection,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Communication>>> {
         let visibility = rows::visibility(ctx).await?;
@@ -269,6 +308,9 @@ impl CommunicationMutations {
     async fn log_communication(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The communication; `authorId` defaults to the caller, and only roles that see every matter may name someone else."
+        )]
         mut input: LogCommunicationInput,
     ) -> async_graphql::Result<Option<CommunicationPayload>> {
         rows::require_visible_opt(
@@ -310,9 +352,12 @@ impl CommunicationMutations {
         }))
     }
 
+    /// Changes a communication the caller may see; fields left out keep their value. Casework
+    /// roles.
     async fn update_communication(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The communication's ID and the fields to change.")]
         input: UpdateCommunicationInput,
     ) -> async_graphql::Result<Option<CommunicationPayload>> {
         rows::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
@@ -333,10 +378,11 @@ impl CommunicationMutations {
         }))
     }
 
+    /// Deletes a communication the caller may see. Admins, partners and lawyers.
     async fn delete_communication(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Communication` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         rows::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
         let key = input.key(NodeType::Communication)?;

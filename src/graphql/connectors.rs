@@ -22,40 +22,52 @@ use crate::sync::SyncError;
 /// they are set.
 pub struct ConnectorInstance(InstanceRow);
 
+/// A configured connection to a provider (a practice-management system's feed, a mailbox) that
+/// lexgate syncs contacts and mail from. Its secrets are never returned, only whether they are set.
+/// Admins only.
 #[Object]
 impl ConnectorInstance {
+    /// The instance's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::ConnectorInstance, &self.0.id)
     }
 
+    /// The instance's name, unique in the firm.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// The connector it runs: `json_feed` or `imap`.
     async fn kind(&self) -> &str {
         &self.0.kind
     }
 
+    /// The provider's address: an HTTP(S) URL for feeds, an `imap://` or `imaps://` URL for mail.
     async fn base_url(&self) -> &str {
         &self.0.base_url
     }
 
+    /// The OAuth client ID; empty for kinds without OAuth.
     async fn client_id(&self) -> async_graphql::Result<String> {
         Ok(self.0.settings().gql()?.client_id)
     }
 
+    /// The provider's OAuth authorisation endpoint; empty for kinds without OAuth.
     async fn auth_url(&self) -> async_graphql::Result<String> {
         Ok(self.0.settings().gql()?.auth_url)
     }
 
+    /// The provider's OAuth token endpoint; empty for kinds without OAuth.
     async fn token_url(&self) -> async_graphql::Result<String> {
         Ok(self.0.settings().gql()?.token_url)
     }
 
+    /// The OAuth scopes requested.
     async fn scopes(&self) -> async_graphql::Result<Vec<String>> {
         Ok(self.0.settings().gql()?.scopes)
     }
 
+    /// How many records the connector asks the provider for per page.
     async fn page_size(&self) -> async_graphql::Result<i32> {
         Ok(self.0.settings().gql()?.page_size as i32)
     }
@@ -100,10 +112,12 @@ impl ConnectorInstance {
         Ok(self.credentials(ctx)?.is_some_and(|c| c.password.is_some()))
     }
 
+    /// Minutes between scheduled syncs; null when the instance syncs only on demand or by webhook.
     async fn schedule_minutes(&self) -> Option<i32> {
         self.0.schedule_minutes
     }
 
+    /// Whether the instance syncs at all; a disabled one refuses runs.
     async fn enabled(&self) -> bool {
         self.0.enabled
     }
@@ -139,7 +153,11 @@ impl ConnectorInstance {
     async fn runs(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default = 20)] first: i32,
+        #[graphql(
+            default = 20,
+            desc = "How many runs to return: 1 to 100, 20 by default."
+        )]
+        first: i32,
     ) -> async_graphql::Result<Vec<SyncRun>> {
         let id = self.0.id.clone();
         let limit = i64::from(first.clamp(1, 100));
@@ -147,10 +165,12 @@ impl ConnectorInstance {
         Ok(rows.into_iter().map(SyncRun).collect())
     }
 
+    /// When the instance was configured (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When its configuration last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
@@ -174,8 +194,10 @@ impl ConnectorInstance {
 /// One run of a connector instance's sync.
 pub struct SyncRun(RunRow);
 
+/// One run of a connector instance's sync, with what it did to each record.
 #[Object]
 impl SyncRun {
+    /// The run's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::SyncRun, &self.0.id)
     }
@@ -185,6 +207,7 @@ impl SyncRun {
         &self.0.trigger
     }
 
+    /// Whether the run is going, finished, failed or was abandoned.
     async fn status(&self) -> async_graphql::Result<SyncRunStatus> {
         self.0.status().gql()
     }
@@ -194,38 +217,48 @@ impl SyncRun {
         self.0.full_sync
     }
 
+    /// When the run started (UTC, ISO 8601).
     async fn started_at(&self) -> DateTime<Utc> {
         self.0.started_at.and_utc()
     }
 
+    /// When the run ended (UTC, ISO 8601); null while it runs.
     async fn finished_at(&self) -> Option<DateTime<Utc>> {
         self.0.finished_at.map(|t| t.and_utc())
     }
 
+    /// Records that created a new contact.
     async fn created(&self) -> i32 {
         self.0.created
     }
 
+    /// Records that gave an already linked contact new identifiers.
     async fn updated(&self) -> i32 {
         self.0.updated
     }
 
+    /// Records linked to an existing contact that matched.
     async fn linked(&self) -> i32 {
         self.0.linked
     }
 
+    /// Records the provider deleted: their links end, the contacts stay.
     async fn deleted(&self) -> i32 {
         self.0.deleted
     }
 
+    /// Records with nothing to do: unchanged, erased, restricted, or an unknown deletion.
     async fn skipped(&self) -> i32 {
         self.0.skipped
     }
 
+    /// Records sent to the review queue (no legal basis for their origin, or several matching
+    /// contacts).
     async fn review(&self) -> i32 {
         self.0.review
     }
 
+    /// Records that could not be handled; see `errors`.
     async fn failed(&self) -> i32 {
         self.0.failed
     }
@@ -242,26 +275,34 @@ pub struct SyncReviewItem(ReviewRow);
 
 // What a record says is about the contact it was linked to or imported as, if any; an
 // unmatched record names no contact yet.
+/// An imported record waiting for a decision: it would have created a contact without a legal
+/// basis, or it matches several contacts. Holds personal data of people not yet imported: admins
+/// and the DPO only.
 #[Object(guard = "SubjectRead::new(\"SyncReviewItem\", self.0.contact_id.as_deref())")]
 impl SyncReviewItem {
+    /// The item's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::SyncReviewItem, &self.0.id)
     }
 
+    /// The `ConnectorInstance` that found the record.
     async fn instance_id(&self) -> ID {
         ids::encode(NodeType::ConnectorInstance, &self.0.instance_id)
     }
 
+    /// The provider's id of the record.
     async fn external_id(&self) -> &str {
         &self.0.external_id
     }
 
+    /// What the record is to the provider, which decides the legal basis an import rests on.
     async fn origin(&self) -> async_graphql::Result<RecordOrigin> {
         lexgate_connectors::ContactOrigin::parse(&self.0.origin)
             .map(RecordOrigin::from)
             .ok_or_else(|| async_graphql::Error::new("unknown record origin"))
     }
 
+    /// Why it waits: "no legal basis for this origin" or "matches several contacts".
     async fn reason(&self) -> &str {
         &self.0.reason
     }
@@ -277,19 +318,23 @@ impl SyncReviewItem {
         Ok(parts.into_iter().flatten().collect::<Vec<_>>().join(" "))
     }
 
+    /// The record's email and PEC addresses.
     async fn emails(&self) -> async_graphql::Result<Vec<String>> {
         let record = self.0.record().gql()?;
         Ok(record.emails.into_iter().chain(record.pecs).collect())
     }
 
+    /// The record's phone numbers, as the provider gives them.
     async fn phones(&self) -> async_graphql::Result<Vec<String>> {
         Ok(self.0.record().gql()?.phones)
     }
 
+    /// When the record was queued (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When it was decided (UTC, ISO 8601); null while it waits.
     async fn resolved_at(&self) -> Option<DateTime<Utc>> {
         self.0.resolved_at.map(|t| t.and_utc())
     }
@@ -308,41 +353,54 @@ impl SyncReviewItem {
     }
 }
 
+/// The answer to `createConnectorInstance` and `updateConnectorInstance`.
 #[derive(SimpleObject)]
 pub struct ConnectorInstancePayload {
+    /// The instance as saved.
     pub connector_instance: ConnectorInstance,
 }
 
+/// The answer to `startConnectorAuthorization`.
 #[derive(SimpleObject)]
 pub struct ConnectorAuthorizationPayload {
     /// Send the admin's browser here; the provider redirects back to `/oauth/callback`.
     pub authorization_url: String,
 }
 
+/// The answer to `runConnectorSync`.
 #[derive(SimpleObject)]
 pub struct SyncRunPayload {
+    /// The run, as it ended.
     pub run: SyncRun,
 }
 
+/// The answer to `resolveSyncReviewItem`.
 #[derive(SimpleObject)]
 pub struct SyncReviewItemPayload {
+    /// The item, now resolved.
     pub item: SyncReviewItem,
 }
 
+/// The answer to `pushContactToConnector`.
 #[derive(SimpleObject)]
 pub struct PushContactPayload {
     /// The provider's id of the contact.
     pub external_id: String,
 }
 
+/// Names a connector instance, for `startConnectorAuthorization` and `runConnectorSync`.
 #[derive(InputObject)]
 pub struct ConnectorInstanceRefInput {
+    /// The `ConnectorInstance` ID.
     pub id: ID,
 }
 
+/// A contact to send to a connector instance's provider, for `pushContactToConnector`.
 #[derive(InputObject)]
 pub struct PushContactToConnectorInput {
+    /// The `ConnectorInstance` ID.
     pub instance_id: ID,
+    /// The `Contact` ID.
     pub contact_id: ID,
 }
 
@@ -355,6 +413,7 @@ pub struct ConnectorQueries;
 
 #[Object]
 impl ConnectorQueries {
+    /// Every configured connector instance. Admins only.
     async fn connector_instances(
         &self,
         ctx: &Context<'_>,
@@ -363,10 +422,11 @@ impl ConnectorQueries {
         Ok(Some(rows.into_iter().map(ConnectorInstance).collect()))
     }
 
+    /// One connector instance by ID. Admins only.
     async fn connector_instance(
         &self,
         ctx: &Context<'_>,
-        id: ID,
+        #[graphql(desc = "The `ConnectorInstance` ID.")] id: ID,
     ) -> async_graphql::Result<Option<ConnectorInstance>> {
         let key = instance_key(&id, "id")?;
         let row = read(ctx, move |c| instances::get(c, &key)).await?;
@@ -377,8 +437,9 @@ impl ConnectorQueries {
     async fn sync_review_items(
         &self,
         ctx: &Context<'_>,
-        instance_id: Option<ID>,
-        #[graphql(default)] include_resolved: bool,
+        #[graphql(desc = "Only items found by this `ConnectorInstance`.")] instance_id: Option<ID>,
+        #[graphql(default, desc = "Also list decided items (default false).")]
+        include_resolved: bool,
     ) -> async_graphql::Result<Option<Vec<SyncReviewItem>>> {
         let key = instance_id
             .map(|id| instance_key(&id, "instanceId"))
@@ -396,9 +457,11 @@ pub struct ConnectorMutations;
 
 #[Object]
 impl ConnectorMutations {
+    /// Configures a new connector instance. Admins only.
     async fn create_connector_instance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The instance's kind, provider, credentials and provenance rules.")]
         input: CreateConnectorInstanceInput,
     ) -> async_graphql::Result<Option<ConnectorInstancePayload>> {
         let secrets = state(ctx).sync.secrets().cloned();
@@ -412,6 +475,7 @@ impl ConnectorMutations {
     async fn update_connector_instance(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The instance's ID and the fields to change.")]
         input: UpdateConnectorInstanceInput,
     ) -> async_graphql::Result<Option<ConnectorInstancePayload>> {
         let key = instance_key(&input.id, "input.id")?;
@@ -429,7 +493,7 @@ impl ConnectorMutations {
     async fn delete_connector_instance(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `ConnectorInstance` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = instance_key(&input.id, "input.id")?;
         write(ctx, move |c| instances::delete(c, &key)).await?;
@@ -442,7 +506,7 @@ impl ConnectorMutations {
     async fn start_connector_authorization(
         &self,
         ctx: &Context<'_>,
-        input: ConnectorInstanceRefInput,
+        #[graphql(desc = "The instance to authorise.")] input: ConnectorInstanceRefInput,
     ) -> async_graphql::Result<Option<ConnectorAuthorizationPayload>> {
         let key = instance_key(&input.id, "input.id")?;
         let started_by = access(ctx).user_id().map(str::to_owned);
@@ -460,7 +524,7 @@ impl ConnectorMutations {
     async fn run_connector_sync(
         &self,
         ctx: &Context<'_>,
-        input: ConnectorInstanceRefInput,
+        #[graphql(desc = "The instance to sync.")] input: ConnectorInstanceRefInput,
     ) -> async_graphql::Result<Option<SyncRunPayload>> {
         let key = instance_key(&input.id, "input.id")?;
         let run = state(ctx)
@@ -476,7 +540,7 @@ impl ConnectorMutations {
     async fn push_contact_to_connector(
         &self,
         ctx: &Context<'_>,
-        input: PushContactToConnectorInput,
+        #[graphql(desc = "The instance and the contact.")] input: PushContactToConnectorInput,
     ) -> async_graphql::Result<Option<PushContactPayload>> {
         let instance = instance_key(&input.instance_id, "input.instanceId")?;
         let contact = ids::decode(NodeType::Contact, &input.contact_id, "input.contactId").gql()?;
@@ -493,6 +557,7 @@ impl ConnectorMutations {
     async fn resolve_sync_review_item(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The item, the decision and, to import, the basis.")]
         input: ResolveSyncReviewItemInput,
     ) -> async_graphql::Result<Option<SyncReviewItemPayload>> {
         let key = ids::decode(NodeType::SyncReviewItem, &input.id, "input.id").gql()?;

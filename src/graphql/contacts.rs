@@ -39,17 +39,23 @@ impl From<ContactRow> for Contact {
     }
 }
 
-/// Every field notes the contact in the request's access trail when it carries personal data.
+// Every field notes the contact in the request's access trail when it carries personal data.
+/// A person or organisation the firm deals with: client, prospect, counterparty, court,
+/// expert. Everyone signed in reads the names and emails of the contacts they may see; phones,
+/// addresses and tax codes need a casework role or the DPO's.
 #[Object(guard = "ContactRead(&self.0.id)")]
 impl Contact {
+    /// The contact's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Contact, &self.0.id)
     }
 
+    /// Whether the contact is a person or an organisation.
     async fn kind(&self) -> async_graphql::Result<ContactKind> {
         ContactKind::from_db(&self.0.kind).gql()
     }
 
+    /// What the contact is to the firm.
     async fn category(&self) -> async_graphql::Result<ContactCategory> {
         ContactCategory::from_db(&self.0.category).gql()
     }
@@ -59,14 +65,17 @@ impl Contact {
         &self.0.display_name
     }
 
+    /// A person's given name; null for organisations.
     async fn given_name(&self) -> Option<&str> {
         self.0.given_name.as_deref()
     }
 
+    /// A person's family name; null for organisations.
     async fn family_name(&self) -> Option<&str> {
         self.0.family_name.as_deref()
     }
 
+    /// An organisation's name; null for people.
     async fn organization_name(&self) -> Option<&str> {
         self.0.organization_name.as_deref()
     }
@@ -93,7 +102,8 @@ impl Contact {
     async fn processing_grounds(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] include_ended: bool,
+        #[graphql(default, desc = "Also list grounds that have ended (default false).")]
+        include_ended: bool,
     ) -> async_graphql::Result<Option<Vec<ProcessingGround>>> {
         gdpr::grounds_of(ctx, &self.0.id, include_ended)
             .await
@@ -105,10 +115,13 @@ impl Contact {
         gdpr::consents_of(ctx, &self.0.id).await.map(Some)
     }
 
+    /// Objections to processing (Art. 21 GDPR) the contact has made, newest first.
     async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Objection>>> {
         gdpr::objections_of(ctx, &self.0.id).await.map(Some)
     }
 
+    /// Free-text notes about the contact. Admins, partners, lawyers, trainees, integrations and
+    /// the DPO.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
@@ -138,6 +151,7 @@ impl Contact {
         )
     }
 
+    /// Email and PEC addresses, in the order entered.
     async fn emails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmailRow>> {
         Ok(loader(ctx)
             .load_one(EmailsOf(self.0.id.clone()))
@@ -154,6 +168,7 @@ impl Contact {
         Ok(emails.into_iter().find(|e| e.is_pec).map(|e| e.address))
     }
 
+    /// Phone numbers (E.164, e.g. `+390212345678`). Casework roles and the DPO.
     async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<PhoneRow>>> {
         Ok(Some(
             loader(ctx)
@@ -163,6 +178,7 @@ impl Contact {
         ))
     }
 
+    /// Postal addresses. Casework roles and the DPO.
     async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<AddressRow>>> {
         Ok(Some(
             loader(ctx)
@@ -172,6 +188,7 @@ impl Contact {
         ))
     }
 
+    /// Free labels the firm gives contacts, e.g. `newsletter` or `vip`.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
         Ok(loader(ctx)
             .load_one(TagsOf(self.0.id.clone()))
@@ -209,7 +226,9 @@ impl Contact {
     async fn matters(
         &self,
         ctx: &Context<'_>,
-        role: Option<PartyRole>,
+        #[graphql(desc = "Only matters where the contact is a party in this role.")] role: Option<
+            PartyRole,
+        >,
     ) -> async_graphql::Result<Option<Vec<Matter>>> {
         let pairs = loader(ctx)
             .load_one(MattersOfContact(self.0.id.clone()))
@@ -230,9 +249,21 @@ impl Contact {
     async fn communications(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Communication>>> {
         let rows: Vec<CommunicationRow> = loader(ctx)
@@ -258,9 +289,21 @@ impl Contact {
     async fn change_history(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<ContactChange>>> {
         change_history(ctx, &self.0.id, PageArgs::new(after, before, first, last)).await
@@ -271,10 +314,12 @@ impl Contact {
         restriction_of(&self.0)
     }
 
+    /// When the contact was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the contact last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
@@ -297,8 +342,10 @@ fn collected_text<'a>(
 /// A person's link to an organisation.
 pub struct Affiliation(pub AffiliationRow);
 
+/// A person's link to an organisation, e.g. an employee or director of a client company.
 #[Object]
 impl Affiliation {
+    /// The person; null with a `FORBIDDEN` error when the caller may not see them.
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let person = loader(ctx)
             .load_one(ContactById(self.0.person_id.clone()))
@@ -307,6 +354,7 @@ impl Affiliation {
         rows::reference(ctx, person).await
     }
 
+    /// The organisation; null with a `FORBIDDEN` error when the caller may not see it.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let organization = loader(ctx)
             .load_one(ContactById(self.0.organization_id.clone()))
@@ -335,8 +383,11 @@ impl Affiliation {
 /// Contacts that share an identifying value and may be the same.
 pub struct DuplicateGroup(contacts::DuplicateGroup);
 
+/// Contacts that share an identifying value and may be the same person or organisation (see
+/// `mergeContacts`).
 #[Object]
 impl DuplicateGroup {
+    /// Which kind of value they share.
     async fn reason(&self) -> DuplicateReason {
         self.0.reason
     }
@@ -365,13 +416,16 @@ impl DuplicateGroup {
         Some(&self.0.value)
     }
 
+    /// The contacts sharing the value, as far as the caller may see them.
     async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         load_many(ctx, self.0.contact_ids.clone(), ContactById, Contact).await
     }
 }
 
+/// The answer to the contact mutations: the contact as saved and any warnings.
 #[derive(SimpleObject)]
 pub struct ContactPayload {
+    /// The contact as saved.
     pub contact: Contact,
     /// What the caller should know but did not stop the change: the contact's addresses and
     /// numbers that are on the suppression list.
@@ -457,11 +511,28 @@ impl ContactQueries {
     async fn contacts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only contacts matching this filter; all the caller may see when omitted."
+        )]
         filter: Option<ContactFilter>,
-        order_by: Option<ContactOrder>,
+        #[graphql(desc = "The order; by name, ascending, when omitted.")] order_by: Option<
+            ContactOrder,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Contact>> {
         list(
@@ -481,11 +552,26 @@ impl ContactQueries {
     async fn organizations(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "Only organisations matching this filter (its `kind` is ignored).")]
         filter: Option<ContactFilter>,
-        order_by: Option<ContactOrder>,
+        #[graphql(desc = "The order; by name, ascending, when omitted.")] order_by: Option<
+            ContactOrder,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Contact>> {
         let filter = ContactFilter {
@@ -501,7 +587,12 @@ impl ContactQueries {
         .await
     }
 
-    async fn contact(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Contact>> {
+    /// One contact by ID; null when it does not exist or the caller may not see it.
+    async fn contact(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The `Contact` ID.")] id: ID,
+    ) -> async_graphql::Result<Option<Contact>> {
         let key = decode_id(NodeType::Contact, &id)?;
         let contact = loader(ctx).load_one(ContactById(key)).await?.map(Contact);
         rows::lookup(ctx, contact).await
@@ -512,7 +603,7 @@ impl ContactQueries {
     async fn find_duplicates(
         &self,
         ctx: &Context<'_>,
-        contact_id: Option<ID>,
+        #[graphql(desc = "Only the groups this `Contact` belongs to.")] contact_id: Option<ID>,
     ) -> async_graphql::Result<Option<Vec<DuplicateGroup>>> {
         let only = contact_id
             .map(|id| decode_id(NodeType::Contact, &id))
@@ -540,10 +631,12 @@ pub struct ContactMutations;
 
 #[Object]
 impl ContactMutations {
+    /// Creates a contact with where its data came from and the legal grounds for processing it;
+    /// the answer warns of suppressed addresses. Every role but the DPO.
     async fn create_contact(
         &self,
         ctx: &Context<'_>,
-        input: CreateContactInput,
+        #[graphql(desc = "The new contact.")] input: CreateContactInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
         require_visible_organizations(ctx, &input.affiliations).await?;
         let rules = state(ctx).contact_rules.clone();
@@ -565,10 +658,12 @@ impl ContactMutations {
         }))
     }
 
+    /// Changes a contact the caller may see; fields left out keep their value, and each change goes
+    /// to the contact's history.
     async fn update_contact(
         &self,
         ctx: &Context<'_>,
-        input: UpdateContactInput,
+        #[graphql(desc = "The contact's ID and the fields to change.")] input: UpdateContactInput,
     ) -> async_graphql::Result<ContactPayload> {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         if let Some(affiliations) = &input.affiliations {
@@ -593,7 +688,7 @@ impl ContactMutations {
     async fn delete_contact(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Contact` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let key = input.key(NodeType::Contact)?;
@@ -607,6 +702,7 @@ impl ContactMutations {
     async fn merge_contacts(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The contact that stays and those folded into it.")]
         input: MergeContactsInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
         rows::require_visible(

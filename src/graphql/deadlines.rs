@@ -28,32 +28,42 @@ impl From<DeadlineRow> for Deadline {
     }
 }
 
+/// A court deadline, hearing, filing or internal task, usually of a matter, with the people and
+/// teams who must meet it. Casework roles; lawyers and trainees see those of their matters and
+/// those assigned to them.
 #[Object]
 impl Deadline {
+    /// The deadline's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Deadline, &self.0.id)
     }
 
+    /// A short title, e.g. "Deposito comparsa conclusionale".
     async fn title(&self) -> &str {
         &self.0.title
     }
 
+    /// What sort of deadline it is.
     async fn kind(&self) -> async_graphql::Result<DeadlineKind> {
         DeadlineKind::from_db(&self.0.kind).gql()
     }
 
+    /// Free-text details; null when none.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
 
+    /// When it falls due (UTC, ISO 8601).
     async fn due_at(&self) -> DateTime<Utc> {
         self.0.due_at.and_utc()
     }
 
+    /// Whether it is open, done or cancelled.
     async fn status(&self) -> async_graphql::Result<DeadlineStatus> {
         DeadlineStatus::from_db(&self.0.status).gql()
     }
 
+    /// When it was marked done (UTC, ISO 8601); null unless done.
     async fn completed_at(&self) -> Option<DateTime<Utc>> {
         self.0.completed_at.map(|t| t.and_utc())
     }
@@ -63,6 +73,8 @@ impl Deadline {
         self.0.status == DeadlineStatus::Open.as_str() && self.0.due_at < Utc::now().naive_utc()
     }
 
+    /// The matter it belongs to; null when none, or null with a `FORBIDDEN` error when the caller
+    /// is not on that matter.
     async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Matter>> {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
@@ -74,6 +86,8 @@ impl Deadline {
         rows::reference(ctx, matter).await
     }
 
+    /// The contact it concerns; null when none, or null with a `FORBIDDEN` error when the caller
+    /// may not see the contact.
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
@@ -85,6 +99,7 @@ impl Deadline {
         rows::reference(ctx, contact).await
     }
 
+    /// The users who must meet it.
     async fn assigned_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
         let ids = loader(ctx)
             .load_one(UserAssigneesOf(self.0.id.clone()))
@@ -93,6 +108,7 @@ impl Deadline {
         load_many(ctx, ids, UserById, User).await
     }
 
+    /// The teams who must meet it.
     async fn assigned_teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
         let ids = loader(ctx)
             .load_one(TeamAssigneesOf(self.0.id.clone()))
@@ -109,17 +125,21 @@ impl Deadline {
             .unwrap_or_default())
     }
 
+    /// When it was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When it last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
 }
 
+/// The answer to the deadline mutations.
 #[derive(SimpleObject)]
 pub struct DeadlinePayload {
+    /// The deadline as saved.
     pub deadline: Deadline,
 }
 
@@ -136,11 +156,30 @@ impl DeadlineQueries {
     async fn deadlines(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only deadlines matching this filter; all the caller may see when omitted."
+        )]
         filter: Option<DeadlineFilter>,
-        #[graphql(default_with = "SortDirection::Asc")] order: SortDirection,
+        #[graphql(
+            default_with = "SortDirection::Asc",
+            desc = "`ASC` (default) for soonest first, `DESC` for latest first, by `dueAt`."
+        )]
+        order: SortDirection,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Deadline>>> {
         let visibility = rows::visibility(ctx).await?;
@@ -164,10 +203,12 @@ pub struct DeadlineMutations;
 
 #[Object]
 impl DeadlineMutations {
+    /// Creates a deadline or task, optionally of a matter and a contact the caller may see.
+    /// Casework roles.
     async fn create_deadline(
         &self,
         ctx: &Context<'_>,
-        input: CreateDeadlineInput,
+        #[graphql(desc = "The new deadline.")] input: CreateDeadlineInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
         rows::require_visible_opt(
             ctx,
@@ -189,10 +230,11 @@ impl DeadlineMutations {
         }))
     }
 
+    /// Changes a deadline the caller may see; fields left out keep their value. Casework roles.
     async fn update_deadline(
         &self,
         ctx: &Context<'_>,
-        input: UpdateDeadlineInput,
+        #[graphql(desc = "The deadline's ID and the fields to change.")] input: UpdateDeadlineInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
         rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         rows::require_visible_opt(
@@ -219,7 +261,7 @@ impl DeadlineMutations {
     async fn complete_deadline(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Deadline` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
         rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;
@@ -229,10 +271,11 @@ impl DeadlineMutations {
         }))
     }
 
+    /// Deletes a deadline the caller may see. Admins, partners, lawyers and staff.
     async fn delete_deadline(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Deadline` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;

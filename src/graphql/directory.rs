@@ -23,28 +23,37 @@ impl From<UserRow> for User {
     }
 }
 
+/// A member of the firm's staff who signs in to lexgate.
 #[Object]
 impl User {
+    /// The user's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::User, &self.0.id)
     }
 
+    /// The address the user logs in with (stored lower-case).
     async fn email(&self) -> &str {
         &self.0.email
     }
 
+    /// The name shown for the user, e.g. "Avv. Giulia Rossi".
     async fn display_name(&self) -> &str {
         &self.0.display_name
     }
 
+    /// The user's role: a built-in one (admin, partner, lawyer, trainee, staff, marketing, dpo,
+    /// integration) or one of the firm's own.
     async fn role(&self) -> &str {
         &self.0.role
     }
 
+    /// False once deactivated: the user keeps their history but cannot log in or get new
+    /// assignments.
     async fn active(&self) -> bool {
         self.0.active
     }
 
+    /// The teams the user belongs to.
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
         let ids = loader(ctx)
             .load_one(TeamsOfUser(self.0.id.clone()))
@@ -53,6 +62,7 @@ impl User {
         load_many(ctx, ids, TeamById, Team).await
     }
 
+    /// When the user was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
@@ -67,20 +77,25 @@ impl From<TeamRow> for Team {
     }
 }
 
+/// A group of users that deadlines and tasks can be assigned to, e.g. a practice group.
 #[Object]
 impl Team {
+    /// The team's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Team, &self.0.id)
     }
 
+    /// The team's name, unique in the firm.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// What the team does; null when not given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
 
+    /// The users in the team.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
         let ids = loader(ctx)
             .load_one(MembersOfTeam(self.0.id.clone()))
@@ -89,18 +104,23 @@ impl Team {
         load_many(ctx, ids, UserById, User).await
     }
 
+    /// When the team was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 }
 
+/// The answer to `createUser` and `updateUser`.
 #[derive(SimpleObject)]
 pub struct UserPayload {
+    /// The user as saved.
     pub user: User,
 }
 
+/// The answer to the team mutations.
 #[derive(SimpleObject)]
 pub struct TeamPayload {
+    /// The team as saved.
     pub team: Team,
 }
 
@@ -109,16 +129,31 @@ pub struct DirectoryQueries;
 
 #[Object]
 impl DirectoryQueries {
+    /// The firm's users, by name.
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
     )]
     async fn users(
         &self,
         ctx: &Context<'_>,
-        filter: Option<UserFilter>,
+        #[graphql(desc = "Only users matching this filter; all when omitted.")] filter: Option<
+            UserFilter,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<User>> {
         let filter = filter.unwrap_or_default();
@@ -132,6 +167,7 @@ impl DirectoryQueries {
         .await
     }
 
+    /// The firm's teams, by name.
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
     )]
@@ -139,9 +175,21 @@ impl DirectoryQueries {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Part of the team's name.")] text: Option<String>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Team>> {
         let count_text = text.clone();
@@ -177,10 +225,12 @@ pub struct DirectoryMutations;
 
 #[Object]
 impl DirectoryMutations {
+    /// Creates a user in a role the caller may hand out; set a password with `setUserPassword`.
+    /// Admins only.
     async fn create_user(
         &self,
         ctx: &Context<'_>,
-        input: CreateUserInput,
+        #[graphql(desc = "The new user.")] input: CreateUserInput,
     ) -> async_graphql::Result<Option<UserPayload>> {
         require_may_hand_out(ctx, &input.role, "input.role").await?;
         let row = write(ctx, move |c| directory::create_user(c, input)).await?;
@@ -191,7 +241,7 @@ impl DirectoryMutations {
     async fn update_user(
         &self,
         ctx: &Context<'_>,
-        input: UpdateUserInput,
+        #[graphql(desc = "The user's ID and the fields to change.")] input: UpdateUserInput,
     ) -> async_graphql::Result<Option<UserPayload>> {
         require_may_manage_user(ctx, &input.id, "input.id").await?;
         if let Some(role) = &input.role {
@@ -201,10 +251,11 @@ impl DirectoryMutations {
         Ok(Some(UserPayload { user: User(row) }))
     }
 
+    /// Deletes a user. Admins only.
     async fn delete_user(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `User` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = input.key(NodeType::User)?;
         write(ctx, move |c| directory::delete_user(c, &key)).await?;
@@ -213,28 +264,31 @@ impl DirectoryMutations {
         }))
     }
 
+    /// Creates a team. Admins only.
     async fn create_team(
         &self,
         ctx: &Context<'_>,
-        input: CreateTeamInput,
+        #[graphql(desc = "The new team.")] input: CreateTeamInput,
     ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::create_team(c, input)).await?;
         Ok(Some(TeamPayload { team: Team(row) }))
     }
 
+    /// Changes a team; fields left out keep their value. Admins only.
     async fn update_team(
         &self,
         ctx: &Context<'_>,
-        input: UpdateTeamInput,
+        #[graphql(desc = "The team's ID and the fields to change.")] input: UpdateTeamInput,
     ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::update_team(c, input)).await?;
         Ok(Some(TeamPayload { team: Team(row) }))
     }
 
+    /// Deletes a team. Admins only.
     async fn delete_team(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Team` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         let key = input.key(NodeType::Team)?;
         write(ctx, move |c| directory::delete_team(c, &key)).await?;
@@ -243,19 +297,21 @@ impl DirectoryMutations {
         }))
     }
 
+    /// Adds a user to a team. Admins only.
     async fn add_team_member(
         &self,
         ctx: &Context<'_>,
-        input: TeamMembershipInput,
+        #[graphql(desc = "The team and the user.")] input: TeamMembershipInput,
     ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::change_membership(c, input, true)).await?;
         Ok(Some(TeamPayload { team: Team(row) }))
     }
 
+    /// Removes a user from a team. Admins only.
     async fn remove_team_member(
         &self,
         ctx: &Context<'_>,
-        input: TeamMembershipInput,
+        #[graphql(desc = "The team and the user.")] input: TeamMembershipInput,
     ) -> async_graphql::Result<Option<TeamPayload>> {
         let row = write(ctx, move |c| directory::change_membership(c, input, false)).await?;
         Ok(Some(TeamPayload { team: Team(row) }))

@@ -60,6 +60,9 @@ async fn user_by_id(ctx: &Context<'_>, id: Option<&str>) -> async_graphql::Resul
 /// A purpose the firm processes personal data for.
 pub struct Purpose(pub PurposeRow);
 
+/// A purpose the firm processes personal data for (client relationship, matter handling,
+/// newsletter, ...): grounds, consents, campaigns and retention refer to it. Everyone signed in
+/// reads purposes.
 #[Object]
 impl Purpose {
     /// Stable identifier used in inputs, e.g. `newsletter`.
@@ -67,10 +70,12 @@ impl Purpose {
         &self.0.key
     }
 
+    /// The purpose's name as people read it.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// What the processing for this purpose involves; null when not given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -85,6 +90,7 @@ impl Purpose {
         self.0.profiling
     }
 
+    /// Whether lexgate ships the purpose (its key is fixed); the firm adds its own.
     async fn built_in(&self) -> bool {
         self.0.built_in
     }
@@ -93,12 +99,16 @@ impl Purpose {
 /// How and when the firm obtained a contact's data.
 pub struct ContactSource(pub ContactSourceRow);
 
+/// How and when the firm obtained a contact's data, to answer "where did you get my data?" (Art.
+/// 14, 15 GDPR).
 #[Object]
 impl ContactSource {
+    /// What kind of source it was.
     async fn kind(&self) -> async_graphql::Result<SourceKind> {
         SourceKind::from_db(&self.0.kind).gql()
     }
 
+    /// Which one: the fair's name, the register, the referring client, the form's address.
     async fn detail(&self) -> &str {
         &self.0.detail
     }
@@ -108,10 +118,12 @@ impl ContactSource {
         self.0.connector.as_deref()
     }
 
+    /// The record's id in the connector's provider, for imports; null otherwise.
     async fn external_id(&self) -> Option<&str> {
         self.0.external_id.as_deref()
     }
 
+    /// When the firm obtained the data (UTC, ISO 8601).
     async fn acquired_at(&self) -> DateTime<Utc> {
         utc(self.0.acquired_at)
     }
@@ -121,6 +133,7 @@ impl ContactSource {
         user_by_id(ctx, self.0.acquired_by.as_deref()).await
     }
 
+    /// When the source was recorded in lexgate (UTC, ISO 8601).
     async fn recorded_at(&self) -> DateTime<Utc> {
         utc(self.0.recorded_at)
     }
@@ -134,16 +147,21 @@ impl ContactSource {
 /// The legal basis on which a contact's data is processed for a purpose.
 pub struct ProcessingGround(pub GroundRow);
 
+/// The legal basis (Art. 6(1) GDPR) on which a contact's data is processed for one purpose, with
+/// its evidence.
 #[Object]
 impl ProcessingGround {
+    /// The ground's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::ProcessingGround, &self.0.id)
     }
 
+    /// The purpose the basis covers.
     async fn purpose(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Purpose>> {
         purpose_by_id(ctx, &self.0.purpose_id).await
     }
 
+    /// The basis under Art. 6(1).
     async fn legal_basis(&self) -> async_graphql::Result<LegalBasis> {
         LegalBasis::from_db(&self.0.legal_basis).gql()
     }
@@ -170,6 +188,7 @@ impl ProcessingGround {
             .map(Assessment))
     }
 
+    /// Free-text notes on the basis; null when none.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
@@ -185,10 +204,13 @@ impl ProcessingGround {
         self.0.basis_evidence.as_deref()
     }
 
+    /// When the ground ended (UTC, ISO 8601); null while processing may rely on it.
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at.map(utc)
     }
 
+    /// Why it ended, e.g. "consent withdrawn" or "the person objected (Art. 21)"; null while
+    /// active.
     async fn end_reason(&self) -> Option<&str> {
         self.0.end_reason.as_deref()
     }
@@ -198,6 +220,7 @@ impl ProcessingGround {
         self.0.ended_at.is_none()
     }
 
+    /// The principal that recorded it: `user:ID`, `api_key:ID`, `system:seed`, ...
     async fn recorded_by(&self) -> Option<&str> {
         self.0.recorded_by.as_deref()
     }
@@ -206,56 +229,73 @@ impl ProcessingGround {
 /// Consent evidence (Art. 7(1)); withdrawal fills in when and how, once.
 pub struct Consent(pub ConsentRow);
 
+/// Consent evidence (Art. 7(1) GDPR): when, how and on which privacy notice a contact consented to
+/// a purpose; a withdrawal fills in when and how, once.
 #[Object]
 impl Consent {
+    /// The consent's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::Consent, &self.0.id)
     }
 
+    /// The purpose consented to.
     async fn purpose(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Purpose>> {
         purpose_by_id(ctx, &self.0.purpose_id).await
     }
 
+    /// When the person consented (UTC, ISO 8601).
     async fn given_at(&self) -> DateTime<Utc> {
         utc(self.0.given_at)
     }
 
+    /// How the person consented.
     async fn method(&self) -> async_graphql::Result<ConsentMethod> {
         ConsentMethod::from_db(&self.0.method).gql()
     }
 
+    /// The version of the privacy notice the person was shown.
     async fn notice_version(&self) -> &str {
         &self.0.notice_version
     }
 
+    /// Who collected it: a person's name, or the form or system that did.
     async fn collected_by(&self) -> &str {
         &self.0.collected_by
     }
 
+    /// Where the proof is kept (a signed form's file number, a form submission ID, a recording);
+    /// null when not given.
     async fn proof_reference(&self) -> Option<&str> {
         self.0.proof_reference.as_deref()
     }
 
+    /// When the person confirmed the address, where double opt-in is used (UTC, ISO 8601); null
+    /// otherwise.
     async fn double_opt_in_at(&self) -> Option<DateTime<Utc>> {
         self.0.double_opt_in_at.map(utc)
     }
 
+    /// When the person withdrew consent (UTC, ISO 8601); null while it stands.
     async fn withdrawn_at(&self) -> Option<DateTime<Utc>> {
         self.0.withdrawn_at.map(utc)
     }
 
+    /// How the person withdrew, e.g. "unsubscribe link"; null while it stands.
     async fn withdrawal_method(&self) -> Option<&str> {
         self.0.withdrawal_method.as_deref()
     }
 
+    /// True until the consent is withdrawn.
     async fn active(&self) -> bool {
         self.0.withdrawn_at.is_none()
     }
 
+    /// When the consent was recorded in lexgate (UTC, ISO 8601).
     async fn recorded_at(&self) -> DateTime<Utc> {
         utc(self.0.recorded_at)
     }
 
+    /// The principal that recorded it: `user:ID`, `api_key:ID`, `system:seed`, ...
     async fn recorded_by(&self) -> Option<&str> {
         self.0.recorded_by.as_deref()
     }
@@ -264,8 +304,10 @@ impl Consent {
 /// An objection to processing (Art. 21).
 pub struct Objection(pub ObjectionRow);
 
+/// An objection to processing (Art. 21 GDPR) a contact made.
 #[Object]
 impl Objection {
+    /// The objection's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::Objection, &self.0.id)
     }
@@ -278,18 +320,22 @@ impl Objection {
         }
     }
 
+    /// When the firm received it (UTC, ISO 8601).
     async fn received_at(&self) -> DateTime<Utc> {
         utc(self.0.received_at)
     }
 
+    /// How it reached the firm, e.g. "unsubscribe link", "letter", "phone call".
     async fn method(&self) -> &str {
         &self.0.method
     }
 
+    /// Free-text notes; null when none.
     async fn note(&self) -> Option<&str> {
         self.0.note.as_deref()
     }
 
+    /// The principal that recorded it: `user:ID`, `api_key:ID`, ...
     async fn recorded_by(&self) -> Option<&str> {
         self.0.recorded_by.as_deref()
     }
@@ -304,40 +350,52 @@ impl From<AssessmentRow> for Assessment {
     }
 }
 
+/// A legitimate-interest assessment (LIA) or data-protection impact assessment (DPIA, Art. 35 GDPR)
+/// in the firm's assessments register. Admins, partners, marketing and the DPO read it.
 #[Object]
 impl Assessment {
+    /// The assessment's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Assessment, &self.0.id)
     }
 
+    /// LIA or DPIA.
     async fn kind(&self) -> async_graphql::Result<AssessmentKind> {
         AssessmentKind::from_db(&self.0.kind).gql()
     }
 
+    /// What was assessed, e.g. "Newsletter to business contacts".
     async fn title(&self) -> &str {
         &self.0.title
     }
 
+    /// Its conclusion; only an approved LIA (with or without measures) supports a
+    /// legitimate-interest basis.
     async fn outcome(&self) -> async_graphql::Result<AssessmentOutcome> {
         AssessmentOutcome::from_db(&self.0.outcome).gql()
     }
 
+    /// The reasoning in brief; null when not given.
     async fn summary(&self) -> Option<&str> {
         self.0.summary.as_deref()
     }
 
+    /// The date of the assessment (ISO 8601 date).
     async fn assessed_on(&self) -> NaiveDate {
         self.0.assessed_on
     }
 
+    /// The user responsible for it; null when none.
     async fn owner(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         user_by_id(ctx, self.0.owner_id.as_deref()).await
     }
 
+    /// When it is due for review (ISO 8601 date); null when no date is set.
     async fn review_on(&self) -> Option<NaiveDate> {
         self.0.review_on
     }
 
+    /// The purposes it covers.
     async fn purposes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Purpose>> {
         let ids = loader(ctx)
             .load_one(PurposesOfAssessment(self.0.id.clone()))
@@ -352,10 +410,12 @@ impl Assessment {
             .collect())
     }
 
+    /// When it was recorded (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.0.created_at)
     }
 
+    /// When it last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         utc(self.0.updated_at)
     }
@@ -370,8 +430,11 @@ impl From<SuppressionRow> for Suppression {
     }
 }
 
+/// An entry of the suppression list: an address or number that must not receive direct marketing.
+/// Only a keyed hash of the value is kept. Admins, marketing and the DPO.
 #[Object]
 impl Suppression {
+    /// Whether an email address or a phone number is suppressed.
     async fn channel(&self) -> async_graphql::Result<SuppressionChannel> {
         SuppressionChannel::from_db(&self.0.channel).gql()
     }
@@ -389,14 +452,17 @@ impl Suppression {
         }
     }
 
+    /// Why it was suppressed.
     async fn reason(&self) -> async_graphql::Result<SuppressionReason> {
         SuppressionReason::from_db(&self.0.reason).gql()
     }
 
+    /// When it was suppressed (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         utc(self.0.created_at)
     }
 
+    /// The principal that suppressed it: `user:ID`, `api_key:ID`, ...
     async fn created_by(&self) -> Option<&str> {
         self.0.created_by.as_deref()
     }
@@ -411,8 +477,10 @@ impl From<Recipient> for CampaignRecipient {
     }
 }
 
+/// Someone a campaign may reach now, and the basis that allows it.
 #[Object(guard = "SubjectRead::new(\"CampaignRecipient\", Some(&self.0.contact_id))")]
 impl CampaignRecipient {
+    /// The contact.
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         Ok(loader(ctx)
             .load_one(ContactById(self.0.contact_id.clone()))
@@ -420,6 +488,7 @@ impl CampaignRecipient {
             .map(Contact))
     }
 
+    /// The basis the campaign relies on for this contact.
     async fn basis(&self) -> AudienceBasis {
         self.0.basis
     }
@@ -521,7 +590,7 @@ impl GdprQueries {
     async fn assessments(
         &self,
         ctx: &Context<'_>,
-        kind: Option<AssessmentKind>,
+        #[graphql(desc = "Only assessments of this kind.")] kind: Option<AssessmentKind>,
     ) -> async_graphql::Result<Option<Vec<Assessment>>> {
         let rows = read(ctx, move |c| assessments::list(c, kind)).await?;
         Ok(Some(rows.into_iter().map(Assessment).collect()))
@@ -534,9 +603,21 @@ impl GdprQueries {
     async fn suppressions(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Suppression>>> {
         paginate_db(
@@ -554,8 +635,8 @@ impl GdprQueries {
     async fn suppressed_emails(
         &self,
         ctx: &Context<'_>,
-        emails: Vec<String>,
-        purpose: String,
+        #[graphql(desc = "The addresses to check, in any case and spacing.")] emails: Vec<String>,
+        #[graphql(desc = "The purpose's key, e.g. `newsletter`.")] purpose: String,
     ) -> async_graphql::Result<Option<Vec<String>>> {
         let hasher = state(ctx).gdpr.hasher.clone();
         read(ctx, move |c| {
@@ -582,10 +663,22 @@ impl GdprQueries {
     async fn campaign_audience(
         &self,
         ctx: &Context<'_>,
-        campaign_id: ID,
+        #[graphql(desc = "The `Campaign` ID.")] campaign_id: ID,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<CampaignRecipient>>> {
         let id = decode_id(NodeType::Campaign, &campaign_id)?;
@@ -599,44 +692,61 @@ impl GdprQueries {
     }
 }
 
+/// The answer to `createPurpose` and `updatePurpose`.
 #[derive(SimpleObject)]
 pub struct PurposePayload {
+    /// The purpose as saved.
     pub purpose: Purpose,
 }
 
+/// The answer to `createAssessment` and `updateAssessment`.
 #[derive(SimpleObject)]
 pub struct AssessmentPayload {
+    /// The assessment as saved.
     pub assessment: Assessment,
 }
 
+/// The answer to `addContactSource`.
 #[derive(SimpleObject)]
 pub struct ContactSourcePayload {
+    /// The source as recorded.
     pub source: ContactSource,
 }
 
+/// The answer to `recordProcessingGround` and `endProcessingGround`.
 #[derive(SimpleObject)]
 pub struct ProcessingGroundPayload {
+    /// The ground as saved.
     pub ground: ProcessingGround,
 }
 
+/// The answer to `withdrawConsent`.
 #[derive(SimpleObject)]
 pub struct ConsentPayload {
+    /// The consent, now withdrawn.
     pub consent: Consent,
 }
 
+/// The answer to `recordObjection`.
 #[derive(SimpleObject)]
 pub struct ObjectionPayload {
+    /// The objection as recorded.
     pub objection: Objection,
 }
 
+/// The answer to `suppressAddress`.
 #[derive(SimpleObject)]
 pub struct SuppressionPayload {
+    /// The suppression-list entry.
     pub suppression: Suppression,
 }
 
+/// A further acquisition source of a contact, for `addContactSource`.
 #[derive(async_graphql::InputObject)]
 pub struct AddContactSourceInput {
+    /// The `Contact` ID.
     pub contact_id: ID,
+    /// Where and when the data was obtained.
     pub source: ContactSourceInput,
 }
 
@@ -668,10 +778,11 @@ pub struct GdprMutations;
 
 #[Object]
 impl GdprMutations {
+    /// Adds a purpose the firm processes personal data for. Admins and the DPO.
     async fn create_purpose(
         &self,
         ctx: &Context<'_>,
-        input: CreatePurposeInput,
+        #[graphql(desc = "The new purpose.")] input: CreatePurposeInput,
     ) -> async_graphql::Result<Option<PurposePayload>> {
         let row = write(ctx, move |c| purposes::create(c, input)).await?;
         Ok(Some(PurposePayload {
@@ -679,10 +790,11 @@ impl GdprMutations {
         }))
     }
 
+    /// Changes a purpose; fields left out keep their value. Admins and the DPO.
     async fn update_purpose(
         &self,
         ctx: &Context<'_>,
-        input: UpdatePurposeInput,
+        #[graphql(desc = "The purpose's key and the fields to change.")] input: UpdatePurposeInput,
     ) -> async_graphql::Result<Option<PurposePayload>> {
         let row = write(ctx, move |c| purposes::update(c, input)).await?;
         Ok(Some(PurposePayload {
@@ -690,10 +802,11 @@ impl GdprMutations {
         }))
     }
 
+    /// Adds an LIA or DPIA to the assessments register. The DPO only.
     async fn create_assessment(
         &self,
         ctx: &Context<'_>,
-        input: CreateAssessmentInput,
+        #[graphql(desc = "The new assessment.")] input: CreateAssessmentInput,
     ) -> async_graphql::Result<Option<AssessmentPayload>> {
         let row = write(ctx, move |c| assessments::create(c, input)).await?;
         Ok(Some(AssessmentPayload {
@@ -701,9 +814,11 @@ impl GdprMutations {
         }))
     }
 
+    /// Changes an assessment; fields left out keep their value. The DPO only.
     async fn update_assessment(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The assessment's ID and the fields to change.")]
         input: UpdateAssessmentInput,
     ) -> async_graphql::Result<Option<AssessmentPayload>> {
         let row = write(ctx, move |c| assessments::update(c, input)).await?;
@@ -716,7 +831,7 @@ impl GdprMutations {
     async fn delete_assessment(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Assessment` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         let id = ids::decode(NodeType::Assessment, &input.id, "input.id").gql()?;
         write(ctx, move |c| assessments::delete(c, &id)).await?;
@@ -729,7 +844,7 @@ impl GdprMutations {
     async fn add_contact_source(
         &self,
         ctx: &Context<'_>,
-        input: AddContactSourceInput,
+        #[graphql(desc = "The contact and the source.")] input: AddContactSourceInput,
     ) -> async_graphql::Result<ContactSourcePayload> {
         let contact = visible_contact(ctx, &input.contact_id, "input.contactId").await?;
         let actor = actor(ctx);
@@ -754,7 +869,7 @@ impl GdprMutations {
     async fn record_processing_ground(
         &self,
         ctx: &Context<'_>,
-        input: RecordProcessingGroundInput,
+        #[graphql(desc = "The contact and the ground.")] input: RecordProcessingGroundInput,
     ) -> async_graphql::Result<ProcessingGroundPayload> {
         let contact = visible_contact(ctx, &input.contact_id, "input.contactId").await?;
         let (actor, rules) = (actor(ctx), state(ctx).gdpr.rules.clone());
@@ -771,7 +886,7 @@ impl GdprMutations {
     async fn end_processing_ground(
         &self,
         ctx: &Context<'_>,
-        input: EndProcessingGroundInput,
+        #[graphql(desc = "The ground and why it ends.")] input: EndProcessingGroundInput,
     ) -> async_graphql::Result<ProcessingGroundPayload> {
         let id = ids::decode(NodeType::ProcessingGround, &input.id, "input.id").gql()?;
         let ground = read(ctx, move |c| grounds::get(c, &id)).await?;
@@ -787,6 +902,7 @@ impl GdprMutations {
     async fn withdraw_consent(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The consent, when and how it was withdrawn.")]
         input: WithdrawConsentInput,
     ) -> async_graphql::Result<ConsentPayload> {
         let id = ids::decode(NodeType::Consent, &input.consent_id, "input.consentId").gql()?;
@@ -807,7 +923,7 @@ impl GdprMutations {
     async fn record_objection(
         &self,
         ctx: &Context<'_>,
-        input: RecordObjectionInput,
+        #[graphql(desc = "The contact and the objection.")] input: RecordObjectionInput,
     ) -> async_graphql::Result<ObjectionPayload> {
         visible_contact(ctx, &input.contact_id, "input.contactId").await?;
         let (actor, gdpr) = (actor(ctx), state(ctx).gdpr.clone());
@@ -821,7 +937,7 @@ impl GdprMutations {
     async fn suppress_address(
         &self,
         ctx: &Context<'_>,
-        input: SuppressAddressInput,
+        #[graphql(desc = "The address or number and the purpose.")] input: SuppressAddressInput,
     ) -> async_graphql::Result<Option<SuppressionPayload>> {
         let (actor, gdpr) = (actor(ctx), state(ctx).gdpr.clone());
         let region = state(ctx).contact_rules.phone_region.clone();

@@ -66,8 +66,12 @@ impl async_graphql::Guard for PartiesRead<'_> {
     }
 }
 
+/// A matter (mandato, pratica): one engagement of the firm for one or more clients, with its
+/// parties, team, communications, deadlines and history. Casework roles; lawyers and trainees see
+/// only the matters they are on.
 #[Object(guard = "PartiesRead(&self.0.id)")]
 impl Matter {
+    /// The matter's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::Matter, &self.0.id)
     }
@@ -77,18 +81,22 @@ impl Matter {
         &self.0.reference
     }
 
+    /// A short title, e.g. "Rossi c. Bianchi - risarcimento danni".
     async fn title(&self) -> &str {
         &self.0.title
     }
 
+    /// The firm's practice area, e.g. "employment" or "diritto societario", as the firm names them.
     async fn practice_area(&self) -> &str {
         &self.0.practice_area
     }
 
+    /// Where the matter is in its life.
     async fn status(&self) -> async_graphql::Result<MatterStatus> {
         MatterStatus::from_db(&self.0.status).gql()
     }
 
+    /// What the matter is about; null when not given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -106,10 +114,12 @@ impl Matter {
         special_category(ctx, &self.0.id, self.0.health_details.clone()).await
     }
 
+    /// The day the firm took the matter on (ISO 8601 date); null when unknown.
     async fn opened_on(&self) -> Option<NaiveDate> {
         self.0.opened_on
     }
 
+    /// The day the matter was closed (ISO 8601 date); null while not closed.
     async fn closed_on(&self) -> Option<NaiveDate> {
         self.0.closed_on
     }
@@ -122,14 +132,17 @@ impl Matter {
         Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
     }
 
+    /// The clients the firm acts for in the matter.
     async fn clients(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         self.parties(ctx, PartyRole::Client).await
     }
 
+    /// The other parties in the matter.
     async fn counterparties(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         self.parties(ctx, PartyRole::Counterparty).await
     }
 
+    /// The users working on the matter, with their role on it.
     async fn team(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<MatterTeamMember>> {
         let members = loader(ctx)
             .load_one(TeamOfMatter(self.0.id.clone()))
@@ -156,9 +169,21 @@ impl Matter {
     async fn communications(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Communication>> {
         let rows = loader(ctx)
@@ -175,10 +200,24 @@ impl Matter {
     async fn deadlines(
         &self,
         ctx: &Context<'_>,
-        statuses: Option<Vec<DeadlineStatus>>,
+        #[graphql(desc = "Only deadlines in one of these statuses.")] statuses: Option<
+            Vec<DeadlineStatus>,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<Deadline>> {
         let mut rows = loader(ctx)
@@ -198,9 +237,21 @@ impl Matter {
     async fn timeline(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Paged<TimelineItem>> {
         let id = self.0.id.clone();
@@ -218,10 +269,12 @@ impl Matter {
         .await
     }
 
+    /// When the matter was created in lexgate (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the matter last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
@@ -230,6 +283,7 @@ impl Matter {
 /// A member of a matter's team.
 #[derive(SimpleObject)]
 pub struct MatterTeamMember {
+    /// The user.
     pub user: User,
     /// e.g. "lead", "associate", "trainee".
     pub role: Option<String>,
@@ -238,6 +292,7 @@ pub struct MatterTeamMember {
 /// A recorded change of a matter.
 pub struct MatterEvent(pub MatterEventRow);
 
+/// A recorded change of a matter, part of its history.
 #[Object]
 impl MatterEvent {
     /// created, status_changed, team_member_added, team_member_removed, clients_changed,
@@ -246,10 +301,12 @@ impl MatterEvent {
         &self.0.kind
     }
 
+    /// What changed, in words, e.g. "Status changed from open to suspended".
     async fn summary(&self) -> &str {
         &self.0.summary
     }
 
+    /// When the change happened (UTC, ISO 8601).
     async fn occurred_at(&self) -> DateTime<Utc> {
         self.0.occurred_at.and_utc()
     }
@@ -273,8 +330,10 @@ impl From<TimelineEntry> for TimelineItem {
     }
 }
 
+/// The answer to the matter mutations.
 #[derive(SimpleObject)]
 pub struct MatterPayload {
+    /// The matter as saved.
     pub matter: Matter,
 }
 
@@ -283,6 +342,7 @@ pub struct MatterQueries;
 
 #[Object]
 impl MatterQueries {
+    /// Matters the caller may see, filtered and ordered. Casework roles.
     #[allow(clippy::too_many_arguments)]
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
@@ -290,11 +350,28 @@ impl MatterQueries {
     async fn matters(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Only matters matching this filter; all the caller may see when omitted."
+        )]
         filter: Option<MatterFilter>,
-        order_by: Option<MatterOrder>,
+        #[graphql(desc = "The order; by reference, ascending, when omitted.")] order_by: Option<
+            MatterOrder,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Matter>>> {
         let visibility = rows::visibility(ctx).await?;
@@ -313,7 +390,13 @@ impl MatterQueries {
         .map(Some)
     }
 
-    async fn matter(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Matter>> {
+    /// One matter by ID; null when it does not exist or the caller may not see it. Casework
+    /// roles.
+    async fn matter(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The `Matter` ID.")] id: ID,
+    ) -> async_graphql::Result<Option<Matter>> {
         let key = decode_id(NodeType::Matter, &id)?;
         let matter = loader(ctx).load_one(MatterById(key)).await?.map(Matter);
         rows::lookup(ctx, matter).await
@@ -325,10 +408,12 @@ pub struct MatterMutations;
 
 #[Object]
 impl MatterMutations {
+    /// Opens a matter with its clients, counterparties and team. Admins, partners, lawyers and
+    /// integrations; only the team may set special-category data.
     async fn create_matter(
         &self,
         ctx: &Context<'_>,
-        input: CreateMatterInput,
+        #[graphql(desc = "The new matter.")] input: CreateMatterInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
         if input.criminal_proceedings_notes.is_some() || input.health_details.is_some() {
             let on_team = access(ctx).user_id().is_some_and(|me| {
@@ -355,10 +440,12 @@ impl MatterMutations {
         }))
     }
 
+    /// Changes a matter the caller may see; fields left out keep their value. Admins, partners,
+    /// lawyers and integrations; only the matter's team may change special-category data.
     async fn update_matter(
         &self,
         ctx: &Context<'_>,
-        input: UpdateMatterInput,
+        #[graphql(desc = "The matter's ID and the fields to change.")] input: UpdateMatterInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
         rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let special = !input.criminal_proceedings_notes.is_undefined()
@@ -391,7 +478,7 @@ impl MatterMutations {
     async fn archive_matter(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Matter` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
         rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let key = input.key(NodeType::Matter)?;
@@ -405,7 +492,7 @@ impl MatterMutations {
     async fn delete_matter(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The `Matter` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
         rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let key = input.key(NodeType::Matter)?;
@@ -419,6 +506,7 @@ impl MatterMutations {
     async fn add_matter_team_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The matter, the user and their role on it.")]
         input: MatterTeamMemberInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
         rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;
@@ -428,9 +516,11 @@ impl MatterMutations {
         }))
     }
 
+    /// Removes a user from the matter's team.
     async fn remove_matter_team_member(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The matter and the user (`role` is ignored).")]
         input: MatterTeamMemberInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
         rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;

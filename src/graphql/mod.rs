@@ -54,7 +54,11 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// Anything with a global ID that `node(id:)` can fetch.
 #[derive(Interface)]
-#[graphql(field(name = "id", ty = "ID"))]
+#[graphql(field(
+    name = "id",
+    ty = "ID",
+    desc = "The object's global ID, opaque and stable."
+))]
 pub enum Node {
     Contact(contacts::Contact),
     Matter(matters::Matter),
@@ -99,6 +103,7 @@ where
 /// Names one object by its ID.
 #[derive(InputObject)]
 pub struct DeleteInput {
+    /// The global ID of the object.
     pub id: ID,
 }
 
@@ -108,8 +113,10 @@ impl DeleteInput {
     }
 }
 
+/// The answer to a delete mutation.
 #[derive(SimpleObject)]
 pub struct DeletePayload {
+    /// The global ID of the deleted object.
     pub deleted_id: ID,
 }
 
@@ -226,7 +233,11 @@ pub struct NodeQueries;
 #[Object]
 impl NodeQueries {
     /// Fetches any object by its global ID.
-    async fn node(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<Node>> {
+    async fn node(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "A global ID, as any object's `id` field gives it.")] id: ID,
+    ) -> async_graphql::Result<Option<Node>> {
         load_node(ctx, &id).await
     }
 
@@ -234,7 +245,7 @@ impl NodeQueries {
     async fn nodes(
         &self,
         ctx: &Context<'_>,
-        ids: Vec<ID>,
+        #[graphql(desc = "Global IDs, at most 100.")] ids: Vec<ID>,
     ) -> async_graphql::Result<Vec<Option<Node>>> {
         if ids.len() > MAX_NODES {
             return Err(Error::invalid(
@@ -253,6 +264,8 @@ impl NodeQueries {
     }
 }
 
+/// What a client can read. Each field says who may read it where not everyone signed in may;
+/// lists are Relay connections.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
 pub struct QueryRoot(
@@ -273,6 +286,9 @@ pub struct QueryRoot(
     connectors::ConnectorQueries,
 );
 
+/// What a client can change. Each field says who may call it where not everyone signed in
+/// may; bad input gets a typed error naming the field (`extensions.code`, `extensions.field`)
+/// and changes nothing.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(

@@ -5,8 +5,12 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use async_graphql::connection::{Connection, CursorType, Edge};
-use async_graphql::{Context, ErrorExtensions, Object, OutputType};
+use std::borrow::Cow;
+
+use async_graphql::connection::{
+    ConnectionNameType, CursorType, DefaultConnectionName, Edge, EmptyFields, PageInfo,
+};
+use async_graphql::{Context, ErrorExtensions, Object, OutputType, TypeName};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -80,8 +84,51 @@ impl Totals {
     }
 }
 
-/// The standard connection every list returns.
-pub type Paged<N> = Connection<OffsetCursor, N, Totals>;
+/// The standard connection every list returns: async-graphql's `Connection` fields, in a type
+/// of our own so that every `…Connection` type carries a description in the schema.
+pub struct Paged<N: OutputType> {
+    edges: Vec<Edge<OffsetCursor, N, EmptyFields>>,
+    has_previous_page: bool,
+    has_next_page: bool,
+    totals: Totals,
+}
+
+/// One page of a list (a Relay cursor connection): its items as `edges` or `nodes`, `pageInfo`
+/// to ask for the page before or after it, and `totalCount`.
+#[Object(name_type)]
+impl<N: OutputType> Paged<N> {
+    /// Whether pages exist before and after this one, and the cursors to pass as `before` or
+    /// `after` to fetch them.
+    async fn page_info(&self) -> PageInfo {
+        PageInfo {
+            has_previous_page: self.has_previous_page,
+            has_next_page: self.has_next_page,
+            start_cursor: self.edges.first().map(|edge| edge.cursor.encode_cursor()),
+            end_cursor: self.edges.last().map(|edge| edge.cursor.encode_cursor()),
+        }
+    }
+
+    /// The items of this page, each with its cursor, in the list's order.
+    async fn edges(&self) -> &[Edge<OffsetCursor, N, EmptyFields>] {
+        &self.edges
+    }
+
+    /// The items of this page without their cursors, in the list's order.
+    async fn nodes(&self) -> Vec<&N> {
+        self.edges.iter().map(|edge| &edge.node).collect()
+    }
+
+    #[graphql(flatten)]
+    async fn totals(&self) -> &Totals {
+        &self.totals
+    }
+}
+
+impl<N: OutputType> TypeName for Paged<N> {
+    fn type_name() -> Cow<'static, str> {
+        DefaultConnectionName::type_name::<N>().into()
+    }
+}
 
 /// The client's pagination arguments.
 #[derive(Debug, Clone, Default)]
@@ -326,13 +373,16 @@ fn build<N, R>(offset: i64, rows: Vec<R>, has_next: bool, totals: Totals) -> Pag
 where
     N: OutputType + From<R>,
 {
-    let mut connection = Connection::with_additional_fields(offset > 0, has_next, totals);
-    connection.edges.extend(
-        rows.into_iter()
+    Paged {
+        edges: rows
+            .into_iter()
             .enumerate()
-            .map(|(i, row)| Edge::new(OffsetCursor(offset + i as i64), N::from(row))),
-    );
-    connection
+            .map(|(i, row)| Edge::new(OffsetCursor(offset + i as i64), N::from(row)))
+            .collect(),
+        has_previous_page: offset > 0,
+        has_next_page: has_next,
+        totals,
+    }
 }
 
 #[cfg(test)]

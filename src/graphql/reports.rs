@@ -12,10 +12,14 @@ use crate::graphql::loaders::{TeamById, UserById};
 use crate::matters::MatterStatus;
 use crate::reports;
 
+/// How many matters have one status in one practice area.
 #[derive(SimpleObject)]
 pub struct MatterStatusCount {
+    /// The matters' status.
     pub status: MatterStatus,
+    /// The matters' practice area.
     pub practice_area: String,
+    /// How many matters.
     pub count: i64,
 }
 
@@ -26,22 +30,29 @@ pub struct AssigneeDeadlineCount {
     pub user: Option<User>,
     /// Set when the deadlines are assigned to a team.
     pub team: Option<Team>,
+    /// How many open deadlines.
     pub count: i64,
 }
 
+/// How many communications took place in one month on one channel.
 #[derive(SimpleObject)]
 pub struct MonthlyChannelCount {
     /// YYYY-MM (UTC).
     pub month: String,
+    /// The channel.
     pub channel: Channel,
+    /// How many communications.
     pub count: i64,
 }
 
+/// How many contacts of one category were created in one month.
 #[derive(SimpleObject)]
 pub struct MonthlyCategoryCount {
     /// YYYY-MM (UTC).
     pub month: String,
+    /// The contacts' category.
     pub category: ContactCategory,
+    /// How many contacts were created.
     pub count: i64,
 }
 
@@ -56,6 +67,7 @@ fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> async_graphql::Result<
 #[derive(Default)]
 pub struct Reports;
 
+/// Aggregate figures for management, over the whole firm. Admins, partners, staff and marketing.
 #[Object]
 impl Reports {
     /// How many matters there are per status and practice area.
@@ -79,8 +91,10 @@ impl Reports {
     async fn open_deadlines_per_assignee(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "Start of the period (ISO 8601, inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "End of the period (ISO 8601, exclusive); after `from`.")] to: DateTime<
+            Utc,
+        >,
     ) -> async_graphql::Result<Option<Vec<AssigneeDeadlineCount>>> {
         check_range(from, to)?;
         let counts = read(ctx, move |c| {
@@ -116,8 +130,10 @@ impl Reports {
     async fn communications_per_month(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "Start of the period (ISO 8601, inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "End of the period (ISO 8601, exclusive); after `from`.")] to: DateTime<
+            Utc,
+        >,
     ) -> async_graphql::Result<Option<Vec<MonthlyChannelCount>>> {
         check_range(from, to)?;
         let rows = read(ctx, move |c| reports::communications_per_month(c, from, to)).await?;
@@ -136,8 +152,10 @@ impl Reports {
     async fn new_contacts_per_month(
         &self,
         ctx: &Context<'_>,
-        from: DateTime<Utc>,
-        to: DateTime<Utc>,
+        #[graphql(desc = "Start of the period (ISO 8601, inclusive).")] from: DateTime<Utc>,
+        #[graphql(desc = "End of the period (ISO 8601, exclusive); after `from`.")] to: DateTime<
+            Utc,
+        >,
     ) -> async_graphql::Result<Option<Vec<MonthlyCategoryCount>>> {
         check_range(from, to)?;
         let rows = read(ctx, move |c| reports::new_contacts_per_month(c, from, to)).await?;

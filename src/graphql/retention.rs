@@ -17,16 +17,21 @@ use crate::ids::{self, NodeType};
 /// How long data of one category (and purpose) is kept.
 pub struct RetentionPolicy(pub RetentionPolicyRow);
 
+/// How long data of one category (and purpose) is kept before a retention run ends, erases or
+/// anonymises it. Admins and the DPO read the policies; the DPO changes them.
 #[Object]
 impl RetentionPolicy {
+    /// The policy's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::RetentionPolicy, &self.0.id)
     }
 
+    /// The policy's name, e.g. "Newsletter consent: 24 months".
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// What the policy limits.
     async fn category(&self) -> async_graphql::Result<RetentionCategory> {
         RetentionCategory::from_db(&self.0.category).gql()
     }
@@ -53,6 +58,7 @@ impl RetentionPolicy {
             .gql()
     }
 
+    /// How long the data is kept, in months from the start of its clock.
     async fn months(&self) -> i32 {
         self.0.months
     }
@@ -62,21 +68,26 @@ impl RetentionPolicy {
         self.0.renew_on_contact
     }
 
+    /// Why this period, e.g. the rule it follows; null when not given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
 
+    /// Whether retention runs apply the policy.
     async fn active(&self) -> bool {
         self.0.active
     }
 
+    /// When the policy last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
 }
 
+/// The answer to `createRetentionPolicy` and `updateRetentionPolicy`.
 #[derive(SimpleObject)]
 pub struct RetentionPolicyPayload {
+    /// The policy as saved.
     pub policy: RetentionPolicy,
 }
 
@@ -100,10 +111,11 @@ pub struct RetentionMutations;
 
 #[Object]
 impl RetentionMutations {
+    /// Adds a retention policy. The DPO only.
     async fn create_retention_policy(
         &self,
         ctx: &Context<'_>,
-        input: CreateRetentionPolicyInput,
+        #[graphql(desc = "The new policy.")] input: CreateRetentionPolicyInput,
     ) -> async_graphql::Result<Option<RetentionPolicyPayload>> {
         let row = crate::graphql::context::write(ctx, move |c| retention::create(c, input)).await?;
         Ok(Some(RetentionPolicyPayload {
@@ -111,9 +123,11 @@ impl RetentionMutations {
         }))
     }
 
+    /// Changes a retention policy; fields left out keep their value. The DPO only.
     async fn update_retention_policy(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The policy's ID and the fields to change.")]
         input: UpdateRetentionPolicyInput,
     ) -> async_graphql::Result<Option<RetentionPolicyPayload>> {
         let row = crate::graphql::context::write(ctx, move |c| retention::update(c, input)).await?;
@@ -127,7 +141,11 @@ impl RetentionMutations {
     async fn run_retention(
         &self,
         ctx: &Context<'_>,
-        #[graphql(default)] dry_run: bool,
+        #[graphql(
+            default,
+            desc = "Report what would change without changing anything (default false)."
+        )]
+        dry_run: bool,
     ) -> async_graphql::Result<Option<RetentionSummary>> {
         let by = access(ctx).principal_id();
         let summary = run_now(&state(ctx).db, &state(ctx).gdpr.hasher, dry_run, by)

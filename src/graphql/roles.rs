@@ -52,12 +52,16 @@ fn require_covers(
 /// fields it denies.
 pub struct Role(RoleRow);
 
+/// A role users and API keys hold: one of the built-in roles, or one of the firm's own, which acts
+/// as its base role minus the fields it denies. Admins and the DPO read roles.
 #[Object]
 impl Role {
+    /// The role's name, lower-case, e.g. `lawyer` or `billing_clerk`.
     async fn name(&self) -> &str {
         &self.0.name
     }
 
+    /// What the role is for; null when not given.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
@@ -72,26 +76,33 @@ impl Role {
         self.0.denied()
     }
 
+    /// Whether the role is built into lexgate (and cannot be deleted).
     async fn built_in(&self) -> bool {
         self.0.built_in
     }
 
+    /// When the role was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the role last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
 }
 
+/// The answer to `createRole` and `updateRole`.
 #[derive(SimpleObject)]
 pub struct RolePayload {
+    /// The role as saved.
     role: Role,
 }
 
+/// The answer to `deleteRole`.
 #[derive(SimpleObject)]
 pub struct DeleteRolePayload {
+    /// The deleted role's name.
     deleted_name: String,
 }
 
@@ -116,6 +127,7 @@ impl RoleMutations {
     async fn create_role(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The new role: name, base role and denied fields.")]
         input: CreateRoleInput,
     ) -> async_graphql::Result<Option<RolePayload>> {
         let base = BuiltinRole::parse(input.base_role.trim());
@@ -128,7 +140,7 @@ impl RoleMutations {
     async fn update_role(
         &self,
         ctx: &Context<'_>,
-        input: UpdateRoleInput,
+        #[graphql(desc = "The role's name and the fields to change.")] input: UpdateRoleInput,
     ) -> async_graphql::Result<Option<RolePayload>> {
         require_may_hand_out(ctx, &input.name, "input.name").await?;
         let row = write(ctx, move |c| catalog::update(c, input)).await?;
@@ -139,7 +151,7 @@ impl RoleMutations {
     async fn delete_role(
         &self,
         ctx: &Context<'_>,
-        input: DeleteRoleInput,
+        #[graphql(desc = "The role's name.")] input: DeleteRoleInput,
     ) -> async_graphql::Result<Option<DeleteRolePayload>> {
         let name = input.name.trim().to_owned();
         let deleted = name.clone();

@@ -33,16 +33,22 @@ impl From<SubjectRequestRow> for SubjectRequest {
     }
 }
 
+/// A request from a data subject exercising a right under Art. 15-21 GDPR (access, rectification,
+/// erasure, restriction, portability, objection), with its one-month deadline (Art. 12(3)). The DPO
+/// only.
 #[Object(guard = "SubjectRead::new(\"SubjectRequest\", self.0.contact_id.as_deref())")]
 impl SubjectRequest {
+    /// The request's global ID.
     pub async fn id(&self) -> ID {
         ids::encode(NodeType::SubjectRequest, &self.0.id)
     }
 
+    /// Which right the person exercises.
     async fn kind(&self) -> async_graphql::Result<SubjectRequestKind> {
         self.0.kind().gql()
     }
 
+    /// Where the request stands.
     async fn status(&self) -> async_graphql::Result<SubjectRequestStatus> {
         self.0.status().gql()
     }
@@ -67,10 +73,12 @@ impl SubjectRequest {
             .map(|id| ids::encode(NodeType::Contact, id))
     }
 
+    /// When the firm received the request (UTC, ISO 8601); the deadline runs from here.
     async fn received_at(&self) -> DateTime<Utc> {
         self.0.received_at.and_utc()
     }
 
+    /// How the request reached the firm.
     async fn channel(&self) -> async_graphql::Result<RequestChannel> {
         RequestChannel::from_db(&self.0.channel).gql()
     }
@@ -80,10 +88,12 @@ impl SubjectRequest {
         self.0.requester_name.as_deref()
     }
 
+    /// How to reach the requester (an email, PEC or postal address); cleared by an erasure.
     async fn requester_contact(&self) -> Option<&str> {
         self.0.requester_contact.as_deref()
     }
 
+    /// When the requester's identity was verified (UTC, ISO 8601); null until then.
     async fn identity_verified_at(&self) -> Option<DateTime<Utc>> {
         self.0.identity_verified_at.map(|t| t.and_utc())
     }
@@ -93,6 +103,7 @@ impl SubjectRequest {
         self.0.identity_verified_by.as_deref()
     }
 
+    /// How the identity was verified, e.g. "ID document checked in person"; null until then.
     async fn identity_method(&self) -> Option<&str> {
         self.0.identity_method.as_deref()
     }
@@ -107,6 +118,7 @@ impl SubjectRequest {
         self.0.due_on
     }
 
+    /// Why the deadline was extended (Art. 12(3)); null unless extended.
     async fn extension_reason(&self) -> Option<&str> {
         self.0.extension_reason.as_deref()
     }
@@ -126,6 +138,7 @@ impl SubjectRequest {
         self.0.executed_at.map(|t| t.and_utc())
     }
 
+    /// The DPO's notes on the request; null when none.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
     }
@@ -135,10 +148,12 @@ impl SubjectRequest {
         self.0.handled_by.as_deref()
     }
 
+    /// When the request was registered (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the request last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
     }
@@ -153,6 +168,7 @@ impl From<ContactChangeRow> for ContactChange {
     }
 }
 
+/// One change to a contact's personal field, kept to show rectifications (Art. 16 GDPR).
 #[Object]
 impl ContactChange {
     /// The API name of the field (`codiceFiscale`, `emails`, ...).
@@ -165,10 +181,12 @@ impl ContactChange {
         self.0.old_value.as_deref()
     }
 
+    /// The value after; lists as JSON arrays. Null when the field was cleared, or once erased.
     async fn new_value(&self) -> Option<&str> {
         self.0.new_value.as_deref()
     }
 
+    /// When the change was made (UTC, ISO 8601).
     async fn changed_at(&self) -> DateTime<Utc> {
         self.0.changed_at.and_utc()
     }
@@ -182,19 +200,25 @@ impl ContactChange {
 /// Art. 18: the contact is kept but not used.
 #[derive(SimpleObject)]
 pub struct ProcessingRestriction {
+    /// When processing was restricted (UTC, ISO 8601).
     pub restricted_at: DateTime<Utc>,
+    /// Why, e.g. "accuracy contested"; null when not given.
     pub reason: Option<String>,
 }
 
 /// Data kept despite an erasure request.
 pub struct LegalHold(pub LegalHoldRow);
 
+/// A legal hold: data kept despite an erasure request or a retention period, because a legal duty
+/// or a legal claim needs it (Art. 17(3) GDPR). The DPO only.
 #[Object]
 impl LegalHold {
+    /// The hold's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::LegalHold, &self.0.id)
     }
 
+    /// The contact held; null when the hold is on a matter, or once the contact is gone.
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
@@ -214,10 +238,13 @@ impl LegalHold {
             .map(|id| ids::encode(NodeType::Matter, id))
     }
 
+    /// Why the data is kept, in words.
     async fn reason(&self) -> &str {
         &self.0.reason
     }
 
+    /// The provision that requires or allows keeping it, e.g. "art. 2220 c.c." or "Art. 17(3)(e)
+    /// GDPR".
     async fn legal_basis(&self) -> &str {
         &self.0.legal_basis
     }
@@ -227,22 +254,27 @@ impl LegalHold {
         self.0.until_on
     }
 
+    /// Whether the hold applies today: not released and not past `until`.
     async fn active(&self) -> bool {
         self.0.active_on(requests::today())
     }
 
+    /// The principal who placed it: `user:ID`, `api_key:ID`, ...
     async fn created_by(&self) -> Option<&str> {
         self.0.created_by.as_deref()
     }
 
+    /// When the hold was placed (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the hold was released (UTC, ISO 8601); null while in force.
     async fn released_at(&self) -> Option<DateTime<Utc>> {
         self.0.released_at.map(|t| t.and_utc())
     }
 
+    /// The principal who released it; null while in force.
     async fn released_by(&self) -> Option<&str> {
         self.0.released_by.as_deref()
     }
@@ -257,6 +289,7 @@ impl From<ErasureLogRow> for ErasureLogEntry {
     }
 }
 
+/// What one erasure did, for the record: never the erased data. The DPO only.
 #[Object]
 impl ErasureLogEntry {
     /// The data subject's request, when one caused the erasure.
@@ -275,14 +308,17 @@ impl ErasureLogEntry {
             .map(|id| ids::encode(NodeType::RetentionPolicy, id))
     }
 
+    /// The erased contact's ID (the contact may no longer exist).
     async fn contact_id(&self) -> ID {
         ids::encode(NodeType::Contact, &self.0.contact_id)
     }
 
+    /// When the erasure ran (UTC, ISO 8601).
     async fn executed_at(&self) -> DateTime<Utc> {
         self.0.executed_at.and_utc()
     }
 
+    /// Who ran it: `user:ID`, `api_key:ID`, or `system:retention-schedule` for a scheduled run.
     async fn executed_by(&self) -> &str {
         &self.0.executed_by
     }
@@ -292,32 +328,42 @@ impl ErasureLogEntry {
         self.0.contact_deleted
     }
 
+    /// The kinds of data erased, e.g. "identity", "emails", "matter links".
     async fn erased_categories(&self) -> Vec<String> {
         ErasureLogRow::list(&self.0.erased_categories)
     }
 
+    /// The kinds of data kept because a legal hold needs them.
     async fn kept_categories(&self) -> Vec<String> {
         ErasureLogRow::list(&self.0.kept_categories)
     }
 
+    /// The reasons of the legal holds that kept data.
     async fn hold_reasons(&self) -> Vec<String> {
         ErasureLogRow::list(&self.0.hold_reasons)
     }
 }
 
+/// The answer to the subject-request mutations.
 #[derive(SimpleObject)]
 pub struct SubjectRequestPayload {
+    /// The request as saved.
     pub request: SubjectRequest,
 }
 
+/// The answer to `executeErasure`.
 #[derive(SimpleObject)]
 pub struct ErasurePayload {
+    /// The request, now executed.
     pub request: SubjectRequest,
+    /// What the erasure erased and kept.
     pub erasure: ErasureLogEntry,
 }
 
+/// The answer to `placeLegalHold` and `releaseLegalHold`.
 #[derive(SimpleObject)]
 pub struct LegalHoldPayload {
+    /// The hold as saved.
     pub legal_hold: LegalHold,
 }
 
@@ -364,10 +410,24 @@ impl SubjectRightsQueries {
     async fn subject_requests(
         &self,
         ctx: &Context<'_>,
-        filter: Option<SubjectRequestFilter>,
+        #[graphql(desc = "Only requests matching this filter; all when omitted.")] filter: Option<
+            SubjectRequestFilter,
+        >,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<SubjectRequest>>> {
         let query = RequestQuery::new(filter.unwrap_or_default()).gql()?;
@@ -386,9 +446,10 @@ impl SubjectRightsQueries {
     async fn legal_holds(
         &self,
         ctx: &Context<'_>,
-        contact_id: Option<ID>,
-        matter_id: Option<ID>,
-        #[graphql(default)] include_released: bool,
+        #[graphql(desc = "Only holds on this `Contact`.")] contact_id: Option<ID>,
+        #[graphql(desc = "Only holds on this `Matter`.")] matter_id: Option<ID>,
+        #[graphql(default, desc = "Also list released holds (default false).")]
+        include_released: bool,
     ) -> async_graphql::Result<Option<Vec<LegalHold>>> {
         let contact = contact_id
             .map(|id| decode_id(NodeType::Contact, &id))
@@ -413,9 +474,21 @@ impl SubjectRightsQueries {
     async fn erasure_log(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
         after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
         before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
         first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<ErasureLogEntry>>> {
         paginate_db(
@@ -433,7 +506,7 @@ impl SubjectRightsQueries {
     async fn subject_access_export(
         &self,
         ctx: &Context<'_>,
-        contact_id: ID,
+        #[graphql(desc = "The `Contact` ID of the person.")] contact_id: ID,
         #[graphql(
             default = false,
             desc = "Withhold third parties' data (Art. 15(4) GDPR; art. 2-undecies Codice Privacy): the fields each item lists in `thirdPartyData` are null."
@@ -460,7 +533,7 @@ impl SubjectRightsMutations {
     async fn create_subject_request(
         &self,
         ctx: &Context<'_>,
-        input: CreateSubjectRequestInput,
+        #[graphql(desc = "The request as received.")] input: CreateSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
         let row = write_about(ctx, move |c| requests::create(c, input, &by), subject_of).await?;
@@ -473,6 +546,7 @@ impl SubjectRightsMutations {
     async fn update_subject_request(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The request's ID and the fields to change.")]
         input: UpdateSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
@@ -482,9 +556,12 @@ impl SubjectRightsMutations {
         }))
     }
 
+    /// Records that the requester's identity was verified, and how; a request is executed only once
+    /// verified.
     async fn verify_subject_identity(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The request and how the identity was verified.")]
         input: VerifySubjectIdentityInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
@@ -503,6 +580,7 @@ impl SubjectRightsMutations {
     async fn extend_subject_request(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The request, by how many months, and why.")]
         input: ExtendSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
@@ -516,7 +594,7 @@ impl SubjectRightsMutations {
     async fn refuse_request(
         &self,
         ctx: &Context<'_>,
-        input: RefuseRequestInput,
+        #[graphql(desc = "The request and the legal reason.")] input: RefuseRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
         let row = write_about(ctx, move |c| requests::refuse(c, input, &by), subject_of).await?;
@@ -529,6 +607,7 @@ impl SubjectRightsMutations {
     async fn complete_subject_request(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The request and how it was answered.")]
         input: CompleteSubjectRequestInput,
     ) -> async_graphql::Result<Option<SubjectRequestPayload>> {
         let by = access(ctx).principal_id();
@@ -542,7 +621,7 @@ impl SubjectRightsMutations {
     async fn execute_erasure(
         &self,
         ctx: &Context<'_>,
-        input: ExecuteErasureInput,
+        #[graphql(desc = "The erasure request to execute.")] input: ExecuteErasureInput,
     ) -> async_graphql::Result<Option<ErasurePayload>> {
         let by = access(ctx).principal_id();
         let hasher = state(ctx).gdpr.hasher.clone();
@@ -562,7 +641,7 @@ impl SubjectRightsMutations {
     async fn restrict_processing(
         &self,
         ctx: &Context<'_>,
-        input: RestrictProcessingInput,
+        #[graphql(desc = "The contact and why.")] input: RestrictProcessingInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let row = write(ctx, move |c| restriction::restrict(c, input)).await?;
         Ok(Some(ContactPayload {
@@ -571,10 +650,11 @@ impl SubjectRightsMutations {
         }))
     }
 
+    /// Lifts a restriction of processing (Art. 18(3)): the contact may be used again.
     async fn lift_restriction(
         &self,
         ctx: &Context<'_>,
-        input: LiftRestrictionInput,
+        #[graphql(desc = "The contact.")] input: LiftRestrictionInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let row = write(ctx, move |c| restriction::lift(c, input)).await?;
         Ok(Some(ContactPayload {
@@ -583,9 +663,11 @@ impl SubjectRightsMutations {
         }))
     }
 
+    /// Places a legal hold on a contact or a matter: erasure and retention keep what it covers.
     async fn place_legal_hold(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The contact or matter, the reason and the legal basis.")]
         input: PlaceLegalHoldInput,
     ) -> async_graphql::Result<Option<LegalHoldPayload>> {
         let by = access(ctx).principal_id();
@@ -595,10 +677,11 @@ impl SubjectRightsMutations {
         }))
     }
 
+    /// Releases a legal hold: erasure and retention may remove what it kept.
     async fn release_legal_hold(
         &self,
         ctx: &Context<'_>,
-        input: ReleaseLegalHoldInput,
+        #[graphql(desc = "The hold to release.")] input: ReleaseLegalHoldInput,
     ) -> async_graphql::Result<Option<LegalHoldPayload>> {
         let by = access(ctx).principal_id();
         let row = write_about(

@@ -181,10 +181,14 @@ pub struct CreateConnectorInstanceInput {
     /// The OAuth registration: required by kinds that use OAuth (json_feed; IMAP with an
     /// XOAUTH2 or OAUTHBEARER login).
     pub client_id: Option<String>,
+    /// The OAuth client secret; stored sealed and never returned.
     #[graphql(secret)]
     pub client_secret: Option<String>,
+    /// The provider's OAuth authorisation endpoint.
     pub auth_url: Option<String>,
+    /// The provider's OAuth token endpoint.
     pub token_url: Option<String>,
+    /// The OAuth scopes to request.
     #[graphql(default)]
     pub scopes: Vec<String>,
     /// Mail kinds: the login name.
@@ -222,18 +226,26 @@ pub struct CreateConnectorInstanceInput {
 /// stored ones.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateConnectorInstanceInput {
+    /// The `ConnectorInstance` to change.
     pub id: async_graphql::ID,
+    /// The provider's address.
     pub base_url: Option<String>,
+    /// A new OAuth client secret; replaces the stored one.
     #[graphql(secret)]
     pub client_secret: Option<String>,
     /// Replaces the stored password of a PASSWORD login.
     #[graphql(secret)]
     pub password: Option<String>,
+    /// A new webhook signing secret; replaces the stored one.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
+    /// Minutes between scheduled syncs; null for no schedule.
     pub schedule_minutes: async_graphql::MaybeUndefined<i32>,
+    /// Whether the instance syncs at all.
     pub enabled: Option<bool>,
+    /// Recorded as the source detail of every contact the instance imports.
     pub source_detail: Option<String>,
+    /// The legal basis per record origin; replaces the old rules.
     pub provenance: Option<Vec<ProvenanceRuleInput>>,
 }
 

@@ -60,8 +60,12 @@ impl From<RecordOrigin> for ContactOrigin {
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ImportBasis {
+    /// Art. 6(1)(b): a contract with the person, or steps they asked for before one.
     Contract,
+    /// Art. 6(1)(f): the firm's legitimate interest, backed by an approved LIA covering the
+    /// purpose.
     LegitimateInterest,
+    /// Art. 6(1)(c): a legal obligation of the firm.
     LegalObligation,
 }
 
@@ -80,7 +84,9 @@ impl ImportBasis {
 #[graphql(name = "ProvenanceRule", complex)]
 #[serde(rename_all = "camelCase")]
 pub struct ProvenanceRule {
+    /// The kind of record the rule applies to.
     pub origin: RecordOrigin,
+    /// The basis new contacts of this origin are recorded on; null sends them to the review queue.
     pub basis: Option<ImportBasis>,
     /// The purpose (key, e.g. `client_relationship`) the basis is recorded for.
     pub purpose_key: Option<String>,
@@ -102,15 +108,19 @@ impl ProvenanceRule {
     }
 }
 
+/// The legal basis for contacts a connector imports from records of one origin.
 #[derive(InputObject, Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ProvenanceRuleInput {
+    /// The kind of record the rule applies to.
     pub origin: RecordOrigin,
     /// Leave out to send new contacts of this origin to the review queue.
     pub basis: Option<ImportBasis>,
+    /// The purpose the basis is recorded for (its key, e.g. `client_relationship`).
     pub purpose_key: Option<String>,
     /// Required for LEGITIMATE_INTEREST: an approved LIA covering the purpose.
     pub assessment_id: Option<ID>,
+    /// The category of contacts created under this rule.
     pub category: ContactCategory,
 }
 

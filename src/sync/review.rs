@@ -39,6 +39,7 @@ impl ReviewRow {
     }
 }
 
+/// What to do with a record waiting for review.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReviewDecision {
     /// Create the contact on the basis given.
@@ -47,12 +48,16 @@ pub enum ReviewDecision {
     Dismiss,
 }
 
+/// A decision on a review item, for `resolveSyncReviewItem`.
 #[derive(Debug, Clone, InputObject)]
 pub struct ResolveSyncReviewItemInput {
+    /// The `SyncReviewItem` ID.
     pub id: async_graphql::ID,
+    /// Import the record or dismiss it.
     pub decision: ReviewDecision,
     /// For IMPORT: the basis and the purpose it is recorded for.
     pub basis: Option<ImportBasis>,
+    /// For IMPORT: the key of the purpose the basis is recorded for.
     pub purpose_key: Option<String>,
     /// For IMPORT on LEGITIMATE_INTEREST: the approved LIA covering the purpose.
     pub assessment_id: Option<async_graphql::ID>,

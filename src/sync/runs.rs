@@ -10,8 +10,10 @@ use crate::db::schema::sync_runs;
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
 
+/// Where a sync run stands.
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SyncRunStatus {
+    /// Going on now.
     Running,
     /// Every record was handled (some may have failed: see the counts).
     Succeeded,
@@ -70,7 +72,9 @@ pub struct RunRow {
 #[serde(rename_all = "camelCase")]
 #[graphql(name = "SyncRunError")]
 pub struct RunError {
+    /// The provider's id of the record that failed; null when the failure was not about one record.
     pub external_id: Option<String>,
+    /// What went wrong; it names fields, never their values.
     pub message: String,
 }
 

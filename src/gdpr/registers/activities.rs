@@ -21,8 +21,12 @@ text_enum! {
     /// What a category of personal data is: special categories (Art. 9) and data on
     /// criminal convictions and offences (Art. 10) need a stricter basis.
     DataCategoryKind {
+        /// Ordinary personal data, e.g. names and contact details.
         Ordinary => "ordinary",
+        /// A special category (Art. 9): health, beliefs, ethnic origin, sex life, biometric or
+        /// genetic data, trade-union membership, political opinions.
         Special => "special",
+        /// Data on criminal convictions and offences (Art. 10).
         Judicial => "judicial",
     }
 }
@@ -51,7 +55,9 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, SimpleObject, InputObject)]
 #[graphql(input_name = "PersonalDataCategoryInput")]
 pub struct PersonalDataCategory {
+    /// The category's name, e.g. "contact details" or "health data".
     pub name: String,
+    /// Whether the category is ordinary, special or judicial data.
     pub kind: DataCategoryKind,
 }
 
@@ -64,7 +70,9 @@ pub struct PersonalDataCategory {
 pub struct Transfer {
     /// ISO 3166-1 alpha-2 code of a country outside the EEA, or the organisation's name.
     pub country: String,
+    /// Who receives the data, e.g. a cloud provider or a correspondent firm.
     pub recipient: String,
+    /// The ground the transfer rests on (Chapter V GDPR).
     pub safeguard: TransferSafeguard,
     /// Which clauses, rules or derogation; required for a derogation.
     pub detail: Option<String>,
@@ -104,7 +112,9 @@ pub struct ActivityRow {
 pub struct PurposeRef {
     /// The purpose's row ID, as `purposeIds` takes it.
     pub id: String,
+    /// The purpose's key, e.g. `client_relationship`.
     pub key: String,
+    /// The purpose's name as people read it.
     pub name: String,
 }
 
@@ -148,25 +158,34 @@ impl Activity {
     }
 }
 
+/// A new activity of the record of processing activities, for `createProcessingActivity`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateProcessingActivityInput {
+    /// The activity's name, e.g. "Client relationship management".
     pub name: String,
+    /// What the processing consists of.
     pub description: Option<String>,
     /// Purposes from the firm's purposes (their row IDs, e.g. `purpose-matter-handling`).
     pub purpose_ids: Vec<ID>,
     /// Name and contact details of the controller.
     pub controller_contact: String,
+    /// Name and contact details of a joint controller (Art. 26), if any.
     pub joint_controller_contact: Option<String>,
     /// The controller's representative in the Union (Art. 27), if any.
     pub representative_contact: Option<String>,
+    /// Name and contact details of the data protection officer, if any.
     pub dpo_contact: Option<String>,
+    /// The categories of people whose data is processed, e.g. "clients".
     pub data_subject_categories: Vec<String>,
+    /// The categories of personal data processed.
     pub personal_data_categories: Vec<PersonalDataCategory>,
+    /// The categories of recipients, e.g. "courts".
     #[graphql(default)]
     pub recipient_categories: Vec<String>,
     /// Processors (Art. 28) by name.
     #[graphql(default)]
     pub processors: Vec<String>,
+    /// Transfers to third countries or international organisations.
     #[graphql(default)]
     pub transfers: Vec<Transfer>,
     /// The time limits for erasure, in words.
@@ -180,21 +199,37 @@ pub struct CreateProcessingActivityInput {
 /// Fields left out stay as they are; `null` clears an optional one; a list replaces the list.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateProcessingActivityInput {
+    /// The `ProcessingActivity` to change.
     pub id: ID,
+    /// The activity's name.
     pub name: Option<String>,
+    /// What the processing consists of; null clears it.
     pub description: MaybeUndefined<String>,
+    /// The purposes it serves (`ActivityPurpose.id`); the list replaces the old one.
     pub purpose_ids: Option<Vec<ID>>,
+    /// Name and contact details of the controller.
     pub controller_contact: Option<String>,
+    /// Name and contact details of a joint controller; null for none.
     pub joint_controller_contact: MaybeUndefined<String>,
+    /// Name and contact details of the EU representative; null for none.
     pub representative_contact: MaybeUndefined<String>,
+    /// Name and contact details of the DPO; null for none.
     pub dpo_contact: MaybeUndefined<String>,
+    /// The categories of people whose data is processed.
     pub data_subject_categories: Option<Vec<String>>,
+    /// The categories of personal data processed.
     pub personal_data_categories: Option<Vec<PersonalDataCategory>>,
+    /// The categories of recipients.
     pub recipient_categories: Option<Vec<String>>,
+    /// Processors (Art. 28) by name.
     pub processors: Option<Vec<String>>,
+    /// Transfers to third countries or international organisations.
     pub transfers: Option<Vec<Transfer>>,
+    /// The time limits for erasure, in words.
     pub retention: Option<String>,
+    /// The same limit in months; null when one number does not state it.
     pub retention_months: MaybeUndefined<i32>,
+    /// The technical and organisational security measures (Art. 32), in words.
     pub security_measures: Option<String>,
 }
 

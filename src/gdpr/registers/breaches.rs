@@ -22,8 +22,11 @@ pub const NOTIFICATION_DEADLINE: TimeDelta = TimeDelta::hours(72);
 text_enum! {
     /// Which security property the breach broke.
     BreachNature {
+        /// Data was disclosed to or accessed by someone not entitled to it.
         Confidentiality => "confidentiality",
+        /// Data was altered without authority.
         Integrity => "integrity",
+        /// Data was lost or could not be reached.
         Availability => "availability",
     }
 }
@@ -101,50 +104,77 @@ pub struct BreachSubjectRow {
     pub fields: String,
 }
 
+/// A breach to record, for `recordBreach`.
 #[derive(Debug, Clone, InputObject)]
 pub struct RecordBreachInput {
     /// When the firm became aware of the breach: the 72-hour clock starts here.
     pub detected_at: DateTime<Utc>,
+    /// Which security properties the breach broke.
     pub natures: Vec<BreachNature>,
+    /// What happened.
     pub description: String,
+    /// The categories of people concerned.
     #[graphql(default)]
     pub subject_categories: Vec<String>,
+    /// Roughly how many people are concerned.
     pub approximate_subjects: Option<i64>,
     /// Categories of personal data records concerned.
     #[graphql(default)]
     pub record_categories: Vec<String>,
+    /// Roughly how many records are concerned.
     pub approximate_records: Option<i64>,
+    /// The likely consequences for the people concerned.
     pub likely_consequences: Option<String>,
     /// Measures taken or proposed to address the breach and mitigate its effects.
     pub measures: Option<String>,
+    /// Whether the supervisory authority must be notified (Art. 33).
     pub authority_notification_required: bool,
     /// Required when the authority need not be notified (Art. 33(1): unlikely to result in a risk).
     pub no_notification_reason: Option<String>,
+    /// When the authority was notified (ISO 8601).
     pub authority_notified_at: Option<DateTime<Utc>>,
     /// Art. 34: a high risk to the data subjects' rights and freedoms.
     pub subjects_notification_required: bool,
+    /// When the people concerned were told (ISO 8601).
     pub subjects_notified_at: Option<DateTime<Utc>>,
+    /// The DPO's working notes.
     pub dpo_notes: Option<String>,
 }
 
 /// Fields left out stay as they are; `null` clears an optional one.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateBreachInput {
+    /// The `Breach` to change.
     pub id: ID,
+    /// When the firm became aware of the breach (ISO 8601).
     pub detected_at: Option<DateTime<Utc>>,
+    /// Which security properties the breach broke.
     pub natures: Option<Vec<BreachNature>>,
+    /// What happened.
     pub description: Option<String>,
+    /// The categories of people concerned.
     pub subject_categories: Option<Vec<String>>,
+    /// Roughly how many people are concerned; null when unknown.
     pub approximate_subjects: MaybeUndefined<i64>,
+    /// The categories of personal data records concerned.
     pub record_categories: Option<Vec<String>>,
+    /// Roughly how many records are concerned; null when unknown.
     pub approximate_records: MaybeUndefined<i64>,
+    /// The likely consequences for the people concerned; null clears them.
     pub likely_consequences: MaybeUndefined<String>,
+    /// Measures taken or proposed; null clears them.
     pub measures: MaybeUndefined<String>,
+    /// Whether the supervisory authority must be notified (Art. 33).
     pub authority_notification_required: Option<bool>,
+    /// Why the authority need not be notified; null clears it.
     pub no_notification_reason: MaybeUndefined<String>,
+    /// When the authority was notified (ISO 8601); null clears it.
     pub authority_notified_at: MaybeUndefined<DateTime<Utc>>,
+    /// Whether the people concerned must be told (Art. 34).
     pub subjects_notification_required: Option<bool>,
+    /// When the people concerned were told (ISO 8601); null clears it.
     pub subjects_notified_at: MaybeUndefined<DateTime<Utc>>,
+    /// The DPO's working notes; null clears them.
     pub dpo_notes: MaybeUndefined<String>,
     /// When the breach was dealt with; an open breach has none.
     pub closed_at: MaybeUndefined<DateTime<Utc>>,
@@ -163,11 +193,14 @@ pub struct BreachFilter {
 /// a time window `[from, to)`.
 #[derive(Debug, Clone, InputObject)]
 pub struct FillBreachSubjectsInput {
+    /// The `Breach` ID.
     pub breach_id: ID,
     /// A user's or API key's global ID, or `issuer#subject`, as the access log names
     /// principals.
     pub principal: Option<ID>,
+    /// Start of the window (ISO 8601, inclusive).
     pub from: Option<DateTime<Utc>>,
+    /// End of the window (ISO 8601, exclusive).
     pub to: Option<DateTime<Utc>>,
 }
 

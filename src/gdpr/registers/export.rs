@@ -13,8 +13,11 @@ use crate::db::{now, text_enum, AnyConnection};
 use crate::error::{Error, Result};
 
 text_enum! {
+    /// The format of the record-of-processing export.
     RegisterFormat {
+        /// A JSON document, for tools.
         Json => "json",
+        /// A Markdown document, for people and the authority.
         Markdown => "markdown",
     }
 }

@@ -29,6 +29,7 @@ const MATTER_HANDLING_PURPOSE: &str = "purpose-matter-handling";
 const HELD_RESTRICTION: &str =
     "erasure requested: kept only as far as a legal hold requires (Art. 17(3), 18)";
 
+/// An erasure request to execute, for `executeErasure`.
 #[derive(Debug, Clone, InputObject)]
 pub struct ExecuteErasureInput {
     /// An erasure request whose requester's identity is verified and whose contact is named.

@@ -39,12 +39,14 @@ impl LegalHoldRow {
     }
 }
 
+/// A legal hold to place on a contact or a matter, for `placeLegalHold`.
 #[derive(Debug, Clone, InputObject)]
 pub struct PlaceLegalHoldInput {
     /// The contact held; with `matterId`, held for that matter only.
     pub contact_id: Option<ID>,
     /// The matter held: all its parties when no contact is named.
     pub matter_id: Option<ID>,
+    /// Why the data must be kept, in words.
     pub reason: String,
     /// E.g. "Art. 17(3)(e) GDPR: defence of legal claims".
     pub legal_basis: String,
@@ -52,8 +54,10 @@ pub struct PlaceLegalHoldInput {
     pub until: Option<NaiveDate>,
 }
 
+/// A legal hold to release, for `releaseLegalHold`.
 #[derive(Debug, Clone, InputObject)]
 pub struct ReleaseLegalHoldInput {
+    /// The `LegalHold` ID.
     pub id: ID,
 }
 

@@ -33,9 +33,13 @@ text_enum! {
 text_enum! {
     /// Where a request is: received, identity verified, then executed or refused.
     SubjectRequestStatus {
+        /// Registered; the requester's identity is not verified yet.
         Received => "received",
+        /// The requester's identity is verified: the request can be executed.
         IdentityVerified => "identity_verified",
+        /// Answered: the right was given effect.
         Executed => "executed",
+        /// Refused, with the legal reason in `refusalReason`.
         Refused => "refused",
     }
 }
@@ -43,11 +47,17 @@ text_enum! {
 text_enum! {
     /// How the request reached the firm.
     RequestChannel {
+        /// Ordinary email.
         Email => "email",
+        /// PEC (certified email).
         Pec => "pec",
+        /// A letter (post, registered post, courier or by hand).
         Letter => "letter",
+        /// A phone call.
         Phone => "phone",
+        /// In person at the firm.
         InPerson => "in_person",
+        /// A form on the firm's website.
         WebForm => "web_form",
     }
 }
@@ -128,30 +138,42 @@ pub fn today() -> NaiveDate {
     Utc::now().date_naive()
 }
 
+/// A data subject's request as received, for `createSubjectRequest`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CreateSubjectRequestInput {
+    /// Which right the person exercises.
     pub kind: SubjectRequestKind,
+    /// How the request reached the firm.
     pub channel: RequestChannel,
     /// When the request reached the firm; now when left out. The deadline runs from here.
     pub received_at: Option<DateTime<Utc>>,
+    /// Who asked.
     pub requester_name: String,
     /// How to answer the requester (address, email, phone).
     pub requester_contact: Option<String>,
     /// The contact the request is about, once identified.
     pub contact_id: Option<ID>,
+    /// The DPO's notes.
     pub notes: Option<String>,
 }
 
+/// Changes to a request, for `updateSubjectRequest`: omitted fields keep their value.
 #[derive(Debug, Clone, InputObject)]
 pub struct UpdateSubjectRequestInput {
+    /// The `SubjectRequest` to change.
     pub id: ID,
+    /// The `Contact` the request is about, once identified.
     pub contact_id: MaybeUndefined<ID>,
+    /// How to reach the requester; null clears it.
     pub requester_contact: MaybeUndefined<String>,
+    /// The DPO's notes; null clears them.
     pub notes: MaybeUndefined<String>,
 }
 
+/// How a requester's identity was verified, for `verifySubjectIdentity`.
 #[derive(Debug, Clone, InputObject)]
 pub struct VerifySubjectIdentityInput {
+    /// The `SubjectRequest` ID.
     pub id: ID,
     /// How the identity was checked (e.g. "ID card seen at reception", "signed PEC").
     pub method: String,
@@ -159,23 +181,30 @@ pub struct VerifySubjectIdentityInput {
     pub verified_at: Option<DateTime<Utc>>,
 }
 
+/// An extension of a request's deadline, for `extendSubjectRequest`.
 #[derive(Debug, Clone, InputObject)]
 pub struct ExtendSubjectRequestInput {
+    /// The `SubjectRequest` ID.
     pub id: ID,
     /// One or two further months (Art. 12(3)).
     pub months: i32,
+    /// Why more time is needed (complexity or number of requests, Art. 12(3)).
     pub reason: String,
 }
 
+/// A refusal of a request, for `refuseRequest`.
 #[derive(Debug, Clone, InputObject)]
 pub struct RefuseRequestInput {
+    /// The `SubjectRequest` ID.
     pub id: ID,
     /// The legal reason, e.g. "Art. 17(3)(e): establishment or defence of legal claims".
     pub legal_reason: String,
 }
 
+/// How a request was answered, for `completeSubjectRequest`.
 #[derive(Debug, Clone, InputObject)]
 pub struct CompleteSubjectRequestInput {
+    /// The `SubjectRequest` ID.
     pub id: ID,
     /// What was done (e.g. "export sent by PEC").
     pub notes: Option<String>,
@@ -184,10 +213,13 @@ pub struct CompleteSubjectRequestInput {
 /// Which requests a list returns; all given conditions hold.
 #[derive(Debug, Clone, Default, InputObject)]
 pub struct SubjectRequestFilter {
+    /// Any of these statuses.
     pub statuses: Option<Vec<SubjectRequestStatus>>,
+    /// Any of these kinds.
     pub kinds: Option<Vec<SubjectRequestKind>>,
     /// True: open and past due; false: the others.
     pub overdue: Option<bool>,
+    /// Requests about this `Contact`.
     pub contact_id: Option<ID>,
 }
 

@@ -12,15 +12,19 @@ use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 
+/// A contact whose processing to restrict, and why, for `restrictProcessing`.
 #[derive(Debug, Clone, InputObject)]
 pub struct RestrictProcessingInput {
+    /// The `Contact` ID.
     pub contact_id: ID,
     /// Why (Art. 18(1)(a)-(d)), e.g. "accuracy contested, pending verification".
     pub reason: String,
 }
 
+/// A contact whose restriction to lift, for `liftRestriction`.
 #[derive(Debug, Clone, InputObject)]
 pub struct LiftRestrictionInput {
+    /// The `Contact` ID.
     pub contact_id: ID,
 }
 
