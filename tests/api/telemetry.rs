@@ -10,14 +10,20 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use prost::Message;
 use serde_json::{json, Value};
 
+use lexgate_connectors::testing::FakeProvider;
+use lexgate_connectors::{ContactOrigin, RemoteContact};
+
 use crate::harness::Backend;
 use crate::on_both_backends;
 use crate::processes::{admin_key, Server, SharedDatabase};
+use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
 
 const PASSWORD: &str = "Lanterna-Rossa-Sul-Po-1987";
 const EMAIL: &str = "ornella.vanoni@studio-legale.it";
 /// A personal value sent only as a variable: it must appear in no log line and no span.
 const PERSONAL: &str = "Gianmarco Tognazzi-Ferretti";
+/// A record the connector pulls: it must not reach a span either.
+const REMOTE_FAMILY_NAME: &str = "Scarabelli-Trace";
 
 /// The database a test's server runs on, removed afterwards.
 enum TestDatabase {
@@ -249,16 +255,60 @@ fn descends_from(span: &Span, ancestor: &Span, spans: &[Span]) -> bool {
     false
 }
 
-async fn otlp_traces_hold_the_request_its_execution_and_database_work(backend: Backend) {
+/// A connector instance `billing` on the fake provider, with its secrets sealed by the test
+/// key, as the server's config file entry.
+fn billing_connector(provider: &FakeProvider) -> String {
+    format!(
+        "secrets_key_id = \"{SECRETS_KEY_ID}\"\n[secrets_keys]\n\"{SECRETS_KEY_ID}\" = \"{SECRETS_KEY}\"\n\
+         [[connectors]]\nname = \"billing\"\nkind = \"json_feed\"\nbase_url = \"{base}\"\n\
+         client_id = \"lexgate\"\nclient_secret = \"fake-client-secret\"\n\
+         auth_url = \"{base}/authorize\"\ntoken_url = \"{base}/token\"\n\
+         [[connectors.provenance]]\norigin = \"billing_client\"\nbasis = \"contract\"\n\
+         purpose_key = \"client_relationship\"\ncategory = \"client\"\n",
+        base = provider.base_url
+    )
+}
+
+/// Stores the provider's tokens for `billing`, as if the OAuth authorisation had run.
+async fn authorise(database_url: &str, provider: &FakeProvider) {
+    let tokens = provider.issue_tokens();
+    let db = lexgate::db::Database::connect(database_url, 1, false)
+        .await
+        .expect("database reachable");
+    db.transaction(move |c| {
+        let row = lexgate::sync::instances::by_name(c, "billing")?;
+        lexgate::sync::instances::save_tokens(c, &secret_box(), &row.id, &tokens)
+    })
+    .await
+    .expect("tokens stored");
+}
+
+async fn otlp_traces_hold_the_request_execution_database_work_and_connector_calls(
+    backend: Backend,
+) {
     let (endpoint, received) = start_collector().await;
+    let provider = FakeProvider::start().await;
+    provider.upsert(RemoteContact {
+        external_id: "c-1".into(),
+        origin: ContactOrigin::BillingClient,
+        given_name: Some("Remigio".into()),
+        family_name: Some(REMOTE_FAMILY_NAME.into()),
+        emails: vec!["remigio@example.it".into()],
+        ..RemoteContact::default()
+    });
     let database = TestDatabase::create(backend);
     let url = database.url();
     let mut server = Server::start(
         &url,
-        &format!("otlp_endpoint = \"{endpoint}\"\notlp_service_name = \"lexgate-test\""),
+        &format!(
+            "otlp_endpoint = \"{endpoint}\"\notlp_service_name = \"lexgate-test\"\n\
+             sync_scheduler = false\n{}",
+            billing_connector(&provider)
+        ),
     )
     .await
     .expect("server starts");
+    authorise(&url, &provider).await;
     add_user(&url).await;
     let tokens = log_in(&server).await;
     let key = admin_key(&url).await;
@@ -271,6 +321,22 @@ async fn otlp_traces_hold_the_request_its_execution_and_database_work(backend: B
         .await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(body["data"]["teams"]["totalCount"], 0);
+    let (_, instances) = server
+        .gql(&key, "{ connectorInstances { id } }", json!({}))
+        .await;
+    let instance = instances["data"]["connectorInstances"][0]["id"].clone();
+    let (status, body) = server
+        .gql(
+            &key,
+            "mutation Sync($id: ID!) { runConnectorSync(input: { id: $id }) { run { status } } }",
+            json!({ "id": instance }),
+        )
+        .await;
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body["data"]["runConnectorSync"]["run"]["status"],
+        "SUCCEEDED"
+    );
     stop(&mut server).await;
 
     let spans = received.spans();
@@ -324,9 +390,33 @@ async fn otlp_traces_hold_the_request_its_execution_and_database_work(backend: B
         .iter()
         .all(|s| attribute(s, "db.system.name").as_deref() == Some(system)));
 
-    // Nothing a client sent or the database holds: no variables, passwords or tokens, nor
-    // the query text (it may carry literals).
+    let pull = spans
+        .iter()
+        .find(|s| s.name == "connector.pull contacts")
+        .expect("a span for the connector's pull");
+    assert_eq!(
+        attribute(pull, "connector.kind").as_deref(),
+        Some("json_feed")
+    );
+    assert_eq!(
+        attribute(pull, "connector.instance").as_deref(),
+        Some("billing")
+    );
+    let sync_request = spans
+        .iter()
+        .find(|s| s.trace_id == pull.trace_id && s.parent_span_id.is_empty())
+        .expect("the pull's trace has a root");
+    assert_eq!(sync_request.name, "POST /graphql");
+    assert!(spans.iter().any(|s| s.trace_id == pull.trace_id
+        && s.name == "graphql.execute"
+        && attribute(s, "graphql.operation.name").as_deref() == Some("Sync")));
+
+    // Nothing a client sent, a provider holds or the database holds: no variables,
+    // records, passwords or tokens, nor the query text (it may carry literals).
     let secrets = [
+        REMOTE_FAMILY_NAME,
+        "remigio@example.it",
+        "fake-client-secret",
         PASSWORD,
         EMAIL,
         PERSONAL,
@@ -358,5 +448,5 @@ async fn otlp_traces_hold_the_request_its_execution_and_database_work(backend: B
 
 on_both_backends!(
     json_logs_are_one_object_per_line_without_secrets,
-    otlp_traces_hold_the_request_its_execution_and_database_work,
+    otlp_traces_hold_the_request_execution_database_work_and_connector_calls,
 );
