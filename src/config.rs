@@ -71,6 +71,20 @@ pub struct FileSettings {
     pub body_read_timeout_seconds: Option<u64>,
     pub shutdown_timeout_seconds: Option<u64>,
     pub metrics_token: Option<String>,
+    pub log_format: Option<LogFormat>,
+    pub otlp_endpoint: Option<String>,
+    pub otlp_service_name: Option<String>,
+}
+
+/// How log lines are written on standard error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -163,6 +177,12 @@ pub struct Settings {
     /// The bearer token Prometheus scrapes `GET /metrics` with (at least 32 characters);
     /// without it `/metrics` is not served.
     pub metrics_token: Option<String>,
+    pub log_format: LogFormat,
+    /// The OTLP/HTTP base URL of an OpenTelemetry collector (e.g. `http://collector:4318`);
+    /// traces are exported to `<it>/v1/traces`. Without it nothing is traced.
+    pub otlp_endpoint: Option<String>,
+    /// The `service.name` the traces carry.
+    pub otlp_service_name: String,
 }
 
 impl Default for Settings {
@@ -210,6 +230,9 @@ impl Default for Settings {
             body_read_timeout_seconds: 30,
             shutdown_timeout_seconds: 30,
             metrics_token: None,
+            log_format: LogFormat::Text,
+            otlp_endpoint: None,
+            otlp_service_name: "lexgate".to_owned(),
         }
     }
 }
@@ -291,6 +314,15 @@ impl Settings {
         }
         if let Some(v) = f.metrics_token {
             s.metrics_token = Some(v);
+        }
+        if let Some(v) = f.log_format {
+            s.log_format = v;
+        }
+        if let Some(v) = f.otlp_endpoint {
+            s.otlp_endpoint = Some(v);
+        }
+        if let Some(v) = f.otlp_service_name {
+            s.otlp_service_name = v;
         }
     }
 
@@ -494,6 +526,19 @@ impl Settings {
                 "must be a two-letter region such as IT",
             ));
         }
+        if self
+            .otlp_endpoint
+            .as_deref()
+            .is_some_and(|e| !e.starts_with("http://") && !e.starts_with("https://"))
+        {
+            return Err(invalid(
+                "otlp_endpoint",
+                "must be an http:// or https:// URL such as http://collector:4318",
+            ));
+        }
+        if self.otlp_service_name.trim().is_empty() {
+            return Err(invalid("otlp_service_name", "must not be blank"));
+        }
         self.validate_limits()?;
         self.disabled_contact_fields()?;
         validate_origins(&self.cors_allowed_origins)
@@ -640,6 +685,38 @@ mod tests {
             Settings::load(Some(&path)),
             Err(ConfigError::Invalid {
                 name: "secrets_keys",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn log_format_and_otlp_come_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lexgate.toml");
+        assert_eq!(Settings::default().log_format, LogFormat::Text);
+        assert_eq!(Settings::default().otlp_endpoint, None);
+        std::fs::write(
+            &path,
+            "log_format = \"json\"\notlp_endpoint = \"http://127.0.0.1:4318\"\n\
+             otlp_service_name = \"lexgate-studio-rossi\"\n",
+        )
+        .expect("write");
+        let s = Settings::load(Some(&path)).expect("loads");
+        assert_eq!(s.log_format, LogFormat::Json);
+        assert_eq!(s.otlp_endpoint.as_deref(), Some("http://127.0.0.1:4318"));
+        assert_eq!(s.otlp_service_name, "lexgate-studio-rossi");
+
+        std::fs::write(&path, "log_format = \"xml\"\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::write(&path, "otlp_endpoint = \"collector:4318\"\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "otlp_endpoint",
                 ..
             })
         ));

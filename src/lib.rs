@@ -22,4 +22,5 @@ pub mod reports;
 pub mod seed;
 pub mod server;
 pub mod sync;
+pub mod telemetry;
 pub mod validation;

@@ -21,6 +21,16 @@ struct Cli {
     /// postgres://user@host/db or sqlite://file.db (default: sqlite://lexgate.db).
     #[arg(long, global = true, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// How log lines on standard error are written: text or json (default: text).
+    #[arg(long, global = true, env = "LEXGATE_LOG_FORMAT", value_enum)]
+    log_format: Option<lexgate::config::LogFormat>,
+    /// Export traces to this OpenTelemetry collector's OTLP/HTTP base URL, e.g.
+    /// http://collector:4318 (default: no traces).
+    #[arg(long, global = true, env = "LEXGATE_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
+    /// The service name traces carry (default: lexgate).
+    #[arg(long, global = true, env = "LEXGATE_OTLP_SERVICE_NAME")]
+    otlp_service_name: Option<String>,
     #[command(subcommand)]
     command: Command,
 }
@@ -177,20 +187,17 @@ fn settings(cli: &Cli) -> anyhow::Result<Settings> {
     if let Some(url) = &cli.database_url {
         settings.database_url = url.clone();
     }
+    if let Some(format) = cli.log_format {
+        settings.log_format = format;
+    }
+    if let Some(endpoint) = &cli.otlp_endpoint {
+        settings.otlp_endpoint = Some(endpoint.clone());
+    }
+    if let Some(name) = &cli.otlp_service_name {
+        settings.otlp_service_name = name.clone();
+    }
+    settings.validate()?;
     Ok(settings)
-}
-
-fn init_tracing(filter: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("LEXGATE_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(filter));
-    // Logs go to standard error, coloured only on a terminal: commands print their data on
-    // standard output, so `lexgate dsar export > file.json` is valid JSON.
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
-        .init();
 }
 
 #[tokio::main]
@@ -201,7 +208,8 @@ async fn main() -> anyhow::Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     let mut settings = settings(&cli)?;
-    init_tracing(&settings.log);
+    // Held to the end of main: dropping it exports the last spans.
+    let _telemetry = lexgate::telemetry::init(&settings)?;
     match cli.command {
         Command::Serve(args) => {
             if let Some(bind) = args.bind {

@@ -19,6 +19,7 @@ use deadpool_sync::SyncWrapper;
 use diesel::connection::{Instrumentation, InstrumentationEvent, SimpleConnection};
 use diesel::prelude::*;
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
+use tracing::Instrument;
 
 use crate::error::{Error, Result};
 
@@ -350,6 +351,29 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
+        self.run_on_pool(work).instrument(self.span("db.run")).await
+    }
+
+    /// The trace span of a piece of database work (the statements are not recorded: their
+    /// parameters are personal data).
+    fn span(&self, name: &'static str) -> tracing::Span {
+        tracing::info_span!(
+            target: crate::telemetry::TRACE_TARGET,
+            "db",
+            otel.name = name,
+            otel.kind = "client",
+            db.system.name = match self.backend {
+                Backend::Postgres => "postgresql",
+                Backend::Sqlite => "sqlite",
+            },
+        )
+    }
+
+    async fn run_on_pool<T, F>(&self, work: F) -> Result<T>
+    where
+        F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
         let conn = self.pool.get().await.map_err(pool_error)?;
         let (result, healthy) = conn
             .interact(move |c| {
@@ -384,11 +408,14 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let _guard = match &self.write_lock {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
+        let transaction = async {
+            let _guard = match &self.write_lock {
+                Some(lock) => Some(lock.lock().await),
+                None => None,
+            };
+            self.run_on_pool(move |conn| conn.transaction(work)).await
         };
-        self.run(move |conn| conn.transaction(work)).await
+        transaction.instrument(self.span("db.transaction")).await
     }
 
     /// A connection of its own, outside the pool (its statements are counted with the
@@ -407,14 +434,17 @@ impl Database {
         F: FnOnce(&mut AnyConnection) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        let _guard = match &self.write_lock {
-            Some(lock) => Some(lock.lock().await),
-            None => None,
+        let transaction = async {
+            let _guard = match &self.write_lock {
+                Some(lock) => Some(lock.lock().await),
+                None => None,
+            };
+            conn.0
+                .interact(move |c| c.transaction(work))
+                .await
+                .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
         };
-        conn.0
-            .interact(move |c| c.transaction(work))
-            .await
-            .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
+        transaction.instrument(self.span("db.transaction")).await
     }
 
     /// Runs `work` in a transaction that is always rolled back: a dry run sees exactly what

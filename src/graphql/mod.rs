@@ -22,6 +22,7 @@ pub mod retention;
 pub mod roles;
 pub mod rows;
 pub mod subject_rights;
+pub mod telemetry;
 
 use std::hash::Hash;
 
@@ -316,12 +317,14 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
     )
 }
 
-/// The served schema: the process's state, and the limits every query must keep within.
-pub fn build_schema(state: AppState, limits: &limits::Limits) -> AppSchema {
-    limits::apply(builder(), limits)
-        .extension(authorization::Authorization)
-        .data(state)
-        .finish()
+/// The served schema: the process's state, and the limits every query must keep within;
+/// `traced` adds the spans of the GraphQL phases (only when traces are exported).
+pub fn build_schema(state: AppState, limits: &limits::Limits, traced: bool) -> AppSchema {
+    let mut builder = limits::apply(builder(), limits).extension(authorization::Authorization);
+    if traced {
+        builder = builder.extension(telemetry::Spans);
+    }
+    builder.data(state).finish()
 }
 
 /// The SDL that `schema.graphql` must equal.

@@ -96,9 +96,7 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
         StatusCode::OK
     };
     let body = serde_json::to_value(&batch).map(|mut body| {
-        if media == GRAPHQL_RESPONSE {
-            strip_request_error_data(&batch, &mut body);
-        }
+        strip_request_error_data(&batch, &mut body);
         body.to_string()
     });
     match body {
@@ -140,8 +138,10 @@ fn response_status(response: &Response) -> StatusCode {
     }
 }
 
-/// GraphQL over HTTP: with `application/graphql-response+json`, a request error (parse or
-/// validation failure) has no `data` entry at all, not even `null`.
+/// A request error (parse or validation failure, variables that do not coerce) raised before
+/// execution has no `data` entry at all, not even `null`: the GraphQL specification's rule
+/// for a response, which GraphQL over HTTP keeps for both media types (`application/json`
+/// differs only in answering 200).
 fn strip_request_error_data(batch: &BatchResponse, body: &mut serde_json::Value) {
     let strip = |response: &Response, body: &mut serde_json::Value| {
         if is_request_error(response) {

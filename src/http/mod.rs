@@ -40,7 +40,11 @@ pub struct AppContext {
 /// The application's router, with the limits and HTTP policy of `settings`.
 pub fn router(state: AppState, settings: &Settings) -> Router {
     let app = AppContext {
-        schema: build_schema(state.clone(), &Limits::from_settings(settings)),
+        schema: build_schema(
+            state.clone(),
+            &Limits::from_settings(settings),
+            settings.otlp_endpoint.is_some(),
+        ),
         state: Arc::new(state),
         max_batch_size: settings.max_batch_size,
         request_timeout: Duration::from_millis(settings.request_timeout_ms),
@@ -76,8 +80,34 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .layer(tower_http::timeout::RequestBodyTimeoutLayer::new(
             Duration::from_secs(settings.body_read_timeout_seconds),
         ))
-        .layer(TraceLayer::new_for_http())
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(request_span)
+                .on_response(record_status),
+        )
         .with_state(app)
+}
+
+/// The trace span of one HTTP request: the method and path only, since a query string may
+/// carry a GraphQL query and its variables.
+fn request_span(request: &axum::http::Request<axum::body::Body>) -> tracing::Span {
+    tracing::info_span!(
+        target: crate::telemetry::TRACE_TARGET,
+        "http.request",
+        otel.name = format!("{} {}", request.method(), request.uri().path()),
+        otel.kind = "server",
+        http.request.method = %request.method(),
+        url.path = request.uri().path(),
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    )
+}
+
+fn record_status<B>(response: &axum::http::Response<B>, _latency: Duration, span: &tracing::Span) {
+    span.record("http.response.status_code", response.status().as_u16());
+    if response.status().is_server_error() {
+        span.record("otel.status_code", "ERROR");
+    }
 }
 
 /// The HTTP status of an error code (`extensions.code`): the one place they are matched, so

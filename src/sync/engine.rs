@@ -10,6 +10,7 @@ use diesel::prelude::*;
 use lexgate_connectors::{
     Connector, ConnectorError, Cursor, Page, RemoteCommunication, RemoteContact,
 };
+use tracing::Instrument;
 
 use super::erasure::ErasureRegister;
 use super::instances::InstanceRow;
@@ -229,13 +230,17 @@ impl SyncEngine {
                 .map_err(|e| e.to_string())?;
             full |= state.full_sync;
             let cursor = state.cursor.clone().map(Cursor);
+            let span =
+                crate::sync::connector_span(connector, &instance.name, "pull", stream.name());
             let pulled = match stream {
                 Stream::Contacts => connector
                     .pull_contacts(cursor.as_ref())
+                    .instrument(span)
                     .await
                     .map(Records::Contacts),
                 Stream::Communications => connector
                     .pull_communications(cursor.as_ref())
+                    .instrument(span)
                     .await
                     .map(Records::Communications),
             };

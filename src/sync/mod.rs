@@ -23,3 +23,23 @@ pub use erasure::{ErasureRegister, Identities};
 pub use instances::InstanceRow;
 pub use runtime::ConnectorRuntime;
 pub use service::SyncService;
+
+/// The trace span of one call to a connector: which instance, which direction and stream,
+/// never the records.
+pub(crate) fn connector_span(
+    connector: &dyn lexgate_connectors::Connector,
+    instance: &str,
+    direction: &'static str,
+    stream: &'static str,
+) -> tracing::Span {
+    tracing::info_span!(
+        target: crate::telemetry::TRACE_TARGET,
+        "connector",
+        otel.name = format!("connector.{direction} {stream}"),
+        otel.kind = "client",
+        connector.kind = connector.kind(),
+        connector.instance = instance,
+        connector.direction = direction,
+        connector.stream = stream,
+    )
+}

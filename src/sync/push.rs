@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 use lexgate_connectors::{Connector, OutboundContact};
+use tracing::Instrument;
 
 use super::instances::InstanceRow;
 use crate::contacts;
@@ -66,6 +67,12 @@ pub async fn push_contact(
         .await?;
     let external_id = connector
         .push_contact(&contact)
+        .instrument(super::connector_span(
+            connector,
+            &instance.name,
+            "push",
+            "contacts",
+        ))
         .await
         .map_err(|e| Error::Unavailable(format!("the provider did not take the contact: {e}")))?;
     let (instance_id, name) = (instance.id.clone(), instance.name.clone());

@@ -127,9 +127,56 @@ async fn request_errors_are_400_for_graphql_response_json_and_200_for_json(backe
         "a request error has no data: {body}"
     );
 
+    // application/json answers 200, with the same body: no data entry before execution.
     let legacy = post_raw(&app, "application/json", "application/json", syntax).await;
     assert_eq!(legacy.status(), StatusCode::OK);
-    assert!(legacy.json::<Value>().await.expect("json")["errors"][0]["message"].is_string());
+    assert_eq!(content_type(&legacy), "application/json");
+    let body: Value = legacy.json().await.expect("json");
+    assert!(body["errors"][0]["message"].is_string());
+    assert!(
+        body.get("data").is_none(),
+        "a request error has no data with application/json either: {body}"
+    );
+    let not_json = post_raw(
+        &app,
+        "application/json",
+        "application/json",
+        "{ nope".to_owned(),
+    )
+    .await;
+    assert_eq!(not_json.status(), StatusCode::BAD_REQUEST);
+    let legacy_invalid = post_raw(
+        &app,
+        "application/json",
+        "application/json",
+        json!({ "query": "{ nonsense }" }).to_string(),
+    )
+    .await;
+    assert_eq!(legacy_invalid.status(), StatusCode::OK);
+    let body: Value = legacy_invalid.json().await.expect("json");
+    assert!(body["errors"][0]["message"].is_string());
+    assert!(
+        body.get("data").is_none(),
+        "a validation error has no data with application/json either: {body}"
+    );
+    let uncoerced = post_raw(
+        &app,
+        "application/json",
+        "application/json",
+        json!({
+            "query": "query ($first: Int) { teams(first: $first) { totalCount } }",
+            "variables": { "first": "many" }
+        })
+        .to_string(),
+    )
+    .await;
+    assert_eq!(uncoerced.status(), StatusCode::OK);
+    let body: Value = uncoerced.json().await.expect("json");
+    assert!(body["errors"][0]["message"].is_string());
+    assert!(
+        body.get("data").is_none(),
+        "variables that do not coerce are a request error: {body}"
+    );
 
     let unknown_field = json!({ "query": "{ nonsense }" }).to_string();
     let invalid = post_raw(&app, GRAPHQL_RESPONSE, "application/json", unknown_field).await;
@@ -147,6 +194,18 @@ async fn request_errors_are_400_for_graphql_response_json_and_200_for_json(backe
     let body: Value = field_error.json().await.expect("json");
     assert_eq!(body["errors"][0]["extensions"]["code"], "BAD_USER_INPUT");
     assert_eq!(body["errors"][0]["path"][0], "contact");
+    assert!(
+        body.get("data").is_some(),
+        "a field error keeps data: {body}"
+    );
+    let missing = json!({ "query": "{ contact(id: \"bm90LWFuLWlk\") { id } }" }).to_string();
+    let legacy_field_error = post_raw(&app, "application/json", "application/json", missing).await;
+    assert_eq!(legacy_field_error.status(), StatusCode::OK);
+    let body: Value = legacy_field_error.json().await.expect("json");
+    assert!(
+        body.get("data").is_some(),
+        "a field error keeps data: {body}"
+    );
 }
 
 async fn get_runs_queries_but_not_mutations(backend: Backend) {

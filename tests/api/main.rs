@@ -39,3 +39,4 @@ mod smoke;
 mod statements;
 mod subject_rights;
 mod sync;
+mod telemetry;
