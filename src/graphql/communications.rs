@@ -153,7 +153,6 @@ impl Communication {
     }
 }
 
-/// Where an imported communication came from.
 pub struct CommunicationSource {
     communication_id: String,
     connector: Option<String>,
@@ -161,6 +160,7 @@ pub struct CommunicationSource {
     imported_at: DateTime<Utc>,
 }
 
+/// Where an imported communication came from.
 #[Object(
     guard = "ParticipantsRead { type_name: \"CommunicationSource\", communication_id: &self.communication_id }"
 )]
