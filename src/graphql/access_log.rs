@@ -76,8 +76,8 @@ impl AccessLogEntry {
         &self.0.entry.fields
     }
 
-    /// The contacts whose data was touched (IDs only: still there after an erasure). Reading
-    /// them is a read of those contacts: who was touched when is about them.
+    /// The contacts whose data was touched (IDs only: still there after an erasure).
+    // Reading them is a read of those contacts: who was touched, when, is about them.
     async fn subjects(&self, ctx: &Context<'_>) -> Vec<ID> {
         note_read_subjects(ctx, self.0.entry.subjects.iter().map(String::as_str));
         contact_ids(&self.0.entry.subjects)
