@@ -71,6 +71,7 @@ pub struct FileSettings {
     pub body_read_timeout_seconds: Option<u64>,
     pub shutdown_timeout_seconds: Option<u64>,
     pub metrics_token: Option<String>,
+    pub courts: Option<Vec<crate::deadlines::courts::Court>>,
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -163,6 +164,8 @@ pub struct Settings {
     /// The bearer token Prometheus scrapes `GET /metrics` with (at least 32 characters);
     /// without it `/metrics` is not served.
     pub metrics_token: Option<String>,
+    /// The courts procedural terms can be computed for, with their patron saint days.
+    pub courts: Vec<crate::deadlines::courts::Court>,
 }
 
 impl Default for Settings {
@@ -210,6 +213,7 @@ impl Default for Settings {
             body_read_timeout_seconds: 30,
             shutdown_timeout_seconds: 30,
             metrics_token: None,
+            courts: Vec::new(),
         }
     }
 }
@@ -291,6 +295,9 @@ impl Settings {
         }
         if let Some(v) = f.metrics_token {
             s.metrics_token = Some(v);
+        }
+        if let Some(v) = f.courts {
+            s.courts = v;
         }
     }
 
@@ -427,6 +434,17 @@ impl Settings {
         };
         if self.pool_size == 0 {
             return Err(invalid("pool_size", "must be at least 1"));
+        }
+        let mut court_codes = std::collections::HashSet::new();
+        if let Some(court) = self
+            .courts
+            .iter()
+            .find(|c| !court_codes.insert(c.code.to_ascii_lowercase()))
+        {
+            return Err(invalid(
+                "courts",
+                &format!("the court code `{}` is used twice", court.code),
+            ));
         }
         if self.header_read_timeout_seconds == 0 || self.body_read_timeout_seconds == 0 {
             return Err(invalid(
@@ -603,6 +621,33 @@ mod tests {
                 name: "pool_size",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn courts_and_their_patron_days_come_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lexgate.toml");
+        let court = |code: &str, day: &str| {
+            format!("[[courts]]\ncode = \"{code}\"\nname = \"Tribunale\"\npatron_day = \"{day}\"\n")
+        };
+        std::fs::write(&path, court("milano", "12-07") + &court("roma", "06-29")).expect("write");
+        let s = Settings::load(Some(&path)).expect("loads");
+        assert_eq!(s.courts.len(), 2);
+        assert_eq!(
+            s.courts[0].patron_day,
+            crate::deadlines::holidays::MonthDay { month: 12, day: 7 }
+        );
+        // Not a day of the year, and one code twice: refused at start-up.
+        std::fs::write(&path, court("milano", "31-12")).expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::write(&path, court("milano", "12-07") + &court("Milano", "12-08")).expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid { name: "courts", .. })
         ));
     }
 

@@ -1004,4 +1004,16 @@ pub const TABLES: &[TableRules] = &[
     .export_skip(&["id"])
     .merge(Merge::Move)
     .retention(Retention::Accountability),
+    table(
+        "calendar_feeds",
+        &[
+            ("id", K),
+            ("user_id", K),
+            ("token_hash", OMIT),
+            ("created_at", K),
+            ("revoked_at", K),
+            ("last_used_at", K),
+        ],
+        &[],
+    ),
 ];
