@@ -74,6 +74,7 @@ pub struct FileSettings {
     pub log_format: Option<LogFormat>,
     pub otlp_endpoint: Option<String>,
     pub otlp_service_name: Option<String>,
+    pub courts: Option<Vec<crate::deadlines::courts::Court>>,
 }
 
 /// How log lines are written on standard error.
@@ -183,6 +184,8 @@ pub struct Settings {
     pub otlp_endpoint: Option<String>,
     /// The `service.name` the traces carry.
     pub otlp_service_name: String,
+    /// The courts procedural terms can be computed for, with their patron saint days.
+    pub courts: Vec<crate::deadlines::courts::Court>,
 }
 
 impl Default for Settings {
@@ -233,6 +236,7 @@ impl Default for Settings {
             log_format: LogFormat::Text,
             otlp_endpoint: None,
             otlp_service_name: "lexgate".to_owned(),
+            courts: Vec::new(),
         }
     }
 }
@@ -323,6 +327,9 @@ impl Settings {
         }
         if let Some(v) = f.otlp_service_name {
             s.otlp_service_name = v;
+        }
+        if let Some(v) = f.courts {
+            s.courts = v;
         }
     }
 
@@ -459,6 +466,17 @@ impl Settings {
         };
         if self.pool_size == 0 {
             return Err(invalid("pool_size", "must be at least 1"));
+        }
+        let mut court_codes = std::collections::HashSet::new();
+        if let Some(court) = self
+            .courts
+            .iter()
+            .find(|c| !court_codes.insert(c.code.to_ascii_lowercase()))
+        {
+            return Err(invalid(
+                "courts",
+                &format!("the court code `{}` is used twice", court.code),
+            ));
         }
         if self.header_read_timeout_seconds == 0 || self.body_read_timeout_seconds == 0 {
             return Err(invalid(
@@ -648,6 +666,33 @@ mod tests {
                 name: "pool_size",
                 ..
             })
+        ));
+    }
+
+    #[test]
+    fn courts_and_their_patron_days_come_from_the_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lexgate.toml");
+        let court = |code: &str, day: &str| {
+            format!("[[courts]]\ncode = \"{code}\"\nname = \"Tribunale\"\npatron_day = \"{day}\"\n")
+        };
+        std::fs::write(&path, court("milano", "12-07") + &court("roma", "06-29")).expect("write");
+        let s = Settings::load(Some(&path)).expect("loads");
+        assert_eq!(s.courts.len(), 2);
+        assert_eq!(
+            s.courts[0].patron_day,
+            crate::deadlines::holidays::MonthDay { month: 12, day: 7 }
+        );
+        // Not a day of the year, and one code twice: refused at start-up.
+        std::fs::write(&path, court("milano", "31-12")).expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Parse { .. })
+        ));
+        std::fs::write(&path, court("milano", "12-07") + &court("Milano", "12-08")).expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid { name: "courts", .. })
         ));
     }
 

@@ -33,10 +33,12 @@ pub enum NodeType {
     ConnectorInstance,
     SyncRun,
     SyncReviewItem,
+    /// A user's calendar feed: listed by its owner, not fetched through `node`.
+    CalendarFeed,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 20] = [
+    const ALL: [NodeType; 21] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -57,6 +59,7 @@ impl NodeType {
         NodeType::ConnectorInstance,
         NodeType::SyncRun,
         NodeType::SyncReviewItem,
+        NodeType::CalendarFeed,
     ];
 
     pub fn name(self) -> &'static str {
@@ -81,6 +84,7 @@ impl NodeType {
             NodeType::ConnectorInstance => "ConnectorInstance",
             NodeType::SyncRun => "SyncRun",
             NodeType::SyncReviewItem => "SyncReviewItem",
+            NodeType::CalendarFeed => "CalendarFeed",
         }
     }
 }

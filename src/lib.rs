@@ -3,6 +3,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod calendar_feeds;
 pub mod campaigns;
 pub mod communications;
 pub mod config;

@@ -45,6 +45,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         max_page_size: settings.max_page_size,
         default_page_size: settings.default_page_size,
         auth: auth_config(settings)?,
+        courts: crate::deadlines::courts::Courts::new(settings.courts.clone()),
     })
 }
 

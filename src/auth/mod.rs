@@ -8,4 +8,4 @@ mod tokens;
 pub use oidc::{claimed_issuer, OidcSettings, OidcVerifier, ProviderIdentity};
 pub use password::{check_policy, policy_violations, MIN_LENGTH};
 pub use service::*;
-pub use tokens::{random_secret, Claims, TokenKeys};
+pub use tokens::{digest, random_secret, Claims, TokenKeys};

@@ -52,6 +52,7 @@ impl Principal {
         match &self.kind {
             PrincipalKind::User { user_id, .. } => Some(user_id),
             PrincipalKind::External { user_id, .. } => user_id.as_deref(),
+            PrincipalKind::CalendarFeed { user_id, .. } => Some(user_id),
             PrincipalKind::ApiKey { .. } => None,
         }
     }
@@ -59,7 +60,10 @@ impl Principal {
     /// What kind of principal this is and its identifier, as the logs record them.
     pub fn kind_and_id(&self) -> (&'static str, String) {
         match &self.kind {
-            PrincipalKind::User { user_id, .. } => ("user", user_id.clone()),
+            // A feed reads as its user: the access log names them.
+            PrincipalKind::User { user_id, .. } | PrincipalKind::CalendarFeed { user_id, .. } => {
+                ("user", user_id.clone())
+            }
             PrincipalKind::ApiKey { key_id } => ("api_key", key_id.clone()),
             PrincipalKind::External {
                 issuer, subject, ..
@@ -84,6 +88,10 @@ pub enum PrincipalKind {
         /// The active lexgate user with the provider's verified email address, if any: whose
         /// matters the caller sees.
         user_id: Option<String>,
+    },
+    /// A calendar application fetching a user's feed with its token.
+    CalendarFeed {
+        user_id: String,
     },
 }
 

@@ -225,7 +225,18 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("ContactPayload", &["contact", "warnings"]),
     ("MatterPayload", &["matter"]),
     ("CommunicationPayload", &["communication"]),
-    ("DeadlinePayload", &["deadline"]),
+    ("DeadlinePayload", &["deadline", "termComputation"]),
+    (
+        "DeadlineComputation",
+        &["date", "expiresAt", "ferialeSuspensionApplied", "steps"],
+    ),
+    ("DeadlineStep", &["rule", "from", "to", "explanation"]),
+    (
+        "CalendarFeed",
+        &["id", "createdAt", "revokedAt", "lastUsedAt"],
+    ),
+    ("CreateCalendarFeedPayload", &["feed", "path"]),
+    ("CalendarFeedPayload", &["feed"]),
     ("UserPayload", &["user"]),
     ("TeamPayload", &["team"]),
     ("CampaignPayload", &["campaign"]),
@@ -359,8 +370,14 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "assigneeUserIds",
             "assigneeTeamIds",
             "reminderOffsets",
+            "term",
         ],
     ),
+    (
+        "DeadlineTermInput",
+        &["from", "amount", "unit", "direction", "rules"],
+    ),
+    ("TermRules", &["free", "ferialeExemption", "act", "court"]),
     (
         "UpdateDeadlineInput",
         &[
@@ -629,6 +646,8 @@ const RULES: &[TypeRules] = &[
                 CASEWORK,
                 &["matters", "matter", "communications", "deadlines"],
             ),
+            plain(CASEWORK, &["computeDeadline"]),
+            plain(EVERYONE, &["calendarFeeds"]),
             plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
             // The record of processing is the DPO's; admins may read it (and its export
@@ -710,6 +729,7 @@ const RULES: &[TypeRules] = &[
                 MANAGEMENT.with(RoleSet::of(&[Lawyer, Staff])),
                 &["deleteDeadline"],
             ),
+            plain(EVERYONE, &["createCalendarFeed", "revokeCalendarFeed"]),
             plain(
                 CAMPAIGNS,
                 &["createCampaign", "updateCampaign", "deleteCampaign"],

@@ -914,3 +914,19 @@ diesel::table! {
         generation -> BigInt,
     }
 }
+
+// Per-user iCalendar feeds (migration 2026-12-07-000501).
+diesel::table! {
+    calendar_feeds (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(calendar_feeds -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(calendar_feeds, users);

@@ -1,6 +1,10 @@
 //! Deadlines and tasks: court deadlines, hearings, filings and internal tasks, with reminders,
 //! assigned to users and teams and linked to a matter and/or a contact.
 
+pub mod courts;
+pub mod holidays;
+pub mod terms;
+
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{InputObject, MaybeUndefined, ID};
@@ -120,8 +124,11 @@ pub struct CreateDeadlineInput {
     pub kind: DeadlineKind,
     /// Free-text details.
     pub description: Option<String>,
-    /// When it falls due (ISO 8601).
-    pub due_at: DateTime<Utc>,
+    /// When it is due; give this or `term`.
+    pub due_at: Option<DateTime<Utc>>,
+    /// A procedural term from an event, which sets the due time: the end of the term's last
+    /// day, Italian time.
+    pub term: Option<terms::DeadlineTermInput>,
     /// The `Matter` it belongs to, if any.
     pub matter_id: Option<ID>,
     /// The `Contact` it concerns, if any.
@@ -283,6 +290,24 @@ fn decode_opt(v: &mut Validator, id: Option<&ID>, t: NodeType, field: &str) -> O
     id.and_then(|id| v.check(field, ids::decode(t, id, field)))
 }
 
+const DUE_AT_NEEDED: &str = "give dueAt, or a term to compute it from";
+
+/// Computes the due time of a deadline created with a `term`, and says how.
+pub fn apply_term(
+    input: &mut CreateDeadlineInput,
+    courts: &courts::Courts,
+) -> Result<Option<terms::Computation>> {
+    let Some(term) = input.term.take() else {
+        return Ok(None);
+    };
+    if input.due_at.is_some() {
+        return Err(Error::invalid("input.term", "give either dueAt or term"));
+    }
+    let computed = term.compute("input.term", courts)?;
+    input.due_at = Some(terms::expiry(computed.date)?);
+    Ok(Some(computed))
+}
+
 /// Validates a new deadline without touching the database; the matter, contact, users and
 /// teams it names are checked by `create`, or by the foreign keys when written with
 /// `insert_prepared`.
@@ -318,14 +343,20 @@ pub fn prepare(input: CreateDeadlineInput) -> Result<PreparedDeadline> {
         ),
     );
     let offsets = validate_offsets(&mut v, &input.reminder_offsets);
+    if input.due_at.is_none() {
+        v.add("input.dueAt", DUE_AT_NEEDED);
+    }
     v.finish()?;
+    let due_at = input
+        .due_at
+        .ok_or_else(|| Error::invalid("input.dueAt", DUE_AT_NEEDED))?;
     let timestamp = now();
     let row = DeadlineRow {
         id: new_id(),
         title,
         kind: input.kind.as_str().to_owned(),
         description: non_blank(input.description),
-        due_at: input.due_at.naive_utc(),
+        due_at: due_at.naive_utc(),
         status: DeadlineStatus::Open.as_str().to_owned(),
         completed_at: None,
         matter_id,

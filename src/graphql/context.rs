@@ -30,6 +30,8 @@ pub struct AppState {
     pub gdpr: crate::gdpr::GdprContext,
     /// Connectors and the sync engine.
     pub sync: std::sync::Arc<crate::sync::SyncService>,
+    /// The courts procedural terms can be computed for.
+    pub courts: crate::deadlines::courts::Courts,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

@@ -1,15 +1,18 @@
 //! Deadlines and tasks in the GraphQL API.
 
 use async_graphql::{Context, Object, SimpleObject, ID};
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::deadlines::terms::{
+    self, Computation, DeadlineTermInput, TermDirection, TermRule, TermRules, TermUnit,
+};
 use crate::deadlines::{
     self, CreateDeadlineInput, DeadlineFilter, DeadlineKind, DeadlineQuery, DeadlineRow,
     DeadlineStatus, UpdateDeadlineInput,
 };
 use crate::error::GraphqlResult;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, write};
+use crate::graphql::context::{loader, state, write};
 use crate::graphql::directory::{Team, User};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
@@ -141,6 +144,59 @@ impl Deadline {
 pub struct DeadlinePayload {
     /// The deadline as saved.
     pub deadline: Deadline,
+    /// How the due date was computed, when the deadline was created from a term.
+    pub term_computation: Option<DeadlineComputation>,
+}
+
+impl DeadlinePayload {
+    fn of(row: DeadlineRow) -> DeadlinePayload {
+        DeadlinePayload {
+            deadline: Deadline(row),
+            term_computation: None,
+        }
+    }
+}
+
+/// The last day of a procedural term and the rules that moved it there.
+#[derive(SimpleObject)]
+pub struct DeadlineComputation {
+    /// The last day on which the act may be done.
+    date: NaiveDate,
+    /// The end of that day, Italian time: the due time of a deadline created from the term.
+    expires_at: DateTime<Utc>,
+    /// Whether the suspension of 1-31 August applied (no exemption was named).
+    feriale_suspension_applied: bool,
+    /// The rules that moved the date, in the order applied.
+    steps: Vec<DeadlineStep>,
+}
+
+/// One rule's effect on the date.
+#[derive(SimpleObject)]
+pub struct DeadlineStep {
+    rule: TermRule,
+    from: NaiveDate,
+    to: NaiveDate,
+    explanation: String,
+}
+
+impl DeadlineComputation {
+    fn new(computed: Computation) -> async_graphql::Result<DeadlineComputation> {
+        Ok(DeadlineComputation {
+            date: computed.date,
+            expires_at: terms::expiry(computed.date).gql()?,
+            feriale_suspension_applied: computed.feriale_applies,
+            steps: computed
+                .steps
+                .into_iter()
+                .map(|s| DeadlineStep {
+                    rule: s.rule,
+                    from: s.from,
+                    to: s.to,
+                    explanation: s.explanation,
+                })
+                .collect(),
+        })
+    }
 }
 
 #[derive(Default)]
@@ -196,6 +252,29 @@ impl DeadlineQueries {
         .await
         .map(Some)
     }
+
+    /// The last day of a procedural term of the Italian civil process: days excluding the
+    /// first (art. 155 c.1 c.p.c.), months and years by the calendar (c.2), the August
+    /// suspension (L. 742/1969), holidays, Sundays and Saturdays (c.4, c.5).
+    async fn compute_deadline(
+        &self,
+        ctx: &Context<'_>,
+        from: NaiveDate,
+        amount: i32,
+        unit: TermUnit,
+        #[graphql(default_with = "TermDirection::Forward")] direction: TermDirection,
+        rules: Option<TermRules>,
+    ) -> async_graphql::Result<Option<DeadlineComputation>> {
+        let term = DeadlineTermInput {
+            from,
+            amount,
+            unit,
+            direction,
+            rules,
+        };
+        let computed = term.compute("", &state(ctx).courts).gql()?;
+        DeadlineComputation::new(computed).map(Some)
+    }
 }
 
 #[derive(Default)]
@@ -208,7 +287,7 @@ impl DeadlineMutations {
     async fn create_deadline(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The new deadline.")] input: CreateDeadlineInput,
+        #[graphql(desc = "The new deadline: give `dueAt` or a procedural `term`.")] mut input: CreateDeadlineInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
         rows::require_visible_opt(
             ctx,
@@ -224,9 +303,11 @@ impl DeadlineMutations {
             "input.contactId",
         )
         .await?;
+        let computed = deadlines::apply_term(&mut input, &state(ctx).courts).gql()?;
         let row = write(ctx, move |c| deadlines::create(c, input)).await?;
         Ok(Some(DeadlinePayload {
             deadline: Deadline(row),
+            term_computation: computed.map(DeadlineComputation::new).transpose()?,
         }))
     }
 
@@ -252,9 +333,7 @@ impl DeadlineMutations {
         )
         .await?;
         let row = write(ctx, move |c| deadlines::update(c, input)).await?;
-        Ok(Some(DeadlinePayload {
-            deadline: Deadline(row),
-        }))
+        Ok(Some(DeadlinePayload::of(row)))
     }
 
     /// Marks a deadline done and records when.
@@ -266,9 +345,7 @@ impl DeadlineMutations {
         rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;
         let row = write(ctx, move |c| deadlines::complete(c, &key)).await?;
-        Ok(Some(DeadlinePayload {
-            deadline: Deadline(row),
-        }))
+        Ok(Some(DeadlinePayload::of(row)))
     }
 
     /// Deletes a deadline the caller may see. Admins, partners, lawyers and staff.

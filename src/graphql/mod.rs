@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod authorization;
+pub mod calendar_feeds;
 pub mod campaigns;
 pub mod communications;
 pub mod connectors;
@@ -201,7 +202,8 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
         | NodeType::Objection
         | NodeType::ConnectorInstance
         | NodeType::SyncRun
-        | NodeType::SyncReviewItem => None,
+        | NodeType::SyncReviewItem
+        | NodeType::CalendarFeed => None,
         NodeType::ProcessingActivity => {
             let found = context::read(ctx, move |c| {
                 crate::gdpr::registers::activities::get_many(c, &[key])
@@ -285,6 +287,7 @@ pub struct QueryRoot(
     retention::RetentionQueries,
     subject_rights::SubjectRightsQueries,
     connectors::ConnectorQueries,
+    calendar_feeds::CalendarFeedQueries,
 );
 
 /// What a client can change. Each field says who may call it where not everyone signed in
@@ -306,6 +309,7 @@ pub struct MutationRoot(
     retention::RetentionMutations,
     subject_rights::SubjectRightsMutations,
     connectors::ConnectorMutations,
+    calendar_feeds::CalendarFeedMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

@@ -141,7 +141,8 @@ pub async fn require_visible(
         | NodeType::RetentionPolicy
         | NodeType::ConnectorInstance
         | NodeType::SyncRun
-        | NodeType::SyncReviewItem => true,
+        | NodeType::SyncReviewItem
+        | NodeType::CalendarFeed => true,
     };
     if visible {
         Ok(())

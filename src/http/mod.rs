@@ -1,6 +1,7 @@
-//! The HTTP surface: GraphQL, the playground, health and readiness.
+//! The HTTP surface: GraphQL, the playground, health and readiness, calendar feeds.
 
 mod authentication;
+mod calendar_feeds;
 mod connectors;
 mod graphql_over_http;
 mod playground;
@@ -70,6 +71,10 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             axum::routing::post(connectors::webhook),
         )
         .route("/oauth/callback", get(connectors::oauth_callback))
+        .route(
+            "/ical/{file}",
+            get(calendar_feeds::feed).layer(headers::no_store()),
+        )
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
     // CORS inside the security headers, so its preflight answers carry them too.
     let routes = headers::cors(routes, &settings.cors_allowed_origins);

@@ -513,7 +513,8 @@ impl Seeder {
             title: title.to_owned(),
             kind,
             description: matter.as_ref().map(|m| format!("Pratica {}", m.reference)),
-            due_at,
+            due_at: Some(due_at),
+            term: None,
             matter_id: matter
                 .as_ref()
                 .map(|m| ids::encode(NodeType::Matter, &m.id)),

@@ -1005,4 +1005,16 @@ pub const TABLES: &[TableRules] = &[
     .merge(Merge::Move)
     .retention(Retention::Accountability),
     table("role_generation", &[("id", K), ("generation", K)], &[]),
+    table(
+        "calendar_feeds",
+        &[
+            ("id", K),
+            ("user_id", K),
+            ("token_hash", OMIT),
+            ("created_at", K),
+            ("revoked_at", K),
+            ("last_used_at", K),
+        ],
+        &[],
+    ),
 ];
