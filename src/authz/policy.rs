@@ -444,6 +444,9 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "ownDomains",
             "storeBodies",
             "ignoreAddresses",
+            // The caldav kind (issue 15).
+            "pastDays",
+            "futureDays",
         ],
     ),
     (

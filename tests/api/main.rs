@@ -7,6 +7,7 @@ mod anonymized_export;
 mod audit;
 mod auth;
 mod authorization;
+mod calendar;
 mod campaigns;
 mod catalogue;
 mod communications;
