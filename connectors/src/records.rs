@@ -112,6 +112,8 @@ pub enum RemoteChannel {
     Email,
     /// Posta elettronica certificata: a certified message or one of its receipts.
     Pec,
+    /// A calendar event: the organiser is the sender, the attendees the recipients.
+    Meeting,
 }
 
 /// An address with its display name.

@@ -461,6 +461,9 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "ownDomains",
             "storeBodies",
             "ignoreAddresses",
+            // The caldav kind (issue 15).
+            "pastDays",
+            "futureDays",
         ],
     ),
     (

@@ -1,4 +1,4 @@
-//! The sync engine: pulls an instance's streams (contacts, communications) page by page and
+//! The sync engine: pulls an instance's streams (contacts, communications, events) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
@@ -8,10 +8,11 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use lexgate_connectors::{
-    Connector, ConnectorError, Cursor, Page, RemoteCommunication, RemoteContact,
+    Connector, ConnectorError, Cursor, Page, RemoteCommunication, RemoteContact, RemoteEvent,
 };
 use tracing::Instrument;
 
+use super::calendar;
 use super::erasure::ErasureRegister;
 use super::instances::InstanceRow;
 use super::lease;
@@ -29,6 +30,7 @@ use crate::error::{Error, Result};
 enum Stream {
     Contacts,
     Communications,
+    Events,
 }
 
 impl Stream {
@@ -36,6 +38,7 @@ impl Stream {
         match self {
             Stream::Contacts => "contacts",
             Stream::Communications => "communications",
+            Stream::Events => "events",
         }
     }
 }
@@ -44,6 +47,7 @@ impl Stream {
 enum Records {
     Contacts(Page<RemoteContact>),
     Communications(Page<RemoteCommunication>),
+    Events(Page<RemoteEvent>),
 }
 
 impl Records {
@@ -51,6 +55,7 @@ impl Records {
         match self {
             Records::Contacts(page) => page.more,
             Records::Communications(page) => page.more,
+            Records::Events(page) => page.more,
         }
     }
 
@@ -58,6 +63,7 @@ impl Records {
         match self {
             Records::Contacts(page) => &page.cursor,
             Records::Communications(page) => &page.cursor,
+            Records::Events(page) => &page.cursor,
         }
     }
 }
@@ -158,6 +164,7 @@ impl SyncEngine {
         let streams = [
             (Stream::Contacts, offered.pull_contacts),
             (Stream::Communications, offered.pull_communications),
+            (Stream::Events, offered.pull_events),
         ];
         let mut result = Ok(false);
         for stream in streams.into_iter().filter(|s| s.1).map(|s| s.0) {
@@ -243,6 +250,10 @@ impl SyncEngine {
                     .instrument(span)
                     .await
                     .map(Records::Communications),
+                Stream::Events => connector
+                    .pull_events(cursor.as_ref())
+                    .await
+                    .map(Records::Events),
             };
             let page = match pulled {
                 Ok(page) => page,
@@ -365,6 +376,21 @@ impl SyncEngine {
                             }
                         }
                     }
+                    Records::Events(page) => {
+                        let mail_scope = MailScope::load(conn, &settings)?;
+                        for record in &page.records {
+                            match conn
+                                .transaction(|c| calendar::apply(c, &scope, &mail_scope, record))
+                            {
+                                Ok(outcomes) => {
+                                    outcomes.into_iter().for_each(|o| count(&mut counts, o))
+                                }
+                                Err(error) => {
+                                    counts.fail(Some(&record.external_id), record_error(&error))
+                                }
+                            }
+                        }
+                    }
                 }
                 let more = page.more();
                 if state.full_sync && !more {
@@ -372,7 +398,8 @@ impl SyncEngine {
                         Stream::Contacts => {
                             reconcile_deletions(conn, &instance_id, state.generation)?
                         }
-                        Stream::Communications => {
+                        // Meetings are kept where messages are: one location per occurrence.
+                        Stream::Communications | Stream::Events => {
                             mail::reconcile_deletions(conn, &instance_id, state.generation)?
                         }
                     };

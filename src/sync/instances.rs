@@ -18,7 +18,12 @@ use crate::validation::non_blank;
 pub const KINDS: &[&str] = &[
     lexgate_connectors::json_feed::KIND,
     lexgate_connectors::imap::KIND,
+    lexgate_connectors::caldav::KIND,
 ];
+
+/// The calendar window of the `caldav` kind by default, in days before and after now.
+const DEFAULT_PAST_DAYS: u32 = 90;
+const DEFAULT_FUTURE_DAYS: u32 = 365;
 
 /// How a mail connector logs in.
 #[derive(
@@ -79,12 +84,21 @@ pub struct InstanceSettings {
     /// Senders that never become contacts besides the built-in ones (no-reply addresses,
     /// mailing lists): addresses, `@domain`, or local parts ending in `*`.
     pub ignore_addresses: Vec<String>,
+    /// The `caldav` kind: the window events are imported from, in days before and after
+    /// the sync (recurring events are expanded in it).
+    pub past_days: u32,
+    pub future_days: u32,
 }
 
 impl InstanceSettings {
     /// Whether the kind authenticates through the instance's OAuth authorisation.
     pub fn uses_oauth(&self, kind: &str) -> bool {
-        kind != lexgate_connectors::imap::KIND || self.login != ConnectorLogin::Password
+        match kind {
+            lexgate_connectors::imap::KIND | lexgate_connectors::caldav::KIND => {
+                self.login != ConnectorLogin::Password
+            }
+            _ => true,
+        }
     }
 }
 
@@ -176,7 +190,8 @@ pub struct CreateConnectorInstanceInput {
     /// The connector kind, e.g. `json_feed`.
     pub kind: String,
     /// `https://…` for HTTP kinds; `imaps://host[:port]` (TLS) or `imap://host[:port]`
-    /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP.
+    /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP; the calendar
+    /// collection's `https://` URL for CalDAV (`http://` only on loopback).
     pub base_url: String,
     /// The OAuth registration: required by kinds that use OAuth (json_feed; IMAP with an
     /// XOAUTH2 or OAUTHBEARER login).
@@ -209,6 +224,10 @@ pub struct CreateConnectorInstanceInput {
     /// Mail kinds: senders that never become contacts, besides no-reply addresses and
     /// mailing lists: addresses, `@domain`, or local parts ending in `*`.
     pub ignore_addresses: Option<Vec<String>>,
+    /// CalDAV: days before now from which events are imported (default 90).
+    pub past_days: Option<i32>,
+    /// CalDAV: days after now up to which events are imported (default 365).
+    pub future_days: Option<i32>,
     /// Shared secret of inbound webhook signatures.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
@@ -317,6 +336,9 @@ fn check_kind_settings(
     if kind == lexgate_connectors::imap::KIND {
         return check_mail_settings(v, input, has_password);
     }
+    if kind == lexgate_connectors::caldav::KIND {
+        return check_calendar_settings(v, input, has_password);
+    }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
     let settings = InstanceSettings {
@@ -369,30 +391,8 @@ fn check_mail_settings(
             v.add(format!("input.folders[{i}]"), "a folder name");
         }
     }
-    let own_domains: Vec<String> = input
-        .own_domains
-        .iter()
-        .flatten()
-        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
-        .collect();
-    if own_domains.is_empty() {
-        v.add(
-            "input.ownDomains",
-            "required by kind imap: the firm's own mail domains (they decide direction)",
-        );
-    }
-    for (i, domain) in own_domains.iter().enumerate() {
-        if !domain.contains('.') || domain.chars().any(|c| c.is_whitespace() || c == '@') {
-            v.add(format!("input.ownDomains[{i}]"), "a domain name");
-        }
-    }
-    let ignore_addresses: Vec<String> = input
-        .ignore_addresses
-        .iter()
-        .flatten()
-        .map(|a| a.trim().to_lowercase())
-        .filter(|a| !a.is_empty())
-        .collect();
+    let own_domains = check_own_domains(v, input, "imap");
+    let ignore_addresses = ignore_addresses(input);
     let settings = InstanceSettings {
         username,
         login,
@@ -404,6 +404,96 @@ fn check_mail_settings(
         ..settings
     };
     (base_url, settings)
+}
+
+/// A CalDAV calendar collection: `https://`, or `http://` towards a loopback address.
+fn check_caldav_url(v: &mut Validator, url: &str) -> String {
+    let url = url.trim().to_owned();
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
+        Ok(parsed) if parsed.scheme() == "http" && is_loopback(&parsed) => {}
+        _ => v.add(
+            "input.baseUrl",
+            "the calendar collection's https:// URL (http:// only to a loopback address)",
+        ),
+    }
+    url
+}
+
+/// The `caldav` kind: a calendar collection, a user name and password, the firm's own
+/// domains (whose addresses never become contacts) and the window events are imported from.
+fn check_calendar_settings(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    has_password: bool,
+) -> (String, InstanceSettings) {
+    let base_url = check_caldav_url(v, &input.base_url);
+    if input.login.is_some_and(|l| l != ConnectorLogin::Password) {
+        v.add("input.login", "kind caldav logs in with PASSWORD only");
+    }
+    let username = non_blank(input.username.clone());
+    if username.is_none() {
+        v.add("input.username", "required by kind caldav");
+    }
+    if !has_password {
+        v.add("input.password", "required by kind caldav");
+    }
+    let own_domains = check_own_domains(v, input, "caldav");
+    let mut days = |field: &str, value: Option<i32>, default: u32| match value {
+        None => default,
+        Some(days) if (0..=3650).contains(&days) => days as u32,
+        Some(_) => {
+            v.add(format!("input.{field}"), "between 0 and 3650 days");
+            default
+        }
+    };
+    let past_days = days("pastDays", input.past_days, DEFAULT_PAST_DAYS);
+    let future_days = days("futureDays", input.future_days, DEFAULT_FUTURE_DAYS);
+    let settings = InstanceSettings {
+        username,
+        own_domains,
+        store_bodies: input.store_bodies.unwrap_or(false),
+        ignore_addresses: ignore_addresses(input),
+        past_days,
+        future_days,
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
+}
+
+fn check_own_domains(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    kind: &str,
+) -> Vec<String> {
+    let own_domains: Vec<String> = input
+        .own_domains
+        .iter()
+        .flatten()
+        .map(|d| d.trim().trim_start_matches('@').to_lowercase())
+        .collect();
+    if own_domains.is_empty() {
+        v.add(
+            "input.ownDomains",
+            format!("required by kind {kind}: the firm's own mail domains (they decide direction)"),
+        );
+    }
+    for (i, domain) in own_domains.iter().enumerate() {
+        if !domain.contains('.') || domain.chars().any(|c| c.is_whitespace() || c == '@') {
+            v.add(format!("input.ownDomains[{i}]"), "a domain name");
+        }
+    }
+    own_domains
+}
+
+fn ignore_addresses(input: &CreateConnectorInstanceInput) -> Vec<String> {
+    input
+        .ignore_addresses
+        .iter()
+        .flatten()
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+        .collect()
 }
 
 fn check_schedule(v: &mut Validator, minutes: Option<i32>) {
@@ -585,6 +675,8 @@ pub fn update(
     if let Some(url) = &input.base_url {
         row.base_url = if row.kind == lexgate_connectors::imap::KIND {
             check_imap_url(&mut v, url, row.settings()?.plaintext)
+        } else if row.kind == lexgate_connectors::caldav::KIND {
+            check_caldav_url(&mut v, url)
         } else {
             check_url(&mut v, "input.baseUrl", url)
         };

@@ -75,6 +75,10 @@ impl MailScope {
         })
     }
 
+    pub fn stores_bodies(&self) -> bool {
+        self.store_bodies
+    }
+
     fn is_own(&self, key: &str) -> bool {
         let domain = key.rsplit_once('@').map_or("", |(_, d)| d);
         self.own_domains
@@ -182,7 +186,11 @@ fn insert_link(
 
 /// Forgets a message location; the communication goes with its last location (the mailbox
 /// is the source of imported mail). Returns whether a communication was removed.
-fn remove_location(conn: &mut AnyConnection, instance_id: &str, external_id: &str) -> Result<bool> {
+pub(super) fn remove_location(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    external_id: &str,
+) -> Result<bool> {
     let link: Option<Option<String>> = sync_message_links::table
         .find((instance_id, external_id))
         .select(sync_message_links::communication_id)
@@ -274,7 +282,12 @@ fn import(
         .chain(parties(&record.recipients))
         .filter(|p| seen.insert(p.key.clone()))
         .collect();
-    let from_own = senders.first().is_some_and(|p| mail.is_own(&p.key));
+    // A meeting without an organiser was put in the firm's own calendar.
+    let from_own = senders
+        .first()
+        .map_or(record.channel == RemoteChannel::Meeting, |p| {
+            mail.is_own(&p.key)
+        });
     let mut external: Vec<Party> = everyone
         .into_iter()
         .filter(|p| !mail.is_own(&p.key))
@@ -325,11 +338,16 @@ fn import(
             _ => all_known = false,
         }
     }
-    let subject = record.subject.as_deref().unwrap_or_default().to_lowercase();
+    // Mail names its matter in the subject; a meeting in its title or description.
+    let mut named = record.subject.as_deref().unwrap_or_default().to_lowercase();
+    if let (RemoteChannel::Meeting, Some(description)) = (record.channel, &record.body) {
+        named.push('\n');
+        named.push_str(&description.to_lowercase());
+    }
     let mut matter_id = mail
         .matters
         .iter()
-        .find(|(_, reference)| subject.contains(reference.as_str()))
+        .find(|(_, reference)| named.contains(reference.as_str()))
         .map(|(id, _)| id.clone());
     if matter_id.is_none() && all_known && !participants.is_empty() {
         matter_id = shared_matter(conn, &participants)?;
@@ -374,6 +392,7 @@ fn import(
         channel: match record.channel {
             RemoteChannel::Email => Channel::Email,
             RemoteChannel::Pec => Channel::Pec,
+            RemoteChannel::Meeting => Channel::Meeting,
         }
         .as_str()
         .to_owned(),
@@ -492,7 +511,7 @@ fn shared_matter(conn: &mut AnyConnection, contacts: &BTreeSet<String>) -> Resul
 }
 
 /// The first characters of the body, whitespace collapsed.
-fn summary(body: &str) -> String {
+pub(super) fn summary(body: &str) -> String {
     let collapsed = body.split_whitespace().collect::<Vec<_>>().join(" ");
     match collapsed.char_indices().nth(SUMMARY_CHARS) {
         Some((cut, _)) => format!("{}…", &collapsed[..cut]),

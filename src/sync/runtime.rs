@@ -5,6 +5,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use lexgate_connectors::caldav::{self, CalDavConfig, CalDavConnector};
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
 use lexgate_connectors::imap::{self, ImapConnector, ImapLogin, ImapSettings};
 use lexgate_connectors::json_feed::{self, JsonFeedConnector};
@@ -166,11 +167,29 @@ impl ConnectorRuntime {
             .map_err(SyncError::Setup)?;
             return Ok(Arc::new(connector));
         }
-        let tokens = tokens.ok_or_else(|| SyncError::Setup("no OAuth tokens".into()))?;
         let mut policy = self.policy.clone();
         if let Some(rate) = settings.rate_limit {
             policy.requests_per_second = Some(rate);
         }
+        if instance.kind == caldav::KIND {
+            let password = credentials.password.clone().ok_or_else(|| {
+                SyncError::Setup("no password is stored for this instance".into())
+            })?;
+            let connector = CalDavConnector::new(
+                CalDavConfig {
+                    calendar_url: instance.base_url.clone(),
+                    username: settings.username.clone(),
+                    password: Some(password),
+                    past_days: settings.past_days,
+                    future_days: settings.future_days,
+                    batch_size: settings.page_size as usize,
+                },
+                HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
+            )
+            .map_err(|e| SyncError::Setup(e.to_string()))?;
+            return Ok(Arc::new(connector));
+        }
+        let tokens = tokens.ok_or_else(|| SyncError::Setup("no OAuth tokens".into()))?;
         let client = AuthorizedClient {
             http: HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
             tokens,

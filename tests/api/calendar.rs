@@ -1,0 +1,239 @@
+//! Calendar events imported as meetings from a real Radicale (CalDAV), on both backends: an
+//! instance configured over GraphQL with a sealed password, first import with participants
+//! (the firm's own addresses never become contacts), matter by shared party or by reference,
+//! recurring events expanded, the matter's timeline, a re-run that changes nothing, an
+//! upstream change and deletion, and a refused sync-token (full resync, no duplicates).
+
+use chrono::{Duration, Utc};
+use diesel::prelude::*;
+use lexgate::db::schema::{communications, contacts, sync_cursors};
+use lexgate_connectors::dav_servers::{event_ics, DavServer, DavServerKind, PASSWORD, USER};
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use crate::harness::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+
+const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username ownDomains hasPassword } } }";
+const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { message } } } }";
+const COMMUNICATIONS: &str = "{ communications(first: 50, order: ASC) { nodes { id channel direction subject summary matter { reference } participants { familyName emails { address } sources { kind connector } } source { connector messageId } } } }";
+
+async fn start(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |s| {
+        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
+        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+    })
+    .await
+}
+
+async fn sync(app: &TestApp, id: &str) -> Value {
+    app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone()
+}
+
+/// created, updated, deleted, skipped, failed
+fn counts(run: &Value) -> [i64; 5] {
+    ["created", "updated", "deleted", "skipped", "failed"].map(|k| run[k].as_i64().unwrap_or(-1))
+}
+
+async fn communications(app: &TestApp) -> Vec<Value> {
+    app.data(COMMUNICATIONS, json!({})).await["communications"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .clone()
+}
+
+fn by_subject<'a>(list: &'a [Value], subject: &str) -> &'a Value {
+    list.iter()
+        .find(|c| c["subject"] == subject)
+        .unwrap_or_else(|| panic!("no communication {subject:?} in {list:#?}"))
+}
+
+async fn count_rows(app: &TestApp) -> (i64, i64) {
+    app.db
+        .run(|c| {
+            let comms: i64 = communications::table.count().get_result(c)?;
+            let people: i64 = contacts::table.count().get_result(c)?;
+            Ok((comms, people))
+        })
+        .await
+        .expect("counts")
+}
+
+/// A start `days` from now, as iCalendar UTC.
+fn at(days: i64) -> String {
+    (Utc::now() + Duration::days(days))
+        .format("%Y%m%dT100000Z")
+        .to_string()
+}
+
+async fn meetings_are_imported_from_radicale(backend: Backend) {
+    let app = start(backend).await;
+    let server = DavServer::start(DavServerKind::Radicale).await;
+    let mario = create_person(
+        &app,
+        "Mario",
+        "Bianchi",
+        json!({ "emails": [{ "address": "mario.bianchi@cliente.it" }] }),
+    )
+    .await;
+    create_matter(&app, "2026/017", &mario, json!({})).await;
+    lia(&app, &["matter_handling"], "APPROVED").await;
+    let rossi = "ORGANIZER:mailto:avv.rossi@studiorossi.it\r\n";
+    // With the client: his only matter links the meeting.
+    server
+        .put_event(
+            "client.ics",
+            &event_ics(
+                "meet-client",
+                "Riunione con il cliente",
+                &at(2),
+                &format!("{rossi}ATTENDEE:mailto:Mario.Bianchi@cliente.it\r\nATTENDEE:mailto:avv.rossi@studiorossi.it\r\n"),
+            ),
+        )
+        .await;
+    // Naming the matter in its description, with an unknown expert who becomes a contact.
+    server
+        .put_event(
+            "expert.ics",
+            &event_ics(
+                "meet-expert",
+                "Sopralluogo con il perito",
+                &at(5),
+                &format!("{rossi}ATTENDEE;CN=Luca Neri:mailto:luca.neri@perito.it\r\nDESCRIPTION:Pratica 2026/017\\, sopralluogo\r\n"),
+            ),
+        )
+        .await;
+    // A weekly internal meeting: three occurrences, nobody outside the firm.
+    server
+        .put_event(
+            "weekly.ics",
+            &event_ics(
+                "weekly",
+                "Punto settimanale",
+                &at(1),
+                &format!("{rossi}ATTENDEE:mailto:collega@studiorossi.it\r\nRRULE:FREQ=WEEKLY;COUNT=3\r\n"),
+            ),
+        )
+        .await;
+    let data = app
+        .data(
+            CREATE,
+            json!({ "input": {
+                "name": "agenda",
+                "kind": "caldav",
+                "baseUrl": server.calendar_url,
+                "username": USER,
+                "password": PASSWORD,
+                "ownDomains": ["studiorossi.it"],
+                "storeBodies": true,
+            } }),
+        )
+        .await;
+    let instance = &data["createConnectorInstance"]["connectorInstance"];
+    assert_eq!(instance["kind"], "caldav");
+    assert_eq!(instance["hasPassword"], true);
+    let id = instance["id"].as_str().expect("id").to_owned();
+
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(counts(&run), [5, 0, 0, 0, 0], "{run:#}");
+    let list = communications(&app).await;
+    let client = by_subject(&list, "Riunione con il cliente");
+    assert_eq!(client["channel"], "MEETING");
+    assert_eq!(client["direction"], "OUTBOUND");
+    assert_eq!(client["matter"]["reference"], "2026/017");
+    assert_eq!(client["participants"][0]["familyName"], "Bianchi");
+    assert_eq!(client["participants"].as_array().map(Vec::len), Some(1));
+    assert_eq!(client["source"]["connector"], "agenda");
+    assert_eq!(client["source"]["messageId"], "ical:meet-client");
+    let expert = by_subject(&list, "Sopralluogo con il perito");
+    assert_eq!(expert["matter"]["reference"], "2026/017");
+    // The connector keeps attendees' addresses, not their names: the local part names him.
+    assert_eq!(
+        expert["participants"][0]["emails"][0]["address"],
+        "luca.neri@perito.it"
+    );
+    assert_eq!(
+        expert["participants"][0]["sources"][0]["kind"],
+        "CONNECTOR_IMPORT"
+    );
+    let weekly: Vec<&Value> = list
+        .iter()
+        .filter(|c| c["subject"] == "Punto settimanale")
+        .collect();
+    assert_eq!(weekly.len(), 3, "{list:#?}");
+    assert!(weekly
+        .iter()
+        .all(|c| c["direction"] == "INTERNAL" && c["participants"] == json!([])));
+    // Mario and the expert; nobody of the firm.
+    assert_eq!(count_rows(&app).await, (5, 2));
+
+    // The matter's timeline shows its two meetings.
+    let matter = app
+        .data(
+            "{ matters(first: 5) { nodes { timeline(first: 10) { nodes { __typename ... on Communication { subject channel } } } } } }",
+            json!({}),
+        )
+        .await;
+    let timeline = matter["matters"]["nodes"][0]["timeline"]["nodes"]
+        .as_array()
+        .expect("timeline")
+        .clone();
+    let mut subjects: Vec<&str> = timeline
+        .iter()
+        .filter(|n| n["channel"] == "MEETING")
+        .filter_map(|n| n["subject"].as_str())
+        .collect();
+    subjects.sort_unstable();
+    assert_eq!(
+        subjects,
+        ["Riunione con il cliente", "Sopralluogo con il perito"],
+        "{matter:#}"
+    );
+
+    // A re-run changes nothing.
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0], "{run:#}");
+    assert_eq!(count_rows(&app).await, (5, 2));
+
+    // Moved and renamed upstream: the same communication follows; deleted upstream: gone.
+    server
+        .put_event(
+            "expert.ics",
+            &event_ics(
+                "meet-expert",
+                "Sopralluogo rinviato",
+                &at(9),
+                &format!("{rossi}ATTENDEE;CN=Luca Neri:mailto:luca.neri@perito.it\r\n"),
+            ),
+        )
+        .await;
+    server.delete_event("client.ics").await;
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 1, 1, 0, 0], "{run:#}");
+    let list = communications(&app).await;
+    assert_eq!(list.len(), 4, "{list:#?}");
+    let moved = by_subject(&list, "Sopralluogo rinviato");
+    assert_eq!(moved["id"], expert["id"]);
+    assert!(list
+        .iter()
+        .all(|c| c["subject"] != "Riunione con il cliente"));
+
+    // A sync-token the server refuses: a full resync that creates nothing twice.
+    app.db
+        .run(|c| {
+            diesel::update(sync_cursors::table.filter(sync_cursors::stream.eq("events")))
+                .set(sync_cursors::cursor.eq("http://radicale.org/ns/sync/0000deadbeef"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect("cursor spoiled");
+    let run = sync(&app, &id).await;
+    assert_eq!(run["fullSync"], true, "{run:#}");
+    assert_eq!(counts(&run), [0, 0, 0, 4, 0], "{run:#}");
+    assert_eq!(count_rows(&app).await, (4, 2));
+}
+
+on_both_backends!(meetings_are_imported_from_radicale);
