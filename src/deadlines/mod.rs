@@ -1,6 +1,8 @@
 //! Deadlines and tasks: court deadlines, hearings, filings and internal tasks, with reminders,
 //! assigned to users and teams and linked to a matter and/or a contact.
 
+pub mod reminders;
+
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{InputObject, MaybeUndefined, ID};
@@ -459,6 +461,8 @@ pub fn complete(conn: &mut AnyConnection, id: &str) -> Result<DeadlineRow> {
 }
 
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    // Its reminders, sent or not, are about nothing once it is gone.
+    crate::mail::outbox::discard_about(conn, crate::mail::MessageKind::DeadlineReminder, id)?;
     match diesel::delete(deadlines::table.find(id)).execute(conn)? {
         0 => Err(Error::not_found("Deadline", id)),
         _ => Ok(()),

@@ -2,6 +2,7 @@
 
 mod authentication;
 mod connectors;
+mod consent;
 mod graphql_over_http;
 mod playground;
 
@@ -66,6 +67,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             axum::routing::post(connectors::webhook),
         )
         .route("/oauth/callback", get(connectors::oauth_callback))
+        .route(
+            "/consent/confirm/{token}",
+            get(consent::show)
+                .post(consent::confirm)
+                .layer(headers::no_store()),
+        )
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
     // CORS inside the security headers, so its preflight answers carry them too.
     let routes = headers::cors(routes, &settings.cors_allowed_origins);
