@@ -784,16 +784,16 @@ impl GdprMutations {
         &self,
         ctx: &Context<'_>,
         input: grounds::RecordReconsentInput,
-    ) -> async_graphql::Result<ProcessingGroundPayload> {
+    ) -> async_graphql::Result<Option<ProcessingGroundPayload>> {
         let contact = visible_contact(ctx, &input.contact_id, "input.contactId").await?;
         let (actor, gdpr) = (actor(ctx), state(ctx).gdpr.clone());
         let row = write(ctx, move |c| {
             grounds::record_reconsent(c, &gdpr, &contact, input, &actor)
         })
         .await?;
-        Ok(ProcessingGroundPayload {
+        Ok(Some(ProcessingGroundPayload {
             ground: ProcessingGround(row),
-        })
+        }))
     }
 
     /// Ends a ground: processing for its purpose stops relying on it; the record stays.
