@@ -75,6 +75,15 @@ pub struct FileSettings {
     pub otlp_endpoint: Option<String>,
     pub otlp_service_name: Option<String>,
     pub courts: Option<Vec<crate::deadlines::courts::Court>>,
+    pub smtp_host: Option<String>,
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: Option<SmtpTls>,
+    pub smtp_username: Option<String>,
+    pub mail_from: Option<String>,
+    pub mail_interval_seconds: Option<u64>,
+    pub mail_retry_seconds: Option<u64>,
+    pub mail_max_attempts: Option<u32>,
+    pub double_opt_in_purposes: Option<Vec<String>>,
 }
 
 /// How log lines are written on standard error.
@@ -86,6 +95,81 @@ pub enum LogFormat {
     Text,
     /// One JSON object per line, for log collectors.
     Json,
+}
+
+/// The environment variable holding the SMTP password: never in the settings file, so the
+/// file can be shared and logged.
+pub const SMTP_PASSWORD_ENV: &str = "LEXGATE_SMTP_PASSWORD";
+
+/// How the connection to the SMTP server is secured.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmtpTls {
+    /// Plain connection upgraded with STARTTLS, which must succeed (port 587).
+    #[default]
+    Starttls,
+    /// TLS from the first byte (port 465).
+    Tls,
+    /// No encryption: only for a relay on the same host or in tests.
+    None,
+}
+
+impl SmtpTls {
+    pub fn default_port(self) -> u16 {
+        match self {
+            SmtpTls::Starttls => 587,
+            SmtpTls::Tls => 465,
+            SmtpTls::None => 25,
+        }
+    }
+}
+
+/// A password that never shows in logs or `Debug` output.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Password(pub String);
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password(..)")
+    }
+}
+
+/// Where and how lexgate sends mail (the outbox, `crate::mail`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MailSettings {
+    /// The SMTP server; without it nothing is sent (messages wait in the outbox).
+    pub smtp_host: Option<String>,
+    /// Defaults to the TLS mode's port.
+    pub smtp_port: Option<u16>,
+    pub smtp_tls: SmtpTls,
+    pub smtp_username: Option<String>,
+    /// From `LEXGATE_SMTP_PASSWORD`.
+    pub smtp_password: Option<Password>,
+    /// The sender of every message, e.g. `Studio Legale Rossi <noreply@studiorossi.it>`.
+    pub from: Option<String>,
+    /// How often `serve` enqueues due reminders and sends what the outbox holds; 0: never.
+    pub interval_seconds: u64,
+    /// The wait before the first retry after a transient failure; it doubles with each
+    /// further attempt (at most an hour).
+    pub retry_seconds: u64,
+    /// Attempts before a message that keeps failing transiently is given up as failed.
+    pub max_attempts: u32,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: SmtpTls::default(),
+            smtp_username: None,
+            smtp_password: None,
+            from: None,
+            interval_seconds: 60,
+            retry_seconds: 60,
+            max_attempts: 8,
+        }
+    }
 }
 
 /// What the server is deployed for: production hides what helps explore the schema.
@@ -186,6 +270,11 @@ pub struct Settings {
     pub otlp_service_name: String,
     /// The courts procedural terms can be computed for, with their patron saint days.
     pub courts: Vec<crate::deadlines::courts::Court>,
+    /// SMTP and the outbox.
+    pub mail: MailSettings,
+    /// Purposes (keys) whose consents need the person's confirmation through a mailed link
+    /// before they count (double opt-in); the link points at `public_url`.
+    pub double_opt_in_purposes: Vec<String>,
 }
 
 impl Default for Settings {
@@ -237,6 +326,8 @@ impl Default for Settings {
             otlp_endpoint: None,
             otlp_service_name: "lexgate".to_owned(),
             courts: Vec::new(),
+            mail: MailSettings::default(),
+            double_opt_in_purposes: Vec::new(),
         }
     }
 }
@@ -254,6 +345,10 @@ impl Settings {
         if let Some(file) = file {
             settings.apply(file);
         }
+        settings.mail.smtp_password = std::env::var(SMTP_PASSWORD_ENV)
+            .ok()
+            .filter(|p| !p.is_empty())
+            .map(Password);
         settings.validate()?;
         Ok(settings)
     }
@@ -331,6 +426,41 @@ impl Settings {
         if let Some(v) = f.courts {
             s.courts = v;
         }
+        s.apply_mail(
+            f.smtp_host,
+            f.smtp_port,
+            f.smtp_tls,
+            f.smtp_username,
+            f.mail_from,
+        );
+        if let Some(v) = f.mail_interval_seconds {
+            s.mail.interval_seconds = v;
+        }
+        if let Some(v) = f.mail_retry_seconds {
+            s.mail.retry_seconds = v;
+        }
+        if let Some(v) = f.mail_max_attempts {
+            s.mail.max_attempts = v;
+        }
+        if let Some(v) = f.double_opt_in_purposes {
+            s.double_opt_in_purposes = v;
+        }
+    }
+
+    fn apply_mail(
+        &mut self,
+        host: Option<String>,
+        port: Option<u16>,
+        tls: Option<SmtpTls>,
+        username: Option<String>,
+        from: Option<String>,
+    ) {
+        let mail = &mut self.mail;
+        mail.smtp_host = host.or(mail.smtp_host.take());
+        mail.smtp_port = port.or(mail.smtp_port);
+        mail.smtp_tls = tls.unwrap_or(mail.smtp_tls);
+        mail.smtp_username = username.or(mail.smtp_username.take());
+        mail.from = from.or(mail.from.take());
     }
 
     fn apply_connectors(
@@ -369,13 +499,18 @@ impl Settings {
             })
     }
 
+    /// The address this server is reached at: `public_url`, else the address it binds.
+    pub fn public_base_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.bind))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+
     /// The OAuth redirect URI of this server.
     pub fn oauth_redirect_url(&self) -> String {
-        let base = self
-            .public_url
-            .clone()
-            .unwrap_or_else(|| format!("http://{}", self.bind));
-        format!("{}/oauth/callback", base.trim_end_matches('/'))
+        format!("{}/oauth/callback", self.public_base_url())
     }
 
     fn apply_limits(&mut self, f: &FileSettings) {
@@ -558,6 +693,7 @@ impl Settings {
             return Err(invalid("otlp_service_name", "must not be blank"));
         }
         self.validate_limits()?;
+        self.validate_mail()?;
         self.disabled_contact_fields()?;
         validate_origins(&self.cors_allowed_origins)
     }
@@ -579,6 +715,39 @@ impl Settings {
                 })
             })
             .collect()
+    }
+
+    fn validate_mail(&self) -> Result<(), ConfigError> {
+        let mail = &self.mail;
+        let invalid = |name, message: &str| ConfigError::Invalid {
+            name,
+            message: message.to_owned(),
+        };
+        if mail.smtp_host.is_some() {
+            match &mail.from {
+                None => return Err(invalid("mail_from", "set the sender with smtp_host")),
+                Some(from) if from.parse::<lettre::message::Mailbox>().is_err() => {
+                    return Err(invalid(
+                        "mail_from",
+                        "must be an address such as `Studio Rossi <noreply@studiorossi.it>`",
+                    ))
+                }
+                Some(_) => {}
+            }
+        }
+        if mail.smtp_username.is_some() != mail.smtp_password.is_some() {
+            return Err(invalid(
+                "smtp_username",
+                "set smtp_username in the file and the password in LEXGATE_SMTP_PASSWORD together",
+            ));
+        }
+        if mail.retry_seconds == 0 || mail.max_attempts == 0 {
+            return Err(invalid(
+                "mail_retry_seconds",
+                "retries wait at least a second, and a message gets at least one attempt",
+            ));
+        }
+        Ok(())
     }
 
     fn validate_limits(&self) -> Result<(), ConfigError> {
@@ -765,6 +934,50 @@ mod tests {
                 ..
             })
         ));
+    }
+
+    #[test]
+    fn mail_settings_come_from_the_file_and_the_password_never_shows() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("lexgate.toml");
+        std::fs::write(
+            &path,
+            "smtp_host = \"mail.example.it\"\nsmtp_tls = \"tls\"\n\
+             mail_from = \"Studio Rossi <noreply@studiorossi.it>\"\nmail_interval_seconds = 5\n",
+        )
+        .expect("write");
+        let s = Settings::load(Some(&path)).expect("loads");
+        assert_eq!(s.mail.smtp_host.as_deref(), Some("mail.example.it"));
+        assert_eq!(s.mail.smtp_tls, SmtpTls::Tls);
+        assert_eq!(s.mail.smtp_tls.default_port(), 465);
+        assert_eq!(s.mail.interval_seconds, 5);
+
+        std::fs::write(&path, "smtp_host = \"mail.example.it\"\n").expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "mail_from",
+                ..
+            })
+        ));
+        std::fs::write(
+            &path,
+            "smtp_host = \"mail.example.it\"\nmail_from = \"not an address\"\n",
+        )
+        .expect("write");
+        assert!(matches!(
+            Settings::load(Some(&path)),
+            Err(ConfigError::Invalid {
+                name: "mail_from",
+                ..
+            })
+        ));
+
+        let mail = MailSettings {
+            smtp_password: Some(Password("hunter2-smtp".to_owned())),
+            ..MailSettings::default()
+        };
+        assert!(!format!("{mail:?}").contains("hunter2"));
     }
 
     #[test]

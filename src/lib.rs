@@ -17,6 +17,7 @@ pub mod graphql;
 pub mod http;
 pub mod ids;
 pub mod listing;
+pub mod mail;
 pub mod matters;
 pub mod metrics;
 pub mod reports;

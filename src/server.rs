@@ -9,8 +9,12 @@ use crate::authz::RoleCatalog;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
+use crate::gdpr::double_opt_in::ConfirmationLinks;
 use crate::gdpr::{BasisRules, GdprContext, KeyedHasher};
 use crate::graphql::AppState;
+use crate::mail::worker::Producer;
+use crate::mail::MailWorker;
+use std::sync::Arc;
 
 /// Builds the application state from the settings (connects and, if asked, migrates).
 pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
@@ -30,6 +34,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
             rules: BasisRules {
                 marketing_job_titles: settings.marketing_job_titles.clone(),
                 soft_spam: settings.soft_spam,
+                double_opt_in_purposes: settings.double_opt_in_purposes.clone(),
             },
         },
         sync,
@@ -129,6 +134,14 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     let scheduler = settings
         .sync_scheduler
         .then(|| state.sync.clone().spawn_scheduler());
+    let mail = match settings.mail.interval_seconds {
+        0 => None,
+        seconds => Some(
+            mail_worker(&state.db, &settings)
+                .await?
+                .spawn(Duration::from_secs(seconds)),
+        ),
+    };
     let app = crate::http::router(state, &settings);
     let listener = TcpListener::bind(settings.bind).await?;
     tracing::info!(
@@ -139,8 +152,26 @@ pub async fn serve(settings: Settings) -> anyhow::Result<()> {
     if let Some(scheduler) = scheduler {
         scheduler.abort();
     }
+    if let Some(mail) = mail {
+        mail.abort();
+    }
     tracing::info!("lexgate stopped");
     Ok(())
+}
+
+/// The mail loop, with every kind of message that is enqueued when due.
+pub async fn mail_worker(db: &Database, settings: &Settings) -> anyhow::Result<MailWorker> {
+    let reminders: Producer = Arc::new(crate::deadlines::reminders::enqueue_due_now);
+    let gdpr_key = settings.gdpr_key.clone();
+    let links = ConfirmationLinks {
+        hasher: db
+            .run(move |conn| KeyedHasher::load(conn, gdpr_key.as_deref()))
+            .await?,
+        base_url: settings.public_base_url(),
+    };
+    let confirmations: Producer =
+        Arc::new(move |conn| crate::gdpr::double_opt_in::enqueue_confirmations(conn, &links));
+    MailWorker::new(db.clone(), &settings.mail, vec![reminders, confirmations])
 }
 
 /// Serves HTTP/1 connections until `signal`, then lets requests in flight finish for at most

@@ -59,6 +59,13 @@ pub struct RemoteContact {
     pub phones: Vec<String>,
     pub codice_fiscale: Option<String>,
     pub partita_iva: Option<String>,
+    /// When the basis for processing arose at the source (a client's contract date, the
+    /// date of the mail a correspondent wrote): the imported ground's retention clock starts
+    /// then. Unknown: the import time.
+    pub basis_arose_at: Option<DateTime<Utc>>,
+    /// What shows that date, e.g. "contract 2019/044"; the import names the record when left
+    /// out.
+    pub basis_evidence: Option<String>,
 }
 
 /// A mail (or PEC message) as the provider holds it.

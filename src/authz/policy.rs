@@ -609,6 +609,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ),
     ("AddContactSourceInput", &["contactId", "source"]),
     ("RecordProcessingGroundInput", &["contactId", "ground"]),
+    ("RecordReconsentInput", &["contactId", "purpose", "consent"]),
     ("EndProcessingGroundInput", &["id", "reason"]),
     (
         "WithdrawConsentInput",
@@ -772,6 +773,7 @@ const RULES: &[TypeRules] = &[
                 ],
             ),
             personal(SUPPRESSION, &["suppressAddress"]),
+            personal(SUPPRESSION, &["recordReconsent"]),
             personal(
                 DPO,
                 &[
@@ -985,9 +987,16 @@ const RULES: &[TypeRules] = &[
                     "active",
                     "recordedAt",
                     "recordedBy",
+                    "doubleOptInRequestedAt",
+                    "doubleOptInPending",
+                    "liftsSuppression",
                 ],
             ),
             personal(EVERYONE, &["collectedBy", "proofReference"]),
+            personal(
+                EVERYONE,
+                &["doubleOptInClientAddress", "doubleOptInUserAgent"],
+            ),
         ],
     },
     TypeRules {
@@ -1218,8 +1227,27 @@ const RULES: &[TypeRules] = &[
                 "reminderOffsets",
                 "createdAt",
                 "updatedAt",
+                "reminderDeliveries",
             ],
         )],
+    },
+    TypeRules {
+        type_name: "ReminderDelivery",
+        groups: &[
+            personal(CASEWORK, &["recipient"]),
+            plain(
+                CASEWORK,
+                &[
+                    "recipientUser",
+                    "status",
+                    "attempts",
+                    "lastError",
+                    "nextAttemptAt",
+                    "queuedAt",
+                    "sentAt",
+                ],
+            ),
+        ],
     },
     TypeRules {
         type_name: "User",

@@ -415,6 +415,11 @@ diesel::table! {
         withdrawal_method -> Nullable<Text>,
         recorded_at -> Timestamp,
         recorded_by -> Nullable<Text>,
+        // migration 2026-12-07-000402_double_opt_in
+        double_opt_in_requested_at -> Nullable<Timestamp>,
+        double_opt_in_client_address -> Nullable<Text>,
+        double_opt_in_user_agent -> Nullable<Text>,
+        lifts_suppression -> Bool,
     }
 }
 
@@ -930,3 +935,35 @@ diesel::table! {
 diesel::joinable!(calendar_feeds -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(calendar_feeds, users);
+
+// The mail outbox (migration 2026-12-07-000401_mail_outbox).
+diesel::table! {
+    outbox_messages (id) {
+        id -> Text,
+        kind -> Text,
+        dedup_key -> Text,
+        reference_id -> Nullable<Text>,
+        recipient -> Text,
+        user_id -> Nullable<Text>,
+        contact_id -> Nullable<Text>,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        claimed_by -> Nullable<Text>,
+        claimed_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(outbox_messages -> users (user_id));
+diesel::joinable!(outbox_messages -> contacts (contact_id));
+
+// Pairs with the outbox only: the other pairs are declared above.
+diesel::allow_tables_to_appear_in_same_query!(outbox_messages, users);
+diesel::allow_tables_to_appear_in_same_query!(outbox_messages, contacts);
+diesel::allow_tables_to_appear_in_same_query!(outbox_messages, deadlines);
+diesel::allow_tables_to_appear_in_same_query!(outbox_messages, consents);

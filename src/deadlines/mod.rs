@@ -4,6 +4,7 @@
 pub mod courts;
 pub mod holidays;
 pub mod terms;
+pub mod reminders;
 
 use std::collections::{HashMap, HashSet};
 
@@ -526,6 +527,8 @@ pub fn complete(conn: &mut AnyConnection, id: &str) -> Result<DeadlineRow> {
 }
 
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    // Its reminders, sent or not, are about nothing once it is gone.
+    crate::mail::outbox::discard_about(conn, crate::mail::MessageKind::DeadlineReminder, id)?;
     match diesel::delete(deadlines::table.find(id)).execute(conn)? {
         0 => Err(Error::not_found("Deadline", id)),
         _ => Ok(()),

@@ -197,6 +197,12 @@ fn gather(
     evidence.live_consents = consents::table
         .filter(consents::id.eq_any(&consent_ids))
         .filter(consents::withdrawn_at.is_null())
+        // A consent waiting for its double opt-in does not count yet.
+        .filter(
+            consents::double_opt_in_requested_at
+                .is_null()
+                .or(consents::double_opt_in_at.is_not_null()),
+        )
         .select(consents::id)
         .load::<String>(conn)?
         .into_iter()
@@ -234,10 +240,33 @@ fn gather(
     } else {
         objecting.filter(objections::purpose_id.eq(purpose.id.clone()))
     };
-    evidence.objected = objecting
-        .select(objections::contact_id)
-        .load::<String>(conn)?
+    let objected: Vec<(String, chrono::NaiveDateTime)> = objecting
+        .select((objections::contact_id, objections::received_at))
+        .load(conn)?;
+    // A re-consent confirmed after an objection answers it, for its purpose.
+    let reconsented: Vec<(String, Option<chrono::NaiveDateTime>)> = consents::table
+        .filter(consents::contact_id.eq_any(ids))
+        .filter(consents::purpose_id.eq(&purpose.id))
+        .filter(consents::lifts_suppression.eq(true))
+        .filter(consents::withdrawn_at.is_null())
+        .filter(consents::double_opt_in_at.is_not_null())
+        .select((consents::contact_id, consents::double_opt_in_at))
+        .load(conn)?;
+    let mut latest_reconsent: HashMap<String, chrono::NaiveDateTime> = HashMap::new();
+    for (contact, confirmed) in reconsented {
+        if let Some(confirmed) = confirmed {
+            let latest = latest_reconsent.entry(contact).or_insert(confirmed);
+            *latest = (*latest).max(confirmed);
+        }
+    }
+    evidence.objected = objected
         .into_iter()
+        .filter(|(contact, received)| {
+            latest_reconsent
+                .get(contact)
+                .is_none_or(|confirmed| received > confirmed)
+        })
+        .map(|(contact, _)| contact)
         .collect();
     if soft_spam {
         evidence.clients = matter_parties::table

@@ -90,6 +90,15 @@ pub struct ConsentRow {
     pub withdrawal_method: Option<String>,
     pub recorded_at: NaiveDateTime,
     pub recorded_by: Option<String>,
+    /// When lexgate asked the person to confirm (double opt-in); until `double_opt_in_at`
+    /// the consent does not count.
+    pub double_opt_in_requested_at: Option<NaiveDateTime>,
+    /// Evidence of the confirmation: the client's address and user agent.
+    pub double_opt_in_client_address: Option<String>,
+    pub double_opt_in_user_agent: Option<String>,
+    /// A re-consent of someone on the suppression list: confirming it lifts the suppression
+    /// for its purpose.
+    pub lifts_suppression: bool,
 }
 
 /// The evidence of a consent: what an authority asks to see (Art. 7(1)).
@@ -138,6 +147,16 @@ pub struct RecordProcessingGroundInput {
     pub contact_id: ID,
     /// The basis, its purpose and its evidence.
     pub ground: ProcessingGroundInput,
+}
+
+/// A new, documented consent of someone who objected or is on the suppression list.
+#[derive(Debug, Clone, InputObject)]
+pub struct RecordReconsentInput {
+    pub contact_id: ID,
+    /// The marketing purpose's key.
+    pub purpose: String,
+    /// The new consent's evidence; the person confirms it through the link lexgate mails.
+    pub consent: ConsentEvidenceInput,
 }
 
 /// A ground to end and why, for `endProcessingGround`.
@@ -449,6 +468,14 @@ pub fn record(
                 withdrawal_method: None,
                 recorded_at: timestamp,
                 recorded_by: Some(actor.label.clone()),
+                // Confirmed already (evidence of an earlier confirmation), or not required:
+                // nothing to ask.
+                double_opt_in_requested_at: (evidence.double_opt_in_at.is_none()
+                    && rules.requires_double_opt_in(&purpose.key))
+                .then_some(timestamp),
+                double_opt_in_client_address: None,
+                double_opt_in_user_agent: None,
+                lifts_suppression: false,
             };
             diesel::insert_into(consents::table)
                 .values(&row)
@@ -476,6 +503,94 @@ pub fn record(
         .values(&row)
         .execute(conn)?;
     Ok(row)
+}
+
+/// Records a re-consent: a consent ground whose consent waits for the person's double opt-in
+/// whatever the purpose's setting, and whose confirmation lifts the suppression for its
+/// purpose (only). Refused unless the person is suppressed or objected for the purpose.
+pub fn record_reconsent(
+    conn: &mut AnyConnection,
+    gdpr: &GdprContext,
+    contact_id: &str,
+    input: RecordReconsentInput,
+    actor: &Actor,
+) -> Result<GroundRow> {
+    let purpose = purposes::named(conn, &input.purpose, "input.purpose")?;
+    let mut v = Validator::new();
+    if !purpose.marketing {
+        v.add(
+            "input.purpose",
+            "only marketing purposes have a suppression list to leave",
+        );
+    }
+    if input.consent.double_opt_in_at.is_some() {
+        v.add(
+            "input.consent.doubleOptInAt",
+            "the person confirms a re-consent through the link lexgate mails them: leave \
+             doubleOptInAt out",
+        );
+    }
+    v.finish()?;
+    let emails: Vec<String> = crate::db::schema::contact_emails::table
+        .filter(crate::db::schema::contact_emails::contact_id.eq(contact_id))
+        .select(crate::db::schema::contact_emails::address)
+        .load(conn)?;
+    if emails.is_empty() {
+        return Err(Error::invalid(
+            "input.contactId",
+            "the contact has no e-mail address to confirm the consent from",
+        ));
+    }
+    let suppressed = suppression::suppressed_for(conn, &purpose.id)?;
+    let on_list = emails.iter().any(|e| {
+        suppressed.contains(&(
+            suppression::SuppressionChannel::Email.as_str().to_owned(),
+            suppression::hash_email(&gdpr.hasher, e),
+        ))
+    });
+    let objected: i64 = crate::db::schema::objections::table
+        .filter(crate::db::schema::objections::contact_id.eq(contact_id))
+        .filter(
+            crate::db::schema::objections::purpose_id
+                .eq(&purpose.id)
+                .or(crate::db::schema::objections::purpose_id.is_null()),
+        )
+        .count()
+        .get_result(conn)?;
+    if !on_list && objected == 0 {
+        return Err(Error::invalid(
+            "input.contactId",
+            format!(
+                "the contact is neither suppressed nor objected for `{}`: record the consent \
+                 with recordProcessingGround",
+                purpose.key
+            ),
+        ));
+    }
+    let mut rules = gdpr.rules.clone();
+    rules.double_opt_in_purposes.push(purpose.key.clone());
+    let ground = record(
+        conn,
+        "input",
+        contact_id,
+        ProcessingGroundInput {
+            purpose: purpose.key,
+            legal_basis: LegalBasis::Consent,
+            consent: Some(input.consent),
+            assessment_id: None,
+            note: Some("re-consent after an objection or suppression".to_owned()),
+            basis_arose_at: None,
+            basis_evidence: None,
+        },
+        &rules,
+        actor,
+    )?;
+    if let Some(consent) = &ground.consent_id {
+        diesel::update(consents::table.find(consent))
+            .set(consents::lifts_suppression.eq(true))
+            .execute(conn)?;
+    }
+    Ok(ground)
 }
 
 /// The date a non-consent basis arose and its evidence, when the input gives one; both
@@ -751,6 +866,7 @@ mod tests {
         let narrow = BasisRules {
             marketing_job_titles: vec!["General Counsel".to_owned()],
             soft_spam: false,
+            double_opt_in_purposes: Vec::new(),
         };
         assert!(!business_marketing_allowed(
             &narrow,

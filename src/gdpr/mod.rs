@@ -4,6 +4,7 @@
 
 pub mod assessments;
 pub mod audience;
+pub mod double_opt_in;
 pub mod grounds;
 pub mod keyed_hash;
 pub mod objections;
@@ -56,6 +57,15 @@ pub struct BasisRules {
     /// Clients may receive e-mail about analogous services unless they objected
     /// (art. 130(4) Codice Privacy).
     pub soft_spam: bool,
+    /// Purposes (keys) whose consents count only once the person confirmed them through the
+    /// link lexgate mails (double opt-in).
+    pub double_opt_in_purposes: Vec<String>,
+}
+
+impl BasisRules {
+    pub fn requires_double_opt_in(&self, purpose_key: &str) -> bool {
+        self.double_opt_in_purposes.iter().any(|p| p == purpose_key)
+    }
 }
 
 impl Default for BasisRules {
@@ -66,6 +76,7 @@ impl Default for BasisRules {
                 .map(|t| (*t).to_owned())
                 .collect(),
             soft_spam: true,
+            double_opt_in_purposes: Vec::new(),
         }
     }
 }

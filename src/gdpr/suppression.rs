@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{Actor, HashDomain, KeyedHasher};
-use crate::db::schema::{contact_emails, contact_phones, purposes, suppressions};
+use crate::db::schema::{contact_changes, contact_emails, contact_phones, purposes, suppressions};
 use crate::db::{new_id, now, text_enum, AnyConnection};
 use crate::error::{Error, Result};
 use crate::listing::Page;
@@ -274,6 +274,99 @@ pub fn warnings_for_contact(
         }
     }
     Ok(warnings)
+}
+
+/// Lifts the suppression of a contact's addresses and numbers for one purpose, after a
+/// confirmed re-consent (`consent_id`) for it: entries for that purpose go; an entry for all
+/// direct marketing becomes one entry per other marketing purpose, so those stay suppressed.
+/// The lift is written to the contact's change history. Returns the entries lifted.
+pub fn lift_for_purpose(
+    conn: &mut AnyConnection,
+    hasher: &KeyedHasher,
+    contact_id: &str,
+    purpose_id: &str,
+    consent_id: &str,
+) -> Result<usize> {
+    let emails: Vec<String> = contact_emails::table
+        .filter(contact_emails::contact_id.eq(contact_id))
+        .select(contact_emails::address)
+        .load(conn)?;
+    let phones: Vec<String> = contact_phones::table
+        .filter(contact_phones::contact_id.eq(contact_id))
+        .select(contact_phones::number)
+        .load(conn)?;
+    let hashes: Vec<String> = emails
+        .iter()
+        .map(|e| hash_email(hasher, e))
+        .chain(phones.iter().map(|p| hash_phone(hasher, p)))
+        .collect();
+    let entries: Vec<SuppressionRow> = suppressions::table
+        .filter(suppressions::value_hash.eq_any(&hashes))
+        .filter(
+            suppressions::purpose_id
+                .eq(purpose_id)
+                .or(suppressions::purpose_id.is_null()),
+        )
+        .select(SuppressionRow::as_select())
+        .load(conn)?;
+    if entries.is_empty() {
+        return Ok(0);
+    }
+    let other_marketing: Vec<String> = purposes::table
+        .filter(purposes::marketing.eq(true))
+        .filter(purposes::id.ne(purpose_id))
+        .select(purposes::id)
+        .load(conn)?;
+    let by = format!("consent:{consent_id}");
+    let mut scopes = Vec::new();
+    for entry in &entries {
+        diesel::delete(suppressions::table.find(&entry.id)).execute(conn)?;
+        if entry.purpose_id.is_none() {
+            scopes.push("all direct marketing".to_owned());
+            let channel = SuppressionChannel::from_db(&entry.channel)?;
+            let reason = SuppressionReason::from_db(&entry.reason)?;
+            for other in &other_marketing {
+                add(
+                    conn,
+                    channel,
+                    entry.value_hash.clone(),
+                    Some(other),
+                    reason,
+                    entry.created_by.as_deref().unwrap_or(&by),
+                )?;
+            }
+        } else {
+            scopes.push("this purpose".to_owned());
+        }
+    }
+    let purpose_key: String = purposes::table
+        .find(purpose_id)
+        .select(purposes::key)
+        .first(conn)?;
+    scopes.sort();
+    scopes.dedup();
+    diesel::insert_into(contact_changes::table)
+        .values((
+            contact_changes::id.eq(new_id()),
+            contact_changes::contact_id.eq(contact_id),
+            contact_changes::changed_at.eq(now()),
+            contact_changes::changed_by.eq(&by),
+            contact_changes::field.eq("suppression"),
+            contact_changes::old_value.eq(format!("suppressed for {}", scopes.join(" and "))),
+            contact_changes::new_value.eq(format!(
+                "lifted for `{purpose_key}` by the confirmed re-consent; other purposes stay \
+                 suppressed"
+            )),
+        ))
+        .execute(conn)?;
+    tracing::info!(
+        contact = contact_id,
+        purpose = purpose_key,
+        consent = consent_id,
+        entries = entries.len(),
+        "suppression lifted for one purpose by a confirmed re-consent"
+    );
+    Ok(entries.len())
 }
 
 pub fn list(conn: &mut AnyConnection, page: Page) -> Result<Vec<SuppressionRow>> {

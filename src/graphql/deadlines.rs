@@ -21,6 +21,7 @@ use crate::graphql::rows;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
+use crate::mail::{MessageStatus, OutboxRow};
 
 /// A court deadline, hearing, filing or internal task.
 pub struct Deadline(pub DeadlineRow);
@@ -136,6 +137,66 @@ impl Deadline {
     /// When it last changed (UTC, ISO 8601).
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at.and_utc()
+    }
+
+    /// The reminder messages sent or being sent, one per person and reminder, oldest first:
+    /// where delivery failed, `lastError` says why.
+    async fn reminder_deliveries(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<ReminderDelivery>> {
+        Ok(loader(ctx)
+            .load_one(ReminderDeliveriesOf(self.0.id.clone()))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(ReminderDelivery)
+            .collect())
+    }
+}
+
+/// One reminder message to one person, through the outbox.
+pub struct ReminderDelivery(OutboxRow);
+
+#[Object]
+impl ReminderDelivery {
+    /// The address it goes to.
+    async fn recipient(&self) -> &str {
+        &self.0.recipient
+    }
+
+    async fn recipient_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
+        let Some(id) = &self.0.user_id else {
+            return Ok(None);
+        };
+        Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
+    }
+
+    async fn status(&self) -> async_graphql::Result<MessageStatus> {
+        MessageStatus::from_db(&self.0.status).gql()
+    }
+
+    /// Attempts made so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    /// Why the last attempt failed (the SMTP server's reply, or why it could not be reached).
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    /// When the next attempt is due, while pending.
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.status == MessageStatus::Pending.as_str()).then(|| self.0.next_attempt_at.and_utc())
+    }
+
+    async fn queued_at(&self) -> DateTime<Utc> {
+        self.0.created_at.and_utc()
+    }
+
+    async fn sent_at(&self) -> Option<DateTime<Utc>> {
+        self.0.sent_at.map(|t| t.and_utc())
     }
 }
 

@@ -299,6 +299,31 @@ impl Consent {
     async fn recorded_by(&self) -> Option<&str> {
         self.0.recorded_by.as_deref()
     }
+
+    /// When lexgate mailed the person a confirmation link (double opt-in).
+    async fn double_opt_in_requested_at(&self) -> Option<DateTime<Utc>> {
+        self.0.double_opt_in_requested_at.map(utc)
+    }
+
+    /// Waiting for the person's confirmation: until then it counts for no audience.
+    async fn double_opt_in_pending(&self) -> bool {
+        self.0.double_opt_in_requested_at.is_some() && self.0.double_opt_in_at.is_none()
+    }
+
+    /// The address the confirmation came from (evidence).
+    async fn double_opt_in_client_address(&self) -> Option<&str> {
+        self.0.double_opt_in_client_address.as_deref()
+    }
+
+    /// The browser that confirmed (evidence).
+    async fn double_opt_in_user_agent(&self) -> Option<&str> {
+        self.0.double_opt_in_user_agent.as_deref()
+    }
+
+    /// A re-consent: its confirmation lifts the suppression for its purpose.
+    async fn lifts_suppression(&self) -> bool {
+        self.0.lifts_suppression
+    }
 }
 
 /// An objection to processing (Art. 21).
@@ -880,6 +905,25 @@ impl GdprMutations {
         Ok(ProcessingGroundPayload {
             ground: ProcessingGround(row),
         })
+    }
+
+    /// Records a new, documented consent of someone who objected or whose addresses are on
+    /// the suppression list for a marketing purpose. lexgate mails them a confirmation link;
+    /// once they confirm, the suppression is lifted for that purpose only.
+    async fn record_reconsent(
+        &self,
+        ctx: &Context<'_>,
+        input: grounds::RecordReconsentInput,
+    ) -> async_graphql::Result<Option<ProcessingGroundPayload>> {
+        let contact = visible_contact(ctx, &input.contact_id, "input.contactId").await?;
+        let (actor, gdpr) = (actor(ctx), state(ctx).gdpr.clone());
+        let row = write(ctx, move |c| {
+            grounds::record_reconsent(c, &gdpr, &contact, input, &actor)
+        })
+        .await?;
+        Ok(Some(ProcessingGroundPayload {
+            ground: ProcessingGround(row),
+        }))
     }
 
     /// Ends a ground: processing for its purpose stops relying on it; the record stays.

@@ -17,6 +17,7 @@ use crate::gdpr::grounds::{self, ConsentRow, GroundRow};
 use crate::gdpr::objections::{self, ObjectionRow};
 use crate::gdpr::provenance::{self, ContactSourceRow};
 use crate::gdpr::purposes::{self, PurposeRow};
+use crate::mail::OutboxRow;
 use crate::matters::{self, MatterRow, MatterTeamMember};
 
 /// The one loader type; each relation is a key type it loads.
@@ -84,6 +85,7 @@ relation!(DeadlinesOfMatter => Vec<DeadlineRow>, deadlines::of_matters);
 relation!(UserAssigneesOf => Vec<String>, deadlines::user_assignees_of);
 relation!(TeamAssigneesOf => Vec<String>, deadlines::team_assignees_of);
 relation!(RemindersOf => Vec<i32>, deadlines::reminders_of);
+relation!(ReminderDeliveriesOf => Vec<OutboxRow>, deadlines::reminders::deliveries_of);
 relation!(MembersOfTeam => Vec<String>, directory::members_of_teams);
 relation!(TeamsOfUser => Vec<String>, directory::teams_of_users);
 relation!(AssessmentById => AssessmentRow, assessments::get_many);

@@ -3,6 +3,7 @@
 mod authentication;
 mod calendar_feeds;
 mod connectors;
+mod consent;
 mod graphql_over_http;
 mod playground;
 
@@ -74,6 +75,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
         .route(
             "/ical/{file}",
             get(calendar_feeds::feed).layer(headers::no_store()),
+        )
+        .route(
+            "/consent/confirm/{token}",
+            get(consent::show)
+                .post(consent::confirm)
+                .layer(headers::no_store()),
         )
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));
     // CORS inside the security headers, so its preflight answers carry them too.

@@ -364,7 +364,7 @@ fn import(
         if mail.is_ignored(&party.key) || automated_sender(party) {
             continue;
         }
-        let contact = correspondent(message_id, party, origin);
+        let contact = correspondent(message_id, record.occurred_at, party, origin);
         let outcome = upsert::apply(conn, scope, &contact)?;
         if matches!(
             outcome,
@@ -460,8 +460,13 @@ fn correspondent_id(message_id: &str, key: &str) -> String {
 }
 
 /// An unknown correspondent as a contact record: names from the display name (or the
-/// address's local part).
-fn correspondent(message_id: &str, party: &Party, origin: ContactOrigin) -> RemoteContact {
+/// address's local part); the basis for processing their data arose when they wrote.
+fn correspondent(
+    message_id: &str,
+    sent_at: chrono::DateTime<chrono::Utc>,
+    party: &Party,
+    origin: ContactOrigin,
+) -> RemoteContact {
     let display = party
         .address
         .name
@@ -484,6 +489,8 @@ fn correspondent(message_id: &str, party: &Party, origin: ContactOrigin) -> Remo
         given_name,
         family_name: Some(family_name),
         emails: vec![party.address.address.clone()],
+        basis_arose_at: Some(sent_at),
+        basis_evidence: Some(format!("message <{message_id}>")),
         ..RemoteContact::default()
     }
 }

@@ -18,7 +18,7 @@ use crate::db::schema::{
 };
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
-use crate::gdpr::grounds::{self, ProcessingGroundInput};
+use crate::gdpr::grounds::{self, LegalBasis, ProcessingGroundInput};
 use crate::gdpr::provenance::{ContactSourceInput, SourceKind};
 use crate::gdpr::{Actor, BasisRules};
 use crate::ids::{self, NodeType};
@@ -457,6 +457,27 @@ fn record_provenance(
     if open > 0 {
         return Ok(());
     }
+    // The clock starts when the basis arose at the source, if the record says (a consent
+    // basis arises with its consent, which imports do not carry); a date in the future is
+    // the source's error and is not believed.
+    let basis_arose_at = record
+        .basis_arose_at
+        .filter(|at| *at <= chrono::Utc::now() && basis.legal_basis() != LegalBasis::Consent);
+    let basis_evidence = basis_arose_at.map(|_| {
+        record
+            .basis_evidence
+            .clone()
+            .filter(|e| !e.trim().is_empty())
+            .map_or_else(
+                || {
+                    format!(
+                        "record {} of connector {}",
+                        record.external_id, scope.instance_name
+                    )
+                },
+                |e| format!("{e} (connector {})", scope.instance_name),
+            )
+    });
     // Through the same checks as a ground entered by hand: an assessment withdrawn or
     // rejected since the rule was configured fails the record instead of creating a ground
     // nobody can justify.
@@ -473,8 +494,8 @@ fn record_provenance(
             scope.instance_name,
             origin.as_str()
         )),
-        basis_arose_at: None,
-        basis_evidence: None,
+        basis_arose_at,
+        basis_evidence,
     };
     let actor = Actor {
         user_id: None,

@@ -189,8 +189,8 @@ async fn seed(app: &TestApp) -> (String, String) {
                  VALUES ('ob-zan', '{p}', NULL, {TS}, 'letter', 'Letter from Zanardelli senior', {TS}, NULL);
              INSERT INTO suppressions (id, channel, value_hash, purpose_id, reason, created_at, created_by) \
                  VALUES ('su-zan', 'email', 'f00dfeedbeefcafe0123456789abcdef', NULL, 'Zanardelli asked not to be contacted', {TS}, NULL);
-             INSERT INTO consents (id, contact_id, purpose_id, given_at, method, notice_version, collected_by, proof_reference, double_opt_in_at, withdrawn_at, withdrawal_method, recorded_at, recorded_by) \
-                 VALUES ('co-poz', '{r}', 'purpose-newsletter', {TS}, 'web_form', 'v3', 'Receptionist', NULL, NULL, NULL, NULL, {TS}, NULL);
+             INSERT INTO consents (id, contact_id, purpose_id, given_at, method, notice_version, collected_by, proof_reference, double_opt_in_at, withdrawn_at, withdrawal_method, recorded_at, recorded_by, double_opt_in_requested_at, double_opt_in_client_address, double_opt_in_user_agent, lifts_suppression) \
+                 VALUES ('co-poz', '{r}', 'purpose-newsletter', {TS}, 'web_form', 'v3', 'Receptionist', NULL, {TS}, NULL, NULL, {TS}, NULL, {TS}, '203.0.113.99', 'Mozilla/5.0 Zanardelli-Tablet', FALSE);
              INSERT INTO subject_requests (id, kind, status, contact_id, received_at, channel, requester_name, requester_contact, identity_verified_at, identity_verified_by, identity_method, due_on, extended_due_on, extension_reason, refusal_reason, executed_at, notes, handled_by, created_at, updated_at) \
                  VALUES ('sr-zan', 'access', 'refused', '{p}', {TS}, 'email', 'Giacinta Zanardelli', 'giacinta.z@posta-esempio.it', {TS}, NULL, 'Passport of Zanardelli', '2026-02-10', '2026-03-10', 'Zanardelli archive in storage', 'Zanardelli claims pending', NULL, 'Called Zanardelli back', NULL, {TS}, {TS});
              INSERT INTO contact_changes (id, contact_id, changed_at, changed_by, field, old_value, new_value) \
@@ -207,7 +207,8 @@ async fn seed(app: &TestApp) -> (String, String) {
              INSERT INTO communication_imports (communication_id, message_id, instance_id, body, imported_at) VALUES ((SELECT id FROM communications LIMIT 1), 'perizia-9931@zanardelli.invalid', 'ci-1', 'Gentile avvocato, la perizia Zanardelli conferma le infiltrazioni', '2026-01-05 10:00:00');
              INSERT INTO communication_attachments (id, communication_id, position, name, content_type, size_bytes, sha256) VALUES ('att-1', (SELECT id FROM communications LIMIT 1), 0, 'perizia-zanardelli-9931.pdf', 'application/pdf', 1234, 'c0ffee9931c0ffee9931c0ffee9931c0ffee9931c0ffee9931c0ffee9931abcd');
              INSERT INTO sync_message_links (instance_id, external_id, communication_id, seen_generation, created_at, updated_at) VALUES ('ci-1', 'INBOX/7/9931-ZANARDELLI', (SELECT id FROM communications LIMIT 1), 0, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
-             INSERT INTO data_recipients (id, contact_id, instance_id, recipient, fields, external_id, disclosed_at) VALUES ('dr-1', '{p}', 'ci-1', 'billing', '[\"Contact.emails\"]', 'EXT-PUSH-ZANARDELLI-9931', '2026-01-05 10:00:00');"
+             INSERT INTO data_recipients (id, contact_id, instance_id, recipient, fields, external_id, disclosed_at) VALUES ('dr-1', '{p}', 'ci-1', 'billing', '[\"Contact.emails\"]', 'EXT-PUSH-ZANARDELLI-9931', '2026-01-05 10:00:00');
+             INSERT INTO outbox_messages (id, kind, dedup_key, reference_id, recipient, user_id, contact_id, subject, body, status, attempts, next_attempt_at, claimed_by, claimed_until, last_error, created_at, sent_at) VALUES ('om-1', 'consent_confirmation', 'consent-confirmation:zan', NULL, 'giacinta.zanardelli9931@posta-esempio.it', NULL, '{p}', 'Conferma Zanardelli 9931', 'Gentile Giacinta Zanardelli, confermi', 'failed', 3, '2026-01-05 10:00:00', NULL, NULL, '550 giacinta.zanardelli9931 unknown', '2026-01-05 10:00:00', NULL);"
         ),
     )
     .await;

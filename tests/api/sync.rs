@@ -345,6 +345,70 @@ async fn first_sync_imports_with_source_and_legal_basis(backend: Backend) {
     );
 }
 
+/// A record can say when the basis for processing arose at the source, with its evidence: the
+/// imported ground's retention clock starts then; without it (or with a date in the future)
+/// the clock starts at the import.
+async fn an_import_starts_the_retention_clock_when_the_basis_arose(backend: Backend) {
+    let f = Fixture::start(backend).await;
+    let contract_date = chrono::DateTime::parse_from_rfc3339("2019-05-02T09:30:00Z")
+        .expect("date")
+        .with_timezone(&chrono::Utc);
+    f.provider.upsert(RemoteContact {
+        basis_arose_at: Some(contract_date),
+        basis_evidence: Some("contract 2019/044".into()),
+        ..person("c-1", "Mario", "Rossi", ContactOrigin::BillingClient)
+    });
+    f.provider.upsert(RemoteContact {
+        basis_arose_at: Some(contract_date),
+        ..person("c-2", "Anna", "Bruni", ContactOrigin::BillingClient)
+    });
+    f.provider.upsert(person(
+        "c-3",
+        "Luisa",
+        "Verdi",
+        ContactOrigin::BillingClient,
+    ));
+    f.provider.upsert(RemoteContact {
+        basis_arose_at: Some(chrono::Utc::now() + chrono::TimeDelta::days(30)),
+        basis_evidence: Some("typo in the billing system".into()),
+        ..person("c-4", "Ugo", "Neri", ContactOrigin::BillingClient)
+    });
+    let before = lexgate::db::now() - chrono::TimeDelta::seconds(1);
+    let run = f.sync().await;
+    assert_eq!(run.status().expect("status"), SyncRunStatus::Succeeded);
+    let ground = |email: &'static str| {
+        let f = &f;
+        async move {
+            let contact = f.contact_with_email(email).await.expect("imported");
+            f.query(move |c| {
+                processing_grounds::table
+                    .filter(processing_grounds::contact_id.eq(contact))
+                    .select((
+                        processing_grounds::started_at,
+                        processing_grounds::basis_evidence,
+                    ))
+                    .first::<(chrono::NaiveDateTime, Option<String>)>(c)
+            })
+            .await
+        }
+    };
+    let (started, evidence) = ground("mario.rossi@example.it").await;
+    assert_eq!(started, contract_date.naive_utc());
+    assert_eq!(
+        evidence.as_deref(),
+        Some("contract 2019/044 (connector billing)")
+    );
+    // A date without evidence names the record it came from.
+    let (started, evidence) = ground("anna.bruni@example.it").await;
+    assert_eq!(started, contract_date.naive_utc());
+    assert_eq!(evidence.as_deref(), Some("record c-2 of connector billing"));
+    for email in ["luisa.verdi@example.it", "ugo.neri@example.it"] {
+        let (started, evidence) = ground(email).await;
+        assert!(started >= before, "{email}: {started}");
+        assert_eq!(evidence, None, "{email}");
+    }
+}
+
 async fn incremental_syncs_apply_only_changes_and_are_idempotent(backend: Backend) {
     let f = Fixture::start(backend).await;
     f.provider.upsert(person(
@@ -998,6 +1062,7 @@ async fn runs_and_records_are_counted_in_metrics(backend: Backend) {
 }
 
 on_both_backends!(
+    an_import_starts_the_retention_clock_when_the_basis_arose,
     runs_and_records_are_counted_in_metrics,
     first_sync_imports_with_source_and_legal_basis,
     incremental_syncs_apply_only_changes_and_are_idempotent,

@@ -600,6 +600,14 @@ pub const TABLES: &[TableRules] = &[
             ("withdrawal_method", K),
             ("recorded_at", K),
             ("recorded_by", K),
+            ("double_opt_in_requested_at", K),
+            // The confirming click's evidence: the person's address and browser.
+            (
+                "double_opt_in_client_address",
+                Rule::Pseudonym(Kind::Opaque),
+            ),
+            ("double_opt_in_user_agent", TEXT),
+            ("lifts_suppression", K),
         ],
         &["contact_id"],
     )
@@ -1017,4 +1025,36 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    table(
+        "outbox_messages",
+        &[
+            ("id", K),
+            ("kind", K),
+            // Built from IDs and times only.
+            ("dedup_key", K),
+            ("reference_id", K),
+            ("recipient", EMAIL),
+            ("user_id", K),
+            ("contact_id", K),
+            // A deadline's title or a message to a person names people.
+            ("subject", TEXT),
+            ("body", TEXT),
+            ("status", K),
+            ("attempts", K),
+            ("next_attempt_at", K),
+            ("claimed_by", K),
+            ("claimed_until", K),
+            // SMTP replies often quote the recipient's address.
+            ("last_error", TEXT),
+            ("created_at", K),
+            ("sent_at", K),
+        ],
+        &["contact_id"],
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("messages"))
+    .export_skip(&["id", "dedup_key", "claimed_by", "claimed_until"])
+    .merge(Merge::Move)
+    // A confirmation message is the evidence of a double opt-in.
+    .retention(Retention::Evidence),
 ];
