@@ -3,8 +3,8 @@
 
 pub mod courts;
 pub mod holidays;
-pub mod terms;
 pub mod reminders;
+pub mod terms;
 
 use std::collections::{HashMap, HashSet};
 

@@ -21,13 +21,18 @@ use super::courts::Courts;
 use super::holidays::{closure, MonthDay};
 use crate::error::{Error, Result};
 
+/// The unit a term is counted in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum TermUnit {
+    /// Calendar days, the first day not counted (art. 155 c.1 c.p.c.).
     Days,
+    /// Months by the calendar (art. 155 c.2 c.p.c.).
     Months,
+    /// Years by the calendar (art. 155 c.2 c.p.c.).
     Years,
 }
 
+/// Whether a term runs forward from its event or backward before it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Enum)]
 pub enum TermDirection {
     /// From the event onwards (thirty days from notification).
@@ -103,6 +108,8 @@ pub struct TermRules {
     pub free: bool,
     /// The matter is exempt from the August suspension; none: the suspension applies.
     pub feriale_exemption: Option<FerialeExemption>,
+    /// Where the act is done, which decides whether a Saturday ends the term (art. 155 c.5
+    /// and c.6 c.p.c.).
     #[graphql(default)]
     pub act: ProceduralAct,
     /// The court's code as configured (`courts` in the settings): its patron saint day is
@@ -113,11 +120,16 @@ pub struct TermRules {
 /// A term running from (or back from) an event: a notification, a hearing.
 #[derive(Debug, Clone, InputObject)]
 pub struct DeadlineTermInput {
+    /// The day of the event the term runs from (notification, hearing), ISO 8601 date.
     pub from: NaiveDate,
+    /// The term's length in `unit`s, at least 1.
     pub amount: i32,
+    /// Days, months or years.
     pub unit: TermUnit,
+    /// Forward from the event, or backward before it.
     #[graphql(default_with = "TermDirection::Forward")]
     pub direction: TermDirection,
+    /// Which special rules apply: free days, August exemptions, the act, the court.
     pub rules: Option<TermRules>,
 }
 

@@ -152,6 +152,7 @@ pub struct RecordProcessingGroundInput {
 /// A new, documented consent of someone who objected or is on the suppression list.
 #[derive(Debug, Clone, InputObject)]
 pub struct RecordReconsentInput {
+    /// The `Contact` who consents again.
     pub contact_id: ID,
     /// The marketing purpose's key.
     pub purpose: String,

@@ -13,16 +13,21 @@ use crate::ids::{self, NodeType};
 /// A subscription URL of the caller's deadlines and hearings, for any calendar application.
 pub struct CalendarFeed(CalendarFeedRow);
 
+/// A subscription URL of the caller's deadlines and hearings, for any calendar application. Its
+/// token is stored hashed: the URL is shown once, when the feed is created.
 #[Object]
 impl CalendarFeed {
+    /// The feed's global ID.
     async fn id(&self) -> ID {
         ids::encode(NodeType::CalendarFeed, &self.0.id)
     }
 
+    /// When the feed was created (UTC, ISO 8601).
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the feed was revoked (UTC, ISO 8601); null while it is live.
     async fn revoked_at(&self) -> Option<DateTime<Utc>> {
         self.0.revoked_at.map(|t| t.and_utc())
     }
@@ -33,16 +38,20 @@ impl CalendarFeed {
     }
 }
 
+/// The answer to `createCalendarFeed`.
 #[derive(SimpleObject)]
 pub struct CreateCalendarFeedPayload {
+    /// The new feed.
     feed: CalendarFeed,
     /// The feed's path on this server, `/ical/{token}.ics`: shown only here. Whoever has it
     /// reads the feed, so treat it as a password; revoke the feed if it leaks.
     path: String,
 }
 
+/// The answer to `revokeCalendarFeed`.
 #[derive(SimpleObject)]
 pub struct CalendarFeedPayload {
+    /// The feed as it now stands.
     feed: CalendarFeed,
 }
 
@@ -90,7 +99,7 @@ impl CalendarFeedMutations {
     async fn revoke_calendar_feed(
         &self,
         ctx: &Context<'_>,
-        input: DeleteInput,
+        #[graphql(desc = "The feed to revoke: one of the caller's own.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<CalendarFeedPayload>> {
         let user = caller_user(ctx)?;
         let key = input.key(NodeType::CalendarFeed)?;

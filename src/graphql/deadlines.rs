@@ -158,6 +158,7 @@ impl Deadline {
 /// One reminder message to one person, through the outbox.
 pub struct ReminderDelivery(OutboxRow);
 
+/// One reminder message to one person, through the outbox: its delivery state.
 #[Object]
 impl ReminderDelivery {
     /// The address it goes to.
@@ -165,6 +166,7 @@ impl ReminderDelivery {
         &self.0.recipient
     }
 
+    /// The firm user it goes to; null if the user was since deleted.
     async fn recipient_user(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
         let Some(id) = &self.0.user_id else {
             return Ok(None);
@@ -172,6 +174,7 @@ impl ReminderDelivery {
         Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
     }
 
+    /// Where delivery stands.
     async fn status(&self) -> async_graphql::Result<MessageStatus> {
         MessageStatus::from_db(&self.0.status).gql()
     }
@@ -191,10 +194,12 @@ impl ReminderDelivery {
         (self.0.status == MessageStatus::Pending.as_str()).then(|| self.0.next_attempt_at.and_utc())
     }
 
+    /// When the reminder was queued (UTC, ISO 8601).
     async fn queued_at(&self) -> DateTime<Utc> {
         self.0.created_at.and_utc()
     }
 
+    /// When the SMTP server accepted it (UTC, ISO 8601); null until then.
     async fn sent_at(&self) -> Option<DateTime<Utc>> {
         self.0.sent_at.map(|t| t.and_utc())
     }
@@ -234,9 +239,13 @@ pub struct DeadlineComputation {
 /// One rule's effect on the date.
 #[derive(SimpleObject)]
 pub struct DeadlineStep {
+    /// The rule applied.
     rule: TermRule,
+    /// The date before the rule applied (ISO 8601 date).
     from: NaiveDate,
+    /// The date after it (ISO 8601 date).
     to: NaiveDate,
+    /// Why the rule moved the date, citing the provision, in words.
     explanation: String,
 }
 
@@ -320,10 +329,20 @@ impl DeadlineQueries {
     async fn compute_deadline(
         &self,
         ctx: &Context<'_>,
+        #[graphql(
+            desc = "The day of the event the term runs from (notification, hearing), ISO 8601 date."
+        )]
         from: NaiveDate,
-        amount: i32,
-        unit: TermUnit,
-        #[graphql(default_with = "TermDirection::Forward")] direction: TermDirection,
+        #[graphql(desc = "The term's length in `unit`s, at least 1.")] amount: i32,
+        #[graphql(desc = "Days, months or years.")] unit: TermUnit,
+        #[graphql(
+            default_with = "TermDirection::Forward",
+            desc = "Forward from the event, or backward before it (e.g. twenty days before a hearing)."
+        )]
+        direction: TermDirection,
+        #[graphql(
+            desc = "Which special rules apply: free days, August exemptions, the act, the court."
+        )]
         rules: Option<TermRules>,
     ) -> async_graphql::Result<Option<DeadlineComputation>> {
         let term = DeadlineTermInput {
@@ -348,7 +367,8 @@ impl DeadlineMutations {
     async fn create_deadline(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The new deadline: give `dueAt` or a procedural `term`.")] mut input: CreateDeadlineInput,
+        #[graphql(desc = "The new deadline: give `dueAt` or a procedural `term`.")]
+        mut input: CreateDeadlineInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
         rows::require_visible_opt(
             ctx,

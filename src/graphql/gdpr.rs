@@ -913,6 +913,7 @@ impl GdprMutations {
     async fn record_reconsent(
         &self,
         ctx: &Context<'_>,
+        #[graphql(desc = "The contact, the purpose and the new consent's evidence.")]
         input: grounds::RecordReconsentInput,
     ) -> async_graphql::Result<Option<ProcessingGroundPayload>> {
         let contact = visible_contact(ctx, &input.contact_id, "input.contactId").await?;

@@ -27,6 +27,7 @@ text_enum! {
 }
 
 text_enum! {
+    /// Where an outgoing message stands.
     MessageStatus {
         /// Waiting for its (next) attempt.
         Pending => "pending",

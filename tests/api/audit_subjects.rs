@@ -81,6 +81,7 @@ struct Firm {
     matter: String,
     communication: String,
     campaign: String,
+    deadline: String,
 }
 
 async fn firm(app: &TestApp, dpo: &str) -> Firm {
@@ -134,8 +135,18 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
         .as_str()
         .expect("campaign id")
         .to_owned();
-    // What only a connector writes: the mail import, its attachment, a review item.
-    let (p, c) = (raw(&person), raw(&communication));
+    let deadline = app
+        .data(
+            "mutation($m: ID!) { createDeadline(input: { title: \"Walk filing\", kind: FILING, dueAt: \"2026-12-01T09:00:00Z\", matterId: $m }) { deadline { id } } }",
+            json!({ "m": matter }),
+        )
+        .await["createDeadline"]["deadline"]["id"]
+        .as_str()
+        .expect("deadline id")
+        .to_owned();
+    // What only a connector or the mail loop writes: the mail import, its attachment, a review
+    // item, a reminder's delivery.
+    let (p, c, d) = (raw(&person), raw(&communication), raw(&deadline));
     let statements = format!(
         "INSERT INTO connector_instances (id, name, kind, base_url, settings, credentials, webhook_secret, provenance, schedule_minutes, enabled, created_at, updated_at) \
              VALUES ('ci-walk', 'mailbox', 'json_feed', 'https://mail.invalid', '{{}}', NULL, NULL, '{{}}', NULL, FALSE, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
@@ -144,7 +155,9 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
          INSERT INTO communication_attachments (id, communication_id, position, name, content_type, size_bytes, sha256) \
              VALUES ('att-walk', '{c}', 0, 'walk.pdf', 'application/pdf', 10, 'c0ffee');
          INSERT INTO sync_review_items (id, instance_id, external_id, origin, record, reason, created_at, updated_at, resolved_at, resolution, resolved_by, contact_id) \
-             VALUES ('rv-walk', 'ci-walk', 'EXT-WALK-2', 'unknown_correspondent', '{{\"given_name\": \"Pia\", \"family_name\": \"Walk\"}}', 'no basis', '2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-06 10:00:00', 'linked', 'user:x', '{p}');"
+             VALUES ('rv-walk', 'ci-walk', 'EXT-WALK-2', 'unknown_correspondent', '{{\"given_name\": \"Pia\", \"family_name\": \"Walk\"}}', 'no basis', '2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-06 10:00:00', 'linked', 'user:x', '{p}');
+         INSERT INTO outbox_messages (id, kind, dedup_key, reference_id, recipient, user_id, contact_id, subject, body, status, attempts, next_attempt_at, claimed_by, claimed_until, last_error, created_at, sent_at) \
+             VALUES ('om-walk', 'deadline_reminder', 'walk-reminder', '{d}', 'lawyer.walk@studio.it', NULL, NULL, 'Walk filing', 'Walk filing is due', 'sent', 1, '2026-01-05 10:00:00', NULL, NULL, NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00');"
     );
     app.db
         .run(move |conn| Ok(conn.batch_execute(&statements)?))
@@ -182,6 +195,7 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
         matter,
         communication,
         campaign,
+        deadline,
     }
 }
 
@@ -219,6 +233,7 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
         walk("AccessLogEntry", &dpo, "{ accessLog(first: 500) { nodes { subjects } } }", &f.person, person()),
         walk("BreachScope", &dpo, "{ breachScope { subjects } }", &f.person, person()),
         walk("User", &admin, "{ users { nodes { email } } }", "admin.walk@studio.it", Subjects::NoContact("the firm's own users, not contacts of the CRM")),
+        walk("ReminderDelivery", &admin, "query($d: ID!) { node(id: $d) { ... on Deadline { reminderDeliveries { recipient } } } }", "lawyer.walk@studio.it", Subjects::NoContact("the firm's own users, whom reminders go to")),
         walk("ProcessingActivity", &dpo, "{ processingActivities { nodes { controllerContact } } }", "Studio Walk", Subjects::NoContact("the firm's own contact details, as free text")),
         walk("Breach", &dpo, "{ breaches { nodes { description } } }", "Walk file", Subjects::NoContact("the incident in free text; its contacts are its `subjects`, walked as BreachSubject")),
     ];
@@ -233,6 +248,7 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
 
     let variables = json!({
         "p": f.person, "o": f.organization, "m": f.matter, "k": f.communication, "c": f.campaign,
+        "d": f.deadline,
     });
     for w in &walks {
         let body = run(
