@@ -6,18 +6,18 @@
 
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
-use lexgate::db::schema::{communications, contacts, sync_cursors};
+use lexgate::db::schema::sync_cursors;
 use lexgate_connectors::dav_servers::{event_ics, DavServer, DavServerKind, PASSWORD, USER};
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
+use crate::mail::{by_subject, communications, count_rows};
 use crate::on_both_backends;
 use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username ownDomains hasPassword } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { message } } } }";
-const COMMUNICATIONS: &str = "{ communications(first: 50, order: ASC) { nodes { id channel direction subject summary matter { reference } participants { familyName emails { address } sources { kind connector } } source { connector messageId } } } }";
 
 async fn start(backend: Backend) -> TestApp {
     TestApp::start_with(backend, |s| {
@@ -34,30 +34,6 @@ async fn sync(app: &TestApp, id: &str) -> Value {
 /// created, updated, deleted, skipped, failed
 fn counts(run: &Value) -> [i64; 5] {
     ["created", "updated", "deleted", "skipped", "failed"].map(|k| run[k].as_i64().unwrap_or(-1))
-}
-
-async fn communications(app: &TestApp) -> Vec<Value> {
-    app.data(COMMUNICATIONS, json!({})).await["communications"]["nodes"]
-        .as_array()
-        .expect("nodes")
-        .clone()
-}
-
-fn by_subject<'a>(list: &'a [Value], subject: &str) -> &'a Value {
-    list.iter()
-        .find(|c| c["subject"] == subject)
-        .unwrap_or_else(|| panic!("no communication {subject:?} in {list:#?}"))
-}
-
-async fn count_rows(app: &TestApp) -> (i64, i64) {
-    app.db
-        .run(|c| {
-            let comms: i64 = communications::table.count().get_result(c)?;
-            let people: i64 = contacts::table.count().get_result(c)?;
-            Ok((comms, people))
-        })
-        .await
-        .expect("counts")
 }
 
 /// A start `days` from now, as iCalendar UTC.

@@ -78,20 +78,20 @@ fn counts(run: &Value) -> [i64; 6] {
     .map(|k| run[k].as_i64().unwrap_or(-1))
 }
 
-async fn communications(app: &TestApp) -> Vec<Value> {
+pub(crate) async fn communications(app: &TestApp) -> Vec<Value> {
     app.data(COMMUNICATIONS, json!({})).await["communications"]["nodes"]
         .as_array()
         .expect("nodes")
         .clone()
 }
 
-fn by_subject<'a>(list: &'a [Value], subject: &str) -> &'a Value {
+pub(crate) fn by_subject<'a>(list: &'a [Value], subject: &str) -> &'a Value {
     list.iter()
         .find(|c| c["subject"] == subject)
         .unwrap_or_else(|| panic!("no communication {subject:?} in {list:#?}"))
 }
 
-async fn count_rows(app: &TestApp) -> (i64, i64) {
+pub(crate) async fn count_rows(app: &TestApp) -> (i64, i64) {
     app.db
         .run(|c| {
             let comms: i64 = communications::table.count().get_result(c)?;
