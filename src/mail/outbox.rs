@@ -23,6 +23,10 @@ text_enum! {
     MessageKind {
         DeadlineReminder => "deadline_reminder",
         ConsentConfirmation => "consent_confirmation",
+        /// One recipient's copy of a campaign.
+        Campaign => "campaign",
+        /// A user's daily digest of their deadlines and tasks.
+        DailyDigest => "daily_digest",
     }
 }
 
