@@ -117,6 +117,10 @@ pub struct RetentionSummary {
     pub contacts_partly_kept: i32,
     /// Closed matters whose contents and party links were anonymised.
     pub matters_anonymised: i32,
+    /// The contacts the run changed (for its access-log entry).
+    #[graphql(skip)]
+    #[serde(skip)]
+    pub changed_contacts: BTreeSet<String>,
 }
 
 pub fn list(conn: &mut AnyConnection) -> Result<Vec<RetentionPolicyRow>> {
@@ -540,6 +544,7 @@ fn end_expired_grounds(
         i32::try_from(super::grounds::end_grounds(conn, &ids, &reason)?).unwrap_or(i32::MAX);
     // A contact left without any basis may not be kept (Art. 6, 5(1)(e)).
     let affected: BTreeSet<String> = expired.into_iter().map(|(_, c)| c).collect();
+    summary.changed_contacts.extend(affected.iter().cloned());
     for contact in affected {
         let remaining: i64 = processing_grounds::table
             .filter(processing_grounds::contact_id.eq(&contact))
@@ -607,6 +612,7 @@ fn erase(
         by,
     )?;
     summary.contacts_erased += 1;
+    summary.changed_contacts.insert(contact_id.to_owned());
     if !log.contact_deleted {
         summary.contacts_partly_kept += 1;
     }
@@ -660,6 +666,7 @@ fn anonymise_closed_matters(
             "matter {reference}: party link, communications, deadlines, recorded changes"
         )])
         .to_string();
+        summary.changed_contacts.extend(parties.iter().cloned());
         for contact in parties {
             diesel::insert_into(erasure_log::table)
                 .values(&erasure::ErasureLogRow {

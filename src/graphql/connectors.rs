@@ -527,11 +527,13 @@ impl ConnectorMutations {
         #[graphql(desc = "The instance to sync.")] input: ConnectorInstanceRefInput,
     ) -> async_graphql::Result<Option<SyncRunPayload>> {
         let key = instance_key(&input.id, "input.id")?;
+        let log = crate::graphql::context::change_log(ctx);
         let run = state(ctx)
             .sync
-            .sync(&key, "manual", &|_| {})
-            .await
-            .map_err(sync_error)?;
+            .sync(&key, "manual", &|_| {}, log.as_ref())
+            .await;
+        crate::graphql::context::change_log_done(ctx, log.as_ref());
+        let run = run.map_err(sync_error)?;
         Ok(Some(SyncRunPayload { run: SyncRun(run) }))
     }
 
@@ -544,12 +546,17 @@ impl ConnectorMutations {
     ) -> async_graphql::Result<Option<PushContactPayload>> {
         let instance = instance_key(&input.instance_id, "input.instanceId")?;
         let contact = ids::decode(NodeType::Contact, &input.contact_id, "input.contactId").gql()?;
-        let external_id = state(ctx)
+        let log = crate::graphql::context::change_log(ctx);
+        let pushed = state(ctx)
             .sync
-            .push_contact(&instance, &contact)
-            .await
-            .gql()?;
-        access(ctx).trail.wrote_subject(&contact);
+            .push_contact(&instance, &contact, log.as_ref())
+            .await;
+        crate::graphql::context::change_log_done(ctx, log.as_ref());
+        if pushed.is_err() {
+            // Logged at the end of the request, as a failed change is.
+            access(ctx).trail.wrote_subject(&contact);
+        }
+        let external_id = pushed.gql()?;
         Ok(Some(PushContactPayload { external_id }))
     }
 

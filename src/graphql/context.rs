@@ -95,3 +95,28 @@ where
     }
     Ok(value)
 }
+
+/// The change log of a mutation that commits its changes itself, in transactions of its own
+/// (a retention run, a sync's pages, a push): each appends its Write entry with it. `None`
+/// when the access log is off. Hand the log to the work, then call [`change_log_done`].
+pub fn change_log(ctx: &Context<'_>) -> Option<crate::audit::ChangeLog> {
+    let access = state(ctx)
+        .access_log
+        .as_ref()
+        .and(ctx.data_opt::<Arc<RequestAccess>>())
+        .cloned()?;
+    Some(crate::audit::ChangeLog::new(move |subjects| {
+        access.change_entry(subjects)
+    }))
+}
+
+/// After the work of [`change_log`]: once one of its transactions committed with its entry,
+/// the request's end does not write another for the same change. (When none did, the
+/// mutation is logged at the end of the request, as a failed change is.)
+pub fn change_log_done(ctx: &Context<'_>, log: Option<&crate::audit::ChangeLog>) {
+    if log.is_some_and(|l| l.any_committed()) {
+        if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+            access.change_logged();
+        }
+    }
+}

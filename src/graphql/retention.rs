@@ -148,10 +148,18 @@ impl RetentionMutations {
         dry_run: bool,
     ) -> async_graphql::Result<Option<RetentionSummary>> {
         let by = access(ctx).principal_id();
-        let summary = run_now(&state(ctx).db, &state(ctx).gdpr.hasher, dry_run, by)
-            .await
-            .gql()?;
-        Ok(Some(summary))
+        let log = crate::graphql::context::change_log(ctx);
+        let summary = run_logged(
+            &state(ctx).db,
+            &state(ctx).gdpr.hasher,
+            dry_run,
+            by,
+            std::sync::Arc::new(|_, _| {}),
+            log.clone(),
+        )
+        .await;
+        crate::graphql::context::change_log_done(ctx, log.as_ref());
+        Ok(Some(summary.gql()?))
     }
 }
 
@@ -172,6 +180,20 @@ pub async fn run_with_progress(
     by: String,
     progress: std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>,
 ) -> crate::error::Result<RetentionSummary> {
+    run_logged(db, hasher, dry_run, by, progress, None).await
+}
+
+/// A run whose changes `log` records: the run's Write entry, naming every contact it ended a
+/// ground of, erased or unlinked from an anonymised matter, commits in the run's transaction
+/// (a dry run changes nothing and appends nothing).
+pub async fn run_logged(
+    db: &crate::db::Database,
+    hasher: &crate::gdpr::KeyedHasher,
+    dry_run: bool,
+    by: String,
+    progress: std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>,
+    log: Option<crate::audit::ChangeLog>,
+) -> crate::error::Result<RetentionSummary> {
     let started_at = crate::db::now();
     let today = started_at.date();
     let (hasher, who) = (hasher.clone(), by.clone());
@@ -181,7 +203,20 @@ pub async fn run_with_progress(
     let mut summary = if dry_run {
         db.dry_run(work).await?
     } else {
-        db.transaction(work).await?
+        let logged = log.clone();
+        let summary = db
+            .transaction(move |c| {
+                let summary = work(c)?;
+                if let Some(log) = &logged {
+                    log.append_within(c, summary.changed_contacts.iter().cloned().collect())?;
+                }
+                Ok(summary)
+            })
+            .await?;
+        if let Some(log) = &log {
+            log.committed();
+        }
+        summary
     };
     summary.dry_run = dry_run;
     let recorded = summary.clone();

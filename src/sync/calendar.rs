@@ -66,7 +66,7 @@ pub fn apply(
         .collect();
     let mut outcomes = Vec::new();
     for (external_id, _) in stored.iter().filter(|(id, _)| !keep.contains(id)) {
-        if mail::remove_location(conn, scope.instance_id, external_id)? {
+        if mail::remove_location(conn, scope.instance_id, external_id, scope.changed)? {
             outcomes.push(Outcome::Deleted);
         }
     }
@@ -155,6 +155,7 @@ fn refresh(
     if !changed {
         return Ok(Outcome::Skipped);
     }
+    mail::note_participants(conn, scope.changed, communication_id)?;
     diesel::update(communication_imports::table.find(communication_id))
         .set(communication_imports::body.eq(body.filter(|_| mail_scope.stores_bodies())))
         .execute(conn)?;

@@ -19,7 +19,8 @@ use super::lease;
 use super::mail::{self, MailScope};
 use super::provenance::Provenance;
 use super::runs::{self, Counts, RunRow, SyncRunStatus};
-use super::upsert::{self, Outcome, PageScope};
+use super::upsert::{self, ChangedContacts, Outcome, PageScope};
+use crate::audit::ChangeLog;
 use crate::contacts::ContactRules;
 use crate::db::schema::{sync_cursors, sync_links};
 use crate::db::{now, AnyConnection, Database};
@@ -140,6 +141,20 @@ impl SyncEngine {
         trigger: &str,
         progress: &(dyn Fn(&Counts) + Send + Sync),
     ) -> Result<RunRow, SyncError> {
+        self.run_logged(instance, connector, trigger, progress, None)
+            .await
+    }
+
+    /// Like [`SyncEngine::run`], with each committed page's access-log entry, naming the
+    /// contacts the page changed, appended by `log` in the page's transaction.
+    pub async fn run_logged(
+        &self,
+        instance: &InstanceRow,
+        connector: &dyn Connector,
+        trigger: &str,
+        progress: &(dyn Fn(&Counts) + Send + Sync),
+        log: Option<&ChangeLog>,
+    ) -> Result<RunRow, SyncError> {
         if !instance.enabled {
             return Err(SyncError::Disabled);
         }
@@ -177,6 +192,7 @@ impl SyncEngine {
                     &run,
                     &mut counts,
                     progress,
+                    log,
                 )
                 .await;
             result = match (result, pulled) {
@@ -224,6 +240,7 @@ impl SyncEngine {
         run: &RunRow,
         counts: &mut Counts,
         progress: &(dyn Fn(&Counts) + Send + Sync),
+        log: Option<&ChangeLog>,
     ) -> Result<bool, String> {
         let mut full = false;
         let mut restarted = false;
@@ -277,9 +294,13 @@ impl SyncEngine {
                     stream,
                     page,
                     counts.clone(),
+                    log.cloned(),
                 )
                 .await
                 .map_err(|e| e.to_string())?;
+            if let Some(log) = log {
+                log.committed();
+            }
             progress(counts);
             if counts.created >= (2 * analyzed_at).max(ANALYZE_FROM) {
                 analyzed_at = counts.created;
@@ -334,6 +355,7 @@ impl SyncEngine {
         stream: Stream,
         page: Records,
         mut counts: Counts,
+        log: Option<ChangeLog>,
     ) -> Result<Counts> {
         let settings = instance.settings()?;
         let (instance_id, instance_name) = (instance.id.clone(), instance.name.clone());
@@ -344,6 +366,7 @@ impl SyncEngine {
         self.db
             .transaction(move |conn| {
                 ensure_lease(conn, &instance_id, &holder, ttl)?;
+                let changed = ChangedContacts::default();
                 let scope = PageScope {
                     instance_id: &instance_id,
                     instance_name: &instance_name,
@@ -351,14 +374,17 @@ impl SyncEngine {
                     generation: state.generation,
                     rules: &rules,
                     erasure: erasure.as_ref(),
+                    changed: &changed,
                 };
                 // A savepoint per record: a failed record does not stop the page.
                 match &page {
                     Records::Contacts(page) => {
                         for record in &page.records {
+                            let mark = changed.mark();
                             match conn.transaction(|c| upsert::apply(c, &scope, record)) {
                                 Ok(outcome) => count(&mut counts, outcome),
                                 Err(error) => {
+                                    changed.undo_to(mark);
                                     counts.fail(Some(&record.external_id), record_error(&error))
                                 }
                             }
@@ -367,10 +393,12 @@ impl SyncEngine {
                     Records::Communications(page) => {
                         let mail_scope = MailScope::load(conn, &settings)?;
                         for record in &page.records {
+                            let mark = changed.mark();
                             match conn.transaction(|c| mail::apply(c, &scope, &mail_scope, record))
                             {
                                 Ok(outcome) => count(&mut counts, outcome),
                                 Err(error) => {
+                                    changed.undo_to(mark);
                                     counts.fail(Some(&record.external_id), record_error(&error))
                                 }
                             }
@@ -379,6 +407,7 @@ impl SyncEngine {
                     Records::Events(page) => {
                         let mail_scope = MailScope::load(conn, &settings)?;
                         for record in &page.records {
+                            let mark = changed.mark();
                             match conn
                                 .transaction(|c| calendar::apply(c, &scope, &mail_scope, record))
                             {
@@ -386,6 +415,7 @@ impl SyncEngine {
                                     outcomes.into_iter().for_each(|o| count(&mut counts, o))
                                 }
                                 Err(error) => {
+                                    changed.undo_to(mark);
                                     counts.fail(Some(&record.external_id), record_error(&error))
                                 }
                             }
@@ -396,12 +426,15 @@ impl SyncEngine {
                 if state.full_sync && !more {
                     counts.deleted += match stream {
                         Stream::Contacts => {
-                            reconcile_deletions(conn, &instance_id, state.generation)?
+                            reconcile_deletions(conn, &instance_id, state.generation, &changed)?
                         }
                         // Meetings are kept where messages are: one location per occurrence.
-                        Stream::Communications | Stream::Events => {
-                            mail::reconcile_deletions(conn, &instance_id, state.generation)?
-                        }
+                        Stream::Communications | Stream::Events => mail::reconcile_deletions(
+                            conn,
+                            &instance_id,
+                            state.generation,
+                            &changed,
+                        )?,
                     };
                 }
                 diesel::update(sync_cursors::table.find((&instance_id, stream.name())))
@@ -412,6 +445,10 @@ impl SyncEngine {
                     ))
                     .execute(conn)?;
                 runs::record(conn, &run_id, state.full_sync, &counts)?;
+                // Last: the entry takes the chain head's lock, held only for the commit.
+                if let Some(log) = &log {
+                    log.append_within(conn, changed.take())?;
+                }
                 Ok(counts)
             })
             .await
@@ -504,18 +541,23 @@ fn reconcile_deletions(
     conn: &mut AnyConnection,
     instance_id: &str,
     generation: i32,
+    changed: &ChangedContacts,
 ) -> Result<i32> {
-    let ended = diesel::update(
-        sync_links::table
-            .filter(sync_links::instance_id.eq(instance_id))
-            .filter(sync_links::deleted_at.is_null())
-            .filter(sync_links::seen_generation.lt(generation)),
-    )
-    .set((
-        sync_links::deleted_at.eq(now()),
-        sync_links::updated_at.eq(now()),
-    ))
-    .execute(conn)?;
+    let stale = sync_links::table
+        .filter(sync_links::instance_id.eq(instance_id))
+        .filter(sync_links::deleted_at.is_null())
+        .filter(sync_links::seen_generation.lt(generation));
+    let unlinked: Vec<Option<String>> = stale.select(sync_links::contact_id).load(conn)?;
+    unlinked
+        .iter()
+        .flatten()
+        .for_each(|contact| changed.note(contact));
+    let ended = diesel::update(stale)
+        .set((
+            sync_links::deleted_at.eq(now()),
+            sync_links::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
     Ok(ended as i32)
 }
 

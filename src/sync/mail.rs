@@ -18,13 +18,13 @@ use sha2::{Digest, Sha256};
 
 use super::erasure::Identities;
 use super::instances::InstanceSettings;
-use super::upsert::{self, Outcome, PageScope};
+use super::upsert::{self, ChangedContacts, Outcome, PageScope};
 use crate::communications::{
     insert_prepared, Channel, CommunicationRow, Direction, PreparedCommunication,
 };
 use crate::db::schema::{
-    communication_attachments, communication_imports, communications, contact_emails, contacts,
-    matter_parties, matters, sync_links, sync_message_links,
+    communication_attachments, communication_imports, communication_participants, communications,
+    contact_emails, contacts, matter_parties, matters, sync_links, sync_message_links,
 };
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
@@ -117,7 +117,7 @@ pub fn apply(
     }
     if record.deleted {
         return Ok(
-            match remove_location(conn, scope.instance_id, &record.external_id)? {
+            match remove_location(conn, scope.instance_id, &record.external_id, scope.changed)? {
                 true => Outcome::Deleted,
                 false => Outcome::Skipped,
             },
@@ -190,6 +190,7 @@ pub(super) fn remove_location(
     conn: &mut AnyConnection,
     instance_id: &str,
     external_id: &str,
+    changed: &ChangedContacts,
 ) -> Result<bool> {
     let link: Option<Option<String>> = sync_message_links::table
         .find((instance_id, external_id))
@@ -215,6 +216,7 @@ pub(super) fn remove_location(
     if imported == 0 {
         return Ok(false);
     }
+    note_participants(conn, changed, &communication_id)?;
     diesel::delete(communications::table.find(&communication_id)).execute(conn)?;
     Ok(true)
 }
@@ -225,6 +227,7 @@ pub fn reconcile_deletions(
     conn: &mut AnyConnection,
     instance_id: &str,
     generation: i32,
+    changed: &ChangedContacts,
 ) -> Result<i32> {
     let stale: Vec<String> = sync_message_links::table
         .filter(sync_message_links::instance_id.eq(instance_id))
@@ -233,7 +236,7 @@ pub fn reconcile_deletions(
         .load(conn)?;
     let mut removed = 0;
     for external_id in stale {
-        if remove_location(conn, instance_id, &external_id)? {
+        if remove_location(conn, instance_id, &external_id, changed)? {
             removed += 1;
         }
     }
@@ -411,6 +414,9 @@ fn import(
         updated_at: timestamp,
     };
     let id = row.id.clone();
+    participants
+        .iter()
+        .for_each(|contact| scope.changed.note(contact));
     insert_prepared(
         conn,
         vec![PreparedCommunication::new(
@@ -515,6 +521,22 @@ fn shared_matter(conn: &mut AnyConnection, contacts: &BTreeSet<String>) -> Resul
         Some(set) if set.len() == 1 => set.into_iter().next(),
         _ => None,
     })
+}
+
+/// Notes the participants of a communication as changed (it is being changed or removed).
+pub(super) fn note_participants(
+    conn: &mut AnyConnection,
+    changed: &ChangedContacts,
+    communication_id: &str,
+) -> Result<()> {
+    let participants: Vec<String> = communication_participants::table
+        .filter(communication_participants::communication_id.eq(communication_id))
+        .select(communication_participants::contact_id)
+        .load(conn)?;
+    participants
+        .iter()
+        .for_each(|contact| changed.note(contact));
+    Ok(())
 }
 
 /// The first characters of the body, whitespace collapsed.

@@ -7,6 +7,7 @@ use lexgate_connectors::{Connector, OutboundContact};
 use tracing::Instrument;
 
 use super::instances::InstanceRow;
+use crate::audit::ChangeLog;
 use crate::contacts;
 use crate::db::schema::{data_recipients, sync_links};
 use crate::db::{new_id, now, AnyConnection, Database};
@@ -55,6 +56,18 @@ pub async fn push_contact(
     connector: &dyn Connector,
     contact_id: &str,
 ) -> Result<String> {
+    push_contact_logged(db, instance, connector, contact_id, None).await
+}
+
+/// Like [`push_contact`], with the disclosure's access-log entry, naming the contact,
+/// appended by `log` in the transaction that records the disclosure.
+pub async fn push_contact_logged(
+    db: &Database,
+    instance: &InstanceRow,
+    connector: &dyn Connector,
+    contact_id: &str,
+    log: Option<&ChangeLog>,
+) -> Result<String> {
     if !connector.capabilities().push_contacts {
         return Err(Error::invalid(
             "input.instanceId",
@@ -79,6 +92,7 @@ pub async fn push_contact(
     let fields = serde_json::to_string(&contact.disclosed_fields())
         .map_err(|e| Error::Internal(format!("json: {e}")))?;
     let recorded_external = external_id.clone();
+    let logged = log.cloned();
     db.transaction(move |conn| {
         diesel::insert_into(data_recipients::table)
             .values((
@@ -91,9 +105,15 @@ pub async fn push_contact(
                 data_recipients::disclosed_at.eq(now()),
             ))
             .execute(conn)?;
+        if let Some(log) = &logged {
+            log.append_within(conn, vec![contact.id.clone()])?;
+        }
         Ok(())
     })
     .await?;
+    if let Some(log) = log {
+        log.committed();
+    }
     Ok(external_id)
 }
 

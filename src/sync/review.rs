@@ -174,6 +174,8 @@ fn import(
         generation,
         rules,
         erasure,
+        // The caller's entry names the contact it answers with.
+        changed: &upsert::ChangedContacts::default(),
     };
     upsert::create_reviewed(conn, &scope, &record)
 }

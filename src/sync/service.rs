@@ -15,6 +15,7 @@ use super::erasure::ErasureRegister;
 use super::instances::{self, InstanceRow};
 use super::runs::{self, Counts, RunRow};
 use super::{push, webhooks, ConnectorRuntime, SyncEngine, SyncError};
+use crate::audit::ChangeLog;
 use crate::contacts::ContactRules;
 use crate::db::schema::oauth_pending;
 use crate::db::{now, Database};
@@ -99,16 +100,21 @@ impl SyncService {
         self.runtime.secrets()
     }
 
-    /// Syncs the instance with this id.
+    /// Syncs the instance with this id; `log`, when given, appends each page's access-log
+    /// entry in the page's transaction.
     pub async fn sync(
         &self,
         instance_id: &str,
         trigger: &str,
         progress: &(dyn Fn(&Counts) + Send + Sync),
+        log: Option<&ChangeLog>,
     ) -> Result<RunRow, SyncError> {
         let id = instance_id.to_owned();
         let instance = self.db.run(move |c| instances::get(c, &id)).await?;
-        self.sync_instance(&instance, trigger, progress).await
+        let connector = self.runtime.connector(&instance)?;
+        self.engine
+            .run_logged(&instance, connector.as_ref(), trigger, progress, log)
+            .await
     }
 
     pub async fn sync_instance(
@@ -123,15 +129,21 @@ impl SyncService {
             .await
     }
 
-    /// Pushes a contact to the instance's provider (recording the disclosure).
-    pub async fn push_contact(&self, instance_id: &str, contact_id: &str) -> Result<String> {
+    /// Pushes a contact to the instance's provider (recording the disclosure, with its
+    /// access-log entry when `log` is given).
+    pub async fn push_contact(
+        &self,
+        instance_id: &str,
+        contact_id: &str,
+        log: Option<&ChangeLog>,
+    ) -> Result<String> {
         let id = instance_id.to_owned();
         let instance = self.db.run(move |c| instances::get(c, &id)).await?;
         let connector = self
             .runtime
             .connector(&instance)
             .map_err(|e| Error::invalid("input.instanceId", e.to_string()))?;
-        push::push_contact(&self.db, &instance, connector.as_ref(), contact_id).await
+        push::push_contact_logged(&self.db, &instance, connector.as_ref(), contact_id, log).await
     }
 
     /// Starts the instance's OAuth authorisation: the URL to send the admin to. The state

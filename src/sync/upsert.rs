@@ -53,6 +53,37 @@ pub struct PageScope<'a> {
     pub generation: i32,
     pub rules: &'a ContactRules,
     pub erasure: &'a dyn ErasureRegister,
+    /// The contacts the page's records changed, for the page's access-log entry.
+    pub changed: &'a ChangedContacts,
+}
+
+/// The contacts a page changed. A record that fails rolls back to its savepoint, and the
+/// contacts it noted are forgotten with it ([`ChangedContacts::mark`], [`ChangedContacts::undo_to`]).
+#[derive(Debug, Default)]
+pub struct ChangedContacts(std::cell::RefCell<Vec<String>>);
+
+impl ChangedContacts {
+    pub fn note(&self, contact_id: &str) {
+        self.0.borrow_mut().push(contact_id.to_owned());
+    }
+
+    /// Where the list stands before a record is applied.
+    pub fn mark(&self) -> usize {
+        self.0.borrow().len()
+    }
+
+    /// Forgets what was noted since `mark`.
+    pub fn undo_to(&self, mark: usize) {
+        self.0.borrow_mut().truncate(mark);
+    }
+
+    /// The contacts noted so far, sorted and once each; the list starts empty again.
+    pub fn take(&self) -> Vec<String> {
+        let mut contacts = std::mem::take(&mut *self.0.borrow_mut());
+        contacts.sort_unstable();
+        contacts.dedup();
+        contacts
+    }
 }
 
 #[derive(Debug, Queryable)]
@@ -131,6 +162,9 @@ pub fn apply(
         let revived = link.as_ref().is_some_and(|l| l.deleted_at.is_some());
         touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
         let changed = add_identifiers(conn, scope, &contact_id, record)?;
+        if changed || revived {
+            scope.changed.note(&contact_id);
+        }
         return Ok(if changed || revived {
             Outcome::Updated
         } else {
@@ -144,12 +178,14 @@ pub fn apply(
             record_provenance(conn, scope, contact_id, record, origin)?;
             touch_link(conn, scope, &record.external_id, Some(contact_id))?;
             add_identifiers(conn, scope, contact_id, record)?;
+            scope.changed.note(contact_id);
             Ok(Outcome::Linked)
         }
         [] => match scope.provenance.rule(origin).filter(|r| r.basis.is_some()) {
             Some(_) => {
                 let contact_id = create_contact(conn, scope, record, origin)?;
                 touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+                scope.changed.note(&contact_id);
                 Ok(Outcome::Created)
             }
             None => queue_review(conn, scope, record, "no legal basis for this origin"),
@@ -179,6 +215,9 @@ fn apply_deletion(
                     sync_links::updated_at.eq(now()),
                 ))
                 .execute(conn)?;
+            if let Some(contact_id) = &link.contact_id {
+                scope.changed.note(contact_id);
+            }
             Ok(Outcome::Deleted)
         }
         _ => Ok(Outcome::Skipped),
@@ -197,6 +236,7 @@ pub fn create_reviewed(
     }
     let contact_id = create_contact(conn, scope, record, RecordOrigin::from(record.origin))?;
     touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+    scope.changed.note(&contact_id);
     Ok(Some(contact_id))
 }
 

@@ -12,6 +12,7 @@ mod calendar;
 mod calendar_feeds;
 mod campaigns;
 mod catalogue;
+mod change_entries;
 mod communications;
 mod connectors;
 mod contacts;
