@@ -51,6 +51,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         default_page_size: settings.default_page_size,
         auth: auth_config(settings)?,
         courts: crate::deadlines::courts::Courts::new(settings.courts.clone()),
+        public_base_url: settings.public_base_url(),
     })
 }
 
@@ -171,7 +172,12 @@ pub async fn mail_worker(db: &Database, settings: &Settings) -> anyhow::Result<M
     };
     let confirmations: Producer =
         Arc::new(move |conn| crate::gdpr::double_opt_in::enqueue_confirmations(conn, &links));
-    MailWorker::new(db.clone(), &settings.mail, vec![reminders, confirmations])
+    let campaigns: Producer = Arc::new(crate::campaigns::sending::settle_sending);
+    MailWorker::new(
+        db.clone(),
+        &settings.mail,
+        vec![reminders, confirmations, campaigns],
+    )
 }
 
 /// Serves HTTP/1 connections until `signal`, then lets requests in flight finish for at most

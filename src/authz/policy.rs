@@ -181,6 +181,16 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("CampaignEdge", EDGE),
     ("CampaignRecipientConnection", CONNECTION),
     ("CampaignRecipientEdge", EDGE),
+    ("CampaignDeliveryConnection", CONNECTION),
+    ("CampaignDeliveryEdge", EDGE),
+    (
+        "CampaignDeliveryCounts",
+        &["pending", "sent", "failed", "unsubscribed"],
+    ),
+    (
+        "SendCampaignPayload",
+        &["campaign", "queued", "alreadySent"],
+    ),
     ("SuppressionConnection", CONNECTION),
     ("SuppressionEdge", EDGE),
     ("PurposePayload", &["purpose"]),
@@ -416,6 +426,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "analogousServices",
         ],
     ),
+    ("SendCampaignInput", &["id"]),
     (
         "UpdateCampaignInput",
         &[
@@ -736,7 +747,12 @@ const RULES: &[TypeRules] = &[
             plain(EVERYONE, &["createCalendarFeed", "revokeCalendarFeed"]),
             plain(
                 CAMPAIGNS,
-                &["createCampaign", "updateCampaign", "deleteCampaign"],
+                &[
+                    "createCampaign",
+                    "updateCampaign",
+                    "deleteCampaign",
+                    "sendCampaign",
+                ],
             ),
             personal(
                 DPO,
@@ -1289,8 +1305,32 @@ const RULES: &[TypeRules] = &[
                 "scheduledAt",
                 "createdAt",
                 "updatedAt",
+                "deliveryCounts",
+                "deliveries",
             ],
         )],
+    },
+    TypeRules {
+        type_name: "CampaignDelivery",
+        groups: &[
+            plain(
+                CAMPAIGNS,
+                &[
+                    "contact",
+                    "basis",
+                    "groundId",
+                    "consentId",
+                    "assessmentId",
+                    "status",
+                    "attempts",
+                    "queuedAt",
+                    "sentAt",
+                    "unsubscribedAt",
+                ],
+            ),
+            // SMTP replies often quote the address.
+            personal(CAMPAIGNS, &["recipient", "lastError"]),
+        ],
     },
     TypeRules {
         type_name: "Reports",

@@ -2,6 +2,8 @@
 //! them (consent, suppression) is the GDPR module's rule; here a campaign records its
 //! purpose and its audience filter.
 
+pub mod sending;
+
 use std::collections::HashMap;
 
 use async_graphql::{InputObject, MaybeUndefined, ID};
@@ -23,9 +25,10 @@ text_enum! {
         Draft => "draft",
         /// Set to be sent at `scheduledAt`.
         Scheduled => "scheduled",
-        /// Being sent now.
+        /// Being sent now: `sendCampaign` queued its messages and some still wait.
         Sending => "sending",
-        /// Sent; its status can no longer change.
+        /// Sent: every message queued was sent or given up; `updateCampaign` can no longer
+        /// change its status (`sendCampaign` can still reach contacts who qualify later).
         Sent => "sent",
         /// Called off; its status can no longer change.
         Cancelled => "cancelled",
@@ -210,6 +213,13 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<Ca
 }
 
 pub fn delete(conn: &mut AnyConnection, id: &str) -> Result<()> {
+    if sending::has_deliveries(conn, id)? {
+        return Err(Error::Conflict {
+            field: Some("input.id".to_owned()),
+            message: "the campaign has been sent: its send records are kept; cancel it instead"
+                .to_owned(),
+        });
+    }
     match diesel::delete(campaigns::table.find(id)).execute(conn)? {
         0 => Err(Error::not_found("Campaign", id)),
         _ => Ok(()),

@@ -956,6 +956,7 @@ diesel::table! {
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        list_unsubscribe -> Nullable<Text>,
     }
 }
 
@@ -967,3 +968,29 @@ diesel::allow_tables_to_appear_in_same_query!(outbox_messages, users);
 diesel::allow_tables_to_appear_in_same_query!(outbox_messages, contacts);
 diesel::allow_tables_to_appear_in_same_query!(outbox_messages, deadlines);
 diesel::allow_tables_to_appear_in_same_query!(outbox_messages, consents);
+
+// Campaigns that are sent (migration 2026-12-08-000201_campaign_sending).
+diesel::table! {
+    campaign_deliveries (id) {
+        id -> Text,
+        campaign_id -> Text,
+        contact_id -> Text,
+        outbox_message_id -> Text,
+        recipient -> Text,
+        basis -> Text,
+        ground_id -> Nullable<Text>,
+        consent_id -> Nullable<Text>,
+        assessment_id -> Nullable<Text>,
+        queued_at -> Timestamp,
+        unsubscribed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(campaign_deliveries -> campaigns (campaign_id));
+diesel::joinable!(campaign_deliveries -> contacts (contact_id));
+diesel::joinable!(campaign_deliveries -> outbox_messages (outbox_message_id));
+
+diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, campaigns);
+diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, contacts);
+diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, outbox_messages);
+diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, purposes);

@@ -45,6 +45,10 @@ pub struct Recipient {
     pub basis: AudienceBasis,
     /// The processing ground relied on (none for soft spam).
     pub ground_id: Option<String>,
+    /// The consent that ground rests on, for a consent.
+    pub consent_id: Option<String>,
+    /// The legitimate-interest assessment that ground rests on, for a legitimate interest.
+    pub assessment_id: Option<String>,
     /// The addresses the campaign may use: those not suppressed.
     pub emails: Vec<String>,
 }
@@ -91,7 +95,7 @@ pub fn recipients(
         let ids: Vec<String> = chunk.iter().map(|(id, _, _)| id.clone()).collect();
         let evidence = gather(conn, &ids, &purpose, soft_spam)?;
         for (id, kind, category) in chunk {
-            let Some((basis, ground_id)) =
+            let Some((basis, ground)) =
                 basis_for(gdpr, &purpose, &evidence, id, kind, category, soft_spam)
             else {
                 continue;
@@ -111,7 +115,17 @@ pub fn recipients(
                 found.push(Recipient {
                     contact_id: id.clone(),
                     basis,
-                    ground_id,
+                    ground_id: ground.map(|g| g.id.clone()),
+                    consent_id: ground.and_then(|g| {
+                        (basis == AudienceBasis::Consent)
+                            .then(|| g.consent_id.clone())
+                            .flatten()
+                    }),
+                    assessment_id: ground.and_then(|g| {
+                        (basis == AudienceBasis::LegitimateInterest)
+                            .then(|| g.assessment_id.clone())
+                            .flatten()
+                    }),
                     emails,
                 });
             }
@@ -120,15 +134,15 @@ pub fn recipients(
     Ok(found)
 }
 
-fn basis_for(
+fn basis_for<'e>(
     gdpr: &GdprContext,
     purpose: &PurposeRow,
-    evidence: &Evidence,
+    evidence: &'e Evidence,
     id: &str,
     kind: &str,
     category: &str,
     soft_spam: bool,
-) -> Option<(AudienceBasis, Option<String>)> {
+) -> Option<(AudienceBasis, Option<&'e ActiveGround>)> {
     if evidence.objected.contains(id) {
         return None;
     }
@@ -152,7 +166,7 @@ fn basis_for(
             _ => Some(AudienceBasis::OtherGround),
         };
         if let Some(basis) = valid {
-            return Some((basis, Some(ground.id.clone())));
+            return Some((basis, Some(ground)));
         }
     }
     let is_client = category == "client" || evidence.clients.contains(id);

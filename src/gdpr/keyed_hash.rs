@@ -23,6 +23,8 @@ pub enum HashDomain {
     Pseudonym,
     /// Signatures of double-opt-in confirmation links.
     ConsentConfirmation,
+    /// Signatures of campaigns' one-click unsubscribe links.
+    Unsubscribe,
 }
 
 impl HashDomain {
@@ -34,6 +36,7 @@ impl HashDomain {
             HashDomain::ExternalId => b"external-id",
             HashDomain::Pseudonym => b"pseudonym",
             HashDomain::ConsentConfirmation => b"consent-confirmation",
+            HashDomain::Unsubscribe => b"unsubscribe",
         }
     }
 }

@@ -13,6 +13,7 @@ pub mod purposes;
 pub mod retention;
 pub mod rights;
 pub mod suppression;
+pub mod unsubscribe;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};
 pub mod anonymized_export;

@@ -32,6 +32,9 @@ pub struct AppState {
     pub sync: std::sync::Arc<crate::sync::SyncService>,
     /// The courts procedural terms can be computed for.
     pub courts: crate::deadlines::courts::Courts,
+    /// Where lexgate is reached from outside (`public_url`, no trailing slash): the base of
+    /// the links mailed to people.
+    pub public_base_url: String,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

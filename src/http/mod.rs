@@ -1,4 +1,5 @@
-//! The HTTP surface: GraphQL, the playground, health and readiness, calendar feeds.
+//! The HTTP surface: GraphQL, the playground, health and readiness, calendar feeds, the
+//! public double-opt-in and one-click unsubscribe pages.
 
 mod authentication;
 mod calendar_feeds;
@@ -6,6 +7,7 @@ mod connectors;
 mod consent;
 mod graphql_over_http;
 mod playground;
+mod unsubscribe;
 
 mod headers;
 mod metrics;
@@ -80,6 +82,12 @@ pub fn router(state: AppState, settings: &Settings) -> Router {
             "/consent/confirm/{token}",
             get(consent::show)
                 .post(consent::confirm)
+                .layer(headers::no_store()),
+        )
+        .route(
+            "/unsubscribe/{token}",
+            get(unsubscribe::show)
+                .post(unsubscribe::unsubscribe)
                 .layer(headers::no_store()),
         )
         .layer(DefaultBodyLimit::max(settings.body_limit_bytes));

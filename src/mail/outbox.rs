@@ -65,6 +65,9 @@ pub struct OutboxRow {
     pub last_error: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The one-click unsubscribe URL the message carries in `List-Unsubscribe` (RFC 8058),
+    /// for campaign messages.
+    pub list_unsubscribe: Option<String>,
 }
 
 /// A message to enqueue.
@@ -86,6 +89,17 @@ pub struct NewMessage {
 
 /// Enqueues a message unless one with its key exists; `true` when it was added.
 pub fn enqueue(conn: &mut AnyConnection, message: NewMessage) -> Result<bool> {
+    Ok(enqueue_with(conn, message, None)?.is_some())
+}
+
+/// Like [`enqueue`], for a message that carries a one-click unsubscribe URL
+/// (`List-Unsubscribe` and `List-Unsubscribe-Post`, RFC 8058); the new message's ID when it
+/// was added.
+pub fn enqueue_with(
+    conn: &mut AnyConnection,
+    message: NewMessage,
+    list_unsubscribe: Option<String>,
+) -> Result<Option<String>> {
     let at = now();
     let row = OutboxRow {
         id: new_id(),
@@ -105,14 +119,16 @@ pub fn enqueue(conn: &mut AnyConnection, message: NewMessage) -> Result<bool> {
         last_error: None,
         created_at: at,
         sent_at: None,
+        list_unsubscribe,
     };
+    let id = row.id.clone();
     let insert = diesel::insert_into(outbox_messages::table).values(&row);
     // Two processes enqueueing the same message at once: the unique key keeps one.
     let added = match conn {
         AnyConnection::Postgresql(pg) => insert.on_conflict_do_nothing().execute(pg)?,
         AnyConnection::Sqlite(sqlite) => insert.on_conflict_do_nothing().execute(sqlite)?,
     };
-    Ok(added == 1)
+    Ok((added == 1).then_some(id))
 }
 
 /// Claims up to `limit` messages due now for `holder` until `lease` has passed, and returns

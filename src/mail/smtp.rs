@@ -4,7 +4,7 @@
 
 use std::time::Duration;
 
-use lettre::message::header::ContentType;
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
@@ -62,16 +62,35 @@ impl Mailer {
         }))
     }
 
-    /// Sends one plain-text message.
-    pub async fn send(&self, to: &str, subject: &str, body: &str) -> Result<(), SendError> {
+    /// Sends one plain-text message; with `list_unsubscribe`, it carries that URL as its
+    /// one-click unsubscribe link (`List-Unsubscribe` and `List-Unsubscribe-Post`, RFC 8058).
+    pub async fn send(
+        &self,
+        to: &str,
+        subject: &str,
+        body: &str,
+        list_unsubscribe: Option<&str>,
+    ) -> Result<(), SendError> {
         let to: Mailbox = to
             .parse()
             .map_err(|e| SendError::Permanent(format!("invalid recipient address: {e}")))?;
-        let message = Message::builder()
+        let mut builder = Message::builder()
             .from(self.from.clone())
             .to(to)
             .subject(subject)
-            .header(ContentType::TEXT_PLAIN)
+            .header(ContentType::TEXT_PLAIN);
+        if let Some(url) = list_unsubscribe {
+            builder = builder
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                    format!("<{url}>"),
+                ))
+                .raw_header(HeaderValue::new(
+                    HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                    "List-Unsubscribe=One-Click".to_owned(),
+                ));
+        }
+        let message = builder
             .body(body.to_owned())
             .map_err(|e| SendError::Permanent(format!("cannot build the message: {e}")))?;
         match self.transport.send(message).await {

@@ -85,7 +85,12 @@ impl MailWorker {
             }
             for message in claimed {
                 let outcome = mailer
-                    .send(&message.recipient, &message.subject, &message.body)
+                    .send(
+                        &message.recipient,
+                        &message.subject,
+                        &message.body,
+                        message.list_unsubscribe.as_deref(),
+                    )
                     .await;
                 let holder = self.holder.clone();
                 let (retry, max_attempts) = (self.retry, self.max_attempts);

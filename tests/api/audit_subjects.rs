@@ -128,13 +128,19 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
         .to_owned();
     let campaign = app
         .data(
-            "mutation { createCampaign(input: { name: \"Walk news\", purpose: \"newsletter\" }) { campaign { id } } }",
+            "mutation { createCampaign(input: { name: \"Walk news\", purpose: \"newsletter\", description: \"Walk text\" }) { campaign { id } } }",
             json!({}),
         )
         .await["createCampaign"]["campaign"]["id"]
         .as_str()
         .expect("campaign id")
         .to_owned();
+    // Sent, so it has a send record naming the person.
+    app.data(
+        "mutation($c: ID!) { sendCampaign(input: { id: $c }) { queued } }",
+        json!({ "c": campaign }),
+    )
+    .await;
     let deadline = app
         .data(
             "mutation($m: ID!) { createDeadline(input: { title: \"Walk filing\", kind: FILING, dueAt: \"2026-12-01T09:00:00Z\", matterId: $m }) { deadline { id } } }",
@@ -223,6 +229,7 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
         walk("Affiliation", &admin, "query($o: ID!) { contact(id: $o) { members { jobTitle } } }", "Socia Walk", person()),
         walk("DuplicateGroup", &admin, "{ findDuplicates { value } }", "+393475550101", Subjects::Contacts(vec![f.person.clone(), f.duplicate.clone()])),
         walk("CampaignRecipient", &admin, "query($c: ID!) { campaignAudience(campaignId: $c) { nodes { emails } } }", "pia.walk@example.it", person()),
+        walk("CampaignDelivery", &admin, "query($c: ID!) { node(id: $c) { ... on Campaign { deliveries { nodes { recipient } } } } }", "pia.walk@example.it", person()),
         walk("Matter", &admin, "query($m: ID!) { matter(id: $m) { description } }", "Walk: recupero", person()),
         walk("Communication", &admin, "query($k: ID!) { node(id: $k) { ... on Communication { summary } } }", "Walk summary", person()),
         walk("CommunicationSource", &admin, "query($k: ID!) { node(id: $k) { ... on Communication { source { messageId } } } }", "walk-1@", person()),

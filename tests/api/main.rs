@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod calendar;
 mod calendar_feeds;
+mod campaign_sending;
 mod campaigns;
 mod catalogue;
 mod change_entries;

@@ -17,6 +17,19 @@ pub struct Received {
     pub to: Vec<String>,
     pub subject: String,
     pub body: String,
+    /// Every header, names in lower case, values unfolded.
+    pub headers: Vec<(String, String)>,
+}
+
+impl Received {
+    /// The first header of this name (any case), if present.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        let name = name.to_ascii_lowercase();
+        self.headers
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| v.as_str())
+    }
 }
 
 pub struct SmtpServer {
@@ -211,6 +224,7 @@ fn parse(text: &str) -> Received {
             .collect(),
         subject: header("subject"),
         body,
+        headers,
     }
 }
 

@@ -1048,13 +1048,51 @@ pub const TABLES: &[TableRules] = &[
             ("last_error", TEXT),
             ("created_at", K),
             ("sent_at", K),
+            // A one-click unsubscribe URL: whoever holds it can unsubscribe the person.
+            ("list_unsubscribe", OMIT),
         ],
         &["contact_id"],
     )
     .erasure(Erasure::Delete, Held::AsFull)
     .export(Export::Section("messages"))
-    .export_skip(&["id", "dedup_key", "claimed_by", "claimed_until"])
+    .export_skip(&[
+        "id",
+        "dedup_key",
+        "claimed_by",
+        "claimed_until",
+        "list_unsubscribe",
+    ])
     .merge(Merge::Move)
     // A confirmation message is the evidence of a double opt-in.
+    .retention(Retention::Evidence),
+    table(
+        "campaign_deliveries",
+        &[
+            ("id", K),
+            ("campaign_id", K),
+            ("contact_id", K),
+            ("outbox_message_id", K),
+            ("recipient", EMAIL),
+            ("basis", K),
+            ("ground_id", K),
+            ("consent_id", K),
+            ("assessment_id", K),
+            ("queued_at", K),
+            ("unsubscribed_at", K),
+        ],
+        &["contact_id"],
+    )
+    .erasure(Erasure::Delete, Held::AsFull)
+    .export(Export::Section("campaignDeliveries"))
+    .export_skip(&["id", "outbox_message_id"])
+    .context(&[Context {
+        column: "campaign_id",
+        table: "campaigns",
+        key: "id",
+        heading: "campaign",
+        columns: &["name", "purpose", "description"],
+    }])
+    .merge(Merge::Move)
+    // What was sent to the person, and on which basis: evidence while the relationship lasts.
     .retention(Retention::Evidence),
 ];
