@@ -464,6 +464,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             // The caldav kind (issue 15).
             "pastDays",
             "futureDays",
+            "deadlineUsers",
         ],
     ),
     (
@@ -838,6 +839,7 @@ const RULES: &[TypeRules] = &[
                 "storeBodies",
                 "ignoreAddresses",
                 "hasPassword",
+                "deadlineUsers",
             ],
         )],
     },
@@ -860,6 +862,9 @@ const RULES: &[TypeRules] = &[
                 "review",
                 "failed",
                 "errors",
+                "pushed",
+                "pushRemoved",
+                "pushConflicts",
             ],
         )],
     },
