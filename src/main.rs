@@ -404,6 +404,12 @@ async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitC
                     "{}: {}: {} created, {} updated, {} linked, {} deleted, {} skipped, {} to review, {} failed",
                     instance.name, run.status, run.created, run.updated, run.linked, run.deleted, run.skipped, run.review, run.failed
                 );
+                if run.pushed + run.push_removed + run.push_conflicts > 0 {
+                    println!(
+                        "  deadlines: {} pushed, {} removed, {} left as edited in the calendar",
+                        run.pushed, run.push_removed, run.push_conflicts
+                    );
+                }
                 for error in run.errors() {
                     let record = error
                         .external_id

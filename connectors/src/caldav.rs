@@ -10,6 +10,8 @@
 //!   `If-None-Match: *` and updated with `If-Match`. The event carries a digest of what
 //!   lexgate wrote (`X-LEXGATE-DIGEST`), so after a 412 a re-read tells an event nobody
 //!   touched (updated) from one someone edited at the provider (left alone: a conflict).
+//!   Removal is a `DELETE` with `If-Match`; after a 412 the same re-read decides (an event
+//!   edited at the provider is kept).
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use icalendar::{
@@ -22,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::http::{HttpClient, HttpError};
 use crate::{
     BoxFuture, Capabilities, Connector, ConnectorError, Cursor, DeadlinePush, EventOccurrence,
-    OutboundDeadline, Page, PushOutcome, PushedEvent, RemoteEvent,
+    OutboundDeadline, Page, PushOutcome, PushedEvent, RemoteEvent, RemoveOutcome,
 };
 
 pub const KIND: &str = "caldav";
@@ -325,15 +327,48 @@ impl CalDavConnector {
                 });
             }
         }
-        // Edited at the provider (or changing under us): not overwritten.
+        // Edited at the provider (or changing under us): not overwritten. The version seen is
+        // kept with lexgate's digest: nothing is sent again until the deadline changes.
         Ok(DeadlinePush {
             outcome: PushOutcome::Conflict,
-            pushed: PushedEvent {
-                external_id: url.path().to_owned(),
-                version: etag,
-                digest: remote_digest,
-            },
+            pushed: pushed(etag),
         })
+    }
+
+    async fn delete(&self, url: &Url, etag: &str) -> Result<bool, ConnectorError> {
+        let response = self
+            .send(
+                self.request(Method::DELETE, url.clone())
+                    .header("If-Match", etag),
+            )
+            .await?;
+        match response.status() {
+            StatusCode::PRECONDITION_FAILED => Ok(false),
+            StatusCode::NOT_FOUND | StatusCode::GONE => Ok(true),
+            status if status.is_success() => Ok(true),
+            status => Err(refused("DELETE", status)),
+        }
+    }
+
+    async fn remove(&self, pushed: &PushedEvent) -> Result<RemoveOutcome, ConnectorError> {
+        let url = self.member(&pushed.external_id).ok_or_else(|| {
+            ConnectorError::Protocol("the event lies outside the calendar".into())
+        })?;
+        if let Some(etag) = pushed.version.as_deref() {
+            if self.delete(&url, etag).await? {
+                return Ok(RemoveOutcome::Removed);
+            }
+        }
+        // Changed since (or no version known): re-read and remove only what nobody edited.
+        let Some((etag, remote)) = self.get(&url).await? else {
+            return Ok(RemoveOutcome::Removed);
+        };
+        let (remote_digest, written_digest) = remote_digests(&remote)?;
+        let untouched = written_digest.as_deref() == Some(remote_digest.as_str());
+        match (untouched, etag) {
+            (true, Some(etag)) if self.delete(&url, &etag).await? => Ok(RemoveOutcome::Removed),
+            _ => Ok(RemoveOutcome::Kept),
+        }
     }
 }
 
@@ -391,6 +426,13 @@ impl Connector for CalDavConnector {
         deadline: &'a OutboundDeadline,
     ) -> BoxFuture<'a, Result<DeadlinePush, ConnectorError>> {
         Box::pin(self.push(deadline))
+    }
+
+    fn remove_deadline<'a>(
+        &'a self,
+        pushed: &'a PushedEvent,
+    ) -> BoxFuture<'a, Result<RemoveOutcome, ConnectorError>> {
+        Box::pin(self.remove(pushed))
     }
 }
 

@@ -155,6 +155,15 @@ pub trait Connector: Send + Sync {
         Box::pin(async { Err(ConnectorError::Unsupported("push deadlines")) })
     }
 
+    /// Removes an event an earlier push left (its deadline was completed, cancelled or
+    /// deleted), never one edited at the provider since `pushed.version`.
+    fn remove_deadline<'a>(
+        &'a self,
+        _pushed: &'a PushedEvent,
+    ) -> BoxFuture<'a, Result<RemoveOutcome, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("remove deadlines")) })
+    }
+
     /// Records a time entry remotely; returns the provider's id for it.
     fn push_time_entry<'a>(
         &'a self,

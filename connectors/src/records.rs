@@ -225,11 +225,23 @@ pub enum PushOutcome {
     Conflict,
 }
 
+/// What became of an event lexgate asked the provider to remove.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoveOutcome {
+    /// Removed, or already gone.
+    Removed,
+    /// Edited at the provider since lexgate's version (one lexgate has not seen): kept.
+    Kept,
+}
+
 /// The result of pushing a deadline.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DeadlinePush {
     pub outcome: PushOutcome,
-    /// What is at the provider now (for a conflict: the provider's version).
+    /// What is at the provider now. For a conflict: the provider's version (ETag) with the
+    /// digest of what lexgate wanted to send, so the same deadline is not sent again until it
+    /// changes in lexgate, and then only conditionally on the version seen.
     pub pushed: PushedEvent,
 }
 

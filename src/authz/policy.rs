@@ -475,6 +475,7 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             // The caldav kind (issue 15).
             "pastDays",
             "futureDays",
+            "deadlineUsers",
         ],
     ),
     (
@@ -854,6 +855,7 @@ const RULES: &[TypeRules] = &[
                 "storeBodies",
                 "ignoreAddresses",
                 "hasPassword",
+                "deadlineUsers",
             ],
         )],
     },
@@ -876,6 +878,9 @@ const RULES: &[TypeRules] = &[
                 "review",
                 "failed",
                 "errors",
+                "pushed",
+                "pushRemoved",
+                "pushConflicts",
             ],
         )],
     },

@@ -787,6 +787,9 @@ diesel::table! {
         review -> Integer,
         failed -> Integer,
         errors -> Text,
+        pushed -> Integer,
+        push_removed -> Integer,
+        push_conflicts -> Integer,
     }
 }
 
@@ -994,3 +997,21 @@ diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, campaigns);
 diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, contacts);
 diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, outbox_messages);
 diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, purposes);
+// Deadlines pushed to calendars (migration 2026-12-08-000501).
+diesel::table! {
+    deadline_pushes (instance_id, deadline_id) {
+        instance_id -> Text,
+        deadline_id -> Text,
+        external_id -> Text,
+        uid -> Text,
+        etag -> Nullable<Text>,
+        digest -> Text,
+        outcome -> Text,
+        pushed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(deadline_pushes -> connector_instances (instance_id));
+
+diesel::allow_tables_to_appear_in_same_query!(deadline_pushes, connector_instances);
+diesel::allow_tables_to_appear_in_same_query!(deadline_pushes, deadlines);

@@ -107,6 +107,11 @@ impl ConnectorInstance {
         Ok(self.0.settings().gql()?.ignore_addresses)
     }
 
+    /// CalDAV: the users (by email) whose deadlines and hearings are pushed to the calendar.
+    async fn deadline_users(&self) -> async_graphql::Result<Vec<String>> {
+        Ok(self.0.settings().gql()?.deadline_users)
+    }
+
     /// Whether a password is stored (its value is never shown).
     async fn has_password(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
         Ok(self.credentials(ctx)?.is_some_and(|c| c.password.is_some()))
@@ -266,6 +271,22 @@ impl SyncRun {
     /// Failed records by the provider's id; messages name fields, never values.
     async fn errors(&self) -> Vec<RunError> {
         self.0.errors()
+    }
+
+    /// Deadline events the run created or updated at the provider.
+    async fn pushed(&self) -> i32 {
+        self.0.pushed
+    }
+
+    /// Deadline events the run removed at the provider (the deadline was completed,
+    /// cancelled, deleted or reassigned).
+    async fn push_removed(&self) -> i32 {
+        self.0.push_removed
+    }
+
+    /// Deadline events edited at the provider that the run left as they were.
+    async fn push_conflicts(&self) -> i32 {
+        self.0.push_conflicts
     }
 }
 

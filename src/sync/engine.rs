@@ -8,11 +8,13 @@ use std::sync::Arc;
 
 use diesel::prelude::*;
 use lexgate_connectors::{
-    Connector, ConnectorError, Cursor, Page, RemoteCommunication, RemoteContact, RemoteEvent,
+    Connector, ConnectorError, Cursor, Page, PushOutcome, RemoteCommunication, RemoteContact,
+    RemoteEvent, RemoveOutcome,
 };
 use tracing::Instrument;
 
 use super::calendar;
+use super::deadline_push;
 use super::erasure::ErasureRegister;
 use super::instances::InstanceRow;
 use super::lease;
@@ -203,6 +205,14 @@ impl SyncEngine {
                 break;
             }
         }
+        if result.is_ok() && offered.push_deadlines {
+            if let Err(error) = self
+                .push_deadlines(instance, connector, &run, &mut counts)
+                .await
+            {
+                result = Err(error);
+            }
+        }
         let (status, full) = match &result {
             Ok(full) => (SyncRunStatus::Succeeded, *full),
             Err(message) => {
@@ -310,6 +320,91 @@ impl SyncEngine {
                 return Ok(full);
             }
         }
+    }
+
+    /// After the pull: sends the deadlines the instance covers and removes the events of
+    /// those it no longer does (see `deadline_push`); each result is committed as it comes,
+    /// with the run's counts. A deadline the provider refuses is counted as failed; an
+    /// unreachable provider or refused credentials stop the run.
+    async fn push_deadlines(
+        &self,
+        instance: &InstanceRow,
+        connector: &dyn Connector,
+        run: &RunRow,
+        counts: &mut Counts,
+    ) -> Result<(), String> {
+        let settings = instance.settings().map_err(|e| e.to_string())?;
+        if settings.deadline_users.is_empty() {
+            return Ok(());
+        }
+        let instance_id = instance.id.clone();
+        let plan = self
+            .db
+            .run(move |conn| deadline_push::plan(conn, &instance_id, &settings, chrono::Utc::now()))
+            .await
+            .map_err(|e| e.to_string())?;
+        for deadline in &plan.send {
+            let push = match deadline_push::send(connector, &instance.name, deadline).await {
+                Ok(push) => push,
+                Err(error) if deadline_push::stops_the_run(&error) => return Err(error.to_string()),
+                Err(error) => {
+                    counts.fail(Some(&deadline.id), format!("push: {error}"));
+                    continue;
+                }
+            };
+            let unchanged = push.outcome == PushOutcome::Unchanged
+                && deadline.previous.as_ref() == Some(&push.pushed);
+            if unchanged {
+                continue;
+            }
+            deadline_push::count(counts, push.outcome);
+            let id = deadline.id.clone();
+            self.commit_push(instance, run, counts, move |conn, instance_id| {
+                deadline_push::record_push(conn, instance_id, &id, &push)
+            })
+            .await?;
+        }
+        for (deadline_id, pushed) in &plan.remove {
+            let outcome = match deadline_push::remove(connector, &instance.name, pushed).await {
+                Ok(outcome) => outcome,
+                Err(error) if deadline_push::stops_the_run(&error) => return Err(error.to_string()),
+                Err(error) => {
+                    counts.fail(Some(deadline_id), format!("remove: {error}"));
+                    continue;
+                }
+            };
+            match outcome {
+                RemoveOutcome::Removed => counts.push_removed += 1,
+                RemoveOutcome::Kept => counts.push_conflicts += 1,
+            }
+            let (id, pushed) = (deadline_id.clone(), pushed.clone());
+            self.commit_push(instance, run, counts, move |conn, instance_id| {
+                deadline_push::record_removal(conn, instance_id, &id, &pushed, outcome)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// One push's record and the run's counts in one transaction, while the lease holds.
+    async fn commit_push(
+        &self,
+        instance: &InstanceRow,
+        run: &RunRow,
+        counts: &Counts,
+        write: impl FnOnce(&mut AnyConnection, &str) -> Result<()> + Send + 'static,
+    ) -> Result<(), String> {
+        let (instance_id, holder, ttl) = (instance.id.clone(), self.holder.clone(), self.lease_ttl);
+        let (run_id, counts) = (run.id.clone(), counts.clone());
+        self.db
+            .transaction(move |conn| {
+                ensure_lease(conn, &instance_id, &holder, ttl)?;
+                write(conn, &instance_id)?;
+                let full_sync = runs::get(conn, &run_id)?.full_sync;
+                runs::record(conn, &run_id, full_sync, &counts)
+            })
+            .await
+            .map_err(|e| e.to_string())
     }
 
     /// Each time an import has doubled what it created, the planner learns the new sizes of

@@ -9,9 +9,10 @@ use lexgate_connectors::secrets::SecretBox;
 use serde::{Deserialize, Serialize};
 
 use super::provenance::{Provenance, ProvenanceRuleInput};
-use crate::db::schema::connector_instances;
+use crate::db::schema::{connector_instances, users};
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result, Validator};
+use crate::listing::lower;
 use crate::validation::non_blank;
 
 /// The connector kinds this build can run.
@@ -88,6 +89,9 @@ pub struct InstanceSettings {
     /// the sync (recurring events are expanded in it).
     pub past_days: u32,
     pub future_days: u32,
+    /// The `caldav` kind: the users (by email, lower-case) whose deadlines and hearings are
+    /// pushed to the calendar (see `deadline_push`); none: nothing is pushed.
+    pub deadline_users: Vec<String>,
 }
 
 impl InstanceSettings {
@@ -228,6 +232,10 @@ pub struct CreateConnectorInstanceInput {
     pub past_days: Option<i32>,
     /// CalDAV: days after now up to which events are imported (default 365).
     pub future_days: Option<i32>,
+    /// CalDAV: the email addresses of the users whose open court deadlines, hearings and
+    /// filings are pushed to this calendar (assigned to them, to a team of theirs, or of a
+    /// matter they are responsible for); none: nothing is pushed.
+    pub deadline_users: Option<Vec<String>>,
     /// Shared secret of inbound webhook signatures.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
@@ -456,9 +464,44 @@ fn check_calendar_settings(
         ignore_addresses: ignore_addresses(input),
         past_days,
         future_days,
+        deadline_users: input
+            .deadline_users
+            .iter()
+            .flatten()
+            .map(|e| e.trim().to_lowercase())
+            .collect(),
         ..InstanceSettings::default()
     };
     (base_url, settings)
+}
+
+/// Pushing deadlines is for calendar kinds, to users lexgate knows.
+fn check_deadline_users(
+    conn: &mut AnyConnection,
+    v: &mut Validator,
+    kind: &str,
+    settings: &InstanceSettings,
+) -> Result<()> {
+    if settings.deadline_users.is_empty() {
+        return Ok(());
+    }
+    if kind != lexgate_connectors::caldav::KIND {
+        v.add("input.deadlineUsers", "only kind caldav pushes deadlines");
+        return Ok(());
+    }
+    let known: Vec<String> = users::table
+        .filter(lower(users::email).eq_any(&settings.deadline_users))
+        .select(lower(users::email))
+        .load(conn)?;
+    for (i, email) in settings.deadline_users.iter().enumerate() {
+        if !known.contains(email) {
+            v.add(
+                format!("input.deadlineUsers[{i}]"),
+                "no user has this email",
+            );
+        }
+    }
+    Ok(())
 }
 
 fn check_own_domains(
@@ -610,6 +653,7 @@ fn build(
             _ => false,
         };
     let kind_settings = check_kind_settings(&mut v, &kind, &input, has_password);
+    check_deadline_users(conn, &mut v, &kind, &kind_settings.1)?;
     check_schedule(&mut v, input.schedule_minutes);
     let page_size = input.page_size.unwrap_or(100);
     if !(1..=1000).contains(&page_size) {

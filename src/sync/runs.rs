@@ -65,6 +65,9 @@ pub struct RunRow {
     pub review: i32,
     pub failed: i32,
     pub errors: String,
+    pub pushed: i32,
+    pub push_removed: i32,
+    pub push_conflicts: i32,
 }
 
 /// One record that failed, by the provider's id; the message names fields, never values.
@@ -89,6 +92,12 @@ pub struct Counts {
     pub review: i32,
     pub failed: i32,
     pub errors: Vec<RunError>,
+    /// Deadline events created or updated at the provider.
+    pub pushed: i32,
+    /// Deadline events removed at the provider.
+    pub push_removed: i32,
+    /// Deadline events edited at the provider and left alone.
+    pub push_conflicts: i32,
 }
 
 /// The most errors kept per run; the count keeps counting.
@@ -164,6 +173,9 @@ pub fn start(
         review: 0,
         failed: 0,
         errors: "[]".to_owned(),
+        pushed: 0,
+        push_removed: 0,
+        push_conflicts: 0,
     };
     diesel::insert_into(sync_runs::table)
         .values(&row)
@@ -191,6 +203,9 @@ pub fn record(
             sync_runs::review.eq(counts.review),
             sync_runs::failed.eq(counts.failed),
             sync_runs::errors.eq(errors),
+            sync_runs::pushed.eq(counts.pushed),
+            sync_runs::push_removed.eq(counts.push_removed),
+            sync_runs::push_conflicts.eq(counts.push_conflicts),
         ))
         .execute(conn)?;
     Ok(())

@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod calendar;
 mod calendar_feeds;
+mod calendar_push;
 mod campaign_sending;
 mod campaigns;
 mod catalogue;

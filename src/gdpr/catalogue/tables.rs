@@ -959,6 +959,25 @@ pub const TABLES: &[TableRules] = &[
             ("review", K),
             ("failed", K),
             ("errors", K),
+            ("pushed", K),
+            ("push_removed", K),
+            ("push_conflicts", K),
+        ],
+        &[],
+    ),
+    // What lexgate left in a calendar for a deadline: the provider's href and version and a
+    // digest, no personal data (the deadline's own text stays in `deadlines`).
+    table(
+        "deadline_pushes",
+        &[
+            ("instance_id", K),
+            ("deadline_id", K),
+            ("external_id", K),
+            ("uid", K),
+            ("etag", K),
+            ("digest", K),
+            ("outcome", K),
+            ("pushed_at", K),
         ],
         &[],
     ),
