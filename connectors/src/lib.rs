@@ -4,8 +4,9 @@
 //! returns normalised records with an opaque cursor; it never touches lexgate's database.
 //! The sync engine in the server applies provenance and GDPR rules to what it returns.
 //!
-//! Kinds: [`json_feed`] (lexgate's normalised records over OAuth 2) and [`imap`] (a firm
-//! mailbox).
+//! Kinds: [`json_feed`] (lexgate's normalised records over OAuth 2), [`imap`] (a firm
+//! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph) and
+//! [`caldav`] (a calendar).
 //!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
@@ -17,6 +18,8 @@ pub mod caldav;
 pub mod dav_servers;
 #[cfg(feature = "testing")]
 pub mod dovecot;
+pub mod gmail;
+pub mod graph_mail;
 pub mod http;
 pub mod imap;
 pub mod json_feed;

@@ -20,6 +20,8 @@ use sha2::{Digest, Sha256};
 use crate::oauth::{OAuthApp, TokenSet};
 use crate::{OutboundContact, RemoteContact};
 
+pub mod mail_apis;
+
 pub const CLIENT_ID: &str = "lexgate-test-client";
 pub const CLIENT_SECRET: &str = "lexgate-test-secret";
 
@@ -87,8 +89,25 @@ fn lock(state: &Mutex<FakeState>) -> MutexGuard<'_, FakeState> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// Checks bearer tokens against those the fake provider issued, for the API fakes that
+/// share its authorisation server.
+#[derive(Clone)]
+pub struct BearerCheck(Arc<Mutex<FakeState>>);
+
+impl BearerCheck {
+    /// Whether the request carries an access token the provider issued and still accepts.
+    pub fn accepts(&self, headers: &HeaderMap) -> bool {
+        bearer_valid(&lock(&self.0), headers)
+    }
+}
+
 impl FakeProvider {
     pub async fn start() -> FakeProvider {
+        FakeProvider::start_with(|_| Router::new()).await
+    }
+
+    /// The provider with more routes (another API) behind the same authorisation server.
+    pub async fn start_with(routes: impl FnOnce(BearerCheck) -> Router) -> FakeProvider {
         let state = Arc::new(Mutex::new(FakeState {
             token_lifetime_seconds: 3600,
             ..FakeState::default()
@@ -97,7 +116,8 @@ impl FakeProvider {
             .route("/authorize", get(authorize))
             .route("/token", axum::routing::post(token))
             .route("/contacts", get(list_contacts).post(push_contact))
-            .with_state(state.clone());
+            .with_state(state.clone())
+            .merge(routes(BearerCheck(state.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("a free loopback port for the fake provider");

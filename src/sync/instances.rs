@@ -20,6 +20,8 @@ pub const KINDS: &[&str] = &[
     lexgate_connectors::json_feed::KIND,
     lexgate_connectors::imap::KIND,
     lexgate_connectors::caldav::KIND,
+    lexgate_connectors::graph_mail::KIND,
+    lexgate_connectors::gmail::KIND,
 ];
 
 /// The calendar window of the `caldav` kind by default, in days before and after now.
@@ -195,10 +197,12 @@ pub struct CreateConnectorInstanceInput {
     pub kind: String,
     /// `https://…` for HTTP kinds; `imaps://host[:port]` (TLS) or `imap://host[:port]`
     /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP; the calendar
-    /// collection's `https://` URL for CalDAV (`http://` only on loopback).
+    /// collection's `https://` URL for CalDAV (`http://` only on loopback); the API root
+    /// for graph_mail (`https://graph.microsoft.com/v1.0`) and gmail
+    /// (`https://gmail.googleapis.com`).
     pub base_url: String,
-    /// The OAuth registration: required by kinds that use OAuth (json_feed; IMAP with an
-    /// XOAUTH2 or OAUTHBEARER login).
+    /// The OAuth registration: required by kinds that use OAuth (json_feed, graph_mail,
+    /// gmail; IMAP with an XOAUTH2 or OAUTHBEARER login).
     pub client_id: Option<String>,
     /// The OAuth client secret; stored sealed and never returned.
     #[graphql(secret)]
@@ -219,7 +223,8 @@ pub struct CreateConnectorInstanceInput {
     pub login: Option<ConnectorLogin>,
     /// IMAP without TLS: only towards a loopback address.
     pub plaintext: Option<bool>,
-    /// Mail kinds: the folders synced (INBOX by default).
+    /// Mail kinds: the folders synced (INBOX by default; graph_mail: folder names such as
+    /// `inbox`, `sentitems` or ids; gmail: label ids such as `INBOX`, `SENT`).
     pub folders: Option<Vec<String>>,
     /// Mail kinds: the firm's own domains (at least one).
     pub own_domains: Option<Vec<String>>,
@@ -347,6 +352,9 @@ fn check_kind_settings(
     if kind == lexgate_connectors::caldav::KIND {
         return check_calendar_settings(v, input, has_password);
     }
+    if kind == lexgate_connectors::graph_mail::KIND || kind == lexgate_connectors::gmail::KIND {
+        return check_mail_api_settings(v, kind, input);
+    }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
     let settings = InstanceSettings {
@@ -387,18 +395,7 @@ fn check_mail_settings(
             settings.scopes = input.scopes.clone();
         }
     }
-    let folders: Vec<String> = match &input.folders {
-        None => vec!["INBOX".to_owned()],
-        Some(folders) => folders.iter().map(|f| f.trim().to_owned()).collect(),
-    };
-    if folders.is_empty() {
-        v.add("input.folders", "at least one folder");
-    }
-    for (i, folder) in folders.iter().enumerate() {
-        if folder.is_empty() || folder.chars().any(char::is_control) {
-            v.add(format!("input.folders[{i}]"), "a folder name");
-        }
-    }
+    let folders = check_folders(v, input, "INBOX");
     let own_domains = check_own_domains(v, input, "imap");
     let ignore_addresses = ignore_addresses(input);
     let settings = InstanceSettings {
@@ -412,6 +409,86 @@ fn check_mail_settings(
         ..settings
     };
     (base_url, settings)
+}
+
+/// The mail API kinds, `graph_mail` (Microsoft Graph) and `gmail` (Gmail API): the API
+/// root, the OAuth registration (their only login), the folders (Graph folder names or ids,
+/// Gmail label ids) and the firm's own domains.
+fn check_mail_api_settings(
+    v: &mut Validator,
+    kind: &str,
+    input: &CreateConnectorInstanceInput,
+) -> (String, InstanceSettings) {
+    let (root, default_folder) = if kind == lexgate_connectors::gmail::KIND {
+        ("the API root, e.g. https://gmail.googleapis.com", "INBOX")
+    } else {
+        (
+            "the Graph root, e.g. https://graph.microsoft.com/v1.0",
+            "inbox",
+        )
+    };
+    let base_url = check_api_url(v, &input.base_url, root);
+    if input.login.is_some() {
+        v.add(
+            "input.login",
+            format!("kind {kind} logs in with OAuth: leave login out"),
+        );
+    }
+    if input.password.is_some() {
+        v.add(
+            "input.password",
+            format!("kind {kind} logs in with OAuth, not a password"),
+        );
+    }
+    let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
+    let folders = check_folders(v, input, default_folder);
+    let settings = InstanceSettings {
+        client_id,
+        auth_url,
+        token_url,
+        scopes: input.scopes.clone(),
+        folders,
+        own_domains: check_own_domains(v, input, kind),
+        store_bodies: input.store_bodies.unwrap_or(false),
+        ignore_addresses: ignore_addresses(input),
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
+}
+
+/// The folders synced, `default` when left out; each a name.
+fn check_folders(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    default: &str,
+) -> Vec<String> {
+    let folders: Vec<String> = match &input.folders {
+        None => vec![default.to_owned()],
+        Some(folders) => folders.iter().map(|f| f.trim().to_owned()).collect(),
+    };
+    if folders.is_empty() {
+        v.add("input.folders", "at least one folder");
+    }
+    for (i, folder) in folders.iter().enumerate() {
+        if folder.is_empty() || folder.chars().any(char::is_control) {
+            v.add(format!("input.folders[{i}]"), "a folder name");
+        }
+    }
+    folders
+}
+
+/// A mail API's root: `https://`, or `http://` towards a loopback address (tests).
+fn check_api_url(v: &mut Validator, url: &str, what: &str) -> String {
+    let url = url.trim().to_owned();
+    match reqwest::Url::parse(&url) {
+        Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
+        Ok(parsed) if parsed.scheme() == "http" && is_loopback(&parsed) => {}
+        _ => v.add(
+            "input.baseUrl",
+            format!("{what} (http:// only to a loopback address)"),
+        ),
+    }
+    url
 }
 
 /// A CalDAV calendar collection: `https://`, or `http://` towards a loopback address.
@@ -721,6 +798,10 @@ pub fn update(
             check_imap_url(&mut v, url, row.settings()?.plaintext)
         } else if row.kind == lexgate_connectors::caldav::KIND {
             check_caldav_url(&mut v, url)
+        } else if row.kind == lexgate_connectors::graph_mail::KIND
+            || row.kind == lexgate_connectors::gmail::KIND
+        {
+            check_api_url(&mut v, url, "the API root")
         } else {
             check_url(&mut v, "input.baseUrl", url)
         };

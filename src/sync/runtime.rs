@@ -6,6 +6,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use lexgate_connectors::caldav::{self, CalDavConfig, CalDavConnector};
+use lexgate_connectors::gmail::{self, GmailConnector};
+use lexgate_connectors::graph_mail::{self, GraphMailConnector};
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
 use lexgate_connectors::imap::{self, ImapConnector, ImapLogin, ImapSettings};
 use lexgate_connectors::json_feed::{self, JsonFeedConnector};
@@ -200,6 +202,24 @@ impl ConnectorRuntime {
                 client,
                 settings.page_size,
             ))),
+            graph_mail::KIND => Ok(Arc::new(
+                GraphMailConnector::new(
+                    &instance.base_url,
+                    client,
+                    settings.folders.clone(),
+                    settings.page_size,
+                )
+                .map_err(|e| SyncError::Setup(e.to_string()))?,
+            )),
+            gmail::KIND => Ok(Arc::new(
+                GmailConnector::new(
+                    &instance.base_url,
+                    client,
+                    settings.folders.clone(),
+                    settings.page_size,
+                )
+                .map_err(|e| SyncError::Setup(e.to_string()))?,
+            )),
             other => Err(SyncError::Setup(format!("unknown connector kind {other}"))),
         }
     }

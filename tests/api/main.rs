@@ -28,6 +28,7 @@ mod gdpr;
 mod http;
 mod limits;
 mod mail;
+mod mail_apis;
 mod matters;
 mod metrics;
 mod minimisation;
