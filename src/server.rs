@@ -171,7 +171,12 @@ pub async fn mail_worker(db: &Database, settings: &Settings) -> anyhow::Result<M
     };
     let confirmations: Producer =
         Arc::new(move |conn| crate::gdpr::double_opt_in::enqueue_confirmations(conn, &links));
-    MailWorker::new(db.clone(), &settings.mail, vec![reminders, confirmations])
+    let digests: Producer = Arc::new(crate::deadlines::digest::enqueue_due_now);
+    MailWorker::new(
+        db.clone(),
+        &settings.mail,
+        vec![reminders, digests, confirmations],
+    )
 }
 
 /// Serves HTTP/1 connections until `signal`, then lets requests in flight finish for at most

@@ -236,6 +236,11 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
         &["id", "createdAt", "revokedAt", "lastUsedAt"],
     ),
     ("CreateCalendarFeedPayload", &["feed", "path"]),
+    (
+        "DailyDigest",
+        &["enabled", "hour", "timeZone", "daysAhead", "updatedAt"],
+    ),
+    ("DailyDigestPayload", &["dailyDigest"]),
     ("CalendarFeedPayload", &["feed"]),
     ("UserPayload", &["user"]),
     ("TeamPayload", &["team"]),
@@ -328,6 +333,10 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ("SetUserPasswordInput", &["userId", "password"]),
     ("CreateApiKeyInput", &["name", "role", "expiresAt"]),
     ("DeleteInput", &["id"]),
+    (
+        "SetDailyDigestInput",
+        &["enabled", "hour", "timeZone", "daysAhead"],
+    ),
     ("MergeContactsInput", &["survivorId", "mergedIds"]),
     ("EmailInput", &["address", "label", "isPec"]),
     ("PhoneInput", &["number", "label"]),
@@ -652,6 +661,7 @@ const RULES: &[TypeRules] = &[
             ),
             plain(CASEWORK, &["computeDeadline"]),
             plain(EVERYONE, &["calendarFeeds"]),
+            plain(EVERYONE, &["dailyDigest"]),
             plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
             // The record of processing is the DPO's; admins may read it (and its export
@@ -734,6 +744,7 @@ const RULES: &[TypeRules] = &[
                 &["deleteDeadline"],
             ),
             plain(EVERYONE, &["createCalendarFeed", "revokeCalendarFeed"]),
+            plain(EVERYONE, &["setDailyDigest"]),
             plain(
                 CAMPAIGNS,
                 &["createCampaign", "updateCampaign", "deleteCampaign"],

@@ -967,3 +967,19 @@ diesel::allow_tables_to_appear_in_same_query!(outbox_messages, users);
 diesel::allow_tables_to_appear_in_same_query!(outbox_messages, contacts);
 diesel::allow_tables_to_appear_in_same_query!(outbox_messages, deadlines);
 diesel::allow_tables_to_appear_in_same_query!(outbox_messages, consents);
+
+// Users' daily digests (migration 2026-12-08-000101_daily_digests).
+diesel::table! {
+    daily_digests (user_id) {
+        user_id -> Text,
+        enabled -> Bool,
+        hour -> Integer,
+        time_zone -> Text,
+        days_ahead -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(daily_digests -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(daily_digests, users);
