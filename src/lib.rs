@@ -1,5 +1,9 @@
 //! lexgate: the law-firm CRM behind one GraphQL API, on embedded SQLite or PostgreSQL.
 
+// The merged Query and Mutation roots nest their resolvers' futures deeper than the default
+// limit lets the compiler prove them `Send`.
+#![recursion_limit = "256"]
+
 pub mod audit;
 pub mod auth;
 pub mod authz;

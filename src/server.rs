@@ -173,10 +173,11 @@ pub async fn mail_worker(db: &Database, settings: &Settings) -> anyhow::Result<M
     let confirmations: Producer =
         Arc::new(move |conn| crate::gdpr::double_opt_in::enqueue_confirmations(conn, &links));
     let campaigns: Producer = Arc::new(crate::campaigns::sending::settle_sending);
+    let digests: Producer = Arc::new(crate::deadlines::digest::enqueue_due_now);
     MailWorker::new(
         db.clone(),
         &settings.mail,
-        vec![reminders, confirmations, campaigns],
+        vec![reminders, digests, confirmations, campaigns],
     )
 }
 

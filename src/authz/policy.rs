@@ -246,6 +246,11 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
         &["id", "createdAt", "revokedAt", "lastUsedAt"],
     ),
     ("CreateCalendarFeedPayload", &["feed", "path"]),
+    (
+        "DailyDigest",
+        &["enabled", "hour", "timeZone", "daysAhead", "updatedAt"],
+    ),
+    ("DailyDigestPayload", &["dailyDigest"]),
     ("CalendarFeedPayload", &["feed"]),
     ("UserPayload", &["user"]),
     ("TeamPayload", &["team"]),
@@ -338,6 +343,10 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ("SetUserPasswordInput", &["userId", "password"]),
     ("CreateApiKeyInput", &["name", "role", "expiresAt"]),
     ("DeleteInput", &["id"]),
+    (
+        "SetDailyDigestInput",
+        &["enabled", "hour", "timeZone", "daysAhead"],
+    ),
     ("MergeContactsInput", &["survivorId", "mergedIds"]),
     ("EmailInput", &["address", "label", "isPec"]),
     ("PhoneInput", &["number", "label"]),
@@ -664,6 +673,7 @@ const RULES: &[TypeRules] = &[
             ),
             plain(CASEWORK, &["computeDeadline"]),
             plain(EVERYONE, &["calendarFeeds"]),
+            plain(EVERYONE, &["dailyDigest"]),
             plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
             personal(DPO, &["accessLog", "breachScope"]),
             // The record of processing is the DPO's; admins may read it (and its export
@@ -746,6 +756,7 @@ const RULES: &[TypeRules] = &[
                 &["deleteDeadline"],
             ),
             plain(EVERYONE, &["createCalendarFeed", "revokeCalendarFeed"]),
+            plain(EVERYONE, &["setDailyDigest"]),
             plain(
                 CAMPAIGNS,
                 &[

@@ -1015,3 +1015,18 @@ diesel::joinable!(deadline_pushes -> connector_instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(deadline_pushes, connector_instances);
 diesel::allow_tables_to_appear_in_same_query!(deadline_pushes, deadlines);
+// Users' daily digests (migration 2026-12-08-000101_daily_digests).
+diesel::table! {
+    daily_digests (user_id) {
+        user_id -> Text,
+        enabled -> Bool,
+        hour -> Integer,
+        time_zone -> Text,
+        days_ahead -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(daily_digests -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(daily_digests, users);

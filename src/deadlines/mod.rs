@@ -2,6 +2,7 @@
 //! assigned to users and teams and linked to a matter and/or a contact.
 
 pub mod courts;
+pub mod digest;
 pub mod holidays;
 pub mod reminders;
 pub mod terms;

@@ -10,6 +10,7 @@ pub mod connectors;
 pub mod contacts;
 pub mod context;
 pub mod deadlines;
+pub mod digests;
 pub mod directory;
 pub mod gdpr;
 pub mod input_text;
@@ -288,6 +289,7 @@ pub struct QueryRoot(
     subject_rights::SubjectRightsQueries,
     connectors::ConnectorQueries,
     calendar_feeds::CalendarFeedQueries,
+    digests::DailyDigestQueries,
 );
 
 /// What a client can change. Each field says who may call it where not everyone signed in
@@ -310,6 +312,7 @@ pub struct MutationRoot(
     subject_rights::SubjectRightsMutations,
     connectors::ConnectorMutations,
     calendar_feeds::CalendarFeedMutations,
+    digests::DailyDigestMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

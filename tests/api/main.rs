@@ -20,6 +20,7 @@ mod connectors;
 mod contacts;
 mod deadline_terms;
 mod deadlines;
+mod digest;
 mod directory;
 mod double_opt_in;
 mod dsar;

@@ -1045,6 +1045,18 @@ pub const TABLES: &[TableRules] = &[
         &[],
     ),
     table(
+        "daily_digests",
+        &[
+            ("user_id", K),
+            ("enabled", K),
+            ("hour", K),
+            ("time_zone", K),
+            ("days_ahead", K),
+            ("updated_at", K),
+        ],
+        &[],
+    ),
+    table(
         "outbox_messages",
         &[
             ("id", K),
