@@ -415,11 +415,64 @@ async fn the_access_export_shows_the_send_and_its_basis(backend: Backend) {
     );
 }
 
+async fn a_consent_waiting_for_its_double_opt_in_is_sent_to_once_confirmed(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let app = TestApp::start_with(backend, |s| {
+        s.public_url = Some(PUBLIC_URL.to_owned());
+        s.double_opt_in_purposes = vec!["newsletter".to_owned()];
+    })
+    .await;
+    let settings = lexgate::config::Settings {
+        database_url: app.database_url.clone(),
+        public_url: Some(PUBLIC_URL.to_owned()),
+        mail: smtp.settings(),
+        ..lexgate::config::Settings::default()
+    };
+    let worker = lexgate::server::mail_worker(&app.db, &settings)
+        .await
+        .expect("mail worker");
+    subscriber(&app, "Anna", "anna@example.com", "newsletter").await;
+    let id = campaign(&app, "Newsletter di marzo", "newsletter").await;
+
+    // Not confirmed yet: nobody to send to, and the campaign is done at once.
+    let sent = send(&app, &id).await;
+    assert_eq!(sent["queued"], 0, "{sent:#}");
+    assert_eq!(sent["campaign"]["status"], "SENT");
+    worker.round().await.expect("round");
+    let received = smtp.received();
+    assert_eq!(
+        received.len(),
+        1,
+        "only the confirmation request: {received:?}"
+    );
+    let link = received[0]
+        .body
+        .split_whitespace()
+        .find(|w| w.starts_with(&format!("{PUBLIC_URL}/consent/confirm/")))
+        .unwrap_or_else(|| panic!("no confirmation link: {received:?}"))
+        .to_owned();
+    let confirmed = reqwest::Client::new()
+        .post(link.replace(PUBLIC_URL, &app.base_url))
+        .send()
+        .await
+        .expect("POST sent");
+    assert_eq!(confirmed.status().as_u16(), 200);
+
+    // Confirmed: the next send reaches her.
+    let later = send(&app, &id).await;
+    assert_eq!(later["queued"], 1, "{later:#}");
+    worker.round().await.expect("round");
+    let received = smtp.received();
+    assert_eq!(to(&received, "anna@example.com").len(), 2, "{received:?}");
+    assert!(received.iter().any(|m| m.subject == "Newsletter di marzo"));
+}
+
 on_both_backends!(
     a_campaign_reaches_its_audience_as_it_is_at_send_time_once,
     the_one_click_link_objects_and_suppresses_once_and_later_sends_skip,
     forged_and_foreign_tokens_are_refused_and_change_nothing,
     the_access_export_shows_the_send_and_its_basis,
+    a_consent_waiting_for_its_double_opt_in_is_sent_to_once_confirmed,
 );
 
 /// Two `serve` processes on one PostgreSQL, both asked to send the same campaign at once and
