@@ -15,7 +15,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use icalendar::{
-    Calendar, CalendarDateTime, Component, DatePerhapsTime, Event, EventLike, EventStatus,
+    Calendar, CalendarDateTime, Component, DatePerhapsTime, Event, EventLike, EventStatus, Property,
 };
 use reqwest::header::{HeaderValue, CONTENT_TYPE, ETAG};
 use reqwest::{Method, StatusCode, Url};
@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::http::{HttpClient, HttpError};
 use crate::{
     BoxFuture, Capabilities, Connector, ConnectorError, Cursor, DeadlinePush, EventOccurrence,
-    OutboundDeadline, Page, PushOutcome, PushedEvent, RemoteEvent, RemoveOutcome,
+    MailAddress, OutboundDeadline, Page, PushOutcome, PushedEvent, RemoteEvent, RemoveOutcome,
 };
 
 pub const KIND: &str = "caldav";
@@ -753,7 +753,7 @@ fn occurrence(
     let attendees = event
         .multi_properties()
         .get("ATTENDEE")
-        .map(|list| list.iter().filter_map(|p| address(p.value())).collect())
+        .map(|list| list.iter().filter_map(party).collect())
         .unwrap_or_default();
     EventOccurrence {
         id,
@@ -762,9 +762,23 @@ fn occurrence(
         location: event.get_location().map(str::to_owned),
         starts_at: start,
         ends_at: length.map(|l| start + l),
-        organizer: event.property_value("ORGANIZER").and_then(address),
+        organizer: event.properties().get("ORGANIZER").and_then(party),
         attendees,
     }
+}
+
+/// An ORGANIZER or ATTENDEE: its address and its common name (`CN`), if any.
+fn party(property: &Property) -> Option<MailAddress> {
+    let name = property
+        .params()
+        .iter()
+        .find(|(key, _)| key.eq_ignore_ascii_case("CN"))
+        .map(|(_, cn)| cn.value().trim().trim_matches('"').trim().to_owned())
+        .filter(|cn| !cn.is_empty());
+    Some(MailAddress {
+        address: address(property.value())?,
+        name,
+    })
 }
 
 /// `mailto:Avv.Rossi@Example.com` → `avv.rossi@example.com`.
@@ -863,7 +877,13 @@ SUMMARY:Team meeting (moved)\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n";
         );
         assert_eq!(occurrences[1].title, "Team meeting (moved)");
         assert_eq!(occurrences[1].id, "weekly-1/20260119T090000Z");
-        assert_eq!(occurrences[0].attendees, ["mario.rossi@example.com"]);
+        assert_eq!(
+            occurrences[0].attendees,
+            [MailAddress {
+                address: "mario.rossi@example.com".into(),
+                name: Some("Rossi".into()),
+            }]
+        );
         assert_eq!(
             occurrences[0].ends_at.expect("end") - occurrences[0].starts_at,
             Duration::hours(1)

@@ -162,10 +162,10 @@ pub struct EventOccurrence {
     pub location: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: Option<DateTime<Utc>>,
-    /// The organiser's address, lower-case, without `mailto:`.
-    pub organizer: Option<String>,
-    /// The attendees' addresses, lower-case, without `mailto:`.
-    pub attendees: Vec<String>,
+    /// The organiser: address lower-case without `mailto:`, name from its `CN`.
+    pub organizer: Option<MailAddress>,
+    /// The attendees: addresses lower-case without `mailto:`, names from their `CN`.
+    pub attendees: Vec<MailAddress>,
 }
 
 /// A matter of a case-file system.

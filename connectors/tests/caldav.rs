@@ -8,7 +8,8 @@ use lexgate_connectors::caldav::{deadline_uid, CalDavConfig, CalDavConnector};
 use lexgate_connectors::dav_servers::{event_ics, DavServer, DavServerKind, PASSWORD, USER};
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
 use lexgate_connectors::{
-    Connector, ConnectorError, Cursor, OutboundDeadline, PushOutcome, RemoteEvent,
+    Connector, ConnectorError, Cursor, OutboundDeadline, PushOutcome, PushedEvent, RemoteEvent,
+    RemoveOutcome,
 };
 
 fn connector(server: &DavServer, password: &str) -> CalDavConnector {
@@ -97,12 +98,21 @@ async fn pull_sync(server: DavServer) {
     let meeting = &records["meeting.ics"];
     assert_eq!(meeting.occurrences.len(), 1, "{name}");
     assert_eq!(meeting.occurrences[0].title, "Call about 2026/0042");
+    let attendees: Vec<&str> = meeting.occurrences[0]
+        .attendees
+        .iter()
+        .map(|a| a.address.as_str())
+        .collect();
+    assert_eq!(attendees, ["giulia.bianchi@example.org"]);
     assert_eq!(
-        meeting.occurrences[0].attendees,
-        ["giulia.bianchi@example.org"]
+        meeting.occurrences[0].attendees[0].name.as_deref(),
+        Some("Bianchi")
     );
     assert_eq!(
-        meeting.occurrences[0].organizer.as_deref(),
+        meeting.occurrences[0]
+            .organizer
+            .as_ref()
+            .map(|o| o.address.as_str()),
         Some("avv.rossi@studio.example")
     );
     assert_eq!(
@@ -281,6 +291,33 @@ async fn push_deadlines(server: DavServer) {
     let recreated = caldav.push_deadline(&other).await.expect("push");
     assert_eq!(recreated.outcome, PushOutcome::Created, "{name}");
     assert!(server.get_event(&other_resource).await.is_some());
+
+    // Removed with If-Match: gone, and removing it again is no error.
+    let removed = caldav
+        .remove_deadline(&recreated.pushed)
+        .await
+        .expect("remove");
+    assert_eq!(removed, RemoveOutcome::Removed, "{name}");
+    assert!(server.get_event(&other_resource).await.is_none(), "{name}");
+    let again = caldav
+        .remove_deadline(&recreated.pushed)
+        .await
+        .expect("remove");
+    assert_eq!(again, RemoveOutcome::Removed, "{name}");
+
+    // An event edited since the version lexgate knows: the 412 re-read keeps it.
+    let stale = PushedEvent {
+        version: updated.pushed.version.clone(),
+        ..conflict.pushed.clone()
+    };
+    let kept = caldav.remove_deadline(&stale).await.expect("remove");
+    assert_eq!(kept, RemoveOutcome::Kept, "{name}");
+    assert!(server
+        .get_event(&resource)
+        .await
+        .expect("kept")
+        .0
+        .contains("(moved to room 5)"));
 }
 
 #[tokio::test]

@@ -14,9 +14,7 @@ use std::collections::HashSet;
 
 use diesel::prelude::*;
 use lexgate_connectors::caldav::deadline_uid;
-use lexgate_connectors::{
-    EventOccurrence, MailAddress, RemoteChannel, RemoteCommunication, RemoteEvent,
-};
+use lexgate_connectors::{EventOccurrence, RemoteChannel, RemoteCommunication, RemoteEvent};
 
 use super::mail::{self, MailScope};
 use super::upsert::{Outcome, PageScope};
@@ -86,12 +84,9 @@ pub fn apply(
     Ok(outcomes)
 }
 
-/// An occurrence as a message: the organiser sends it to the attendees.
+/// An occurrence as a message: the organiser sends it to the attendees, their `CN`s as the
+/// display names (which name a correspondent who becomes a contact, as for mail).
 fn as_communication(prefix: &str, occurrence: &EventOccurrence) -> RemoteCommunication {
-    let address = |address: &String| MailAddress {
-        address: address.clone(),
-        name: None,
-    };
     RemoteCommunication {
         external_id: format!("{prefix}{}", occurrence.id),
         deleted: false,
@@ -99,8 +94,8 @@ fn as_communication(prefix: &str, occurrence: &EventOccurrence) -> RemoteCommuni
         channel: RemoteChannel::Meeting,
         occurred_at: occurrence.starts_at,
         subject: Some(occurrence.title.clone()),
-        from: occurrence.organizer.iter().map(address).collect(),
-        recipients: occurrence.attendees.iter().map(address).collect(),
+        from: occurrence.organizer.iter().cloned().collect(),
+        recipients: occurrence.attendees.clone(),
         body: occurrence.description.clone(),
         ..RemoteCommunication::default()
     }

@@ -125,7 +125,11 @@ async fn meetings_are_imported_from_radicale(backend: Backend) {
     assert_eq!(client["source"]["messageId"], "ical:meet-client");
     let expert = by_subject(&list, "Sopralluogo con il perito");
     assert_eq!(expert["matter"]["reference"], "2026/017");
-    // The connector keeps attendees' addresses, not their names: the local part names him.
+    // His attendee CN names the new contact.
+    assert_eq!(
+        expert["participants"][0]["familyName"], "Neri",
+        "{expert:#}"
+    );
     assert_eq!(
         expert["participants"][0]["emails"][0]["address"],
         "luca.neri@perito.it"
