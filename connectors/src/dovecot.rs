@@ -36,6 +36,17 @@ fn free_port() -> u16 {
 impl Dovecot {
     /// Starts a server with these `(user, password)` logins.
     pub fn start(users: &[(&str, &str)]) -> Dovecot {
+        Dovecot::start_with(users, None)
+    }
+
+    /// Starts a server that also takes XOAUTH2 and OAUTHBEARER logins, checking each token at
+    /// an RFC 7662 introspection endpoint (`passdb { driver = oauth2 }`, POST mode): the token
+    /// must be active and its `username` the user logging in.
+    pub fn start_with_oauth(users: &[(&str, &str)], introspection_url: &str) -> Dovecot {
+        Dovecot::start_with(users, Some(introspection_url))
+    }
+
+    fn start_with(users: &[(&str, &str)], introspection_url: Option<&str>) -> Dovecot {
         let dovecot = find("dovecot");
         // Unix socket paths are limited to 108 bytes: a short directory under /tmp.
         let dir = PathBuf::from(format!("/tmp/dv{}", rand::random::<u32>()));
@@ -54,6 +65,24 @@ impl Dovecot {
         std::fs::write(dir.join("users"), passwd).expect("users file");
         let port = free_port();
         let d = dir.display();
+        let oauth = match introspection_url {
+            Some(url) => {
+                std::fs::write(
+                    dir.join("oauth2.conf.ext"),
+                    format!(
+                        "introspection_mode = post\nintrospection_url = {url}\n\
+force_introspection = yes\nusername_attribute = username\n\
+active_attribute = active\nactive_value = true\n"
+                    ),
+                )
+                .expect("oauth2 configuration");
+                format!(
+                    "auth_mechanisms = plain login xoauth2 oauthbearer\n\
+passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/oauth2.conf.ext\n}}\n"
+                )
+            }
+            None => "auth_mechanisms = plain login\n".to_owned(),
+        };
         let config = dir.join("dovecot.conf");
         std::fs::write(
             &config,
@@ -65,14 +94,14 @@ state_dir = {d}/state
 log_path = {d}/dovecot.log
 ssl = no
 disable_plaintext_auth = no
-auth_mechanisms = plain login
-auth_failure_delay = 0
+{oauth}auth_failure_delay = 0
 mail_location = maildir:{d}/mail/%u
 mail_uid = nobody
 mail_gid = nogroup
 first_valid_uid = 1
 passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {d}/users
 }}
 userdb {{

@@ -220,7 +220,12 @@ impl GmailConnector {
                 }
                 let list: MessageList = self.get(self.url(&["messages"])?, &query).await?;
                 for message in &list.messages {
-                    records.push(self.message(&message.id).await?);
+                    match self.message(&message.id).await {
+                        Ok(record) => records.push(record),
+                        // Deleted since it was listed (404): the history reports it.
+                        Err(ConnectorError::InvalidCursor) => {}
+                        Err(other) => return Err(other),
+                    }
                 }
                 match list.next_page_token {
                     Some(token) => GmailCursor::Full {

@@ -210,7 +210,13 @@ impl GraphMailConnector {
                         ..RemoteCommunication::default()
                     });
                 } else {
-                    records.push(self.message(&folder.name, item).await?);
+                    match self.message(&folder.name, item).await {
+                        Ok(record) => records.push(record),
+                        // Gone since the page was listed (404): the next delta removes it,
+                        // and the sync state stays valid.
+                        Err(ConnectorError::InvalidCursor) => {}
+                        Err(other) => return Err(other),
+                    }
                 }
             }
             let entry = &mut state.folders[index];

@@ -190,24 +190,34 @@ impl ImapConnector {
                 client.login(&s.username, password).await.map_err(refused)
             }
             ImapLogin::Xoauth2(tokens) | ImapLogin::OauthBearer(tokens) => {
-                let token = tokens
-                    .access_token()
-                    .await
-                    .map_err(|e| ConnectorError::Unauthorized(e.to_string()))?;
-                let (mechanism, response) = match &s.login {
-                    ImapLogin::Xoauth2(_) => (
-                        "XOAUTH2",
-                        format!("user={}\x01auth=Bearer {token}\x01\x01", s.username),
-                    ),
-                    _ => (
-                        "OAUTHBEARER",
-                        format!("n,a={},\x01auth=Bearer {token}\x01\x01", s.username),
-                    ),
+                let oauth_error =
+                    |e: crate::oauth::OAuthError| ConnectorError::Unauthorized(e.to_string());
+                let token = tokens.access_token().await.map_err(oauth_error)?;
+                let xoauth2 = matches!(&s.login, ImapLogin::Xoauth2(_));
+                let mechanism = if xoauth2 { "XOAUTH2" } else { "OAUTHBEARER" };
+                let response = |token: &str| {
+                    if xoauth2 {
+                        format!("user={}\x01auth=Bearer {token}\x01\x01", s.username)
+                    } else {
+                        format!("n,a={},\x01auth=Bearer {token}\x01\x01", s.username)
+                    }
                 };
-                client
-                    .authenticate(mechanism, SaslResponse(Some(response)))
+                match client
+                    .authenticate(mechanism, SaslResponse(Some(response(&token))))
                     .await
-                    .map_err(refused)
+                {
+                    Ok(session) => Ok(session),
+                    // A token the server no longer accepts (revoked, expired early): one
+                    // refresh through the OAuth layer and one more attempt on this connection.
+                    Err((async_imap::error::Error::No(_), client)) => {
+                        let fresh = tokens.refresh_rejected(&token).await.map_err(oauth_error)?;
+                        client
+                            .authenticate(mechanism, SaslResponse(Some(response(&fresh))))
+                            .await
+                            .map_err(refused)
+                    }
+                    Err(other) => Err(refused(other)),
+                }
             }
         }
     }

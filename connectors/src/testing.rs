@@ -52,6 +52,9 @@ struct FakeState {
     token_lifetime_seconds: u64,
     refreshes: u64,
     contact_requests: u64,
+    /// The user the introspection endpoint names as a token's owner.
+    subject: String,
+    introspections: u64,
     pushed: Vec<OutboundContact>,
 }
 
@@ -115,6 +118,7 @@ impl FakeProvider {
         let router = Router::new()
             .route("/authorize", get(authorize))
             .route("/token", axum::routing::post(token))
+            .route("/introspect", axum::routing::post(introspect))
             .route("/contacts", get(list_contacts).post(push_contact))
             .with_state(state.clone())
             .merge(routes(BearerCheck(state.clone())));
@@ -199,6 +203,21 @@ impl FakeProvider {
             refresh_token: Some(refresh),
             expires_at: Some(chrono::Utc::now() + chrono::Duration::seconds(lifetime as i64)),
         }
+    }
+
+    /// The RFC 7662 token-introspection endpoint (what a mail server asks about a token).
+    pub fn introspection_url(&self) -> String {
+        format!("{}/introspect", self.base_url)
+    }
+
+    /// The user introspection names as the owner of every token.
+    pub fn set_token_subject(&self, user: &str) {
+        lock(&self.state).subject = user.to_owned();
+    }
+
+    /// Introspection requests answered.
+    pub fn introspections(&self) -> u64 {
+        lock(&self.state).introspections
     }
 
     pub fn refreshes(&self) -> u64 {
@@ -331,6 +350,31 @@ async fn token(
         "refresh_token": refresh,
         "token_type": "bearer",
         "expires_in": lifetime,
+    }))
+    .into_response()
+}
+
+#[derive(Deserialize)]
+struct IntrospectForm {
+    token: String,
+}
+
+/// RFC 7662: whether the token is active, and whose it is.
+async fn introspect(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    Form(form): Form<IntrospectForm>,
+) -> Response {
+    let mut state = lock(&state);
+    state.introspections += 1;
+    if !state.access_tokens.contains(&form.token) {
+        return Json(json!({ "active": false })).into_response();
+    }
+    Json(json!({
+        "active": true,
+        "client_id": CLIENT_ID,
+        "username": state.subject,
+        "scope": "mail",
+        "token_type": "Bearer",
     }))
     .into_response()
 }

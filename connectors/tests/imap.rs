@@ -120,3 +120,100 @@ async fn imap_pulls_pages_increments_deletions_and_uidvalidity_changes() {
         other => panic!("expected a refused login, got {other:?}"),
     }
 }
+
+/// XOAUTH2 and OAUTHBEARER against the real Dovecot, its `passdb { driver = oauth2 }`
+/// checking each access token at the fake provider's RFC 7662 introspection endpoint: a
+/// valid token logs in; a token the provider stopped accepting is refreshed once through
+/// the OAuth layer (the rotated refresh token saved) and the login retried; a token of
+/// another user is refused, clearly.
+#[tokio::test]
+async fn xoauth2_and_oauthbearer_logins_go_through_the_oauth_layer() {
+    use std::sync::{Arc, Mutex};
+
+    use lexgate_connectors::oauth::{TokenManager, TokenSet, TokenStore};
+    use lexgate_connectors::testing::FakeProvider;
+    use lexgate_connectors::BoxFuture;
+
+    #[derive(Default)]
+    struct Saved(Mutex<Vec<TokenSet>>);
+    impl TokenStore for Saved {
+        fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
+            Box::pin(async move {
+                self.0
+                    .lock()
+                    .map_err(|e| e.to_string())?
+                    .push(tokens.clone());
+                Ok(())
+            })
+        }
+        fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
+            Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
+        }
+    }
+
+    let provider = FakeProvider::start().await;
+    provider.set_token_subject(USER);
+    let server = Dovecot::start_with_oauth(&[(USER, PASSWORD)], &provider.introspection_url());
+    server.append(USER, PASSWORD, "INBOX", &message(1)).await;
+    let oauth_connector = |login: fn(Arc<TokenManager>) -> ImapLogin, store: Arc<Saved>| {
+        let manager = Arc::new(
+            TokenManager::new(
+                provider.app("http://127.0.0.1:9/oauth/callback"),
+                provider.issue_tokens(),
+                store,
+            )
+            .expect("token manager"),
+        );
+        let (host, port, security) = ImapSettings::endpoint(&server.url(), true).expect("url");
+        ImapConnector::new(ImapSettings {
+            host,
+            port,
+            security,
+            username: USER.into(),
+            login: login(manager),
+            folders: vec!["INBOX".into()],
+            page_size: 10,
+            extra_roots: vec![],
+        })
+        .expect("connector")
+    };
+    for login in [ImapLogin::Xoauth2 as fn(_) -> _, ImapLogin::OauthBearer] {
+        let store = Arc::new(Saved::default());
+        let connector = oauth_connector(login, store.clone());
+        let before = provider.introspections();
+        let (records, _) = pull_all(&connector, None).await.unwrap_or_else(|e| {
+            panic!("OAuth login: {e}\n{}", server.log());
+        });
+        assert_eq!(ids(&records), ["m1@client.it"]);
+        assert!(
+            provider.introspections() > before,
+            "Dovecot asked the provider"
+        );
+        assert!(
+            store.0.lock().expect("store").is_empty(),
+            "no refresh needed"
+        );
+
+        // The provider stops accepting the access token: one refresh, then the login works.
+        let refreshes = provider.refreshes();
+        provider.expire_access_tokens();
+        let (records, _) = pull_all(&connector, None)
+            .await
+            .unwrap_or_else(|e| panic!("after a refresh: {e}\n{}", server.log()));
+        assert_eq!(records.len(), 1);
+        assert_eq!(provider.refreshes(), refreshes + 1);
+        let saved = store.0.lock().expect("store").clone();
+        assert_eq!(saved.len(), 1);
+        let rotated = saved[0].refresh_token.clone().expect("rotated");
+        assert!(provider.is_valid_refresh_token(&rotated));
+    }
+
+    // A valid token of someone else: refused, and the error names the login.
+    provider.set_token_subject("someone.else");
+    let connector = oauth_connector(ImapLogin::Xoauth2, Default::default());
+    let error = pull_all(&connector, None).await.expect_err("refused");
+    assert!(
+        matches!(&error, ConnectorError::Unauthorized(m) if m.contains(USER)),
+        "{error:?}"
+    );
+}

@@ -208,6 +208,22 @@ async fn graph_dropped_sync_state_is_an_invalid_cursor_and_a_relisting_works() {
 }
 
 #[tokio::test]
+async fn graph_a_message_gone_before_its_content_is_fetched_is_skipped() {
+    let fake = GraphMailFake::start().await;
+    fake.add("inbox", &mail("a@cliente.it", "mario@cliente.it", "A", ""));
+    let gone = fake.add("inbox", &mail("b@cliente.it", "mario@cliente.it", "B", ""));
+    fake.lose_content(&gone);
+    let connector = graph(&fake, Default::default(), 10);
+    let (records, cursor, _) = pull_all(&connector, None).await.expect("no resync");
+    assert_eq!(ids(&records), [("a@cliente.it".to_owned(), false)]);
+    fake.delete(&gone);
+    let (records, _, _) = pull_all(&connector, Some(cursor))
+        .await
+        .expect("the delta link still works");
+    assert_eq!(ids(&records), [(format!("inbox/{gone}"), true)]);
+}
+
+#[tokio::test]
 async fn graph_throttling_waits_retry_after_and_a_refused_token_is_refreshed() {
     let fake = GraphMailFake::start().await;
     fake.add("inbox", &mail("a@cliente.it", "mario@cliente.it", "A", ""));

@@ -3,11 +3,13 @@
 //! participants, matter, source and legal basis, the matter's timeline, a re-run that changes
 //! nothing, incremental import and upstream deletion, throttling waited out, a refused token
 //! refreshed with the rotated refresh token sealed back, and a dropped sync state (410) making
-//! a full resync that duplicates nothing (Gmail: a `startHistoryId` gone, 404).
+//! a full resync that duplicates nothing (Gmail: a `startHistoryId` gone, 404). And an IMAP
+//! mailbox on the real Dovecot logging in with XOAUTH2 through the instance's OAuth tokens.
 
 use lexgate::sync::instances;
+use lexgate_connectors::dovecot::Dovecot;
 use lexgate_connectors::testing::mail_apis::{GmailFake, GraphMailFake};
-use lexgate_connectors::testing::{CLIENT_ID, CLIENT_SECRET};
+use lexgate_connectors::testing::{FakeProvider, CLIENT_ID, CLIENT_SECRET};
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
@@ -415,7 +417,99 @@ async fn gmail_is_imported_as_communications(backend: Backend) {
     assert_eq!(ids(&after), ids(&list));
 }
 
+async fn imap_logs_in_with_xoauth2_through_the_instance_tokens(backend: Backend) {
+    const USER: &str = "avv.verdi";
+    const PASSWORD: &str = "Imap-Pass-2026";
+    let app = start(backend).await;
+    let provider = FakeProvider::start().await;
+    provider.set_token_subject(USER);
+    let server = Dovecot::start_with_oauth(&[(USER, PASSWORD)], &provider.introspection_url());
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "x1@cliente.it",
+                "Mario Bianchi <mario.bianchi@cliente.it>",
+                "avv.verdi@studioverdi.it",
+                "Primo contatto",
+                "",
+                "Buongiorno.",
+            ),
+        )
+        .await;
+    let data = app
+        .data(
+            "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id login hasPassword } } }",
+            json!({ "input": {
+                "name": "oauthmail",
+                "kind": "imap",
+                "baseUrl": server.url(),
+                "plaintext": true,
+                "username": USER,
+                "login": "XOAUTH_2",
+                "clientId": CLIENT_ID,
+                "clientSecret": CLIENT_SECRET,
+                "authUrl": format!("{}/authorize", provider.base_url),
+                "tokenUrl": format!("{}/token", provider.base_url),
+                "ownDomains": ["studioverdi.it"],
+            } }),
+        )
+        .await;
+    let instance = &data["createConnectorInstance"]["connectorInstance"];
+    assert_eq!(instance["login"], "XOAUTH_2");
+    assert_eq!(instance["hasPassword"], false);
+    let id = instance["id"].as_str().expect("id").to_owned();
+    authorise_directly(&app, "oauthmail", provider.issue_tokens()).await;
+
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#} {}", server.log());
+    assert_eq!(counts(&run), [1, 0, 0, 0, 0, 0], "{run:#}");
+    assert!(provider.introspections() >= 1, "Dovecot checked the token");
+    by_subject(&communications(&app).await, "Primo contatto");
+
+    // The provider stops accepting the access token: Dovecot refuses it, the instance
+    // refreshes once and seals the rotated refresh token, and the login is retried.
+    provider.expire_access_tokens();
+    let before = stored_refresh_token(&app, "oauthmail").await;
+    server
+        .append(
+            USER,
+            PASSWORD,
+            "INBOX",
+            &mail(
+                "x2@cliente.it",
+                "Mario Bianchi <mario.bianchi@cliente.it>",
+                "avv.verdi@studioverdi.it",
+                "Secondo contatto",
+                "",
+                "Grazie.",
+            ),
+        )
+        .await;
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#} {}", server.log());
+    assert_eq!(counts(&run), [1, 0, 0, 0, 0, 0], "{run:#}");
+    assert_eq!(provider.refreshes(), 1);
+    let after = stored_refresh_token(&app, "oauthmail").await;
+    assert_ne!(after, before);
+    assert!(provider.is_valid_refresh_token(&after));
+
+    // Tokens of another mailbox's user: the run fails and says whose login was refused.
+    provider.set_token_subject("someone.else");
+    provider.expire_access_tokens();
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    let message = run["errors"][0]["message"].as_str().expect("error");
+    assert!(
+        message.contains("refused the login of avv.verdi"),
+        "{message}"
+    );
+}
+
 on_both_backends!(
     graph_mail_is_imported_as_communications,
     gmail_is_imported_as_communications,
+    imap_logs_in_with_xoauth2_through_the_instance_tokens,
 );

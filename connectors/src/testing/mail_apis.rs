@@ -82,6 +82,8 @@ struct GraphState {
     content_requests: u64,
     selects: Vec<String>,
     page_sizes: Vec<usize>,
+    /// Messages whose content answers 404 although listed (deleted in between).
+    lost: Vec<String>,
 }
 
 fn lock(state: &Mutex<GraphState>) -> MutexGuard<'_, GraphState> {
@@ -163,6 +165,12 @@ impl GraphMailFake {
                 message.removed = Some(reason.to_owned());
             }
         }
+    }
+
+    /// The message's content answers 404 while delta still lists it, as when it is deleted
+    /// between a delta page and the fetch of its content.
+    pub fn lose_content(&self, id: &str) {
+        lock(&self.state).lost.push(id.to_owned());
     }
 
     /// Drops the sync state: every link issued so far answers 410 Gone with `code`
@@ -247,7 +255,7 @@ async fn graph(
             match state
                 .messages
                 .iter()
-                .find(|m| m.id == *id && m.removed.is_none())
+                .find(|m| m.id == *id && m.removed.is_none() && !state.lost.contains(&m.id))
             {
                 Some(message) => {
                     ([(header::CONTENT_TYPE, "text/plain")], message.raw.clone()).into_response()
