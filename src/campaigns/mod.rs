@@ -209,6 +209,10 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<Ca
     diesel::update(campaigns::table.find(&id))
         .set(&row)
         .execute(conn)?;
+    if row.status == CampaignStatus::Cancelled.as_str() {
+        // Called off: what has not gone out yet does not.
+        sending::discard_pending(conn, &id)?;
+    }
     Ok(row)
 }
 

@@ -194,6 +194,27 @@ pub fn settle_sending(conn: &mut AnyConnection) -> Result<usize> {
     Ok(0)
 }
 
+/// Removes the campaign's messages still waiting, and their send records (a cancelled
+/// campaign sends nothing more).
+pub fn discard_pending(conn: &mut AnyConnection, id: &str) -> Result<usize> {
+    let waiting: Vec<String> = outbox_messages::table
+        .filter(outbox_messages::kind.eq(MessageKind::Campaign.as_str()))
+        .filter(outbox_messages::reference_id.eq(id))
+        .filter(outbox_messages::status.eq(MessageStatus::Pending.as_str()))
+        .select(outbox_messages::id)
+        .load(conn)?;
+    diesel::delete(
+        campaign_deliveries::table.filter(campaign_deliveries::outbox_message_id.eq_any(&waiting)),
+    )
+    .execute(conn)?;
+    Ok(diesel::delete(
+        outbox_messages::table
+            .filter(outbox_messages::id.eq_any(&waiting))
+            .filter(outbox_messages::status.eq(MessageStatus::Pending.as_str())),
+    )
+    .execute(conn)?)
+}
+
 /// Whether the campaign has been sent to anyone (it then cannot be deleted).
 pub fn has_deliveries(conn: &mut AnyConnection, id: &str) -> Result<bool> {
     let count: i64 = campaign_deliveries::table

@@ -467,12 +467,34 @@ async fn a_consent_waiting_for_its_double_opt_in_is_sent_to_once_confirmed(backe
     assert!(received.iter().any(|m| m.subject == "Newsletter di marzo"));
 }
 
+async fn a_cancelled_campaign_sends_nothing_more(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let (app, worker) = start(backend, &smtp).await;
+    subscriber(&app, "Anna", "anna@example.com", "newsletter").await;
+    let id = campaign(&app, "Newsletter di marzo", "newsletter").await;
+    assert_eq!(send(&app, &id).await["queued"], 1);
+    app.data(
+        "mutation($id: ID!) { updateCampaign(input: { id: $id, status: CANCELLED }) { campaign { status } } }",
+        json!({ "id": id }),
+    )
+    .await;
+    assert_eq!(worker.round().await.expect("round").sent, 0);
+    assert!(smtp.received().is_empty());
+    let stored = read(&app, &id).await;
+    assert_eq!(stored["status"], "CANCELLED");
+    assert_eq!(stored["deliveryCounts"]["pending"], 0, "{stored:#}");
+    assert_eq!(stored["deliveries"]["totalCount"], 0, "{stored:#}");
+    let refused = app.error(SEND, json!({ "id": id })).await;
+    assert_eq!(refused["extensions"]["code"], "CONFLICT", "{refused:#}");
+}
+
 on_both_backends!(
     a_campaign_reaches_its_audience_as_it_is_at_send_time_once,
     the_one_click_link_objects_and_suppresses_once_and_later_sends_skip,
     forged_and_foreign_tokens_are_refused_and_change_nothing,
     the_access_export_shows_the_send_and_its_basis,
     a_consent_waiting_for_its_double_opt_in_is_sent_to_once_confirmed,
+    a_cancelled_campaign_sends_nothing_more,
 );
 
 /// Two `serve` processes on one PostgreSQL, both asked to send the same campaign at once and
