@@ -19,6 +19,7 @@ pub const KINDS: &[&str] = &[
     lexgate_connectors::json_feed::KIND,
     lexgate_connectors::imap::KIND,
     lexgate_connectors::caldav::KIND,
+    lexgate_connectors::webdav::KIND,
 ];
 
 /// The calendar window of the `caldav` kind by default, in days before and after now.
@@ -88,15 +89,18 @@ pub struct InstanceSettings {
     /// the sync (recurring events are expanded in it).
     pub past_days: u32,
     pub future_days: u32,
+    /// The `webdav` kind: make a folder (with the matter's reference as a dead property)
+    /// for every open matter the store lacks, at each sync.
+    pub matter_folders: bool,
 }
 
 impl InstanceSettings {
     /// Whether the kind authenticates through the instance's OAuth authorisation.
     pub fn uses_oauth(&self, kind: &str) -> bool {
         match kind {
-            lexgate_connectors::imap::KIND | lexgate_connectors::caldav::KIND => {
-                self.login != ConnectorLogin::Password
-            }
+            lexgate_connectors::imap::KIND
+            | lexgate_connectors::caldav::KIND
+            | lexgate_connectors::webdav::KIND => self.login != ConnectorLogin::Password,
             _ => true,
         }
     }
@@ -191,7 +195,8 @@ pub struct CreateConnectorInstanceInput {
     pub kind: String,
     /// `https://…` for HTTP kinds; `imaps://host[:port]` (TLS) or `imap://host[:port]`
     /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP; the calendar
-    /// collection's `https://` URL for CalDAV (`http://` only on loopback).
+    /// collection's `https://` URL for CalDAV and the root collection holding one folder per
+    /// matter for WebDAV (`http://` only on loopback).
     pub base_url: String,
     /// The OAuth registration: required by kinds that use OAuth (json_feed; IMAP with an
     /// XOAUTH2 or OAUTHBEARER login).
@@ -228,6 +233,9 @@ pub struct CreateConnectorInstanceInput {
     pub past_days: Option<i32>,
     /// CalDAV: days after now up to which events are imported (default 365).
     pub future_days: Option<i32>,
+    /// WebDAV: make a folder for every open matter the store lacks at each sync (default
+    /// false).
+    pub matter_folders: Option<bool>,
     /// Shared secret of inbound webhook signatures.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
@@ -338,6 +346,9 @@ fn check_kind_settings(
     }
     if kind == lexgate_connectors::caldav::KIND {
         return check_calendar_settings(v, input, has_password);
+    }
+    if kind == lexgate_connectors::webdav::KIND {
+        return check_document_store_settings(v, input, has_password);
     }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
@@ -456,6 +467,32 @@ fn check_calendar_settings(
         ignore_addresses: ignore_addresses(input),
         past_days,
         future_days,
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
+}
+
+/// The `webdav` kind: the root collection of the matter folders, a user name and password,
+/// and whether folders are made for open matters.
+fn check_document_store_settings(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    has_password: bool,
+) -> (String, InstanceSettings) {
+    let base_url = check_caldav_url(v, &input.base_url);
+    if input.login.is_some_and(|l| l != ConnectorLogin::Password) {
+        v.add("input.login", "kind webdav logs in with PASSWORD only");
+    }
+    let username = non_blank(input.username.clone());
+    if username.is_none() {
+        v.add("input.username", "required by kind webdav");
+    }
+    if !has_password {
+        v.add("input.password", "required by kind webdav");
+    }
+    let settings = InstanceSettings {
+        username,
+        matter_folders: input.matter_folders.unwrap_or(false),
         ..InstanceSettings::default()
     };
     (base_url, settings)
@@ -675,7 +712,9 @@ pub fn update(
     if let Some(url) = &input.base_url {
         row.base_url = if row.kind == lexgate_connectors::imap::KIND {
             check_imap_url(&mut v, url, row.settings()?.plaintext)
-        } else if row.kind == lexgate_connectors::caldav::KIND {
+        } else if row.kind == lexgate_connectors::caldav::KIND
+            || row.kind == lexgate_connectors::webdav::KIND
+        {
             check_caldav_url(&mut v, url)
         } else {
             check_url(&mut v, "input.baseUrl", url)

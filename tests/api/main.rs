@@ -18,6 +18,7 @@ mod contacts;
 mod deadline_terms;
 mod deadlines;
 mod directory;
+mod documents;
 mod double_opt_in;
 mod dsar;
 mod erasure;
