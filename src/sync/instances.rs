@@ -419,13 +419,19 @@ fn check_mail_settings(
 
 /// A CalDAV calendar collection: `https://`, or `http://` towards a loopback address.
 fn check_caldav_url(v: &mut Validator, url: &str) -> String {
+    check_dav_url(v, url, "the calendar collection's")
+}
+
+/// A WebDAV collection (`what` names it in the error): `https://`, or `http://` towards a
+/// loopback address.
+fn check_dav_url(v: &mut Validator, url: &str, what: &str) -> String {
     let url = url.trim().to_owned();
     match reqwest::Url::parse(&url) {
         Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
         Ok(parsed) if parsed.scheme() == "http" && is_loopback(&parsed) => {}
         _ => v.add(
             "input.baseUrl",
-            "the calendar collection's https:// URL (http:// only to a loopback address)",
+            format!("{what} https:// URL (http:// only to a loopback address)"),
         ),
     }
     url
@@ -479,7 +485,7 @@ fn check_document_store_settings(
     input: &CreateConnectorInstanceInput,
     has_password: bool,
 ) -> (String, InstanceSettings) {
-    let base_url = check_caldav_url(v, &input.base_url);
+    let base_url = check_dav_url(v, &input.base_url, "the matter folders' root collection's");
     if input.login.is_some_and(|l| l != ConnectorLogin::Password) {
         v.add("input.login", "kind webdav logs in with PASSWORD only");
     }
@@ -712,10 +718,10 @@ pub fn update(
     if let Some(url) = &input.base_url {
         row.base_url = if row.kind == lexgate_connectors::imap::KIND {
             check_imap_url(&mut v, url, row.settings()?.plaintext)
-        } else if row.kind == lexgate_connectors::caldav::KIND
-            || row.kind == lexgate_connectors::webdav::KIND
-        {
+        } else if row.kind == lexgate_connectors::caldav::KIND {
             check_caldav_url(&mut v, url)
+        } else if row.kind == lexgate_connectors::webdav::KIND {
+            check_dav_url(&mut v, url, "the matter folders' root collection's")
         } else {
             check_url(&mut v, "input.baseUrl", url)
         };

@@ -75,6 +75,25 @@ async fn documents_are_imported_from_a_webdav_store(backend: Backend) {
     let m43 = create_matter(&app, "2026/0043", &client, json!({})).await;
     create_matter(&app, "2025/0001", &client, json!({ "status": "CLOSED" })).await;
 
+    // Plain HTTP only on loopback, and a password is required.
+    let refused = app
+        .error(
+            CREATE,
+            json!({ "input": {
+                "name": "fascicoli", "kind": "webdav", "baseUrl": "http://dms.example/Pratiche/",
+                "username": USER,
+            } }),
+        )
+        .await;
+    assert_eq!(
+        refused["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused:#}"
+    );
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("root collection") && message.contains("input.password"),
+        "{refused:#}"
+    );
     let data = app
         .data(
             CREATE,
