@@ -35,10 +35,12 @@ pub enum NodeType {
     SyncReviewItem,
     /// A user's calendar feed: listed by its owner, not fetched through `node`.
     CalendarFeed,
+    /// A document of a matter's case file (issue 17).
+    Document,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 21] = [
+    const ALL: [NodeType; 22] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -60,6 +62,7 @@ impl NodeType {
         NodeType::SyncRun,
         NodeType::SyncReviewItem,
         NodeType::CalendarFeed,
+        NodeType::Document,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +88,7 @@ impl NodeType {
             NodeType::SyncRun => "SyncRun",
             NodeType::SyncReviewItem => "SyncReviewItem",
             NodeType::CalendarFeed => "CalendarFeed",
+            NodeType::Document => "Document",
         }
     }
 }

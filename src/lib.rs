@@ -15,6 +15,7 @@ pub mod contacts;
 pub mod db;
 pub mod deadlines;
 pub mod directory;
+pub mod documents;
 pub mod error;
 pub mod gdpr;
 pub mod graphql;

@@ -1,7 +1,8 @@
 //! Real CalDAV servers for tests (feature `testing`): Radicale and Xandikos from the project's
 //! test virtual environment (`tests/servers/install`), each started on 127.0.0.1 on a port
 //! picked here, in a temporary directory, with one empty calendar; stopped (TERM, then KILL)
-//! when dropped.
+//! when dropped. And document stores for the `webdav` connector ([`FileDavServer`]): Apache
+//! `mod_dav_fs` and WsgiDAV, each with an empty root collection.
 
 use std::net::{TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -252,4 +253,253 @@ pub fn event_ics(uid: &str, summary: &str, start: &str, extra: &str) -> String {
          UID:{uid}\r\nDTSTAMP:20260101T000000Z\r\nDTSTART:{start}\r\nDURATION:PT1H\r\n\
          SUMMARY:{summary}\r\n{extra}END:VEVENT\r\nEND:VCALENDAR\r\n"
     )
+}
+
+/// Which document store (WebDAV on files).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileDavKind {
+    /// Apache 2.4 `mod_dav_fs` (`apache2 -X` with a config of the test's own).
+    Apache,
+    /// WsgiDAV 4.4 on cheroot, from the test virtual environment.
+    WsgiDav,
+}
+
+impl FileDavKind {
+    pub const ALL: [FileDavKind; 2] = [FileDavKind::Apache, FileDavKind::WsgiDav];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            FileDavKind::Apache => "apache",
+            FileDavKind::WsgiDav => "wsgidav",
+        }
+    }
+}
+
+/// A WebDAV document store on 127.0.0.1 with an empty root collection `/Pratiche/`, user
+/// [`USER`] with [`PASSWORD`]; stopped (TERM, then KILL) when dropped.
+pub struct FileDavServer {
+    pub kind: FileDavKind,
+    /// `http://127.0.0.1:PORT`
+    pub base_url: String,
+    /// The root collection the tests use, ending with '/'.
+    pub root_url: String,
+    child: Child,
+    dir: tempfile::TempDir,
+}
+
+const APACHE_MODULES: &[(&str, &str)] = &[
+    ("mpm_prefork_module", "mod_mpm_prefork.so"),
+    ("authz_core_module", "mod_authz_core.so"),
+    ("authn_core_module", "mod_authn_core.so"),
+    ("authn_file_module", "mod_authn_file.so"),
+    ("auth_basic_module", "mod_auth_basic.so"),
+    ("authz_user_module", "mod_authz_user.so"),
+    ("dav_module", "mod_dav.so"),
+    ("dav_fs_module", "mod_dav_fs.so"),
+    ("mime_module", "mod_mime.so"),
+];
+
+impl FileDavServer {
+    /// Starts the store; panics (failing the test) when it cannot.
+    pub fn start(kind: FileDavKind) -> FileDavServer {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let files = dir.path().join("files");
+        std::fs::create_dir_all(files.join("Pratiche")).expect("root collection");
+        let port = free_port();
+        let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
+        let mut command = match kind {
+            FileDavKind::Apache => {
+                let users = dir.path().join("users");
+                let made = Command::new("htpasswd")
+                    .args(["-b", "-c"])
+                    .arg(&users)
+                    .args([USER, PASSWORD])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(
+                    made,
+                    "htpasswd (apache2-utils) is not installed: run tests/servers/install"
+                );
+                let modules = "/usr/lib/apache2/modules";
+                let loads: String = APACHE_MODULES
+                    .iter()
+                    .map(|(name, file)| format!("LoadModule {name} {modules}/{file}\n"))
+                    .collect();
+                let root = dir.path().display();
+                let config = dir.path().join("httpd.conf");
+                std::fs::write(
+                    &config,
+                    format!(
+                        "ServerRoot {root}\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
+                         PidFile {root}/httpd.pid\nErrorLog {root}/server.log\nLogLevel warn\n\
+                         {loads}TypesConfig /etc/mime.types\nDavLockDB {root}/lockdb\n\
+                         DocumentRoot {root}/files\n<Directory {root}/files>\n  Dav On\n\
+                         AuthType Basic\n  AuthName lexgate\n  AuthUserFile {users}\n\
+                         Require valid-user\n</Directory>\n",
+                        users = users.display(),
+                    ),
+                )
+                .expect("apache config");
+                let mut command = Command::new("apache2");
+                command.arg("-X").arg("-f").arg(&config);
+                command
+            }
+            FileDavKind::WsgiDav => {
+                let python = venv().join("bin/python");
+                let installed = Command::new(&python)
+                    .args(["-c", "import wsgidav, cheroot"])
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .status()
+                    .is_ok_and(|s| s.success());
+                assert!(
+                    installed,
+                    "wsgidav is not installed in {}: run tests/servers/install",
+                    venv().display()
+                );
+                let config = dir.path().join("wsgidav.yaml");
+                std::fs::write(
+                    &config,
+                    format!(
+                        "host: 127.0.0.1\nport: {port}\nprovider_mapping:\n  \"/\": \"{files}\"\n\
+                         property_manager: true\nlock_storage: true\nverbose: 1\n\
+                         http_authenticator:\n  accept_basic: true\n  accept_digest: false\n  \
+                         default_to_digest: false\nsimple_dc:\n  user_mapping:\n    \"*\":\n      \
+                         \"{USER}\":\n        password: \"{PASSWORD}\"\n",
+                        files = files.display(),
+                    ),
+                )
+                .expect("wsgidav config");
+                let mut command = Command::new(&python);
+                command
+                    .args(["-m", "wsgidav.server.server_cli", "--config"])
+                    .arg(&config);
+                command
+            }
+        };
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(log.try_clone().expect("log"))
+            .stderr(log)
+            .spawn()
+            .expect("server started");
+        let base_url = format!("http://127.0.0.1:{port}");
+        let mut server = FileDavServer {
+            kind,
+            root_url: format!("{base_url}/Pratiche/"),
+            base_url,
+            child,
+            dir,
+        };
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("{} exited ({status}): {}", kind.name(), server.log());
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} did not start: {}",
+                kind.name(),
+                server.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        server
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("server.log")).unwrap_or_default()
+    }
+
+    /// The URL of `path` under the root collection (already percent-encoded).
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.root_url, path.trim_start_matches('/'))
+    }
+
+    /// A request to `path` under the root as [`USER`].
+    pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
+        let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
+        reqwest::Client::new()
+            .request(method, self.url(path))
+            .basic_auth(USER, Some(PASSWORD))
+    }
+
+    async fn expect_success(&self, what: &str, builder: reqwest::RequestBuilder) {
+        let response = builder.send().await.expect(what);
+        assert!(
+            response.status().is_success(),
+            "{what} on {} answered {}: {}",
+            self.kind.name(),
+            response.status(),
+            self.log()
+        );
+    }
+
+    /// Makes a folder as someone using the store would.
+    pub async fn mkcol(&self, path: &str) {
+        self.expect_success(&format!("MKCOL {path}"), self.request("MKCOL", path))
+            .await;
+    }
+
+    /// Writes (creates or replaces) a file.
+    pub async fn put(&self, path: &str, content: &str) {
+        self.expect_success(
+            &format!("PUT {path}"),
+            self.request("PUT", path).body(content.to_owned()),
+        )
+        .await;
+    }
+
+    /// Moves a file or folder (no overwrite).
+    pub async fn move_to(&self, from: &str, to: &str) {
+        let destination = self.url(to);
+        self.expect_success(
+            &format!("MOVE {from}"),
+            self.request("MOVE", from)
+                .header("Destination", destination)
+                .header("Overwrite", "F"),
+        )
+        .await;
+    }
+
+    pub async fn delete(&self, path: &str) {
+        self.expect_success(&format!("DELETE {path}"), self.request("DELETE", path))
+            .await;
+    }
+
+    /// The `PROPFIND Depth: 0` answer of `path` for `prop` in `namespace`.
+    pub async fn property(&self, path: &str, namespace: &str, prop: &str) -> String {
+        let body = format!(
+            r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:x="{namespace}"><d:prop><x:{prop}/></d:prop></d:propfind>"#
+        );
+        let response = self
+            .request("PROPFIND", path)
+            .header("Depth", "0")
+            .header("content-type", "application/xml")
+            .body(body)
+            .send()
+            .await
+            .expect("PROPFIND");
+        assert!(response.status().is_success(), "PROPFIND {path}");
+        response.text().await.expect("body")
+    }
+}
+
+impl Drop for FileDavServer {
+    fn drop(&mut self) {
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
+        let deadline = Instant::now() + Duration::from_secs(3);
+        while Instant::now() < deadline {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
 }

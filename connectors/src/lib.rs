@@ -5,8 +5,9 @@
 //! The sync engine in the server applies provenance and GDPR rules to what it returns.
 //!
 //! Kinds: [`json_feed`] (lexgate's normalised records over OAuth 2), [`imap`] (a firm
-//! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph) and
-//! [`caldav`] (a calendar).
+//! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph), [`gmail`] (a
+//! Google mailbox through the Gmail API), [`caldav`] (a calendar) and [`webdav`] (a document
+//! store, one folder per matter).
 //!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
@@ -28,6 +29,7 @@ pub mod records;
 pub mod secrets;
 #[cfg(feature = "testing")]
 pub mod testing;
+pub mod webdav;
 pub mod webhook;
 
 use std::future::Future;
@@ -100,6 +102,10 @@ pub struct Capabilities {
     pub push_deadlines: bool,
     pub push_time_entries: bool,
     pub push_contacts: bool,
+    /// Documents of matters' case files (metadata).
+    pub pull_documents: bool,
+    /// Makes a folder per matter in a document store.
+    pub make_matter_folders: bool,
 }
 
 /// A connection to one remote system. Every capability has a default that refuses, so a
@@ -140,6 +146,22 @@ pub trait Connector: Send + Sync {
         _cursor: Option<&'a Cursor>,
     ) -> BoxFuture<'a, Result<Page<RemoteMatter>, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("pull matters")) })
+    }
+
+    /// Documents of matters' case files changed, moved or deleted since `cursor`.
+    fn pull_documents<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteDocument>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull documents")) })
+    }
+
+    /// Makes the folders of `matters` the store lacks; answers how many it made.
+    fn ensure_matter_folders<'a>(
+        &'a self,
+        _matters: &'a [MatterFolder],
+    ) -> BoxFuture<'a, Result<usize, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("make matter folders")) })
     }
 
     /// Invoices with their billing parties since `cursor`.

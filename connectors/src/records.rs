@@ -177,6 +177,39 @@ pub struct RemoteMatter {
     pub client_external_id: Option<String>,
 }
 
+/// A document of a matter's case file as a document store holds it: metadata only.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemoteDocument {
+    /// Where the document lies now (a WebDAV path): the key of updates and deletions.
+    pub external_id: String,
+    /// The store no longer holds the document at `external_id`.
+    pub deleted: bool,
+    /// The document was moved here from this `external_id`.
+    pub moved_from: Option<String>,
+    /// The matter whose folder holds it, by its reference.
+    pub matter_reference: Option<String>,
+    /// The file name.
+    pub title: String,
+    pub content_type: Option<String>,
+    /// The store's version (an ETag without `W/` and quotes).
+    pub etag: Option<String>,
+    pub size: Option<u64>,
+    /// Lower-case hex SHA-256 of the content, when the store tells.
+    pub sha256: Option<String>,
+    pub created_at: Option<DateTime<Utc>>,
+    pub modified_at: Option<DateTime<Utc>>,
+    pub created_by: Option<String>,
+    pub modified_by: Option<String>,
+}
+
+/// A matter a document store should have a folder for.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MatterFolder {
+    pub reference: String,
+    pub title: String,
+}
+
 /// An invoice with its billing party.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteInvoice {

@@ -93,6 +93,11 @@ const DPO: RoleSet = RoleSet::of(&[Dpo]);
 const REGISTER_READERS: RoleSet = RoleSet::of(&[Dpo, Admin]);
 /// Art. 9/10 data: the lawyers of the matter's own team (checked per matter as well).
 const MATTER_TEAM: RoleSet = RoleSet::of(&[Partner, Lawyer, Trainee]);
+/// Documents of case files (issue 17): partners and the matter's team (lawyers and trainees,
+/// who see only their matters' rows), and admins, who must reach whatever a role they hand
+/// out reaches (separation of duties, `RoleGrant::gain_over`). Not staff, marketing, the DPO
+/// or integrations.
+const DOCUMENTS: RoleSet = MATTER_TEAM.with(ADMIN);
 /// Purposes and the firm's privacy configuration.
 const PRIVACY_ADMIN: RoleSet = RoleSet::of(&[Admin, Dpo]);
 /// The assessments register: the DPO keeps it; those who record or rely on legitimate
@@ -173,6 +178,8 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("CommunicationEdge", EDGE),
     ("DeadlineConnection", CONNECTION),
     ("DeadlineEdge", EDGE),
+    ("DocumentConnection", CONNECTION),
+    ("DocumentEdge", EDGE),
     ("UserConnection", CONNECTION),
     ("UserEdge", EDGE),
     ("TeamConnection", CONNECTION),
@@ -485,6 +492,8 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "pastDays",
             "futureDays",
             "deadlineUsers",
+            // The webdav kind (issue 17).
+            "matterFolders",
         ],
     ),
     (
@@ -672,6 +681,7 @@ const RULES: &[TypeRules] = &[
                 &["matters", "matter", "communications", "deadlines"],
             ),
             plain(CASEWORK, &["computeDeadline"]),
+            plain(DOCUMENTS, &["document"]),
             plain(EVERYONE, &["calendarFeeds"]),
             plain(EVERYONE, &["dailyDigest"]),
             plain(CAMPAIGNS, &["campaigns", "campaignAudience"]),
@@ -1197,6 +1207,36 @@ const RULES: &[TypeRules] = &[
             ),
             personal(CASE_CONTENT, &["description"]),
             special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+            plain(DOCUMENTS, &["documents"]),
+        ],
+    },
+    // Case-file documents (issue 17). The ID is readable wherever the timeline leads, but
+    // the timeline lists documents only to those who may read them.
+    TypeRules {
+        type_name: "Document",
+        groups: &[
+            plain(CASEWORK, &["id"]),
+            plain(
+                DOCUMENTS,
+                &[
+                    "contentType",
+                    "etag",
+                    "sizeBytes",
+                    "sha256",
+                    "createdAt",
+                    "modifiedAt",
+                    "status",
+                    "deletedAt",
+                    "movedAt",
+                    "importedAt",
+                    "matter",
+                ],
+            ),
+            // File names and paths often name people; so do the store's authors.
+            personal(
+                DOCUMENTS,
+                &["title", "href", "createdBy", "modifiedBy", "movedFrom"],
+            ),
         ],
     },
     TypeRules {

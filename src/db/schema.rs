@@ -1023,6 +1023,29 @@ diesel::table! {
         hour -> Integer,
         time_zone -> Text,
         days_ahead -> Integer,
+// Documents of matters' case files, metadata only (migration 2026-12-08-000401, issue 17).
+diesel::table! {
+    documents (id) {
+        id -> Text,
+        matter_id -> Text,
+        title -> Text,
+        href -> Text,
+        content_type -> Nullable<Text>,
+        etag -> Nullable<Text>,
+        size_bytes -> Nullable<BigInt>,
+        sha256 -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        modified_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        modified_at -> Nullable<Timestamp>,
+        instance_id -> Nullable<Text>,
+        external_id -> Nullable<Text>,
+        status -> Text,
+        deleted_at -> Nullable<Timestamp>,
+        moved_from -> Nullable<Text>,
+        moved_at -> Nullable<Timestamp>,
+        seen_generation -> Nullable<Integer>,
+        imported_at -> Timestamp,
         updated_at -> Timestamp,
     }
 }
@@ -1030,3 +1053,10 @@ diesel::table! {
 diesel::joinable!(daily_digests -> users (user_id));
 
 diesel::allow_tables_to_appear_in_same_query!(daily_digests, users);
+diesel::joinable!(documents -> matters (matter_id));
+diesel::joinable!(documents -> connector_instances (instance_id));
+
+// Pairs with documents only: the other pairs are declared above.
+diesel::allow_tables_to_appear_in_same_query!(documents, matters);
+diesel::allow_tables_to_appear_in_same_query!(documents, connector_instances);
+diesel::allow_tables_to_appear_in_same_query!(documents, matter_team_members);

@@ -11,6 +11,7 @@ use crate::contacts::{self, AddressRow, AffiliationRow, ContactRow, EmailRow, Ph
 use crate::db::Database;
 use crate::deadlines::{self, DeadlineRow};
 use crate::directory::{self, TeamRow, UserRow};
+use crate::documents::{self, DocumentRow};
 use crate::error::GraphqlResult;
 use crate::gdpr::assessments::{self, AssessmentRow};
 use crate::gdpr::grounds::{self, ConsentRow, GroundRow};
@@ -82,6 +83,11 @@ relation!(CommunicationsOfMatter => Vec<CommunicationRow>, communications::of_ma
 relation!(CommunicationsOfContact => Vec<CommunicationRow>, communications::of_contacts);
 relation!(ParticipantsOf => Vec<String>, communications::participants_of);
 relation!(DeadlinesOfMatter => Vec<DeadlineRow>, deadlines::of_matters);
+relation!(DocumentById => DocumentRow, documents::get_many);
+relation!(
+    /// A matter's documents, deleted ones included.
+    DocumentsOfMatter => Vec<DocumentRow>, documents::of_matters
+);
 relation!(UserAssigneesOf => Vec<String>, deadlines::user_assignees_of);
 relation!(TeamAssigneesOf => Vec<String>, deadlines::team_assignees_of);
 relation!(RemindersOf => Vec<i32>, deadlines::reminders_of);

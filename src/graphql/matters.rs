@@ -11,6 +11,7 @@ use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, write};
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
+use crate::graphql::documents::Document;
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::rows;
@@ -230,7 +231,50 @@ impl Matter {
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
     }
 
-    /// Communications, deadlines and changes of this matter, oldest first.
+    /// The documents of the matter's case file, oldest first; those deleted at the store only
+    /// with `includeDeleted`. Partners, the matter's team and admins.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn documents(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(
+            desc = "Also the documents the store no longer holds.",
+            default = false
+        )]
+        include_deleted: bool,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
+        before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
+        last: Option<i32>,
+    ) -> async_graphql::Result<Option<Paged<Document>>> {
+        let mut rows = loader(ctx)
+            .load_one(DocumentsOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        if !include_deleted {
+            rows.retain(|d| d.is_current());
+        }
+        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows)
+            .await
+            .map(Some)
+    }
+
+    /// Communications, deadlines, documents (for those who may read them) and changes of this
+    /// matter, oldest first.
     #[graphql(
         complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
     )]
@@ -256,6 +300,7 @@ impl Matter {
     ) -> async_graphql::Result<Paged<TimelineItem>> {
         let id = self.0.id.clone();
         let count_id = id.clone();
+        let documents = access(ctx).grant.allows("Document", "title");
         let nothing = crate::listing::Page {
             offset: 0,
             limit: 0,
@@ -263,8 +308,8 @@ impl Matter {
         paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move |c| matters::timeline(c, &count_id, nothing).map(|t| t.1),
-            move |c, page| matters::timeline(c, &id, page).map(|t| t.0),
+            move |c| matters::timeline(c, &count_id, nothing, documents).map(|t| t.1),
+            move |c, page| matters::timeline(c, &id, page, documents).map(|t| t.0),
         )
         .await
     }
@@ -317,6 +362,7 @@ impl MatterEvent {
 pub enum TimelineItem {
     Communication(Communication),
     Deadline(Deadline),
+    Document(Document),
     MatterEvent(MatterEvent),
 }
 
@@ -325,6 +371,7 @@ impl From<TimelineEntry> for TimelineItem {
         match entry {
             TimelineEntry::Communication(c) => TimelineItem::Communication(Communication(c)),
             TimelineEntry::Deadline(d) => TimelineItem::Deadline(Deadline(d)),
+            TimelineEntry::Document(d) => TimelineItem::Document(Document(d)),
             TimelineEntry::Event(e) => TimelineItem::MatterEvent(MatterEvent(e)),
         }
     }

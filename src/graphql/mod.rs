@@ -12,6 +12,7 @@ pub mod context;
 pub mod deadlines;
 pub mod digests;
 pub mod directory;
+pub mod documents;
 pub mod gdpr;
 pub mod input_text;
 pub mod limits;
@@ -74,6 +75,7 @@ pub enum Node {
     Breach(registers::Breach),
     Assessment(gdpr::Assessment),
     SubjectRequest(subject_rights::SubjectRequest),
+    Document(documents::Document),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -168,6 +170,13 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
                 .await?
                 .map(deadlines::Deadline);
             rows::lookup(ctx, row).await?.map(Node::Deadline)
+        }
+        NodeType::Document => {
+            let row = loader
+                .load_one(DocumentById(key))
+                .await?
+                .map(documents::Document);
+            rows::lookup(ctx, row).await?.map(Node::Document)
         }
         NodeType::User => loader
             .load_one(UserById(key))
@@ -279,6 +288,7 @@ pub struct QueryRoot(
     matters::MatterQueries,
     communications::CommunicationQueries,
     deadlines::DeadlineQueries,
+    documents::DocumentQueries,
     directory::DirectoryQueries,
     campaigns::CampaignQueries,
     roles::RoleQueries,

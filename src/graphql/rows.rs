@@ -13,7 +13,8 @@ use crate::graphql::contacts::Contact;
 use crate::graphql::context::loader;
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
-use crate::graphql::loaders::CommunicationById;
+use crate::graphql::documents::Document;
+use crate::graphql::loaders::{CommunicationById, DocumentById};
 use crate::graphql::matters::Matter;
 use crate::graphql::subject_rights::SubjectRequest;
 use crate::ids::{self, NodeType};
@@ -41,6 +42,13 @@ impl Row for Communication {
             self.0.matter_id.as_deref(),
             self.0.author_user_id.as_deref(),
         )
+    }
+}
+
+/// A document is visible with its matter.
+impl Row for Document {
+    fn visible(&self, visibility: &Visibility) -> bool {
+        visibility.matter(&self.0.matter_id)
     }
 }
 
@@ -119,6 +127,10 @@ pub async fn require_visible(
         NodeType::Contact => visibility.contact(&key),
         NodeType::Matter => visibility.matter(&key),
         NodeType::Deadline => visibility.deadline(&key),
+        NodeType::Document => {
+            let row = loader(ctx).load_one(DocumentById(key.clone())).await?;
+            row.is_none_or(|r| visibility.matter(&r.matter_id))
+        }
         NodeType::Communication => {
             let row = loader(ctx).load_one(CommunicationById(key.clone())).await?;
             row.is_none_or(|r| {

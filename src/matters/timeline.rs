@@ -1,12 +1,14 @@
-//! A matter's history in time order: communications, deadlines and recorded changes.
+//! A matter's history in time order: communications, deadlines, documents and recorded
+//! changes.
 
 use diesel::prelude::*;
 
 use super::model::MatterEventRow;
 use crate::communications::{self, CommunicationQuery, CommunicationRow};
-use crate::db::schema::{deadlines, matter_events};
+use crate::db::schema::{deadlines, documents, matter_events};
 use crate::db::AnyConnection;
 use crate::deadlines::DeadlineRow;
+use crate::documents::DocumentRow;
 use crate::error::Result;
 use crate::listing::{Page, SortDirection};
 
@@ -15,6 +17,8 @@ use crate::listing::{Page, SortDirection};
 pub enum TimelineEntry {
     Communication(CommunicationRow),
     Deadline(DeadlineRow),
+    /// A document of the case file, at its creation at the store.
+    Document(DocumentRow),
     Event(MatterEventRow),
 }
 
@@ -24,6 +28,7 @@ impl TimelineEntry {
         match self {
             TimelineEntry::Communication(c) => c.occurred_at,
             TimelineEntry::Deadline(d) => d.due_at,
+            TimelineEntry::Document(d) => d.created_at,
             TimelineEntry::Event(e) => e.occurred_at,
         }
     }
@@ -32,11 +37,13 @@ impl TimelineEntry {
 /// The window `page` of the matter's timeline, oldest first, and the total number of entries.
 ///
 /// Each source is read already ordered and cut at `offset + limit`, so a k-way merge of the
-/// three is exact for that window without loading the whole history.
+/// four is exact for that window without loading the whole history. Documents (deleted ones
+/// too: they are part of the history) only `with_documents`: the caller's role may read them.
 pub fn timeline(
     conn: &mut AnyConnection,
     matter_id: &str,
     page: Page,
+    with_documents: bool,
 ) -> Result<(Vec<TimelineEntry>, i64)> {
     let reach = Page {
         offset: 0,
@@ -65,19 +72,35 @@ pub fn timeline(
         .filter(matter_events::matter_id.eq(matter_id))
         .count()
         .get_result(conn)?;
+    let (docs, doc_total) = if with_documents {
+        let docs: Vec<DocumentRow> = documents::table
+            .filter(documents::matter_id.eq(matter_id))
+            .order_by((documents::created_at.asc(), documents::id.asc()))
+            .limit(reach.limit)
+            .select(DocumentRow::as_select())
+            .load(conn)?;
+        let total: i64 = documents::table
+            .filter(documents::matter_id.eq(matter_id))
+            .count()
+            .get_result(conn)?;
+        (docs, total)
+    } else {
+        (Vec::new(), 0)
+    };
 
     let mut entries: Vec<TimelineEntry> = comms
         .into_iter()
         .map(TimelineEntry::Communication)
         .chain(dls.into_iter().map(TimelineEntry::Deadline))
+        .chain(docs.into_iter().map(TimelineEntry::Document))
         .chain(events.into_iter().map(TimelineEntry::Event))
         .collect();
-    // Stable sort: at equal times, communications, then deadlines, then events.
+    // Stable sort: at equal times, communications, then deadlines, documents, events.
     entries.sort_by_key(TimelineEntry::at);
     let window = entries
         .into_iter()
         .skip(page.offset as usize)
         .take(page.limit as usize)
         .collect();
-    Ok((window, comm_total + dl_total + ev_total))
+    Ok((window, comm_total + dl_total + doc_total + ev_total))
 }

@@ -1,4 +1,4 @@
-//! The sync engine: pulls an instance's streams (contacts, communications, events) page by page and
+//! The sync engine: pulls an instance's streams (contacts, communications, events, documents) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
@@ -9,12 +9,13 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use lexgate_connectors::{
     Connector, ConnectorError, Cursor, Page, PushOutcome, RemoteCommunication, RemoteContact,
-    RemoteEvent, RemoveOutcome,
+    RemoteDocument, RemoteEvent, RemoveOutcome,
 };
 use tracing::Instrument;
 
 use super::calendar;
 use super::deadline_push;
+use super::documents;
 use super::erasure::ErasureRegister;
 use super::instances::InstanceRow;
 use super::lease;
@@ -34,6 +35,7 @@ enum Stream {
     Contacts,
     Communications,
     Events,
+    Documents,
 }
 
 impl Stream {
@@ -42,6 +44,7 @@ impl Stream {
             Stream::Contacts => "contacts",
             Stream::Communications => "communications",
             Stream::Events => "events",
+            Stream::Documents => "documents",
         }
     }
 }
@@ -51,6 +54,7 @@ enum Records {
     Contacts(Page<RemoteContact>),
     Communications(Page<RemoteCommunication>),
     Events(Page<RemoteEvent>),
+    Documents(Page<RemoteDocument>),
 }
 
 impl Records {
@@ -59,6 +63,7 @@ impl Records {
             Records::Contacts(page) => page.more,
             Records::Communications(page) => page.more,
             Records::Events(page) => page.more,
+            Records::Documents(page) => page.more,
         }
     }
 
@@ -67,6 +72,7 @@ impl Records {
             Records::Contacts(page) => &page.cursor,
             Records::Communications(page) => &page.cursor,
             Records::Events(page) => &page.cursor,
+            Records::Documents(page) => &page.cursor,
         }
     }
 }
@@ -182,8 +188,9 @@ impl SyncEngine {
             (Stream::Contacts, offered.pull_contacts),
             (Stream::Communications, offered.pull_communications),
             (Stream::Events, offered.pull_events),
+            (Stream::Documents, offered.pull_documents),
         ];
-        let mut result = Ok(false);
+        let mut result = self.make_matter_folders(instance, connector).await;
         for stream in streams.into_iter().filter(|s| s.1).map(|s| s.0) {
             let pulled = self
                 .pull_all(
@@ -238,6 +245,35 @@ impl SyncEngine {
         Ok(finished)
     }
 
+    /// Before pulling, a document store whose instance says so gets a folder for every open
+    /// matter it lacks. `Ok(false)`: no full sync so far; the error stops the run.
+    async fn make_matter_folders(
+        &self,
+        instance: &InstanceRow,
+        connector: &dyn Connector,
+    ) -> Result<bool, String> {
+        let wanted = instance
+            .settings()
+            .map_err(|e| e.to_string())?
+            .matter_folders;
+        if !wanted || !connector.capabilities().make_matter_folders {
+            return Ok(false);
+        }
+        let matters = self
+            .db
+            .run(documents::open_matter_folders)
+            .await
+            .map_err(|e| e.to_string())?;
+        let span = crate::sync::connector_span(connector, &instance.name, "push", "folders");
+        let made = connector
+            .ensure_matter_folders(&matters)
+            .instrument(span)
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(instance = %instance.name, made, "matter folders made");
+        Ok(false)
+    }
+
     /// Pulls a stream until the provider has nothing more; returns whether the run was a
     /// full sync, or why it stopped.
     #[allow(clippy::too_many_arguments)]
@@ -281,6 +317,11 @@ impl SyncEngine {
                     .pull_events(cursor.as_ref())
                     .await
                     .map(Records::Events),
+                Stream::Documents => connector
+                    .pull_documents(cursor.as_ref())
+                    .instrument(span)
+                    .await
+                    .map(Records::Documents),
             };
             let page = match pulled {
                 Ok(page) => page,
@@ -516,6 +557,16 @@ impl SyncEngine {
                             }
                         }
                     }
+                    Records::Documents(page) => {
+                        for record in &page.records {
+                            match conn.transaction(|c| documents::apply(c, &scope, record)) {
+                                Ok(outcome) => count(&mut counts, outcome),
+                                Err(error) => {
+                                    counts.fail(Some(&record.external_id), record_error(&error))
+                                }
+                            }
+                        }
+                    }
                 }
                 let more = page.more();
                 if state.full_sync && !more {
@@ -530,6 +581,9 @@ impl SyncEngine {
                             state.generation,
                             &changed,
                         )?,
+                        Stream::Documents => {
+                            documents::reconcile_deletions(conn, &instance_id, state.generation)?
+                        }
                     };
                 }
                 diesel::update(sync_cursors::table.find((&instance_id, stream.name())))

@@ -22,6 +22,7 @@ pub const KINDS: &[&str] = &[
     lexgate_connectors::caldav::KIND,
     lexgate_connectors::graph_mail::KIND,
     lexgate_connectors::gmail::KIND,
+    lexgate_connectors::webdav::KIND,
 ];
 
 /// The calendar window of the `caldav` kind by default, in days before and after now.
@@ -94,15 +95,18 @@ pub struct InstanceSettings {
     /// The `caldav` kind: the users (by email, lower-case) whose deadlines and hearings are
     /// pushed to the calendar (see `deadline_push`); none: nothing is pushed.
     pub deadline_users: Vec<String>,
+    /// The `webdav` kind: make a folder (with the matter's reference as a dead property)
+    /// for every open matter the store lacks, at each sync.
+    pub matter_folders: bool,
 }
 
 impl InstanceSettings {
     /// Whether the kind authenticates through the instance's OAuth authorisation.
     pub fn uses_oauth(&self, kind: &str) -> bool {
         match kind {
-            lexgate_connectors::imap::KIND | lexgate_connectors::caldav::KIND => {
-                self.login != ConnectorLogin::Password
-            }
+            lexgate_connectors::imap::KIND
+            | lexgate_connectors::caldav::KIND
+            | lexgate_connectors::webdav::KIND => self.login != ConnectorLogin::Password,
             _ => true,
         }
     }
@@ -197,9 +201,9 @@ pub struct CreateConnectorInstanceInput {
     pub kind: String,
     /// `https://…` for HTTP kinds; `imaps://host[:port]` (TLS) or `imap://host[:port]`
     /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP; the calendar
-    /// collection's `https://` URL for CalDAV (`http://` only on loopback); the API root
-    /// for graph_mail (`https://graph.microsoft.com/v1.0`) and gmail
-    /// (`https://gmail.googleapis.com`).
+    /// collection's `https://` URL for CalDAV, the root collection holding one folder per
+    /// matter for WebDAV (`http://` only on loopback); the API root for graph_mail
+    /// (`https://graph.microsoft.com/v1.0`) and gmail (`https://gmail.googleapis.com`).
     pub base_url: String,
     /// The OAuth registration: required by kinds that use OAuth (json_feed, graph_mail,
     /// gmail; IMAP with an XOAUTH2 or OAUTHBEARER login).
@@ -241,6 +245,9 @@ pub struct CreateConnectorInstanceInput {
     /// filings are pushed to this calendar (assigned to them, to a team of theirs, or of a
     /// matter they are responsible for); none: nothing is pushed.
     pub deadline_users: Option<Vec<String>>,
+    /// WebDAV: make a folder for every open matter the store lacks at each sync (default
+    /// false).
+    pub matter_folders: Option<bool>,
     /// Shared secret of inbound webhook signatures.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
@@ -354,6 +361,9 @@ fn check_kind_settings(
     }
     if kind == lexgate_connectors::graph_mail::KIND || kind == lexgate_connectors::gmail::KIND {
         return check_mail_api_settings(v, kind, input);
+    }
+    if kind == lexgate_connectors::webdav::KIND {
+        return check_document_store_settings(v, input, has_password);
     }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
@@ -493,13 +503,19 @@ fn check_api_url(v: &mut Validator, url: &str, what: &str) -> String {
 
 /// A CalDAV calendar collection: `https://`, or `http://` towards a loopback address.
 fn check_caldav_url(v: &mut Validator, url: &str) -> String {
+    check_dav_url(v, url, "the calendar collection's")
+}
+
+/// A WebDAV collection (`what` names it in the error): `https://`, or `http://` towards a
+/// loopback address.
+fn check_dav_url(v: &mut Validator, url: &str, what: &str) -> String {
     let url = url.trim().to_owned();
     match reqwest::Url::parse(&url) {
         Ok(parsed) if parsed.scheme() == "https" && parsed.host().is_some() => {}
         Ok(parsed) if parsed.scheme() == "http" && is_loopback(&parsed) => {}
         _ => v.add(
             "input.baseUrl",
-            "the calendar collection's https:// URL (http:// only to a loopback address)",
+            format!("{what} https:// URL (http:// only to a loopback address)"),
         ),
     }
     url
@@ -579,6 +595,32 @@ fn check_deadline_users(
         }
     }
     Ok(())
+}
+
+/// The `webdav` kind: the root collection of the matter folders, a user name and password,
+/// and whether folders are made for open matters.
+fn check_document_store_settings(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    has_password: bool,
+) -> (String, InstanceSettings) {
+    let base_url = check_dav_url(v, &input.base_url, "the matter folders' root collection's");
+    if input.login.is_some_and(|l| l != ConnectorLogin::Password) {
+        v.add("input.login", "kind webdav logs in with PASSWORD only");
+    }
+    let username = non_blank(input.username.clone());
+    if username.is_none() {
+        v.add("input.username", "required by kind webdav");
+    }
+    if !has_password {
+        v.add("input.password", "required by kind webdav");
+    }
+    let settings = InstanceSettings {
+        username,
+        matter_folders: input.matter_folders.unwrap_or(false),
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
 }
 
 fn check_own_domains(
@@ -802,6 +844,8 @@ pub fn update(
             || row.kind == lexgate_connectors::gmail::KIND
         {
             check_api_url(&mut v, url, "the API root")
+        } else if row.kind == lexgate_connectors::webdav::KIND {
+            check_dav_url(&mut v, url, "the matter folders' root collection's")
         } else {
             check_url(&mut v, "input.baseUrl", url)
         };

@@ -13,6 +13,7 @@ use lexgate_connectors::imap::{self, ImapConnector, ImapLogin, ImapSettings};
 use lexgate_connectors::json_feed::{self, JsonFeedConnector};
 use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
 use lexgate_connectors::secrets::SecretBox;
+use lexgate_connectors::webdav::{self, WebDavConfig, WebDavConnector};
 use lexgate_connectors::{BoxFuture, Connector};
 
 use super::instances::{self, ConnectorLogin, InstanceRow};
@@ -185,6 +186,21 @@ impl ConnectorRuntime {
                     past_days: settings.past_days,
                     future_days: settings.future_days,
                     batch_size: settings.page_size as usize,
+                },
+                HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
+            )
+            .map_err(|e| SyncError::Setup(e.to_string()))?;
+            return Ok(Arc::new(connector));
+        }
+        if instance.kind == webdav::KIND {
+            let password = credentials.password.clone().ok_or_else(|| {
+                SyncError::Setup("no password is stored for this instance".into())
+            })?;
+            let connector = WebDavConnector::new(
+                WebDavConfig {
+                    root_url: instance.base_url.clone(),
+                    username: settings.username.clone(),
+                    password: Some(password),
                 },
                 HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
             )

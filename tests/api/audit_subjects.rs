@@ -152,7 +152,12 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
         .to_owned();
     // What only a connector or the mail loop writes: the mail import, its attachment, a review
     // item, a reminder's delivery.
-    let (p, c, d) = (raw(&person), raw(&communication), raw(&deadline));
+    let (p, c, d, m) = (
+        raw(&person),
+        raw(&communication),
+        raw(&deadline),
+        raw(&matter),
+    );
     let statements = format!(
         "INSERT INTO connector_instances (id, name, kind, base_url, settings, credentials, webhook_secret, provenance, schedule_minutes, enabled, created_at, updated_at) \
              VALUES ('ci-walk', 'mailbox', 'json_feed', 'https://mail.invalid', '{{}}', NULL, NULL, '{{}}', NULL, FALSE, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
@@ -163,7 +168,9 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
          INSERT INTO sync_review_items (id, instance_id, external_id, origin, record, reason, created_at, updated_at, resolved_at, resolution, resolved_by, contact_id) \
              VALUES ('rv-walk', 'ci-walk', 'EXT-WALK-2', 'unknown_correspondent', '{{\"given_name\": \"Pia\", \"family_name\": \"Walk\"}}', 'no basis', '2026-01-05 10:00:00', '2026-01-05 10:00:00', '2026-01-06 10:00:00', 'linked', 'user:x', '{p}');
          INSERT INTO outbox_messages (id, kind, dedup_key, reference_id, recipient, user_id, contact_id, subject, body, status, attempts, next_attempt_at, claimed_by, claimed_until, last_error, created_at, sent_at) \
-             VALUES ('om-walk', 'deadline_reminder', 'walk-reminder', '{d}', 'lawyer.walk@studio.it', NULL, NULL, 'Walk filing', 'Walk filing is due', 'sent', 1, '2026-01-05 10:00:00', NULL, NULL, NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00');"
+             VALUES ('om-walk', 'deadline_reminder', 'walk-reminder', '{d}', 'lawyer.walk@studio.it', NULL, NULL, 'Walk filing', 'Walk filing is due', 'sent', 1, '2026-01-05 10:00:00', NULL, NULL, NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00');
+         INSERT INTO documents (id, matter_id, title, href, content_type, etag, size_bytes, sha256, created_by, modified_by, created_at, modified_at, instance_id, external_id, status, deleted_at, moved_from, moved_at, seen_generation, imported_at, updated_at) \
+             VALUES ('doc-walk', '{m}', 'Walk diffida.pdf', '/Pratiche/2026-0777/Walk%20diffida.pdf', 'application/pdf', 'e1', 10, NULL, 'Pia Walk', NULL, '2026-01-05 10:00:00', '2026-01-05 10:00:00', 'ci-walk', '/Pratiche/2026-0777/Walk%20diffida.pdf', 'current', NULL, NULL, NULL, 1, '2026-01-05 10:00:00', '2026-01-05 10:00:00');"
     );
     app.db
         .run(move |conn| Ok(conn.batch_execute(&statements)?))
@@ -210,6 +217,8 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
     let (_, admin) = app.sign_in("admin.walk@studio.it", "admin").await;
     let dpo = dpo(&app).await;
     let f = firm(&app, &dpo).await;
+    // Documents are for partners and the matter's team.
+    let (_, partner) = app.sign_in("partner.walk@studio.it", "partner").await;
     let person = || Subjects::Contacts(vec![f.person.clone()]);
     let walk = |type_name, token: &String, query, shows: &str, subjects| Walk {
         type_name,
@@ -240,6 +249,7 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
         walk("AccessLogEntry", &dpo, "{ accessLog(first: 500) { nodes { subjects } } }", &f.person, person()),
         walk("BreachScope", &dpo, "{ breachScope { subjects } }", &f.person, person()),
         walk("User", &admin, "{ users { nodes { email } } }", "admin.walk@studio.it", Subjects::NoContact("the firm's own users, not contacts of the CRM")),
+        walk("Document", &partner, "query($m: ID!) { matter(id: $m) { documents { nodes { title createdBy } } } }", "Walk diffida.pdf", person()),
         walk("ReminderDelivery", &admin, "query($d: ID!) { node(id: $d) { ... on Deadline { reminderDeliveries { recipient } } } }", "lawyer.walk@studio.it", Subjects::NoContact("the firm's own users, whom reminders go to")),
         walk("ProcessingActivity", &dpo, "{ processingActivities { nodes { controllerContact } } }", "Studio Walk", Subjects::NoContact("the firm's own contact details, as free text")),
         walk("Breach", &dpo, "{ breaches { nodes { description } } }", "Walk file", Subjects::NoContact("the incident in free text; its contacts are its `subjects`, walked as BreachSubject")),

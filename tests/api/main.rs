@@ -22,6 +22,7 @@ mod deadline_terms;
 mod deadlines;
 mod digest;
 mod directory;
+mod documents;
 mod double_opt_in;
 mod dsar;
 mod erasure;

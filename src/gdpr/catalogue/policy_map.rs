@@ -84,6 +84,12 @@ const BACKED: &[Backed] = &[
         relations: &[("body", "communication_imports")],
     },
     Backed {
+        type_name: "Document",
+        table: "documents",
+        fields: &[],
+        relations: &[],
+    },
+    Backed {
         type_name: "Deadline",
         table: "deadlines",
         fields: &[],

@@ -425,6 +425,39 @@ pub const TABLES: &[TableRules] = &[
     .export(Export::Section("deadlines"))
     .merge(Merge::Move)
     .retention(Retention::MatterFile),
+    // Case-file documents (issue 17, migration 2026-12-08-000401): metadata only.
+    table(
+        "documents",
+        &[
+            ("id", K),
+            ("matter_id", K),
+            // File names and paths often name the parties.
+            ("title", TEXT),
+            ("href", TEXT),
+            ("content_type", K),
+            ("etag", K),
+            ("size_bytes", K),
+            // A content hash would confirm a guess of the document.
+            ("sha256", OMIT),
+            ("created_by", NAME),
+            ("modified_by", NAME),
+            ("created_at", K),
+            ("modified_at", K),
+            ("instance_id", K),
+            ("external_id", TEXT),
+            ("status", K),
+            ("deleted_at", K),
+            ("moved_from", TEXT),
+            ("moved_at", K),
+            ("seen_generation", K),
+            ("imported_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    )
+    .matter(MatterRef::Column("matter_id"))
+    .third_party(&["title", "href", "created_by", "modified_by", "moved_from"])
+    .retention(Retention::MatterFile),
     table(
         "deadline_reminders",
         &[("deadline_id", K), ("minutes_before", K), ("remind_at", K)],

@@ -1,0 +1,262 @@
+//! Case-file documents imported from a real WebDAV store (Apache `mod_dav_fs`), on both
+//! backends: an instance configured over GraphQL that makes a folder per open matter (the
+//! reference as a dead property), a first import into `matter.documents` and
+//! `matter.timeline`, need-to-know (partners and the matter's team; not staff), a re-run that
+//! changes nothing, an upstream change, move and deletion, and a refused cursor (a full
+//! listing that notices a deletion and duplicates nothing).
+
+use diesel::prelude::*;
+use lexgate::db::schema::sync_cursors;
+use lexgate_connectors::dav_servers::{FileDavKind, FileDavServer, PASSWORD, USER};
+use lexgate_connectors::webdav::{MATTER_PROPERTY, NAMESPACE};
+use serde_json::{json, Value};
+
+use crate::fixtures::*;
+use crate::harness::{Backend, TestApp};
+use crate::on_both_backends;
+use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+
+const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username hasPassword } } }";
+const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { externalId message } } } }";
+const DOCUMENTS: &str = "query($m: ID!, $all: Boolean) { matter(id: $m) { documents(includeDeleted: $all) { totalCount nodes { id title href contentType sizeBytes etag status deletedAt movedFrom matter { reference } } } } }";
+
+async fn start(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, |s| {
+        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
+        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+    })
+    .await
+}
+
+async fn sync(app: &TestApp, id: &str) -> Value {
+    let run = app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone();
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    run
+}
+
+/// created, updated, deleted, skipped, failed
+fn counts(run: &Value) -> [i64; 5] {
+    ["created", "updated", "deleted", "skipped", "failed"].map(|k| run[k].as_i64().unwrap_or(-1))
+}
+
+/// The documents of matter `m` as `token` sees them, by title.
+async fn documents(app: &TestApp, token: &str, m: &str, all: bool) -> Vec<Value> {
+    let body = app
+        .gql_as(token, DOCUMENTS, json!({ "m": m, "all": all }))
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let mut nodes = body["data"]["matter"]["documents"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("documents: {body:#}"))
+        .clone();
+    nodes.sort_by_key(|n| n["title"].as_str().unwrap_or_default().to_owned());
+    nodes
+}
+
+fn titles(nodes: &[Value]) -> Vec<&str> {
+    nodes.iter().filter_map(|n| n["title"].as_str()).collect()
+}
+
+async fn documents_are_imported_from_a_webdav_store(backend: Backend) {
+    let app = start(backend).await;
+    let server = FileDavServer::start(FileDavKind::Apache);
+    let (lawyer_id, lawyer) = app.sign_in("avv.team@studio.it", "lawyer").await;
+    let (_, outsider) = app.sign_in("avv.altro@studio.it", "lawyer").await;
+    let (_, partner) = app.sign_in("socio@studio.it", "partner").await;
+    let (_, staff) = app.sign_in("segreteria@studio.it", "staff").await;
+    let client = create_person(&app, "Carla", "Verdi", json!({})).await;
+    let m42 = create_matter(
+        &app,
+        "2026/0042",
+        &client,
+        json!({ "team": [{ "userId": lawyer_id }] }),
+    )
+    .await;
+    let m43 = create_matter(&app, "2026/0043", &client, json!({})).await;
+    create_matter(&app, "2025/0001", &client, json!({ "status": "CLOSED" })).await;
+
+    // Plain HTTP only on loopback, and a password is required.
+    let refused = app
+        .error(
+            CREATE,
+            json!({ "input": {
+                "name": "fascicoli", "kind": "webdav", "baseUrl": "http://dms.example/Pratiche/",
+                "username": USER,
+            } }),
+        )
+        .await;
+    assert_eq!(
+        refused["extensions"]["code"], "BAD_USER_INPUT",
+        "{refused:#}"
+    );
+    let message = refused["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("root collection") && message.contains("input.password"),
+        "{refused:#}"
+    );
+    let data = app
+        .data(
+            CREATE,
+            json!({ "input": {
+                "name": "fascicoli",
+                "kind": "webdav",
+                "baseUrl": server.root_url,
+                "username": USER,
+                "password": PASSWORD,
+                "matterFolders": true,
+            } }),
+        )
+        .await;
+    let instance = &data["createConnectorInstance"]["connectorInstance"];
+    assert_eq!(instance["kind"], "webdav");
+    assert_eq!(instance["hasPassword"], true);
+    let id = instance["id"].as_str().expect("id").to_owned();
+
+    // The first sync makes the open matters' folders, each naming its matter.
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0], "{run:#}");
+    let property = server
+        .property("2026-0042/", NAMESPACE, MATTER_PROPERTY)
+        .await;
+    assert!(property.contains("2026/0042"), "{property}");
+    let closed = server
+        .request("PROPFIND", "2025-0001/")
+        .header("Depth", "0")
+        .send()
+        .await
+        .expect("PROPFIND");
+    assert_eq!(closed.status(), 404, "no folder for a closed matter");
+
+    server
+        .put("2026-0042/Atto%20di%20citazione.pdf", "%PDF-1.4 citazione")
+        .await;
+    server.put("2026-0042/Memoria.docx", "memoria v1").await;
+    server.put("2026-0043/Parere.pdf", "%PDF-1.4 parere").await;
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [3, 0, 0, 0, 0], "{run:#}");
+
+    let docs = documents(&app, &partner, &m42, false).await;
+    assert_eq!(titles(&docs), ["Atto di citazione.pdf", "Memoria.docx"]);
+    let citazione = docs[0].clone();
+    assert_eq!(citazione["contentType"], "application/pdf");
+    assert_eq!(citazione["sizeBytes"], 18);
+    assert_eq!(citazione["status"], "CURRENT");
+    assert_eq!(citazione["matter"]["reference"], "2026/0042");
+    assert!(citazione["href"]
+        .as_str()
+        .is_some_and(|h| h.ends_with("/Pratiche/2026-0042/Atto%20di%20citazione.pdf")));
+    assert!(citazione["etag"]
+        .as_str()
+        .is_some_and(|e| !e.is_empty() && !e.starts_with("W/")));
+
+    // The timeline shows them to the matter's team.
+    let timeline = app
+        .gql_as(
+            &lawyer,
+            "query($m: ID!) { matter(id: $m) { timeline(first: 20) { nodes { __typename ... on Document { title } } } } }",
+            json!({ "m": m42 }),
+        )
+        .await;
+    assert!(timeline.get("errors").is_none(), "{timeline:#}");
+    let mut listed: Vec<&str> = timeline["data"]["matter"]["timeline"]["nodes"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .filter(|n| n["__typename"] == "Document")
+        .filter_map(|n| n["title"].as_str())
+        .collect();
+    listed.sort_unstable();
+    assert_eq!(listed, ["Atto di citazione.pdf", "Memoria.docx"]);
+
+    // Need-to-know: the team sees them, a lawyer off the matter finds nothing, staff may
+    // not read documents and their timeline leaves them out.
+    assert_eq!(documents(&app, &lawyer, &m42, false).await.len(), 2);
+    let hidden = app
+        .gql_as(
+            &outsider,
+            "query($d: ID!, $m: ID!) { document(id: $d) { title } matter(id: $m) { id } }",
+            json!({ "d": citazione["id"], "m": m42 }),
+        )
+        .await;
+    assert_eq!(hidden["data"]["document"], Value::Null, "{hidden:#}");
+    assert_eq!(hidden["data"]["matter"], Value::Null, "{hidden:#}");
+    let refused = app
+        .gql_as(
+            &staff,
+            "query($m: ID!) { matter(id: $m) { reference documents { totalCount } timeline { nodes { __typename } } } }",
+            json!({ "m": m42 }),
+        )
+        .await;
+    assert_eq!(
+        refused["data"]["matter"]["reference"], "2026/0042",
+        "{refused:#}"
+    );
+    assert_eq!(refused["data"]["matter"]["documents"], Value::Null);
+    assert_eq!(refused["errors"][0]["extensions"]["code"], "FORBIDDEN");
+    assert!(refused["data"]["matter"]["timeline"]["nodes"]
+        .as_array()
+        .expect("timeline")
+        .iter()
+        .all(|n| n["__typename"] != "Document"));
+
+    // A re-run changes nothing (Apache's weak ETags have meanwhile turned strong).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0], "{run:#}");
+
+    // Changed, moved to the other matter's folder, deleted upstream.
+    server
+        .put("2026-0042/Memoria.docx", "memoria v2, longer")
+        .await;
+    server
+        .move_to(
+            "2026-0042/Atto%20di%20citazione.pdf",
+            "2026-0043/Atto%20di%20citazione.pdf",
+        )
+        .await;
+    server.delete("2026-0043/Parere.pdf").await;
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 2, 1, 0, 0], "{run:#}");
+    let docs42 = documents(&app, &partner, &m42, false).await;
+    assert_eq!(titles(&docs42), ["Memoria.docx"]);
+    assert_eq!(docs42[0]["sizeBytes"], 18);
+    let docs43 = documents(&app, &partner, &m43, true).await;
+    assert_eq!(titles(&docs43), ["Atto di citazione.pdf", "Parere.pdf"]);
+    let moved = &docs43[0];
+    assert_eq!(
+        moved["id"], citazione["id"],
+        "the document follows its move"
+    );
+    assert_eq!(moved["movedFrom"], citazione["href"]);
+    assert_eq!(moved["matter"]["reference"], "2026/0043");
+    assert_eq!(docs43[1]["status"], "DELETED");
+    assert!(docs43[1]["deletedAt"].is_string());
+    assert_eq!(
+        titles(&documents(&app, &partner, &m43, false).await),
+        ["Atto di citazione.pdf"]
+    );
+
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0], "{run:#}");
+
+    // A cursor that is not ours: a full listing, which notices what went meanwhile and
+    // duplicates nothing.
+    server.delete("2026-0042/Memoria.docx").await;
+    app.db
+        .run(|c| {
+            diesel::update(sync_cursors::table.filter(sync_cursors::stream.eq("documents")))
+                .set(sync_cursors::cursor.eq("not a cursor of ours"))
+                .execute(c)?;
+            Ok(())
+        })
+        .await
+        .expect("cursor spoiled");
+    let run = sync(&app, &id).await;
+    assert_eq!(run["fullSync"], true, "{run:#}");
+    assert_eq!(counts(&run), [0, 0, 1, 1, 0], "{run:#}");
+    assert!(documents(&app, &partner, &m42, false).await.is_empty());
+    assert_eq!(documents(&app, &partner, &m43, true).await.len(), 2);
+}
+
+on_both_backends!(documents_are_imported_from_a_webdav_store);
