@@ -35,10 +35,15 @@ pub enum NodeType {
     SyncReviewItem,
     /// A user's calendar feed: listed by its owner, not fetched through `node`.
     CalendarFeed,
+    /// Billing (issue 16).
+    TimeEntry,
+    Invoice,
+    /// A payment on an invoice: listed with it, not fetched through `node`.
+    InvoicePayment,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 21] = [
+    const ALL: [NodeType; 24] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -60,6 +65,9 @@ impl NodeType {
         NodeType::SyncRun,
         NodeType::SyncReviewItem,
         NodeType::CalendarFeed,
+        NodeType::TimeEntry,
+        NodeType::Invoice,
+        NodeType::InvoicePayment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -85,6 +93,9 @@ impl NodeType {
             NodeType::SyncRun => "SyncRun",
             NodeType::SyncReviewItem => "SyncReviewItem",
             NodeType::CalendarFeed => "CalendarFeed",
+            NodeType::TimeEntry => "TimeEntry",
+            NodeType::Invoice => "Invoice",
+            NodeType::InvoicePayment => "InvoicePayment",
         }
     }
 }

@@ -51,6 +51,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         default_page_size: settings.default_page_size,
         auth: auth_config(settings)?,
         courts: crate::deadlines::courts::Courts::new(settings.courts.clone()),
+        firm: std::sync::Arc::new(settings.firm.clone()),
     })
 }
 

@@ -32,6 +32,8 @@ pub struct AppState {
     pub sync: std::sync::Arc<crate::sync::SyncService>,
     /// The courts procedural terms can be computed for.
     pub courts: crate::deadlines::courts::Courts,
+    /// The firm's invoicing details, for the billing exports.
+    pub firm: Arc<crate::billing::firm::FirmProfile>,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
