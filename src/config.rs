@@ -75,6 +75,7 @@ pub struct FileSettings {
     pub otlp_endpoint: Option<String>,
     pub otlp_service_name: Option<String>,
     pub courts: Option<Vec<crate::deadlines::courts::Court>>,
+    pub firm: Option<crate::billing::firm::FirmProfile>,
     pub smtp_host: Option<String>,
     pub smtp_port: Option<u16>,
     pub smtp_tls: Option<SmtpTls>,
@@ -270,6 +271,8 @@ pub struct Settings {
     pub otlp_service_name: String,
     /// The courts procedural terms can be computed for, with their patron saint days.
     pub courts: Vec<crate::deadlines::courts::Court>,
+    /// The firm's invoicing details (`[firm]`): FatturaPA and LEDES exports.
+    pub firm: crate::billing::firm::FirmProfile,
     /// SMTP and the outbox.
     pub mail: MailSettings,
     /// Purposes (keys) whose consents need the person's confirmation through a mailed link
@@ -326,6 +329,7 @@ impl Default for Settings {
             otlp_endpoint: None,
             otlp_service_name: "lexgate".to_owned(),
             courts: Vec::new(),
+            firm: Default::default(),
             mail: MailSettings::default(),
             double_opt_in_purposes: Vec::new(),
         }
@@ -425,6 +429,9 @@ impl Settings {
         }
         if let Some(v) = f.courts {
             s.courts = v;
+        }
+        if let Some(v) = f.firm {
+            s.firm = v;
         }
         s.apply_mail(
             f.smtp_host,

@@ -37,10 +37,15 @@ pub enum NodeType {
     CalendarFeed,
     /// A document of a matter's case file (issue 17).
     Document,
+    /// Billing (issue 16).
+    TimeEntry,
+    Invoice,
+    /// A payment on an invoice: listed with it, not fetched through `node`.
+    InvoicePayment,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 22] = [
+    const ALL: [NodeType; 25] = [
         NodeType::Contact,
         NodeType::Matter,
         NodeType::Communication,
@@ -63,6 +68,9 @@ impl NodeType {
         NodeType::SyncReviewItem,
         NodeType::CalendarFeed,
         NodeType::Document,
+        NodeType::TimeEntry,
+        NodeType::Invoice,
+        NodeType::InvoicePayment,
     ];
 
     pub fn name(self) -> &'static str {
@@ -89,6 +97,9 @@ impl NodeType {
             NodeType::SyncReviewItem => "SyncReviewItem",
             NodeType::CalendarFeed => "CalendarFeed",
             NodeType::Document => "Document",
+            NodeType::TimeEntry => "TimeEntry",
+            NodeType::Invoice => "Invoice",
+            NodeType::InvoicePayment => "InvoicePayment",
         }
     }
 }

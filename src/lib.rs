@@ -1,4 +1,6 @@
 //! lexgate: the law-firm CRM behind one GraphQL API, on embedded SQLite or PostgreSQL.
+// The merged Query and Mutation roots nest one level per domain: deeper than the default.
+#![recursion_limit = "256"]
 
 // The merged Query and Mutation roots nest their resolvers' futures deeper than the default
 // limit lets the compiler prove them `Send`.
@@ -7,6 +9,7 @@
 pub mod audit;
 pub mod auth;
 pub mod authz;
+pub mod billing;
 pub mod calendar_feeds;
 pub mod campaigns;
 pub mod communications;

@@ -52,6 +52,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         auth: auth_config(settings)?,
         courts: crate::deadlines::courts::Courts::new(settings.courts.clone()),
         public_base_url: settings.public_base_url(),
+        firm: std::sync::Arc::new(settings.firm.clone()),
     })
 }
 

@@ -105,6 +105,10 @@ const PRIVACY_ADMIN: RoleSet = RoleSet::of(&[Admin, Dpo]);
 const ASSESSMENT_READERS: RoleSet = RoleSet::of(&[Admin, Partner, Marketing, Dpo]);
 /// The suppression list: marketing checks it, the DPO answers for it.
 const SUPPRESSION: RoleSet = RoleSet::of(&[Admin, Marketing, Dpo]);
+/// Billing (issue 16): who drafts invoices from a matter's time, and who issues them, records
+/// payments and cancels them (the firm's administration, not the matter's lawyers).
+const INVOICE_MAKERS: RoleSet = RoleSet::of(&[Admin, Partner, Lawyer, Staff, Integration]);
+const INVOICE_ADMIN: RoleSet = RoleSet::of(&[Admin, Partner, Staff, Integration]);
 
 /// Contact input fields beyond what a campaign needs: the same in create and update.
 const CONTACT_DETAIL_INPUTS: &[&str] = &[
@@ -180,6 +184,23 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("DeadlineEdge", EDGE),
     ("DocumentConnection", CONNECTION),
     ("DocumentEdge", EDGE),
+    // Billing (issue 16).
+    ("TimeEntryConnection", CONNECTION),
+    ("TimeEntryEdge", EDGE),
+    ("InvoiceConnection", CONNECTION),
+    ("InvoiceEdge", EDGE),
+    ("TimeEntryPayload", &["timeEntry"]),
+    ("InvoicePayload", &["invoice"]),
+    ("RecordPaymentPayload", &["invoice", "payment"]),
+    (
+        "UnbilledTime",
+        &["matter", "user", "entries", "minutes", "amountCents"],
+    ),
+    (
+        "MonthlyInvoiced",
+        &["month", "invoices", "netCents", "totalCents"],
+    ),
+    ("MonthlyCollected", &["month", "payments", "amountCents"]),
     ("UserConnection", CONNECTION),
     ("UserEdge", EDGE),
     ("TeamConnection", CONNECTION),
@@ -646,6 +667,35 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
         &["consentId", "withdrawnAt", "method"],
     ),
     ("CampaignFilter", &["text", "statuses", "purpose"]),
+    // Billing (issue 16).
+    (
+        "TimeEntryFilter",
+        &[
+            "matterId",
+            "userId",
+            "from",
+            "to",
+            "billable",
+            "billed",
+            "invoiceId",
+        ],
+    ),
+    (
+        "InvoiceFilter",
+        &[
+            "statuses",
+            "clientId",
+            "matterId",
+            "fiscalYear",
+            "issuedFrom",
+            "issuedTo",
+        ],
+    ),
+    ("IssueInvoiceInput", &["id", "issueDate", "dueDate"]),
+    (
+        "RecordPaymentInput",
+        &["invoiceId", "amountCents", "paidOn", "method", "reference"],
+    ),
 ];
 
 /// The fields whose access depends on the role.
@@ -705,6 +755,9 @@ const RULES: &[TypeRules] = &[
             // of people not yet imported, which the DPO may also decide on.
             plain(ADMIN, &["connectorInstances", "connectorInstance"]),
             personal(ADMIN.with(DPO), &["syncReviewItems"]),
+            // Billing (issue 16): need-to-know by row, as matters.
+            plain(CASEWORK, &["timeEntries", "invoices"]),
+            personal(CASEWORK, &["ledesExport"]),
         ],
     },
     TypeRules {
@@ -767,6 +820,12 @@ const RULES: &[TypeRules] = &[
             ),
             plain(EVERYONE, &["createCalendarFeed", "revokeCalendarFeed"]),
             plain(EVERYONE, &["setDailyDigest"]),
+            // Billing (issue 16).
+            personal(CASEWORK, &["createTimeEntry", "updateTimeEntry"]),
+            plain(CASEWORK, &["deleteTimeEntry"]),
+            personal(INVOICE_MAKERS, &["createInvoice"]),
+            personal(INVOICE_ADMIN, &["issueInvoice"]),
+            plain(INVOICE_ADMIN, &["recordPayment", "cancelInvoice"]),
             plain(
                 CAMPAIGNS,
                 &[
@@ -1207,6 +1266,8 @@ const RULES: &[TypeRules] = &[
             ),
             personal(CASE_CONTENT, &["description"]),
             special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
+            // Billing (issue 16).
+            plain(CASEWORK, &["timeEntries"]),
             plain(DOCUMENTS, &["documents"]),
         ],
     },
@@ -1399,6 +1460,16 @@ const RULES: &[TypeRules] = &[
             plain(
                 MANAGEMENT.with(RoleSet::of(&[Marketing])),
                 &["newContactsPerMonth"],
+            ),
+            // Billing (issue 16).
+            plain(
+                MANAGEMENT.with(RoleSet::of(&[Staff])),
+                &[
+                    "unbilledTimePerMatter",
+                    "unbilledTimePerLawyer",
+                    "invoicedPerMonth",
+                    "collectedPerMonth",
+                ],
             ),
         ],
     },
@@ -1806,6 +1877,175 @@ const RULES: &[TypeRules] = &[
         groups: &[
             plain(DPO, &["breachId", "from", "to"]),
             personal(DPO, &["principal"]),
+        ],
+    },
+    // Billing (issue 16).
+    TypeRules {
+        type_name: "TimeEntry",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "id",
+                    "matter",
+                    "user",
+                    "date",
+                    "minutes",
+                    "taskCode",
+                    "activityCode",
+                    "billable",
+                    "rateCents",
+                    "amountCents",
+                    "billed",
+                    "invoice",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(CASEWORK, &["narrative"]),
+        ],
+    },
+    TypeRules {
+        type_name: "Invoice",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "id",
+                    "kind",
+                    "status",
+                    "number",
+                    "sequence",
+                    "fiscalYear",
+                    "client",
+                    "clientProvince",
+                    "clientCountry",
+                    "recipientCode",
+                    "matters",
+                    "issueDate",
+                    "dueDate",
+                    "currency",
+                    "netCents",
+                    "cassaRateBasisPoints",
+                    "cassaCents",
+                    "vatRateBasisPoints",
+                    "vatCents",
+                    "withholdingRateBasisPoints",
+                    "withholdingCents",
+                    "totalCents",
+                    "payableCents",
+                    "paidCents",
+                    "outstandingCents",
+                    "payments",
+                    "paidAt",
+                    "cancelledAt",
+                    "createdAt",
+                    "updatedAt",
+                ],
+            ),
+            personal(
+                CASEWORK,
+                &[
+                    "clientName",
+                    "clientCodiceFiscale",
+                    "clientPartitaIva",
+                    "clientStreet",
+                    "clientPostalCode",
+                    "clientCity",
+                    "recipientPec",
+                    "notes",
+                    "lines",
+                ],
+            ),
+        ],
+    },
+    TypeRules {
+        type_name: "InvoiceLine",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "position",
+                    "matter",
+                    "user",
+                    "date",
+                    "taskCode",
+                    "activityCode",
+                    "minutes",
+                    "rateCents",
+                    "amountCents",
+                ],
+            ),
+            personal(CASEWORK, &["description"]),
+        ],
+    },
+    TypeRules {
+        type_name: "InvoicePayment",
+        groups: &[plain(
+            CASEWORK,
+            &[
+                "id",
+                "amountCents",
+                "paidOn",
+                "method",
+                "reference",
+                "createdAt",
+            ],
+        )],
+    },
+    TypeRules {
+        type_name: "CreateTimeEntryInput",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "matterId",
+                    "userId",
+                    "date",
+                    "minutes",
+                    "taskCode",
+                    "activityCode",
+                    "billable",
+                    "rateCents",
+                ],
+            ),
+            personal(CASEWORK, &["narrative"]),
+        ],
+    },
+    TypeRules {
+        type_name: "UpdateTimeEntryInput",
+        groups: &[
+            plain(
+                CASEWORK,
+                &[
+                    "id",
+                    "date",
+                    "minutes",
+                    "taskCode",
+                    "activityCode",
+                    "billable",
+                    "rateCents",
+                ],
+            ),
+            personal(CASEWORK, &["narrative"]),
+        ],
+    },
+    TypeRules {
+        type_name: "CreateInvoiceInput",
+        groups: &[
+            plain(
+                INVOICE_MAKERS,
+                &[
+                    "matterIds",
+                    "clientId",
+                    "kind",
+                    "through",
+                    "vatRateBasisPoints",
+                    "withholding",
+                    "recipientCode",
+                ],
+            ),
+            personal(INVOICE_MAKERS, &["recipientPec", "notes"]),
         ],
     },
 ];

@@ -1046,6 +1046,40 @@ diesel::table! {
         moved_at -> Nullable<Timestamp>,
         seen_generation -> Nullable<Integer>,
         imported_at -> Timestamp,
+// Billing (migration 2026-12-08-000301_billing).
+diesel::table! {
+    invoices (id) {
+        id -> Text,
+        kind -> Text,
+        status -> Text,
+        fiscal_year -> Nullable<Integer>,
+        number -> Nullable<Integer>,
+        client_contact_id -> Nullable<Text>,
+        client_name -> Nullable<Text>,
+        client_codice_fiscale -> Nullable<Text>,
+        client_partita_iva -> Nullable<Text>,
+        client_street -> Nullable<Text>,
+        client_postal_code -> Nullable<Text>,
+        client_city -> Nullable<Text>,
+        client_province -> Nullable<Text>,
+        client_country -> Nullable<Text>,
+        recipient_code -> Text,
+        recipient_pec -> Nullable<Text>,
+        issue_date -> Nullable<Date>,
+        due_date -> Nullable<Date>,
+        net_cents -> BigInt,
+        cassa_rate_bp -> Integer,
+        cassa_cents -> BigInt,
+        vat_rate_bp -> Integer,
+        vat_cents -> BigInt,
+        withholding_rate_bp -> Integer,
+        withholding_cents -> BigInt,
+        paid_cents -> BigInt,
+        notes -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        paid_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
         updated_at -> Timestamp,
     }
 }
@@ -1060,3 +1094,104 @@ diesel::joinable!(documents -> connector_instances (instance_id));
 diesel::allow_tables_to_appear_in_same_query!(documents, matters);
 diesel::allow_tables_to_appear_in_same_query!(documents, connector_instances);
 diesel::allow_tables_to_appear_in_same_query!(documents, matter_team_members);
+diesel::table! {
+    invoice_matters (invoice_id, matter_id) {
+        invoice_id -> Text,
+        matter_id -> Text,
+    }
+}
+
+diesel::table! {
+    time_entries (id) {
+        id -> Text,
+        matter_id -> Text,
+        user_id -> Nullable<Text>,
+        work_date -> Date,
+        minutes -> Integer,
+        task_code -> Nullable<Text>,
+        activity_code -> Nullable<Text>,
+        narrative -> Text,
+        billable -> Bool,
+        rate_cents -> BigInt,
+        invoice_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    invoice_lines (id) {
+        id -> Text,
+        invoice_id -> Text,
+        position -> Integer,
+        time_entry_id -> Nullable<Text>,
+        matter_id -> Nullable<Text>,
+        user_id -> Nullable<Text>,
+        work_date -> Date,
+        description -> Text,
+        task_code -> Nullable<Text>,
+        activity_code -> Nullable<Text>,
+        minutes -> Integer,
+        rate_cents -> BigInt,
+        amount_cents -> BigInt,
+    }
+}
+
+diesel::table! {
+    invoice_payments (id) {
+        id -> Text,
+        invoice_id -> Text,
+        amount_cents -> BigInt,
+        paid_on -> Date,
+        method -> Text,
+        reference -> Nullable<Text>,
+        recorded_by -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(invoice_matters -> invoices (invoice_id));
+diesel::joinable!(invoice_matters -> matters (matter_id));
+diesel::joinable!(time_entries -> matters (matter_id));
+diesel::joinable!(time_entries -> users (user_id));
+diesel::joinable!(time_entries -> invoices (invoice_id));
+diesel::joinable!(invoice_lines -> invoices (invoice_id));
+diesel::joinable!(invoice_payments -> invoices (invoice_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    invoices,
+    invoice_matters,
+    time_entries,
+    invoice_lines,
+    invoice_payments,
+);
+diesel::allow_tables_to_appear_in_same_query!(invoices, matters);
+diesel::allow_tables_to_appear_in_same_query!(invoices, matter_team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoices, matter_parties);
+diesel::allow_tables_to_appear_in_same_query!(invoices, users);
+diesel::allow_tables_to_appear_in_same_query!(invoices, contacts);
+diesel::allow_tables_to_appear_in_same_query!(invoices, team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoice_matters, matters);
+diesel::allow_tables_to_appear_in_same_query!(invoice_matters, matter_team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoice_matters, matter_parties);
+diesel::allow_tables_to_appear_in_same_query!(invoice_matters, users);
+diesel::allow_tables_to_appear_in_same_query!(invoice_matters, contacts);
+diesel::allow_tables_to_appear_in_same_query!(invoice_matters, team_members);
+diesel::allow_tables_to_appear_in_same_query!(time_entries, matters);
+diesel::allow_tables_to_appear_in_same_query!(time_entries, matter_team_members);
+diesel::allow_tables_to_appear_in_same_query!(time_entries, matter_parties);
+diesel::allow_tables_to_appear_in_same_query!(time_entries, users);
+diesel::allow_tables_to_appear_in_same_query!(time_entries, contacts);
+diesel::allow_tables_to_appear_in_same_query!(time_entries, team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoice_lines, matters);
+diesel::allow_tables_to_appear_in_same_query!(invoice_lines, matter_team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoice_lines, matter_parties);
+diesel::allow_tables_to_appear_in_same_query!(invoice_lines, users);
+diesel::allow_tables_to_appear_in_same_query!(invoice_lines, contacts);
+diesel::allow_tables_to_appear_in_same_query!(invoice_lines, team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoice_payments, matters);
+diesel::allow_tables_to_appear_in_same_query!(invoice_payments, matter_team_members);
+diesel::allow_tables_to_appear_in_same_query!(invoice_payments, matter_parties);
+diesel::allow_tables_to_appear_in_same_query!(invoice_payments, users);
+diesel::allow_tables_to_appear_in_same_query!(invoice_payments, contacts);
+diesel::allow_tables_to_appear_in_same_query!(invoice_payments, team_members);

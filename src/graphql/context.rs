@@ -35,6 +35,8 @@ pub struct AppState {
     /// Where lexgate is reached from outside (`public_url`, no trailing slash): the base of
     /// the links mailed to people.
     pub public_base_url: String,
+    /// The firm's invoicing details, for the billing exports.
+    pub firm: Arc<crate::billing::firm::FirmProfile>,
 }
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

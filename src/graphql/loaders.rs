@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 
+use crate::billing::invoices::{self as billing_invoices, InvoiceLineRow, InvoiceRow, PaymentRow};
+use crate::billing::{self, TimeEntryRow};
 use crate::campaigns::{self, CampaignRow};
 use crate::communications::{self, CommunicationRow};
 use crate::contacts::{self, AddressRow, AffiliationRow, ContactRow, EmailRow, PhoneRow};
@@ -88,6 +90,12 @@ relation!(
     /// A matter's documents, deleted ones included.
     DocumentsOfMatter => Vec<DocumentRow>, documents::of_matters
 );
+relation!(TimeEntryById => TimeEntryRow, billing::entries_by_id);
+relation!(TimeEntriesOfMatter => Vec<TimeEntryRow>, billing::entries_of_matters);
+relation!(InvoiceById => InvoiceRow, billing_invoices::get_many);
+relation!(LinesOfInvoice => Vec<InvoiceLineRow>, billing_invoices::lines_of);
+relation!(PaymentsOfInvoice => Vec<PaymentRow>, billing_invoices::payments_of);
+relation!(MattersOfInvoice => Vec<String>, billing_invoices::matters_of);
 relation!(UserAssigneesOf => Vec<String>, deadlines::user_assignees_of);
 relation!(TeamAssigneesOf => Vec<String>, deadlines::team_assignees_of);
 relation!(RemindersOf => Vec<i32>, deadlines::reminders_of);

@@ -6,6 +6,7 @@ use chrono::{DateTime, NaiveDate, Utc};
 use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
 use crate::graphql::authorization::{access, note_read_subjects, reads_personal, special_category};
+use crate::graphql::billing::TimeEntry;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, write};
@@ -271,6 +272,43 @@ impl Matter {
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows)
             .await
             .map(Some)
+    }
+
+    /// The time recorded on the matter, oldest work first; only billed (true) or unbilled
+    /// (false) time when `billed` is given.
+    #[graphql(
+        complexity = "crate::graphql::pagination::page_complexity(first, last, child_complexity)"
+    )]
+    async fn time_entries(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Only time already on an invoice (true) or not yet (false).")]
+        billed: Option<bool>,
+        #[graphql(
+            desc = "Return the items after this cursor (an `endCursor` or edge cursor of this list)."
+        )]
+        after: Option<String>,
+        #[graphql(
+            desc = "Return the items before this cursor (a `startCursor` or edge cursor of this list)."
+        )]
+        before: Option<String>,
+        #[graphql(
+            desc = "Return the first N items (after `after`, if given), N at most `max_page_size` (1000 unless configured). Without `first` and `last`, a page holds `default_page_size` items (50 unless configured)."
+        )]
+        first: Option<i32>,
+        #[graphql(
+            desc = "Return the last N items (before `before`, if given), N at most `max_page_size` (1000 unless configured)."
+        )]
+        last: Option<i32>,
+    ) -> async_graphql::Result<Paged<TimeEntry>> {
+        let mut rows = loader(ctx)
+            .load_one(TimeEntriesOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        if let Some(billed) = billed {
+            rows.retain(|t| t.invoice_id.is_some() == billed);
+        }
+        paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows).await
     }
 
     /// Communications, deadlines, documents (for those who may read them) and changes of this

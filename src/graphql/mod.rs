@@ -3,6 +3,7 @@
 pub mod access_log;
 pub mod auth;
 pub mod authorization;
+pub mod billing;
 pub mod calendar_feeds;
 pub mod campaigns;
 pub mod communications;
@@ -76,6 +77,8 @@ pub enum Node {
     Assessment(gdpr::Assessment),
     SubjectRequest(subject_rights::SubjectRequest),
     Document(documents::Document),
+    TimeEntry(billing::TimeEntry),
+    Invoice(billing::Invoice),
 }
 
 /// Decodes an ID argument of a known type, as a typed BAD_USER_INPUT error.
@@ -213,7 +216,24 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
         | NodeType::ConnectorInstance
         | NodeType::SyncRun
         | NodeType::SyncReviewItem
-        | NodeType::CalendarFeed => None,
+        | NodeType::CalendarFeed
+        | NodeType::InvoicePayment => None,
+        NodeType::TimeEntry => {
+            let row = loader
+                .load_one(TimeEntryById(key))
+                .await?
+                .map(billing::TimeEntry);
+            rows::lookup(ctx, row).await?.map(Node::TimeEntry)
+        }
+        NodeType::Invoice => {
+            let row = loader.load_one(InvoiceById(key.clone())).await?;
+            match row {
+                Some(row) if billing::invoice_visible(ctx, &key).await? => {
+                    Some(Node::Invoice(billing::Invoice(row)))
+                }
+                _ => None,
+            }
+        }
         NodeType::ProcessingActivity => {
             let found = context::read(ctx, move |c| {
                 crate::gdpr::registers::activities::get_many(c, &[key])
@@ -300,6 +320,7 @@ pub struct QueryRoot(
     connectors::ConnectorQueries,
     calendar_feeds::CalendarFeedQueries,
     digests::DailyDigestQueries,
+    billing::BillingQueries,
 );
 
 /// What a client can change. Each field says who may call it where not everyone signed in
@@ -323,6 +344,7 @@ pub struct MutationRoot(
     connectors::ConnectorMutations,
     calendar_feeds::CalendarFeedMutations,
     digests::DailyDigestMutations,
+    billing::BillingMutations,
 );
 
 /// The schema without per-process data: enough to print the SDL.

@@ -8,7 +8,7 @@ use crate::contacts::ContactCategory;
 use crate::error::{Error, GraphqlResult};
 use crate::graphql::context::{loader, read};
 use crate::graphql::directory::{Team, User};
-use crate::graphql::loaders::{TeamById, UserById};
+use crate::graphql::loaders::{MatterById, TeamById, UserById};
 use crate::matters::MatterStatus;
 use crate::reports;
 
@@ -54,6 +54,52 @@ pub struct MonthlyCategoryCount {
     pub category: ContactCategory,
     /// How many contacts were created.
     pub count: i64,
+}
+
+/// Billable time not yet invoiced, of one matter or one lawyer.
+#[derive(SimpleObject)]
+pub struct UnbilledTime {
+    /// The matter, in the per-matter report.
+    pub matter: Option<crate::graphql::matters::Matter>,
+    /// The timekeeper, in the per-lawyer report (null there for a deleted user's time).
+    pub user: Option<User>,
+    /// How many time entries.
+    pub entries: i64,
+    /// Their minutes.
+    pub minutes: i64,
+    /// Their value at their rates, in cents.
+    pub amount_cents: i64,
+}
+
+/// What was invoiced in one month.
+#[derive(SimpleObject)]
+pub struct MonthlyInvoiced {
+    /// YYYY-MM, by date of issue.
+    pub month: String,
+    /// How many invoices were issued (cancelled ones left out).
+    pub invoices: i64,
+    /// Their fees, in cents.
+    pub net_cents: i64,
+    /// Their totals (fees, contribution and VAT), in cents.
+    pub total_cents: i64,
+}
+
+/// What was collected in one month.
+#[derive(SimpleObject)]
+pub struct MonthlyCollected {
+    /// YYYY-MM, by the day the money arrived.
+    pub month: String,
+    /// How many payments.
+    pub payments: i64,
+    /// Their sum, in cents.
+    pub amount_cents: i64,
+}
+
+fn check_dates(from: chrono::NaiveDate, to: chrono::NaiveDate) -> async_graphql::Result<()> {
+    if to < from {
+        return Err(Error::invalid("to", "`to` must not be before `from`")).gql();
+    }
+    Ok(())
 }
 
 fn check_range(from: DateTime<Utc>, to: DateTime<Utc>) -> async_graphql::Result<()> {
@@ -168,5 +214,106 @@ impl Reports {
                 }))
             })
             .collect()
+    }
+
+    /// Billable time not yet invoiced, per matter.
+    async fn unbilled_time_per_matter(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<UnbilledTime>>> {
+        let rows = read(ctx, reports::billing::unbilled_per_matter).await?;
+        let matters = loader(ctx)
+            .load_many(rows.iter().filter_map(|r| r.key.clone()).map(MatterById))
+            .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| UnbilledTime {
+                    matter: r
+                        .key
+                        .and_then(|k| matters.get(&MatterById(k)).cloned())
+                        .map(crate::graphql::matters::Matter),
+                    user: None,
+                    entries: r.entries,
+                    minutes: r.minutes,
+                    amount_cents: r.amount_cents,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Billable time not yet invoiced, per timekeeper.
+    async fn unbilled_time_per_lawyer(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<UnbilledTime>>> {
+        let rows = read(ctx, reports::billing::unbilled_per_lawyer).await?;
+        let users = loader(ctx)
+            .load_many(rows.iter().filter_map(|r| r.key.clone()).map(UserById))
+            .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| UnbilledTime {
+                    matter: None,
+                    user: r
+                        .key
+                        .and_then(|k| users.get(&UserById(k)).cloned())
+                        .map(User),
+                    entries: r.entries,
+                    minutes: r.minutes,
+                    amount_cents: r.amount_cents,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Invoices issued per month in `[from, to]` (dates of issue; cancelled ones left out).
+    async fn invoiced_per_month(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day of the period (ISO 8601 date, inclusive).")]
+        from: chrono::NaiveDate,
+        #[graphql(desc = "Last day of the period (ISO 8601 date, inclusive); not before `from`.")]
+        to: chrono::NaiveDate,
+    ) -> async_graphql::Result<Option<Vec<MonthlyInvoiced>>> {
+        check_dates(from, to)?;
+        let rows = read(ctx, move |c| {
+            reports::billing::invoiced_per_month(c, from, to)
+        })
+        .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|r| MonthlyInvoiced {
+                    month: r.month,
+                    invoices: r.invoices,
+                    net_cents: r.net_cents,
+                    total_cents: r.total_cents,
+                })
+                .collect(),
+        ))
+    }
+
+    /// Payments received per month in `[from, to]`.
+    async fn collected_per_month(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "First day of the period (ISO 8601 date, inclusive).")]
+        from: chrono::NaiveDate,
+        #[graphql(desc = "Last day of the period (ISO 8601 date, inclusive); not before `from`.")]
+        to: chrono::NaiveDate,
+    ) -> async_graphql::Result<Option<Vec<MonthlyCollected>>> {
+        check_dates(from, to)?;
+        let rows = read(ctx, move |c| {
+            reports::billing::collected_per_month(c, from, to)
+        })
+        .await?;
+        Ok(Some(
+            rows.into_iter()
+                .map(|(month, payments, amount_cents)| MonthlyCollected {
+                    month,
+                    payments,
+                    amount_cents,
+                })
+                .collect(),
+        ))
     }
 }

@@ -14,7 +14,7 @@ use crate::graphql::context::loader;
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
 use crate::graphql::documents::Document;
-use crate::graphql::loaders::{CommunicationById, DocumentById};
+use crate::graphql::loaders::{CommunicationById, DocumentById, TimeEntryById};
 use crate::graphql::matters::Matter;
 use crate::graphql::subject_rights::SubjectRequest;
 use crate::ids::{self, NodeType};
@@ -154,7 +154,16 @@ pub async fn require_visible(
         | NodeType::ConnectorInstance
         | NodeType::SyncRun
         | NodeType::SyncReviewItem
-        | NodeType::CalendarFeed => true,
+        | NodeType::CalendarFeed
+        | NodeType::InvoicePayment => true,
+        NodeType::TimeEntry => {
+            let row = loader(ctx).load_one(TimeEntryById(key.clone())).await?;
+            row.is_none_or(|r| {
+                visibility.matter(&r.matter_id)
+                    || (r.user_id.is_some() && r.user_id == visibility.author())
+            })
+        }
+        NodeType::Invoice => crate::graphql::billing::invoice_visible(ctx, &key).await?,
     };
     if visible {
         Ok(())

@@ -1,6 +1,8 @@
 //! Aggregate reports on matters, deadlines, communications and contacts. Each is one
 //! GROUP BY query, written once for both backends.
 
+pub mod billing;
+
 use chrono::{DateTime, Utc};
 use diesel::dsl::{count_star, sql};
 use diesel::prelude::*;

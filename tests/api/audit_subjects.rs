@@ -82,6 +82,8 @@ struct Firm {
     communication: String,
     campaign: String,
     deadline: String,
+    time_entry: String,
+    invoice: String,
 }
 
 async fn firm(app: &TestApp, dpo: &str) -> Firm {
@@ -150,6 +152,26 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
         .as_str()
         .expect("deadline id")
         .to_owned();
+    // Billing (issue 16): time on the matter and the invoice made from it.
+    let timekeeper = crate::fixtures::create_user(app, "timekeeper.walk@studio.it", "lawyer").await;
+    let time_entry = app
+        .data(
+            "mutation($m: ID!, $u: ID!) { createTimeEntry(input: { matterId: $m, userId: $u, date: \"2026-11-03\", minutes: 60, narrative: \"Walk time\", rateCents: 10000 }) { timeEntry { id } } }",
+            json!({ "m": matter, "u": timekeeper }),
+        )
+        .await["createTimeEntry"]["timeEntry"]["id"]
+        .as_str()
+        .expect("time entry id")
+        .to_owned();
+    let invoice = app
+        .data(
+            "mutation($m: ID!) { createInvoice(input: { matterIds: [$m] }) { invoice { id } } }",
+            json!({ "m": matter }),
+        )
+        .await["createInvoice"]["invoice"]["id"]
+        .as_str()
+        .expect("invoice id")
+        .to_owned();
     // What only a connector or the mail loop writes: the mail import, its attachment, a review
     // item, a reminder's delivery.
     let (p, c, d, m) = (
@@ -209,6 +231,8 @@ async fn firm(app: &TestApp, dpo: &str) -> Firm {
         communication,
         campaign,
         deadline,
+        time_entry,
+        invoice,
     }
 }
 
@@ -248,6 +272,9 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
         walk("BreachSubject", &dpo, "{ breaches { nodes { subjects { contactId } } } }", &f.person, person()),
         walk("AccessLogEntry", &dpo, "{ accessLog(first: 500) { nodes { subjects } } }", &f.person, person()),
         walk("BreachScope", &dpo, "{ breachScope { subjects } }", &f.person, person()),
+        walk("TimeEntry", &admin, "query($t: ID!) { node(id: $t) { ... on TimeEntry { narrative } } }", "Walk time", person()),
+        walk("Invoice", &admin, "query($i: ID!) { node(id: $i) { ... on Invoice { clientName } } }", "Walk", person()),
+        walk("InvoiceLine", &admin, "query($i: ID!) { node(id: $i) { ... on Invoice { lines { description } } } }", "Walk time", person()),
         walk("User", &admin, "{ users { nodes { email } } }", "admin.walk@studio.it", Subjects::NoContact("the firm's own users, not contacts of the CRM")),
         walk("Document", &partner, "query($m: ID!) { matter(id: $m) { documents { nodes { title createdBy } } } }", "Walk diffida.pdf", person()),
         walk("ReminderDelivery", &admin, "query($d: ID!) { node(id: $d) { ... on Deadline { reminderDeliveries { recipient } } } }", "lawyer.walk@studio.it", Subjects::NoContact("the firm's own users, whom reminders go to")),
@@ -265,7 +292,7 @@ async fn every_personal_type_logs_its_subjects(backend: Backend) {
 
     let variables = json!({
         "p": f.person, "o": f.organization, "m": f.matter, "k": f.communication, "c": f.campaign,
-        "d": f.deadline,
+        "d": f.deadline, "t": f.time_entry, "i": f.invoice,
     });
     for w in &walks {
         let body = run(

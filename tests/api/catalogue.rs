@@ -191,11 +191,13 @@ async fn a_full_erasure_leaves_no_personal_value_of_the_person(backend: Backend)
     let (_, dpo) = app.sign_in("dpo@studio.it", "dpo").await;
     let person = subject_in_every_table(&app, &dpo).await;
     let contact = key(&person);
-    // Nothing holds the person any more: the hold is released, the matter closed long ago.
+    // Nothing holds the person any more: the hold is released, the matter closed and the
+    // invoice issued long ago.
     let statements = format!(
         "UPDATE legal_holds SET released_at = '2026-11-01 00:00:00' WHERE contact_id = '{contact}';
          UPDATE matters SET status = 'closed', closed_on = '2012-03-01'
-           WHERE id IN (SELECT matter_id FROM matter_parties WHERE contact_id = '{contact}');"
+           WHERE id IN (SELECT matter_id FROM matter_parties WHERE contact_id = '{contact}');
+         UPDATE invoices SET issue_date = '2012-03-01' WHERE client_contact_id = '{contact}';"
     );
     app.db
         .run(move |c| {

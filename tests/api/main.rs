@@ -8,6 +8,7 @@ mod audit;
 mod audit_subjects;
 mod auth;
 mod authorization;
+mod billing;
 mod calendar;
 mod calendar_feeds;
 mod calendar_push;

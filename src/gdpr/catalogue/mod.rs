@@ -118,6 +118,9 @@ pub enum Retention {
     Connector,
     /// Not about contacts: the firm's own data and configuration.
     Firm,
+    /// Accounting records (invoices): ten years from issue (art. 2220 c.c.), a legal hold on
+    /// erasure of their client meanwhile (`billing::invoices::retention_holds`).
+    Accounting,
 }
 
 /// Rows of another table shown with each exported row (a matter party's matter).

@@ -96,6 +96,24 @@ const BACKED: &[Backed] = &[
         relations: &[],
     },
     Backed {
+        type_name: "TimeEntry",
+        table: "time_entries",
+        fields: &[("date", "work_date")],
+        relations: &[],
+    },
+    Backed {
+        type_name: "Invoice",
+        table: "invoices",
+        fields: &[],
+        relations: &[("lines", "invoice_lines"), ("payments", "invoice_payments")],
+    },
+    Backed {
+        type_name: "InvoiceLine",
+        table: "invoice_lines",
+        fields: &[("date", "work_date")],
+        relations: &[],
+    },
+    Backed {
         type_name: "SubjectRequest",
         table: "subject_requests",
         fields: &[],

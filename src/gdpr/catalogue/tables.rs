@@ -459,6 +459,124 @@ pub const TABLES: &[TableRules] = &[
     .third_party(&["title", "href", "created_by", "modified_by", "moved_from"])
     .retention(Retention::MatterFile),
     table(
+        "time_entries",
+        &[
+            ("id", K),
+            ("matter_id", K),
+            ("user_id", K),
+            ("work_date", K),
+            ("minutes", K),
+            ("task_code", K),
+            ("activity_code", K),
+            ("narrative", TEXT),
+            ("billable", K),
+            ("rate_cents", K),
+            ("invoice_id", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    )
+    .matter(MatterRef::Column("matter_id"))
+    .retention(Retention::MatterFile),
+    // Invoices keep the client's details as invoiced: ten years of accounting records
+    // (art. 2220 c.c.), which hold an erasure of the client until they run out.
+    table(
+        "invoices",
+        &[
+            ("id", K),
+            ("kind", K),
+            ("status", K),
+            ("fiscal_year", K),
+            ("number", K),
+            ("client_contact_id", Rule::ContactLink),
+            ("client_name", NAME),
+            ("client_codice_fiscale", Rule::Pseudonym(Kind::TaxCode)),
+            ("client_partita_iva", Rule::Pseudonym(Kind::VatNumber)),
+            ("client_street", Rule::Pseudonym(Kind::Street)),
+            ("client_postal_code", Rule::Pseudonym(Kind::PostalCode)),
+            ("client_city", Rule::Pseudonym(Kind::City)),
+            ("client_province", K),
+            ("client_country", K),
+            ("recipient_code", K),
+            ("recipient_pec", EMAIL),
+            ("issue_date", K),
+            ("due_date", K),
+            ("net_cents", K),
+            ("cassa_rate_bp", K),
+            ("cassa_cents", K),
+            ("vat_rate_bp", K),
+            ("vat_cents", K),
+            ("withholding_rate_bp", K),
+            ("withholding_cents", K),
+            ("paid_cents", K),
+            ("notes", TEXT),
+            ("created_by", K),
+            ("paid_at", K),
+            ("cancelled_at", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    )
+    .links(&["client_contact_id"])
+    .erasure(Erasure::ClearPersonal, Held::KeepHoldColumns)
+    .hold_keeps(&[
+        "client_contact_id",
+        "client_name",
+        "client_codice_fiscale",
+        "client_partita_iva",
+        "client_street",
+        "client_postal_code",
+        "client_city",
+        "recipient_pec",
+        "notes",
+    ])
+    .export(Export::Section("invoices"))
+    .export_skip(&["created_by"])
+    .merge(Merge::Move)
+    .retention(Retention::Accounting),
+    table(
+        "invoice_matters",
+        &[("invoice_id", K), ("matter_id", K)],
+        &[],
+    ),
+    table(
+        "invoice_lines",
+        &[
+            ("id", K),
+            ("invoice_id", K),
+            ("position", K),
+            ("time_entry_id", K),
+            ("matter_id", K),
+            ("user_id", K),
+            ("work_date", K),
+            ("description", TEXT),
+            ("task_code", K),
+            ("activity_code", K),
+            ("minutes", K),
+            ("rate_cents", K),
+            ("amount_cents", K),
+        ],
+        &[],
+    )
+    .matter(MatterRef::Column("matter_id"))
+    .retention(Retention::Accounting),
+    table(
+        "invoice_payments",
+        &[
+            ("id", K),
+            ("invoice_id", K),
+            ("amount_cents", K),
+            ("paid_on", K),
+            ("method", K),
+            ("reference", K),
+            ("recorded_by", K),
+            ("created_at", K),
+        ],
+        &[],
+    ),
+    table(
         "deadline_reminders",
         &[("deadline_id", K), ("minutes_before", K), ("remind_at", K)],
         &[],

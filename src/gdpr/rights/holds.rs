@@ -1,7 +1,8 @@
 //! Legal holds: data the firm must keep despite an erasure request (Art. 17(3)(b) legal
 //! obligations, (e) legal claims). Explicit holds are recorded by the DPO; on top of them every
 //! party to a matter that is open, or closed less than ten years ago, is held for that matter
-//! (professional retention of the case file, art. 2946 c.c.).
+//! (professional retention of the case file, art. 2946 c.c.), and the client of an invoice
+//! issued less than ten years ago is held whole (accounting records, art. 2220 c.c.).
 
 use std::collections::BTreeMap;
 
@@ -250,6 +251,12 @@ pub fn of_contact(
         )
         .select(LegalHoldRow::as_select())
         .load(conn)?;
+    // Invoices issued to the person in the last ten years (art. 2220 c.c.).
+    holds
+        .contact_wide
+        .extend(crate::billing::invoices::retention_holds(
+            conn, contact_id, today,
+        )?);
     for hold in explicit.iter().filter(|h| h.active_on(today)) {
         let reason = format!("legal hold: {} ({})", hold.reason, hold.legal_basis);
         match &hold.matter_id {
