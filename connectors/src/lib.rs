@@ -17,6 +17,7 @@ pub mod caldav;
 pub mod dav_servers;
 #[cfg(feature = "testing")]
 pub mod dovecot;
+pub mod google_calendar;
 pub mod http;
 pub mod imap;
 pub mod json_feed;
