@@ -20,6 +20,7 @@ pub mod dav_servers;
 #[cfg(feature = "testing")]
 pub mod dovecot;
 pub mod gmail;
+pub mod google_calendar;
 pub mod graph_mail;
 pub mod http;
 pub mod imap;

@@ -56,6 +56,8 @@ struct FakeState {
     subject: String,
     introspections: u64,
     pushed: Vec<OutboundContact>,
+    /// Google Calendar events: id → (change sequence, event JSON); cancelled ones stay.
+    events: BTreeMap<String, (u64, serde_json::Value)>,
 }
 
 /// The running fake provider. Dropping it stops the server.
@@ -120,6 +122,10 @@ impl FakeProvider {
             .route("/token", axum::routing::post(token))
             .route("/introspect", axum::routing::post(introspect))
             .route("/contacts", get(list_contacts).post(push_contact))
+            .route(
+                "/calendar/v3/calendars/{calendar}/events",
+                get(list_events).post(insert_event),
+            )
             .with_state(state.clone())
             .merge(routes(BearerCheck(state.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -230,6 +236,22 @@ impl FakeProvider {
 
     pub fn pushed(&self) -> Vec<OutboundContact> {
         lock(&self.state).pushed.clone()
+    }
+
+    /// Google Calendar: adds or changes an event (a new change in `events.list`).
+    pub fn upsert_event(&self, event: serde_json::Value) {
+        let mut state = lock(&self.state);
+        state.sequence += 1;
+        let sequence = state.sequence;
+        let id = event["id"].as_str().unwrap_or_default().to_owned();
+        state.events.insert(id, (sequence, event));
+    }
+
+    /// Google Calendar: cancels (deletes) an event: incremental syncs report it with
+    /// `status: cancelled`, full syncs leave it out.
+    pub fn cancel_event(&self, id: &str) {
+        let event = json!({ "id": id, "status": "cancelled" });
+        self.upsert_event(event);
     }
 
     pub fn is_valid_refresh_token(&self, token: &str) -> bool {
@@ -467,4 +489,117 @@ async fn push_contact(
         .unwrap_or_else(|| format!("pushed-{}", contact.id));
     state.pushed.push(contact);
     Json(json!({ "external_id": external_id })).into_response()
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EventsQuery {
+    sync_token: Option<String>,
+    page_token: Option<String>,
+    max_results: Option<usize>,
+    time_min: Option<String>,
+}
+
+fn google_error(status: StatusCode, reason: &str) -> Response {
+    let body = json!({ "error": { "code": status.as_u16(), "message": reason,
+        "errors": [{ "domain": "global", "reason": reason, "message": reason }] } });
+    (status, Json(body)).into_response()
+}
+
+/// `events.list` as Google Calendar answers it: a full sync lists live events page by page
+/// (`pageToken`/`nextPageToken`) and only its last page carries `nextSyncToken`; a sync
+/// with `syncToken` lists changes since, cancelled events included; a token of an earlier
+/// epoch is refused with 410 `fullSyncRequired`; `timeMin` with `syncToken` is a 400.
+async fn list_events(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    Query(query): Query<EventsQuery>,
+) -> Response {
+    let mut state = lock(&state);
+    if !bearer_valid(&state, &headers) {
+        return google_error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    if let Some(fault) = state.faults.pop_front() {
+        let status =
+            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let mut response = google_error(status, "rateLimitExceeded");
+        if let Some(seconds) = fault.retry_after_seconds {
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        return response;
+    }
+    if query.sync_token.is_some() && query.time_min.is_some() {
+        return google_error(StatusCode::BAD_REQUEST, "invalid");
+    }
+    // Tokens: "EPOCH.SINCE" (sync) and "EPOCH.SINCE.AFTER.FULL" (page).
+    let parts: Option<Vec<u64>> = match (&query.page_token, &query.sync_token) {
+        (Some(token), _) | (None, Some(token)) => token
+            .split('.')
+            .map(|p| p.parse().ok())
+            .collect::<Option<Vec<u64>>>(),
+        (None, None) => Some(vec![state.epoch, 0, 0, 1]),
+    };
+    let Some(mut parts) = parts else {
+        return google_error(StatusCode::BAD_REQUEST, "invalid");
+    };
+    if parts.first() != Some(&state.epoch) {
+        return google_error(StatusCode::GONE, "fullSyncRequired");
+    }
+    if parts.len() == 2 {
+        parts.extend([parts[1], 0]);
+    }
+    let [_, since, after, full] = parts[..] else {
+        return google_error(StatusCode::BAD_REQUEST, "invalid");
+    };
+    let limit = query.max_results.unwrap_or(250).max(1);
+    let mut changes: Vec<(u64, serde_json::Value)> = state
+        .events
+        .values()
+        .filter(|(seq, _)| *seq > since.max(after))
+        .filter(|(_, event)| full == 0 || event["status"] != "cancelled")
+        .cloned()
+        .collect();
+    changes.sort_by_key(|(seq, _)| *seq);
+    let more = changes.len() > limit;
+    changes.truncate(limit);
+    let items: Vec<&serde_json::Value> = changes.iter().map(|(_, e)| e).collect();
+    let epoch = state.epoch;
+    let mut body = json!({ "kind": "calendar#events", "items": items });
+    if more {
+        let last = changes.last().map_or(0, |(seq, _)| *seq);
+        body["nextPageToken"] = json!(format!("{epoch}.{since}.{last}.{full}"));
+    } else {
+        body["nextSyncToken"] = json!(format!("{epoch}.{}", state.sequence));
+    }
+    Json(body).into_response()
+}
+
+/// `events.insert` with a client-chosen id: base32hex (`a`–`v`, `0`–`9`), 5 to 1024
+/// characters; an id in use answers 409 `duplicate`.
+async fn insert_event(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    Json(mut event): Json<serde_json::Value>,
+) -> Response {
+    let mut state = lock(&state);
+    if !bearer_valid(&state, &headers) {
+        return google_error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    let id = event["id"].as_str().unwrap_or_default().to_owned();
+    let valid =
+        (5..=1024).contains(&id.len()) && id.chars().all(|c| matches!(c, 'a'..='v' | '0'..='9'));
+    if !valid {
+        return google_error(StatusCode::BAD_REQUEST, "invalid");
+    }
+    if state.events.contains_key(&id) {
+        return google_error(StatusCode::CONFLICT, "duplicate");
+    }
+    state.sequence += 1;
+    let sequence = state.sequence;
+    event["status"] = json!("confirmed");
+    event["etag"] = json!(format!("\"{sequence}\""));
+    state.events.insert(id, (sequence, event.clone()));
+    Json(event).into_response()
 }
