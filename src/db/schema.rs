@@ -997,6 +997,7 @@ diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, campaigns);
 diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, contacts);
 diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, outbox_messages);
 diesel::allow_tables_to_appear_in_same_query!(campaign_deliveries, purposes);
+
 // Deadlines pushed to calendars (migration 2026-12-08-000501).
 diesel::table! {
     deadline_pushes (instance_id, deadline_id) {
@@ -1015,6 +1016,7 @@ diesel::joinable!(deadline_pushes -> connector_instances (instance_id));
 
 diesel::allow_tables_to_appear_in_same_query!(deadline_pushes, connector_instances);
 diesel::allow_tables_to_appear_in_same_query!(deadline_pushes, deadlines);
+
 // Users' daily digests (migration 2026-12-08-000101_daily_digests).
 diesel::table! {
     daily_digests (user_id) {
@@ -1023,6 +1025,14 @@ diesel::table! {
         hour -> Integer,
         time_zone -> Text,
         days_ahead -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(daily_digests -> users (user_id));
+
+diesel::allow_tables_to_appear_in_same_query!(daily_digests, users);
+
 // Documents of matters' case files, metadata only (migration 2026-12-08-000401, issue 17).
 diesel::table! {
     documents (id) {
@@ -1046,6 +1056,18 @@ diesel::table! {
         moved_at -> Nullable<Timestamp>,
         seen_generation -> Nullable<Integer>,
         imported_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(documents -> matters (matter_id));
+diesel::joinable!(documents -> connector_instances (instance_id));
+
+// Pairs with documents only: the other pairs are declared above.
+diesel::allow_tables_to_appear_in_same_query!(documents, matters);
+diesel::allow_tables_to_appear_in_same_query!(documents, connector_instances);
+diesel::allow_tables_to_appear_in_same_query!(documents, matter_team_members);
+
 // Billing (migration 2026-12-08-000301_billing).
 diesel::table! {
     invoices (id) {
@@ -1084,16 +1106,6 @@ diesel::table! {
     }
 }
 
-diesel::joinable!(daily_digests -> users (user_id));
-
-diesel::allow_tables_to_appear_in_same_query!(daily_digests, users);
-diesel::joinable!(documents -> matters (matter_id));
-diesel::joinable!(documents -> connector_instances (instance_id));
-
-// Pairs with documents only: the other pairs are declared above.
-diesel::allow_tables_to_appear_in_same_query!(documents, matters);
-diesel::allow_tables_to_appear_in_same_query!(documents, connector_instances);
-diesel::allow_tables_to_appear_in_same_query!(documents, matter_team_members);
 diesel::table! {
     invoice_matters (invoice_id, matter_id) {
         invoice_id -> Text,
