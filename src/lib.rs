@@ -1,7 +1,4 @@
 //! lexgate: the law-firm CRM behind one GraphQL API, on embedded SQLite or PostgreSQL.
-// The merged Query and Mutation roots nest one level per domain: deeper than the default.
-#![recursion_limit = "256"]
-
 // The merged Query and Mutation roots nest their resolvers' futures deeper than the default
 // limit lets the compiler prove them `Send`.
 #![recursion_limit = "256"]
