@@ -171,14 +171,33 @@ pub async fn mail_worker(db: &Database, settings: &Settings) -> anyhow::Result<M
             .await?,
         base_url: settings.public_base_url(),
     };
+    let unsubscribe = crate::gdpr::unsubscribe::UnsubscribeLinks {
+        hasher: links.hasher.clone(),
+        base_url: settings.public_base_url(),
+    };
     let confirmations: Producer =
         Arc::new(move |conn| crate::gdpr::double_opt_in::enqueue_confirmations(conn, &links));
+    let gdpr = GdprContext {
+        hasher: unsubscribe.hasher.clone(),
+        rules: BasisRules {
+            marketing_job_titles: settings.marketing_job_titles.clone(),
+            soft_spam: settings.soft_spam,
+            double_opt_in_purposes: settings.double_opt_in_purposes.clone(),
+        },
+    };
+    let rules = ContactRules {
+        phone_region: settings.phone_region.clone(),
+        disabled_fields: settings.disabled_contact_fields()?,
+    };
+    let scheduled: Producer = Arc::new(move |conn| {
+        crate::campaigns::sending::send_due(conn, &gdpr, &rules, &unsubscribe)
+    });
     let campaigns: Producer = Arc::new(crate::campaigns::sending::settle_sending);
     let digests: Producer = Arc::new(crate::deadlines::digest::enqueue_due_now);
     MailWorker::new(
         db.clone(),
         &settings.mail,
-        vec![reminders, digests, confirmations, campaigns],
+        vec![reminders, digests, confirmations, scheduled, campaigns],
     )
 }
 

@@ -90,13 +90,17 @@ pub struct UpdateCampaignInput {
     pub name: Option<String>,
     /// The key of the processing purpose.
     pub purpose: Option<String>,
-    /// The new status; a sent or cancelled campaign keeps its own.
+    /// The new status: a draft and a scheduled campaign (which needs `scheduledAt`) move
+    /// between each other, and a campaign not yet sent can be cancelled. `SENDING` and `SENT`
+    /// are reached only by `sendCampaign` or, for a scheduled campaign, at its `scheduledAt`; a
+    /// sent or cancelled campaign keeps its status.
     pub status: Option<CampaignStatus>,
     /// Free text; null clears it.
     pub description: MaybeUndefined<String>,
     /// Which contacts the campaign is aimed at.
     pub audience_filter: Option<ContactFilter>,
-    /// When to send it (ISO 8601); null unschedules it.
+    /// When to send it (ISO 8601): the mail loop sends a `SCHEDULED` campaign once this time
+    /// has passed. Null unschedules it (a scheduled campaign goes back to `DRAFT`).
     pub scheduled_at: MaybeUndefined<DateTime<Utc>>,
     /// About services analogous to those clients already bought (soft-spam exception, art. 130(4)
     /// Codice Privacy).
@@ -135,17 +139,31 @@ fn check_purpose(conn: &mut AnyConnection, v: &mut Validator, key: &str) -> Resu
     Ok(key)
 }
 
+/// The changes `updateCampaign` may make by hand. Sending (`SENDING`, then `SENT`) is reached
+/// only through `sendCampaign` or the mail loop (a due scheduled campaign, the settle step), so
+/// a caller can neither mark a campaign sent that went to nobody nor hide one that is going
+/// out; a draft and a scheduled campaign move between each other, and any campaign not yet
+/// sent can be cancelled. Restating the current status is no change.
 fn check_status_change(v: &mut Validator, from: &str, to: CampaignStatus) {
-    let allowed = match CampaignStatus::from_db(from) {
-        Ok(CampaignStatus::Sent) | Ok(CampaignStatus::Cancelled) => from == to.as_str(),
-        _ => true,
-    };
-    if !allowed {
-        v.add(
-            "input.status",
-            format!("a {from} campaign cannot change status"),
+    use CampaignStatus::*;
+    let from_status = CampaignStatus::from_db(from).ok();
+    let allowed = from == to.as_str()
+        || matches!(
+            (from_status, to),
+            (Some(Draft | Scheduled), Draft | Scheduled | Cancelled) | (Some(Sending), Cancelled)
         );
+    if allowed {
+        return;
     }
+    let message = match (from_status, to) {
+        (Some(Sent | Cancelled), _) => format!("a {from} campaign cannot change status"),
+        (_, Sending | Sent) => {
+            "a campaign is sent only by `sendCampaign` or, when scheduled, at its `scheduledAt`"
+                .to_owned()
+        }
+        _ => format!("a {from} campaign can only be cancelled"),
+    };
+    v.add("input.status", message);
 }
 
 pub fn create(conn: &mut AnyConnection, input: CreateCampaignInput) -> Result<CampaignRow> {
@@ -204,6 +222,17 @@ pub fn update(conn: &mut AnyConnection, input: UpdateCampaignInput) -> Result<Ca
         row.scheduled_at,
         input.scheduled_at.map_value(|t| t.naive_utc()),
     );
+    if row.status == CampaignStatus::Scheduled.as_str() && row.scheduled_at.is_none() {
+        if input.status.is_some() {
+            v.add(
+                "input.status",
+                "a scheduled campaign needs its `scheduledAt`",
+            );
+        } else {
+            // Unscheduled: back to a draft, which nothing sends by itself.
+            row.status = CampaignStatus::Draft.as_str().to_owned();
+        }
+    }
     v.finish()?;
     row.updated_at = now();
     diesel::update(campaigns::table.find(&id))

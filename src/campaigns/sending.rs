@@ -194,6 +194,49 @@ pub fn settle_sending(conn: &mut AnyConnection) -> Result<usize> {
     Ok(0)
 }
 
+/// Sends the scheduled campaigns whose `scheduledAt` has passed, each to its audience as it
+/// is now; a producer of the mail loop, returning the messages it queued. Each campaign is
+/// first claimed by moving it from scheduled to sending on its row: a second process doing
+/// the same waits on that row and then finds it no longer scheduled, so a campaign is sent
+/// once (and the send records and outbox keys keep any recipient from getting it twice).
+/// A due campaign without a description (its text) is left scheduled and reported.
+pub fn send_due(
+    conn: &mut AnyConnection,
+    gdpr: &GdprContext,
+    rules: &ContactRules,
+    links: &UnsubscribeLinks,
+) -> Result<usize> {
+    let due: Vec<(String, Option<String>)> = campaigns::table
+        .filter(campaigns::status.eq(CampaignStatus::Scheduled.as_str()))
+        .filter(campaigns::scheduled_at.le(now()))
+        .select((campaigns::id, campaigns::description))
+        .load(conn)?;
+    let mut queued = 0;
+    for (id, description) in due {
+        if description.is_none() {
+            tracing::warn!(campaign = %id, "scheduled campaign is due but has no description: not sent");
+            continue;
+        }
+        let claimed = diesel::update(
+            campaigns::table
+                .filter(campaigns::id.eq(&id))
+                .filter(campaigns::status.eq(CampaignStatus::Scheduled.as_str())),
+        )
+        .set((
+            campaigns::status.eq(CampaignStatus::Sending.as_str()),
+            campaigns::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+        if claimed == 0 {
+            continue;
+        }
+        let outcome = send(conn, gdpr, rules, links, &id)?;
+        tracing::info!(campaign = %id, queued = outcome.queued, "scheduled campaign sent");
+        queued += outcome.queued;
+    }
+    Ok(queued)
+}
+
 /// Removes the campaign's messages still waiting, and their send records (a cancelled
 /// campaign sends nothing more).
 pub fn discard_pending(conn: &mut AnyConnection, id: &str) -> Result<usize> {

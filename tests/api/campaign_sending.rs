@@ -488,7 +488,69 @@ async fn a_cancelled_campaign_sends_nothing_more(backend: Backend) {
     assert_eq!(refused["extensions"]["code"], "CONFLICT", "{refused:#}");
 }
 
+/// A scheduled campaign whose `scheduledAt` has passed is sent by the mail loop, once, to the
+/// audience as it is when the loop sends it; one not yet due, or a draft, waits.
+async fn a_due_scheduled_campaign_is_sent_by_the_mail_loop_once(backend: Backend) {
+    let smtp = SmtpServer::start();
+    let (app, worker) = start(backend, &smtp).await;
+    let create = |name: &str, scheduled_at: Option<&str>| {
+        let mut input = json!({ "name": name, "purpose": "newsletter", "description": "Le novità dello studio." });
+        if let Some(at) = scheduled_at {
+            input["scheduledAt"] = json!(at);
+        }
+        let app = &app;
+        async move {
+            app.data(
+                "mutation($input: CreateCampaignInput!) { createCampaign(input: $input) { campaign { id status } } }",
+                json!({ "input": input }),
+            )
+            .await["createCampaign"]["campaign"]
+                .clone()
+        }
+    };
+    let due = create("Newsletter di marzo", Some("2026-03-01T09:00:00Z")).await;
+    assert_eq!(due["status"], "SCHEDULED");
+    let due = due["id"].as_str().expect("id").to_owned();
+    let future = create("Newsletter del 2099", Some("2099-01-01T09:00:00Z")).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let draft = create("Bozza", None).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    // The audience is the one at sending time: Anna subscribes after the campaign was made.
+    subscriber(&app, "Anna", "anna@example.com", "newsletter").await;
+
+    let round = worker.round().await.expect("round");
+    assert_eq!((round.enqueued, round.sent), (1, 1), "{round:?}");
+    let received = smtp.received();
+    assert_eq!(received.len(), 1, "{received:?}");
+    assert_eq!(received[0].to, ["anna@example.com"]);
+    assert_eq!(received[0].subject, "Newsletter di marzo");
+    assert_eq!(
+        received[0].header("List-Unsubscribe-Post"),
+        Some("List-Unsubscribe=One-Click")
+    );
+    assert_eq!(read(&app, &due).await["status"], "SENDING");
+
+    // Later rounds send it to nobody again, and settle it as sent.
+    let round = worker.round().await.expect("round");
+    assert_eq!((round.enqueued, round.sent), (0, 0), "{round:?}");
+    let stored = read(&app, &due).await;
+    assert_eq!(stored["status"], "SENT", "{stored:#}");
+    assert_eq!(stored["deliveries"]["totalCount"], 1, "{stored:#}");
+    assert_eq!(stored["deliveries"]["nodes"][0]["basis"], "CONSENT");
+    // A subscriber arriving after it was sent is not sent it by the loop.
+    subscriber(&app, "Bruno", "bruno@example.com", "newsletter").await;
+    assert_eq!(worker.round().await.expect("round").sent, 0);
+    assert_eq!(smtp.received().len(), 1);
+    assert_eq!(read(&app, &future).await["status"], "SCHEDULED");
+    assert_eq!(read(&app, &draft).await["status"], "DRAFT");
+}
+
 on_both_backends!(
+    a_due_scheduled_campaign_is_sent_by_the_mail_loop_once,
     a_campaign_reaches_its_audience_as_it_is_at_send_time_once,
     the_one_click_link_objects_and_suppresses_once_and_later_sends_skip,
     forged_and_foreign_tokens_are_refused_and_change_nothing,

@@ -410,6 +410,7 @@ async fn update_campaign_changes_fields(backend: Backend) {
     .await;
     assert_eq!(updated["description"], Value::Null);
     assert_eq!(updated["scheduledAt"], Value::Null);
+    assert_eq!(updated["status"], "DRAFT", "unscheduled: a draft again");
     assert_eq!(updated["name"], "Newsletter giugno");
 
     // A new schedule.
@@ -450,12 +451,60 @@ async fn campaign_status_transitions(backend: Backend) {
     let id = id_of(&campaign);
     assert_eq!(campaign["status"], "DRAFT");
 
-    for status in ["SCHEDULED", "SENDING", "SENT"] {
-        let updated = update_campaign(&app, json!({ "id": id, "status": status })).await;
-        assert_eq!(updated["status"], status);
+    // Scheduling needs a date.
+    let error = app
+        .error(
+            &update_mutation(),
+            json!({ "input": { "id": id, "status": "SCHEDULED" } }),
+        )
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+    assert_eq!(error["extensions"]["field"], "input.status", "{error:#}");
+    let updated = update_campaign(
+        &app,
+        json!({ "id": id, "status": "SCHEDULED", "scheduledAt": "2027-06-01T09:00:00Z" }),
+    )
+    .await;
+    assert_eq!(updated["status"], "SCHEDULED");
+
+    // Sending is only reached by sending: neither SENDING nor SENT can be set by hand.
+    for status in ["SENDING", "SENT"] {
+        let error = app
+            .error(
+                &update_mutation(),
+                json!({ "input": { "id": id, "status": status, "name": "Cambiata" } }),
+            )
+            .await;
+        assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+        assert_eq!(error["extensions"]["field"], "input.status", "{error:#}");
+    }
+    let stored = read_campaign(&app, &id).await;
+    assert_eq!(stored["status"], "SCHEDULED");
+    assert_eq!(
+        stored["name"], "Newsletter",
+        "a refused update writes nothing"
+    );
+    let updated = update_campaign(&app, json!({ "id": id, "status": "DRAFT" })).await;
+    assert_eq!(updated["status"], "DRAFT");
+    for status in ["SENDING", "SENT"] {
+        let error = app
+            .error(
+                &update_mutation(),
+                json!({ "input": { "id": id, "status": status } }),
+            )
+            .await;
+        assert_eq!(error["extensions"]["field"], "input.status", "{error:#}");
     }
 
-    // A sent campaign's status is final.
+    // Sent by `sendCampaign` (to nobody here), its status is final.
+    update_campaign(&app, json!({ "id": id, "description": "Novità" })).await;
+    let sent = app
+        .data(
+            "mutation($id: ID!) { sendCampaign(input: { id: $id }) { campaign { status } } }",
+            json!({ "id": id }),
+        )
+        .await;
+    assert_eq!(sent["sendCampaign"]["campaign"]["status"], "SENT");
     for status in ["DRAFT", "SCHEDULED", "SENDING", "CANCELLED"] {
         let error = app
             .error(
@@ -581,7 +630,12 @@ async fn campaigns_filter_and_order_newest_first(backend: Backend) {
     }
     // Auguri: cancelled; Newsletter gennaio: sent.
     update_campaign(&app, json!({ "id": ids[3], "status": "CANCELLED" })).await;
-    update_campaign(&app, json!({ "id": ids[0], "status": "SENT" })).await;
+    update_campaign(&app, json!({ "id": ids[0], "description": "Novità" })).await;
+    app.data(
+        "mutation($id: ID!) { sendCampaign(input: { id: $id }) { campaign { status } } }",
+        json!({ "id": ids[0] }),
+    )
+    .await;
 
     // Newest first, however they were updated.
     let data = app.data(LIST, json!({})).await;
