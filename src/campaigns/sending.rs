@@ -217,24 +217,45 @@ pub fn send_due(
             tracing::warn!(campaign = %id, "scheduled campaign is due but has no description: not sent");
             continue;
         }
-        let claimed = diesel::update(
-            campaigns::table
-                .filter(campaigns::id.eq(&id))
-                .filter(campaigns::status.eq(CampaignStatus::Scheduled.as_str())),
-        )
-        .set((
-            campaigns::status.eq(CampaignStatus::Sending.as_str()),
-            campaigns::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-        if claimed == 0 {
-            continue;
+        // Each campaign in its own savepoint: one that cannot be sent is rolled back and
+        // logged, and does not hold up the other campaigns or the rest of the mail loop.
+        match conn.transaction(|conn| claim_and_send(conn, gdpr, rules, links, &id)) {
+            Ok(Some(sent)) => {
+                tracing::info!(campaign = %id, queued = sent, "scheduled campaign sent");
+                queued += sent;
+            }
+            Ok(None) => {}
+            Err(error) => {
+                tracing::error!(campaign = %id, %error, "scheduled campaign could not be sent")
+            }
         }
-        let outcome = send(conn, gdpr, rules, links, &id)?;
-        tracing::info!(campaign = %id, queued = outcome.queued, "scheduled campaign sent");
-        queued += outcome.queued;
     }
     Ok(queued)
+}
+
+/// Takes a due campaign from SCHEDULED to SENDING (unless another process already did) and
+/// sends it; the number of messages queued, or none when it was not ours to send.
+fn claim_and_send(
+    conn: &mut AnyConnection,
+    gdpr: &GdprContext,
+    rules: &ContactRules,
+    links: &UnsubscribeLinks,
+    id: &str,
+) -> Result<Option<usize>> {
+    let claimed = diesel::update(
+        campaigns::table
+            .filter(campaigns::id.eq(id))
+            .filter(campaigns::status.eq(CampaignStatus::Scheduled.as_str())),
+    )
+    .set((
+        campaigns::status.eq(CampaignStatus::Sending.as_str()),
+        campaigns::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    Ok(Some(send(conn, gdpr, rules, links, id)?.queued))
 }
 
 /// Removes the campaign's messages still waiting, and their send records (a cancelled
