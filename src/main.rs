@@ -290,7 +290,7 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()>
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
     );
-    let summary = lexgate::graphql::retention::run_with_progress(
+    let summary = lexgate::graphql::retention::run_logged(
         &db,
         &hasher,
         dry_run,
@@ -299,6 +299,9 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()>
             progress.set_length(total);
             progress.set_position(done);
         }),
+        settings
+            .access_log
+            .then(|| lexgate::graphql::retention::system_log("cli:retention")),
     )
     .await?;
     bar.finish();

@@ -95,6 +95,7 @@ pub async fn sync_service(
         redirect_url: settings.oauth_redirect_url(),
         webhook_tolerance_seconds: settings.webhook_tolerance_seconds,
         policy: lexgate_connectors::http::HttpPolicy::default(),
+        access_log: settings.access_log,
     };
     Ok(std::sync::Arc::new(crate::sync::SyncService::new(
         db.clone(),
@@ -286,13 +287,13 @@ async fn serve_connections(
 /// Applies the retention policies every `hours`, the first time an interval after start-up.
 fn schedule_retention(state: &AppState, hours: u64) {
     let (db, hasher) = (state.db.clone(), state.gdpr.hasher.clone());
+    let logged = state.access_log.is_some();
     tokio::spawn(async move {
         let period = std::time::Duration::from_secs(hours * 3600);
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             ticks.tick().await;
-            let by = "system:retention-schedule".to_owned();
-            match crate::graphql::retention::run_now(&db, &hasher, false, by).await {
+            match crate::graphql::retention::run_scheduled(&db, &hasher, logged).await {
                 Ok(summary) => tracing::info!(?summary, "retention run"),
                 Err(e) if crate::gdpr::retention::is_already_running(&e) => {
                     tracing::info!("retention run skipped: another process is running it")

@@ -11,6 +11,9 @@ use super::model::AccessEntry;
 use crate::db::AnyConnection;
 use crate::error::Result;
 
+/// The principal kind (and role) of the entries of jobs that run without a request.
+pub const SYSTEM_PRINCIPAL: &str = "system";
+
 /// Makes the entry of a change from the contacts it changed (`None`: not logged, e.g. no
 /// principal).
 type MakeEntry = dyn Fn(Vec<String>) -> Option<AccessEntry> + Send + Sync;
@@ -29,6 +32,29 @@ impl ChangeLog {
             make: Arc::new(make),
             committed: Arc::new(AtomicBool::new(false)),
         }
+    }
+
+    /// The log of changes no request asked for (a scheduled or webhook-triggered sync, the
+    /// scheduled retention run, the command line): each entry names the job as a `system`
+    /// principal (`job`, e.g. `"webhook:billing"`, `"scheduler:retention"`, `"cli:sync"`),
+    /// with role `system` and `field` (e.g. `"Mutation.runConnectorSync"`, the operation the
+    /// job does) as its one field.
+    pub fn system(job: impl Into<String>, operation: &str, field: &str) -> Self {
+        let (job, operation, field) = (job.into(), operation.to_owned(), field.to_owned());
+        ChangeLog::new(move |subjects| {
+            Some(AccessEntry {
+                occurred_at: crate::db::now(),
+                principal_kind: SYSTEM_PRINCIPAL.to_owned(),
+                principal_id: job.clone(),
+                role: SYSTEM_PRINCIPAL.to_owned(),
+                operation_name: Some(operation.clone()),
+                client_address: None,
+                user_agent: None,
+                action: super::AccessAction::Write,
+                fields: vec![field.clone()],
+                subjects,
+            })
+        })
     }
 
     /// Appends the entry of the change being made in `conn`'s transaction, naming `subjects`

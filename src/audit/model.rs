@@ -21,9 +21,10 @@ text_enum! {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AccessEntry {
     pub occurred_at: NaiveDateTime,
-    /// `"user"`, `"api_key"` or `"external"`.
+    /// `"user"`, `"api_key"`, `"external"`, `"cli"` or `"system"` (a job without a request).
     pub principal_kind: String,
-    /// The user id, the API key id, or `"issuer#subject"` for an external principal.
+    /// The user id, the API key id, `"issuer#subject"` for an external principal, or the job
+    /// (`"webhook:billing"`, `"scheduler:retention"`) for a system one.
     pub principal_id: String,
     pub role: String,
     pub operation_name: Option<String>,

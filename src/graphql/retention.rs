@@ -163,24 +163,28 @@ impl RetentionMutations {
     }
 }
 
-/// One retention run, real or dry, recorded in `retention_runs`.
-pub async fn run_now(
+/// The scheduled retention run, as the server starts it: recorded as by
+/// `"system:retention-schedule"`, its Write entry (when `access_log`) naming the `system`
+/// principal `"scheduler:retention"`.
+pub async fn run_scheduled(
     db: &crate::db::Database,
     hasher: &crate::gdpr::KeyedHasher,
-    dry_run: bool,
-    by: String,
+    access_log: bool,
 ) -> crate::error::Result<RetentionSummary> {
-    run_with_progress(db, hasher, dry_run, by, std::sync::Arc::new(|_, _| {})).await
+    run_logged(
+        db,
+        hasher,
+        false,
+        "system:retention-schedule".to_owned(),
+        std::sync::Arc::new(|_, _| {}),
+        access_log.then(|| system_log("scheduler:retention")),
+    )
+    .await
 }
 
-pub async fn run_with_progress(
-    db: &crate::db::Database,
-    hasher: &crate::gdpr::KeyedHasher,
-    dry_run: bool,
-    by: String,
-    progress: std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>,
-) -> crate::error::Result<RetentionSummary> {
-    run_logged(db, hasher, dry_run, by, progress, None).await
+/// The change log of a retention run no request asked for, naming `job`.
+pub fn system_log(job: &str) -> crate::audit::ChangeLog {
+    crate::audit::ChangeLog::system(job, "retention run", "Mutation.runRetention")
 }
 
 /// A run whose changes `log` records: the run's Write entry, naming every contact it ended a

@@ -34,6 +34,7 @@ pub struct SyncService {
     rules: ContactRules,
     erasure: Arc<dyn ErasureRegister>,
     webhook_tolerance_seconds: i64,
+    access_log: bool,
 }
 
 /// What became of a webhook delivery.
@@ -69,6 +70,9 @@ pub struct SyncSetup {
     pub redirect_url: String,
     pub webhook_tolerance_seconds: i64,
     pub policy: HttpPolicy,
+    /// Whether the access log is kept: syncs without a request then log each page's changes
+    /// as a `system` principal naming the trigger and the instance.
+    pub access_log: bool,
 }
 
 impl SyncService {
@@ -85,6 +89,7 @@ impl SyncService {
             rules: setup.rules,
             erasure: setup.erasure,
             webhook_tolerance_seconds: setup.webhook_tolerance_seconds,
+            access_log: setup.access_log,
         }
     }
 
@@ -117,6 +122,8 @@ impl SyncService {
             .await
     }
 
+    /// Syncs `instance` for no request (`trigger`: `"schedule"`, `"webhook"`, `"cli"`): each
+    /// page's access-log entry names the `system` principal `"<trigger>:<instance name>"`.
     pub async fn sync_instance(
         &self,
         instance: &InstanceRow,
@@ -124,8 +131,21 @@ impl SyncService {
         progress: &(dyn Fn(&Counts) + Send + Sync),
     ) -> Result<RunRow, SyncError> {
         let connector = self.runtime.connector(instance)?;
+        let log = self.access_log.then(|| {
+            ChangeLog::system(
+                format!("{trigger}:{}", instance.name),
+                &format!("{trigger} sync"),
+                "Mutation.runConnectorSync",
+            )
+        });
         self.engine
-            .run(instance, connector.as_ref(), trigger, progress)
+            .run_logged(
+                instance,
+                connector.as_ref(),
+                trigger,
+                progress,
+                log.as_ref(),
+            )
             .await
     }
 

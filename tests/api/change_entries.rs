@@ -184,6 +184,7 @@ async fn instance(app: &TestApp, provider: &FakeProvider, page_size: i32) -> Str
                 "tokenUrl": format!("{}/token", provider.base_url),
                 "sourceDetail": "Billing system",
                 "pageSize": page_size,
+                "webhookSecret": HOOK_SECRET,
             } }),
         )
         .await;
@@ -200,6 +201,8 @@ async fn instance(app: &TestApp, provider: &FakeProvider, page_size: i32) -> Str
         .expect("instance id")
         .to_owned()
 }
+
+const HOOK_SECRET: &str = "change-entries-hook-secret";
 
 fn client(id: &str, given: &str) -> RemoteContact {
     RemoteContact {
@@ -293,6 +296,64 @@ async fn each_sync_page_commits_with_its_entry(backend: Backend) {
     assert_chain_intact(&app).await;
 }
 
+/// A sync no request asked for (here one a signed webhook starts, as the scheduler's and the
+/// CLI's go through the same `SyncService::sync_instance`) logs each page's changes as the
+/// `system` principal naming the trigger and the instance.
+async fn a_webhook_sync_logs_each_page_as_the_system(backend: Backend) {
+    let app = start_with_secrets(backend).await;
+    let provider = FakeProvider::start().await;
+    instance(&app, &provider, 1).await;
+    for (external, given) in [("b-1", "Anna"), ("b-2", "Bruno")] {
+        provider.upsert(client(external, given));
+    }
+    let before = head(&app).await;
+    let body = r#"{"event_id":"evt-1","type":"contacts.changed"}"#;
+    let signed = lexgate_connectors::webhook::sign(
+        HOOK_SECRET.as_bytes(),
+        chrono::Utc::now().timestamp(),
+        body.as_bytes(),
+    );
+    let answer = reqwest::Client::new()
+        .post(format!("{}/webhooks/billing", app.base_url))
+        .header(lexgate_connectors::webhook::SIGNATURE_HEADER, signed)
+        .body(body)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(answer.status(), 202);
+    let mut waited = 0;
+    while contact_with_email(&app, "bruno@example.it").await.is_none() {
+        assert!(
+            waited < 100,
+            "the webhook's sync did not import both contacts"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        waited += 1;
+    }
+    // Let the run finish (its last, empty page) before reading the entries.
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let anna = contact_with_email(&app, "anna@example.it")
+        .await
+        .expect("page 1 committed");
+    let bruno = contact_with_email(&app, "bruno@example.it")
+        .await
+        .expect("page 2 committed");
+    let writes = writes_after(&app, before).await;
+    let subjects: Vec<Vec<String>> = writes.iter().map(|w| w.entry.subjects.clone()).collect();
+    assert_eq!(
+        subjects,
+        vec![vec![anna], vec![bruno]],
+        "one entry per page naming its contact: {writes:#?}"
+    );
+    for write in &writes {
+        assert_eq!(write.entry.principal_kind, "system");
+        assert_eq!(write.entry.principal_id, "webhook:billing");
+        assert_eq!(write.entry.role, "system");
+        assert_eq!(write.entry.operation_name.as_deref(), Some("webhook sync"));
+    }
+    assert_chain_intact(&app).await;
+}
+
 const PUSH: &str = "mutation Push($i: ID!, $c: ID!) { pushContactToConnector(input: { instanceId: $i, contactId: $c }) { externalId } }";
 
 async fn disclosures(app: &TestApp) -> i64 {
@@ -338,5 +399,6 @@ async fn a_push_records_its_disclosure_with_its_entry(backend: Backend) {
 on_both_backends!(
     a_retention_run_commits_with_its_entry_or_not_at_all,
     each_sync_page_commits_with_its_entry,
+    a_webhook_sync_logs_each_page_as_the_system,
     a_push_records_its_disclosure_with_its_entry,
 );
