@@ -17,6 +17,8 @@ pub struct Dovecot {
     dir: PathBuf,
     config: PathBuf,
     port: u16,
+    /// The implicit-TLS port and the test CA's PEM (servers started with `start_tls`).
+    tls: Option<(u16, String)>,
     child: Child,
 }
 
@@ -36,17 +38,24 @@ fn free_port() -> u16 {
 impl Dovecot {
     /// Starts a server with these `(user, password)` logins.
     pub fn start(users: &[(&str, &str)]) -> Dovecot {
-        Dovecot::start_with(users, None)
+        Dovecot::start_with(users, None, false)
+    }
+
+    /// Starts a server with TLS: STARTTLS on `url()` and implicit TLS on `imaps_url()`, its
+    /// certificate (for 127.0.0.1 and localhost) issued by a CA made for this server alone
+    /// (`ca_pem()`), so nothing but a client told to trust that CA accepts it.
+    pub fn start_tls(users: &[(&str, &str)]) -> Dovecot {
+        Dovecot::start_with(users, None, true)
     }
 
     /// Starts a server that also takes XOAUTH2 and OAUTHBEARER logins, checking each token at
     /// an RFC 7662 introspection endpoint (`passdb { driver = oauth2 }`, POST mode): the token
     /// must be active and its `username` the user logging in.
     pub fn start_with_oauth(users: &[(&str, &str)], introspection_url: &str) -> Dovecot {
-        Dovecot::start_with(users, Some(introspection_url))
+        Dovecot::start_with(users, Some(introspection_url), false)
     }
 
-    fn start_with(users: &[(&str, &str)], introspection_url: Option<&str>) -> Dovecot {
+    fn start_with(users: &[(&str, &str)], introspection_url: Option<&str>, tls: bool) -> Dovecot {
         let dovecot = find("dovecot");
         // Unix socket paths are limited to 108 bytes: a short directory under /tmp.
         let dir = PathBuf::from(format!("/tmp/dv{}", rand::random::<u32>()));
@@ -83,6 +92,17 @@ passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/o
             }
             None => "auth_mechanisms = plain login\n".to_owned(),
         };
+        let (ssl, imaps_port, tls) = if tls {
+            let ca_pem = make_certificates(&dir);
+            let imaps_port = free_port();
+            (
+                format!("ssl = yes\nssl_cert = <{d}/cert.pem\nssl_key = <{d}/key.pem\n"),
+                imaps_port,
+                Some((imaps_port, ca_pem)),
+            )
+        } else {
+            ("ssl = no\n".to_owned(), 0, None)
+        };
         let config = dir.join("dovecot.conf");
         std::fs::write(
             &config,
@@ -92,8 +112,7 @@ listen = 127.0.0.1
 base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
-ssl = no
-disable_plaintext_auth = no
+{ssl}disable_plaintext_auth = no
 {oauth}auth_failure_delay = 0
 mail_location = maildir:{d}/mail/%u
 mail_uid = nobody
@@ -114,7 +133,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service anvil {{
@@ -144,6 +164,7 @@ service stats {{
             dir,
             config,
             port,
+            tls,
             child,
         };
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -165,6 +186,18 @@ service stats {{
     /// `imap://127.0.0.1:PORT` (plain, loopback).
     pub fn url(&self) -> String {
         format!("imap://127.0.0.1:{}", self.port)
+    }
+
+    /// `imaps://127.0.0.1:PORT` (implicit TLS; servers started with `start_tls` only).
+    pub fn imaps_url(&self) -> String {
+        let (port, _) = self.tls.as_ref().expect("a server started with start_tls");
+        format!("imaps://127.0.0.1:{port}")
+    }
+
+    /// The PEM of the CA that issued the server's certificate (`start_tls` only).
+    pub fn ca_pem(&self) -> String {
+        let (_, pem) = self.tls.as_ref().expect("a server started with start_tls");
+        pem.clone()
     }
 
     pub fn log(&self) -> String {
@@ -245,6 +278,89 @@ service stats {{
             String::from_utf8_lossy(&output.stderr)
         );
     }
+}
+
+/// A CA and a server certificate it issues for 127.0.0.1 and localhost (`openssl` CLI), in
+/// `dir` as `cert.pem` and `key.pem`; returns the CA's PEM. The server certificate is not a
+/// CA itself: rustls refuses a CA certificate used as an end entity.
+fn make_certificates(dir: &Path) -> String {
+    let openssl = |args: &[&str]| {
+        let output = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .output()
+            .expect("openssl (install it)");
+        assert!(
+            output.status.success(),
+            "openssl {args:?}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    };
+    let key = [
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+    ];
+    openssl(
+        &[
+            &["req", "-x509"][..],
+            &key,
+            &[
+                "-keyout",
+                "ca.key",
+                "-out",
+                "ca.pem",
+                "-subj",
+                "/CN=lexgate test CA",
+                "-days",
+                "2",
+            ],
+        ]
+        .concat(),
+    );
+    openssl(
+        &[
+            &["req"][..],
+            &key,
+            &[
+                "-keyout",
+                "key.pem",
+                "-out",
+                "server.csr",
+                "-subj",
+                "/CN=127.0.0.1",
+            ],
+        ]
+        .concat(),
+    );
+    std::fs::write(
+        dir.join("server.ext"),
+        "subjectAltName = IP:127.0.0.1, DNS:localhost\nbasicConstraints = critical, CA:FALSE\n",
+    )
+    .expect("extensions file");
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.pem",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-out",
+        "cert.pem",
+        "-days",
+        "2",
+        "-extfile",
+        "server.ext",
+    ]);
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir.join("key.pem"), std::fs::Permissions::from_mode(0o600))
+        .expect("chmod");
+    std::fs::read_to_string(dir.join("ca.pem")).expect("CA certificate")
 }
 
 impl Drop for Dovecot {

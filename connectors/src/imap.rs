@@ -62,8 +62,23 @@ pub struct ImapSettings {
     pub folders: Vec<String>,
     /// Messages fetched per pull.
     pub page_size: u32,
-    /// Certificates trusted besides the public roots (a firm's own CA).
+    /// Certificates trusted besides the public roots (a firm's own CA), DER-encoded.
     pub extra_roots: Vec<Vec<u8>>,
+}
+
+/// The DER certificates of a PEM text (one or more `BEGIN CERTIFICATE` blocks): what
+/// `extra_roots` takes from an instance's `ca_certificate`.
+pub fn certificates_from_pem(pem: &str) -> Result<Vec<Vec<u8>>, String> {
+    use tokio_rustls::rustls::pki_types::pem::PemObject;
+    use tokio_rustls::rustls::pki_types::CertificateDer;
+    let certificates = CertificateDer::pem_slice_iter(pem.as_bytes())
+        .map(|c| c.map(|c| c.to_vec()))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(|e| format!("not a PEM certificate: {e}"))?;
+    if certificates.is_empty() {
+        return Err("no PEM certificate (BEGIN CERTIFICATE) found".into());
+    }
+    Ok(certificates)
 }
 
 impl ImapSettings {
@@ -117,6 +132,22 @@ fn unavailable(e: impl std::fmt::Display) -> ConnectorError {
     ConnectorError::Unavailable(format!("IMAP: {e}"))
 }
 
+/// A failed TLS handshake; an untrusted certificate says so plainly.
+fn tls_error(e: std::io::Error) -> ConnectorError {
+    use tokio_rustls::rustls::Error as TlsError;
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<TlsError>())
+    {
+        Some(TlsError::InvalidCertificate(why)) => ConnectorError::Unavailable(format!(
+            "IMAP: the server's TLS certificate is not trusted ({why:?}); \
+             a firm's own CA goes in the instance's ca_certificate"
+        )),
+        Some(other) => unavailable(format!("TLS: {other}")),
+        None => unavailable(format!("TLS: {e}")),
+    }
+}
+
 fn imap_error(e: async_imap::error::Error) -> ConnectorError {
     match e {
         async_imap::error::Error::Io(e) => unavailable(e),
@@ -150,7 +181,7 @@ impl ImapConnector {
     async fn tls(&self, tcp: TcpStream) -> Result<Box<dyn Io>, ConnectorError> {
         let name = ServerName::try_from(self.settings.host.clone())
             .map_err(|e| unavailable(format!("server name: {e}")))?;
-        let stream = self.tls.connect(name, tcp).await.map_err(unavailable)?;
+        let stream = self.tls.connect(name, tcp).await.map_err(tls_error)?;
         Ok(Box::new(stream))
     }
 

@@ -217,3 +217,60 @@ async fn xoauth2_and_oauthbearer_logins_go_through_the_oauth_layer() {
         "{error:?}"
     );
 }
+
+fn tls_connector(url: &str, extra_roots: Vec<Vec<u8>>) -> ImapConnector {
+    let (host, port, security) = ImapSettings::endpoint(url, false).expect("url");
+    ImapConnector::new(ImapSettings {
+        host,
+        port,
+        security,
+        username: USER.into(),
+        login: ImapLogin::Password(PASSWORD.into()),
+        folders: vec!["INBOX".into()],
+        page_size: 10,
+        extra_roots,
+    })
+    .expect("connector")
+}
+
+#[tokio::test]
+async fn imaps_and_starttls_log_in_and_an_untrusted_certificate_is_refused() {
+    use lexgate_connectors::imap::{certificates_from_pem, Security};
+    let server = Dovecot::start_tls(&[(USER, PASSWORD)]);
+    server.append(USER, PASSWORD, "INBOX", &message(1)).await;
+    let roots = certificates_from_pem(&server.ca_pem()).expect("the test CA");
+    assert_eq!(roots.len(), 1);
+
+    let imaps = server.imaps_url();
+    let starttls = server.url();
+    assert_eq!(
+        ImapSettings::endpoint(&imaps, false).expect("url").2,
+        Security::Tls
+    );
+    assert_eq!(
+        ImapSettings::endpoint(&starttls, false).expect("url").2,
+        Security::StartTls
+    );
+    for url in [&imaps, &starttls] {
+        let (records, _) = pull_all(&tls_connector(url, roots.clone()), None)
+            .await
+            .unwrap_or_else(|e| panic!("{url}: {e}\n{}", server.log()));
+        assert_eq!(ids(&records), ["m1@client.it"], "{url}");
+
+        // The public roots alone do not trust the test CA: refused before any login.
+        match pull_all(&tls_connector(url, vec![]), None).await {
+            Err(ConnectorError::Unavailable(message)) => {
+                assert!(message.contains("not trusted"), "{url}: {message}");
+            }
+            other => panic!("{url}: an untrusted certificate was accepted: {other:?}"),
+        }
+    }
+    assert!(
+        server.log().contains("TLS"),
+        "Dovecot logged the TLS logins: {}",
+        server.log()
+    );
+
+    // A PEM without any certificate is refused with a reason.
+    assert!(certificates_from_pem("not a certificate").is_err());
+}

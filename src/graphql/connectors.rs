@@ -87,6 +87,11 @@ impl ConnectorInstance {
         Ok(self.0.settings().gql()?.plaintext)
     }
 
+    /// IMAP: the certificate authority (PEM) trusted besides the public web roots, if any.
+    async fn ca_certificate(&self) -> async_graphql::Result<Option<String>> {
+        Ok(self.0.settings().gql()?.ca_certificate)
+    }
+
     /// Mail kinds: the folders synced.
     async fn folders(&self) -> async_graphql::Result<Vec<String>> {
         Ok(self.0.settings().gql()?.folders)

@@ -78,6 +78,9 @@ pub struct InstanceSettings {
     pub login: ConnectorLogin,
     /// No TLS at all: only ever allowed towards a loopback address (tests, local relays).
     pub plaintext: bool,
+    /// IMAP: a certificate authority (PEM) trusted besides the public web roots, for a
+    /// server whose certificate a firm's own CA issued.
+    pub ca_certificate: Option<String>,
     /// The mail folders synced.
     pub folders: Vec<String>,
     /// The firm's own mail domains: they decide a message's direction and never become
@@ -227,6 +230,9 @@ pub struct CreateConnectorInstanceInput {
     pub login: Option<ConnectorLogin>,
     /// IMAP without TLS: only towards a loopback address.
     pub plaintext: Option<bool>,
+    /// IMAP: a certificate authority (PEM, `BEGIN CERTIFICATE`) trusted besides the public
+    /// web roots, for a server whose certificate the firm's own CA issued.
+    pub ca_certificate: Option<String>,
     /// Mail kinds: the folders synced (INBOX by default; graph_mail: folder names such as
     /// `inbox`, `sentitems` or ids; gmail: label ids such as `INBOX`, `SENT`).
     pub folders: Option<Vec<String>>,
@@ -388,6 +394,12 @@ fn check_mail_settings(
     if username.is_none() {
         v.add("input.username", "required by kind imap");
     }
+    let ca_certificate = non_blank(input.ca_certificate.clone());
+    if let Some(pem) = &ca_certificate {
+        if let Err(why) = lexgate_connectors::imap::certificates_from_pem(pem) {
+            v.add("input.caCertificate", &why);
+        }
+    }
     let login = input.login.unwrap_or_default();
     let mut settings = InstanceSettings::default();
     match login {
@@ -412,6 +424,7 @@ fn check_mail_settings(
         username,
         login,
         plaintext,
+        ca_certificate,
         folders,
         own_domains,
         store_bodies: input.store_bodies.unwrap_or(false),

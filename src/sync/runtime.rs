@@ -157,6 +157,10 @@ impl ConnectorRuntime {
             let (host, port, security) =
                 ImapSettings::endpoint(&instance.base_url, settings.plaintext)
                     .map_err(SyncError::Setup)?;
+            let extra_roots = match &settings.ca_certificate {
+                Some(pem) => imap::certificates_from_pem(pem).map_err(SyncError::Setup)?,
+                None => Vec::new(),
+            };
             let connector = ImapConnector::new(ImapSettings {
                 host,
                 port,
@@ -165,7 +169,7 @@ impl ConnectorRuntime {
                 login,
                 folders: settings.folders.clone(),
                 page_size: settings.page_size,
-                extra_roots: Vec::new(),
+                extra_roots,
             })
             .map_err(SyncError::Setup)?;
             return Ok(Arc::new(connector));

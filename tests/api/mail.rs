@@ -478,6 +478,68 @@ async fn each_kind_names_the_settings_it_misses(backend: Backend) {
     assert_eq!(count_instances(&app).await, 0);
 }
 
+/// An IMAPS mailbox whose certificate the firm's own CA issued: imported once the instance
+/// trusts that CA (`caCertificate`), refused with a clear error when it does not, and a
+/// `caCertificate` that is no certificate is named in the error.
+async fn mail_is_imported_over_tls_with_the_firms_own_ca(backend: Backend) {
+    let app = start(backend).await;
+    let server = Dovecot::start_tls(&[(USER, PASSWORD)]);
+    let internal = mail(
+        "tls1@studioverdi.it",
+        "Avv. Verdi <avv.verdi@studioverdi.it>",
+        "Segreteria <segreteria@studioverdi.it>",
+        "Promemoria udienza",
+        "",
+        "Domani alle 9",
+    );
+    server.append(USER, PASSWORD, "INBOX", &internal).await;
+    let create = |name: &str, url: String, ca: Option<String>| {
+        json!({ "input": {
+            "name": name, "kind": "imap", "baseUrl": url, "username": USER,
+            "password": PASSWORD, "ownDomains": ["studioverdi.it"], "caCertificate": ca,
+        } })
+    };
+    let data = app
+        .data(
+            "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id plaintext caCertificate } } }",
+            create("trusted", server.imaps_url(), Some(server.ca_pem())),
+        )
+        .await;
+    let instance = &data["createConnectorInstance"]["connectorInstance"];
+    assert_eq!(instance["plaintext"], false);
+    assert_eq!(instance["caCertificate"], server.ca_pem().trim());
+    let id = instance["id"].as_str().expect("id").to_owned();
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}\n{}", server.log());
+    assert_eq!(run["created"], 1, "{run:#}");
+    let list = communications(&app).await;
+    assert_eq!(by_subject(&list, "Promemoria udienza")["channel"], "EMAIL");
+
+    // STARTTLS on the plain port without the firm's CA: refused before any login.
+    let id = app
+        .data(CREATE, create("untrusted", server.url(), None))
+        .await["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    let message = run["errors"][0]["message"].as_str().expect("error message");
+    assert!(message.contains("certificate is not trusted"), "{message}");
+
+    let error = app
+        .error(
+            CREATE,
+            create(
+                "bad-ca",
+                server.imaps_url(),
+                Some("-----BEGIN NOTHING-----".into()),
+            ),
+        )
+        .await;
+    assert_error(&error, "BAD_USER_INPUT", "input.caCertificate");
+}
+
 async fn count_instances(app: &TestApp) -> i64 {
     use lexgate::db::schema::connector_instances;
     app.db
@@ -491,4 +553,5 @@ on_both_backends!(
     a_bad_password_is_reported_on_the_instance_and_by_the_cli,
     an_erased_correspondent_is_neither_recreated_nor_relinked,
     each_kind_names_the_settings_it_misses,
+    mail_is_imported_over_tls_with_the_firms_own_ca,
 );
