@@ -758,7 +758,7 @@ const RULES: &[TypeRules] = &[
             personal(ADMIN.with(DPO), &["syncReviewItems"]),
             // Billing (issue 16): need-to-know by row, as matters.
             plain(CASEWORK, &["timeEntries", "invoices"]),
-            personal(CASEWORK, &["ledesExport"]),
+            personal(CASEWORK, &["ledesExport", "fatturaPa"]),
         ],
     },
     TypeRules {

@@ -4,6 +4,7 @@
 //! Row-level need-to-know is a [`Scope`] rendered as SQL: a lawyer sees the time and invoices
 //! of the matters they are on (and the time they recorded themselves).
 
+pub mod fatturapa;
 pub mod firm;
 pub mod invoices;
 pub mod ledes;

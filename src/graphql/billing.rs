@@ -671,6 +671,20 @@ impl BillingQueries {
         note_client_read(ctx, &key).await?;
         Ok(Some(text))
     }
+    /// An issued invoice as FatturaPA XML (FPR12 1.2.3): TD01 for an invoice, TD06 for a
+    /// parcella, the firm from the `[firm]` configuration as CedentePrestatore.
+    async fn fattura_pa(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The issued `Invoice`.")] invoice_id: ID,
+    ) -> async_graphql::Result<Option<String>> {
+        let key = require_invoice(ctx, &invoice_id, "invoiceId").await?;
+        let firm = state(ctx).firm.clone();
+        let id = key.clone();
+        let xml = read(ctx, move |c| billing::fatturapa::export(c, &id, &firm)).await?;
+        note_client_read(ctx, &key).await?;
+        Ok(Some(xml))
+    }
 }
 
 /// An invoice ID the caller may see, decoded; one they may not see is not found.

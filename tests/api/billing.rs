@@ -645,10 +645,82 @@ async fn an_invoiced_client_is_held_against_erasure(backend: Backend) {
     );
 }
 
+async fn fatturapa_of_an_issued_invoice_passes_the_official_schema(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| {
+        s.firm = lexgate::billing::firm::FirmProfile {
+            name: Some("Studio Legale Bianchi".to_owned()),
+            partita_iva: Some("01234567890".to_owned()),
+            street: Some("Corso Magenta 10".to_owned()),
+            postal_code: Some("20123".to_owned()),
+            city: Some("Milano".to_owned()),
+            province: Some("MI".to_owned()),
+            ..Default::default()
+        };
+    })
+    .await;
+    let f = firm(&app).await;
+    add_entry(
+        &app,
+        None,
+        entry(
+            &f.matter,
+            "2026-03-02",
+            90,
+            "Redazione dell\u{2019}atto",
+            json!({ "userId": f.lawyer }),
+        ),
+    )
+    .await;
+    let draft = create_invoice(&app, json!({ "matterIds": [f.matter], "kind": "PARCELLA" })).await;
+    let early = app
+        .error(
+            "query($i: ID!) { fatturaPa(invoiceId: $i) }",
+            json!({ "i": draft["id"] }),
+        )
+        .await;
+    assert_eq!(
+        early["extensions"]["code"], "CONFLICT",
+        "a draft has no number: {early:#}"
+    );
+    let issued = issue(&app, draft["id"].as_str().expect("id"), "2026-03-31").await;
+    let xml = app
+        .data(
+            "query($i: ID!) { fatturaPa(invoiceId: $i) }",
+            json!({ "i": issued["id"] }),
+        )
+        .await["fatturaPa"]
+        .as_str()
+        .expect("xml")
+        .to_owned();
+    assert!(xml.contains("<TipoDocumento>TD06</TipoDocumento>"), "{xml}");
+    assert!(
+        xml.contains("<IdCodice>12345678903</IdCodice>"),
+        "the client's partita IVA: {xml}"
+    );
+    assert!(xml.contains("<Numero>1/2026</Numero>"), "{xml}");
+    let schema = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/fatturapa/FatturaPA_FPR12_v1.2.3.xsd");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let file = dir.path().join("fattura.xml");
+    std::fs::write(&file, &xml).expect("written");
+    let out = std::process::Command::new("xmllint")
+        .args(["--nonet", "--noout", "--schema"])
+        .arg(&schema)
+        .arg(&file)
+        .output()
+        .expect("xmllint (libxml2-utils) runs");
+    assert!(
+        out.status.success(),
+        "{}\n{xml}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 on_both_backends!(
     time_is_invoiced_issued_paid_and_reported,
     bad_time_is_refused_with_field_paths,
     lawyers_see_their_matters_billing_and_marketing_none,
     cancelling_releases_the_time_and_ledes_exports_it,
     an_invoiced_client_is_held_against_erasure,
+    fatturapa_of_an_issued_invoice_passes_the_official_schema,
 );
