@@ -519,11 +519,30 @@ async fn a_due_scheduled_campaign_is_sent_by_the_mail_loop_once(backend: Backend
         .as_str()
         .expect("id")
         .to_owned();
+    // A due campaign that cannot be sent (its stored audience made unreadable) is rolled back
+    // and logged: it holds up neither the other campaigns nor the rest of the mail loop.
+    let broken = create("Rotta", Some("2026-02-01T09:00:00Z")).await["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let spoiled = lexgate::ids::parse(&broken).expect("global ID").1;
+    app.db
+        .run(move |c| {
+            use diesel::prelude::*;
+            use lexgate::db::schema::campaigns;
+            Ok(diesel::update(campaigns::table.find(spoiled))
+                .set(campaigns::audience_filter.eq("not json"))
+                .execute(c)?)
+        })
+        .await
+        .map(|rows| assert_eq!(rows, 1, "one campaign spoiled"))
+        .expect("audience spoiled");
     // The audience is the one at sending time: Anna subscribes after the campaign was made.
     subscriber(&app, "Anna", "anna@example.com", "newsletter").await;
 
     let round = worker.round().await.expect("round");
     assert_eq!((round.enqueued, round.sent), (1, 1), "{round:?}");
+    assert_eq!(read(&app, &broken).await["status"], "SCHEDULED");
     let received = smtp.received();
     assert_eq!(received.len(), 1, "{received:?}");
     assert_eq!(received[0].to, ["anna@example.com"]);
