@@ -6,7 +6,7 @@ use rand::Rng;
 
 use super::names::{PracticeArea, PRACTICE_AREAS};
 use super::seeder::{at, date_between, day, pick, pick_in, weighted, MatterRef, Mode, Seeder};
-use crate::campaigns::{self, CampaignStatus, CreateCampaignInput, UpdateCampaignInput};
+use crate::campaigns::{self, CampaignStatus, CreateCampaignInput};
 use crate::communications::{self, Channel, Direction, LogCommunicationInput};
 use crate::contacts::{ContactCategory, ContactFilter};
 use crate::db::AnyConnection;
@@ -634,7 +634,14 @@ impl Seeder {
         for (input, sent) in demo_campaigns() {
             let row = campaigns::create(conn, input)?;
             if sent {
-                campaigns::update(conn, mark_sent(&row.id))?;
+                // The demo firm's history: a campaign that went out before lexgate kept send
+                // records. It is marked sent as it stands, not sent again through the outbox
+                // (which `updateCampaign` rightly refuses).
+                use crate::db::schema::campaigns as table;
+                use diesel::prelude::*;
+                diesel::update(table::table.find(&row.id))
+                    .set(table::status.eq(CampaignStatus::Sent.as_str()))
+                    .execute(conn)?;
             }
             self.summary.campaigns += 1;
         }
@@ -729,17 +736,4 @@ fn demo_campaigns() -> [(CreateCampaignInput, bool); 3] {
             false,
         ),
     ]
-}
-
-fn mark_sent(id: &str) -> UpdateCampaignInput {
-    UpdateCampaignInput {
-        id: ids::encode(NodeType::Campaign, id),
-        name: None,
-        purpose: None,
-        status: Some(CampaignStatus::Sent),
-        description: MaybeUndefined::Undefined,
-        audience_filter: None,
-        scheduled_at: MaybeUndefined::Undefined,
-        analogous_services: None,
-    }
 }
