@@ -240,7 +240,7 @@ async fn node_with_a_malformed_id_is_bad_user_input(backend: Backend) {
         // A valid type but not a UUID key.
         URL_SAFE_NO_PAD.encode("Contact:123"),
         // An unknown type.
-        URL_SAFE_NO_PAD.encode(format!("Invoice:{raw_uuid}")),
+        URL_SAFE_NO_PAD.encode(format!("Widget:{raw_uuid}")),
         // Type names are case-sensitive.
         URL_SAFE_NO_PAD.encode(format!("contact:{raw_uuid}")),
         // No separator.
