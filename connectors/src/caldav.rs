@@ -21,7 +21,8 @@ use reqwest::header::{HeaderValue, CONTENT_TYPE, ETAG};
 use reqwest::{Method, StatusCode, Url};
 use sha2::{Digest, Sha256};
 
-use crate::http::{HttpClient, HttpError};
+use crate::dav::{body_text, child, refused, status_code, xml_escape, DavClient, DAV};
+use crate::http::HttpClient;
 use crate::{
     BoxFuture, Capabilities, Connector, ConnectorError, Cursor, DeadlinePush, EventOccurrence,
     MailAddress, OutboundDeadline, Page, PushOutcome, PushedEvent, RemoteEvent, RemoveOutcome,
@@ -29,7 +30,6 @@ use crate::{
 
 pub const KIND: &str = "caldav";
 
-const DAV: &str = "DAV:";
 const CALDAV: &str = "urn:ietf:params:xml:ns:caldav";
 
 /// Occurrences of one recurring event taken from the window, at most.
@@ -50,10 +50,8 @@ pub struct CalDavConfig {
 }
 
 pub struct CalDavConnector {
-    http: HttpClient,
+    dav: DavClient,
     collection: Url,
-    username: Option<String>,
-    password: Option<String>,
     past_days: u32,
     future_days: u32,
     batch_size: usize,
@@ -69,46 +67,17 @@ impl CalDavConnector {
         let collection =
             Url::parse(&url).map_err(|e| ConnectorError::Protocol(format!("calendar URL: {e}")))?;
         Ok(CalDavConnector {
-            http,
+            dav: DavClient::new(http, config.username, config.password, "CalDAV"),
             collection,
-            username: config.username,
-            password: config.password,
             past_days: config.past_days,
             future_days: config.future_days,
             batch_size: config.batch_size.max(1),
         })
     }
 
-    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
-        let builder = self.http.reqwest().request(method, url);
-        match &self.username {
-            Some(user) => builder.basic_auth(user, self.password.as_deref()),
-            None => builder,
-        }
-    }
-
-    async fn send(
-        &self,
-        builder: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ConnectorError> {
-        let request = builder
-            .build()
-            .map_err(|e| ConnectorError::Protocol(e.without_url().to_string()))?;
-        let response = self.http.send_answered(request).await.map_err(transport)?;
-        if matches!(
-            response.status(),
-            StatusCode::UNAUTHORIZED | StatusCode::PROXY_AUTHENTICATION_REQUIRED
-        ) {
-            return Err(ConnectorError::Unauthorized(format!(
-                "the CalDAV server answered {}",
-                response.status().as_u16()
-            )));
-        }
-        Ok(response)
-    }
-
     fn report(&self, url: Url, depth: &str, body: String) -> reqwest::RequestBuilder {
-        self.request(report_method(), url)
+        self.dav
+            .request(report_method(), url)
             .header("Depth", depth)
             .header(CONTENT_TYPE, "application/xml; charset=utf-8")
             .body(body)
@@ -121,6 +90,7 @@ impl CalDavConnector {
             xml_escape(token.unwrap_or(""))
         );
         let response = self
+            .dav
             .send(self.report(self.collection.clone(), "0", body))
             .await?;
         let status = response.status();
@@ -173,6 +143,7 @@ impl CalDavConnector {
             r#"<?xml version="1.0" encoding="utf-8"?><c:calendar-multiget xmlns:d="DAV:" xmlns:c="urn:ietf:params:xml:ns:caldav"><d:prop><d:getetag/><c:calendar-data/></d:prop>{hrefs}</c:calendar-multiget>"#
         );
         let response = self
+            .dav
             .send(self.report(self.collection.clone(), "1", body))
             .await?;
         let status = response.status();
@@ -216,6 +187,7 @@ impl CalDavConnector {
         precondition: Precondition<'_>,
     ) -> Result<Put, ConnectorError> {
         let mut builder = self
+            .dav
             .request(Method::PUT, url.clone())
             .header(CONTENT_TYPE, "text/calendar; charset=utf-8")
             .body(body.to_owned());
@@ -223,7 +195,7 @@ impl CalDavConnector {
             Precondition::Absent => builder.header("If-None-Match", "*"),
             Precondition::Version(etag) => builder.header("If-Match", etag),
         };
-        let response = self.send(builder).await?;
+        let response = self.dav.send(builder).await?;
         match response.status() {
             StatusCode::PRECONDITION_FAILED => Ok(Put::PreconditionFailed),
             status if status.is_success() => {
@@ -236,7 +208,10 @@ impl CalDavConnector {
 
     /// The event at `url` with its ETag, or `None` when there is none.
     async fn get(&self, url: &Url) -> Result<Option<(Option<String>, String)>, ConnectorError> {
-        let response = self.send(self.request(Method::GET, url.clone())).await?;
+        let response = self
+            .dav
+            .send(self.dav.request(Method::GET, url.clone()))
+            .await?;
         match response.status() {
             StatusCode::NOT_FOUND | StatusCode::GONE => Ok(None),
             status if status.is_success() => {
@@ -337,8 +312,10 @@ impl CalDavConnector {
 
     async fn delete(&self, url: &Url, etag: &str) -> Result<bool, ConnectorError> {
         let response = self
+            .dav
             .send(
-                self.request(Method::DELETE, url.clone())
+                self.dav
+                    .request(Method::DELETE, url.clone())
                     .header("If-Match", etag),
             )
             .await?;
@@ -473,37 +450,8 @@ fn report_method() -> Method {
     Method::from_bytes(b"REPORT").unwrap_or(Method::POST)
 }
 
-fn transport(error: HttpError) -> ConnectorError {
-    match error {
-        HttpError::Auth(e) => ConnectorError::Unauthorized(e.to_string()),
-        other => ConnectorError::Unavailable(other.to_string()),
-    }
-}
-
-fn refused(what: &str, status: StatusCode) -> ConnectorError {
-    let message = format!("{what} answered {}", status.as_u16());
-    match status.as_u16() {
-        403 => ConnectorError::Unauthorized(message),
-        500..=599 => ConnectorError::Unavailable(message),
-        _ => ConnectorError::Rejected(message),
-    }
-}
-
-async fn body_text(response: reqwest::Response) -> Result<String, ConnectorError> {
-    response
-        .text()
-        .await
-        .map_err(|e| ConnectorError::Unavailable(e.without_url().to_string()))
-}
-
 fn header_etag(value: Option<&HeaderValue>) -> Option<String> {
     value.and_then(|v| v.to_str().ok()).map(str::to_owned)
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
 }
 
 /// One `DAV:response` of a multistatus.
@@ -566,21 +514,8 @@ fn parse_multistatus(text: &str) -> Result<Multistatus, ConnectorError> {
     })
 }
 
-fn child<'a, 'input>(
-    node: roxmltree::Node<'a, 'input>,
-    namespace: &str,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'input>> {
-    node.children().find(|c| c.has_tag_name((namespace, name)))
-}
-
 fn text_of(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
     node.and_then(|n| n.text()).map(|t| t.trim().to_owned())
-}
-
-/// "HTTP/1.1 404 Not Found" → 404.
-fn status_code(line: &str) -> Option<u16> {
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 /// The stable UID of a deadline's event (also its resource name).

@@ -16,6 +16,7 @@
 
 pub mod caldav;
 #[cfg(feature = "testing")]
+mod dav;
 pub mod dav_servers;
 #[cfg(feature = "testing")]
 pub mod dovecot;

@@ -22,14 +22,14 @@ use reqwest::header::CONTENT_TYPE;
 use reqwest::{Method, StatusCode, Url};
 use serde::{Deserialize, Serialize};
 
-use crate::http::{HttpClient, HttpError};
+use crate::dav::{body_text, child, refused, status_code, xml_escape, DavClient, DAV};
+use crate::http::HttpClient;
 use crate::{
     BoxFuture, Capabilities, Connector, ConnectorError, Cursor, MatterFolder, Page, RemoteDocument,
 };
 
 pub const KIND: &str = "webdav";
 
-const DAV: &str = "DAV:";
 /// The namespace of lexgate's dead properties.
 pub const NAMESPACE: &str = "https://lexgate.dev/ns/webdav";
 /// The dead property naming a folder's matter.
@@ -46,10 +46,8 @@ pub struct WebDavConfig {
 }
 
 pub struct WebDavConnector {
-    http: HttpClient,
+    dav: DavClient,
     root: Url,
-    username: Option<String>,
-    password: Option<String>,
 }
 
 /// What a run saw of one file: what the next run compares with.
@@ -101,39 +99,9 @@ impl WebDavConnector {
         let root =
             Url::parse(&url).map_err(|e| ConnectorError::Protocol(format!("root URL: {e}")))?;
         Ok(WebDavConnector {
-            http,
+            dav: DavClient::new(http, config.username, config.password, "WebDAV"),
             root,
-            username: config.username,
-            password: config.password,
         })
-    }
-
-    fn request(&self, method: Method, url: Url) -> reqwest::RequestBuilder {
-        let builder = self.http.reqwest().request(method, url);
-        match &self.username {
-            Some(user) => builder.basic_auth(user, self.password.as_deref()),
-            None => builder,
-        }
-    }
-
-    async fn send(
-        &self,
-        builder: reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, ConnectorError> {
-        let request = builder
-            .build()
-            .map_err(|e| ConnectorError::Protocol(e.without_url().to_string()))?;
-        let response = self.http.send_answered(request).await.map_err(transport)?;
-        if matches!(
-            response.status(),
-            StatusCode::UNAUTHORIZED | StatusCode::PROXY_AUTHENTICATION_REQUIRED
-        ) {
-            return Err(ConnectorError::Unauthorized(format!(
-                "the WebDAV server answered {}",
-                response.status().as_u16()
-            )));
-        }
-        Ok(response)
     }
 
     /// `PROPFIND Depth: 1` of the collection at `path`; `None` when it is gone.
@@ -142,8 +110,10 @@ impl WebDavConnector {
             r#"<?xml version="1.0" encoding="utf-8"?><d:propfind xmlns:d="DAV:" xmlns:l="{NAMESPACE}"><d:prop><d:resourcetype/><d:getetag/><d:getlastmodified/><d:creationdate/><d:getcontentlength/><d:getcontenttype/><d:creator-displayname/><l:{MATTER_PROPERTY}/></d:prop></d:propfind>"#
         );
         let response = self
+            .dav
             .send(
-                self.request(method("PROPFIND"), url)
+                self.dav
+                    .request(method("PROPFIND"), url)
                     .header("Depth", "1")
                     .header(CONTENT_TYPE, "application/xml; charset=utf-8")
                     .body(body),
@@ -278,7 +248,8 @@ impl WebDavConnector {
             }
             let url = self.url_of(&format!("{}/", encode_segment(&name)))?;
             let response = self
-                .send(self.request(method("MKCOL"), url.clone()))
+                .dav
+                .send(self.dav.request(method("MKCOL"), url.clone()))
                 .await?;
             match response.status() {
                 status if status.is_success() => made += 1,
@@ -297,8 +268,10 @@ impl WebDavConnector {
             xml_escape(reference)
         );
         let response = self
+            .dav
             .send(
-                self.request(method("PROPPATCH"), url)
+                self.dav
+                    .request(method("PROPPATCH"), url)
                     .header(CONTENT_TYPE, "application/xml; charset=utf-8")
                     .body(body),
             )
@@ -458,52 +431,10 @@ fn method(name: &str) -> Method {
     Method::from_bytes(name.as_bytes()).unwrap_or(Method::OPTIONS)
 }
 
-fn transport(error: HttpError) -> ConnectorError {
-    match error {
-        HttpError::Auth(e) => ConnectorError::Unauthorized(e.to_string()),
-        other => ConnectorError::Unavailable(other.to_string()),
-    }
-}
-
-fn refused(what: &str, status: StatusCode) -> ConnectorError {
-    let message = format!("{what} answered {}", status.as_u16());
-    match status.as_u16() {
-        403 => ConnectorError::Unauthorized(message),
-        500..=599 => ConnectorError::Unavailable(message),
-        _ => ConnectorError::Rejected(message),
-    }
-}
-
-async fn body_text(response: reqwest::Response) -> Result<String, ConnectorError> {
-    response
-        .text()
-        .await
-        .map_err(|e| ConnectorError::Unavailable(e.without_url().to_string()))
-}
-
-fn xml_escape(text: &str) -> String {
-    text.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn child<'a, 'input>(
-    node: roxmltree::Node<'a, 'input>,
-    namespace: &str,
-    name: &str,
-) -> Option<roxmltree::Node<'a, 'input>> {
-    node.children().find(|c| c.has_tag_name((namespace, name)))
-}
-
 fn text_of(node: Option<roxmltree::Node<'_, '_>>) -> Option<String> {
     node.and_then(|n| n.text())
         .map(|t| t.trim().to_owned())
         .filter(|t| !t.is_empty())
-}
-
-/// "HTTP/1.1 404 Not Found" → 404.
-fn status_code(line: &str) -> Option<u16> {
-    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn document_root(text: &str) -> Result<roxmltree::Document<'_>, ConnectorError> {
