@@ -15,8 +15,8 @@
 //! [`webhook`] (HMAC signatures of inbound events).
 
 pub mod caldav;
-#[cfg(feature = "testing")]
 mod dav;
+#[cfg(feature = "testing")]
 pub mod dav_servers;
 #[cfg(feature = "testing")]
 pub mod dovecot;
