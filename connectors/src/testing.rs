@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::oauth::{OAuthApp, TokenSet};
 use crate::{OutboundContact, RemoteContact};
 
+pub mod calendar_apis;
 pub mod mail_apis;
 
 pub const CLIENT_ID: &str = "lexgate-test-client";
