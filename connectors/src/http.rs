@@ -106,7 +106,30 @@ enum Retry {
 
 impl HttpClient {
     pub fn new(policy: HttpPolicy) -> Result<HttpClient, HttpError> {
-        let inner = reqwest::Client::builder()
+        HttpClient::with_extra_roots(policy, None)
+    }
+
+    /// A client that also trusts the certificate authorities of `pem` (one or more `BEGIN
+    /// CERTIFICATE` blocks) besides the public web roots: for a server whose certificate a
+    /// firm's own CA issued.
+    pub fn with_extra_roots(
+        policy: HttpPolicy,
+        pem: Option<&str>,
+    ) -> Result<HttpClient, HttpError> {
+        let mut builder = reqwest::Client::builder();
+        if let Some(pem) = pem {
+            let roots = reqwest::Certificate::from_pem_bundle(pem.as_bytes())
+                .map_err(|e| HttpError::Build(format!("caCertificate: {e}")))?;
+            if roots.is_empty() {
+                return Err(HttpError::Build(
+                    "caCertificate holds no BEGIN CERTIFICATE block".into(),
+                ));
+            }
+            for root in roots {
+                builder = builder.add_root_certificate(root);
+            }
+        }
+        let inner = builder
             .timeout(policy.timeout)
             .connect_timeout(policy.connect_timeout)
             // A redirect could carry the bearer token to another host.
@@ -131,12 +154,14 @@ impl HttpClient {
     /// Sends `request`, retrying what is safe to retry; a non-success status that is not
     /// retried comes back as [`HttpError::Status`].
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
+        // Named from the request: a response whose body was read is rebuilt without its URL.
+        let target = redacted_target(&request);
         let response = self.send_answered(request).await?;
         if response.status().is_success() {
             return Ok(response);
         }
         Err(HttpError::Status {
-            target: redacted_url(response.url()),
+            target,
             status: response.status().as_u16(),
         })
     }
@@ -225,9 +250,15 @@ impl HttpClient {
                     Ok(response)
                 } else {
                     let retry_after = retry_after(&response);
+                    let (response, rate_limited) = if status == StatusCode::FORBIDDEN {
+                        google_rate_limit(response).await
+                    } else {
+                        (response, false)
+                    };
                     Err(AttemptError::Status {
                         status,
                         retry_after,
+                        rate_limited,
                         target: target.to_owned(),
                         response,
                     })
@@ -243,11 +274,14 @@ impl HttpClient {
             AttemptError::Status {
                 status,
                 retry_after,
+                rate_limited,
                 target,
                 response,
             } => {
-                // 429 means the request was not processed, so any method may be retried.
+                // 429 means the request was not processed, so any method may be retried; so
+                // does Google's 403 rateLimitExceeded.
                 let throttled = status == StatusCode::TOO_MANY_REQUESTS
+                    || rate_limited
                     || (status == StatusCode::SERVICE_UNAVAILABLE && idempotent);
                 if throttled {
                     if let Some(wait) = retry_after {
@@ -297,9 +331,37 @@ enum AttemptError {
     Status {
         status: StatusCode,
         retry_after: Option<Duration>,
+        /// A 403 that Google APIs use for throttling (see [`google_rate_limit`]).
+        rate_limited: bool,
         target: String,
         response: Response,
     },
+}
+
+/// Google APIs (Gmail, Calendar) throttle with 403 as well as 429: a 403 whose error names
+/// the reason `rateLimitExceeded` or `userRateLimitExceeded` is a throttle to back off from
+/// (honouring `Retry-After`), not a refused credential. Reads the body to tell, and gives
+/// back a response with the same status, headers and body.
+async fn google_rate_limit(response: Response) -> (Response, bool) {
+    let status = response.status();
+    let headers = response.headers().clone();
+    let body = response.bytes().await.unwrap_or_default();
+    let rate_limited = serde_json::from_slice::<serde_json::Value>(&body)
+        .ok()
+        .and_then(|json| {
+            let errors = json.get("error")?.get("errors")?.as_array()?.clone();
+            Some(errors.iter().any(|e| {
+                matches!(
+                    e.get("reason").and_then(|r| r.as_str()),
+                    Some("rateLimitExceeded" | "userRateLimitExceeded")
+                )
+            }))
+        })
+        .unwrap_or(false);
+    let mut rebuilt = ::http::Response::new(body);
+    *rebuilt.status_mut() = status;
+    *rebuilt.headers_mut() = headers;
+    (Response::from(rebuilt), rate_limited)
 }
 
 impl From<AttemptError> for HttpError {

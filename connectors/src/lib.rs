@@ -6,8 +6,10 @@
 //!
 //! Kinds: [`json_feed`] (lexgate's normalised records over OAuth 2), [`imap`] (a firm
 //! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph), [`gmail`] (a
-//! Google mailbox through the Gmail API), [`caldav`] (a calendar) and [`webdav`] (a document
-//! store, one folder per matter).
+//! Google mailbox through the Gmail API), [`caldav`] (a calendar), [`google_calendar`] (a
+//! Google calendar through the Calendar API), [`graph_calendar`] (a Microsoft 365 calendar
+//! through Graph `calendarView/delta`, pull only and not yet an engine kind) and [`webdav`]
+//! (a document store, one folder per matter).
 //!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
@@ -22,6 +24,7 @@ pub mod dav_servers;
 pub mod dovecot;
 pub mod gmail;
 pub mod google_calendar;
+pub mod graph_calendar;
 pub mod graph_mail;
 pub mod http;
 pub mod imap;

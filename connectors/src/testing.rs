@@ -20,6 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::oauth::{OAuthApp, TokenSet};
 use crate::{OutboundContact, RemoteContact};
 
+pub mod calendar_apis;
 pub mod mail_apis;
 
 pub const CLIENT_ID: &str = "lexgate-test-client";
@@ -30,6 +31,8 @@ pub const CLIENT_SECRET: &str = "lexgate-test-secret";
 pub struct Fault {
     pub status: u16,
     pub retry_after_seconds: Option<u64>,
+    /// The error's reason, for the Google APIs' fakes (`rateLimitExceeded` by default).
+    pub reason: &'static str,
 }
 
 #[derive(Default)]
@@ -58,6 +61,8 @@ struct FakeState {
     pushed: Vec<OutboundContact>,
     /// Google Calendar events: id → (change sequence, event JSON); cancelled ones stay.
     events: BTreeMap<String, (u64, serde_json::Value)>,
+    /// Google Calendar writes answered (insert, patch, delete), whatever their status.
+    calendar_writes: u64,
 }
 
 /// The running fake provider. Dropping it stops the server.
@@ -126,6 +131,10 @@ impl FakeProvider {
                 "/calendar/v3/calendars/{calendar}/events",
                 get(list_events).post(insert_event),
             )
+            .route(
+                "/calendar/v3/calendars/{calendar}/events/{event}",
+                get(get_event).patch(patch_event).delete(delete_event),
+            )
             .with_state(state.clone())
             .merge(routes(BearerCheck(state.clone())));
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -187,6 +196,7 @@ impl FakeProvider {
         lock(&self.state).faults.push_back(Fault {
             status,
             retry_after_seconds,
+            reason: "rateLimitExceeded",
         });
     }
 
@@ -238,13 +248,47 @@ impl FakeProvider {
         lock(&self.state).pushed.clone()
     }
 
-    /// Google Calendar: adds or changes an event (a new change in `events.list`).
-    pub fn upsert_event(&self, event: serde_json::Value) {
+    /// Google Calendar: adds or changes an event (a new change in `events.list`, a new
+    /// ETag).
+    pub fn upsert_event(&self, mut event: serde_json::Value) {
         let mut state = lock(&self.state);
         state.sequence += 1;
         let sequence = state.sequence;
         let id = event["id"].as_str().unwrap_or_default().to_owned();
+        event["etag"] = json!(format!("\"{sequence}\""));
         state.events.insert(id, (sequence, event));
+    }
+
+    /// Google Calendar: what a user changes in their calendar (`changes` merged into the
+    /// event as `events.patch` merges): a new change and a new ETag.
+    pub fn edit_event(&self, id: &str, changes: serde_json::Value) {
+        let state = lock(&self.state);
+        if let Some((_, event)) = state.events.get(id) {
+            let mut event = event.clone();
+            merge(&mut event, changes);
+            drop(state);
+            self.upsert_event(event);
+        }
+    }
+
+    /// Google Calendar: the event as stored (cancelled ones included).
+    pub fn calendar_event(&self, id: &str) -> Option<serde_json::Value> {
+        lock(&self.state).events.get(id).map(|(_, e)| e.clone())
+    }
+
+    /// Google Calendar: the live (not cancelled) events.
+    pub fn live_events(&self) -> Vec<serde_json::Value> {
+        lock(&self.state)
+            .events
+            .values()
+            .filter(|(_, e)| e["status"] != "cancelled")
+            .map(|(_, e)| e.clone())
+            .collect()
+    }
+
+    /// Google Calendar: insert, patch and delete requests answered so far.
+    pub fn calendar_writes(&self) -> u64 {
+        lock(&self.state).calendar_writes
     }
 
     /// Google Calendar: cancels (deletes) an event: incremental syncs report it with
@@ -519,16 +563,8 @@ async fn list_events(
     if !bearer_valid(&state, &headers) {
         return google_error(StatusCode::UNAUTHORIZED, "authError");
     }
-    if let Some(fault) = state.faults.pop_front() {
-        let status =
-            StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = google_error(status, "rateLimitExceeded");
-        if let Some(seconds) = fault.retry_after_seconds {
-            response
-                .headers_mut()
-                .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
-        }
-        return response;
+    if let Some(fault) = google_fault(&mut state) {
+        return fault;
     }
     if query.sync_token.is_some() && query.time_min.is_some() {
         return google_error(StatusCode::BAD_REQUEST, "invalid");
@@ -576,8 +612,22 @@ async fn list_events(
     Json(body).into_response()
 }
 
+/// The queued failure, as Google answers it (`rateLimitExceeded`, with `Retry-After`).
+fn google_fault(state: &mut FakeState) -> Option<Response> {
+    let fault = state.faults.pop_front()?;
+    let status = StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let mut response = google_error(status, fault.reason);
+    if let Some(seconds) = fault.retry_after_seconds {
+        response
+            .headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+    }
+    Some(response)
+}
+
 /// `events.insert` with a client-chosen id: base32hex (`a`–`v`, `0`–`9`), 5 to 1024
-/// characters; an id in use answers 409 `duplicate`.
+/// characters; an id in use answers 409 `duplicate`, also when its event was deleted
+/// (Google keeps deleted events' ids: such an event can only be restored by an update).
 async fn insert_event(
     State(state): State<Arc<Mutex<FakeState>>>,
     headers: HeaderMap,
@@ -586,6 +636,10 @@ async fn insert_event(
     let mut state = lock(&state);
     if !bearer_valid(&state, &headers) {
         return google_error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    state.calendar_writes += 1;
+    if let Some(fault) = google_fault(&mut state) {
+        return fault;
     }
     let id = event["id"].as_str().unwrap_or_default().to_owned();
     let valid =
@@ -600,6 +654,113 @@ async fn insert_event(
     let sequence = state.sequence;
     event["status"] = json!("confirmed");
     event["etag"] = json!(format!("\"{sequence}\""));
+    event["iCalUID"] = json!(format!("{id}@google.com"));
     state.events.insert(id, (sequence, event.clone()));
     Json(event).into_response()
+}
+
+/// `If-Match` as Google checks it: absent, `*`, or the event's current ETag.
+fn matches_etag(headers: &HeaderMap, event: &serde_json::Value) -> bool {
+    match headers.get(header::IF_MATCH).and_then(|v| v.to_str().ok()) {
+        None | Some("*") => true,
+        Some(wanted) => event["etag"].as_str() == Some(wanted),
+    }
+}
+
+/// `events.get`: a deleted event is still returned, with `status: cancelled`.
+async fn get_event(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    axum::extract::Path((_, id)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let mut state = lock(&state);
+    if !bearer_valid(&state, &headers) {
+        return google_error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    if let Some(fault) = google_fault(&mut state) {
+        return fault;
+    }
+    match state.events.get(&id) {
+        Some((_, event)) => Json(event.clone()).into_response(),
+        None => google_error(StatusCode::NOT_FOUND, "notFound"),
+    }
+}
+
+/// `events.patch`: the fields sent replace the event's (objects merged, arrays replaced);
+/// `If-Match` with another ETag is a 412 `conditionNotMet`; a deleted event is restored by
+/// a patch setting `status: confirmed`.
+async fn patch_event(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    axum::extract::Path((_, id)): axum::extract::Path<(String, String)>,
+    Json(changes): Json<serde_json::Value>,
+) -> Response {
+    let mut state = lock(&state);
+    if !bearer_valid(&state, &headers) {
+        return google_error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    state.calendar_writes += 1;
+    if let Some(fault) = google_fault(&mut state) {
+        return fault;
+    }
+    let Some((_, event)) = state.events.get(&id) else {
+        return google_error(StatusCode::NOT_FOUND, "notFound");
+    };
+    if !matches_etag(&headers, event) {
+        return google_error(StatusCode::PRECONDITION_FAILED, "conditionNotMet");
+    }
+    let mut event = event.clone();
+    merge(&mut event, changes);
+    state.sequence += 1;
+    let sequence = state.sequence;
+    event["id"] = json!(id);
+    event["etag"] = json!(format!("\"{sequence}\""));
+    state.events.insert(id, (sequence, event.clone()));
+    Json(event).into_response()
+}
+
+/// `events.delete`: 204; `If-Match` with another ETag is a 412; an unknown event a 404 and
+/// one already deleted a 410 `deleted`. The event stays, cancelled, for incremental syncs.
+async fn delete_event(
+    State(state): State<Arc<Mutex<FakeState>>>,
+    headers: HeaderMap,
+    axum::extract::Path((_, id)): axum::extract::Path<(String, String)>,
+) -> Response {
+    let mut state = lock(&state);
+    if !bearer_valid(&state, &headers) {
+        return google_error(StatusCode::UNAUTHORIZED, "authError");
+    }
+    state.calendar_writes += 1;
+    if let Some(fault) = google_fault(&mut state) {
+        return fault;
+    }
+    let Some((_, event)) = state.events.get(&id) else {
+        return google_error(StatusCode::NOT_FOUND, "notFound");
+    };
+    if event["status"] == "cancelled" {
+        return google_error(StatusCode::GONE, "deleted");
+    }
+    if !matches_etag(&headers, event) {
+        return google_error(StatusCode::PRECONDITION_FAILED, "conditionNotMet");
+    }
+    let mut event = event.clone();
+    state.sequence += 1;
+    let sequence = state.sequence;
+    event["status"] = json!("cancelled");
+    event["etag"] = json!(format!("\"{sequence}\""));
+    state.events.insert(id, (sequence, event));
+    StatusCode::NO_CONTENT.into_response()
+}
+
+/// A JSON merge as `events.patch` applies it: objects merged key by key, anything else
+/// replaced.
+fn merge(target: &mut serde_json::Value, changes: serde_json::Value) {
+    match (target, changes) {
+        (serde_json::Value::Object(target), serde_json::Value::Object(changes)) => {
+            for (key, value) in changes {
+                merge(target.entry(key).or_insert(serde_json::Value::Null), value);
+            }
+        }
+        (target, changes) => *target = changes,
+    }
 }

@@ -414,3 +414,27 @@ async fn gmail_throttling_waits_retry_after_and_a_refused_token_is_refreshed() {
     );
     assert!(fake.requests() > fake.history_requests());
 }
+
+#[tokio::test]
+async fn gmail_403_rate_limits_are_throttles_and_other_403s_refusals() {
+    let fake = GmailFake::start().await;
+    fake.add(
+        &["INBOX"],
+        &mail("a@cliente.it", "mario@cliente.it", "A", ""),
+    );
+    let connector = gmail(&fake, Arc::new(MemoryStore::default()), 10);
+    // Waited out (Retry-After, or backoff without it), not a refused credential.
+    fake.fail_next_because(403, Some(1), "userRateLimitExceeded");
+    fake.fail_next_because(403, None, "rateLimitExceeded");
+    let started = Instant::now();
+    let (records, _, _) = pull_all(&connector, None).await.expect("after waiting");
+    assert_eq!(records.len(), 1);
+    assert!(started.elapsed() >= Duration::from_secs(1), "Retry-After");
+    // A 403 for anything else is the provider refusing us.
+    fake.fail_next_because(403, None, "insufficientPermissions");
+    let refused = connector.pull_communications(None).await;
+    assert!(
+        matches!(refused, Err(ConnectorError::Unauthorized(_))),
+        "{refused:?}"
+    );
+}

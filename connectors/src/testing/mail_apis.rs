@@ -186,6 +186,7 @@ impl GraphMailFake {
         lock(&self.state).faults.push_back(Fault {
             status,
             retry_after_seconds,
+            reason: "rateLimitExceeded",
         });
     }
 
@@ -632,11 +633,25 @@ impl GmailFake {
         state.oldest_history = state.history_id + 1;
     }
 
-    /// The next API request fails with `status` (and `Retry-After` when given).
+    /// The next API request fails with `status` (and `Retry-After` when given), reason
+    /// `rateLimitExceeded`.
     pub fn fail_next(&self, status: u16, retry_after_seconds: Option<u64>) {
+        self.fail_next_because(status, retry_after_seconds, "rateLimitExceeded");
+    }
+
+    /// The next API request fails with `status` and the error reason `reason` (Gmail
+    /// answers 403 for `rateLimitExceeded` and `userRateLimitExceeded` as for
+    /// `insufficientPermissions`).
+    pub fn fail_next_because(
+        &self,
+        status: u16,
+        retry_after_seconds: Option<u64>,
+        reason: &'static str,
+    ) {
         gmail_lock(&self.state).faults.push_back(Fault {
             status,
             retry_after_seconds,
+            reason,
         });
     }
 
@@ -723,7 +738,7 @@ async fn gmail(
     if let Some(fault) = state.faults.pop_front() {
         let status =
             StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let mut response = google_error(status, "Too many requests.", "rateLimitExceeded");
+        let mut response = google_error(status, fault.reason, fault.reason);
         if let Some(seconds) = fault.retry_after_seconds {
             response
                 .headers_mut()
