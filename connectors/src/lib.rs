@@ -7,7 +7,8 @@
 //! Kinds: [`json_feed`] (lexgate's normalised records over OAuth 2), [`imap`] (a firm
 //! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph), [`gmail`] (a
 //! Google mailbox through the Gmail API), [`caldav`] (a calendar) and [`webdav`] (a document
-//! store, one folder per matter).
+//! store, one folder per matter) and [`stripe`] (a Stripe account: customers, invoices, time
+//! pushed as invoice items).
 //!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
@@ -26,9 +27,12 @@ pub mod graph_mail;
 pub mod http;
 pub mod imap;
 pub mod json_feed;
+#[cfg(feature = "testing")]
+pub mod localstripe;
 pub mod oauth;
 pub mod records;
 pub mod secrets;
+pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webdav;
