@@ -8,8 +8,9 @@
 //! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph), [`gmail`] (a
 //! Google mailbox through the Gmail API), [`caldav`] (a calendar), [`google_calendar`] (a
 //! Google calendar through the Calendar API), [`graph_calendar`] (a Microsoft 365 calendar
-//! through Graph `calendarView/delta`, pull only and not yet an engine kind) and [`webdav`]
-//! (a document store, one folder per matter).
+//! through Graph `calendarView/delta`, pull only and not yet an engine kind), [`webdav`]
+//! (a document store, one folder per matter) and [`stripe`] (a Stripe account: customers,
+//! invoices, time pushed as invoice items).
 //!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
@@ -29,9 +30,12 @@ pub mod graph_mail;
 pub mod http;
 pub mod imap;
 pub mod json_feed;
+#[cfg(feature = "testing")]
+pub mod localstripe;
 pub mod oauth;
 pub mod records;
 pub mod secrets;
+pub mod stripe;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod webdav;
