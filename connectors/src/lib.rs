@@ -173,6 +173,15 @@ pub trait Connector: Send + Sync {
         Box::pin(async { Err(ConnectorError::Unsupported("make matter folders")) })
     }
 
+    /// Makes the folder of one matter (whether or not the store has it already) and sets its
+    /// matter reference: idempotent, so a retry after a partial failure completes it.
+    fn make_matter_folder<'a>(
+        &'a self,
+        _matter: &'a MatterFolder,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("make a matter folder")) })
+    }
+
     /// Invoices with their billing parties since `cursor`.
     fn pull_invoices<'a>(
         &'a self,

@@ -191,6 +191,9 @@ pub struct RemoteDocument {
     pub matter_reference: Option<String>,
     /// The file name.
     pub title: String,
+    /// The sub-folder of the matter folder it lies in, relative to the matter folder
+    /// (`Atti/Primo grado`); `None` directly in the matter folder.
+    pub folder: Option<String>,
     pub content_type: Option<String>,
     /// The store's version (an ETag without `W/` and quotes).
     pub etag: Option<String>,

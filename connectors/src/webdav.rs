@@ -5,17 +5,20 @@
 //! - Matter folders: the root's sub-collections. A folder names its matter by the dead
 //!   property `{https://lexgate.dev/ns/webdav}matter-reference` (set with PROPPATCH) or, when
 //!   it has none, by its own name. [`WebDavConnector::ensure_matter_folders`] makes missing
-//!   folders (MKCOL) and sets the property.
+//!   folders (MKCOL) and sets the property; [`WebDavConnector::make_folder`] makes one
+//!   matter's folder idempotently (a 405 to MKCOL means it is there) and always sets it.
 //! - Pull: no WebDAV server offers `sync-collection` on files, so each run walks `PROPFIND
-//!   Depth: 1` on the root and on every matter folder (files directly inside it; sub-folders
-//!   are not followed) and compares each file's ETag and last-modified time with what the
-//!   previous run saw, which the cursor carries. New and changed files are records; a file
-//!   gone from one place whose ETag (or, failing that, size and last-modified time) reappears
-//!   at another was moved (`moved_from`); the others gone were deleted.
+//!   Depth: 1` on the root, on every matter folder and, recursively, on its sub-folders down
+//!   to [`MAX_DEPTH`] levels (never `Depth: infinity`, which servers may refuse or cap), and
+//!   compares each file's ETag and last-modified time with what the previous run saw, which
+//!   the cursor carries. New and changed files are records, with their sub-folder relative
+//!   to the matter folder; a file gone from one place whose ETag (or, failing that, size and
+//!   last-modified time) reappears at another (another sub-folder, another matter) was moved
+//!   (`moved_from`); the others gone were deleted.
 //! - ETags are compared without `W/` and quotes: Apache answers a weak ETag for a second
 //!   after a write and the strong one after, WsgiDAV answers them unquoted.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashSet, VecDeque};
 
 use chrono::{DateTime, Utc};
 use reqwest::header::CONTENT_TYPE;
@@ -34,6 +37,9 @@ pub const KIND: &str = "webdav";
 pub const NAMESPACE: &str = "https://lexgate.dev/ns/webdav";
 /// The dead property naming a folder's matter.
 pub const MATTER_PROPERTY: &str = "matter-reference";
+/// The deepest sub-folder level walked below a matter folder (a matter folder's own
+/// sub-folders are level 1); files further down are not pulled.
+pub const MAX_DEPTH: usize = 8;
 
 /// Where and how to reach the store.
 #[derive(Debug, Clone)]
@@ -87,6 +93,8 @@ struct Entry {
 struct Folder {
     path: String,
     reference: String,
+    /// Whether the reference is the folder's dead property (not its name).
+    by_property: bool,
 }
 
 impl WebDavConnector {
@@ -161,18 +169,60 @@ impl WebDavConnector {
             .into_iter()
             .filter(|e| e.collection && trim_slash(&e.path) != root)
             .map(|e| {
-                let reference = e
-                    .matter_reference
-                    .clone()
-                    .filter(|r| !r.trim().is_empty())
-                    .unwrap_or_else(|| last_segment(&e.path));
-                let mut path = e.path;
-                if !path.ends_with('/') {
-                    path.push('/');
+                let property = e.matter_reference.clone().filter(|r| !r.trim().is_empty());
+                let by_property = property.is_some();
+                let reference = property.unwrap_or_else(|| last_segment(&e.path));
+                Folder {
+                    path: with_slash(e.path),
+                    reference,
+                    by_property,
                 }
-                Folder { path, reference }
             })
             .collect())
+    }
+
+    /// The files of a matter folder and of its sub-folders down to [`MAX_DEPTH`] levels, each
+    /// with its sub-folder relative to the matter folder: `PROPFIND Depth: 1` per folder,
+    /// breadth first, each folder once.
+    async fn walk(&self, folder: &Folder) -> Result<Vec<(Entry, Option<String>)>, ConnectorError> {
+        let mut files = Vec::new();
+        let mut visited = HashSet::new();
+        let mut queue = VecDeque::from([(folder.path.clone(), 0usize)]);
+        while let Some((path, depth)) = queue.pop_front() {
+            if !visited.insert(trim_slash(&path).to_owned()) {
+                continue;
+            }
+            let Some(entries) = self.propfind(self.url_of(&path)?).await? else {
+                continue; // removed since its parent was listed
+            };
+            for entry in entries {
+                let below = entry
+                    .path
+                    .strip_prefix(folder.path.as_str())
+                    .filter(|rest| !trim_slash(rest).is_empty());
+                let Some(relative) = below.map(str::to_owned) else {
+                    continue; // the folder itself, or outside the matter folder
+                };
+                if entry.collection {
+                    if depth < MAX_DEPTH && trim_slash(&entry.path) != trim_slash(&path) {
+                        queue.push_back((with_slash(entry.path), depth + 1));
+                    }
+                    continue;
+                }
+                let sub_folder = relative
+                    .rsplit_once('/')
+                    .map(|(dir, _)| {
+                        dir.split('/')
+                            .filter(|s| !s.is_empty())
+                            .map(percent_decode)
+                            .collect::<Vec<_>>()
+                            .join("/")
+                    })
+                    .filter(|d| !d.is_empty());
+                files.push((entry, sub_folder));
+            }
+        }
+        Ok(files)
     }
 
     async fn pull(&self, cursor: Option<&Cursor>) -> Result<Page<RemoteDocument>, ConnectorError> {
@@ -186,12 +236,12 @@ impl WebDavConnector {
             v: 1,
             files: BTreeMap::new(),
         };
-        let mut found: Vec<(Entry, String)> = Vec::new();
+        let mut found: Vec<(Entry, String, Option<String>)> = Vec::new();
         for folder in self.folders().await? {
-            let Some(entries) = self.propfind(self.url_of(&folder.path)?).await? else {
-                continue; // removed since the root was listed
-            };
-            for entry in entries.into_iter().filter(|e| !e.collection) {
+            for (entry, sub_folder) in self.walk(&folder).await? {
+                if now.files.contains_key(&entry.path) {
+                    continue;
+                }
                 now.files.insert(
                     entry.path.clone(),
                     Seen {
@@ -200,7 +250,7 @@ impl WebDavConnector {
                         size: entry.size,
                     },
                 );
-                found.push((entry, folder.reference.clone()));
+                found.push((entry, folder.reference.clone(), sub_folder));
             }
         }
         // Gone since the last run: deleted, or moved to a path that appeared.
@@ -210,14 +260,14 @@ impl WebDavConnector {
             .filter(|(path, _)| !now.files.contains_key(*path))
             .collect();
         let mut records = Vec::new();
-        for (entry, reference) in &found {
+        for (entry, reference, sub_folder) in &found {
             let seen = &now.files[&entry.path];
             let moved_from = match previous.files.get(&entry.path) {
                 Some(before) if before == seen => continue,
                 Some(_) => None,
                 None => take_moved(&mut gone, seen),
             };
-            records.push(document(entry, reference, moved_from));
+            records.push(document(entry, reference, sub_folder.clone(), moved_from));
         }
         records.extend(gone.into_iter().map(|(path, _)| RemoteDocument {
             external_id: path.clone(),
@@ -260,6 +310,49 @@ impl WebDavConnector {
             self.set_reference(url, &matter.reference).await?;
         }
         Ok(made)
+    }
+
+    /// Makes the folder of one matter and sets its reference, whatever happened before: a
+    /// folder already naming the matter by its property (even renamed) only gets the property
+    /// again; otherwise MKCOL (405: the folder exists) then PROPPATCH. A folder of that name
+    /// naming another matter is refused, never taken over.
+    pub async fn make_folder(&self, matter: &MatterFolder) -> Result<(), ConnectorError> {
+        let reference = matter.reference.trim();
+        if reference.is_empty() {
+            return Err(ConnectorError::Rejected(
+                "the matter has no reference".into(),
+            ));
+        }
+        let folders = self.folders().await?;
+        if let Some(existing) = folders
+            .iter()
+            .find(|f| f.by_property && f.reference == reference)
+        {
+            return self
+                .set_reference(self.url_of(&existing.path)?, reference)
+                .await;
+        }
+        let name = folder_name(reference);
+        if folders
+            .iter()
+            .any(|f| f.by_property && last_segment(&f.path) == name)
+        {
+            return Err(ConnectorError::Rejected(
+                "a folder of the matter's name belongs to another matter".into(),
+            ));
+        }
+        let url = self.url_of(&format!("{}/", encode_segment(&name)))?;
+        let response = self
+            .dav
+            .send(self.dav.request(method("MKCOL"), url.clone()))
+            .await?;
+        match response.status() {
+            status if status.is_success() => {}
+            // It exists already (made by an earlier attempt or by someone else).
+            StatusCode::METHOD_NOT_ALLOWED => {}
+            status => return Err(refused("MKCOL", status)),
+        }
+        self.set_reference(url, reference).await
     }
 
     async fn set_reference(&self, url: Url, reference: &str) -> Result<(), ConnectorError> {
@@ -317,6 +410,13 @@ impl Connector for WebDavConnector {
     ) -> BoxFuture<'a, Result<usize, ConnectorError>> {
         Box::pin(self.ensure(matters))
     }
+
+    fn make_matter_folder<'a>(
+        &'a self,
+        matter: &'a MatterFolder,
+    ) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        Box::pin(self.make_folder(matter))
+    }
 }
 
 /// The path gone since the last run that `seen` is, moved: same ETag, or (without ETags)
@@ -335,8 +435,14 @@ fn take_moved(gone: &mut Vec<(&String, &Seen)>, seen: &Seen) -> Option<String> {
     Some(gone.remove(position).0.clone())
 }
 
-fn document(entry: &Entry, reference: &str, moved_from: Option<String>) -> RemoteDocument {
+fn document(
+    entry: &Entry,
+    reference: &str,
+    folder: Option<String>,
+    moved_from: Option<String>,
+) -> RemoteDocument {
     RemoteDocument {
+        folder,
         external_id: entry.path.clone(),
         deleted: false,
         moved_from,
@@ -388,6 +494,13 @@ pub fn folder_name(reference: &str) -> String {
 
 fn trim_slash(path: &str) -> &str {
     path.trim_end_matches('/')
+}
+
+fn with_slash(mut path: String) -> String {
+    if !path.ends_with('/') {
+        path.push('/');
+    }
+    path
 }
 
 /// The decoded last segment of a path.

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use lexgate_connectors::dav_servers::{FileDavKind, FileDavServer, PASSWORD, USER};
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
-use lexgate_connectors::webdav::{WebDavConfig, WebDavConnector, MATTER_PROPERTY, NAMESPACE};
+use lexgate_connectors::webdav::{self, WebDavConfig, WebDavConnector, MATTER_PROPERTY, NAMESPACE};
 use lexgate_connectors::{Connector, ConnectorError, Cursor, MatterFolder, RemoteDocument};
 
 fn connector(server: &FileDavServer, password: &str) -> WebDavConnector {
@@ -168,4 +168,173 @@ async fn apache_folders_pull_and_reconcile() {
 #[tokio::test]
 async fn wsgidav_folders_pull_and_reconcile() {
     folders_pull_and_reconcile(FileDavKind::WsgiDav).await;
+}
+
+/// The `PROPFIND Depth: 0` status of `path`.
+async fn status_of(server: &FileDavServer, path: &str) -> u16 {
+    server
+        .request("PROPFIND", path)
+        .header("Depth", "0")
+        .send()
+        .await
+        .expect("PROPFIND")
+        .status()
+        .as_u16()
+}
+
+async fn one_matter_folder_is_made_idempotently(kind: FileDavKind) {
+    let server = FileDavServer::start(kind);
+    let name = kind.name();
+    let dav = connector(&server, PASSWORD);
+
+    // Made with its property; made again: the 405 to MKCOL is fine, the property stays.
+    dav.make_matter_folder(&matter("2026/0042"))
+        .await
+        .expect("made");
+    dav.make_matter_folder(&matter("2026/0042"))
+        .await
+        .expect("made again");
+    let property = server
+        .property("2026-0042/", NAMESPACE, MATTER_PROPERTY)
+        .await;
+    assert!(property.contains("2026/0042"), "{name}: {property}");
+
+    // A folder an earlier attempt made without its property (PROPPATCH failed) is completed.
+    server.mkcol("2026-0050/").await;
+    let before = server
+        .property("2026-0050/", NAMESPACE, MATTER_PROPERTY)
+        .await;
+    assert!(!before.contains("2026/0050"), "{name}: {before}");
+    dav.make_matter_folder(&matter("2026/0050"))
+        .await
+        .expect("completed");
+    let after = server
+        .property("2026-0050/", NAMESPACE, MATTER_PROPERTY)
+        .await;
+    assert!(after.contains("2026/0050"), "{name}: {after}");
+
+    // A folder renamed at the store keeps naming its matter: no second folder is made. A
+    // folder of a matter's name that names another matter is not taken over.
+    dav.make_matter_folder(&matter("2026/0062"))
+        .await
+        .expect("made");
+    server.move_to("2026-0062/", "2026-0061/").await;
+    dav.make_matter_folder(&matter("2026/0062"))
+        .await
+        .expect("found renamed");
+    assert_eq!(status_of(&server, "2026-0062/").await, 404, "{name}");
+    let refused = dav.make_matter_folder(&matter("2026/0061")).await;
+    assert!(
+        matches!(refused, Err(ConnectorError::Rejected(_))),
+        "{name}: {refused:?}"
+    );
+    let kept = server
+        .property("2026-0061/", NAMESPACE, MATTER_PROPERTY)
+        .await;
+    assert!(kept.contains("2026/0062"), "{name}: {kept}");
+}
+
+#[tokio::test]
+async fn apache_one_matter_folder_is_made_idempotently() {
+    one_matter_folder_is_made_idempotently(FileDavKind::Apache).await;
+}
+
+#[tokio::test]
+async fn wsgidav_one_matter_folder_is_made_idempotently() {
+    one_matter_folder_is_made_idempotently(FileDavKind::WsgiDav).await;
+}
+
+async fn sub_folders_are_walked(kind: FileDavKind) {
+    let server = FileDavServer::start(kind);
+    let name = kind.name();
+    let dav = connector(&server, PASSWORD);
+    dav.make_matter_folder(&matter("2026/0042"))
+        .await
+        .expect("made");
+    server.mkcol("2026-0042/Atti/").await;
+    server.mkcol("2026-0042/Atti/Primo%20grado/").await;
+    server.mkcol("2026-0042/Atti/Appello/").await;
+    server.put("2026-0042/Mandato.pdf", "mandato").await;
+    server
+        .put(
+            "2026-0042/Atti/Primo%20grado/Sentenza.pdf",
+            "sentenza di primo grado",
+        )
+        .await;
+    server.put("2026-0042/Atti/Ricorso.pdf", "ricorso").await;
+    // A chain of sub-folders deeper than the walk goes: level MAX_DEPTH is read, the next not.
+    let mut path = "2026-0042".to_owned();
+    for level in 1..=webdav::MAX_DEPTH + 1 {
+        path.push_str(&format!("/L{level}"));
+        server.mkcol(&format!("{path}/")).await;
+        server
+            .put(&format!("{path}/at-{level}.txt"), &format!("level {level}"))
+            .await;
+    }
+
+    let (records, cursor) = pull(&dav, None).await;
+    let folders: BTreeMap<String, Option<String>> = records
+        .iter()
+        .map(|r| (r.title.clone(), r.folder.clone()))
+        .collect();
+    let deepest = format!("at-{}.txt", webdav::MAX_DEPTH);
+    let too_deep = format!("at-{}.txt", webdav::MAX_DEPTH + 1);
+    assert_eq!(folders["Mandato.pdf"], None, "{name}");
+    assert_eq!(folders["Ricorso.pdf"].as_deref(), Some("Atti"), "{name}");
+    assert_eq!(
+        folders["Sentenza.pdf"].as_deref(),
+        Some("Atti/Primo grado"),
+        "{name}"
+    );
+    assert_eq!(folders["at-1.txt"].as_deref(), Some("L1"), "{name}");
+    assert!(folders.contains_key(&deepest), "{name}: {folders:#?}");
+    assert!(!folders.contains_key(&too_deep), "{name}: {folders:#?}");
+    assert_eq!(records.len(), 3 + webdav::MAX_DEPTH, "{name}: {folders:#?}");
+    assert!(records
+        .iter()
+        .all(|r| r.matter_reference.as_deref() == Some("2026/0042")));
+    let sentenza = records
+        .iter()
+        .find(|r| r.title == "Sentenza.pdf")
+        .expect("sentenza")
+        .clone();
+
+    // Nothing changed: nothing pulled.
+    tokio::time::sleep(Duration::from_millis(1100)).await;
+    let (records, cursor) = pull(&dav, Some(&cursor)).await;
+    assert!(records.is_empty(), "{name}: {records:#?}");
+
+    // A move between sub-folders is a move, not a deletion and a creation.
+    server
+        .move_to(
+            "2026-0042/Atti/Primo%20grado/Sentenza.pdf",
+            "2026-0042/Atti/Appello/Sentenza.pdf",
+        )
+        .await;
+    let (records, cursor) = pull(&dav, Some(&cursor)).await;
+    assert_eq!(records.len(), 1, "{name}: {records:#?}");
+    let moved = &records[0];
+    assert!(!moved.deleted, "{name}");
+    assert_eq!(moved.folder.as_deref(), Some("Atti/Appello"), "{name}");
+    assert_eq!(
+        moved.moved_from.as_deref(),
+        Some(sentenza.external_id.as_str()),
+        "{name}"
+    );
+
+    // A sub-folder deleted with its files: they are deleted.
+    server.delete("2026-0042/Atti/Appello/").await;
+    let (records, _) = pull(&dav, Some(&cursor)).await;
+    assert_eq!(records.len(), 1, "{name}: {records:#?}");
+    assert!(records[0].deleted && records[0].external_id == moved.external_id);
+}
+
+#[tokio::test]
+async fn apache_sub_folders_are_walked() {
+    sub_folders_are_walked(FileDavKind::Apache).await;
+}
+
+#[tokio::test]
+async fn wsgidav_sub_folders_are_walked() {
+    sub_folders_are_walked(FileDavKind::WsgiDav).await;
 }
