@@ -38,24 +38,36 @@ fn free_port() -> u16 {
 impl Dovecot {
     /// Starts a server with these `(user, password)` logins.
     pub fn start(users: &[(&str, &str)]) -> Dovecot {
-        Dovecot::start_with(users, None, false)
+        Dovecot::start_with(users, None, false, None)
+    }
+
+    /// Starts a server that lets each user hold at most `connections` IMAP sessions from one
+    /// address (`mail_max_userip_connections`): one more login is answered
+    /// `NO [LIMIT] Maximum number of connections from user+IP exceeded`.
+    pub fn start_limited(users: &[(&str, &str)], connections: u32) -> Dovecot {
+        Dovecot::start_with(users, None, false, Some(connections))
     }
 
     /// Starts a server with TLS: STARTTLS on `url()` and implicit TLS on `imaps_url()`, its
     /// certificate (for 127.0.0.1 and localhost) issued by a CA made for this server alone
     /// (`ca_pem()`), so nothing but a client told to trust that CA accepts it.
     pub fn start_tls(users: &[(&str, &str)]) -> Dovecot {
-        Dovecot::start_with(users, None, true)
+        Dovecot::start_with(users, None, true, None)
     }
 
     /// Starts a server that also takes XOAUTH2 and OAUTHBEARER logins, checking each token at
     /// an RFC 7662 introspection endpoint (`passdb { driver = oauth2 }`, POST mode): the token
     /// must be active and its `username` the user logging in.
     pub fn start_with_oauth(users: &[(&str, &str)], introspection_url: &str) -> Dovecot {
-        Dovecot::start_with(users, Some(introspection_url), false)
+        Dovecot::start_with(users, Some(introspection_url), false, None)
     }
 
-    fn start_with(users: &[(&str, &str)], introspection_url: Option<&str>, tls: bool) -> Dovecot {
+    fn start_with(
+        users: &[(&str, &str)],
+        introspection_url: Option<&str>,
+        tls: bool,
+        max_userip_connections: Option<u32>,
+    ) -> Dovecot {
         let dovecot = find("dovecot");
         // Unix socket paths are limited to 108 bytes: a short directory under /tmp.
         let dir = PathBuf::from(format!("/tmp/dv{}", rand::random::<u32>()));
@@ -103,6 +115,10 @@ passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n  args = {d}/o
         } else {
             ("ssl = no\n".to_owned(), 0, None)
         };
+        let limit = match max_userip_connections {
+            Some(n) => format!("protocol imap {{\n  mail_max_userip_connections = {n}\n}}\n"),
+            None => String::new(),
+        };
         let config = dir.join("dovecot.conf");
         std::fs::write(
             &config,
@@ -113,7 +129,7 @@ base_dir = {d}/run
 state_dir = {d}/state
 log_path = {d}/dovecot.log
 {ssl}disable_plaintext_auth = no
-{oauth}auth_failure_delay = 0
+{oauth}{limit}auth_failure_delay = 0
 mail_location = maildir:{d}/mail/%u
 mail_uid = nobody
 mail_gid = nogroup
@@ -217,6 +233,45 @@ service stats {{
             .expect("login to Dovecot")
     }
 
+    /// A logged-in session held open until dropped (to use up a connection limit).
+    pub async fn hold_session(&self, user: &str, password: &str) -> HeldSession {
+        HeldSession(self.session(user, password).await)
+    }
+
+    /// Seeds many messages into a user's INBOX fast: written straight into the maildir (one
+    /// file per message in `cur/`, as a delivery agent would), then indexed with
+    /// `doveadm index`, so the first IMAP client finds them with UIDs assigned. For
+    /// benchmarks; tests that exercise the server's own writes use [`Dovecot::append`].
+    pub fn seed_inbox(&self, user: &str, messages: impl Iterator<Item = Vec<u8>>) -> usize {
+        use std::os::unix::fs::PermissionsExt;
+        let maildir = self.dir.join("mail").join(user);
+        for sub in ["", "cur", "new", "tmp"] {
+            let path = maildir.join(sub);
+            std::fs::create_dir_all(&path).expect("maildir");
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o777))
+                .expect("chmod maildir");
+        }
+        let stamp = chrono::Utc::now().timestamp();
+        let mut count = 0;
+        for (i, message) in messages.enumerate() {
+            let name = format!("{stamp}.M{i}P1.seed,S={}:2,S", message.len());
+            std::fs::write(maildir.join("cur").join(name), message).expect("seed message");
+            count += 1;
+        }
+        let output = Command::new(find("doveadm"))
+            .arg("-c")
+            .arg(&self.config)
+            .args(["index", "-u", user, "INBOX"])
+            .output()
+            .expect("doveadm");
+        assert!(
+            output.status.success(),
+            "doveadm index failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        count
+    }
+
     /// Appends `raw` to `folder` (created if missing).
     pub async fn append(&self, user: &str, password: &str, folder: &str, raw: &[u8]) {
         let mut session = self.session(user, password).await;
@@ -279,6 +334,9 @@ service stats {{
         );
     }
 }
+
+/// An open, logged-in IMAP session of a test; logged out when dropped (the connection closes).
+pub struct HeldSession(#[allow(dead_code)] async_imap::Session<TcpStream>);
 
 /// A CA and a server certificate it issues for 127.0.0.1 and localhost (`openssl` CLI), in
 /// `dir` as `cert.pem` and `key.pem`; returns the CA's PEM. The server certificate is not a

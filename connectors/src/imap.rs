@@ -7,10 +7,18 @@
 //! fetches the UIDs above the last one seen, at most a page of messages per pull. The cursor
 //! carries, per folder, the UIDVALIDITY, the last UID, the mod-sequence and the set of UIDs
 //! known (as ranges), so deletions are found without any state on lexgate's side.
+//!
+//! Throttling: a server that refuses for load (`NO [LIMIT]`, `NO [UNAVAILABLE]`, "too many
+//! connections" as Dovecot's `mail_max_userip_connections` answers a login, or a `BYE` on
+//! overload) is retried with the HTTP connectors' backoff (exponential, jittered, at most
+//! `retries` times); after that the pull fails with [`ConnectorError::Throttled`], not as a
+//! refused login. Each instance opens at most
+//! `max_connections` sessions at once, whatever the number of pulls running.
 
 use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
+use std::time::Duration;
 
 use async_imap::types::Fetch;
 use chrono::{DateTime, Utc};
@@ -20,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
+use tokio::sync::Semaphore;
 use tokio_rustls::rustls::pki_types::ServerName;
 use tokio_rustls::rustls::{ClientConfig, RootCertStore};
 use tokio_rustls::TlsConnector;
@@ -64,7 +73,17 @@ pub struct ImapSettings {
     pub page_size: u32,
     /// Certificates trusted besides the public roots (a firm's own CA), DER-encoded.
     pub extra_roots: Vec<Vec<u8>>,
+    /// Sessions this instance opens at once (at least one); further pulls wait their turn.
+    pub max_connections: usize,
+    /// Retries of a throttled pull, and their backoff (the HTTP policy's).
+    pub retries: u32,
+    pub base_backoff: Duration,
+    pub max_backoff: Duration,
 }
+
+/// Sessions an instance opens at once by default: well under the 10 per user and address
+/// that Dovecot allows by default, and under the other servers' usual limits.
+pub const DEFAULT_MAX_CONNECTIONS: usize = 2;
 
 /// The DER certificates of a PEM text (one or more `BEGIN CERTIFICATE` blocks): what
 /// `extra_roots` takes from an instance's `ca_certificate`.
@@ -104,6 +123,8 @@ impl ImapSettings {
 pub struct ImapConnector {
     settings: ImapSettings,
     tls: TlsConnector,
+    /// One permit per session this instance may have open.
+    sessions: Semaphore,
 }
 
 /// Any stream the IMAP client runs on (plain TCP or TLS).
@@ -148,8 +169,45 @@ fn tls_error(e: std::io::Error) -> ConnectorError {
     }
 }
 
+/// Whether a server's refusal says it is overloaded or limiting us, rather than that
+/// something is wrong: the response codes of RFC 5530 and the usual wordings of connection
+/// limits (Dovecot: "Maximum number of connections from user+IP exceeded").
+pub fn is_throttling(text: &str) -> bool {
+    let text = text.to_ascii_lowercase();
+    [
+        "[limit]",
+        "[unavailable]",
+        "[inuse]",
+        "too many connections",
+        "maximum number of connections",
+        "too many simultaneous",
+        "server overloaded",
+        "try again later",
+    ]
+    .iter()
+    .any(|marker| text.contains(marker))
+}
+
+fn throttled(text: &str) -> ConnectorError {
+    ConnectorError::Throttled {
+        message: format!("IMAP: {}", text.trim()),
+        retry_after: None,
+    }
+}
+
 fn imap_error(e: async_imap::error::Error) -> ConnectorError {
     match e {
+        async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text)
+            if is_throttling(&text) =>
+        {
+            throttled(&text)
+        }
+        // async-imap reports an untagged BYE as an I/O error naming the status.
+        async_imap::error::Error::Io(e)
+            if e.to_string().contains("Bye") && is_throttling(&e.to_string()) =>
+        {
+            throttled(&e.to_string())
+        }
         async_imap::error::Error::Io(e) => unavailable(e),
         async_imap::error::Error::ConnectionLost => unavailable("connection lost"),
         other => ConnectorError::Protocol(format!("IMAP: {other}")),
@@ -173,6 +231,7 @@ impl ImapConnector {
         .with_root_certificates(roots)
         .with_no_client_auth();
         Ok(ImapConnector {
+            sessions: Semaphore::new(settings.max_connections.max(1)),
             settings,
             tls: TlsConnector::from(Arc::new(config)),
         })
@@ -194,7 +253,7 @@ impl ImapConnector {
             Security::Tls => self.tls(tcp).await?,
             Security::StartTls => {
                 let mut client = async_imap::Client::new(tcp);
-                client.read_response().await.map_err(unavailable)?;
+                greeting(&mut client).await?;
                 client
                     .run_command_and_check_ok("STARTTLS", None)
                     .await
@@ -205,9 +264,16 @@ impl ImapConnector {
         };
         let mut client = async_imap::Client::new(stream);
         if s.security != Security::StartTls {
-            client.read_response().await.map_err(unavailable)?;
+            greeting(&mut client).await?;
         }
         let refused = |(e, _): (async_imap::error::Error, _)| match e {
+            // A login refused for load (Dovecot answers `NO [LIMIT]` when the user has too
+            // many connections from this address) is not a bad credential.
+            async_imap::error::Error::No(text) | async_imap::error::Error::Bad(text)
+                if is_throttling(&text) =>
+            {
+                throttled(&text)
+            }
             async_imap::error::Error::No(_) | async_imap::error::Error::Bad(_) => {
                 ConnectorError::Unauthorized(format!(
                     "the IMAP server refused the login of {}",
@@ -240,7 +306,7 @@ impl ImapConnector {
                     Ok(session) => Ok(session),
                     // A token the server no longer accepts (revoked, expired early): one
                     // refresh through the OAuth layer and one more attempt on this connection.
-                    Err((async_imap::error::Error::No(_), client)) => {
+                    Err((async_imap::error::Error::No(text), client)) if !is_throttling(&text) => {
                         let fresh = tokens.refresh_rejected(&token).await.map_err(oauth_error)?;
                         client
                             .authenticate(mechanism, SaslResponse(Some(response(&fresh))))
@@ -253,7 +319,48 @@ impl ImapConnector {
         }
     }
 
+    /// One pull, retried with backoff while the server throttles us (a pull changes nothing
+    /// on the server, so it can always be repeated).
     async fn pull(
+        &self,
+        cursor: Option<&Cursor>,
+    ) -> Result<Page<RemoteCommunication>, ConnectorError> {
+        let mut attempt = 0;
+        loop {
+            let result = {
+                let _permit = self
+                    .sessions
+                    .acquire()
+                    .await
+                    .map_err(|_| unavailable("the connector is shutting down"))?;
+                self.pull_once(cursor).await
+            };
+            match result {
+                Err(ConnectorError::Throttled { message, .. })
+                    if attempt < self.settings.retries =>
+                {
+                    let wait = self.backoff(attempt);
+                    tracing::info!(target: "connectors::imap", host = %self.settings.host, attempt, wait_ms = wait.as_millis() as u64, %message, "throttled; retrying");
+                    attempt += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// The wait before retry `attempt` (from 0): the base doubled per retry, capped, then
+    /// jittered between half and all of it, so instances throttled together spread out.
+    fn backoff(&self, attempt: u32) -> Duration {
+        let s = &self.settings;
+        let capped = s
+            .base_backoff
+            .saturating_mul(2u32.saturating_pow(attempt))
+            .min(s.max_backoff);
+        capped.mul_f64(0.5 + rand::random::<f64>() / 2.0)
+    }
+
+    async fn pull_once(
         &self,
         cursor: Option<&Cursor>,
     ) -> Result<Page<RemoteCommunication>, ConnectorError> {
@@ -389,6 +496,32 @@ impl ImapConnector {
         };
         Ok(!later.is_empty())
     }
+}
+
+/// Reads the server's greeting: a `BYE` there refuses the connection (overload, too many
+/// connections from this address, or a server going down).
+async fn greeting<T: AsyncRead + AsyncWrite + Unpin + Debug + Send>(
+    client: &mut async_imap::Client<T>,
+) -> Result<(), ConnectorError> {
+    let response = client
+        .read_response()
+        .await
+        .map_err(unavailable)?
+        .ok_or_else(|| unavailable("the server closed the connection before its greeting"))?;
+    if let async_imap::imap_proto::Response::Data {
+        status: async_imap::imap_proto::Status::Bye,
+        information,
+        ..
+    } = response.parsed()
+    {
+        let text = information.as_deref().unwrap_or("BYE");
+        return Err(if is_throttling(text) {
+            throttled(text)
+        } else {
+            unavailable(format!("the server refused the connection: {text}"))
+        });
+    }
+    Ok(())
 }
 
 /// Answers the server's first challenge with the prepared SASL response; an error

@@ -66,6 +66,17 @@ pub enum ConnectorError {
     Protocol(String),
     #[error("the provider refused the record: {0}")]
     Rejected(String),
+    /// The provider asked us to slow down (HTTP 429 or 503 with a `Retry-After` longer than
+    /// the policy waits for; IMAP `NO [LIMIT]`, `[UNAVAILABLE]`, too many connections, or a
+    /// `BYE` on overload) and the connector's own retries did not get through. Nothing is
+    /// wrong with the instance (not a refused credential): the run stops, keeping every page
+    /// it committed, and a later run continues from there.
+    #[error("the provider is throttling us: {message}")]
+    Throttled {
+        message: String,
+        /// How long the provider asked us to wait, when it said.
+        retry_after: Option<std::time::Duration>,
+    },
 }
 
 impl From<http::HttpError> for ConnectorError {
@@ -81,6 +92,10 @@ impl From<http::HttpError> for ConnectorError {
                 ConnectorError::Rejected(format!("status {status}"))
             }
             http::HttpError::Auth(e) => ConnectorError::Unauthorized(e.to_string()),
+            http::HttpError::RetryAfterTooLong { target, wait } => ConnectorError::Throttled {
+                message: format!("{target} asked to wait {}s", wait.as_secs()),
+                retry_after: Some(wait),
+            },
             other => ConnectorError::Unavailable(other.to_string()),
         }
     }

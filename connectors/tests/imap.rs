@@ -1,6 +1,8 @@
 //! The IMAP connector against a real Dovecot: first pull, paging, incremental pulls, a
 //! deletion upstream, a changed UIDVALIDITY and a refused login.
 
+use std::time::Duration;
+
 use lexgate_connectors::dovecot::Dovecot;
 use lexgate_connectors::imap::{ImapConnector, ImapLogin, ImapSettings};
 use lexgate_connectors::{Connector, ConnectorError, Cursor, RemoteCommunication};
@@ -27,8 +29,27 @@ fn connector(server: &Dovecot, password: &str, page_size: u32) -> ImapConnector 
         folders: vec!["INBOX".into(), "Sent".into()],
         page_size,
         extra_roots: vec![],
+        ..quick_retries()
     })
     .expect("connector")
+}
+
+/// The fields these tests leave at their usual values (short backoffs).
+fn quick_retries() -> ImapSettings {
+    ImapSettings {
+        host: String::new(),
+        port: 0,
+        security: lexgate_connectors::imap::Security::Plain,
+        username: String::new(),
+        login: ImapLogin::Password(String::new()),
+        folders: vec![],
+        page_size: 0,
+        extra_roots: vec![],
+        max_connections: lexgate_connectors::imap::DEFAULT_MAX_CONNECTIONS,
+        retries: 3,
+        base_backoff: Duration::from_millis(20),
+        max_backoff: Duration::from_millis(100),
+    }
 }
 
 /// Pulls to the end; the records and the last cursor.
@@ -174,6 +195,7 @@ async fn xoauth2_and_oauthbearer_logins_go_through_the_oauth_layer() {
             folders: vec!["INBOX".into()],
             page_size: 10,
             extra_roots: vec![],
+            ..quick_retries()
         })
         .expect("connector")
     };
@@ -229,6 +251,7 @@ fn tls_connector(url: &str, extra_roots: Vec<Vec<u8>>) -> ImapConnector {
         folders: vec!["INBOX".into()],
         page_size: 10,
         extra_roots,
+        ..quick_retries()
     })
     .expect("connector")
 }
@@ -273,4 +296,220 @@ async fn imaps_and_starttls_log_in_and_an_untrusted_certificate_is_refused() {
 
     // A PEM without any certificate is refused with a reason.
     assert!(certificates_from_pem("not a certificate").is_err());
+}
+
+/// Dovecot limiting each user to two sessions per address (`mail_max_userip_connections`):
+/// with both taken, a pull is refused `NO [LIMIT]` at login, retried with backoff, then
+/// reported throttled (not as a bad credential); a session freed while it backs off lets the
+/// retried pull through; and eight pulls at once on one instance allowed two sessions are
+/// all served.
+#[tokio::test]
+async fn connection_limits_are_throttling_and_a_freed_session_lets_the_retry_in() {
+    let server = Dovecot::start_limited(&[(USER, PASSWORD)], 2);
+    for n in 1..=3 {
+        server.append(USER, PASSWORD, "INBOX", &message(n)).await;
+    }
+    let held = [
+        server.hold_session(USER, PASSWORD).await,
+        server.hold_session(USER, PASSWORD).await,
+    ];
+    let imap = connector(&server, PASSWORD, 10);
+    match imap.pull_communications(None).await {
+        Err(ConnectorError::Throttled { message, .. }) => {
+            assert!(message.contains("[LIMIT]"), "{message}");
+        }
+        other => panic!("expected throttled, got {other:?}"),
+    }
+    // One attempt and three retries, all refused (Dovecot's log may lag a little).
+    let refusals = || {
+        server
+            .log()
+            .matches("Maximum number of connections")
+            .count()
+    };
+    let mut waited = 0;
+    while refusals() < 4 && waited < 40 {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(refusals(), 4, "{}", server.log());
+
+    // A session is freed while the pull backs off: a retry gets through.
+    let patient = ImapConnector::new(ImapSettings {
+        retries: 20,
+        base_backoff: Duration::from_millis(100),
+        max_backoff: Duration::from_millis(200),
+        ..connector_settings(&server, 10)
+    })
+    .expect("connector");
+    let [first, second] = held;
+    let (pulled, ()) = tokio::join!(pull_all(&patient, None), async {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        drop(first);
+    });
+    let (records, _) = pulled.expect("a retry after the session was freed");
+    assert_eq!(
+        ids(&records),
+        ["m1@client.it", "m2@client.it", "m3@client.it"]
+    );
+    assert!(
+        refusals() > 4,
+        "the patient pull was refused before it got in"
+    );
+    drop(second);
+
+    // Eight pulls at once on an instance allowed two sessions: none is refused.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = refusals();
+    let bounded = ImapConnector::new(ImapSettings {
+        retries: 0,
+        ..connector_settings(&server, 10)
+    })
+    .expect("connector");
+    let pulls = (0..8).map(|_| bounded.pull_communications(None));
+    for result in futures_util::future::join_all(pulls).await {
+        assert_eq!(ids(&result.expect("a bounded pull").records).len(), 3);
+    }
+    assert_eq!(refusals(), before, "{}", server.log());
+}
+
+/// A slow server (a loopback listener that greets, then answers each login after 200 ms with
+/// `NO [LIMIT]`) counts the connections open at once: eight pulls at once on an instance
+/// allowed two sessions never open more than two; allowed eight, they open eight.
+#[tokio::test]
+async fn an_instance_never_opens_more_sessions_than_allowed() {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+
+    async fn busiest(max_connections: usize) -> usize {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listener");
+        let port = listener.local_addr().expect("address").port();
+        let (open, peak) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (open_, peak_) = (open.clone(), peak.clone());
+        let server = tokio::spawn(async move {
+            loop {
+                let Ok((socket, _)) = listener.accept().await else {
+                    return;
+                };
+                let (open, peak) = (open_.clone(), peak_.clone());
+                tokio::spawn(async move {
+                    let now = open.fetch_add(1, Ordering::SeqCst) + 1;
+                    peak.fetch_max(now, Ordering::SeqCst);
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write
+                        .write_all(b"* OK [CAPABILITY IMAP4rev1] ready\r\n")
+                        .await;
+                    if let Ok(Some(line)) = lines.next_line().await {
+                        let tag = line.split(' ').next().unwrap_or("*").to_owned();
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        let answer = format!("{tag} NO [LIMIT] Too many connections\r\n");
+                        let _ = write.write_all(answer.as_bytes()).await;
+                    }
+                    open.fetch_sub(1, Ordering::SeqCst);
+                });
+            }
+        });
+        let imap = ImapConnector::new(ImapSettings {
+            host: "127.0.0.1".into(),
+            port,
+            username: USER.into(),
+            login: ImapLogin::Password(PASSWORD.into()),
+            folders: vec!["INBOX".into()],
+            page_size: 10,
+            retries: 0,
+            max_connections,
+            ..quick_retries()
+        })
+        .expect("connector");
+        let pulls = (0..8).map(|_| imap.pull_communications(None));
+        for result in futures_util::future::join_all(pulls).await {
+            assert!(
+                matches!(result, Err(ConnectorError::Throttled { .. })),
+                "{result:?}"
+            );
+        }
+        server.abort();
+        peak.load(Ordering::SeqCst)
+    }
+    assert_eq!(busiest(2).await, 2);
+    assert_eq!(busiest(8).await, 8);
+}
+
+#[test]
+fn overload_answers_are_throttling_and_bad_logins_are_not() {
+    // The texts async-imap gives for NO/BAD answers (RFC 5530 codes it does not parse
+    // stay in the text).
+    assert!(lexgate_connectors::imap::is_throttling(
+        "code: None, info: Some(\"[LIMIT] Maximum number of connections from user+IP exceeded\")"
+    ));
+    assert!(lexgate_connectors::imap::is_throttling(
+        "[UNAVAILABLE] Temporary System Error"
+    ));
+    assert!(lexgate_connectors::imap::is_throttling(
+        "Too many connections from your host"
+    ));
+    assert!(!lexgate_connectors::imap::is_throttling(
+        "[AUTHENTICATIONFAILED] Authentication failed."
+    ));
+}
+
+/// A server that greets with `* BYE` because it is overloaded (a loopback listener speaking
+/// just that line, as Cyrus and Gmail do under load): throttled, not unavailable; a plain
+/// BYE (server shutting down) is unavailable.
+#[tokio::test]
+async fn greeting_bye_on_overload_is_throttled() {
+    use tokio::io::AsyncWriteExt;
+    for (line, expect_throttled) in [
+        (
+            "* BYE [UNAVAILABLE] Server overloaded, try again later\r\n",
+            true,
+        ),
+        ("* BYE Too many connections\r\n", true),
+        ("* BYE Server shutting down\r\n", false),
+    ] {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("listener");
+        let port = listener.local_addr().expect("address").port();
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.expect("accept");
+            socket.write_all(line.as_bytes()).await.expect("greeting");
+            socket.shutdown().await.ok();
+        });
+        let imap = ImapConnector::new(ImapSettings {
+            host: "127.0.0.1".into(),
+            port,
+            retries: 0,
+            ..quick_retries()
+        })
+        .expect("connector");
+        let result = imap.pull_communications(None).await;
+        server.await.expect("server task");
+        match result {
+            Err(ConnectorError::Throttled { .. }) if expect_throttled => {}
+            Err(ConnectorError::Unavailable(message)) if !expect_throttled => {
+                assert!(message.contains("shutting down"), "{message}");
+            }
+            other => panic!("{line}: {other:?}"),
+        }
+    }
+}
+
+fn connector_settings(server: &Dovecot, page_size: u32) -> ImapSettings {
+    let (host, port, security) = ImapSettings::endpoint(&server.url(), true).expect("url");
+    ImapSettings {
+        host,
+        port,
+        security,
+        username: USER.into(),
+        login: ImapLogin::Password(PASSWORD.into()),
+        folders: vec!["INBOX".into()],
+        page_size,
+        ..quick_retries()
+    }
 }

@@ -236,12 +236,14 @@ fn write(
     Ok(())
 }
 
-/// A push the run stops at (the provider is unreachable or refuses our credentials), rather
-/// than one deadline the provider refused.
+/// A push the run stops at (the provider is unreachable, throttles us or refuses our
+/// credentials), rather than one deadline the provider refused.
 pub fn stops_the_run(error: &ConnectorError) -> bool {
     matches!(
         error,
-        ConnectorError::Unavailable(_) | ConnectorError::Unauthorized(_)
+        ConnectorError::Unavailable(_)
+            | ConnectorError::Unauthorized(_)
+            | ConnectorError::Throttled { .. }
     )
 }
 

@@ -170,6 +170,11 @@ impl ConnectorRuntime {
                 folders: settings.folders.clone(),
                 page_size: settings.page_size,
                 extra_roots,
+                max_connections: imap::DEFAULT_MAX_CONNECTIONS,
+                // A throttled pull is retried like a throttled HTTP request.
+                retries: self.policy.max_retries,
+                base_backoff: self.policy.base_backoff,
+                max_backoff: self.policy.max_backoff,
             })
             .map_err(SyncError::Setup)?;
             return Ok(Arc::new(connector));
