@@ -3,6 +3,7 @@
 // limit lets the compiler prove them `Send`.
 #![recursion_limit = "256"]
 
+pub mod app;
 pub mod audit;
 pub mod auth;
 pub mod authz;

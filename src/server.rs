@@ -11,7 +11,7 @@ use crate::contacts::ContactRules;
 use crate::db::Database;
 use crate::gdpr::double_opt_in::ConfirmationLinks;
 use crate::gdpr::{BasisRules, GdprContext, KeyedHasher};
-use crate::graphql::AppState;
+use crate::app::AppState;
 use crate::mail::worker::Producer;
 use crate::mail::MailWorker;
 use std::sync::Arc;

@@ -52,7 +52,7 @@ use crate::ids::{self, NodeType};
 use async_graphql::ErrorExtensions;
 
 use context::read;
-pub use context::AppState;
+use crate::app::AppState;
 use loaders::*;
 
 pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -24,7 +24,8 @@ use tower_http::trace::TraceLayer;
 
 use crate::config::Settings;
 use crate::graphql::limits::Limits;
-use crate::graphql::{build_schema, AppSchema, AppState};
+use crate::app::AppState;
+use crate::graphql::{build_schema, AppSchema};
 
 /// What every handler shares.
 #[derive(Clone)]
