@@ -293,7 +293,7 @@ fn schedule_retention(state: &AppState, hours: u64) {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             ticks.tick().await;
-            match crate::graphql::retention::run_scheduled(&db, &hasher, logged).await {
+            match crate::gdpr::retention::run_scheduled(&db, &hasher, logged).await {
                 Ok(summary) => tracing::info!(?summary, "retention run"),
                 Err(e) if crate::gdpr::retention::is_already_running(&e) => {
                     tracing::info!("retention run skipped: another process is running it")
