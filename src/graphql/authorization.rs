@@ -20,7 +20,7 @@ use tokio::sync::OnceCell;
 
 use crate::audit::{AccessAction, AccessEntry};
 use crate::auth::Principal;
-use crate::authz::schema_map::SCHEMA_MAP;
+use crate::graphql::schema_map::SCHEMA_MAP;
 use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
 use crate::db::Database;
 use crate::error::{GraphqlResult, Result};

@@ -25,6 +25,7 @@ pub mod reports;
 pub mod retention;
 pub mod roles;
 pub mod rows;
+pub mod schema_map;
 pub mod subject_rights;
 pub mod telemetry;
 

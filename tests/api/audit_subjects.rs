@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
-use lexgate::authz::schema_map::SCHEMA_MAP;
+use lexgate::graphql::schema_map::SCHEMA_MAP;
 use lexgate::authz::{DataClass, POLICY};
 use serde_json::{json, Value};
 

@@ -8,7 +8,7 @@ use std::sync::LazyLock;
 use async_graphql::parser::types::{
     ServiceDocument, TypeDefinition, TypeKind, TypeSystemDefinition,
 };
-use lexgate::authz::schema_map::SCHEMA_MAP;
+use lexgate::graphql::schema_map::SCHEMA_MAP;
 use lexgate::authz::{BuiltinRole, RoleGrant};
 use serde_json::{json, Value};
 
