@@ -5,9 +5,9 @@
 
 use std::sync::Arc;
 
-use crate::auth::AuthConfig;
 use crate::contacts::ContactRules;
 use crate::db::Database;
+use crate::identity::AuthConfig;
 
 /// Shared, per-process state the schema and the routes carry.
 #[derive(Clone)]

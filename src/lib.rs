@@ -5,7 +5,6 @@
 
 pub mod app;
 pub mod audit;
-pub mod auth;
 pub mod authz;
 pub mod billing;
 pub mod calendar_feeds;
@@ -21,6 +20,7 @@ pub mod error;
 pub mod gdpr;
 pub mod graphql;
 pub mod http;
+pub mod identity;
 pub mod ids;
 pub mod listing;
 pub mod mail;

@@ -527,7 +527,7 @@ async fn create_user(
     let user = db
         .transaction(move |conn| {
             let user = lexgate::directory::create_user(conn, input)?;
-            lexgate::auth::set_password(conn, &user.id, &password)?;
+            lexgate::identity::set_password(conn, &user.id, &password)?;
             Ok(user)
         })
         .await?;

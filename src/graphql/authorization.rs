@@ -19,11 +19,11 @@ use async_graphql::{
 use tokio::sync::OnceCell;
 
 use crate::audit::{AccessAction, AccessEntry};
-use crate::auth::Principal;
-use crate::graphql::schema_map::SCHEMA_MAP;
 use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
 use crate::db::Database;
 use crate::error::{GraphqlResult, Result};
+use crate::graphql::schema_map::SCHEMA_MAP;
+use crate::identity::Principal;
 use crate::ids::{self, NodeType};
 
 /// The caller's network details, as far as the server can tell.

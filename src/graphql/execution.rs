@@ -103,7 +103,7 @@ pub fn sdl() -> String {
 /// Who sent a request: the principal its credentials stand for (none before logging in),
 /// and from where.
 pub struct Caller {
-    pub principal: Option<crate::auth::Principal>,
+    pub principal: Option<crate::identity::Principal>,
     pub client: authorization::ClientInfo,
 }
 

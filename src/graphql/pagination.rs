@@ -391,7 +391,10 @@ mod tests {
         assert_eq!(page_complexity(Some(10), None, 3), 31);
         assert_eq!(page_complexity(None, Some(4), 3), 13);
         assert_eq!(page_complexity(Some(10), Some(4), 3), 13);
-        assert_eq!(page_complexity(None, None, 2), 2 * crate::config::DEFAULT_PAGE_SIZE + 1);
+        assert_eq!(
+            page_complexity(None, None, 2),
+            2 * crate::config::DEFAULT_PAGE_SIZE + 1
+        );
         assert_eq!(page_complexity(Some(-5), None, 3), 1);
         assert_eq!(page_complexity(Some(i32::MAX), None, usize::MAX), 1 << 40);
     }

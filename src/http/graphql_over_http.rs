@@ -15,9 +15,9 @@ use axum::extract::ConnectInfo;
 
 use super::authentication;
 use super::AppContext;
-use crate::auth::Principal;
 use crate::graphql::authorization::ClientInfo;
 use crate::graphql::limits;
+use crate::identity::Principal;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";

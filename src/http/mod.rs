@@ -22,9 +22,9 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::graphql::limits::Limits;
-use crate::app::AppState;
 use crate::graphql::{build_schema, AppSchema};
 
 /// What every handler shares.

@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use async_graphql::parser::types::{
     ServiceDocument, TypeDefinition, TypeKind, TypeSystemDefinition,
 };
-use lexgate::graphql::schema_map::SCHEMA_MAP;
 use lexgate::authz::{BuiltinRole, RoleGrant};
+use lexgate::graphql::schema_map::SCHEMA_MAP;
 use serde_json::{json, Value};
 
 use crate::fixtures::{create_matter, create_organization, create_person};
