@@ -19,7 +19,7 @@ pub struct AppState {
     /// The page size when neither `first` nor `last` is given.
     pub default_page_size: usize,
     pub auth: AuthConfig,
-    pub roles: crate::authz::RoleCatalog,
+    pub roles: crate::access_policy::RoleCatalog,
     /// `None` only when the access log is switched off (for measuring what it costs).
     pub access_log: Option<crate::audit::AccessLog>,
     /// The GDPR hasher and basis rules.

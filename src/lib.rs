@@ -3,9 +3,9 @@
 // limit lets the compiler prove them `Send`.
 #![recursion_limit = "256"]
 
+pub mod access_policy;
 pub mod app;
 pub mod audit;
-pub mod authz;
 pub mod billing;
 pub mod calendar_feeds;
 pub mod campaigns;

@@ -4,8 +4,8 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
+use crate::access_policy::RoleCatalog;
 use crate::app::AppState;
-use crate::authz::RoleCatalog;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;

@@ -133,7 +133,7 @@ pub fn deadline_ids_of(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<St
     let via_team = deadline_team_assignees::table
         .filter(deadline_team_assignees::team_id.eq_any(their_teams))
         .select(deadline_team_assignees::deadline_id);
-    let matters: Vec<String> = crate::authz::visibility::team_matters(conn, user_id)?
+    let matters: Vec<String> = crate::access_policy::visibility::team_matters(conn, user_id)?
         .into_iter()
         .collect();
     Ok(deadlines::table

@@ -192,7 +192,7 @@ impl TimeEntry {
 }
 
 impl rows::Row for TimeEntry {
-    fn visible(&self, visibility: &crate::authz::Visibility) -> bool {
+    fn visible(&self, visibility: &crate::access_policy::Visibility) -> bool {
         visibility.matter(&self.0.matter_id)
             || (self.0.user_id.is_some() && self.0.user_id == visibility.author())
     }

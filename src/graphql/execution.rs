@@ -128,7 +128,7 @@ pub async fn execute(
                     .into_server_error(Default::default())])
             }
         },
-        None => Arc::new(crate::authz::RoleGrant::anonymous()),
+        None => Arc::new(crate::access_policy::RoleGrant::anonymous()),
     };
     let access = Arc::new(authorization::RequestAccess::new(
         state.db.clone(),

@@ -3,8 +3,8 @@
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::authz::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
-use crate::authz::{BuiltinRole, RoleGrant, RoleRow};
+use crate::access_policy::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
+use crate::access_policy::{BuiltinRole, RoleGrant, RoleRow};
 use crate::error::{Error, GraphqlResult};
 use crate::graphql::authorization::access;
 use crate::graphql::context::{read, state, write};

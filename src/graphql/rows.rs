@@ -4,7 +4,7 @@
 
 use async_graphql::{Context, ID};
 
-use crate::authz::Visibility;
+use crate::access_policy::Visibility;
 use crate::error::{Error, GraphqlResult};
 use crate::graphql::authorization::{access, forbid};
 use crate::graphql::campaigns::Campaign;

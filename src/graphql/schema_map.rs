@@ -1,11 +1,11 @@
 //! The map of the served schema (every field, its type, whether it may be null), read once
-//! from the SDL this layer builds. The access policy (`authz`) is handed it where it needs
+//! from the SDL this layer builds. The access policy (`access_policy`) is handed it where it needs
 //! the schema: to check a role's denied fields, and in the tests below that hold the policy
 //! and the schema to each other.
 
 use std::sync::LazyLock;
 
-use crate::authz::schema_map::SchemaMap;
+use crate::access_policy::schema_map::SchemaMap;
 
 /// The served schema, as the policy sees it.
 pub static SCHEMA_MAP: LazyLock<SchemaMap> = LazyLock::new(|| SchemaMap::of_sdl(&super::sdl()));
@@ -13,8 +13,8 @@ pub static SCHEMA_MAP: LazyLock<SchemaMap> = LazyLock::new(|| SchemaMap::of_sdl(
 #[cfg(test)]
 mod tests {
     use super::SCHEMA_MAP;
-    use crate::authz::policy::{EVERYONE, POLICY};
-    use crate::authz::RoleSet;
+    use crate::access_policy::policy::{EVERYONE, POLICY};
+    use crate::access_policy::RoleSet;
 
     fn name(type_name: &str, field: &str) -> String {
         format!("{type_name}.{field}")

@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
-use lexgate::authz::{DataClass, POLICY};
+use lexgate::access_policy::{DataClass, POLICY};
 use lexgate::graphql::schema_map::SCHEMA_MAP;
 use serde_json::{json, Value};
 
