@@ -17,9 +17,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::loaders::DbLoader;
 use super::node::NodeQueries;
 use super::{
-    access_log, auth, authorization, billing, calendar_feeds, campaigns, communications,
-    connectors, contacts, deadlines, digests, directory, documents, gdpr, limits, matters,
-    registers, retention, roles, subject_rights, telemetry,
+    access_log, authorization, billing, calendar_feeds, campaigns, communications, connectors,
+    contacts, deadlines, digests, directory, documents, gdpr, identity, limits, matters, registers,
+    retention, roles, subject_rights, telemetry,
 };
 use crate::app::AppState;
 use crate::error::Error;
@@ -32,7 +32,7 @@ pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 #[graphql(name = "Query")]
 pub struct QueryRoot(
     NodeQueries,
-    auth::AuthQueries,
+    identity::AuthQueries,
     contacts::ContactQueries,
     matters::MatterQueries,
     communications::CommunicationQueries,
@@ -58,7 +58,7 @@ pub struct QueryRoot(
 #[derive(MergedObject, Default)]
 #[graphql(name = "Mutation")]
 pub struct MutationRoot(
-    auth::AuthMutations,
+    identity::AuthMutations,
     contacts::ContactMutations,
     matters::MatterMutations,
     communications::CommunicationMutations,

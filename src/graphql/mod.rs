@@ -3,7 +3,6 @@
 //! `shared` holds what several object types use; one module per domain area holds its types.
 
 pub mod access_log;
-pub mod auth;
 pub mod authorization;
 pub mod billing;
 pub mod calendar_feeds;
@@ -18,6 +17,7 @@ pub mod directory;
 pub mod documents;
 pub mod execution;
 pub mod gdpr;
+pub mod identity;
 pub mod input_text;
 pub mod limits;
 pub mod loaders;

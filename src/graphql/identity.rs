@@ -1,4 +1,5 @@
-//! Logging in and out, the caller's own identity, and API keys in the GraphQL API.
+//! The caller's identity in the GraphQL API: logging in and out, login sessions, the
+//! caller's own identity (`viewer`), passwords and API keys.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
