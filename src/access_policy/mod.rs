@@ -1,6 +1,6 @@
 //! Who may see and change what: the roles, the field policy, and row-level need-to-know.
 //!
-//! The GraphQL layer enforces it on every field it resolves (`graphql::authorization`), so a
+//! The GraphQL layer enforces it on every field it resolves (`graphql::field_guard`), so a
 //! field is checked the same way however a query reaches it.
 
 pub mod catalog;

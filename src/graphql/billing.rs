@@ -12,12 +12,12 @@ use crate::billing::{
     UpdateTimeEntryInput,
 };
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::{
-    access, forbid, note_read_subjects, reads_personal, SubjectRead,
-};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{
+    access, forbid, note_read_subjects, reads_personal, SubjectRead,
+};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};

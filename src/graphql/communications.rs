@@ -8,10 +8,10 @@ use crate::communications::{
     LogCommunicationInput, TextSearchScope, UpdateCommunicationInput,
 };
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::{access, note_read_subjects, reads_personal};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, write};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{access, note_read_subjects, reads_personal};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};

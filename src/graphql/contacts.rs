@@ -14,10 +14,10 @@ use crate::contacts::{
 };
 use crate::error::{Error, GraphqlResult};
 use crate::gdpr::suppression;
-use crate::graphql::authorization::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::gdpr::{self, Consent, ContactSource, Objection, ProcessingGround};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;

@@ -9,7 +9,7 @@ use async_graphql::Context;
 use crate::app::AppState;
 use crate::db::AnyConnection;
 use crate::error::{GraphqlResult, Result};
-use crate::graphql::authorization::RequestAccess;
+use crate::graphql::field_guard::RequestAccess;
 use crate::graphql::loaders::DbLoader;
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {

@@ -5,9 +5,9 @@ use chrono::{DateTime, Utc};
 
 use crate::documents::{DocumentRow, DocumentStatus};
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{note_read_subjects, reads_personal};
 use crate::graphql::context::loader;
 use crate::graphql::decode_id;
+use crate::graphql::field_guard::{note_read_subjects, reads_personal};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::rows;

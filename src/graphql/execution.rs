@@ -17,9 +17,9 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 use super::loaders::DbLoader;
 use super::node::NodeQueries;
 use super::{
-    access_log, authorization, billing, calendar_feeds, campaigns, communications, connectors,
-    contacts, deadlines, digests, directory, documents, gdpr, identity, limits, matters, registers,
-    retention, roles, subject_rights, telemetry,
+    access_log, billing, calendar_feeds, campaigns, communications, connectors, contacts,
+    deadlines, digests, directory, documents, field_guard, gdpr, identity, limits, matters,
+    registers, retention, roles, subject_rights, telemetry,
 };
 use crate::app::AppState;
 use crate::error::Error;
@@ -88,7 +88,7 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
 /// The served schema: the process's state, and the limits every query must keep within;
 /// `traced` adds the spans of the GraphQL phases (only when traces are exported).
 pub fn build_schema(state: AppState, limits: &limits::Limits, traced: bool) -> AppSchema {
-    let mut builder = limits::apply(builder(), limits).extension(authorization::Authorization);
+    let mut builder = limits::apply(builder(), limits).extension(field_guard::Authorization);
     if traced {
         builder = builder.extension(telemetry::Spans);
     }
@@ -104,7 +104,7 @@ pub fn sdl() -> String {
 /// and from where.
 pub struct Caller {
     pub principal: Option<crate::identity::Principal>,
-    pub client: authorization::ClientInfo,
+    pub client: field_guard::ClientInfo,
 }
 
 /// Runs one request with a fresh DataLoader whose batches run on the request's own task.
@@ -130,7 +130,7 @@ pub async fn execute(
         },
         None => Arc::new(crate::access_policy::RoleGrant::anonymous()),
     };
-    let access = Arc::new(authorization::RequestAccess::new(
+    let access = Arc::new(field_guard::RequestAccess::new(
         state.db.clone(),
         caller.principal,
         grant,
@@ -158,7 +158,7 @@ pub async fn execute(
 /// without its log entry.
 async fn log_access(
     state: &AppState,
-    access: &authorization::RequestAccess,
+    access: &field_guard::RequestAccess,
     operation_name: Option<String>,
     response: Response,
 ) -> Response {

@@ -21,10 +21,10 @@ use crate::gdpr::suppression::{
     self, SuppressAddressInput, SuppressionChannel, SuppressionReason, SuppressionRow,
 };
 use crate::gdpr::Actor;
-use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{access, SubjectRead};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::{decode_id, rows, DeleteInput, DeletePayload};

@@ -8,9 +8,9 @@ use crate::error::{Error, GraphqlResult};
 use crate::identity::{self, ApiKeyRow, Principal, PrincipalKind, Session};
 use std::sync::Arc;
 
-use crate::graphql::authorization::RequestAccess;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::RequestAccess;
 use crate::graphql::loaders::UserById;
 use crate::ids::{self, NodeType};
 

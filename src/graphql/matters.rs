@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{access, note_read_subjects, reads_personal, special_category};
 use crate::graphql::billing::TimeEntry;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
@@ -13,6 +12,7 @@ use crate::graphql::context::{loader, write};
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
 use crate::graphql::documents::Document;
+use crate::graphql::field_guard::{access, note_read_subjects, reads_personal, special_category};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::rows;

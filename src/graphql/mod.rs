@@ -3,7 +3,6 @@
 //! `shared` holds what several object types use; one module per domain area holds its types.
 
 pub mod access_log;
-pub mod authorization;
 pub mod billing;
 pub mod calendar_feeds;
 pub mod campaigns;
@@ -16,6 +15,7 @@ pub mod digests;
 pub mod directory;
 pub mod documents;
 pub mod execution;
+pub mod field_guard;
 pub mod gdpr;
 pub mod identity;
 pub mod input_text;

@@ -6,7 +6,7 @@ use async_graphql::{Context, Interface, Object, ID};
 use super::context::{self, read};
 use super::loaders::*;
 use super::{
-    authorization, billing, campaigns, communications, contacts, deadlines, directory, documents,
+    billing, campaigns, communications, contacts, deadlines, directory, documents, field_guard,
     gdpr, matters, registers, reports, rows, subject_rights,
 };
 use crate::error::{Error, GraphqlResult};
@@ -46,11 +46,11 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
     };
     // A type the caller's role may not read at all is refused outright; the policy entry
     // for its `id` says who may.
-    if !authorization::access(ctx)
+    if !field_guard::access(ctx)
         .grant
         .allows(node_type.name(), "id")
     {
-        return Ok(authorization::forbid(
+        return Ok(field_guard::forbid(
             ctx,
             &format!("your role may not read {} records", node_type.name()),
         ));

@@ -15,9 +15,9 @@ use crate::gdpr::registers::breaches::{
     RecordBreachInput, UpdateBreachInput,
 };
 use crate::gdpr::registers::export::{self, RegisterFormat};
-use crate::graphql::authorization::access;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write, write_about};
+use crate::graphql::field_guard::access;
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{decode_id, rows, DeleteInput, DeletePayload};

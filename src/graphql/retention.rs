@@ -8,8 +8,8 @@ use crate::gdpr::retention::{
     self, CreateRetentionPolicyInput, PurposeCategory, RetentionCategory, RetentionPolicyRow,
     RetentionSummary, UpdateRetentionPolicyInput,
 };
-use crate::graphql::authorization::access;
 use crate::graphql::context::{loader, read, state};
+use crate::graphql::field_guard::access;
 use crate::graphql::gdpr::Purpose;
 use crate::graphql::loaders::PurposeById;
 use crate::ids::{self, NodeType};

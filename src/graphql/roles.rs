@@ -6,8 +6,8 @@ use chrono::{DateTime, Utc};
 use crate::access_policy::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
 use crate::access_policy::{BuiltinRole, RoleGrant, RoleRow};
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::access;
 use crate::graphql::context::{read, state, write};
+use crate::graphql::field_guard::access;
 use crate::graphql::schema_map::SCHEMA_MAP;
 
 /// Separation of duties: a caller may give a user, an API key or a firm role only a role

@@ -6,7 +6,6 @@ use async_graphql::{Context, ID};
 
 use crate::access_policy::Visibility;
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::{access, forbid};
 use crate::graphql::campaigns::Campaign;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
@@ -14,6 +13,7 @@ use crate::graphql::context::loader;
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
 use crate::graphql::documents::Document;
+use crate::graphql::field_guard::{access, forbid};
 use crate::graphql::loaders::{CommunicationById, DocumentById, TimeEntryById};
 use crate::graphql::matters::Matter;
 use crate::graphql::subject_rights::SubjectRequest;

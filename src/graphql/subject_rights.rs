@@ -15,10 +15,10 @@ use crate::gdpr::rights::requests::{
     SubjectRequestRow, SubjectRequestStatus, UpdateSubjectRequestInput, VerifySubjectIdentityInput,
 };
 use crate::gdpr::rights::restriction::{self, LiftRestrictionInput, RestrictProcessingInput};
-use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::{Contact, ContactPayload};
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::decode_id;
+use crate::graphql::field_guard::{access, SubjectRead};
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::rows;

@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Response};
 
 use super::AppContext;
 use crate::calendar_feeds::{self, FeedItem, FeedOwner};
-use crate::graphql::authorization::ClientInfo;
+use crate::graphql::field_guard::ClientInfo;
 use crate::graphql::Caller;
 use crate::identity::{Principal, PrincipalKind};
 

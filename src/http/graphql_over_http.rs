@@ -15,7 +15,7 @@ use axum::extract::ConnectInfo;
 
 use super::authentication;
 use super::AppContext;
-use crate::graphql::authorization::ClientInfo;
+use crate::graphql::field_guard::ClientInfo;
 use crate::graphql::limits;
 use crate::identity::Principal;
 
