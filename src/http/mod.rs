@@ -1,10 +1,10 @@
 //! The HTTP surface: GraphQL, the playground, health and readiness, calendar feeds, the
 //! public double-opt-in and one-click unsubscribe pages.
 
-mod authentication;
 mod calendar_feeds;
 mod connectors;
 mod consent;
+mod credentials;
 mod graphql_over_http;
 mod playground;
 mod unsubscribe;
