@@ -28,11 +28,11 @@ pub mod registers;
 pub mod reports;
 pub mod retention;
 pub mod roles;
-pub mod rows;
 pub mod schema_map;
 pub mod shared;
 pub mod subject_rights;
 pub mod telemetry;
+pub mod visibility;
 
 pub use execution::{build_schema, execute, sdl, AppSchema, Caller, MutationRoot, QueryRoot};
 pub use node::Node;

@@ -7,7 +7,7 @@ use super::context::{self, read};
 use super::loaders::*;
 use super::{
     billing, campaigns, communications, contacts, deadlines, directory, documents, field_guard,
-    gdpr, matters, registers, reports, rows, subject_rights,
+    gdpr, matters, registers, reports, subject_rights, visibility,
 };
 use crate::error::{Error, GraphqlResult};
 use crate::ids::{self, NodeType};
@@ -62,32 +62,32 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
                 .load_one(ContactById(key))
                 .await?
                 .map(contacts::Contact);
-            rows::lookup(ctx, row).await?.map(Node::Contact)
+            visibility::lookup(ctx, row).await?.map(Node::Contact)
         }
         NodeType::Matter => {
             let row = loader.load_one(MatterById(key)).await?.map(matters::Matter);
-            rows::lookup(ctx, row).await?.map(Node::Matter)
+            visibility::lookup(ctx, row).await?.map(Node::Matter)
         }
         NodeType::Communication => {
             let row = loader
                 .load_one(CommunicationById(key))
                 .await?
                 .map(communications::Communication);
-            rows::lookup(ctx, row).await?.map(Node::Communication)
+            visibility::lookup(ctx, row).await?.map(Node::Communication)
         }
         NodeType::Deadline => {
             let row = loader
                 .load_one(DeadlineById(key))
                 .await?
                 .map(deadlines::Deadline);
-            rows::lookup(ctx, row).await?.map(Node::Deadline)
+            visibility::lookup(ctx, row).await?.map(Node::Deadline)
         }
         NodeType::Document => {
             let row = loader
                 .load_one(DocumentById(key))
                 .await?
                 .map(documents::Document);
-            rows::lookup(ctx, row).await?.map(Node::Document)
+            visibility::lookup(ctx, row).await?.map(Node::Document)
         }
         NodeType::User => loader
             .load_one(UserById(key))
@@ -131,7 +131,7 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
                 .load_one(TimeEntryById(key))
                 .await?
                 .map(billing::TimeEntry);
-            rows::lookup(ctx, row).await?.map(Node::TimeEntry)
+            visibility::lookup(ctx, row).await?.map(Node::TimeEntry)
         }
         NodeType::Invoice => {
             let row = loader.load_one(InvoiceById(key.clone())).await?;

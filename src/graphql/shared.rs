@@ -8,7 +8,7 @@ use async_graphql::{Context, InputObject, SimpleObject, ID};
 
 use super::context;
 use super::loaders::DbLoader;
-use super::rows;
+use super::visibility;
 use crate::error::GraphqlResult;
 use crate::ids::{self, NodeType};
 
@@ -19,7 +19,7 @@ pub fn decode_id(expected: NodeType, id: &ID) -> async_graphql::Result<String> {
 
 /// Loads rows by key in the order of `keys`, skipping those that no longer exist and those
 /// the caller may not see.
-pub async fn load_many<K, R, N: rows::Row>(
+pub async fn load_many<K, R, N: visibility::Row>(
     ctx: &Context<'_>,
     keys: Vec<String>,
     key: fn(String) -> K,
@@ -36,7 +36,7 @@ where
         .iter()
         .filter_map(|k| found.get(k).cloned().map(wrap))
         .collect();
-    rows::visible_only(ctx, rows).await
+    visibility::visible_only(ctx, rows).await
 }
 
 /// Names one object by its ID.

@@ -1,6 +1,6 @@
-//! Row-level need-to-know in the resolvers: lists leave out what the caller may not see, a
-//! lookup by ID finds nothing, and a reference from a row they can see to one they cannot
-//! answers `null` with `FORBIDDEN`.
+//! Row-level need-to-know in the resolvers, over the sets `access_policy::visibility` works
+//! out: lists leave out what the caller may not see, a lookup by ID finds nothing, and a
+//! reference from a row they can see to one they cannot answers `null` with `FORBIDDEN`.
 
 use async_graphql::{Context, ID};
 
