@@ -280,6 +280,12 @@ pub struct Settings {
     pub double_opt_in_purposes: Vec<String>,
 }
 
+/// The default of `max_page_size`: the largest `first`/`last` a list accepts.
+pub const MAX_PAGE_SIZE: usize = 1000;
+
+/// The default of `default_page_size`: the page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE_SIZE: usize = 50;
+
 impl Default for Settings {
     fn default() -> Self {
         Settings {
@@ -288,8 +294,8 @@ impl Default for Settings {
             migrate: true,
             pool_size: 8,
             phone_region: "IT".to_owned(),
-            max_page_size: 1000,
-            default_page_size: crate::graphql::pagination::DEFAULT_PAGE_SIZE,
+            max_page_size: MAX_PAGE_SIZE,
+            default_page_size: DEFAULT_PAGE_SIZE,
             body_limit_bytes: 1024 * 1024,
             log: "info".to_owned(),
             auth_secret: None,

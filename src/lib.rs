@@ -3,9 +3,9 @@
 // limit lets the compiler prove them `Send`.
 #![recursion_limit = "256"]
 
+pub mod access_policy;
+pub mod app;
 pub mod audit;
-pub mod auth;
-pub mod authz;
 pub mod billing;
 pub mod calendar_feeds;
 pub mod campaigns;
@@ -20,6 +20,7 @@ pub mod error;
 pub mod gdpr;
 pub mod graphql;
 pub mod http;
+pub mod identity;
 pub mod ids;
 pub mod listing;
 pub mod mail;

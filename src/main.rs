@@ -290,7 +290,7 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()>
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
     );
-    let summary = lexgate::graphql::retention::run_logged(
+    let summary = lexgate::gdpr::retention::run_logged(
         &db,
         &hasher,
         dry_run,
@@ -301,7 +301,7 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()>
         }),
         settings
             .access_log
-            .then(|| lexgate::graphql::retention::system_log("cli:retention")),
+            .then(|| lexgate::gdpr::retention::system_log("cli:retention")),
     )
     .await?;
     bar.finish();
@@ -527,7 +527,7 @@ async fn create_user(
     let user = db
         .transaction(move |conn| {
             let user = lexgate::directory::create_user(conn, input)?;
-            lexgate::auth::set_password(conn, &user.id, &password)?;
+            lexgate::identity::set_password(conn, &user.id, &password)?;
             Ok(user)
         })
         .await?;

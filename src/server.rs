@@ -4,14 +4,14 @@ use std::time::Duration;
 
 use tokio::net::TcpListener;
 
-use crate::auth::{AuthConfig, OidcSettings, OidcVerifier};
-use crate::authz::RoleCatalog;
+use crate::access_policy::RoleCatalog;
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::contacts::ContactRules;
 use crate::db::Database;
 use crate::gdpr::double_opt_in::ConfirmationLinks;
 use crate::gdpr::{BasisRules, GdprContext, KeyedHasher};
-use crate::graphql::AppState;
+use crate::identity::{AuthConfig, OidcSettings, OidcVerifier};
 use crate::mail::worker::Producer;
 use crate::mail::MailWorker;
 use std::sync::Arc;
@@ -110,7 +110,7 @@ fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
             tracing::warn!(
                 "no auth_secret configured: using a random one, so logins end at restart"
             );
-            crate::auth::random_secret().into_bytes()
+            crate::identity::random_secret().into_bytes()
         }
     };
     let mut config = AuthConfig::new(&secret);
@@ -293,7 +293,7 @@ fn schedule_retention(state: &AppState, hours: u64) {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             ticks.tick().await;
-            match crate::graphql::retention::run_scheduled(&db, &hasher, logged).await {
+            match crate::gdpr::retention::run_scheduled(&db, &hasher, logged).await {
                 Ok(summary) => tracing::info!(?summary, "retention run"),
                 Err(e) if crate::gdpr::retention::is_already_running(&e) => {
                     tracing::info!("retention run skipped: another process is running it")

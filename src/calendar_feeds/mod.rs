@@ -13,7 +13,6 @@ pub use render::{render, FeedItem};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use crate::auth::{digest, random_secret};
 use crate::db::schema::{
     calendar_feeds, deadline_team_assignees, deadline_user_assignees, deadlines, team_members,
     users,
@@ -21,6 +20,7 @@ use crate::db::schema::{
 use crate::db::{new_id, now, AnyConnection};
 use crate::deadlines::DeadlineStatus;
 use crate::error::{Error, Result};
+use crate::identity::{digest, random_secret};
 
 /// A feed as stored (never its token).
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -133,7 +133,7 @@ pub fn deadline_ids_of(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<St
     let via_team = deadline_team_assignees::table
         .filter(deadline_team_assignees::team_id.eq_any(their_teams))
         .select(deadline_team_assignees::deadline_id);
-    let matters: Vec<String> = crate::authz::visibility::team_matters(conn, user_id)?
+    let matters: Vec<String> = crate::access_policy::visibility::team_matters(conn, user_id)?
         .into_iter()
         .collect();
     Ok(deadlines::table

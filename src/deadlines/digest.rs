@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use super::{DeadlineKind, DeadlineStatus};
-use crate::authz::{RowScope, Visibility};
+use crate::access_policy::{RowScope, Visibility};
 use crate::db::schema::{daily_digests, deadlines, matters, outbox_messages, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result, Validator};

@@ -112,7 +112,7 @@ fn validate_role(conn: &mut AnyConnection, v: &mut Validator, role: &str) -> Str
     let role = role.trim().to_lowercase();
     v.check(
         "input.role",
-        crate::authz::catalog::require_role(conn, "input.role", &role),
+        crate::access_policy::catalog::require_role(conn, "input.role", &role),
     )
     .unwrap_or(role)
 }

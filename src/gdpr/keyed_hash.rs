@@ -102,7 +102,7 @@ impl KeyedHasher {
         // insert wins, every process reads back and uses the one stored.
         let row = (
             instance_keys::name.eq(GENERATED_KEY_NAME),
-            instance_keys::secret.eq(crate::auth::random_secret()),
+            instance_keys::secret.eq(crate::identity::random_secret()),
             instance_keys::created_at.eq(now()),
         );
         let insert = diesel::insert_into(instance_keys::table).values(row);

@@ -20,7 +20,7 @@ pub mod anonymized_export;
 pub mod catalogue;
 pub mod registers;
 
-use crate::auth::Principal;
+use crate::identity::Principal;
 
 /// Who records a GDPR fact, kept with it as evidence.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -6,9 +6,9 @@ use chrono::{DateTime, Utc};
 
 use crate::audit::{self, AccessAction, AccessLogFilter, StoredAccessEntry};
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{access, note_read_subjects};
 use crate::graphql::context::read;
 use crate::graphql::decode_id;
+use crate::graphql::field_guard::{access, note_read_subjects};
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::ids::{self, NodeType};
 

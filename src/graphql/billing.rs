@@ -12,23 +12,23 @@ use crate::billing::{
     UpdateTimeEntryInput,
 };
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::{
-    access, forbid, note_read_subjects, reads_personal, SubjectRead,
-};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{
+    access, forbid, note_read_subjects, reads_personal, SubjectRead,
+};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
-use crate::graphql::rows;
+use crate::graphql::visibility;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
 
 /// The caller's need-to-know over billing, as SQL renders it.
 pub async fn scope(ctx: &Context<'_>) -> async_graphql::Result<Scope> {
-    let visibility = rows::visibility(ctx).await?;
+    let visibility = visibility::visibility(ctx).await?;
     Ok(if visibility.is_firm_wide() {
         Scope::Firm
     } else {
@@ -77,7 +77,7 @@ async fn matter_of(
         .load_one(MatterById(id.clone()))
         .await?
         .map(Matter);
-    rows::reference(ctx, matter).await
+    visibility::reference(ctx, matter).await
 }
 
 async fn user_of(ctx: &Context<'_>, id: Option<&String>) -> async_graphql::Result<Option<User>> {
@@ -191,8 +191,8 @@ impl TimeEntry {
     }
 }
 
-impl rows::Row for TimeEntry {
-    fn visible(&self, visibility: &crate::authz::Visibility) -> bool {
+impl visibility::Row for TimeEntry {
+    fn visible(&self, visibility: &crate::access_policy::Visibility) -> bool {
         visibility.matter(&self.0.matter_id)
             || (self.0.user_id.is_some() && self.0.user_id == visibility.author())
     }
@@ -253,7 +253,7 @@ impl Invoice {
             .load_one(ContactById(id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, contact).await
+        visibility::reference(ctx, contact).await
     }
 
     /// The client's name as invoiced.
@@ -717,7 +717,8 @@ impl BillingMutations {
         #[graphql(desc = "The matter, day, duration, codes, narrative and rate.")]
         input: CreateTimeEntryInput,
     ) -> async_graphql::Result<Option<TimeEntryPayload>> {
-        rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId")
+            .await?;
         let caller = access(ctx).user_id().map(str::to_owned);
         let row = write(ctx, move |c| {
             billing::create_entry(c, input, caller.as_deref())
@@ -734,7 +735,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The entry's ID and the fields to change.")] input: UpdateTimeEntryInput,
     ) -> async_graphql::Result<Option<TimeEntryPayload>> {
-        rows::require_visible(ctx, NodeType::TimeEntry, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::TimeEntry, &input.id, "input.id").await?;
         let row = write(ctx, move |c| billing::update_entry(c, input)).await?;
         Ok(Some(TimeEntryPayload {
             time_entry: TimeEntry(row),
@@ -747,7 +748,7 @@ impl BillingMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `TimeEntry` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
-        rows::require_visible(ctx, NodeType::TimeEntry, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::TimeEntry, &input.id, "input.id").await?;
         let key = input.key(NodeType::TimeEntry)?;
         write(ctx, move |c| billing::delete_entry(c, &key)).await?;
         Ok(Some(DeletePayload {
@@ -763,8 +764,13 @@ impl BillingMutations {
         #[graphql(desc = "The matters, the client and the tax settings.")]
         input: CreateInvoiceInput,
     ) -> async_graphql::Result<Option<InvoicePayload>> {
-        rows::require_all_visible(ctx, NodeType::Matter, &input.matter_ids, "input.matterIds")
-            .await?;
+        visibility::require_all_visible(
+            ctx,
+            NodeType::Matter,
+            &input.matter_ids,
+            "input.matterIds",
+        )
+        .await?;
         let by = access(ctx).user_id().map(str::to_owned);
         let (row, _) = write_about(
             ctx,

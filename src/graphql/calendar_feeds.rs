@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::calendar_feeds::{self, CalendarFeedRow};
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::access;
 use crate::graphql::context::{read, write};
+use crate::graphql::field_guard::access;
 use crate::graphql::DeleteInput;
 use crate::ids::{self, NodeType};
 

@@ -8,14 +8,14 @@ use crate::communications::{
     LogCommunicationInput, TextSearchScope, UpdateCommunicationInput,
 };
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::{access, note_read_subjects, reads_personal};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, write};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{access, note_read_subjects, reads_personal};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
-use crate::graphql::rows;
+use crate::graphql::visibility;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
@@ -93,7 +93,7 @@ impl Communication {
             .load_one(MatterById(id.clone()))
             .await?
             .map(Matter);
-        rows::reference(ctx, matter).await
+        visibility::reference(ctx, matter).await
     }
 
     /// The contacts who took part, as far as the caller may see them.
@@ -274,7 +274,7 @@ impl CommunicationQueries {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Communication>>> {
-        let visibility = rows::visibility(ctx).await?;
+        let visibility = visibility::visibility(ctx).await?;
         let only = visibility
             .matter_ids()
             .map(|matters| (matters, visibility.author()));
@@ -313,14 +313,14 @@ impl CommunicationMutations {
         )]
         mut input: LogCommunicationInput,
     ) -> async_graphql::Result<Option<CommunicationPayload>> {
-        rows::require_visible_opt(
+        visibility::require_visible_opt(
             ctx,
             NodeType::Matter,
             input.matter_id.as_ref(),
             "input.matterId",
         )
         .await?;
-        rows::require_all_visible(
+        visibility::require_all_visible(
             ctx,
             NodeType::Contact,
             &input.participant_ids,
@@ -336,7 +336,7 @@ impl CommunicationMutations {
             None => input.author_id = me,
             Some(author) if me.as_ref() == Some(author) => {}
             Some(_) => {
-                if !rows::visibility(ctx).await?.is_firm_wide() {
+                if !visibility::visibility(ctx).await?.is_firm_wide() {
                     return Err(Error::forbidden(
                         Some("input.authorId"),
                         "only roles that see every matter may record a communication on \
@@ -360,8 +360,8 @@ impl CommunicationMutations {
         #[graphql(desc = "The communication's ID and the fields to change.")]
         input: UpdateCommunicationInput,
     ) -> async_graphql::Result<Option<CommunicationPayload>> {
-        rows::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
-        rows::require_visible_opt(
+        visibility::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
+        visibility::require_visible_opt(
             ctx,
             NodeType::Matter,
             input.matter_id.value(),
@@ -369,8 +369,13 @@ impl CommunicationMutations {
         )
         .await?;
         if let Some(participants) = &input.participant_ids {
-            rows::require_all_visible(ctx, NodeType::Contact, participants, "input.participantIds")
-                .await?;
+            visibility::require_all_visible(
+                ctx,
+                NodeType::Contact,
+                participants,
+                "input.participantIds",
+            )
+            .await?;
         }
         let row = write(ctx, move |c| communications::update(c, input)).await?;
         Ok(Some(CommunicationPayload {
@@ -384,7 +389,7 @@ impl CommunicationMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Communication` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
-        rows::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Communication, &input.id, "input.id").await?;
         let key = input.key(NodeType::Communication)?;
         write(ctx, move |c| communications::delete(c, &key)).await?;
         Ok(Some(DeletePayload {

@@ -6,8 +6,8 @@ use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::context::{read, state, write, write_about};
+use crate::graphql::field_guard::{access, SubjectRead};
 use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::sync::instances::{

@@ -14,18 +14,18 @@ use crate::contacts::{
 };
 use crate::error::{Error, GraphqlResult};
 use crate::gdpr::suppression;
-use crate::graphql::authorization::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::communications::Communication;
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{access, forbid, ContactRead, RequestAccess};
 use crate::graphql::gdpr::{self, Consent, ContactSource, Objection, ProcessingGround};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
-use crate::graphql::rows;
 use crate::graphql::subject_rights::{
     change_history, restriction_of, ContactChange, ProcessingRestriction,
 };
+use crate::graphql::visibility;
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
@@ -270,7 +270,7 @@ impl Contact {
             .load_one(CommunicationsOfContact(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let visibility = rows::visibility(ctx).await?;
+        let visibility = visibility::visibility(ctx).await?;
         let rows = rows
             .into_iter()
             .filter(|r| {
@@ -351,7 +351,7 @@ impl Affiliation {
             .load_one(ContactById(self.0.person_id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, person).await
+        visibility::reference(ctx, person).await
     }
 
     /// The organisation; null with a `FORBIDDEN` error when the caller may not see it.
@@ -360,13 +360,13 @@ impl Affiliation {
             .load_one(ContactById(self.0.organization_id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, organization).await
+        visibility::reference(ctx, organization).await
     }
 
     /// The person's job title: about the person, so only for callers who may see them (and
     /// logged as a read of them).
     async fn job_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        let visibility = rows::visibility(ctx).await?;
+        let visibility = visibility::visibility(ctx).await?;
         if !visibility.contact(&self.0.person_id) {
             return Ok(forbid(
                 ctx,
@@ -485,7 +485,7 @@ async fn list(
     args: PageArgs,
 ) -> async_graphql::Result<Paged<Contact>> {
     require_filterable(ctx, &filter)?;
-    let visibility = rows::visibility(ctx).await?;
+    let visibility = visibility::visibility(ctx).await?;
     let query = ContactQuery::new(filter)
         .gql()?
         .within(visibility.contact_ids())
@@ -595,7 +595,7 @@ impl ContactQueries {
     ) -> async_graphql::Result<Option<Contact>> {
         let key = decode_id(NodeType::Contact, &id)?;
         let contact = loader(ctx).load_one(ContactById(key)).await?.map(Contact);
-        rows::lookup(ctx, contact).await
+        visibility::lookup(ctx, contact).await
     }
 
     /// Groups of contacts sharing an email, PEC, phone, codice fiscale or partita IVA;
@@ -621,7 +621,8 @@ async fn require_visible_organizations(
 ) -> async_graphql::Result<()> {
     for (i, affiliation) in affiliations.iter().enumerate() {
         let field = format!("input.affiliations[{i}].organizationId");
-        rows::require_visible(ctx, NodeType::Contact, &affiliation.organization_id, &field).await?;
+        visibility::require_visible(ctx, NodeType::Contact, &affiliation.organization_id, &field)
+            .await?;
     }
     Ok(())
 }
@@ -665,7 +666,7 @@ impl ContactMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The contact's ID and the fields to change.")] input: UpdateContactInput,
     ) -> async_graphql::Result<ContactPayload> {
-        rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         if let Some(affiliations) = &input.affiliations {
             require_visible_organizations(ctx, affiliations).await?;
         }
@@ -690,7 +691,7 @@ impl ContactMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Contact` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
-        rows::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Contact, &input.id, "input.id").await?;
         let key = input.key(NodeType::Contact)?;
         write(ctx, move |c| contacts::delete(c, &key)).await?;
         Ok(Some(DeletePayload {
@@ -705,7 +706,7 @@ impl ContactMutations {
         #[graphql(desc = "The contact that stays and those folded into it.")]
         input: MergeContactsInput,
     ) -> async_graphql::Result<Option<ContactPayload>> {
-        rows::require_visible(
+        visibility::require_visible(
             ctx,
             NodeType::Contact,
             &input.survivor_id,
@@ -714,7 +715,7 @@ impl ContactMutations {
         .await?;
         for (i, id) in input.merged_ids.iter().enumerate() {
             let field = format!("input.mergedIds[{i}]");
-            rows::require_visible(ctx, NodeType::Contact, id, &field).await?;
+            visibility::require_visible(ctx, NodeType::Contact, id, &field).await?;
         }
         let author = access(ctx).principal_id();
         let hasher = state(ctx).gdpr.hasher.clone();

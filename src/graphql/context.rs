@@ -6,38 +6,11 @@ use std::sync::Arc;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::Context;
 
-use crate::auth::AuthConfig;
-use crate::contacts::ContactRules;
-use crate::db::{AnyConnection, Database};
+use crate::app::AppState;
+use crate::db::AnyConnection;
 use crate::error::{GraphqlResult, Result};
-use crate::graphql::authorization::RequestAccess;
+use crate::graphql::field_guard::RequestAccess;
 use crate::graphql::loaders::DbLoader;
-
-/// Shared, per-process state the schema carries.
-#[derive(Clone)]
-pub struct AppState {
-    pub db: Database,
-    pub contact_rules: ContactRules,
-    /// The largest `first` / `last` a list accepts.
-    pub max_page_size: usize,
-    /// The page size when neither `first` nor `last` is given.
-    pub default_page_size: usize,
-    pub auth: AuthConfig,
-    pub roles: crate::authz::RoleCatalog,
-    /// `None` only when the access log is switched off (for measuring what it costs).
-    pub access_log: Option<crate::audit::AccessLog>,
-    /// The GDPR hasher and basis rules.
-    pub gdpr: crate::gdpr::GdprContext,
-    /// Connectors and the sync engine.
-    pub sync: std::sync::Arc<crate::sync::SyncService>,
-    /// The courts procedural terms can be computed for.
-    pub courts: crate::deadlines::courts::Courts,
-    /// Where lexgate is reached from outside (`public_url`, no trailing slash): the base of
-    /// the links mailed to people.
-    pub public_base_url: String,
-    /// The firm's invoicing details, for the billing exports.
-    pub firm: Arc<crate::billing::firm::FirmProfile>,
-}
 
 pub fn state<'a>(ctx: &Context<'a>) -> &'a AppState {
     ctx.data_unchecked::<AppState>()

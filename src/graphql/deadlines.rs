@@ -17,7 +17,7 @@ use crate::graphql::directory::{Team, User};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
-use crate::graphql::rows;
+use crate::graphql::visibility;
 use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
@@ -87,7 +87,7 @@ impl Deadline {
             .load_one(MatterById(id.clone()))
             .await?
             .map(Matter);
-        rows::reference(ctx, matter).await
+        visibility::reference(ctx, matter).await
     }
 
     /// The contact it concerns; null when none, or null with a `FORBIDDEN` error when the caller
@@ -100,7 +100,7 @@ impl Deadline {
             .load_one(ContactById(id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, contact).await
+        visibility::reference(ctx, contact).await
     }
 
     /// The users who must meet it.
@@ -308,7 +308,7 @@ impl DeadlineQueries {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Deadline>>> {
-        let visibility = rows::visibility(ctx).await?;
+        let visibility = visibility::visibility(ctx).await?;
         let query = DeadlineQuery::new(filter.unwrap_or_default())
             .gql()?
             .within(visibility.deadline_ids());
@@ -370,14 +370,14 @@ impl DeadlineMutations {
         #[graphql(desc = "The new deadline: give `dueAt` or a procedural `term`.")]
         mut input: CreateDeadlineInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
-        rows::require_visible_opt(
+        visibility::require_visible_opt(
             ctx,
             NodeType::Matter,
             input.matter_id.as_ref(),
             "input.matterId",
         )
         .await?;
-        rows::require_visible_opt(
+        visibility::require_visible_opt(
             ctx,
             NodeType::Contact,
             input.contact_id.as_ref(),
@@ -398,15 +398,15 @@ impl DeadlineMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The deadline's ID and the fields to change.")] input: UpdateDeadlineInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
-        rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
-        rows::require_visible_opt(
+        visibility::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
+        visibility::require_visible_opt(
             ctx,
             NodeType::Matter,
             input.matter_id.value(),
             "input.matterId",
         )
         .await?;
-        rows::require_visible_opt(
+        visibility::require_visible_opt(
             ctx,
             NodeType::Contact,
             input.contact_id.value(),
@@ -423,7 +423,7 @@ impl DeadlineMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Deadline` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeadlinePayload>> {
-        rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;
         let row = write(ctx, move |c| deadlines::complete(c, &key)).await?;
         Ok(Some(DeadlinePayload::of(row)))
@@ -435,7 +435,7 @@ impl DeadlineMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Deadline` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
-        rows::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Deadline, &input.id, "input.id").await?;
         let key = input.key(NodeType::Deadline)?;
         write(ctx, move |c| deadlines::delete(c, &key)).await?;
         Ok(Some(DeletePayload {

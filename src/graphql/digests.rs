@@ -5,8 +5,8 @@ use chrono::{DateTime, Utc};
 
 use crate::deadlines::digest::{self, DigestSettingRow, SetDailyDigestInput};
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::access;
 use crate::graphql::context::{read, write};
+use crate::graphql::field_guard::access;
 
 /// A user's daily email of the open deadlines and tasks they may see, due today and in the
 /// next days.

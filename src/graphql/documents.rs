@@ -5,12 +5,12 @@ use chrono::{DateTime, Utc};
 
 use crate::documents::{DocumentRow, DocumentStatus};
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{note_read_subjects, reads_personal};
 use crate::graphql::context::loader;
 use crate::graphql::decode_id;
+use crate::graphql::field_guard::{note_read_subjects, reads_personal};
 use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
-use crate::graphql::rows;
+use crate::graphql::visibility;
 use crate::ids::{self, NodeType};
 
 /// A document of a matter's case file: metadata only.
@@ -131,7 +131,7 @@ impl Document {
             .load_one(MatterById(self.0.matter_id.clone()))
             .await?
             .map(Matter);
-        rows::reference(ctx, matter).await
+        visibility::reference(ctx, matter).await
     }
 }
 
@@ -149,6 +149,6 @@ impl DocumentQueries {
     ) -> async_graphql::Result<Option<Document>> {
         let key = decode_id(NodeType::Document, &id)?;
         let document = loader(ctx).load_one(DocumentById(key)).await?.map(Document);
-        rows::lookup(ctx, document).await
+        visibility::lookup(ctx, document).await
     }
 }

@@ -21,13 +21,13 @@ use crate::gdpr::suppression::{
     self, SuppressAddressInput, SuppressionChannel, SuppressionReason, SuppressionRow,
 };
 use crate::gdpr::Actor;
-use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::{access, SubjectRead};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
-use crate::graphql::{decode_id, rows, DeleteInput, DeletePayload};
+use crate::graphql::{decode_id, visibility, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 
 /// Who is recording: kept with every GDPR record as evidence.
@@ -777,7 +777,7 @@ pub struct AddContactSourceInput {
 
 /// The contact a GDPR mutation names, checked visible to the caller; its key.
 async fn visible_contact(ctx: &Context<'_>, id: &ID, field: &str) -> async_graphql::Result<String> {
-    rows::require_visible(ctx, NodeType::Contact, id, field).await?;
+    visibility::require_visible(ctx, NodeType::Contact, id, field).await?;
     let key = ids::decode(NodeType::Contact, id, field).gql()?;
     access(ctx).trail.wrote_subject(&key);
     Ok(key)
@@ -791,7 +791,7 @@ async fn record_of_visible_contact(
     record_id: &str,
     contact_id: &str,
 ) -> async_graphql::Result<()> {
-    if !rows::visibility(ctx).await?.contact(contact_id) {
+    if !visibility::visibility(ctx).await?.contact(contact_id) {
         return Err(crate::error::Error::not_found(entity, record_id)).gql();
     }
     access(ctx).trail.wrote_subject(contact_id);

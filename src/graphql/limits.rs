@@ -95,7 +95,7 @@ fn coded(message: String, code: &str) -> ServerError {
 /// may still complete: the message says so rather than promise nothing happened.
 pub async fn execute_until(
     schema: &super::AppSchema,
-    state: &super::AppState,
+    state: &crate::app::AppState,
     request: Request,
     caller: super::Caller,
     deadline: tokio::time::Instant,

@@ -5,7 +5,6 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
-use crate::graphql::authorization::{access, note_read_subjects, reads_personal, special_category};
 use crate::graphql::billing::TimeEntry;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
@@ -13,9 +12,10 @@ use crate::graphql::context::{loader, write};
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
 use crate::graphql::documents::Document;
+use crate::graphql::field_guard::{access, note_read_subjects, reads_personal, special_category};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
-use crate::graphql::rows;
+use crate::graphql::visibility;
 use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::{
@@ -459,7 +459,7 @@ impl MatterQueries {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Matter>>> {
-        let visibility = rows::visibility(ctx).await?;
+        let visibility = visibility::visibility(ctx).await?;
         let query = MatterQuery::new(filter.unwrap_or_default())
             .gql()?
             .within(visibility.matter_ids());
@@ -484,7 +484,7 @@ impl MatterQueries {
     ) -> async_graphql::Result<Option<Matter>> {
         let key = decode_id(NodeType::Matter, &id)?;
         let matter = loader(ctx).load_one(MatterById(key)).await?.map(Matter);
-        rows::lookup(ctx, matter).await
+        visibility::lookup(ctx, matter).await
     }
 }
 
@@ -510,9 +510,14 @@ impl MatterMutations {
                 return Err(special_category_refusal()).gql();
             }
         }
-        rows::require_all_visible(ctx, NodeType::Contact, &input.client_ids, "input.clientIds")
-            .await?;
-        rows::require_all_visible(
+        visibility::require_all_visible(
+            ctx,
+            NodeType::Contact,
+            &input.client_ids,
+            "input.clientIds",
+        )
+        .await?;
+        visibility::require_all_visible(
             ctx,
             NodeType::Contact,
             &input.counterparty_ids,
@@ -532,7 +537,7 @@ impl MatterMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The matter's ID and the fields to change.")] input: UpdateMatterInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
-        rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let special = !input.criminal_proceedings_notes.is_undefined()
             || !input.health_details.is_undefined();
         if special {
@@ -542,10 +547,11 @@ impl MatterMutations {
             }
         }
         if let Some(clients) = &input.client_ids {
-            rows::require_all_visible(ctx, NodeType::Contact, clients, "input.clientIds").await?;
+            visibility::require_all_visible(ctx, NodeType::Contact, clients, "input.clientIds")
+                .await?;
         }
         if let Some(counterparties) = &input.counterparty_ids {
-            rows::require_all_visible(
+            visibility::require_all_visible(
                 ctx,
                 NodeType::Contact,
                 counterparties,
@@ -565,7 +571,7 @@ impl MatterMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Matter` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
-        rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let key = input.key(NodeType::Matter)?;
         let row = write(ctx, move |c| matters::archive(c, &key)).await?;
         Ok(Some(MatterPayload {
@@ -579,7 +585,7 @@ impl MatterMutations {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Matter` ID.")] input: DeleteInput,
     ) -> async_graphql::Result<Option<DeletePayload>> {
-        rows::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.id, "input.id").await?;
         let key = input.key(NodeType::Matter)?;
         write(ctx, move |c| matters::delete(c, &key)).await?;
         Ok(Some(DeletePayload {
@@ -594,7 +600,8 @@ impl MatterMutations {
         #[graphql(desc = "The matter, the user and their role on it.")]
         input: MatterTeamMemberInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
-        rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId")
+            .await?;
         let row = write(ctx, move |c| matters::add_team_member(c, input)).await?;
         Ok(Some(MatterPayload {
             matter: Matter(row),
@@ -608,7 +615,8 @@ impl MatterMutations {
         #[graphql(desc = "The matter and the user (`role` is ignored).")]
         input: MatterTeamMemberInput,
     ) -> async_graphql::Result<Option<MatterPayload>> {
-        rows::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId")
+            .await?;
         let row = write(ctx, move |c| matters::remove_team_member(c, input)).await?;
         Ok(Some(MatterPayload {
             matter: Matter(row),

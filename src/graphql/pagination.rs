@@ -155,9 +155,6 @@ impl PageArgs {
     }
 }
 
-/// The default of `default_page_size`.
-pub const DEFAULT_PAGE_SIZE: usize = 50;
-
 /// The page sizes a server applies, which the cost of a list depends on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PageSizes {
@@ -187,7 +184,7 @@ pub fn page_complexity(first: Option<i32>, last: Option<i32>, child_complexity: 
     const CEILING: usize = 1 << 40;
     // Outside a request (unit tests) nothing caps a page: assume the largest.
     let sizes = PAGE_SIZES.try_with(|s| *s).unwrap_or(PageSizes {
-        default: DEFAULT_PAGE_SIZE,
+        default: crate::config::DEFAULT_PAGE_SIZE,
         max: usize::MAX,
     });
     let requested = match (first, last) {
@@ -394,7 +391,10 @@ mod tests {
         assert_eq!(page_complexity(Some(10), None, 3), 31);
         assert_eq!(page_complexity(None, Some(4), 3), 13);
         assert_eq!(page_complexity(Some(10), Some(4), 3), 13);
-        assert_eq!(page_complexity(None, None, 2), 2 * DEFAULT_PAGE_SIZE + 1);
+        assert_eq!(
+            page_complexity(None, None, 2),
+            2 * crate::config::DEFAULT_PAGE_SIZE + 1
+        );
         assert_eq!(page_complexity(Some(-5), None, 3), 1);
         assert_eq!(page_complexity(Some(i32::MAX), None, usize::MAX), 1 << 40);
     }

@@ -15,12 +15,12 @@ use crate::gdpr::registers::breaches::{
     RecordBreachInput, UpdateBreachInput,
 };
 use crate::gdpr::registers::export::{self, RegisterFormat};
-use crate::graphql::authorization::access;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write, write_about};
+use crate::graphql::field_guard::access;
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
-use crate::graphql::{decode_id, rows, DeleteInput, DeletePayload};
+use crate::graphql::{decode_id, visibility, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 
 /// One activity of the record of processing activities (Art. 30 GDPR).
@@ -289,7 +289,7 @@ impl BreachSubject {
             .load_one(ContactById(self.0.contact_id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, contact).await
+        visibility::reference(ctx, contact).await
     }
 
     /// `Type.field` names touched.

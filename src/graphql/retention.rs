@@ -8,8 +8,8 @@ use crate::gdpr::retention::{
     self, CreateRetentionPolicyInput, PurposeCategory, RetentionCategory, RetentionPolicyRow,
     RetentionSummary, UpdateRetentionPolicyInput,
 };
-use crate::graphql::authorization::access;
 use crate::graphql::context::{loader, read, state};
+use crate::graphql::field_guard::access;
 use crate::graphql::gdpr::Purpose;
 use crate::graphql::loaders::PurposeById;
 use crate::ids::{self, NodeType};
@@ -149,7 +149,7 @@ impl RetentionMutations {
     ) -> async_graphql::Result<Option<RetentionSummary>> {
         let by = access(ctx).principal_id();
         let log = crate::graphql::context::change_log(ctx);
-        let summary = run_logged(
+        let summary = retention::run_logged(
             &state(ctx).db,
             &state(ctx).gdpr.hasher,
             dry_run,
@@ -161,70 +161,4 @@ impl RetentionMutations {
         crate::graphql::context::change_log_done(ctx, log.as_ref());
         Ok(Some(summary.gql()?))
     }
-}
-
-/// The scheduled retention run, as the server starts it: recorded as by
-/// `"system:retention-schedule"`, its Write entry (when `access_log`) naming the `system`
-/// principal `"scheduler:retention"`.
-pub async fn run_scheduled(
-    db: &crate::db::Database,
-    hasher: &crate::gdpr::KeyedHasher,
-    access_log: bool,
-) -> crate::error::Result<RetentionSummary> {
-    run_logged(
-        db,
-        hasher,
-        false,
-        "system:retention-schedule".to_owned(),
-        std::sync::Arc::new(|_, _| {}),
-        access_log.then(|| system_log("scheduler:retention")),
-    )
-    .await
-}
-
-/// The change log of a retention run no request asked for, naming `job`.
-pub fn system_log(job: &str) -> crate::audit::ChangeLog {
-    crate::audit::ChangeLog::system(job, "retention run", "Mutation.runRetention")
-}
-
-/// A run whose changes `log` records: the run's Write entry, naming every contact it ended a
-/// ground of, erased or unlinked from an anonymised matter, commits in the run's transaction
-/// (a dry run changes nothing and appends nothing).
-pub async fn run_logged(
-    db: &crate::db::Database,
-    hasher: &crate::gdpr::KeyedHasher,
-    dry_run: bool,
-    by: String,
-    progress: std::sync::Arc<dyn Fn(u64, u64) + Send + Sync>,
-    log: Option<crate::audit::ChangeLog>,
-) -> crate::error::Result<RetentionSummary> {
-    let started_at = crate::db::now();
-    let today = started_at.date();
-    let (hasher, who) = (hasher.clone(), by.clone());
-    let work = move |c: &mut crate::db::AnyConnection| {
-        retention::run(c, &hasher, today, &who, progress.as_ref())
-    };
-    let mut summary = if dry_run {
-        db.dry_run(work).await?
-    } else {
-        let logged = log.clone();
-        let summary = db
-            .transaction(move |c| {
-                let summary = work(c)?;
-                if let Some(log) = &logged {
-                    log.append_within(c, summary.changed_contacts.iter().cloned().collect())?;
-                }
-                Ok(summary)
-            })
-            .await?;
-        if let Some(log) = &log {
-            log.committed();
-        }
-        summary
-    };
-    summary.dry_run = dry_run;
-    let recorded = summary.clone();
-    db.transaction(move |c| retention::record_run(c, started_at, &by, &recorded))
-        .await?;
-    Ok(summary)
 }

@@ -3,11 +3,12 @@
 use async_graphql::{Context, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 
-use crate::authz::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
-use crate::authz::{BuiltinRole, RoleGrant, RoleRow};
+use crate::access_policy::catalog::{self, CreateRoleInput, DeleteRoleInput, UpdateRoleInput};
+use crate::access_policy::{BuiltinRole, RoleGrant, RoleRow};
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::access;
 use crate::graphql::context::{read, state, write};
+use crate::graphql::field_guard::access;
+use crate::graphql::schema_map::SCHEMA_MAP;
 
 /// Separation of duties: a caller may give a user, an API key or a firm role only a role
 /// whose base role reads and writes nothing the caller's own role may not. `role` is the
@@ -132,7 +133,7 @@ impl RoleMutations {
     ) -> async_graphql::Result<Option<RolePayload>> {
         let base = BuiltinRole::parse(input.base_role.trim());
         require_covers(ctx, base, "input.baseRole")?;
-        let row = write(ctx, move |c| catalog::create(c, input)).await?;
+        let row = write(ctx, move |c| catalog::create(c, &SCHEMA_MAP, input)).await?;
         Ok(Some(RolePayload { role: Role(row) }))
     }
 
@@ -143,7 +144,7 @@ impl RoleMutations {
         #[graphql(desc = "The role's name and the fields to change.")] input: UpdateRoleInput,
     ) -> async_graphql::Result<Option<RolePayload>> {
         require_may_hand_out(ctx, &input.name, "input.name").await?;
-        let row = write(ctx, move |c| catalog::update(c, input)).await?;
+        let row = write(ctx, move |c| catalog::update(c, &SCHEMA_MAP, input)).await?;
         Ok(Some(RolePayload { role: Role(row) }))
     }
 

@@ -15,13 +15,13 @@ use crate::gdpr::rights::requests::{
     SubjectRequestRow, SubjectRequestStatus, UpdateSubjectRequestInput, VerifySubjectIdentityInput,
 };
 use crate::gdpr::rights::restriction::{self, LiftRestrictionInput, RestrictProcessingInput};
-use crate::graphql::authorization::{access, SubjectRead};
 use crate::graphql::contacts::{Contact, ContactPayload};
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::decode_id;
+use crate::graphql::field_guard::{access, SubjectRead};
 use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
-use crate::graphql::rows;
+use crate::graphql::visibility;
 use crate::ids::{self, NodeType};
 
 /// A request from a data subject exercising a right (Art. 15-21).
@@ -62,7 +62,7 @@ impl SubjectRequest {
             .load_one(ContactById(id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, contact).await
+        visibility::reference(ctx, contact).await
     }
 
     /// The contact's ID, kept after the contact is erased.
@@ -227,7 +227,7 @@ impl LegalHold {
             .load_one(ContactById(id.clone()))
             .await?
             .map(Contact);
-        rows::reference(ctx, contact).await
+        visibility::reference(ctx, contact).await
     }
 
     /// The matter held (an ID: the DPO does not read matters).

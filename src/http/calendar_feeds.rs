@@ -15,10 +15,10 @@ use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
 use super::AppContext;
-use crate::auth::{Principal, PrincipalKind};
 use crate::calendar_feeds::{self, FeedItem, FeedOwner};
-use crate::graphql::authorization::ClientInfo;
+use crate::graphql::field_guard::ClientInfo;
 use crate::graphql::Caller;
+use crate::identity::{Principal, PrincipalKind};
 
 /// What a feed shows of each deadline; the names are `FeedItem`'s.
 const FEED_QUERY: &str = "query CalendarFeed($ids: [ID!]!) {

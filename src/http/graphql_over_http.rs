@@ -13,11 +13,11 @@ use std::net::SocketAddr;
 
 use axum::extract::ConnectInfo;
 
-use super::authentication;
+use super::credentials;
 use super::AppContext;
-use crate::auth::Principal;
-use crate::graphql::authorization::ClientInfo;
+use crate::graphql::field_guard::ClientInfo;
 use crate::graphql::limits;
+use crate::identity::Principal;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -236,17 +236,17 @@ async fn admit(
     batch: &BatchRequest,
     media: &'static str,
 ) -> Result<Caller, axum::response::Response> {
-    let refuse = |refusal: authentication::Refusal| {
+    let refuse = |refusal: credentials::Refusal| {
         let mut response = coded_error_body(refusal.status, media, &refusal.message, refusal.code);
         if let Some(challenge) = refusal.challenge() {
             response
                 .headers_mut()
-                .insert(authentication::CHALLENGE_HEADER, challenge);
+                .insert(credentials::CHALLENGE_HEADER, challenge);
         }
         response
     };
     let deadline = tokio::time::Instant::now() + app.request_timeout;
-    let principal = tokio::time::timeout_at(deadline, authentication::identify(app, headers))
+    let principal = tokio::time::timeout_at(deadline, credentials::identify(app, headers))
         .await
         .map_err(|_| {
             coded_error_body(
@@ -261,7 +261,7 @@ async fn admit(
         })?
         .map_err(refuse)?;
     if principal.is_none() {
-        authentication::admit_anonymous(batch).map_err(refuse)?;
+        credentials::admit_anonymous(batch).map_err(refuse)?;
     }
     Ok(Caller {
         principal,

@@ -1,10 +1,10 @@
 //! The HTTP surface: GraphQL, the playground, health and readiness, calendar feeds, the
 //! public double-opt-in and one-click unsubscribe pages.
 
-mod authentication;
 mod calendar_feeds;
 mod connectors;
 mod consent;
+mod credentials;
 mod graphql_over_http;
 mod playground;
 mod unsubscribe;
@@ -22,9 +22,10 @@ use axum::routing::get;
 use axum::{Json, Router};
 use tower_http::trace::TraceLayer;
 
+use crate::app::AppState;
 use crate::config::Settings;
 use crate::graphql::limits::Limits;
-use crate::graphql::{build_schema, AppSchema, AppState};
+use crate::graphql::{build_schema, AppSchema};
 
 /// What every handler shares.
 #[derive(Clone)]

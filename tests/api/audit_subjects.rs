@@ -5,8 +5,8 @@
 use std::collections::BTreeSet;
 
 use diesel::connection::SimpleConnection;
-use lexgate::authz::schema_map::SCHEMA_MAP;
-use lexgate::authz::{DataClass, POLICY};
+use lexgate::access_policy::{DataClass, POLICY};
+use lexgate::graphql::schema_map::SCHEMA_MAP;
 use serde_json::{json, Value};
 
 use crate::fixtures::{create_matter, create_organization, create_person, dpo, gdpr_records};

@@ -41,7 +41,7 @@ async fn add_user(app: &TestApp, email: &str, role: &str) -> String {
                     role,
                 },
             )?;
-            lexgate::auth::set_password(c, &user.id, PASSWORD)?;
+            lexgate::identity::set_password(c, &user.id, PASSWORD)?;
             Ok(user.id)
         })
         .await

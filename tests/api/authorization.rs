@@ -8,8 +8,8 @@ use std::sync::LazyLock;
 use async_graphql::parser::types::{
     ServiceDocument, TypeDefinition, TypeKind, TypeSystemDefinition,
 };
-use lexgate::authz::schema_map::SCHEMA_MAP;
-use lexgate::authz::{BuiltinRole, RoleGrant};
+use lexgate::access_policy::{BuiltinRole, RoleGrant};
+use lexgate::graphql::schema_map::SCHEMA_MAP;
 use serde_json::{json, Value};
 
 use crate::fixtures::{create_matter, create_organization, create_person};
@@ -416,7 +416,7 @@ fn dummy(type_name: &str) -> Value {
     }
 }
 
-fn dummy_field(field: &lexgate::authz::schema_map::FieldShape) -> Value {
+fn dummy_field(field: &lexgate::access_policy::schema_map::FieldShape) -> Value {
     // Lists are given one element, so nested input fields are walked too.
     let sdl_type = field_sdl_type(&field.type_name, &field.field);
     let value = dummy(&field.returns);
@@ -512,8 +512,8 @@ async fn every_role_writes_exactly_what_the_policy_allows(backend: Backend) {
 
 /// Variables, their declarations and the argument list for a mutation with dummy values.
 fn mutation_arguments(
-    mutation: &lexgate::authz::schema_map::FieldShape,
-    extra: Option<&lexgate::authz::schema_map::FieldShape>,
+    mutation: &lexgate::access_policy::schema_map::FieldShape,
+    extra: Option<&lexgate::access_policy::schema_map::FieldShape>,
 ) -> (Value, String, String) {
     let mut variables = serde_json::Map::new();
     let mut declarations = Vec::new();

@@ -66,7 +66,7 @@ fn create_database(backend: Backend) -> (String, DbGuard) {
 /// Every test app starts with an admin API key, which `client` sends on every request. A key
 /// rather than a user, so the users a test creates are the only ones there are.
 async fn bootstrap_admin_key(db: &Database) -> String {
-    db.transaction(|c| lexgate::auth::create_api_key(c, "test harness", "admin", None, None))
+    db.transaction(|c| lexgate::identity::create_api_key(c, "test harness", "admin", None, None))
         .await
         .expect("admin key created")
         .1
@@ -172,7 +172,7 @@ impl TestApp {
                         role,
                     },
                 )?;
-                lexgate::auth::set_password(c, &user.id, PASSWORD)?;
+                lexgate::identity::set_password(c, &user.id, PASSWORD)?;
                 Ok(user.id)
             })
             .await

@@ -294,7 +294,7 @@ pub async fn api_key(database_url: &str, role: &'static str) -> String {
     let db = lexgate::db::Database::connect(database_url, 1, false)
         .await
         .expect("database reachable");
-    db.transaction(|c| lexgate::auth::create_api_key(c, "test", role, None, None))
+    db.transaction(|c| lexgate::identity::create_api_key(c, "test", role, None, None))
         .await
         .expect("admin key created")
         .1

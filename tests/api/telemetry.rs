@@ -63,7 +63,7 @@ async fn add_user(database_url: &str) {
                 role: "lawyer".to_owned(),
             },
         )?;
-        lexgate::auth::set_password(c, &user.id, PASSWORD)
+        lexgate::identity::set_password(c, &user.id, PASSWORD)
     })
     .await
     .expect("user created");

@@ -6,7 +6,7 @@
 use std::collections::BTreeSet;
 
 use super::{camel, find};
-use crate::authz::policy::{DataClass, POLICY};
+use crate::access_policy::policy::{DataClass, POLICY};
 
 /// GraphQL object types backed by one catalogue table; fields whose camelCase name is a
 /// column map to it; `fields` maps the others to a column of the table, `relations` to the

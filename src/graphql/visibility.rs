@@ -1,12 +1,11 @@
-//! Row-level need-to-know in the resolvers: lists leave out what the caller may not see, a
-//! lookup by ID finds nothing, and a reference from a row they can see to one they cannot
-//! answers `null` with `FORBIDDEN`.
+//! Row-level need-to-know in the resolvers, over the sets `access_policy::visibility` works
+//! out: lists leave out what the caller may not see, a lookup by ID finds nothing, and a
+//! reference from a row they can see to one they cannot answers `null` with `FORBIDDEN`.
 
 use async_graphql::{Context, ID};
 
-use crate::authz::Visibility;
+use crate::access_policy::Visibility;
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::authorization::{access, forbid};
 use crate::graphql::campaigns::Campaign;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
@@ -14,6 +13,7 @@ use crate::graphql::context::loader;
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
 use crate::graphql::documents::Document;
+use crate::graphql::field_guard::{access, forbid};
 use crate::graphql::loaders::{CommunicationById, DocumentById, TimeEntryById};
 use crate::graphql::matters::Matter;
 use crate::graphql::subject_rights::SubjectRequest;

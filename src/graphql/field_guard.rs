@@ -18,12 +18,12 @@ use async_graphql::{
 };
 use tokio::sync::OnceCell;
 
+use crate::access_policy::{DataClass, RoleGrant, Visibility, POLICY};
 use crate::audit::{AccessAction, AccessEntry};
-use crate::auth::Principal;
-use crate::authz::schema_map::SCHEMA_MAP;
-use crate::authz::{DataClass, RoleGrant, Visibility, POLICY};
 use crate::db::Database;
 use crate::error::{GraphqlResult, Result};
+use crate::graphql::schema_map::SCHEMA_MAP;
+use crate::identity::Principal;
 use crate::ids::{self, NodeType};
 
 /// The caller's network details, as far as the server can tell.
@@ -82,7 +82,7 @@ impl RequestAccess {
     pub async fn visibility(&self) -> Result<Arc<Visibility>> {
         let scope = match self.grant.base {
             Some(base) => base.row_scope(),
-            None => crate::authz::RowScope::OwnMatters,
+            None => crate::access_policy::RowScope::OwnMatters,
         };
         let user = self.user_id().map(str::to_owned);
         self.visibility
@@ -106,7 +106,7 @@ impl RequestAccess {
             .team_matters
             .get_or_try_init(|| async {
                 self.db
-                    .run(move |c| crate::authz::visibility::team_matters(c, &user))
+                    .run(move |c| crate::access_policy::visibility::team_matters(c, &user))
                     .await
                     .map(Arc::new)
             })

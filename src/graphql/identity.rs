@@ -1,15 +1,16 @@
-//! Logging in and out, the caller's own identity, and API keys in the GraphQL API.
+//! The caller's identity in the GraphQL API: logging in and out, login sessions, the
+//! caller's own identity (`viewer`), passwords and API keys.
 
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
-use crate::auth::{self, ApiKeyRow, Principal, PrincipalKind, Session};
 use crate::error::{Error, GraphqlResult};
+use crate::identity::{self, ApiKeyRow, Principal, PrincipalKind, Session};
 use std::sync::Arc;
 
-use crate::graphql::authorization::RequestAccess;
 use crate::graphql::context::{loader, read, state, write};
 use crate::graphql::directory::User;
+use crate::graphql::field_guard::RequestAccess;
 use crate::graphql::loaders::UserById;
 use crate::ids::{self, NodeType};
 
@@ -204,7 +205,7 @@ impl Viewer {
         };
         let key_id = key_id.clone();
         Ok(Some(ApiKey(
-            read(ctx, move |c| auth::get_api_key(c, &key_id)).await?,
+            read(ctx, move |c| identity::get_api_key(c, &key_id)).await?,
         )))
     }
 }
@@ -221,7 +222,7 @@ impl AuthQueries {
 
     /// All API keys, newest first (never their secrets).
     async fn api_keys(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<ApiKey>>> {
-        let rows = read(ctx, auth::list_api_keys).await?;
+        let rows = read(ctx, identity::list_api_keys).await?;
         Ok(Some(rows.into_iter().map(ApiKey).collect()))
     }
 }
@@ -244,7 +245,7 @@ impl AuthMutations {
             .data_opt::<Arc<RequestAccess>>()
             .and_then(|access| access.client.address.clone());
         let session = read(ctx, move |c| {
-            auth::login(
+            identity::login(
                 c,
                 &config,
                 &input.email,
@@ -266,7 +267,7 @@ impl AuthMutations {
         let config = state(ctx).auth.clone();
         // Committed even when refused: a reused token's session is revoked.
         let session = write(ctx, move |c| {
-            auth::refresh(c, &config, &input.refresh_token)
+            identity::refresh(c, &config, &input.refresh_token)
         })
         .await?;
         let session = session
@@ -289,7 +290,7 @@ impl AuthMutations {
             .gql();
         };
         let session_id = session_id.clone();
-        write(ctx, move |c| auth::logout(c, &session_id)).await?;
+        write(ctx, move |c| identity::logout(c, &session_id)).await?;
         Ok(LogoutPayload { logged_out: true })
     }
 
@@ -303,7 +304,7 @@ impl AuthMutations {
             .await?;
         let user_id = ids::decode(NodeType::User, &input.user_id, "input.userId").gql()?;
         write(ctx, move |c| {
-            auth::set_password(c, &user_id, &input.password)
+            identity::set_password(c, &user_id, &input.password)
         })
         .await?;
         Ok(Some(LogoutPayload { logged_out: true }))
@@ -323,10 +324,10 @@ impl AuthMutations {
             // A key belongs to the person behind its creator: a key made with a key belongs
             // to whoever made that one, and stops with them.
             let created_by = match &principal.kind {
-                PrincipalKind::ApiKey { key_id } => auth::get_api_key(c, key_id)?.created_by,
+                PrincipalKind::ApiKey { key_id } => identity::get_api_key(c, key_id)?.created_by,
                 _ => principal.user_id().map(str::to_owned),
             };
-            auth::create_api_key(
+            identity::create_api_key(
                 c,
                 &input.name,
                 &role,
@@ -348,7 +349,7 @@ impl AuthMutations {
         #[graphql(desc = "The `ApiKey` ID.")] id: ID,
     ) -> async_graphql::Result<Option<ApiKeyPayload>> {
         let key = ids::decode(NodeType::ApiKey, &id, "id").gql()?;
-        let row = write(ctx, move |c| auth::revoke_api_key(c, &key)).await?;
+        let row = write(ctx, move |c| identity::revoke_api_key(c, &key)).await?;
         Ok(Some(ApiKeyPayload {
             api_key: ApiKey(row),
         }))

@@ -10,6 +10,7 @@ use diesel::prelude::*;
 
 use super::policy::{DataClass, POLICY};
 use super::roles::{BuiltinRole, RowScope};
+use super::schema_map::SchemaMap;
 use crate::db::schema::{api_keys, role_generation, roles, users};
 use crate::db::{now, AnyConnection, Database};
 use crate::error::{Error, Result, Validator};
@@ -182,7 +183,11 @@ pub fn require_role(conn: &mut AnyConnection, field: &str, role: &str) -> Result
     }
 }
 
-pub fn create(conn: &mut AnyConnection, input: CreateRoleInput) -> Result<RoleRow> {
+pub fn create(
+    conn: &mut AnyConnection,
+    schema: &SchemaMap,
+    input: CreateRoleInput,
+) -> Result<RoleRow> {
     let mut v = Validator::new();
     let name = input.name.trim().to_lowercase();
     if !valid_name(&name) {
@@ -198,7 +203,10 @@ pub fn create(conn: &mut AnyConnection, input: CreateRoleInput) -> Result<RoleRo
             format!("use one of {}", builtin_names().join(", ")),
         );
     }
-    let denied = v.check("input.deniedFields", denied_fields(&input.denied_fields));
+    let denied = v.check(
+        "input.deniedFields",
+        denied_fields(schema, &input.denied_fields),
+    );
     v.finish()?;
     let taken = roles::table.find(&name).count().get_result::<i64>(conn)? > 0;
     if taken {
@@ -223,7 +231,11 @@ pub fn create(conn: &mut AnyConnection, input: CreateRoleInput) -> Result<RoleRo
     Ok(row)
 }
 
-pub fn update(conn: &mut AnyConnection, input: UpdateRoleInput) -> Result<RoleRow> {
+pub fn update(
+    conn: &mut AnyConnection,
+    schema: &SchemaMap,
+    input: UpdateRoleInput,
+) -> Result<RoleRow> {
     let mut row = find(conn, input.name.trim())?;
     if row.built_in && input.denied_fields.is_some() {
         return Err(Error::invalid(
@@ -232,7 +244,7 @@ pub fn update(conn: &mut AnyConnection, input: UpdateRoleInput) -> Result<RoleRo
         ));
     }
     if let Some(fields) = &input.denied_fields {
-        row.denied_fields = denied_fields(fields)
+        row.denied_fields = denied_fields(schema, fields)
             .map_err(|message| Error::invalid("input.deniedFields", message))?;
     }
     if input.description.is_some() {
@@ -299,9 +311,10 @@ fn clean_description(description: Option<String>) -> Option<String> {
 }
 
 /// Checks every `Type.field` against the policy and the schema's nullability, and stores
-/// them one per line. Only a field that may be null can be denied: a denied non-null field
-/// would break every query that selects it.
-fn denied_fields(fields: &[String]) -> std::result::Result<String, String> {
+/// them one per line. Only a field that may be null can be denied (input fields always,
+/// output fields when the schema lets them be null): a denied non-null field would break
+/// every query that selects it.
+fn denied_fields(schema: &SchemaMap, fields: &[String]) -> std::result::Result<String, String> {
     let mut names = BTreeSet::new();
     for name in fields {
         let name = name.trim();
@@ -311,7 +324,7 @@ fn denied_fields(fields: &[String]) -> std::result::Result<String, String> {
         if POLICY.rule(type_name, field).is_none() {
             return Err(format!("`{name}` is not a field of the schema"));
         }
-        if !super::deniable(type_name, field) {
+        if !schema.may_be_null(type_name, field) {
             return Err(format!(
                 "`{name}` cannot be null; deny the field that leads to it instead"
             ));
@@ -400,13 +413,18 @@ mod tests {
 
     #[test]
     fn denied_fields_must_exist_and_be_nullable() {
+        let schema =
+            SchemaMap::of_sdl("type Contact { id: ID! codiceFiscale: String notes: String }");
         assert_eq!(
-            denied_fields(&["Contact.codiceFiscale".into(), " Contact.notes ".into()]),
+            denied_fields(
+                &schema,
+                &["Contact.codiceFiscale".into(), " Contact.notes ".into()]
+            ),
             Ok("Contact.codiceFiscale\nContact.notes".to_owned())
         );
-        assert!(denied_fields(&["Contact".into()]).is_err());
-        assert!(denied_fields(&["Contact.shoeSize".into()]).is_err());
-        assert!(denied_fields(&["Contact.id".into()]).is_err());
+        assert!(denied_fields(&schema, &["Contact".into()]).is_err());
+        assert!(denied_fields(&schema, &["Contact.shoeSize".into()]).is_err());
+        assert!(denied_fields(&schema, &["Contact.id".into()]).is_err());
     }
 
     #[test]

@@ -2100,7 +2100,7 @@ pub static POLICY: LazyLock<Policy> = LazyLock::new(Policy::build);
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::authz::roles::BuiltinRole;
+    use crate::access_policy::roles::BuiltinRole;
 
     #[test]
     fn no_field_is_listed_twice() {

@@ -6,8 +6,8 @@ use axum::http::header::{AUTHORIZATION, WWW_AUTHENTICATE};
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 
 use super::AppContext;
-use crate::auth::{self, Principal};
 use crate::error::Error;
+use crate::identity::{self, Principal};
 
 /// Root fields anyone may call: the way in.
 const PUBLIC_ROOT_FIELDS: [&str; 3] = ["login", "refreshSession", "__typename"];
@@ -60,14 +60,15 @@ pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Pr
         .to_owned();
     let config = app.state.auth.clone();
     let from_provider = config.oidc.clone().filter(|oidc| {
-        auth::claimed_issuer(&bearer).is_some_and(|iss| iss.trim_end_matches('/') == oidc.issuer())
+        identity::claimed_issuer(&bearer)
+            .is_some_and(|iss| iss.trim_end_matches('/') == oidc.issuer())
     });
     let outcome = match from_provider {
         Some(oidc) => match oidc.verify(&bearer).await {
             Ok(identity) => {
                 app.state
                     .db
-                    .run(move |c| auth::provider_principal(c, identity))
+                    .run(move |c| identity::provider_principal(c, identity))
                     .await
             }
             Err(e) => Err(e),
@@ -75,7 +76,7 @@ pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Pr
         None => {
             app.state
                 .db
-                .run(move |c| auth::authenticate(c, &config, &bearer))
+                .run(move |c| identity::authenticate(c, &config, &bearer))
                 .await
         }
     };

@@ -1,9 +1,9 @@
 //! The schema as the policy sees it: every field with its type and whether it may be null,
-//! and which roles can reach each type at all. Read from the served SDL, so the policy is
-//! checked against the schema the server really has.
+//! and which roles can reach each type at all. Read from an SDL document: the GraphQL layer
+//! builds the map of the served schema (`graphql::schema_map::SCHEMA_MAP`) and hands it to
+//! whatever here needs it, so the policy is checked against the schema the server really has.
 
 use std::collections::HashMap;
-use std::sync::LazyLock;
 
 use async_graphql::parser::types::{BaseType, Type, TypeKind, TypeSystemDefinition};
 
@@ -34,9 +34,6 @@ pub struct SchemaMap {
     /// Union name → its member types.
     pub union_members: HashMap<String, Vec<String>>,
 }
-
-pub static SCHEMA_MAP: LazyLock<SchemaMap> =
-    LazyLock::new(|| SchemaMap::of_sdl(&crate::graphql::sdl()));
 
 fn named(ty: &Type) -> String {
     match &ty.base {
@@ -182,62 +179,5 @@ impl SchemaMap {
                 return readers;
             }
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn name(type_name: &str, field: &str) -> String {
-        format!("{type_name}.{field}")
-    }
-
-    #[test]
-    fn every_field_of_the_schema_has_a_policy_entry_and_no_entry_is_stale() {
-        let map = &*SCHEMA_MAP;
-        assert!(map.fields.len() > 300, "the SDL did not parse");
-        let missing: Vec<String> = map
-            .fields
-            .iter()
-            .filter(|f| POLICY.rule(&f.type_name, &f.field).is_none())
-            .map(|f| name(&f.type_name, &f.field))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "fields without a policy entry: {missing:?}"
-        );
-        let stale: Vec<String> = POLICY
-            .entries()
-            .filter(|(t, f, _)| map.field(t, f).is_none())
-            .map(|(t, f, _)| name(t, f))
-            .collect();
-        assert!(stale.is_empty(), "policy entries for no field: {stale:?}");
-    }
-
-    #[test]
-    fn a_field_some_reader_of_its_type_may_not_see_can_be_null() {
-        let map = &*SCHEMA_MAP;
-        let readers = map.readers();
-        let mut must_be_nullable = Vec::new();
-        for field in map.fields.iter().filter(|f| !f.is_input && !f.nullable) {
-            let Some(rule) = POLICY.rule(&field.type_name, &field.field) else {
-                continue;
-            };
-            // Anonymous callers are admitted only for public root fields (the HTTP layer
-            // refuses anything else before it runs), so only signed-in roles count here.
-            let reach = readers
-                .get(&field.type_name)
-                .copied()
-                .unwrap_or(RoleSet::NONE)
-                .intersect(EVERYONE);
-            if !rule.roles.includes(reach) {
-                must_be_nullable.push(name(&field.type_name, &field.field));
-            }
-        }
-        assert!(
-            must_be_nullable.is_empty(),
-            "denied to some role that reaches the type, so they must be nullable: {must_be_nullable:?}"
-        );
     }
 }

@@ -376,7 +376,7 @@ pub fn create_api_key(
     if name.is_empty() {
         return Err(Error::invalid("input.name", "must not be empty"));
     }
-    let role = &crate::authz::catalog::require_role(conn, "input.role", role)?;
+    let role = &crate::access_policy::catalog::require_role(conn, "input.role", role)?;
     if expires_at.is_some_and(|at| at <= now()) {
         return Err(Error::invalid("input.expiresAt", "must be in the future"));
     }

@@ -1,0 +1,266 @@
+//! Building and running the schema: the merged Query and Mutation roots, the served schema
+//! with its limits and extensions, the SDL, and executing one request with its DataLoader and
+//! its access-log entries.
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context as TaskContext, Poll, Wake, Waker};
+use std::time::Duration;
+
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{EmptySubscription, ErrorExtensions, MergedObject, Request, Response, Schema};
+use futures_util::future::BoxFuture;
+use futures_util::stream::{FuturesUnordered, StreamExt};
+
+use super::loaders::DbLoader;
+use super::node::NodeQueries;
+use super::{
+    access_log, billing, calendar_feeds, campaigns, communications, connectors, contacts,
+    deadlines, digests, directory, documents, field_guard, gdpr, identity, limits, matters,
+    registers, retention, roles, subject_rights, telemetry,
+};
+use crate::app::AppState;
+use crate::error::Error;
+
+pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// What a client can read. Each field says who may read it where not everyone signed in may;
+/// lists are Relay connections.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
+pub struct QueryRoot(
+    NodeQueries,
+    identity::AuthQueries,
+    contacts::ContactQueries,
+    matters::MatterQueries,
+    communications::CommunicationQueries,
+    deadlines::DeadlineQueries,
+    documents::DocumentQueries,
+    directory::DirectoryQueries,
+    campaigns::CampaignQueries,
+    roles::RoleQueries,
+    access_log::AccessLogQueries,
+    registers::RegisterQueries,
+    gdpr::GdprQueries,
+    retention::RetentionQueries,
+    subject_rights::SubjectRightsQueries,
+    connectors::ConnectorQueries,
+    calendar_feeds::CalendarFeedQueries,
+    digests::DailyDigestQueries,
+    billing::BillingQueries,
+);
+
+/// What a client can change. Each field says who may call it where not everyone signed in
+/// may; bad input gets a typed error naming the field (`extensions.code`, `extensions.field`)
+/// and changes nothing.
+#[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
+pub struct MutationRoot(
+    identity::AuthMutations,
+    contacts::ContactMutations,
+    matters::MatterMutations,
+    communications::CommunicationMutations,
+    deadlines::DeadlineMutations,
+    directory::DirectoryMutations,
+    campaigns::CampaignMutations,
+    roles::RoleMutations,
+    registers::RegisterMutations,
+    gdpr::GdprMutations,
+    retention::RetentionMutations,
+    subject_rights::SubjectRightsMutations,
+    connectors::ConnectorMutations,
+    calendar_feeds::CalendarFeedMutations,
+    digests::DailyDigestMutations,
+    billing::BillingMutations,
+);
+
+/// The schema without per-process data: enough to print the SDL.
+fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+}
+
+/// The served schema: the process's state, and the limits every query must keep within;
+/// `traced` adds the spans of the GraphQL phases (only when traces are exported).
+pub fn build_schema(state: AppState, limits: &limits::Limits, traced: bool) -> AppSchema {
+    let mut builder = limits::apply(builder(), limits).extension(field_guard::Authorization);
+    if traced {
+        builder = builder.extension(telemetry::Spans);
+    }
+    builder.data(state).finish()
+}
+
+/// The SDL that `schema.graphql` must equal.
+pub fn sdl() -> String {
+    builder().finish().sdl()
+}
+
+/// Who sent a request: the principal its credentials stand for (none before logging in),
+/// and from where.
+pub struct Caller {
+    pub principal: Option<crate::identity::Principal>,
+    pub client: field_guard::ClientInfo,
+}
+
+/// Runs one request with a fresh DataLoader whose batches run on the request's own task.
+///
+/// A batch is flushed only when the request has stalled: every resolver that can run has run
+/// and is waiting for data. So each query level collects all its keys before one statement
+/// loads them, and a nested query costs one statement per relation level however many rows
+/// it returns, on a slow or busy machine too (a timer-based flush would split batches).
+pub async fn execute(
+    schema: &AppSchema,
+    state: &AppState,
+    request: Request,
+    caller: Caller,
+) -> Response {
+    let grant = match &caller.principal {
+        Some(principal) => match state.roles.grant(&principal.role).await {
+            Ok(grant) => grant,
+            Err(e) => {
+                return Response::from_errors(vec![e
+                    .extend()
+                    .into_server_error(Default::default())])
+            }
+        },
+        None => Arc::new(crate::access_policy::RoleGrant::anonymous()),
+    };
+    let access = Arc::new(field_guard::RequestAccess::new(
+        state.db.clone(),
+        caller.principal,
+        grant,
+        caller.client,
+    ));
+    let queue = BatchQueue::default();
+    let spawn_into = queue.clone();
+    let loader = DataLoader::new(DbLoader::new(state.db.clone()), move |batch| {
+        spawn_into.push(batch);
+    })
+    .delay(Duration::ZERO);
+    let operation_name = request.operation_name.clone();
+    let execution = std::pin::pin!(schema.execute(request.data(loader).data(access.clone())));
+    let response = UntilStalled {
+        execution,
+        queue,
+        running: FuturesUnordered::new(),
+    }
+    .await;
+    log_access(state, &access, operation_name, response).await
+}
+
+/// Appends the request's access-log entries and releases the response only once they are
+/// durable. If they cannot be written, the response is withheld: no personal data leaves
+/// without its log entry.
+async fn log_access(
+    state: &AppState,
+    access: &field_guard::RequestAccess,
+    operation_name: Option<String>,
+    response: Response,
+) -> Response {
+    let Some(log) = &state.access_log else {
+        return response;
+    };
+    let entries = access.entries(operation_name);
+    if entries.is_empty() {
+        return response;
+    }
+    match log.append(entries).await {
+        Ok(()) => response,
+        Err(e) => {
+            tracing::error!(error = %e, "access log write failed; response withheld");
+            let error = Error::Unavailable(
+                "the access could not be logged, so nothing is returned; try again".to_owned(),
+            );
+            Response::from_errors(vec![error.extend().into_server_error(Default::default())])
+        }
+    }
+}
+
+/// DataLoader batches waiting to run.
+#[derive(Clone, Default)]
+struct BatchQueue(Arc<Mutex<Vec<BoxFuture<'static, ()>>>>);
+
+impl BatchQueue {
+    fn push(&self, batch: BoxFuture<'static, ()>) {
+        self.lock().push(batch);
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<BoxFuture<'static, ()>>> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Polls the request until it stalls, then runs the batches it queued, one wave at a time.
+struct UntilStalled<F> {
+    execution: F,
+    queue: BatchQueue,
+    running: FuturesUnordered<BoxFuture<'static, ()>>,
+}
+
+/// Re-polls a request that keeps asking to run at most this often before letting other
+/// tasks have the thread; the request then continues on its next turn.
+const MAX_POLLS_PER_TURN: usize = 4096;
+
+/// A waker that notes it was woken, so we know the request asked to run again.
+struct NotingWaker {
+    woken: AtomicBool,
+    inner: Waker,
+}
+
+impl Wake for NotingWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.woken.store(true, Ordering::SeqCst);
+        self.inner.wake_by_ref();
+    }
+}
+
+impl<F: Future<Output = Response> + Unpin> Future for UntilStalled<F> {
+    type Output = Response;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut TaskContext<'_>) -> Poll<Response> {
+        let noting = Arc::new(NotingWaker {
+            woken: AtomicBool::new(false),
+            inner: cx.waker().clone(),
+        });
+        let waker = Waker::from(noting.clone());
+        for _ in 0..MAX_POLLS_PER_TURN {
+            noting.woken.store(false, Ordering::SeqCst);
+            if let Poll::Ready(response) =
+                Pin::new(&mut self.execution).poll(&mut TaskContext::from_waker(&waker))
+            {
+                return Poll::Ready(response);
+            }
+            if noting.woken.load(Ordering::SeqCst) {
+                continue;
+            }
+            // Stalled. Loads in flight finish before new ones start, so the keys a level
+            // asks for never split between batches, whichever load happens to end first.
+            let mut finished = false;
+            while let Poll::Ready(Some(())) = self.running.poll_next_unpin(cx) {
+                finished = true;
+            }
+            if finished {
+                continue; // their results let resolvers go on
+            }
+            if !self.running.is_empty() {
+                return Poll::Pending;
+            }
+            let queued: Vec<_> = self.queue.lock().drain(..).collect();
+            if queued.is_empty() {
+                return Poll::Pending;
+            }
+            self.running.extend(queued);
+        }
+        cx.waker().wake_by_ref();
+        Poll::Pending
+    }
+}
