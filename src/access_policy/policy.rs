@@ -192,6 +192,9 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("TimeEntryPayload", &["timeEntry"]),
     ("InvoicePayload", &["invoice"]),
     ("RecordPaymentPayload", &["invoice", "payment"]),
+    ("ImportFatturaPaPayload", &["invoices"]),
+    ("ImportedInvoice", &["invoice", "created", "clientCreated"]),
+    ("InvoiceExternalId", &["source", "externalId", "createdAt"]),
     (
         "UnbilledTime",
         &["matter", "user", "entries", "minutes", "amountCents"],
@@ -758,7 +761,7 @@ const RULES: &[TypeRules] = &[
             personal(ADMIN.with(DPO), &["syncReviewItems"]),
             // Billing (issue 16): need-to-know by row, as matters.
             plain(CASEWORK, &["timeEntries", "invoices"]),
-            personal(CASEWORK, &["ledesExport", "fatturaPa"]),
+            personal(CASEWORK, &["ledesExport", "fatturaPa", "matterLedesExport"]),
         ],
     },
     TypeRules {
@@ -827,6 +830,7 @@ const RULES: &[TypeRules] = &[
             personal(INVOICE_MAKERS, &["createInvoice"]),
             personal(INVOICE_ADMIN, &["issueInvoice"]),
             plain(INVOICE_ADMIN, &["recordPayment", "cancelInvoice"]),
+            personal(INVOICE_ADMIN, &["importFatturaPa"]),
             plain(
                 CAMPAIGNS,
                 &[
@@ -1943,6 +1947,7 @@ const RULES: &[TypeRules] = &[
                     "cancelledAt",
                     "createdAt",
                     "updatedAt",
+                    "externalIds",
                 ],
             ),
             personal(
@@ -2049,6 +2054,10 @@ const RULES: &[TypeRules] = &[
             ),
             personal(INVOICE_MAKERS, &["recipientPec", "notes"]),
         ],
+    },
+    TypeRules {
+        type_name: "ImportFatturaPaInput",
+        groups: &[personal(INVOICE_ADMIN, &["xml", "p7mBase64"])],
     },
 ];
 

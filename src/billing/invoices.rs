@@ -9,7 +9,9 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 
 use super::{money, Scope, TimeEntryRow};
-use crate::db::schema::{invoice_lines, invoice_matters, invoice_payments, invoices, time_entries};
+use crate::db::schema::{
+    invoice_external_ids, invoice_lines, invoice_matters, invoice_payments, invoices, time_entries,
+};
 use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
@@ -160,6 +162,16 @@ pub struct InvoiceLineRow {
 }
 
 const LINE_COLUMNS: usize = 13;
+
+/// An invoice's identifier in another system (a FatturaPA import's natural key, ...).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = invoice_external_ids)]
+pub struct InvoiceExternalIdRow {
+    pub source: String,
+    pub external_id: String,
+    pub invoice_id: String,
+    pub created_at: NaiveDateTime,
+}
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invoice_payments, treat_none_as_default_value = false)]
@@ -656,6 +668,23 @@ pub fn lines_of(
         .order_by((invoice_lines::invoice_id, invoice_lines::position))
         .select(InvoiceLineRow::as_select())
         .load::<InvoiceLineRow>(conn)?;
+    Ok(group_by_key(rows, |r| r.invoice_id.clone()))
+}
+
+/// External IDs per invoice, by source system.
+pub fn external_ids_of(
+    conn: &mut AnyConnection,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<InvoiceExternalIdRow>>> {
+    let rows = invoice_external_ids::table
+        .filter(invoice_external_ids::invoice_id.eq_any(ids))
+        .order_by((
+            invoice_external_ids::invoice_id,
+            invoice_external_ids::source,
+            invoice_external_ids::external_id,
+        ))
+        .select(InvoiceExternalIdRow::as_select())
+        .load::<InvoiceExternalIdRow>(conn)?;
     Ok(group_by_key(rows, |r| r.invoice_id.clone()))
 }
 

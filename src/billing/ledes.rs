@@ -107,8 +107,23 @@ pub fn date(d: NaiveDate) -> String {
     d.format("%Y%m%d").to_string()
 }
 
+/// The first two lines of every LEDES 1998B file: the format and the field names.
+fn header() -> String {
+    let mut out = String::from("LEDES1998B[]\n");
+    out.push_str(&FIELDS.join("|"));
+    out.push_str("[]\n");
+    out
+}
+
 /// The export's text.
 pub fn render(x: &LedesInvoice<'_>) -> Result<String> {
+    let mut out = header();
+    out.push_str(&rows(x)?);
+    Ok(out)
+}
+
+/// One invoice's lines; its INVOICE_TOTAL is the sum of the lines given.
+fn rows(x: &LedesInvoice<'_>) -> Result<String> {
     let inv = x.invoice;
     let (Some(number), Some(issued)) = (inv.display_number(), inv.issue_date) else {
         return Err(Error::Conflict {
@@ -129,9 +144,7 @@ pub fn render(x: &LedesInvoice<'_>) -> Result<String> {
         .notes
         .clone()
         .unwrap_or_else(|| "Professional services".to_owned());
-    let mut out = String::from("LEDES1998B[]\n");
-    out.push_str(&FIELDS.join("|"));
-    out.push_str("[]\n");
+    let mut out = String::new();
     for line in x.lines {
         let keeper = line
             .user_id
@@ -177,6 +190,88 @@ pub fn render(x: &LedesInvoice<'_>) -> Result<String> {
     Ok(out)
 }
 
+/// The matter references and timekeepers the lines name.
+type Names = (HashMap<String, String>, HashMap<String, Timekeeper>);
+
+fn names(conn: &mut AnyConnection, lines: &[InvoiceLineRow]) -> Result<Names> {
+    let matter_ids: Vec<String> = lines.iter().filter_map(|l| l.matter_id.clone()).collect();
+    let matter_refs = crate::matters::get_many(conn, &matter_ids)?
+        .into_iter()
+        .map(|(id, m)| (id, m.reference))
+        .collect();
+    let user_ids: Vec<String> = lines.iter().filter_map(|l| l.user_id.clone()).collect();
+    let timekeepers = crate::directory::users_by_id(conn, &user_ids)?
+        .into_iter()
+        .map(|(id, u)| (id, Timekeeper::of(&u)))
+        .collect();
+    Ok((matter_refs, timekeepers))
+}
+
+/// A matter's billed time as one LEDES 1998B file: the matter's lines on each of its issued
+/// (or paid) invoices, oldest invoice first, each invoice's INVOICE_TOTAL the sum of its
+/// lines in the file. Also returns the clients invoiced (for the access log). A matter with
+/// nothing on an issued invoice is a conflict.
+pub fn export_matter(
+    conn: &mut AnyConnection,
+    matter_id: &str,
+    law_firm_id: &str,
+) -> Result<(String, Vec<String>)> {
+    use crate::db::schema::{invoice_matters, invoices as invoice_table};
+    use diesel::prelude::*;
+    let ids: Vec<String> = invoice_matters::table
+        .inner_join(invoice_table::table)
+        .filter(invoice_matters::matter_id.eq(matter_id))
+        .filter(
+            invoice_table::status
+                .eq_any([InvoiceStatus::Issued.as_str(), InvoiceStatus::Paid.as_str()]),
+        )
+        .order_by((
+            invoice_table::issue_date.asc(),
+            invoice_table::fiscal_year.asc(),
+            invoice_table::number.asc(),
+            invoice_table::id.asc(),
+        ))
+        .select(invoice_table::id)
+        .load(conn)?;
+    let mut invoices_by_id = invoices::get_many(conn, &ids)?;
+    let mut lines_by_invoice = invoices::lines_of(conn, &ids)?;
+    for lines in lines_by_invoice.values_mut() {
+        lines.retain(|l| l.matter_id.as_deref() == Some(matter_id));
+    }
+    let all_lines: Vec<InvoiceLineRow> = lines_by_invoice.values().flatten().cloned().collect();
+    let (matter_refs, timekeepers) = names(conn, &all_lines)?;
+    let mut out = header();
+    let mut clients = Vec::new();
+    let mut any = false;
+    for id in &ids {
+        let (Some(invoice), Some(lines)) = (invoices_by_id.remove(id), lines_by_invoice.remove(id))
+        else {
+            continue;
+        };
+        if lines.is_empty() {
+            continue;
+        }
+        any = true;
+        out.push_str(&rows(&LedesInvoice {
+            invoice: &invoice,
+            lines: &lines,
+            matter_refs: &matter_refs,
+            timekeepers: &timekeepers,
+            law_firm_id,
+        })?);
+        clients.extend(invoice.client_contact_id.clone());
+    }
+    if !any {
+        return Err(Error::Conflict {
+            field: Some("matterId".to_owned()),
+            message: "no time of this matter is on an issued invoice yet".to_owned(),
+        });
+    }
+    clients.sort();
+    clients.dedup();
+    Ok((out, clients))
+}
+
 /// Reads an invoice's lines, matters and timekeepers and renders its LEDES export.
 pub fn export(conn: &mut AnyConnection, invoice_id: &str, law_firm_id: &str) -> Result<String> {
     let invoice = invoices::get(conn, invoice_id)?;
@@ -189,16 +284,7 @@ pub fn export(conn: &mut AnyConnection, invoice_id: &str, law_firm_id: &str) -> 
     let lines = invoices::lines_of(conn, std::slice::from_ref(&invoice.id))?
         .remove(&invoice.id)
         .unwrap_or_default();
-    let matter_ids: Vec<String> = lines.iter().filter_map(|l| l.matter_id.clone()).collect();
-    let matter_refs = crate::matters::get_many(conn, &matter_ids)?
-        .into_iter()
-        .map(|(id, m)| (id, m.reference))
-        .collect();
-    let user_ids: Vec<String> = lines.iter().filter_map(|l| l.user_id.clone()).collect();
-    let timekeepers = crate::directory::users_by_id(conn, &user_ids)?
-        .into_iter()
-        .map(|(id, u)| (id, Timekeeper::of(&u)))
-        .collect();
+    let (matter_refs, timekeepers) = names(conn, &lines)?;
     render(&LedesInvoice {
         invoice: &invoice,
         lines: &lines,

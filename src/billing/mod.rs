@@ -5,6 +5,7 @@
 //! of the matters they are on (and the time they recorded themselves).
 
 pub mod fatturapa;
+pub mod fatturapa_import;
 pub mod firm;
 pub mod invoices;
 pub mod ledes;

@@ -1207,3 +1207,15 @@ diesel::allow_tables_to_appear_in_same_query!(invoice_payments, matter_parties);
 diesel::allow_tables_to_appear_in_same_query!(invoice_payments, users);
 diesel::allow_tables_to_appear_in_same_query!(invoice_payments, contacts);
 diesel::allow_tables_to_appear_in_same_query!(invoice_payments, team_members);
+
+diesel::table! {
+    invoice_external_ids (source, external_id) {
+        source -> Text,
+        external_id -> Text,
+        invoice_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(invoice_external_ids -> invoices (invoice_id));
+diesel::allow_tables_to_appear_in_same_query!(invoice_external_ids, invoices);

@@ -1,6 +1,6 @@
 //! Time entries and invoices in the GraphQL API (issue 16).
 
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::billing::invoices::{
@@ -8,8 +8,8 @@ use crate::billing::invoices::{
     InvoiceStatus, IssueInvoiceInput, PaymentMethod, PaymentRow, RecordPaymentInput,
 };
 use crate::billing::{
-    self, CreateTimeEntryInput, Scope, TimeEntryFilter, TimeEntryQuery, TimeEntryRow,
-    UpdateTimeEntryInput,
+    self, fatturapa_import, CreateTimeEntryInput, Scope, TimeEntryFilter, TimeEntryQuery,
+    TimeEntryRow, UpdateTimeEntryInput,
 };
 use crate::error::{Error, GraphqlResult};
 use crate::graphql::contacts::Contact;
@@ -417,6 +417,26 @@ impl Invoice {
         self.0.notes.as_deref()
     }
 
+    /// The invoice's identifiers in other systems, one per source system and record (e.g.
+    /// source `fatturapa`, the seller's partita IVA, year and number of an imported
+    /// e-invoice); empty for an invoice made here and never exported elsewhere.
+    async fn external_ids(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Vec<InvoiceExternalId>> {
+        Ok(loader(ctx)
+            .load_one(ExternalIdsOfInvoice(self.0.id.clone()))
+            .await?
+            .unwrap_or_default()
+            .into_iter()
+            .map(|r| InvoiceExternalId {
+                source: r.source,
+                external_id: r.external_id,
+                created_at: r.created_at.and_utc(),
+            })
+            .collect())
+    }
+
     /// When it was paid in full (UTC, ISO 8601).
     async fn paid_at(&self) -> Option<DateTime<Utc>> {
         self.0.paid_at.map(|t| t.and_utc())
@@ -542,6 +562,50 @@ impl InvoicePayment {
 pub struct TimeEntryPayload {
     /// The time entry as saved.
     pub time_entry: TimeEntry,
+}
+
+/// An invoice's identifier in another system.
+#[derive(SimpleObject)]
+pub struct InvoiceExternalId {
+    /// The system, e.g. `fatturapa` for an imported e-invoice.
+    pub source: String,
+    /// The invoice's identifier there (for `fatturapa`: `IT` and the seller's partita IVA,
+    /// the year and the number as printed, e.g. `IT01234567897/2026/FE-12`).
+    pub external_id: String,
+    /// When it was recorded (UTC, ISO 8601).
+    pub created_at: DateTime<Utc>,
+}
+
+/// A FatturaPA document to import, for `importFatturaPa`: exactly one of `xml` and
+/// `p7mBase64`.
+#[derive(Debug, Clone, InputObject)]
+pub struct ImportFatturaPaInput {
+    /// The document as plain XML (FPR12 or FPA12, schema 1.2.x).
+    pub xml: Option<String>,
+    /// A signed CAdES envelope (`.p7m`, DER) in base64; the signed XML inside is imported
+    /// (the signature itself is not verified; BER envelopes with indefinite lengths and
+    /// detached signatures are refused).
+    #[graphql(name = "p7mBase64")]
+    pub p7m_base64: Option<String>,
+}
+
+/// One invoice of an imported document.
+#[derive(SimpleObject)]
+pub struct ImportedInvoice {
+    /// The invoice, as imported now or before.
+    pub invoice: Invoice,
+    /// False when the invoice was there already: importing it again changed nothing.
+    pub created: bool,
+    /// Whether the import created the client contact (else it was matched by partita IVA or
+    /// codice fiscale).
+    pub client_created: bool,
+}
+
+/// The answer to `importFatturaPa`.
+#[derive(SimpleObject)]
+pub struct ImportFatturaPaPayload {
+    /// Each invoice of the document (FatturaElettronicaBody), in order.
+    pub invoices: Vec<ImportedInvoice>,
 }
 
 /// The answer to the invoice mutations.
@@ -671,6 +735,24 @@ impl BillingQueries {
         note_client_read(ctx, &key).await?;
         Ok(Some(text))
     }
+    /// A matter's billed time as LEDES 1998B text: its lines on every issued or paid invoice,
+    /// oldest invoice first, each with that invoice's number, date and total of its lines.
+    async fn matter_ledes_export(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The `Matter`.")] matter_id: ID,
+    ) -> async_graphql::Result<Option<String>> {
+        rows::require_visible(ctx, NodeType::Matter, &matter_id, "matterId").await?;
+        let key = ids::decode(NodeType::Matter, &matter_id, "matterId").gql()?;
+        let firm_id = state(ctx).firm.ledes_firm_id().to_owned();
+        let (text, clients) = read(ctx, move |c| {
+            billing::ledes::export_matter(c, &key, &firm_id)
+        })
+        .await?;
+        note_read_subjects(ctx, clients.iter().map(String::as_str));
+        Ok(Some(text))
+    }
+
     /// An issued invoice as FatturaPA XML (FPR12 1.2.3): TD01 for an invoice, TD06 for a
     /// parcella, the firm from the `[firm]` configuration as CedentePrestatore.
     async fn fattura_pa(
@@ -817,6 +899,74 @@ impl BillingMutations {
         Ok(Some(RecordPaymentPayload {
             invoice: Invoice(row),
             payment: InvoicePayment(payment),
+        }))
+    }
+
+    /// Imports the firm's issued e-invoices from a FatturaPA document (TD01 and TD06): each
+    /// becomes an issued invoice with its lines, cassa, VAT, withholding and totals as the
+    /// document states them; the CessionarioCommittente is linked to the contact with their
+    /// partita IVA or codice fiscale, or becomes a client contact (source: the import; basis:
+    /// contract). The same document imported again changes nothing. A bad document is
+    /// refused naming its element (`BAD_USER_INPUT`), and nothing of it is imported.
+    async fn import_fattura_pa(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The document, as XML or as a signed `.p7m` envelope.")]
+        input: ImportFatturaPaInput,
+    ) -> async_graphql::Result<Option<ImportFatturaPaPayload>> {
+        let (field, xml) = match (input.xml, input.p7m_base64) {
+            (Some(xml), None) => ("input.xml", xml),
+            (None, Some(p7m)) => (
+                "input.p7mBase64",
+                fatturapa_import::unwrap_p7m("input.p7mBase64", p7m.as_bytes()).gql()?,
+            ),
+            _ => {
+                return Err(Error::invalid(
+                    "input",
+                    "give exactly one of xml and p7mBase64",
+                ))
+                .gql()
+            }
+        };
+        let firm = state(ctx).firm.clone();
+        let contact_rules = state(ctx).contact_rules.clone();
+        let basis_rules = state(ctx).gdpr.rules.clone();
+        let hasher = state(ctx).gdpr.hasher.clone();
+        let actor = crate::graphql::gdpr::actor(ctx);
+        let imported = write_about(
+            ctx,
+            move |c| {
+                fatturapa_import::import(
+                    c,
+                    field,
+                    &xml,
+                    &fatturapa_import::ImportRules {
+                        firm: &firm,
+                        contact_rules: &contact_rules,
+                        basis_rules: &basis_rules,
+                        actor: &actor,
+                        hasher: &hasher,
+                    },
+                )
+            },
+            |imported| {
+                imported
+                    .iter()
+                    .filter(|i| i.created)
+                    .map(|i| i.client_id.clone())
+                    .collect()
+            },
+        )
+        .await?;
+        Ok(Some(ImportFatturaPaPayload {
+            invoices: imported
+                .into_iter()
+                .map(|i| ImportedInvoice {
+                    invoice: Invoice(i.invoice),
+                    created: i.created,
+                    client_created: i.client_created,
+                })
+                .collect(),
         }))
     }
 

@@ -96,6 +96,7 @@ relation!(InvoiceById => InvoiceRow, billing_invoices::get_many);
 relation!(LinesOfInvoice => Vec<InvoiceLineRow>, billing_invoices::lines_of);
 relation!(PaymentsOfInvoice => Vec<PaymentRow>, billing_invoices::payments_of);
 relation!(MattersOfInvoice => Vec<String>, billing_invoices::matters_of);
+relation!(ExternalIdsOfInvoice => Vec<billing_invoices::InvoiceExternalIdRow>, billing_invoices::external_ids_of);
 relation!(UserAssigneesOf => Vec<String>, deadlines::user_assignees_of);
 relation!(TeamAssigneesOf => Vec<String>, deadlines::team_assignees_of);
 relation!(RemindersOf => Vec<i32>, deadlines::reminders_of);

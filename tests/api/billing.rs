@@ -716,6 +716,126 @@ async fn fatturapa_of_an_issued_invoice_passes_the_official_schema(backend: Back
     );
 }
 
+async fn a_matters_ledes_export_holds_its_lines_of_every_issued_invoice(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let f = firm(&app).await;
+    let other = create_matter(&app, "2026/0101", &f.client, json!({})).await;
+    let keeper = json!({ "userId": f.lawyer });
+    add_entry(
+        &app,
+        None,
+        entry(&f.matter, "2026-03-02", 90, "Drafting", keeper.clone()),
+    )
+    .await;
+    add_entry(
+        &app,
+        None,
+        entry(&other, "2026-03-03", 60, "Other matter", keeper.clone()),
+    )
+    .await;
+    let nothing = app
+        .error(
+            "query($m: ID!) { matterLedesExport(matterId: $m) }",
+            json!({ "m": f.matter }),
+        )
+        .await;
+    assert_eq!(nothing["extensions"]["code"], "CONFLICT", "{nothing:#}");
+    let first = create_invoice(&app, json!({ "matterIds": [f.matter, other] })).await;
+    issue(&app, first["id"].as_str().expect("id"), "2026-03-31").await;
+    add_entry(
+        &app,
+        None,
+        entry(
+            &f.matter,
+            "2026-04-02",
+            30,
+            "Hearing | notes",
+            json!({ "userId": f.lawyer, "rateCents": 30000 }),
+        ),
+    )
+    .await;
+    let second = create_invoice(&app, json!({ "matterIds": [f.matter] })).await;
+    issue(&app, second["id"].as_str().expect("id"), "2026-04-30").await;
+    // A draft is not exported.
+    add_entry(
+        &app,
+        None,
+        entry(&f.matter, "2026-05-04", 15, "Draft time", keeper),
+    )
+    .await;
+    create_invoice(&app, json!({ "matterIds": [f.matter] })).await;
+
+    let text = app
+        .data(
+            "query($m: ID!) { matterLedesExport(matterId: $m) }",
+            json!({ "m": f.matter }),
+        )
+        .await["matterLedesExport"]
+        .as_str()
+        .expect("text")
+        .to_owned();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines[0], "LEDES1998B[]");
+    assert!(
+        lines[1].starts_with("INVOICE_DATE|INVOICE_NUMBER|"),
+        "{text}"
+    );
+    assert_eq!(
+        lines.len(),
+        4,
+        "two lines of the matter, none of the other: {text}"
+    );
+    let rows: Vec<Vec<&str>> = lines[2..]
+        .iter()
+        .map(|l| {
+            assert!(l.ends_with("[]") && l.matches("[]").count() == 1, "{l}");
+            l.trim_end_matches("[]").split('|').collect()
+        })
+        .collect();
+    for r in &rows {
+        assert_eq!(r.len(), 24, "{text}");
+        assert_eq!(r[3], "2026/0100", "only this matter's lines");
+    }
+    assert_eq!((rows[0][0], rows[0][1]), ("20260331", "1/2026"));
+    assert_eq!(
+        rows[0][4], "300.00",
+        "the invoice's total of the lines in the file"
+    );
+    assert_eq!(rows[0][12], "300.00");
+    assert_eq!((rows[1][0], rows[1][1]), ("20260430", "2/2026"));
+    assert_eq!(
+        (rows[1][4], rows[1][12], rows[1][20]),
+        ("150.00", "150.00", "300.00")
+    );
+    assert_eq!(rows[1][18], "Hearing / notes");
+    assert_eq!(rows[1][10], "0.50");
+
+    // Need-to-know: a lawyer not on the matter gets nothing.
+    let (_, outsider) = app.sign_in("avv.neri@studio.it", "lawyer").await;
+    let body = app
+        .gql_as(
+            &outsider,
+            "query($m: ID!) { matterLedesExport(matterId: $m) }",
+            json!({ "m": f.matter }),
+        )
+        .await;
+    assert!(body["data"]["matterLedesExport"].is_null(), "{body:#}");
+    assert!(body.get("errors").is_some(), "{body:#}");
+    // The lawyer on it may export it.
+    let body = app
+        .gql_as(
+            &f.lawyer_token,
+            "query($m: ID!) { matterLedesExport(matterId: $m) }",
+            json!({ "m": f.matter }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["matterLedesExport"].as_str(),
+        Some(text.as_str()),
+        "{body:#}"
+    );
+}
+
 on_both_backends!(
     time_is_invoiced_issued_paid_and_reported,
     bad_time_is_refused_with_field_paths,
@@ -723,4 +843,5 @@ on_both_backends!(
     cancelling_releases_the_time_and_ledes_exports_it,
     an_invoiced_client_is_held_against_erasure,
     fatturapa_of_an_issued_invoice_passes_the_official_schema,
+    a_matters_ledes_export_holds_its_lines_of_every_issued_invoice,
 );

@@ -27,6 +27,7 @@ mod documents;
 mod double_opt_in;
 mod dsar;
 mod erasure;
+mod fatturapa_import;
 mod gdpr;
 mod http;
 mod limits;

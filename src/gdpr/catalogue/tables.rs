@@ -562,6 +562,17 @@ pub const TABLES: &[TableRules] = &[
     )
     .matter(MatterRef::Column("matter_id"))
     .retention(Retention::Accounting),
+    // An invoice's identifiers in other systems: the seller (the firm) and the number.
+    table(
+        "invoice_external_ids",
+        &[
+            ("source", K),
+            ("external_id", K),
+            ("invoice_id", K),
+            ("created_at", K),
+        ],
+        &[],
+    ),
     table(
         "invoice_payments",
         &[
