@@ -742,7 +742,7 @@ impl BillingQueries {
         ctx: &Context<'_>,
         #[graphql(desc = "The `Matter`.")] matter_id: ID,
     ) -> async_graphql::Result<Option<String>> {
-        rows::require_visible(ctx, NodeType::Matter, &matter_id, "matterId").await?;
+        visibility::require_visible(ctx, NodeType::Matter, &matter_id, "matterId").await?;
         let key = ids::decode(NodeType::Matter, &matter_id, "matterId").gql()?;
         let firm_id = state(ctx).firm.ledes_firm_id().to_owned();
         let (text, clients) = read(ctx, move |c| {
