@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-use crate::dav_servers::venv;
+use crate::dav_servers::{stop_python_server, venv};
 
 /// A secret key localstripe accepts (any `sk_test_…`).
 pub const API_KEY: &str = "sk_test_lexgate_tests";
@@ -233,18 +233,6 @@ impl LocalStripe {
 
 impl Drop for LocalStripe {
     fn drop(&mut self) {
-        // Python servers may survive one TERM: wait a little, then KILL.
-        let _ = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(3);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        stop_python_server(&mut self.child);
     }
 }
