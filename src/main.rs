@@ -23,7 +23,7 @@ struct Cli {
     database_url: Option<String>,
     /// How log lines on standard error are written: text or json (default: text).
     #[arg(long, global = true, env = "LEXGATE_LOG_FORMAT", value_enum)]
-    log_format: Option<lexgate::config::LogFormat>,
+    log_format: Option<lexgate::telemetry::LogFormat>,
     /// Export traces to this OpenTelemetry collector's OTLP/HTTP base URL, e.g.
     /// http://collector:4318 (default: no traces).
     #[arg(long, global = true, env = "LEXGATE_OTLP_ENDPOINT")]
@@ -209,7 +209,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let mut settings = settings(&cli)?;
     // Held to the end of main: dropping it exports the last spans.
-    let _telemetry = lexgate::telemetry::init(&settings)?;
+    let _telemetry = lexgate::telemetry::init(settings.telemetry_outputs())?;
     match cli.command {
         Command::Serve(args) => {
             if let Some(bind) = args.bind {

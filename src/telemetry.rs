@@ -17,10 +17,32 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
 use tracing_subscriber::Layer;
 
-use crate::config::{LogFormat, Settings};
+use serde::Deserialize;
 
 /// The target of the spans exported as traces.
 pub const TRACE_TARGET: &str = "lexgate::trace";
+
+/// How log lines are written on standard error.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    #[default]
+    Text,
+    /// One JSON object per line, for log collectors.
+    Json,
+}
+
+/// Where logs and traces go: read from the settings by `config`.
+#[derive(Debug, Clone, Copy)]
+pub struct Outputs<'a> {
+    /// The log filter when `LEXGATE_LOG` is not set, e.g. `info`.
+    pub log: &'a str,
+    pub log_format: LogFormat,
+    /// The OTLP/HTTP collector traces are exported to; none: no traces.
+    pub otlp_endpoint: Option<&'a str>,
+    pub otlp_service_name: &'a str,
+}
 
 /// Keeps the trace exporter alive; dropping it sends the spans not yet exported.
 #[must_use = "traces stop being exported when this is dropped"]
@@ -38,15 +60,15 @@ impl Drop for Telemetry {
     }
 }
 
-/// Installs the global subscriber: logs filtered by `LEXGATE_LOG` (else `settings.log`) in
-/// `settings.log_format`, plus traces when `settings.otlp_endpoint` is set.
-pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
+/// Installs the global subscriber: logs filtered by `LEXGATE_LOG` (else `outputs.log`) in
+/// `outputs.log_format`, plus traces when `outputs.otlp_endpoint` is set.
+pub fn init(outputs: Outputs<'_>) -> anyhow::Result<Telemetry> {
     let filter =
-        EnvFilter::try_from_env("LEXGATE_LOG").unwrap_or_else(|_| EnvFilter::new(&settings.log));
+        EnvFilter::try_from_env("LEXGATE_LOG").unwrap_or_else(|_| EnvFilter::new(outputs.log));
     // Logs go to standard error, coloured only on a terminal: commands print their data on
     // standard output, so `lexgate dsar export > file.json` is valid JSON.
     let logs = tracing_subscriber::fmt::layer().with_writer(std::io::stderr);
-    let logs = match settings.log_format {
+    let logs = match outputs.log_format {
         LogFormat::Text => logs
             .with_target(false)
             .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
@@ -62,9 +84,9 @@ pub fn init(settings: &Settings) -> anyhow::Result<Telemetry> {
     };
     let logs = logs.with_filter(filter.and(filter_fn(|meta| meta.target() != TRACE_TARGET)));
 
-    let (traces, provider) = match &settings.otlp_endpoint {
+    let (traces, provider) = match outputs.otlp_endpoint {
         Some(endpoint) => {
-            let provider = tracer_provider(endpoint, &settings.otlp_service_name)?;
+            let provider = tracer_provider(endpoint, outputs.otlp_service_name)?;
             let layer = tracing_opentelemetry::layer()
                 .with_tracer(provider.tracer("lexgate"))
                 .with_filter(filter_fn(|meta| meta.target() == TRACE_TARGET));

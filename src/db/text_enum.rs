@@ -29,18 +29,3 @@ macro_rules! text_enum {
 }
 
 pub(crate) use text_enum;
-
-#[cfg(test)]
-mod tests {
-    use crate::deadlines::DeadlineKind;
-
-    /// JSON (stored campaign filters) and table columns spell values the same way.
-    #[test]
-    fn serde_names_are_the_stored_text() {
-        for kind in DeadlineKind::ALL {
-            let json = serde_json::to_string(kind).expect("serialises");
-            assert_eq!(json, format!("\"{}\"", kind.as_str()));
-            assert_eq!(DeadlineKind::from_db(kind.as_str()).ok(), Some(*kind));
-        }
-    }
-}

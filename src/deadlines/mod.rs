@@ -744,3 +744,18 @@ pub fn of_matters(
         r.matter_id.clone().unwrap_or_default()
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::DeadlineKind;
+
+    /// JSON (stored campaign filters) and table columns spell deadline kinds the same way.
+    #[test]
+    fn serde_names_are_the_stored_text() {
+        for kind in DeadlineKind::ALL {
+            let json = serde_json::to_string(kind).expect("serialises");
+            assert_eq!(json, format!("\"{}\"", kind.as_str()));
+            assert_eq!(DeadlineKind::from_db(kind.as_str()).ok(), Some(*kind));
+        }
+    }
+}

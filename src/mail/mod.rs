@@ -5,9 +5,11 @@
 //! claiming, sending, retrying and recording outcomes happen here, once.
 
 pub mod outbox;
+pub mod settings;
 pub mod smtp;
 pub mod worker;
 
 pub use outbox::{MessageKind, MessageStatus, NewMessage, OutboxRow};
+pub use settings::{MailSettings, Password, SmtpTls, SMTP_PASSWORD_ENV};
 pub use smtp::{Mailer, SendError};
 pub use worker::MailWorker;

@@ -9,7 +9,7 @@ use lettre::message::Mailbox;
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 
-use crate::config::{MailSettings, SmtpTls};
+use crate::mail::settings::{MailSettings, SmtpTls};
 
 /// How long one SMTP exchange may take: well within the outbox lease, so a message is never
 /// still being sent when another process may claim it.

@@ -10,9 +10,9 @@ use chrono::TimeDelta;
 
 use super::outbox::{self, MessageStatus};
 use super::smtp::{Mailer, SendError, SMTP_TIMEOUT};
-use crate::config::MailSettings;
 use crate::db::{AnyConnection, Database};
 use crate::error::Result;
+use crate::mail::settings::MailSettings;
 
 /// Messages claimed at once.
 const BATCH: i64 = 10;

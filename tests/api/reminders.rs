@@ -125,7 +125,7 @@ async fn a_down_smtp_server_is_retried_and_the_failure_shows(backend: Backend) {
     let refused = deadline(&app, "Memoria 183", &[&bounce], &[], &[180]).await;
     let settings = lexgate::config::Settings {
         database_url: app.database_url.clone(),
-        mail: lexgate::config::MailSettings {
+        mail: lexgate::mail::MailSettings {
             retry_seconds: 3,
             ..smtp.settings()
         },

@@ -57,14 +57,14 @@ impl SmtpServer {
     }
 
     /// The `[mail]` settings of a lexgate that sends through this server.
-    pub fn settings(&self) -> lexgate::config::MailSettings {
-        lexgate::config::MailSettings {
+    pub fn settings(&self) -> lexgate::mail::MailSettings {
+        lexgate::mail::MailSettings {
             smtp_host: Some("127.0.0.1".to_owned()),
             smtp_port: Some(self.port),
-            smtp_tls: lexgate::config::SmtpTls::None,
+            smtp_tls: lexgate::mail::SmtpTls::None,
             from: Some("Studio Legale Rossi <noreply@studiorossi.it>".to_owned()),
             retry_seconds: 1,
-            ..lexgate::config::MailSettings::default()
+            ..lexgate::mail::MailSettings::default()
         }
     }
 
