@@ -290,7 +290,7 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()>
         "cli:{}",
         std::env::var("USER").unwrap_or_else(|_| "unknown".to_owned())
     );
-    let summary = lexgate::gdpr::retention::run_logged(
+    let summary = lexgate::personal_data::retention::run_logged(
         &db,
         &hasher,
         dry_run,
@@ -301,7 +301,7 @@ async fn retention_run(settings: &Settings, dry_run: bool) -> anyhow::Result<()>
         }),
         settings
             .access_log
-            .then(|| lexgate::gdpr::retention::system_log("cli:retention")),
+            .then(|| lexgate::personal_data::retention::system_log("cli:retention")),
     )
     .await?;
     bar.finish();
@@ -336,7 +336,7 @@ async fn dsar_export(
     let export = db
         .run(move |c| {
             let hasher = lexgate::gdpr::KeyedHasher::load(c, gdpr_key.as_deref())?;
-            lexgate::gdpr::rights::export::subject_access_export(
+            lexgate::personal_data::export::subject_access_export(
                 c,
                 &hasher,
                 &key,
@@ -345,7 +345,7 @@ async fn dsar_export(
         })
         .await
         .with_context(|| format!("cannot export contact {contact}"))?;
-    let text = lexgate::gdpr::rights::export::to_text(&export)?;
+    let text = lexgate::personal_data::export::to_text(&export)?;
     let log = lexgate::audit::AccessLog::start(db);
     log.append(vec![lexgate::audit::AccessEntry {
         occurred_at: lexgate::db::now(),
@@ -467,7 +467,8 @@ async fn export_register(
     };
     let disabled = settings.disabled_contact_fields()?;
     let db = Database::connect(&settings.database_url, 1, false).await?;
-    let document = db.run(move |c| export(c, format, &disabled)).await?;
+    let fields = lexgate::contacts::OptionalContactField::statuses(&disabled);
+    let document = db.run(move |c| export(c, format, fields)).await?;
     write_output(output, &document)
 }
 

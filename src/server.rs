@@ -293,9 +293,9 @@ fn schedule_retention(state: &AppState, hours: u64) {
         let mut ticks = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
         loop {
             ticks.tick().await;
-            match crate::gdpr::retention::run_scheduled(&db, &hasher, logged).await {
+            match crate::personal_data::retention::run_scheduled(&db, &hasher, logged).await {
                 Ok(summary) => tracing::info!(?summary, "retention run"),
-                Err(e) if crate::gdpr::retention::is_already_running(&e) => {
+                Err(e) if crate::personal_data::retention::is_already_running(&e) => {
                     tracing::info!("retention run skipped: another process is running it")
                 }
                 Err(e) => tracing::error!(error = %e, "retention run failed"),

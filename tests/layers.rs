@@ -9,7 +9,7 @@
 //! form Rust spells them: `crate::graphql::x`, `$crate::graphql`, `use crate::{graphql, ...}`
 //! (nested groups too), and `super::` chains that climb to the crate root.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 /// The layers from the top; a module may import its own layer and those below it. `config`
@@ -313,6 +313,103 @@ fn violations(src: &Path) -> Vec<String> {
         }
     }
     found.into_iter().collect()
+}
+
+/// Which top-level modules each top-level module imports.
+fn module_graph(src: &Path) -> BTreeMap<String, BTreeSet<String>> {
+    let mut files = Vec::new();
+    rust_files(src, &mut files);
+    let modules: BTreeSet<String> = files
+        .iter()
+        .map(|file| module_of(file.strip_prefix(src).unwrap_or(file)).0)
+        .collect();
+    let mut graph: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let (top, module_path) = module_of(file.strip_prefix(src).unwrap_or(file));
+        let source = std::fs::read_to_string(file)
+            .unwrap_or_else(|e| panic!("cannot read {}: {e}", file.display()));
+        let imports = graph.entry(top.clone()).or_default();
+        for (name, _) in imported_top_modules(&code_only(&source), &module_path) {
+            if name != top && modules.contains(&name) {
+                imports.insert(name);
+            }
+        }
+    }
+    graph
+}
+
+/// A circle of imports among top-level modules, if there is one, as `a → b → ... → a`.
+fn find_circle(graph: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        graph: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|m| m == module) {
+            let mut circle = path[start..].to_vec();
+            circle.push(module.to_owned());
+            return Some(circle);
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in graph.get(module).into_iter().flatten() {
+            if let Some(circle) = visit(next, graph, path, done) {
+                return Some(circle);
+            }
+        }
+        path.pop();
+        done.insert(module.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    graph
+        .keys()
+        .find_map(|module| visit(module, graph, &mut Vec::new(), &mut done))
+}
+
+/// Within a layer too, the modules import each other one way only: no circle among the
+/// top-level modules (the GraphQL object types referring to each other all live in `graphql`).
+#[test]
+fn no_circle_among_modules() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let graph = module_graph(&src);
+    assert!(
+        graph.contains_key("contacts") && graph.contains_key("gdpr"),
+        "{graph:#?}"
+    );
+    if let Some(circle) = find_circle(&graph) {
+        panic!(
+            "these modules import each other in a circle: {}",
+            circle.join(" → ")
+        );
+    }
+}
+
+#[test]
+fn a_circle_is_found() {
+    let graph: BTreeMap<String, BTreeSet<String>> = [
+        ("contacts", vec!["gdpr", "db"]),
+        ("gdpr", vec!["audit"]),
+        ("audit", vec!["contacts"]),
+        ("db", vec![]),
+    ]
+    .into_iter()
+    .map(|(m, to)| (m.to_owned(), to.into_iter().map(str::to_owned).collect()))
+    .collect();
+    assert_eq!(
+        find_circle(&graph),
+        Some(
+            ["audit", "contacts", "gdpr", "audit"]
+                .map(str::to_owned)
+                .to_vec()
+        )
+    );
+    let mut acyclic = graph.clone();
+    acyclic.insert("audit".to_owned(), BTreeSet::new());
+    assert_eq!(find_circle(&acyclic), None);
 }
 
 #[test]

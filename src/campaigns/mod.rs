@@ -2,6 +2,7 @@
 //! them (consent, suppression) is the GDPR module's rule; here a campaign records its
 //! purpose and its audience filter.
 
+pub mod audience;
 pub mod sending;
 
 use std::collections::HashMap;

@@ -1,5 +1,5 @@
 //! Sending a campaign: the audience is computed when `send` runs, with every GDPR rule of
-//! `gdpr::audience` (grounds, consents and their double opt-in, objections, suppression,
+//! `campaigns::audience` (grounds, consents and their double opt-in, objections, suppression,
 //! restriction), never taken from a list computed earlier. Each recipient gets one message
 //! through the mail outbox, keyed `campaign:{campaign}:{contact}`, and a send record naming
 //! the basis it rested on.
@@ -17,11 +17,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{get, CampaignRow, CampaignStatus};
+use crate::campaigns::audience::{self, AudienceBasis};
 use crate::contacts::ContactRules;
 use crate::db::schema::{campaign_deliveries, campaigns, outbox_messages};
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
-use crate::gdpr::audience::{self, AudienceBasis};
 use crate::gdpr::unsubscribe::UnsubscribeLinks;
 use crate::gdpr::{purposes, GdprContext};
 use crate::listing::Page;

@@ -6,6 +6,7 @@ use async_graphql::{Enum, InputObject, ID};
 use diesel::dsl::{count, count_star};
 use diesel::prelude::*;
 
+use super::history;
 use super::model::{ContactKind, ContactRow};
 use super::service::{get, names_of};
 use crate::db::schema::{
@@ -15,7 +16,7 @@ use crate::db::schema::{
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result};
 use crate::gdpr::catalogue;
-use crate::gdpr::rights::{history, requests};
+use crate::gdpr::requests;
 use crate::ids::{self, NodeType};
 use crate::listing::group_by_key;
 

@@ -5,6 +5,7 @@
 use chrono::NaiveDate;
 
 use crate::error::Validator;
+use crate::gdpr::registers::export::OptionalFieldStatus;
 
 /// An optional personal field of a contact.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -37,6 +38,19 @@ impl OptionalContactField {
             OptionalContactField::PersonalInterests => "personal interests",
             OptionalContactField::FamilyDetails => "family details",
         }
+    }
+
+    /// Every optional field with whether it is collected, as the record of processing
+    /// (Art. 30) lists them.
+    pub fn statuses(disabled: &[OptionalContactField]) -> Vec<OptionalFieldStatus> {
+        Self::ALL
+            .into_iter()
+            .map(|f| OptionalFieldStatus {
+                field: f.name(),
+                description: f.description(),
+                collected: !disabled.contains(&f),
+            })
+            .collect()
     }
 
     pub fn parse(name: &str) -> Option<OptionalContactField> {

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
+use crate::contacts::history;
 use crate::db::schema::processing_grounds;
 use crate::db::schema::{
     affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
@@ -15,8 +16,7 @@ use crate::db::schema::{
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
-use crate::gdpr::rights::history;
-use crate::gdpr::rights::tombstones::{self, Identifiers};
+use crate::gdpr::tombstones::{self, Identifiers};
 use crate::gdpr::{grounds, provenance, Actor, BasisRules, KeyedHasher};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
@@ -937,7 +937,7 @@ pub fn unrestricted_matches(
 ) -> Result<Vec<(String, String, String)>> {
     Ok(query
         .boxed(rules)
-        .filter(crate::gdpr::rights::restriction::not_restricted())
+        .filter(crate::contacts::restriction::not_restricted())
         .order_by((contacts::sort_name.asc(), contacts::id.asc()))
         .select((contacts::id, contacts::kind, contacts::category))
         .load(conn)?)

@@ -3,19 +3,19 @@
 //! assessments bases rely on, and who may receive a campaign.
 
 pub mod assessments;
-pub mod audience;
 pub mod double_opt_in;
 pub mod grounds;
 pub mod keyed_hash;
 pub mod objections;
 pub mod provenance;
 pub mod purposes;
-pub mod retention;
-pub mod rights;
+pub mod requests;
 pub mod suppression;
+pub mod tombstones;
 pub mod unsubscribe;
 
 pub use keyed_hash::{HashDomain, KeyedHasher};
+pub use tombstones::is_erased;
 pub mod anonymized_export;
 pub mod catalogue;
 pub mod registers;

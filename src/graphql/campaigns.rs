@@ -3,13 +3,13 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use crate::campaigns::audience::AudienceBasis;
 use crate::campaigns::sending::{self, Delivery};
 use crate::campaigns::{
     self, CampaignFilter, CampaignRow, CampaignStatus, CreateCampaignInput, UpdateCampaignInput,
 };
 use crate::contacts::{self, ContactFilter, ContactQuery, TextSearchScope};
 use crate::error::GraphqlResult;
-use crate::gdpr::audience::AudienceBasis;
 use crate::gdpr::unsubscribe::UnsubscribeLinks;
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write, write_about};

@@ -4,12 +4,12 @@
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::campaigns::audience::{self, AudienceBasis, Recipient};
 use crate::error::GraphqlResult;
 use crate::gdpr::assessments::{
     self, AssessmentKind, AssessmentOutcome, AssessmentRow, CreateAssessmentInput,
     UpdateAssessmentInput,
 };
-use crate::gdpr::audience::{self, AudienceBasis, Recipient};
 use crate::gdpr::grounds::{
     self, ConsentMethod, ConsentRow, EndProcessingGroundInput, GroundRow, LegalBasis,
     RecordProcessingGroundInput, WithdrawConsentInput,

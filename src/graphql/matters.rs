@@ -20,8 +20,9 @@ use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::{
     self, CreateMatterInput, MatterEventRow, MatterFilter, MatterOrder, MatterQuery, MatterRow,
-    MatterStatus, MatterTeamMemberInput, PartyRole, TimelineEntry, UpdateMatterInput,
+    MatterStatus, MatterTeamMemberInput, PartyRole, UpdateMatterInput,
 };
+use crate::timeline::{self, TimelineEntry};
 
 /// An engagement of the firm for one or more clients.
 pub struct Matter(pub MatterRow);
@@ -346,8 +347,8 @@ impl Matter {
         paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move |c| matters::timeline(c, &count_id, nothing, documents).map(|t| t.1),
-            move |c, page| matters::timeline(c, &id, page, documents).map(|t| t.0),
+            move |c| timeline::of_matter(c, &count_id, nothing, documents).map(|t| t.1),
+            move |c, page| timeline::of_matter(c, &id, page, documents).map(|t| t.0),
         )
         .await
     }

@@ -106,7 +106,7 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             .await?
             .map(|r| Node::Assessment(r.into())),
         NodeType::SubjectRequest => read(ctx, move |c| {
-            crate::gdpr::rights::requests::get(c, &key)
+            crate::gdpr::requests::get(c, &key)
                 .map(Some)
                 .or_else(|e| match e {
                     Error::NotFound { .. } => Ok(None),

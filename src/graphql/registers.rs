@@ -372,7 +372,8 @@ impl RegisterQueries {
         #[graphql(desc = "The document's format.")] format: RegisterFormat,
     ) -> async_graphql::Result<Option<String>> {
         let disabled = state(ctx).contact_rules.disabled_fields.clone();
-        read(ctx, move |c| export::export(c, format, &disabled))
+        let fields = crate::contacts::OptionalContactField::statuses(&disabled);
+        read(ctx, move |c| export::export(c, format, fields))
             .await
             .map(Some)
     }

@@ -4,15 +4,15 @@ use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
 use crate::error::GraphqlResult;
-use crate::gdpr::retention::{
-    self, CreateRetentionPolicyInput, PurposeCategory, RetentionCategory, RetentionPolicyRow,
-    RetentionSummary, UpdateRetentionPolicyInput,
-};
 use crate::graphql::context::{loader, read, state};
 use crate::graphql::field_guard::access;
 use crate::graphql::gdpr::Purpose;
 use crate::graphql::loaders::PurposeById;
 use crate::ids::{self, NodeType};
+use crate::personal_data::retention::{
+    self, CreateRetentionPolicyInput, PurposeCategory, RetentionCategory, RetentionPolicyRow,
+    RetentionSummary, UpdateRetentionPolicyInput,
+};
 
 /// How long data of one category (and purpose) is kept.
 pub struct RetentionPolicy(pub RetentionPolicyRow);

@@ -4,17 +4,14 @@
 use async_graphql::{Context, Json, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::contacts::history::{self, ContactChangeRow};
+use crate::contacts::restriction::{self, LiftRestrictionInput, RestrictProcessingInput};
 use crate::error::GraphqlResult;
-use crate::gdpr::rights::erasure::{self, ErasureLogRow, ExecuteErasureInput};
-use crate::gdpr::rights::export;
-use crate::gdpr::rights::history::{self, ContactChangeRow};
-use crate::gdpr::rights::holds::{self, LegalHoldRow, PlaceLegalHoldInput, ReleaseLegalHoldInput};
-use crate::gdpr::rights::requests::{
+use crate::gdpr::requests::{
     self, CompleteSubjectRequestInput, CreateSubjectRequestInput, ExtendSubjectRequestInput,
     RefuseRequestInput, RequestChannel, RequestQuery, SubjectRequestFilter, SubjectRequestKind,
     SubjectRequestRow, SubjectRequestStatus, UpdateSubjectRequestInput, VerifySubjectIdentityInput,
 };
-use crate::gdpr::rights::restriction::{self, LiftRestrictionInput, RestrictProcessingInput};
 use crate::graphql::contacts::{Contact, ContactPayload};
 use crate::graphql::context::{loader, read, state, write, write_about};
 use crate::graphql::decode_id;
@@ -23,6 +20,9 @@ use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::visibility;
 use crate::ids::{self, NodeType};
+use crate::personal_data::erasure::{self, ErasureLogRow, ExecuteErasureInput};
+use crate::personal_data::export;
+use crate::personal_data::holds::{self, LegalHoldRow, PlaceLegalHoldInput, ReleaseLegalHoldInput};
 
 /// A request from a data subject exercising a right (Art. 15-21).
 pub struct SubjectRequest(pub SubjectRequestRow);

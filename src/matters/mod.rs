@@ -2,8 +2,6 @@
 
 mod model;
 mod service;
-mod timeline;
 
 pub use model::*;
 pub use service::*;
-pub use timeline::*;

@@ -33,7 +33,7 @@ pub struct Tombstones {
 
 impl ErasureRegister for Tombstones {
     fn is_erased(&self, conn: &mut AnyConnection, identities: &Identities) -> Result<bool> {
-        use crate::gdpr::rights::tombstones::{ExternalId, Identifiers};
+        use crate::gdpr::tombstones::{ExternalId, Identifiers};
         let ids = Identifiers {
             emails: identities.emails.clone(),
             phones: identities.phones.clone(),
@@ -43,6 +43,6 @@ impl ErasureRegister for Tombstones {
                 id: identities.external_id.clone(),
             }],
         };
-        crate::gdpr::rights::is_erased(conn, &self.hasher, &ids)
+        crate::gdpr::is_erased(conn, &self.hasher, &ids)
     }
 }

@@ -2,7 +2,7 @@
 //! a legal hold keeps exactly what the case file needs; tombstones and suppressions recognise
 //! the person later; the erasure log says what went and why the rest stayed.
 
-use lexgate::gdpr::rights::tombstones::{ExternalId, Identifiers};
+use lexgate::gdpr::tombstones::{ExternalId, Identifiers};
 use serde_json::{json, Value};
 
 use crate::fixtures::{
@@ -119,7 +119,7 @@ async fn is_erased(app: &TestApp, ids: Identifiers) -> bool {
     app.db
         .run(move |c| {
             let hasher = lexgate::gdpr::KeyedHasher::load(c, None)?;
-            lexgate::gdpr::rights::is_erased(c, &hasher, &ids)
+            lexgate::gdpr::is_erased(c, &hasher, &ids)
         })
         .await
         .expect("tombstones read")

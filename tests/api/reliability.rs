@@ -228,7 +228,7 @@ async fn retention_runs_in_one_process_at_a_time() {
         conn.transaction::<_, diesel::result::Error, _>(|c| {
             c.batch_execute(&format!(
                 "SELECT pg_advisory_xact_lock({})",
-                lexgate::gdpr::retention::RUN_LOCK
+                lexgate::personal_data::retention::RUN_LOCK
             ))?;
             held.send(()).expect("told");
             release.recv().expect("released");

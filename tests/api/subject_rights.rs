@@ -381,9 +381,9 @@ async fn restriction_is_visible_and_excludes_the_contact(backend: Backend) {
         .run(move |c| {
             use diesel::prelude::*;
             use lexgate::db::schema::contacts;
-            let restricted = lexgate::gdpr::rights::restricted_among(c, &ids)?;
+            let restricted = lexgate::contacts::restricted_among(c, &ids)?;
             let usable: Vec<String> = contacts::table
-                .filter(lexgate::gdpr::rights::not_restricted())
+                .filter(lexgate::contacts::not_restricted())
                 .select(contacts::id)
                 .load(c)?;
             Ok((restricted, usable))
@@ -405,7 +405,7 @@ async fn restriction_is_visible_and_excludes_the_contact(backend: Backend) {
     let check = key(&contact);
     let still = app
         .db
-        .run(move |c| lexgate::gdpr::rights::is_restricted(c, &check))
+        .run(move |c| lexgate::contacts::is_restricted(c, &check))
         .await
         .expect("read");
     assert!(!still);

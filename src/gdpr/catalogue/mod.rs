@@ -102,7 +102,7 @@ pub enum Merge {
     Keep,
 }
 
-/// The retention category a table's rows fall under (what `gdpr::retention` applies).
+/// The retention category a table's rows fall under (what `personal_data::retention` applies).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Retention {
     Undeclared,

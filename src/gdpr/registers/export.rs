@@ -8,7 +8,6 @@ use serde::Serialize;
 use super::activities::{
     self, Activity, DataCategoryKind, PersonalDataCategory, PurposeRef, Transfer,
 };
-use crate::contacts::OptionalContactField;
 use crate::db::{now, text_enum, AnyConnection};
 use crate::error::{Error, Result};
 
@@ -95,29 +94,17 @@ struct RegisterDocument<'a> {
 
 const TITLE: &str = "Record of processing activities (Art. 30 GDPR)";
 
-/// Every optional contact field, with whether it is collected.
-pub fn optional_fields(disabled: &[OptionalContactField]) -> Vec<OptionalFieldStatus> {
-    OptionalContactField::ALL
-        .into_iter()
-        .map(|f| OptionalFieldStatus {
-            field: f.name(),
-            description: f.description(),
-            collected: !disabled.contains(&f),
-        })
-        .collect()
-}
-
 /// The whole record in the format asked for.
 pub fn export(
     conn: &mut AnyConnection,
     format: RegisterFormat,
-    disabled: &[OptionalContactField],
+    optional_contact_fields: Vec<OptionalFieldStatus>,
 ) -> Result<String> {
     let activities = activities::all(conn)?;
     let document = RegisterDocument {
         title: TITLE,
         generated_at: now(),
-        optional_contact_fields: optional_fields(disabled),
+        optional_contact_fields,
         activities: activities.iter().map(ActivityDocument::from).collect(),
     };
     match format {

@@ -8,8 +8,6 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::holds::{self, ContactHolds};
-use super::requests::{self, SubjectRequestKind, SubjectRequestRow};
-use super::tombstones::{self, ExternalId, Identifiers};
 use crate::contacts::{self, ContactRow};
 use crate::db::schema::{
     contact_emails, contact_phones, contact_sources, contacts as contacts_table, erasure_log,
@@ -18,7 +16,9 @@ use crate::db::schema::{
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result};
 use crate::gdpr::catalogue;
+use crate::gdpr::requests::{self, SubjectRequestKind, SubjectRequestRow};
 use crate::gdpr::suppression::{self, SuppressionReason};
+use crate::gdpr::tombstones::{self, ExternalId, Identifiers};
 use crate::gdpr::KeyedHasher;
 use crate::ids::{self, NodeType};
 

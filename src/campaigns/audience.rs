@@ -8,12 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use diesel::prelude::*;
 
-use super::assessments::{AssessmentKind, AssessmentOutcome};
-use super::grounds::{business_marketing_allowed, LegalBasis};
-use super::purposes::{self, PurposeRow};
-use super::suppression::{self, SuppressionChannel};
-use super::GdprContext;
-use crate::campaigns::CampaignRow;
+use super::CampaignRow;
 use crate::contacts::{self, ContactQuery, ContactRules, TextSearchScope};
 use crate::db::schema::{
     affiliations, assessments, consents, contact_emails, matter_parties, objections,
@@ -21,6 +16,11 @@ use crate::db::schema::{
 };
 use crate::db::{text_enum, AnyConnection};
 use crate::error::Result;
+use crate::gdpr::assessments::{AssessmentKind, AssessmentOutcome};
+use crate::gdpr::grounds::{business_marketing_allowed, LegalBasis};
+use crate::gdpr::purposes::{self, PurposeRow};
+use crate::gdpr::suppression::{self, SuppressionChannel};
+use crate::gdpr::GdprContext;
 
 /// Contacts per round trip: well within SQLite's bound on query parameters.
 const CHUNK: usize = 2000;

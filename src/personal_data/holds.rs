@@ -87,7 +87,7 @@ pub fn place(
     let legal_basis = v.required("input.legalBasis", &input.legal_basis);
     if input
         .until
-        .is_some_and(|until| until < super::requests::today())
+        .is_some_and(|until| until < crate::gdpr::requests::today())
     {
         v.add("input.until", "a hold cannot end in the past");
     }

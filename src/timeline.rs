@@ -1,9 +1,9 @@
 //! A matter's history in time order: communications, deadlines, documents and recorded
-//! changes.
+//! changes. Its own module, above the matters, communications, deadlines and documents it
+//! reads, so none of them needs another.
 
 use diesel::prelude::*;
 
-use super::model::MatterEventRow;
 use crate::communications::{self, CommunicationQuery, CommunicationRow};
 use crate::db::schema::{deadlines, documents, matter_events};
 use crate::db::AnyConnection;
@@ -11,6 +11,7 @@ use crate::deadlines::DeadlineRow;
 use crate::documents::DocumentRow;
 use crate::error::Result;
 use crate::listing::{Page, SortDirection};
+use crate::matters::MatterEventRow;
 
 /// One entry of a matter's timeline.
 #[derive(Debug, Clone)]
@@ -39,7 +40,7 @@ impl TimelineEntry {
 /// Each source is read already ordered and cut at `offset + limit`, so a k-way merge of the
 /// four is exact for that window without loading the whole history. Documents (deleted ones
 /// too: they are part of the history) only `with_documents`: the caller's role may read them.
-pub fn timeline(
+pub fn of_matter(
     conn: &mut AnyConnection,
     matter_id: &str,
     page: Page,

@@ -15,13 +15,14 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde_json::{json, Map, Value};
 
-use super::{holds, requests};
+use super::holds;
 use crate::contacts;
 use crate::db::schema::{access_log, access_log_subject_sets, purposes, suppressions};
 use crate::db::AnyConnection;
 use crate::error::{Error, Result};
 use crate::gdpr::catalogue::live::{self, literal, naming, quoted, ValueType};
 use crate::gdpr::catalogue::{self, camel, Context, Export, TableRules};
+use crate::gdpr::requests;
 use crate::gdpr::{HashDomain, KeyedHasher};
 use crate::ids::{self, NodeType};
 use crate::validation::email_key;
@@ -323,7 +324,7 @@ pub fn subject_access_export(
         "recipients": data.get("recipients").cloned().unwrap_or(Value::Array(Vec::new())),
         "retention": {
             "contactCreatedAt": ts(contact.created_at),
-            "policies": crate::gdpr::retention::applying_to(conn, contact_id)?,
+            "policies": crate::personal_data::retention::applying_to(conn, contact_id)?,
             "holds": holds.reasons(),
         },
         "suppression": suppression_of(conn, hasher, &emails, &phones, &reader.purposes)?,

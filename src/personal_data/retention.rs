@@ -10,8 +10,7 @@ use chrono::{Months, NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::rights::erasure::{self, ErasureCause};
-use super::{purposes, KeyedHasher};
+use super::erasure::{self, ErasureCause};
 use crate::contacts;
 use crate::db::schema::{
     communication_participants, communications, contact_sources, contacts as contacts_table,
@@ -20,6 +19,7 @@ use crate::db::schema::{
 };
 use crate::db::{new_id, now, text_enum, AnyConnection};
 use crate::error::{Error, Result, Validator};
+use crate::gdpr::{purposes, KeyedHasher};
 use crate::ids::{self, NodeType};
 use crate::validation::{apply_change, non_blank};
 
@@ -496,7 +496,7 @@ fn last_spoken_to(
 fn unrestricted(conn: &mut AnyConnection, ids: &[String]) -> Result<BTreeSet<String>> {
     Ok(contacts_table::table
         .filter(contacts_table::id.eq_any(ids))
-        .filter(super::rights::not_restricted())
+        .filter(crate::contacts::not_restricted())
         .select(contacts_table::id)
         .load::<String>(conn)?
         .into_iter()
@@ -541,7 +541,7 @@ fn end_expired_grounds(
         policy.months, policy.name
     );
     summary.grounds_ended +=
-        i32::try_from(super::grounds::end_grounds(conn, &ids, &reason)?).unwrap_or(i32::MAX);
+        i32::try_from(crate::gdpr::grounds::end_grounds(conn, &ids, &reason)?).unwrap_or(i32::MAX);
     // A contact left without any basis may not be kept (Art. 6, 5(1)(e)).
     let affected: BTreeSet<String> = expired.into_iter().map(|(_, c)| c).collect();
     summary.changed_contacts.extend(affected.iter().cloned());
@@ -568,7 +568,7 @@ fn erase_inactive_prospects(
 ) -> Result<()> {
     let prospects: Vec<String> = contacts_table::table
         .filter(contacts_table::category.eq("prospect"))
-        .filter(super::rights::not_restricted())
+        .filter(crate::contacts::not_restricted())
         .select(contacts_table::id)
         .load(conn)?;
     // The clock starts at the latest acquisition (a prospect met again is a fresh lead).
