@@ -342,7 +342,11 @@ async fn withdrawals_and_objections_end_grounds_and_suppress(backend: Backend) {
         .await;
     assert_eq!(list["suppressions"]["totalCount"], 2, "{list:#}");
     let text = list.to_string().to_lowercase();
-    assert!(!text.contains("anna") && !text.contains("333"), "{list:#}");
+    // The whole number's digits: a lone "333" turns up in one random hash in seventy.
+    assert!(
+        !text.contains("anna") && !text.contains("3331234567") && !text.contains("333 123"),
+        "{list:#}"
+    );
 
     // An objection to all direct marketing ends every marketing ground and suppresses for all.
     let bruno = create_person(&app, "Bruno", "Sala", json!({ "emails": [{ "address": "bruno@example.com" }], "grounds": [{ "purpose": "client_relationship", "legalBasis": "CONTRACT" }, consent("newsletter"), consent("events")] })).await;
