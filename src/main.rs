@@ -369,8 +369,11 @@ async fn dsar_export(
     Ok(())
 }
 
-/// Syncs with a progress line per instance; exits with 1 if any sync did not run or failed.
+/// Syncs with a progress line per instance; exits with 1 if any sync did not run or failed,
+/// else with 75 (EX_TEMPFAIL: try again later) if one stopped because its provider kept
+/// throttling it.
 async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitCode> {
+    use lexgate::sync::runs::SyncRunStatus;
     let db =
         Database::connect(&settings.database_url, settings.pool_size, settings.migrate).await?;
     let service = lexgate::server::sync_service(&db, settings).await?;
@@ -383,7 +386,7 @@ async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitC
         eprintln!("no connector instance named {name}");
         return Ok(ExitCode::FAILURE);
     }
-    let mut failures = 0;
+    let (mut failures, mut throttled) = (0, 0);
     for instance in chosen {
         let bar = indicatif::ProgressBar::new_spinner();
         bar.set_style(
@@ -420,7 +423,10 @@ async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitC
                         .unwrap_or_default();
                     println!("  error{record}: {}", error.message);
                 }
-                if run.status != "succeeded" {
+                if run.status == SyncRunStatus::Throttled.as_str() {
+                    println!("  the provider kept throttling: the next run continues from here");
+                    throttled += 1;
+                } else if run.status != SyncRunStatus::Succeeded.as_str() {
                     failures += 1;
                 }
             }
@@ -431,12 +437,17 @@ async fn sync(settings: &Settings, only: Option<String>) -> anyhow::Result<ExitC
             }
         }
     }
-    Ok(if failures == 0 {
-        ExitCode::SUCCESS
-    } else {
+    Ok(if failures > 0 {
         ExitCode::FAILURE
+    } else if throttled > 0 {
+        ExitCode::from(EX_TEMPFAIL)
+    } else {
+        ExitCode::SUCCESS
     })
 }
+
+/// sysexits.h: a temporary failure, worth retrying later.
+const EX_TEMPFAIL: u8 = 75;
 
 fn print_schema(output: Option<&std::path::Path>) -> anyhow::Result<()> {
     write_output(output, &lexgate::graphql::sdl())

@@ -33,8 +33,11 @@ pub const PASSWORD: &str = "calendar-secret";
 
 pub struct DavServer {
     pub kind: DavServerKind,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://` for a server started with
+    /// [`DavServer::start_tls`].
     pub base_url: String,
+    /// The PEM of the CA that issued the server's certificate (`start_tls` only).
+    pub ca_pem: Option<String>,
     /// The empty calendar collection made for the test, ending with '/'.
     pub calendar_url: String,
     child: Child,
@@ -52,6 +55,17 @@ pub fn venv() -> PathBuf {
 impl DavServer {
     /// Starts the server with a calendar; panics (failing the test) when it cannot.
     pub async fn start(kind: DavServerKind) -> DavServer {
+        DavServer::start_with(kind, false).await
+    }
+
+    /// Starts Radicale over HTTPS, its certificate (for 127.0.0.1 and localhost) issued by a
+    /// CA made for this server alone ([`DavServer::ca_pem`]). Xandikos serves plain HTTP only.
+    pub async fn start_tls(kind: DavServerKind) -> DavServer {
+        assert_eq!(kind, DavServerKind::Radicale, "only Radicale serves TLS");
+        DavServer::start_with(kind, true).await
+    }
+
+    async fn start_with(kind: DavServerKind, tls: bool) -> DavServer {
         let python = venv().join("bin/python");
         let installed = Command::new(&python)
             .args(["-c", &format!("import {}", kind.name())])
@@ -69,6 +83,14 @@ impl DavServer {
         let port = free_port();
         let log = std::fs::File::create(dir.path().join("server.log")).expect("log file");
         let mut command = Command::new(&python);
+        let ca_pem = tls.then(|| crate::dovecot::make_certificates(dir.path()));
+        let ssl = match tls {
+            true => format!(
+                "ssl = True\ncertificate = {d}/cert.pem\nkey = {d}/key.pem\n",
+                d = dir.path().display()
+            ),
+            false => String::new(),
+        };
         match kind {
             DavServerKind::Radicale => {
                 let config = dir.path().join("config");
@@ -77,7 +99,7 @@ impl DavServer {
                 std::fs::write(
                     &config,
                     format!(
-                        "[server]\nhosts = 127.0.0.1:{port}\n\
+                        "[server]\nhosts = 127.0.0.1:{port}\n{ssl}\
                          [auth]\ntype = htpasswd\nhtpasswd_filename = {users}\n\
                          htpasswd_encryption = plain\ndelay = 0\n\
                          [rights]\ntype = owner_only\n\
@@ -103,7 +125,8 @@ impl DavServer {
             .stderr(log)
             .spawn()
             .expect("server started");
-        let base_url = format!("http://127.0.0.1:{port}");
+        let scheme = if tls { "https" } else { "http" };
+        let base_url = format!("{scheme}://127.0.0.1:{port}");
         let calendar_url = match kind {
             DavServerKind::Radicale => format!("{base_url}/{USER}/work/"),
             DavServerKind::Xandikos => format!("{base_url}/user/calendars/work/"),
@@ -111,6 +134,7 @@ impl DavServer {
         let mut server = DavServer {
             kind,
             base_url,
+            ca_pem,
             calendar_url,
             child,
             _dir: dir,
@@ -143,7 +167,14 @@ impl DavServer {
     /// A request to `url` as [`USER`].
     pub fn request(&self, method: &str, url: &str) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        reqwest::Client::new()
+        let mut client = reqwest::Client::builder();
+        if let Some(pem) = &self.ca_pem {
+            let ca = reqwest::Certificate::from_pem(pem.as_bytes()).expect("the test CA");
+            client = client.add_root_certificate(ca);
+        }
+        client
+            .build()
+            .expect("client")
             .request(method, url)
             .basic_auth(USER, Some(PASSWORD))
     }

@@ -341,7 +341,7 @@ pub struct HeldSession(#[allow(dead_code)] async_imap::Session<TcpStream>);
 /// A CA and a server certificate it issues for 127.0.0.1 and localhost (`openssl` CLI), in
 /// `dir` as `cert.pem` and `key.pem`; returns the CA's PEM. The server certificate is not a
 /// CA itself: rustls refuses a CA certificate used as an end entity.
-fn make_certificates(dir: &Path) -> String {
+pub(crate) fn make_certificates(dir: &Path) -> String {
     let openssl = |args: &[&str]| {
         let output = Command::new("openssl")
             .args(args)

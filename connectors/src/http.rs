@@ -51,6 +51,15 @@ pub enum HttpError {
     Status { target: String, status: u16 },
     #[error("{target} asked to wait {wait:?}, longer than allowed")]
     RetryAfterTooLong { target: String, wait: Duration },
+    /// Every attempt, the last retry included, was throttled (429, 503 or Google's 403
+    /// `rateLimitExceeded`).
+    #[error("{target} kept throttling us through {attempts} attempts")]
+    Throttled {
+        target: String,
+        attempts: u32,
+        /// The last `Retry-After` the provider gave, if any.
+        retry_after: Option<Duration>,
+    },
     #[error("could not build the HTTP client: {0}")]
     Build(String),
     #[error("authorisation failed: {0}")]
@@ -97,7 +106,10 @@ pub struct HttpClient {
 
 /// What to do after a failed attempt.
 enum Retry {
+    /// Throttled, with the provider's `Retry-After`.
     After(Duration),
+    /// Throttled without a `Retry-After`: the backoff's wait.
+    Throttled,
     Backoff,
     Fail(HttpError),
     /// A refusal not worth retrying, returned as it came.
@@ -210,7 +222,17 @@ impl HttpClient {
             Ok(response) => Ok(response),
             Err(Retry::Fail(error)) => Err(error),
             Err(Retry::Answered(response)) => Ok(response),
-            Err(Retry::After(_) | Retry::Backoff) => Err(HttpError::Transport {
+            Err(Retry::After(wait)) => Err(HttpError::Throttled {
+                target,
+                attempts: attempts.load(Ordering::Relaxed),
+                retry_after: Some(wait),
+            }),
+            Err(Retry::Throttled) => Err(HttpError::Throttled {
+                target,
+                attempts: attempts.load(Ordering::Relaxed),
+                retry_after: None,
+            }),
+            Err(Retry::Backoff) => Err(HttpError::Transport {
                 target,
                 message: format!(
                     "gave up after {} attempts",
@@ -237,10 +259,13 @@ impl HttpClient {
             Err(error) => {
                 // The URL may carry secrets in its query.
                 let error = error.without_url();
-                tracing::info!(target: "connectors::http", %method, %target, attempt, elapsed_ms, %error, "request failed");
+                let untrusted = untrusted_certificate(&error);
+                let message = transport_message(&error, untrusted);
+                tracing::info!(target: "connectors::http", %method, %target, attempt, elapsed_ms, error = %message, "request failed");
                 Err(AttemptError::Transport {
                     target: target.to_owned(),
-                    message: error.to_string(),
+                    message,
+                    untrusted,
                 })
             }
             Ok(response) => {
@@ -269,7 +294,9 @@ impl HttpClient {
 
     fn classify(&self, error: AttemptError, idempotent: bool) -> Retry {
         match error {
-            AttemptError::Transport { .. } if idempotent => Retry::Backoff,
+            AttemptError::Transport {
+                untrusted: false, ..
+            } if idempotent => Retry::Backoff,
             transport @ AttemptError::Transport { .. } => Retry::Fail(transport.into()),
             AttemptError::Status {
                 status,
@@ -290,7 +317,12 @@ impl HttpClient {
                         }
                         return Retry::After(wait);
                     }
-                    return Retry::Backoff;
+                    // A 503 without Retry-After is as likely an outage as a throttle.
+                    return if status == StatusCode::SERVICE_UNAVAILABLE {
+                        Retry::Backoff
+                    } else {
+                        Retry::Throttled
+                    };
                 }
                 let transient = matches!(
                     status,
@@ -327,6 +359,8 @@ enum AttemptError {
     Transport {
         target: String,
         message: String,
+        /// The server's certificate is not trusted: retrying cannot help.
+        untrusted: bool,
     },
     Status {
         status: StatusCode,
@@ -367,13 +401,62 @@ async fn google_rate_limit(response: Response) -> (Response, bool) {
 impl From<AttemptError> for HttpError {
     fn from(error: AttemptError) -> Self {
         match error {
-            AttemptError::Transport { target, message } => HttpError::Transport { target, message },
+            AttemptError::Transport {
+                target, message, ..
+            } => HttpError::Transport { target, message },
             AttemptError::Status { status, target, .. } => HttpError::Status {
                 target,
                 status: status.as_u16(),
             },
         }
     }
+}
+
+/// Whether the request failed because the server's certificate is not one the client trusts
+/// (unknown issuer, expired, another name, self-signed): rustls says so in the error chain,
+/// inside the I/O error the TLS handshake failed with.
+fn untrusted_certificate(error: &reqwest::Error) -> bool {
+    use tokio_rustls::rustls;
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(current) = cause {
+        let tls = current.downcast_ref::<rustls::Error>().or_else(|| {
+            current
+                .downcast_ref::<std::io::Error>()
+                .and_then(|io| io.get_ref())
+                .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+        });
+        // Connectors box their errors on the way (hyper-util, hyper-rustls): when the type is
+        // lost, rustls's own wording for this variant still tells.
+        if matches!(tls, Some(rustls::Error::InvalidCertificate(_)))
+            || current.to_string().starts_with("invalid peer certificate")
+        {
+            return true;
+        }
+        cause = current.source();
+    }
+    false
+}
+
+/// A transport error with its causes (reqwest's own message is only "error sending
+/// request"), and what to do about an untrusted certificate.
+fn transport_message(error: &reqwest::Error, untrusted: bool) -> String {
+    let mut message = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(current) = cause {
+        let text = current.to_string();
+        if !message.contains(&text) {
+            message.push_str(": ");
+            message.push_str(&text);
+        }
+        cause = current.source();
+    }
+    if untrusted {
+        message.push_str(
+            " (the server's certificate is not trusted: set the instance's caCertificate to the \
+             PEM of the certificate authority that issued it)",
+        );
+    }
+    message
 }
 
 /// GET, HEAD, PUT, DELETE, OPTIONS and TRACE are idempotent by definition; a POST is when

@@ -8,7 +8,7 @@
 //! mailbox), [`graph_mail`] (a Microsoft 365 mailbox through Microsoft Graph), [`gmail`] (a
 //! Google mailbox through the Gmail API), [`caldav`] (a calendar), [`google_calendar`] (a
 //! Google calendar through the Calendar API), [`graph_calendar`] (a Microsoft 365 calendar
-//! through Graph `calendarView/delta`, pull only and not yet an engine kind), [`webdav`]
+//! through Graph `calendarView/delta`, pull only), [`webdav`]
 //! (a document store, one folder per matter) and [`stripe`] (a Stripe account: customers,
 //! invoices, time pushed as invoice items).
 //!
@@ -66,8 +66,9 @@ pub enum ConnectorError {
     Protocol(String),
     #[error("the provider refused the record: {0}")]
     Rejected(String),
-    /// The provider asked us to slow down (HTTP 429 or 503 with a `Retry-After` longer than
-    /// the policy waits for; IMAP `NO [LIMIT]`, `[UNAVAILABLE]`, too many connections, or a
+    /// The provider asked us to slow down (HTTP 429, 503 or Google's 403
+    /// `rateLimitExceeded` on every attempt the policy allows, or with a `Retry-After` longer
+    /// than the policy waits for; IMAP `NO [LIMIT]`, `[UNAVAILABLE]`, too many connections, or a
     /// `BYE` on overload) and the connector's own retries did not get through. Nothing is
     /// wrong with the instance (not a refused credential): the run stops, keeping every page
     /// it committed, and a later run continues from there.
@@ -95,6 +96,16 @@ impl From<http::HttpError> for ConnectorError {
             http::HttpError::RetryAfterTooLong { target, wait } => ConnectorError::Throttled {
                 message: format!("{target} asked to wait {}s", wait.as_secs()),
                 retry_after: Some(wait),
+            },
+            http::HttpError::Throttled {
+                target,
+                attempts,
+                retry_after,
+            } => ConnectorError::Throttled {
+                message: format!(
+                    "{target} answered every one of {attempts} attempts with a throttle"
+                ),
+                retry_after,
             },
             other => ConnectorError::Unavailable(other.to_string()),
         }

@@ -231,6 +231,34 @@ async fn retry_after_is_honoured_on_429() {
 }
 
 #[tokio::test]
+async fn a_provider_that_keeps_throttling_is_reported_throttled() {
+    let provider = FakeProvider::start().await;
+    provider.upsert(person("a", "Rossi"));
+    let (connector, _) = connector(&provider, provider.issue_tokens(), Default::default());
+    // One attempt and three retries, each answered 429: the last with Retry-After.
+    for wait in [None, Some(0), None, Some(0)] {
+        provider.fail_next(429, wait);
+    }
+    match connector.pull_contacts(None).await {
+        Err(ConnectorError::Throttled {
+            message,
+            retry_after,
+        }) => {
+            assert!(message.contains("4 attempts"), "{message}");
+            assert_eq!(retry_after, Some(Duration::ZERO));
+        }
+        other => panic!(
+            "expected Throttled, got {:?}",
+            other.map(|p| p.records.len())
+        ),
+    }
+    assert_eq!(provider.contact_requests(), 4);
+    // Nothing was wrong with the instance: the next pull goes through.
+    let page = connector.pull_contacts(None).await.expect("page");
+    assert_eq!(page.records.len(), 1);
+}
+
+#[tokio::test]
 async fn server_errors_are_retried_with_backoff_then_given_up() {
     let provider = FakeProvider::start().await;
     provider.upsert(person("a", "Rossi"));

@@ -534,6 +534,9 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "provenance",
             // Mail kinds (issue 15).
             "password",
+            // The calendar and DAV kinds (issue 15).
+            "deadlineUsers",
+            "caCertificate",
         ],
     ),
     (

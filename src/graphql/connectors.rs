@@ -37,7 +37,8 @@ impl ConnectorInstance {
         &self.0.name
     }
 
-    /// The connector it runs: `json_feed` or `imap`.
+    /// The connector it runs: `json_feed`, `imap`, `graph_mail`, `gmail`, `caldav`,
+    /// `google_calendar`, `graph_calendar` or `webdav`.
     async fn kind(&self) -> &str {
         &self.0.kind
     }
@@ -87,7 +88,8 @@ impl ConnectorInstance {
         Ok(self.0.settings().gql()?.plaintext)
     }
 
-    /// IMAP: the certificate authority (PEM) trusted besides the public web roots, if any.
+    /// IMAP, CalDAV and WebDAV: the certificate authority (PEM) trusted besides the public
+    /// web roots, if any.
     async fn ca_certificate(&self) -> async_graphql::Result<Option<String>> {
         Ok(self.0.settings().gql()?.ca_certificate)
     }
@@ -112,7 +114,8 @@ impl ConnectorInstance {
         Ok(self.0.settings().gql()?.ignore_addresses)
     }
 
-    /// CalDAV: the users (by email) whose deadlines and hearings are pushed to the calendar.
+    /// caldav and google_calendar: the users (by email) whose deadlines and hearings are
+    /// pushed to the calendar.
     async fn deadline_users(&self) -> async_graphql::Result<Vec<String>> {
         Ok(self.0.settings().gql()?.deadline_users)
     }

@@ -2,7 +2,8 @@
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
-//! the records the provider no longer has.
+//! the records the provider no longer has. A run ends SUCCEEDED, FAILED, or THROTTLED when
+//! the provider kept throttling through every retry (its committed pages stay).
 
 use std::sync::Arc;
 
@@ -87,6 +88,33 @@ pub enum SyncError {
     Setup(String),
     #[error(transparent)]
     Database(#[from] Error),
+}
+
+/// Why a run stopped before its end: what to record, and whether it was the provider
+/// throttling us through every retry (the run is THROTTLED, not FAILED: nothing is wrong with
+/// the instance, and the next run continues from the last committed page).
+#[derive(Debug)]
+struct Stop {
+    message: String,
+    throttled: bool,
+}
+
+impl Stop {
+    fn connector(error: &ConnectorError) -> Stop {
+        Stop {
+            message: error.to_string(),
+            throttled: matches!(error, ConnectorError::Throttled { .. }),
+        }
+    }
+}
+
+impl From<String> for Stop {
+    fn from(message: String) -> Stop {
+        Stop {
+            message,
+            throttled: false,
+        }
+    }
 }
 
 /// Where the stream stands.
@@ -220,14 +248,19 @@ impl SyncEngine {
                 result = Err(error);
             }
         }
-        let (status, full) = match &result {
-            Ok(full) => (SyncRunStatus::Succeeded, *full),
-            Err(message) => {
+        let (status, full) = match result {
+            Ok(full) => (SyncRunStatus::Succeeded, full),
+            Err(stop) => {
                 counts.errors.push(runs::RunError {
                     external_id: None,
-                    message: message.clone(),
+                    message: stop.message,
                 });
-                (SyncRunStatus::Failed, false)
+                let status = if stop.throttled {
+                    SyncRunStatus::Throttled
+                } else {
+                    SyncRunStatus::Failed
+                };
+                (status, false)
             }
         };
         let (run_id, instance_id, holder) =
@@ -251,7 +284,7 @@ impl SyncEngine {
         &self,
         instance: &InstanceRow,
         connector: &dyn Connector,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Stop> {
         let wanted = instance
             .settings()
             .map_err(|e| e.to_string())?
@@ -269,7 +302,7 @@ impl SyncEngine {
             .ensure_matter_folders(&matters)
             .instrument(span)
             .await
-            .map_err(|e| e.to_string())?;
+            .map_err(|e| Stop::connector(&e))?;
         tracing::info!(instance = %instance.name, made, "matter folders made");
         Ok(false)
     }
@@ -287,7 +320,7 @@ impl SyncEngine {
         counts: &mut Counts,
         progress: &(dyn Fn(&Counts) + Send + Sync),
         log: Option<&ChangeLog>,
-    ) -> Result<bool, String> {
+    ) -> Result<bool, Stop> {
         let mut full = false;
         let mut restarted = false;
         let mut analyzed_at = 0;
@@ -333,7 +366,7 @@ impl SyncEngine {
                         .map_err(|e| e.to_string())?;
                     continue;
                 }
-                Err(error) => return Err(error.to_string()),
+                Err(error) => return Err(Stop::connector(&error)),
             };
             let more = page.more();
             *counts = self
@@ -373,11 +406,10 @@ impl SyncEngine {
         connector: &dyn Connector,
         run: &RunRow,
         counts: &mut Counts,
-    ) -> Result<(), String> {
+    ) -> Result<(), Stop> {
+        // Without deadline users the plan covers nothing: it removes what earlier runs
+        // pushed for the users the instance named before.
         let settings = instance.settings().map_err(|e| e.to_string())?;
-        if settings.deadline_users.is_empty() {
-            return Ok(());
-        }
         let instance_id = instance.id.clone();
         let plan = self
             .db
@@ -387,7 +419,9 @@ impl SyncEngine {
         for deadline in &plan.send {
             let push = match deadline_push::send(connector, &instance.name, deadline).await {
                 Ok(push) => push,
-                Err(error) if deadline_push::stops_the_run(&error) => return Err(error.to_string()),
+                Err(error) if deadline_push::stops_the_run(&error) => {
+                    return Err(Stop::connector(&error))
+                }
                 Err(error) => {
                     counts.fail(Some(&deadline.id), format!("push: {error}"));
                     continue;
@@ -408,7 +442,9 @@ impl SyncEngine {
         for (deadline_id, pushed) in &plan.remove {
             let outcome = match deadline_push::remove(connector, &instance.name, pushed).await {
                 Ok(outcome) => outcome,
-                Err(error) if deadline_push::stops_the_run(&error) => return Err(error.to_string()),
+                Err(error) if deadline_push::stops_the_run(&error) => {
+                    return Err(Stop::connector(&error))
+                }
                 Err(error) => {
                     counts.fail(Some(deadline_id), format!("remove: {error}"));
                     continue;

@@ -23,9 +23,11 @@ pub const KINDS: &[&str] = &[
     lexgate_connectors::graph_mail::KIND,
     lexgate_connectors::gmail::KIND,
     lexgate_connectors::webdav::KIND,
+    lexgate_connectors::google_calendar::KIND,
+    lexgate_connectors::graph_calendar::KIND,
 ];
 
-/// The calendar window of the `caldav` kind by default, in days before and after now.
+/// The calendar window of the calendar kinds by default, in days before and after now.
 const DEFAULT_PAST_DAYS: u32 = 90;
 const DEFAULT_FUTURE_DAYS: u32 = 365;
 
@@ -78,8 +80,8 @@ pub struct InstanceSettings {
     pub login: ConnectorLogin,
     /// No TLS at all: only ever allowed towards a loopback address (tests, local relays).
     pub plaintext: bool,
-    /// IMAP: a certificate authority (PEM) trusted besides the public web roots, for a
-    /// server whose certificate a firm's own CA issued.
+    /// IMAP, CalDAV and WebDAV: a certificate authority (PEM) trusted besides the public web
+    /// roots, for a server whose certificate a firm's own CA issued.
     pub ca_certificate: Option<String>,
     /// The mail folders synced.
     pub folders: Vec<String>,
@@ -91,12 +93,13 @@ pub struct InstanceSettings {
     /// Senders that never become contacts besides the built-in ones (no-reply addresses,
     /// mailing lists): addresses, `@domain`, or local parts ending in `*`.
     pub ignore_addresses: Vec<String>,
-    /// The `caldav` kind: the window events are imported from, in days before and after
-    /// the sync (recurring events are expanded in it).
+    /// The calendar kinds (`caldav`, `google_calendar`, `graph_calendar`): the window events
+    /// are imported from, in days before and after the sync (recurring events are expanded
+    /// in it).
     pub past_days: u32,
     pub future_days: u32,
-    /// The `caldav` kind: the users (by email, lower-case) whose deadlines and hearings are
-    /// pushed to the calendar (see `deadline_push`); none: nothing is pushed.
+    /// The `caldav` and `google_calendar` kinds: the users (by email, lower-case) whose
+    /// deadlines and hearings are pushed to the calendar (see `deadline_push`); none: nothing is pushed.
     pub deadline_users: Vec<String>,
     /// The `webdav` kind: make a folder (with the matter's reference as a dead property)
     /// for every open matter the store lacks, at each sync.
@@ -205,11 +208,13 @@ pub struct CreateConnectorInstanceInput {
     /// `https://…` for HTTP kinds; `imaps://host[:port]` (TLS) or `imap://host[:port]`
     /// (STARTTLS, or no TLS with `plaintext` on loopback) for IMAP; the calendar
     /// collection's `https://` URL for CalDAV, the root collection holding one folder per
-    /// matter for WebDAV (`http://` only on loopback); the API root for graph_mail
-    /// (`https://graph.microsoft.com/v1.0`) and gmail (`https://gmail.googleapis.com`).
+    /// matter for WebDAV (`http://` only on loopback); the API root for graph_mail and
+    /// graph_calendar (`https://graph.microsoft.com/v1.0`) and gmail
+    /// (`https://gmail.googleapis.com`); the calendar's URL for google_calendar
+    /// (`https://www.googleapis.com/calendar/v3/calendars/{calendarId}`, e.g. `primary`).
     pub base_url: String,
     /// The OAuth registration: required by kinds that use OAuth (json_feed, graph_mail,
-    /// gmail; IMAP with an XOAUTH2 or OAUTHBEARER login).
+    /// gmail, google_calendar, graph_calendar; IMAP with an XOAUTH2 or OAUTHBEARER login).
     pub client_id: Option<String>,
     /// The OAuth client secret; stored sealed and never returned.
     #[graphql(secret)]
@@ -230,26 +235,26 @@ pub struct CreateConnectorInstanceInput {
     pub login: Option<ConnectorLogin>,
     /// IMAP without TLS: only towards a loopback address.
     pub plaintext: Option<bool>,
-    /// IMAP: a certificate authority (PEM, `BEGIN CERTIFICATE`) trusted besides the public
-    /// web roots, for a server whose certificate the firm's own CA issued.
+    /// IMAP, CalDAV and WebDAV: a certificate authority (PEM, `BEGIN CERTIFICATE`) trusted
+    /// besides the public web roots, for a server whose certificate the firm's own CA issued.
     pub ca_certificate: Option<String>,
     /// Mail kinds: the folders synced (INBOX by default; graph_mail: folder names such as
     /// `inbox`, `sentitems` or ids; gmail: label ids such as `INBOX`, `SENT`).
     pub folders: Option<Vec<String>>,
-    /// Mail kinds: the firm's own domains (at least one).
+    /// Mail and calendar kinds: the firm's own domains (at least one).
     pub own_domains: Option<Vec<String>>,
     /// Mail kinds: store message bodies (default false: a short summary only).
     pub store_bodies: Option<bool>,
     /// Mail kinds: senders that never become contacts, besides no-reply addresses and
     /// mailing lists: addresses, `@domain`, or local parts ending in `*`.
     pub ignore_addresses: Option<Vec<String>>,
-    /// CalDAV: days before now from which events are imported (default 90).
+    /// Calendar kinds: days before now from which events are imported (default 90).
     pub past_days: Option<i32>,
-    /// CalDAV: days after now up to which events are imported (default 365).
+    /// Calendar kinds: days after now up to which events are imported (default 365).
     pub future_days: Option<i32>,
-    /// CalDAV: the email addresses of the users whose open court deadlines, hearings and
-    /// filings are pushed to this calendar (assigned to them, to a team of theirs, or of a
-    /// matter they are responsible for); none: nothing is pushed.
+    /// caldav and google_calendar: the email addresses of the users whose open court
+    /// deadlines, hearings and filings are pushed to this calendar (assigned to them, to a
+    /// team of theirs, or of a matter they are responsible for); none: nothing is pushed.
     pub deadline_users: Option<Vec<String>>,
     /// WebDAV: make a folder for every open matter the store lacks at each sync (default
     /// false).
@@ -292,6 +297,13 @@ pub struct UpdateConnectorInstanceInput {
     pub source_detail: Option<String>,
     /// The legal basis per record origin; replaces the old rules.
     pub provenance: Option<Vec<ProvenanceRuleInput>>,
+    /// caldav and google_calendar: replaces the users whose deadlines are pushed; the events
+    /// of deadlines no longer covered are removed at the next sync (an empty list removes
+    /// them all).
+    pub deadline_users: Option<Vec<String>>,
+    /// IMAP, CalDAV and WebDAV: replaces the certificate authority (PEM) trusted besides
+    /// the public web roots; null removes it.
+    pub ca_certificate: async_graphql::MaybeUndefined<String>,
 }
 
 fn check_url(v: &mut Validator, field: &str, url: &str) -> String {
@@ -371,6 +383,11 @@ fn check_kind_settings(
     if kind == lexgate_connectors::webdav::KIND {
         return check_document_store_settings(v, input, has_password);
     }
+    if kind == lexgate_connectors::google_calendar::KIND
+        || kind == lexgate_connectors::graph_calendar::KIND
+    {
+        return check_calendar_api_settings(v, kind, input);
+    }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
     let settings = InstanceSettings {
@@ -394,12 +411,7 @@ fn check_mail_settings(
     if username.is_none() {
         v.add("input.username", "required by kind imap");
     }
-    let ca_certificate = non_blank(input.ca_certificate.clone());
-    if let Some(pem) = &ca_certificate {
-        if let Err(why) = lexgate_connectors::imap::certificates_from_pem(pem) {
-            v.add("input.caCertificate", &why);
-        }
-    }
+    let ca_certificate = check_ca_certificate(v, input.ca_certificate.as_deref());
     let login = input.login.unwrap_or_default();
     let mut settings = InstanceSettings::default();
     match login {
@@ -534,6 +546,23 @@ fn check_dav_url(v: &mut Validator, url: &str, what: &str) -> String {
     url
 }
 
+/// A certificate authority (PEM) trusted besides the public web roots: one or more `BEGIN
+/// CERTIFICATE` blocks, each a certificate rustls can read.
+fn check_ca_certificate(v: &mut Validator, pem: Option<&str>) -> Option<String> {
+    let pem = non_blank(pem.map(str::to_owned))?;
+    if let Err(why) = lexgate_connectors::imap::certificates_from_pem(&pem) {
+        v.add("input.caCertificate", &why);
+    }
+    Some(pem)
+}
+
+/// The kinds that take a `caCertificate`.
+const TAKES_CA_CERTIFICATE: &[&str] = &[
+    lexgate_connectors::imap::KIND,
+    lexgate_connectors::caldav::KIND,
+    lexgate_connectors::webdav::KIND,
+];
+
 /// The `caldav` kind: a calendar collection, a user name and password, the firm's own
 /// domains (whose addresses never become contacts) and the window events are imported from.
 fn check_calendar_settings(
@@ -553,6 +582,24 @@ fn check_calendar_settings(
         v.add("input.password", "required by kind caldav");
     }
     let own_domains = check_own_domains(v, input, "caldav");
+    let (past_days, future_days) = check_window(v, input);
+    let settings = InstanceSettings {
+        username,
+        ca_certificate: check_ca_certificate(v, input.ca_certificate.as_deref()),
+        own_domains,
+        store_bodies: input.store_bodies.unwrap_or(false),
+        ignore_addresses: ignore_addresses(input),
+        past_days,
+        future_days,
+        deadline_users: deadline_users(input),
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
+}
+
+/// The window a calendar kind imports events from (and pushes deadlines from), in days
+/// before and after the sync.
+fn check_window(v: &mut Validator, input: &CreateConnectorInstanceInput) -> (u32, u32) {
     let mut days = |field: &str, value: Option<i32>, default: u32| match value {
         None => default,
         Some(days) if (0..=3650).contains(&days) => days as u32,
@@ -561,25 +608,87 @@ fn check_calendar_settings(
             default
         }
     };
-    let past_days = days("pastDays", input.past_days, DEFAULT_PAST_DAYS);
-    let future_days = days("futureDays", input.future_days, DEFAULT_FUTURE_DAYS);
+    (
+        days("pastDays", input.past_days, DEFAULT_PAST_DAYS),
+        days("futureDays", input.future_days, DEFAULT_FUTURE_DAYS),
+    )
+}
+
+/// The users whose deadlines are pushed, by email, lower-case (checked against the users
+/// by [`check_deadline_users`]).
+fn deadline_users(input: &CreateConnectorInstanceInput) -> Vec<String> {
+    input
+        .deadline_users
+        .iter()
+        .flatten()
+        .map(|e| e.trim().to_lowercase())
+        .collect()
+}
+
+/// The calendar API kinds, `google_calendar` (the Calendar API v3: the base URL names the
+/// calendar, `…/calendar/v3/calendars/{calendarId}`) and `graph_calendar` (Microsoft Graph
+/// `calendarView/delta` of the signed-in user's calendar: the base URL is the Graph root):
+/// the OAuth registration (their only login), the firm's own domains, the window, and for
+/// `google_calendar` the users whose deadlines are pushed.
+fn check_calendar_api_settings(
+    v: &mut Validator,
+    kind: &str,
+    input: &CreateConnectorInstanceInput,
+) -> (String, InstanceSettings) {
+    let base_url = if kind == lexgate_connectors::google_calendar::KIND {
+        let url = check_api_url(
+            v,
+            &input.base_url,
+            "the calendar's URL, e.g. https://www.googleapis.com/calendar/v3/calendars/primary",
+        );
+        if reqwest::Url::parse(&url).is_ok() {
+            if let Err(why) = lexgate_connectors::google_calendar::split_calendar_url(&url) {
+                v.add("input.baseUrl", why);
+            }
+        }
+        url
+    } else {
+        check_api_url(
+            v,
+            &input.base_url,
+            "the Graph root, e.g. https://graph.microsoft.com/v1.0",
+        )
+    };
+    if input.login.is_some() {
+        v.add(
+            "input.login",
+            format!("kind {kind} logs in with OAuth: leave login out"),
+        );
+    }
+    if input.password.is_some() {
+        v.add(
+            "input.password",
+            format!("kind {kind} logs in with OAuth, not a password"),
+        );
+    }
+    let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
+    let (past_days, future_days) = check_window(v, input);
     let settings = InstanceSettings {
-        username,
-        own_domains,
+        client_id,
+        auth_url,
+        token_url,
+        scopes: input.scopes.clone(),
+        own_domains: check_own_domains(v, input, kind),
         store_bodies: input.store_bodies.unwrap_or(false),
         ignore_addresses: ignore_addresses(input),
         past_days,
         future_days,
-        deadline_users: input
-            .deadline_users
-            .iter()
-            .flatten()
-            .map(|e| e.trim().to_lowercase())
-            .collect(),
+        deadline_users: deadline_users(input),
         ..InstanceSettings::default()
     };
     (base_url, settings)
 }
+
+/// The kinds whose connector pushes deadlines.
+const PUSHES_DEADLINES: &[&str] = &[
+    lexgate_connectors::caldav::KIND,
+    lexgate_connectors::google_calendar::KIND,
+];
 
 /// Pushing deadlines is for calendar kinds, to users lexgate knows.
 fn check_deadline_users(
@@ -591,8 +700,14 @@ fn check_deadline_users(
     if settings.deadline_users.is_empty() {
         return Ok(());
     }
-    if kind != lexgate_connectors::caldav::KIND {
-        v.add("input.deadlineUsers", "only kind caldav pushes deadlines");
+    if !PUSHES_DEADLINES.contains(&kind) {
+        v.add(
+            "input.deadlineUsers",
+            format!(
+                "only the kinds {} push deadlines",
+                PUSHES_DEADLINES.join(" and ")
+            ),
+        );
         return Ok(());
     }
     let known: Vec<String> = users::table
@@ -630,6 +745,7 @@ fn check_document_store_settings(
     }
     let settings = InstanceSettings {
         username,
+        ca_certificate: check_ca_certificate(v, input.ca_certificate.as_deref()),
         matter_folders: input.matter_folders.unwrap_or(false),
         ..InstanceSettings::default()
     };
@@ -785,6 +901,17 @@ fn build(
             _ => false,
         };
     let kind_settings = check_kind_settings(&mut v, &kind, &input, has_password);
+    if non_blank(input.ca_certificate.clone()).is_some()
+        && !TAKES_CA_CERTIFICATE.contains(&kind.as_str())
+    {
+        v.add(
+            "input.caCertificate",
+            format!(
+                "only the kinds {} take one",
+                TAKES_CA_CERTIFICATE.join(", ")
+            ),
+        );
+    }
     check_deadline_users(conn, &mut v, &kind, &kind_settings.1)?;
     check_schedule(&mut v, input.schedule_minutes);
     let page_size = input.page_size.unwrap_or(100);
@@ -855,8 +982,15 @@ pub fn update(
             check_caldav_url(&mut v, url)
         } else if row.kind == lexgate_connectors::graph_mail::KIND
             || row.kind == lexgate_connectors::gmail::KIND
+            || row.kind == lexgate_connectors::graph_calendar::KIND
         {
             check_api_url(&mut v, url, "the API root")
+        } else if row.kind == lexgate_connectors::google_calendar::KIND {
+            let url = check_api_url(&mut v, url, "the calendar's URL");
+            if let Err(why) = lexgate_connectors::google_calendar::split_calendar_url(&url) {
+                v.add("input.baseUrl", why);
+            }
+            url
         } else if row.kind == lexgate_connectors::webdav::KIND {
             check_dav_url(&mut v, url, "the matter folders' root collection's")
         } else {
@@ -872,6 +1006,28 @@ pub fn update(
     if let Some(enabled) = input.enabled {
         row.enabled = enabled;
     }
+    let mut settings = row.settings()?;
+    if let Some(users) = &input.deadline_users {
+        settings.deadline_users = users.iter().map(|e| e.trim().to_lowercase()).collect();
+        check_deadline_users(conn, &mut v, &row.kind, &settings)?;
+    }
+    match &input.ca_certificate {
+        async_graphql::MaybeUndefined::Undefined => {}
+        async_graphql::MaybeUndefined::Null => settings.ca_certificate = None,
+        async_graphql::MaybeUndefined::Value(pem) => {
+            if !TAKES_CA_CERTIFICATE.contains(&row.kind.as_str()) {
+                v.add(
+                    "input.caCertificate",
+                    format!(
+                        "only the kinds {} take one",
+                        TAKES_CA_CERTIFICATE.join(", ")
+                    ),
+                );
+            }
+            settings.ca_certificate = check_ca_certificate(&mut v, Some(pem));
+        }
+    }
+    row.settings = to_json(&settings)?;
     if input.provenance.is_some() || input.source_detail.is_some() {
         let current = row.provenance()?;
         let detail = non_blank(input.source_detail).unwrap_or(current.source_detail.clone());

@@ -17,8 +17,12 @@ pub enum SyncRunStatus {
     Running,
     /// Every record was handled (some may have failed: see the counts).
     Succeeded,
-    /// The run stopped early (provider unreachable, lease lost).
+    /// The run stopped early (provider unreachable, credentials refused, lease lost).
     Failed,
+    /// The run stopped early because the provider kept throttling it through every retry
+    /// (HTTP 429, Google's 403 `rateLimitExceeded`, IMAP connection limits). What it
+    /// committed stays, and the next run continues from there.
+    Throttled,
     /// The process running it stopped; a later run continued from its last committed page.
     Abandoned,
 }
@@ -30,6 +34,7 @@ impl SyncRunStatus {
             SyncRunStatus::Succeeded => "succeeded",
             SyncRunStatus::Failed => "failed",
             SyncRunStatus::Abandoned => "abandoned",
+            SyncRunStatus::Throttled => "throttled",
         }
     }
 
@@ -39,6 +44,7 @@ impl SyncRunStatus {
             SyncRunStatus::Succeeded,
             SyncRunStatus::Failed,
             SyncRunStatus::Abandoned,
+            SyncRunStatus::Throttled,
         ]
         .into_iter()
         .find(|s| s.as_str() == text)

@@ -7,6 +7,8 @@ use std::sync::{Arc, Mutex};
 
 use lexgate_connectors::caldav::{self, CalDavConfig, CalDavConnector};
 use lexgate_connectors::gmail::{self, GmailConnector};
+use lexgate_connectors::google_calendar::{self, GoogleCalendarConnector};
+use lexgate_connectors::graph_calendar::{self, GraphCalendarConnector};
 use lexgate_connectors::graph_mail::{self, GraphMailConnector};
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
 use lexgate_connectors::imap::{self, ImapConnector, ImapLogin, ImapSettings};
@@ -196,7 +198,7 @@ impl ConnectorRuntime {
                     future_days: settings.future_days,
                     batch_size: settings.page_size as usize,
                 },
-                HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
+                dav_client(policy, &settings)?,
             )
             .map_err(|e| SyncError::Setup(e.to_string()))?;
             return Ok(Arc::new(connector));
@@ -211,7 +213,7 @@ impl ConnectorRuntime {
                     username: settings.username.clone(),
                     password: Some(password),
                 },
-                HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?,
+                dav_client(policy, &settings)?,
             )
             .map_err(|e| SyncError::Setup(e.to_string()))?;
             return Ok(Arc::new(connector));
@@ -245,7 +247,35 @@ impl ConnectorRuntime {
                 )
                 .map_err(|e| SyncError::Setup(e.to_string()))?,
             )),
+            google_calendar::KIND => {
+                let (root, calendar) = google_calendar::split_calendar_url(&instance.base_url)
+                    .map_err(SyncError::Setup)?;
+                Ok(Arc::new(
+                    GoogleCalendarConnector::new(&root, &calendar, client, settings.page_size)
+                        .with_window(settings.past_days, settings.future_days),
+                ))
+            }
+            graph_calendar::KIND => Ok(Arc::new(
+                GraphCalendarConnector::new(
+                    &instance.base_url,
+                    client,
+                    settings.page_size,
+                    settings.past_days,
+                    settings.future_days,
+                )
+                .map_err(|e| SyncError::Setup(e.to_string()))?,
+            )),
             other => Err(SyncError::Setup(format!("unknown connector kind {other}"))),
         }
     }
+}
+
+/// The HTTP client of a DAV kind: the public web roots, and the instance's own certificate
+/// authority when it names one.
+fn dav_client(
+    policy: HttpPolicy,
+    settings: &super::instances::InstanceSettings,
+) -> Result<HttpClient, SyncError> {
+    HttpClient::with_extra_roots(policy, settings.ca_certificate.as_deref())
+        .map_err(|e| SyncError::Setup(e.to_string()))
 }

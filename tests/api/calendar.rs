@@ -2,7 +2,8 @@
 //! instance configured over GraphQL with a sealed password, first import with participants
 //! (the firm's own addresses never become contacts), matter by shared party or by reference,
 //! recurring events expanded, the matter's timeline, a re-run that changes nothing, an
-//! upstream change and deletion, and a refused sync-token (full resync, no duplicates).
+//! upstream change and deletion, and a refused sync-token (full resync, no duplicates). And a
+//! calendar over HTTPS whose certificate a CA of the firm's issued (`caCertificate`).
 
 use chrono::{Duration, Utc};
 use diesel::prelude::*;
@@ -216,4 +217,106 @@ async fn meetings_are_imported_from_radicale(backend: Backend) {
     assert_eq!(count_rows(&app).await, (4, 2));
 }
 
-on_both_backends!(meetings_are_imported_from_radicale);
+/// A calendar over HTTPS whose certificate the firm's own CA issued: refused with a clear
+/// error until the instance trusts that CA (`caCertificate`, validated on input), then synced.
+async fn a_calendar_over_tls_needs_its_ca_certificate(backend: Backend) {
+    let app = start(backend).await;
+    let server = DavServer::start_tls(DavServerKind::Radicale).await;
+    let ca = server.ca_pem.clone().expect("the test CA");
+    assert!(server.calendar_url.starts_with("https://"));
+    server
+        .put_event(
+            "client.ics",
+            &event_ics(
+                "meet-tls",
+                "Riunione sicura",
+                &at(2),
+                "ORGANIZER:mailto:avv.rossi@studiorossi.it\r\nATTENDEE:mailto:collega@studiorossi.it\r\n",
+            ),
+        )
+        .await;
+    let input = |extra: Value| {
+        let mut input = json!({
+            "name": "agenda-tls",
+            "kind": "caldav",
+            "baseUrl": server.calendar_url,
+            "username": USER,
+            "password": PASSWORD,
+            "ownDomains": ["studiorossi.it"],
+        });
+        if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), extra) {
+            input.extend(extra);
+        }
+        json!({ "input": input })
+    };
+    // Not a certificate: refused on input, naming the field.
+    let error = app
+        .error(CREATE, input(json!({ "caCertificate": "-----BEGIN CERTIFICATE-----\nnot base64!\n-----END CERTIFICATE-----\n" })))
+        .await;
+    assert_eq!(error["extensions"]["code"], "BAD_USER_INPUT", "{error:#}");
+    assert!(
+        error.to_string().contains("input.caCertificate"),
+        "{error:#}"
+    );
+    let error = app
+        .error(CREATE, input(json!({ "caCertificate": "no PEM at all" })))
+        .await;
+    assert!(
+        error.to_string().contains("input.caCertificate"),
+        "{error:#}"
+    );
+
+    // Without the CA: the server is not trusted, and the run says what to do.
+    let data = app.data(CREATE, input(json!({}))).await;
+    let id = data["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    let message = run["errors"][0]["message"].as_str().expect("error");
+    assert!(
+        message.contains("not trusted") && message.contains("caCertificate"),
+        "{message}"
+    );
+    assert_eq!(count_rows(&app).await, (0, 0));
+
+    // The instance trusts the firm's CA: the calendar syncs.
+    let updated = app
+        .data(
+            "mutation($input: UpdateConnectorInstanceInput!) { updateConnectorInstance(input: $input) { connectorInstance { caCertificate } } }",
+            json!({ "input": { "id": id, "caCertificate": ca } }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateConnectorInstance"]["connectorInstance"]["caCertificate"],
+        json!(ca.trim())
+    );
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+    assert_eq!(counts(&run), [1, 0, 0, 0, 0], "{run:#}");
+    by_subject(&communications(&app).await, "Riunione sicura");
+
+    // Another CA (the server's certificate is not one it issued) is no substitute.
+    let other = DavServer::start_tls(DavServerKind::Radicale).await;
+    let other_ca = other.ca_pem.clone().expect("another CA");
+    drop(other);
+    app.data(
+        "mutation($input: UpdateConnectorInstanceInput!) { updateConnectorInstance(input: $input) { connectorInstance { id } } }",
+        json!({ "input": { "id": id, "caCertificate": other_ca } }),
+    )
+    .await;
+    let run = sync(&app, &id).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    assert!(
+        run["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not trusted")),
+        "{run:#}"
+    );
+}
+
+on_both_backends!(
+    meetings_are_imported_from_radicale,
+    a_calendar_over_tls_needs_its_ca_certificate,
+);

@@ -49,7 +49,7 @@ fn counts(run: &Value) -> [i64; 6] {
 }
 
 /// Stores tokens as if the OAuth authorisation had run (the flow has its own test).
-async fn authorise_directly(
+pub(crate) async fn authorise_directly(
     app: &TestApp,
     name: &'static str,
     tokens: lexgate_connectors::oauth::TokenSet,

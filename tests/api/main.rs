@@ -10,6 +10,7 @@ mod auth;
 mod authorization;
 mod billing;
 mod calendar;
+mod calendar_apis;
 mod calendar_feeds;
 mod calendar_push;
 mod campaign_sending;
