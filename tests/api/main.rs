@@ -46,6 +46,7 @@ mod reminders;
 mod reports;
 mod retention;
 mod schema;
+mod scope;
 mod security;
 mod seed;
 mod smoke;
