@@ -4,6 +4,7 @@
 
 use diesel::prelude::*;
 
+use crate::access_policy::Scope;
 use crate::communications::{self, CommunicationQuery, CommunicationRow};
 use crate::db::schema::{deadlines, documents, matter_events};
 use crate::db::AnyConnection;
@@ -42,6 +43,7 @@ impl TimelineEntry {
 /// too: they are part of the history) only `with_documents`: the caller's role may read them.
 pub fn of_matter(
     conn: &mut AnyConnection,
+    scope: &Scope,
     matter_id: &str,
     page: Page,
     with_documents: bool,
@@ -51,8 +53,8 @@ pub fn of_matter(
         limit: page.offset + page.limit,
     };
     let query = CommunicationQuery::for_matter(matter_id.to_owned());
-    let comms = communications::list(conn, &query, SortDirection::Asc, reach)?;
-    let comm_total = communications::count(conn, &query)?;
+    let comms = communications::list(conn, scope, &query, SortDirection::Asc, reach)?;
+    let comm_total = communications::count(conn, scope, &query)?;
     let dls: Vec<DeadlineRow> = deadlines::table
         .filter(deadlines::matter_id.eq(matter_id))
         .order_by((deadlines::due_at.asc(), deadlines::id.asc()))

@@ -7,10 +7,10 @@ pub mod catalog;
 pub mod policy;
 pub mod roles;
 pub mod schema_map;
-pub mod visibility;
+pub mod scope;
 
 pub use catalog::{RoleCatalog, RoleGrant, RoleRow};
 pub use policy::{DataClass, FieldRule, POLICY};
 pub use roles::{BuiltinRole, RoleSet, RowScope};
 pub use schema_map::SchemaMap;
-pub use visibility::Visibility;
+pub use scope::{Predicate, RowKind, Scope};

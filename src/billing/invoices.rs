@@ -8,7 +8,7 @@ use chrono::{Datelike, NaiveDate, NaiveDateTime, TimeDelta};
 use diesel::dsl::max;
 use diesel::prelude::*;
 
-use super::{money, Scope, TimeEntryRow};
+use super::{invoices_within, money, Scope, TimeEntryRow};
 use crate::db::schema::{
     invoice_external_ids, invoice_lines, invoice_matters, invoice_payments, invoices, time_entries,
 };
@@ -743,7 +743,7 @@ impl InvoiceQuery {
 
     fn boxed(&self) -> invoices::BoxedQuery<'static, Db> {
         let f = &self.filter;
-        let mut q = self.scope.invoices(invoices::table.into_boxed());
+        let mut q = invoices_within(&self.scope, invoices::table.into_boxed());
         if let Some(statuses) = &f.statuses {
             q = q.filter(
                 invoices::status.eq_any(statuses.iter().map(|s| s.as_str()).collect::<Vec<_>>()),

@@ -19,7 +19,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use crate::db::schema::invoices as invoice_table;
-use crate::db::schema::{invoice_matters, matter_team_members, matters, time_entries};
+use crate::db::schema::time_entries;
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
@@ -28,93 +28,27 @@ use crate::listing::{group_by_key, Page, SortDirection};
 /// The most time one entry records: a day.
 pub const MAX_MINUTES: i32 = 24 * 60;
 
-/// Which rows of billing a caller sees.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Scope {
-    /// The whole firm's.
-    Firm,
-    /// Those of the matters this user is on or leads, and the time they recorded.
-    User(String),
-    /// None (a caller limited to their own matters who is no user).
-    Nothing,
+pub use crate::access_policy::Scope;
+
+/// `query` kept within the time entries `scope` sees.
+fn entries_within(
+    scope: &Scope,
+    query: time_entries::BoxedQuery<'static, Db>,
+) -> time_entries::BoxedQuery<'static, Db> {
+    match scope.time_entries() {
+        Some(visible) => query.filter(visible),
+        None => query,
+    }
 }
 
-type MatterIds = diesel::dsl::Select<
-    diesel::dsl::Filter<
-        matter_team_members::table,
-        diesel::dsl::Eq<matter_team_members::user_id, String>,
-    >,
-    matter_team_members::matter_id,
->;
-
-fn team_matters(user: &str) -> MatterIds {
-    matter_team_members::table
-        .filter(matter_team_members::user_id.eq(user.to_owned()))
-        .select(matter_team_members::matter_id)
-}
-
-type LedMatters = diesel::dsl::Select<
-    diesel::dsl::Filter<matters::table, diesel::dsl::Eq<matters::responsible_user_id, String>>,
-    matters::id,
->;
-
-fn led_matters(user: &str) -> LedMatters {
-    matters::table
-        .filter(matters::responsible_user_id.eq(user.to_owned()))
-        .select(matters::id)
-}
-
-impl Scope {
-    fn entries(
-        &self,
-        query: time_entries::BoxedQuery<'static, Db>,
-    ) -> time_entries::BoxedQuery<'static, Db> {
-        match self {
-            Scope::Firm => query,
-            Scope::Nothing => query.filter(time_entries::id.ne(time_entries::id)),
-            Scope::User(user) => query.filter(
-                time_entries::matter_id
-                    .eq_any(team_matters(user))
-                    .or(time_entries::matter_id.eq_any(led_matters(user)))
-                    .or(time_entries::user_id.assume_not_null().eq(user.to_owned())),
-            ),
-        }
-    }
-
-    fn invoices(
-        &self,
-        query: invoice_table::BoxedQuery<'static, Db>,
-    ) -> invoice_table::BoxedQuery<'static, Db> {
-        match self {
-            Scope::Firm => query,
-            Scope::Nothing => query.filter(invoice_table::id.ne(invoice_table::id)),
-            Scope::User(user) => {
-                let theirs = invoice_matters::table
-                    .filter(
-                        invoice_matters::matter_id
-                            .eq_any(team_matters(user))
-                            .or(invoice_matters::matter_id.eq_any(led_matters(user))),
-                    )
-                    .select(invoice_matters::invoice_id);
-                query.filter(invoice_table::id.eq_any(theirs))
-            }
-        }
-    }
-
-    /// Whether the caller sees the time entry `id` (false when there is none).
-    pub fn sees_entry(&self, conn: &mut AnyConnection, id: &str) -> Result<bool> {
-        let query = time_entries::table
-            .filter(time_entries::id.eq(id.to_owned()))
-            .into_boxed();
-        Ok(self.entries(query).count().get_result::<i64>(conn)? > 0)
-    }
-
-    /// Whether the caller sees the invoice `id` (false when there is none).
-    pub fn sees_invoice(&self, conn: &mut AnyConnection, id: &str) -> Result<bool> {
-        let query = invoice_table::table
-            .filter(invoice_table::id.eq(id.to_owned()))
-            .into_boxed();
-        Ok(self.invoices(query).count().get_result::<i64>(conn)? > 0)
+/// `query` kept within the invoices `scope` sees.
+fn invoices_within(
+    scope: &Scope,
+    query: invoice_table::BoxedQuery<'static, Db>,
+) -> invoice_table::BoxedQuery<'static, Db> {
+    match scope.invoices() {
+        Some(visible) => query.filter(visible),
+        None => query,
     }
 }
 
@@ -442,7 +376,7 @@ impl TimeEntryQuery {
 
     fn boxed(&self) -> time_entries::BoxedQuery<'static, Db> {
         let f = &self.filter;
-        let mut q = self.scope.entries(time_entries::table.into_boxed());
+        let mut q = entries_within(&self.scope, time_entries::table.into_boxed());
         if let Some(m) = &self.matter_id {
             q = q.filter(time_entries::matter_id.eq(m.clone()));
         }

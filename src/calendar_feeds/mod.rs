@@ -13,10 +13,8 @@ pub use render::{render, FeedItem};
 use chrono::{NaiveDateTime, TimeDelta};
 use diesel::prelude::*;
 
-use crate::db::schema::{
-    calendar_feeds, deadline_team_assignees, deadline_user_assignees, deadlines, team_members,
-    users,
-};
+use crate::access_policy::Scope;
+use crate::db::schema::{calendar_feeds, deadlines, users};
 use crate::db::{new_id, now, AnyConnection};
 use crate::deadlines::DeadlineStatus;
 use crate::error::{Error, Result};
@@ -124,25 +122,11 @@ pub fn open(conn: &mut AnyConnection, token: &str) -> Result<Option<FeedOwner>> 
 /// those of the matters whose team they are on or lead; not cancelled, due from
 /// `PAST_DAYS` ago, soonest first. Whether they may still see each one is for the reader.
 pub fn deadline_ids_of(conn: &mut AnyConnection, user_id: &str) -> Result<Vec<String>> {
-    let direct = deadline_user_assignees::table
-        .filter(deadline_user_assignees::user_id.eq(user_id.to_owned()))
-        .select(deadline_user_assignees::deadline_id);
-    let their_teams = team_members::table
-        .filter(team_members::user_id.eq(user_id.to_owned()))
-        .select(team_members::team_id);
-    let via_team = deadline_team_assignees::table
-        .filter(deadline_team_assignees::team_id.eq_any(their_teams))
-        .select(deadline_team_assignees::deadline_id);
-    let matters: Vec<String> = crate::access_policy::visibility::team_matters(conn, user_id)?
-        .into_iter()
-        .collect();
-    Ok(deadlines::table
-        .filter(
-            deadlines::id
-                .eq_any(direct)
-                .or(deadlines::id.eq_any(via_team))
-                .or(deadlines::matter_id.eq_any(matters)),
-        )
+    let mut theirs = deadlines::table.into_boxed();
+    if let Some(visible) = Scope::own_matters(user_id).deadlines() {
+        theirs = theirs.filter(visible);
+    }
+    Ok(theirs
         .filter(deadlines::status.ne(DeadlineStatus::Cancelled.as_str()))
         .filter(deadlines::due_at.ge(now() - TimeDelta::days(PAST_DAYS)))
         .order_by((deadlines::due_at.asc(), deadlines::id.asc()))

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use diesel::prelude::*;
 
 use super::CampaignRow;
+use crate::access_policy::Scope;
 use crate::contacts::{self, ContactQuery, ContactRules, TextSearchScope};
 use crate::db::schema::{
     affiliations, assessments, consents, contact_emails, matter_parties, objections,
@@ -87,7 +88,8 @@ pub fn recipients(
     };
     let query =
         ContactQuery::new(campaign.audience()?)?.searching(TextSearchScope::NAMES_AND_EMAILS);
-    let candidates = contacts::unrestricted_matches(conn, &query, contact_rules)?;
+    // A campaign and its audience are the firm's: the field policy decides who reaches them.
+    let candidates = contacts::unrestricted_matches(conn, &Scope::Firm, &query, contact_rules)?;
     let suppressed = suppression::suppressed_for(conn, &purpose.id)?;
     let soft_spam = gdpr.rules.soft_spam && campaign.analogous_services && purpose.marketing;
     let mut found = Vec::new();

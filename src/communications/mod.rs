@@ -6,6 +6,7 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::access_policy::Scope;
 use crate::db::schema::{
     communication_attachments, communication_imports, communication_participants, communications,
     connector_instances,
@@ -377,9 +378,6 @@ pub struct CommunicationQuery {
     filter: CommunicationFilter,
     matter_id: Option<String>,
     contact_id: Option<String>,
-    /// Row-level need-to-know: only the communications of these matters, and those the
-    /// given user logged, when set.
-    only: Option<(Vec<String>, Option<String>)>,
     searched: SearchedText,
 }
 
@@ -401,12 +399,6 @@ enum SearchedText {
 }
 
 impl CommunicationQuery {
-    /// Keeps the query within what the caller may see (`None`: everything).
-    pub fn within(mut self, only: Option<(Vec<String>, Option<String>)>) -> CommunicationQuery {
-        self.only = only;
-        self
-    }
-
     /// Narrows what `filter.text` matches; refused when it could match nothing readable.
     pub fn searching(mut self, scope: TextSearchScope) -> Result<CommunicationQuery> {
         self.searched =
@@ -445,7 +437,6 @@ impl CommunicationQuery {
                 .map(|id| ids::decode(NodeType::Contact, id, "filter.contactId"))
                 .transpose()?,
             filter,
-            only: None,
             searched: SearchedText::default(),
         })
     }
@@ -457,17 +448,11 @@ impl CommunicationQuery {
         }
     }
 
-    fn boxed(&self) -> communications::BoxedQuery<'static, Db> {
+    fn boxed(&self, scope: &Scope) -> communications::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = communications::table.into_boxed();
-        if let Some((matter_ids, author)) = &self.only {
-            query = query.filter(
-                communications::matter_id.eq_any(matter_ids.clone()).or(
-                    communications::author_user_id
-                        .eq(author.clone().unwrap_or_default())
-                        .and(communications::author_user_id.is_not_null()),
-                ),
-            );
+        if let Some(visible) = scope.communications() {
+            query = query.filter(visible);
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
@@ -514,11 +499,12 @@ impl CommunicationQuery {
 /// Newest first unless `direction` says otherwise.
 pub fn list(
     conn: &mut AnyConnection,
+    scope: &Scope,
     query: &CommunicationQuery,
     direction: SortDirection,
     page: Page,
 ) -> Result<Vec<CommunicationRow>> {
-    let q = query.boxed();
+    let q = query.boxed(scope);
     let q = match direction {
         SortDirection::Asc => {
             q.order_by((communications::occurred_at.asc(), communications::id.asc()))
@@ -534,8 +520,8 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn count(conn: &mut AnyConnection, query: &CommunicationQuery) -> Result<i64> {
-    Ok(query.boxed().count().get_result(conn)?)
+pub fn count(conn: &mut AnyConnection, scope: &Scope, query: &CommunicationQuery) -> Result<i64> {
+    Ok(query.boxed(scope).count().get_result(conn)?)
 }
 
 /// Participant contact IDs per communication.

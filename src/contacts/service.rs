@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
+use crate::access_policy::Scope;
 use crate::contacts::history;
 use crate::db::schema::processing_grounds;
 use crate::db::schema::{
@@ -772,8 +773,6 @@ pub struct ContactQuery {
     pub filter: ContactFilter,
     responsible_user_id: Option<String>,
     organization_id: Option<String>,
-    /// Row-level need-to-know: only these contacts, when set.
-    only: Option<Vec<String>>,
     text_scope: TextSearchScope,
 }
 
@@ -816,12 +815,6 @@ impl ContactQuery {
         self
     }
 
-    /// Keeps the query within the contacts the caller may see (`None`: all of them).
-    pub fn within(mut self, contact_ids: Option<Vec<String>>) -> ContactQuery {
-        self.only = contact_ids;
-        self
-    }
-
     pub fn new(filter: ContactFilter) -> Result<ContactQuery> {
         let responsible_user_id = filter
             .responsible_user_id
@@ -837,7 +830,6 @@ impl ContactQuery {
             filter,
             responsible_user_id,
             organization_id,
-            only: None,
             text_scope: TextSearchScope::EVERYTHING,
         })
     }
@@ -886,11 +878,11 @@ impl ContactQuery {
         matched
     }
 
-    fn boxed(&self, rules: &ContactRules) -> contacts::BoxedQuery<'static, Db> {
+    fn boxed(&self, scope: &Scope, rules: &ContactRules) -> contacts::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = contacts::table.into_boxed();
-        if let Some(only) = &self.only {
-            query = query.filter(contacts::id.eq_any(only.clone()));
+        if let Some(visible) = scope.contacts() {
+            query = query.filter(visible);
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             query = query.filter(self.text_match(text, rules));
@@ -932,11 +924,12 @@ impl ContactQuery {
 /// (id, kind, category), in name order: the candidates of a campaign audience.
 pub fn unrestricted_matches(
     conn: &mut AnyConnection,
+    scope: &Scope,
     query: &ContactQuery,
     rules: &ContactRules,
 ) -> Result<Vec<(String, String, String)>> {
     Ok(query
-        .boxed(rules)
+        .boxed(scope, rules)
         .filter(crate::contacts::restriction::not_restricted())
         .order_by((contacts::sort_name.asc(), contacts::id.asc()))
         .select((contacts::id, contacts::kind, contacts::category))
@@ -945,12 +938,13 @@ pub fn unrestricted_matches(
 
 pub fn list(
     conn: &mut AnyConnection,
+    scope: &Scope,
     query: &ContactQuery,
     order: ContactOrder,
     page: Page,
     rules: &ContactRules,
 ) -> Result<Vec<ContactRow>> {
-    let mut q = query.boxed(rules);
+    let mut q = query.boxed(scope, rules);
     q = match (order.field, order.direction) {
         (ContactOrderField::Name, SortDirection::Asc) => q.order_by(contacts::sort_name.asc()),
         (ContactOrderField::Name, SortDirection::Desc) => q.order_by(contacts::sort_name.desc()),
@@ -974,8 +968,13 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn count(conn: &mut AnyConnection, query: &ContactQuery, rules: &ContactRules) -> Result<i64> {
-    Ok(query.boxed(rules).count().get_result(conn)?)
+pub fn count(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    query: &ContactQuery,
+    rules: &ContactRules,
+) -> Result<i64> {
+    Ok(query.boxed(scope, rules).count().get_result(conn)?)
 }
 
 pub fn emails_of(

@@ -5,7 +5,7 @@
 //! nothing to list. The message's key names the user and their local date, so every process
 //! and every round within the hour enqueues it once.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::InputObject;
 use chrono::{NaiveDate, NaiveDateTime, TimeZone, Timelike};
@@ -13,7 +13,7 @@ use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use super::{DeadlineKind, DeadlineStatus};
-use crate::access_policy::{RowScope, Visibility};
+use crate::access_policy::Scope;
 use crate::db::schema::{daily_digests, deadlines, matters, outbox_messages, users};
 use crate::db::{now, AnyConnection};
 use crate::error::{Error, Result, Validator};
@@ -198,28 +198,25 @@ fn start_of(zone: Tz, date: NaiveDate) -> Result<NaiveDateTime> {
 
 /// The open deadlines and tasks the user may see, due from the start of `today` to the end
 /// of the last day ahead, soonest first. Need-to-know is the user's own work whatever their
-/// role: the same rule that limits lawyers' lists ([`Visibility`] of their own matters).
+/// role: the same rule that limits lawyers' lists ([`Scope::own_matters`]).
 fn items_for(
     conn: &mut AnyConnection,
     setting: &DigestSettingRow,
     zone: Tz,
     today: NaiveDate,
 ) -> Result<Vec<Item>> {
-    let theirs = Visibility::load(conn, RowScope::OwnMatters, Some(&setting.user_id))?
-        .deadline_ids()
-        .unwrap_or_default();
-    if theirs.is_empty() {
-        return Ok(Vec::new());
-    }
     let last = today
         .checked_add_days(chrono::Days::new(
             u64::try_from(setting.days_ahead).unwrap_or(0) + 1,
         ))
         .unwrap_or(today);
     let (from, to) = (start_of(zone, today)?, start_of(zone, last)?);
-    Ok(deadlines::table
-        .left_join(matters::table)
-        .filter(deadlines::id.eq_any(theirs))
+    let mut theirs = deadlines::table.into_boxed();
+    if let Some(visible) = Scope::own_matters(&setting.user_id).deadlines() {
+        theirs = theirs.filter(visible);
+    }
+    // The predicate is over `deadlines` alone, so the matters' references come second.
+    let due: Vec<(String, String, NaiveDateTime, Option<String>)> = theirs
         .filter(deadlines::status.eq(DeadlineStatus::Open.as_str()))
         .filter(deadlines::due_at.ge(from))
         .filter(deadlines::due_at.lt(to))
@@ -228,9 +225,25 @@ fn items_for(
             deadlines::title,
             deadlines::kind,
             deadlines::due_at,
-            matters::reference.nullable(),
+            deadlines::matter_id,
         ))
-        .load(conn)?)
+        .load(conn)?;
+    let matter_ids: Vec<String> = due.iter().filter_map(|d| d.3.clone()).collect();
+    let references: HashMap<String, String> = matters::table
+        .filter(matters::id.eq_any(matter_ids))
+        .select((matters::id, matters::reference))
+        .load(conn)?
+        .into_iter()
+        .collect();
+    Ok(due
+        .into_iter()
+        .map(|(title, kind, due_at, matter)| Item {
+            title,
+            kind,
+            due_at,
+            matter: matter.and_then(|m| references.get(&m).cloned()),
+        })
+        .collect())
 }
 
 fn subject(today: NaiveDate, count: usize) -> String {

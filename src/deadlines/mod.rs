@@ -13,6 +13,7 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use chrono::{DateTime, NaiveDateTime, TimeDelta, Utc};
 use diesel::prelude::*;
 
+use crate::access_policy::Scope;
 use crate::db::schema::{
     deadline_reminders, deadline_team_assignees, deadline_user_assignees, deadlines, team_members,
 };
@@ -562,17 +563,9 @@ pub struct DeadlineQuery {
     contact_id: Option<String>,
     assignee_user_id: Option<String>,
     assignee_team_id: Option<String>,
-    /// Row-level need-to-know: only these deadlines, when set.
-    only: Option<Vec<String>>,
 }
 
 impl DeadlineQuery {
-    /// Keeps the query within the deadlines the caller may see (`None`: all of them).
-    pub fn within(mut self, deadline_ids: Option<Vec<String>>) -> DeadlineQuery {
-        self.only = deadline_ids;
-        self
-    }
-
     pub fn new(filter: DeadlineFilter) -> Result<DeadlineQuery> {
         let decode =
             |id: &Option<ID>, t, field| id.as_ref().map(|id| ids::decode(t, id, field)).transpose();
@@ -590,15 +583,14 @@ impl DeadlineQuery {
                 "filter.assigneeTeamId",
             )?,
             filter,
-            only: None,
         })
     }
 
-    fn boxed(&self) -> deadlines::BoxedQuery<'static, Db> {
+    fn boxed(&self, scope: &Scope) -> deadlines::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = deadlines::table.into_boxed();
-        if let Some(only) = &self.only {
-            query = query.filter(deadlines::id.eq_any(only.clone()));
+        if let Some(visible) = scope.deadlines() {
+            query = query.filter(visible);
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             query = query.filter(
@@ -658,11 +650,12 @@ impl DeadlineQuery {
 /// Soonest first unless `direction` says otherwise.
 pub fn list(
     conn: &mut AnyConnection,
+    scope: &Scope,
     query: &DeadlineQuery,
     direction: SortDirection,
     page: Page,
 ) -> Result<Vec<DeadlineRow>> {
-    let q = query.boxed();
+    let q = query.boxed(scope);
     let q = match direction {
         SortDirection::Asc => q.order_by((deadlines::due_at.asc(), deadlines::id.asc())),
         SortDirection::Desc => q.order_by((deadlines::due_at.desc(), deadlines::id.desc())),
@@ -673,8 +666,8 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn count(conn: &mut AnyConnection, query: &DeadlineQuery) -> Result<i64> {
-    Ok(query.boxed().count().get_result(conn)?)
+pub fn count(conn: &mut AnyConnection, scope: &Scope, query: &DeadlineQuery) -> Result<i64> {
+    Ok(query.boxed(scope).count().get_result(conn)?)
 }
 
 pub fn user_assignees_of(

@@ -3,6 +3,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::access_policy::RowKind;
 use crate::billing::invoices::{
     self, CreateInvoiceInput, InvoiceFilter, InvoiceKind, InvoiceLineRow, InvoiceQuery, InvoiceRow,
     InvoiceStatus, IssueInvoiceInput, PaymentMethod, PaymentRow, RecordPaymentInput,
@@ -26,24 +27,14 @@ use crate::graphql::{load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
 
-/// The caller's need-to-know over billing, as SQL renders it.
-pub async fn scope(ctx: &Context<'_>) -> async_graphql::Result<Scope> {
-    let visibility = visibility::visibility(ctx).await?;
-    Ok(if visibility.is_firm_wide() {
-        Scope::Firm
-    } else {
-        visibility.author().map_or(Scope::Nothing, Scope::User)
-    })
+/// The caller's need-to-know, which billing's queries render as SQL.
+async fn scope(ctx: &Context<'_>) -> async_graphql::Result<Scope> {
+    Ok(visibility::scope(ctx).clone())
 }
 
 /// Whether the caller may see invoice `key`.
 pub async fn invoice_visible(ctx: &Context<'_>, key: &str) -> async_graphql::Result<bool> {
-    let scope = scope(ctx).await?;
-    if scope == Scope::Firm {
-        return Ok(true);
-    }
-    let key = key.to_owned();
-    read(ctx, move |c| scope.sees_invoice(c, &key)).await
+    visibility::sees(ctx, RowKind::Invoice, key).await
 }
 
 /// Notes a matter's parties as read when a personal field of `type_name` is: time recorded on
@@ -191,10 +182,10 @@ impl TimeEntry {
     }
 }
 
+/// Visible with its matter, or to the user who recorded it.
 impl visibility::Row for TimeEntry {
-    fn visible(&self, visibility: &crate::access_policy::Visibility) -> bool {
-        visibility.matter(&self.0.matter_id)
-            || (self.0.user_id.is_some() && self.0.user_id == visibility.author())
+    fn row_key(&self) -> Option<(RowKind, &str)> {
+        Some((RowKind::TimeEntry, &self.0.id))
     }
 }
 

@@ -3,6 +3,7 @@
 use async_graphql::{Context, InputObject, Object, SimpleObject, ID};
 use chrono::{DateTime, Utc};
 
+use crate::access_policy::Scope;
 use crate::campaigns::audience::AudienceBasis;
 use crate::campaigns::sending::{self, Delivery};
 use crate::campaigns::{
@@ -69,7 +70,12 @@ impl Campaign {
             .gql()?
             .searching(TextSearchScope::NAMES_AND_EMAILS);
         let rules = state(ctx).contact_rules.clone();
-        read(ctx, move |c| contacts::count(c, &query, &rules)).await
+        // The audience is drawn from the whole firm: campaigns are firm-wide records, which
+        // the field policy alone guards.
+        read(ctx, move |c| {
+            contacts::count(c, &Scope::Firm, &query, &rules)
+        })
+        .await
     }
 
     /// How many contacts the campaign may reach now (see `campaignAudience`): never more

@@ -274,10 +274,7 @@ impl CommunicationQueries {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Communication>>> {
-        let visibility = visibility::visibility(ctx).await?;
-        let only = visibility
-            .matter_ids()
-            .map(|matters| (matters, visibility.author()));
+        let visibility = visibility::scope(ctx).clone();
         let grant = &access(ctx).grant;
         let scope = TextSearchScope {
             subject: grant.allows("Communication", "subject"),
@@ -285,14 +282,13 @@ impl CommunicationQueries {
         };
         let query = CommunicationQuery::new(filter.unwrap_or_default())
             .and_then(|q| q.searching(scope))
-            .gql()?
-            .within(only);
-        let count_query = query.clone();
+            .gql()?;
+        let (count_visibility, count_query) = (visibility.clone(), query.clone());
         paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move |c| communications::count(c, &count_query),
-            move |c, page| communications::list(c, &query, order, page),
+            move |c| communications::count(c, &count_visibility, &count_query),
+            move |c, page| communications::list(c, &visibility, &query, order, page),
         )
         .await
         .map(Some)
@@ -336,7 +332,7 @@ impl CommunicationMutations {
             None => input.author_id = me,
             Some(author) if me.as_ref() == Some(author) => {}
             Some(_) => {
-                if !visibility::visibility(ctx).await?.is_firm_wide() {
+                if !visibility::scope(ctx).is_unrestricted() {
                     return Err(Error::forbidden(
                         Some("input.authorId"),
                         "only roles that see every matter may record a communication on \

@@ -5,6 +5,7 @@ use std::sync::Arc;
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::access_policy::RowKind;
 use crate::communications::CommunicationRow;
 use crate::contacts::{
     self, AddressRow, AffiliationInput, AffiliationRow, ContactCategory, ContactFilter,
@@ -270,12 +271,10 @@ impl Contact {
             .load_one(CommunicationsOfContact(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let visibility = visibility::visibility(ctx).await?;
-        let rows = rows
+        let rows = visibility::visible_only(ctx, rows.into_iter().map(Communication).collect())
+            .await?
             .into_iter()
-            .filter(|r| {
-                visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
-            })
+            .map(|c| c.0)
             .collect();
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows)
             .await
@@ -366,8 +365,7 @@ impl Affiliation {
     /// The person's job title: about the person, so only for callers who may see them (and
     /// logged as a read of them).
     async fn job_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        let visibility = visibility::visibility(ctx).await?;
-        if !visibility.contact(&self.0.person_id) {
+        if !visibility::sees(ctx, RowKind::Contact, &self.0.person_id).await? {
             return Ok(forbid(
                 ctx,
                 "this job title is about a person you may not see",
@@ -485,18 +483,17 @@ async fn list(
     args: PageArgs,
 ) -> async_graphql::Result<Paged<Contact>> {
     require_filterable(ctx, &filter)?;
-    let visibility = visibility::visibility(ctx).await?;
+    let scope = visibility::scope(ctx).clone();
     let query = ContactQuery::new(filter)
         .gql()?
-        .within(visibility.contact_ids())
         .searching(text_search_scope(ctx));
     let rules = state(ctx).contact_rules.clone();
-    let (count_query, count_rules) = (query.clone(), rules.clone());
+    let (count_scope, count_query, count_rules) = (scope.clone(), query.clone(), rules.clone());
     paginate_db(
         ctx,
         args,
-        move |c| contacts::count(c, &count_query, &count_rules),
-        move |c, page| contacts::list(c, &query, order, page, &rules),
+        move |c| contacts::count(c, &count_scope, &count_query, &count_rules),
+        move |c, page| contacts::list(c, &scope, &query, order, page, &rules),
     )
     .await
 }

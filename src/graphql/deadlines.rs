@@ -308,16 +308,14 @@ impl DeadlineQueries {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Deadline>>> {
-        let visibility = visibility::visibility(ctx).await?;
-        let query = DeadlineQuery::new(filter.unwrap_or_default())
-            .gql()?
-            .within(visibility.deadline_ids());
-        let count_query = query.clone();
+        let scope = visibility::scope(ctx).clone();
+        let query = DeadlineQuery::new(filter.unwrap_or_default()).gql()?;
+        let (count_scope, count_query) = (scope.clone(), query.clone());
         paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move |c| deadlines::count(c, &count_query),
-            move |c, page| deadlines::list(c, &query, order, page),
+            move |c| deadlines::count(c, &count_scope, &count_query),
+            move |c, page| deadlines::list(c, &scope, &query, order, page),
         )
         .await
         .map(Some)

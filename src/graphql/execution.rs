@@ -131,14 +131,18 @@ pub async fn execute(
         None => Arc::new(crate::access_policy::RoleGrant::anonymous()),
     };
     let access = Arc::new(field_guard::RequestAccess::new(
-        state.db.clone(),
         caller.principal,
         grant,
         caller.client,
     ));
     let queue = BatchQueue::default();
     let spawn_into = queue.clone();
-    let loader = DataLoader::new(DbLoader::new(state.db.clone()), move |batch| {
+    let loader = DbLoader::new(
+        state.db.clone(),
+        access.scope().clone(),
+        access.user_id().map(str::to_owned),
+    );
+    let loader = DataLoader::new(loader, move |batch| {
         spawn_into.push(batch);
     })
     .delay(Duration::ZERO);

@@ -5,9 +5,14 @@
 //! through `node(id:)`, a connection or a mutation payload. A denied field answers `null` with
 //! a `FORBIDDEN` error at its path, and the rest of the response still resolves.
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
+use crate::access_policy::{DataClass, RoleGrant, RowScope, Scope, POLICY};
+use crate::audit::{AccessAction, AccessEntry};
+use crate::graphql::schema_map::SCHEMA_MAP;
+use crate::identity::Principal;
+use crate::ids::{self, NodeType};
 use async_graphql::extensions::{
     Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
     ResolveInfo,
@@ -16,15 +21,6 @@ use async_graphql::{
     Context, ErrorExtensionValues, Name, PathSegment, QueryPathSegment, Request, Response,
     ServerError, ServerResult, Value, Variables,
 };
-use tokio::sync::OnceCell;
-
-use crate::access_policy::{DataClass, RoleGrant, Visibility, POLICY};
-use crate::audit::{AccessAction, AccessEntry};
-use crate::db::Database;
-use crate::error::{GraphqlResult, Result};
-use crate::graphql::schema_map::SCHEMA_MAP;
-use crate::identity::Principal;
-use crate::ids::{self, NodeType};
 
 /// The caller's network details, as far as the server can tell.
 #[derive(Debug, Clone, Default)]
@@ -39,29 +35,29 @@ pub struct RequestAccess {
     pub grant: Arc<RoleGrant>,
     pub client: ClientInfo,
     pub trail: AccessTrail,
-    db: Database,
     /// The name of the operation the document ran, once execution has picked it.
     operation: Mutex<Option<String>>,
-    visibility: OnceCell<Arc<Visibility>>,
-    team_matters: OnceCell<Arc<HashSet<String>>>,
+    /// The rows the caller may see: a value, rendered as SQL by the queries that use it.
+    scope: Scope,
 }
 
 impl RequestAccess {
     pub fn new(
-        db: Database,
         principal: Option<Principal>,
         grant: Arc<RoleGrant>,
         client: ClientInfo,
     ) -> RequestAccess {
+        let rows = grant
+            .base
+            .map_or(RowScope::OwnMatters, |base| base.row_scope());
+        let scope = Scope::for_caller(rows, principal.as_ref().and_then(|p| p.user_id()));
         RequestAccess {
             principal,
             grant,
             client,
             trail: AccessTrail::default(),
-            db,
             operation: Mutex::new(None),
-            visibility: OnceCell::new(),
-            team_matters: OnceCell::new(),
+            scope,
         }
     }
 
@@ -78,40 +74,9 @@ impl RequestAccess {
         self.principal.as_ref()?.user_id()
     }
 
-    /// The rows the caller may see, worked out on first use.
-    pub async fn visibility(&self) -> Result<Arc<Visibility>> {
-        let scope = match self.grant.base {
-            Some(base) => base.row_scope(),
-            None => crate::access_policy::RowScope::OwnMatters,
-        };
-        let user = self.user_id().map(str::to_owned);
-        self.visibility
-            .get_or_try_init(|| async {
-                let db = self.db.clone();
-                db.run(move |c| Visibility::load(c, scope, user.as_deref()))
-                    .await
-                    .map(Arc::new)
-            })
-            .await
-            .cloned()
-    }
-
-    /// Whether the caller is on the team of `matter_id` (or leads it): the condition for
-    /// special-category data on top of the role.
-    pub async fn on_matter_team(&self, matter_id: &str) -> Result<bool> {
-        let Some(user) = self.user_id().map(str::to_owned) else {
-            return Ok(false);
-        };
-        let teams = self
-            .team_matters
-            .get_or_try_init(|| async {
-                self.db
-                    .run(move |c| crate::access_policy::visibility::team_matters(c, &user))
-                    .await
-                    .map(Arc::new)
-            })
-            .await?;
-        Ok(teams.contains(matter_id))
+    /// The rows the caller may see.
+    pub fn scope(&self) -> &Scope {
+        &self.scope
     }
 }
 
@@ -525,6 +490,18 @@ fn path_pattern(path: &[PathSegment]) -> (String, Vec<usize>) {
     (pattern, indices)
 }
 
+/// Whether the caller is on the team of `matter_id` (or leads it), whatever their role: the
+/// condition for special-category data on top of the role. Batched per level of the query.
+pub async fn on_matter_team(ctx: &Context<'_>, matter_id: &str) -> async_graphql::Result<bool> {
+    if access(ctx).user_id().is_none() {
+        return Ok(false);
+    }
+    Ok(crate::graphql::context::loader(ctx)
+        .load_one(crate::graphql::loaders::OnTeamOf(matter_id.to_owned()))
+        .await?
+        .is_some())
+}
+
 /// Special-category data (Art. 9 and 10 GDPR) of a matter: only its team reads it, whatever
 /// the role; anyone else gets `null` with `FORBIDDEN`.
 pub async fn special_category<T>(
@@ -532,7 +509,7 @@ pub async fn special_category<T>(
     matter_id: &str,
     value: Option<T>,
 ) -> async_graphql::Result<Option<T>> {
-    if access(ctx).on_matter_team(matter_id).await.gql()? {
+    if on_matter_team(ctx, matter_id).await? {
         Ok(value)
     } else {
         Ok(forbid(

@@ -4,6 +4,7 @@
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::access_policy::RowKind;
 use crate::campaigns::audience::{self, AudienceBasis, Recipient};
 use crate::error::GraphqlResult;
 use crate::gdpr::assessments::{
@@ -791,7 +792,7 @@ async fn record_of_visible_contact(
     record_id: &str,
     contact_id: &str,
 ) -> async_graphql::Result<()> {
-    if !visibility::visibility(ctx).await?.contact(contact_id) {
+    if !visibility::sees(ctx, RowKind::Contact, contact_id).await? {
         return Err(crate::error::Error::not_found(entity, record_id)).gql();
     }
     access(ctx).trail.wrote_subject(contact_id);

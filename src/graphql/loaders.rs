@@ -5,6 +5,8 @@ use std::collections::HashMap;
 
 use async_graphql::dataloader::Loader;
 
+use crate::access_policy::{RowKind, Scope};
+
 use crate::billing::invoices::{self as billing_invoices, InvoiceLineRow, InvoiceRow, PaymentRow};
 use crate::billing::{self, TimeEntryRow};
 use crate::campaigns::{self, CampaignRow};
@@ -23,14 +25,71 @@ use crate::gdpr::purposes::{self, PurposeRow};
 use crate::mail::OutboxRow;
 use crate::matters::{self, MatterRow, MatterTeamMember};
 
-/// The one loader type; each relation is a key type it loads.
+/// The one loader type; each relation is a key type it loads. It lives for one request, and
+/// knows what that request's caller may see.
 pub struct DbLoader {
     db: Database,
+    scope: Scope,
+    user_id: Option<String>,
 }
 
 impl DbLoader {
-    pub fn new(db: Database) -> DbLoader {
-        DbLoader { db }
+    pub fn new(db: Database, scope: Scope, user_id: Option<String>) -> DbLoader {
+        DbLoader { db, scope, user_id }
+    }
+}
+
+/// A row of a need-to-know kind the caller may see: loaded (as `()`) only when it exists and
+/// the caller's scope keeps it. One statement per kind for a whole batch.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Visible(pub RowKind, pub String);
+
+impl Loader<Visible> for DbLoader {
+    type Value = ();
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[Visible]) -> Result<HashMap<Visible, ()>, Self::Error> {
+        let mut by_kind: HashMap<RowKind, Vec<String>> = HashMap::new();
+        for Visible(kind, id) in keys {
+            by_kind.entry(*kind).or_default().push(id.clone());
+        }
+        let scope = self.scope.clone();
+        let seen = self
+            .db
+            .run(move |conn| {
+                let mut seen = Vec::new();
+                for (kind, ids) in by_kind {
+                    let kept = scope.visible_ids(conn, kind, &ids)?;
+                    seen.extend(kept.into_iter().map(|id| Visible(kind, id)));
+                }
+                Ok(seen)
+            })
+            .await
+            .gql()?;
+        Ok(seen.into_iter().map(|key| (key, ())).collect())
+    }
+}
+
+/// A matter whose team the caller is on or which they lead, whatever their role: loaded (as
+/// `()`) only then.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct OnTeamOf(pub String);
+
+impl Loader<OnTeamOf> for DbLoader {
+    type Value = ();
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[OnTeamOf]) -> Result<HashMap<OnTeamOf, ()>, Self::Error> {
+        let Some(user) = self.user_id.clone() else {
+            return Ok(HashMap::new());
+        };
+        let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+        let theirs = self
+            .db
+            .run(move |conn| Scope::own_matters(&user).visible_ids(conn, RowKind::Matter, &ids))
+            .await
+            .gql()?;
+        Ok(theirs.into_iter().map(|id| (OnTeamOf(id), ())).collect())
     }
 }
 

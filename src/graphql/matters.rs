@@ -344,11 +344,15 @@ impl Matter {
             offset: 0,
             limit: 0,
         };
+        let scope = visibility::scope(ctx).clone();
+        let count_scope = scope.clone();
         paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move |c| timeline::of_matter(c, &count_id, nothing, documents).map(|t| t.1),
-            move |c, page| timeline::of_matter(c, &id, page, documents).map(|t| t.0),
+            move |c| {
+                timeline::of_matter(c, &count_scope, &count_id, nothing, documents).map(|t| t.1)
+            },
+            move |c, page| timeline::of_matter(c, &scope, &id, page, documents).map(|t| t.0),
         )
         .await
     }
@@ -460,17 +464,15 @@ impl MatterQueries {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Matter>>> {
-        let visibility = visibility::visibility(ctx).await?;
-        let query = MatterQuery::new(filter.unwrap_or_default())
-            .gql()?
-            .within(visibility.matter_ids());
+        let scope = visibility::scope(ctx).clone();
+        let query = MatterQuery::new(filter.unwrap_or_default()).gql()?;
         let order = order_by.unwrap_or_default();
-        let count_query = query.clone();
+        let (count_scope, count_query) = (scope.clone(), query.clone());
         paginate_db(
             ctx,
             PageArgs::new(after, before, first, last),
-            move |c| matters::count(c, &count_query),
-            move |c, page| matters::list(c, &query, order, page),
+            move |c| matters::count(c, &count_scope, &count_query),
+            move |c, page| matters::list(c, &scope, &query, order, page),
         )
         .await
         .map(Some)
@@ -543,7 +545,7 @@ impl MatterMutations {
             || !input.health_details.is_undefined();
         if special {
             let key = ids::decode(NodeType::Matter, &input.id, "input.id").gql()?;
-            if !access(ctx).on_matter_team(&key).await.gql()? {
+            if !crate::graphql::field_guard::on_matter_team(ctx, &key).await? {
                 return Err(special_category_refusal()).gql();
             }
         }

@@ -1,10 +1,13 @@
-//! Row-level need-to-know in the resolvers, over the sets `access_policy::visibility` works
-//! out: lists leave out what the caller may not see, a lookup by ID finds nothing, and a
-//! reference from a row they can see to one they cannot answers `null` with `FORBIDDEN`.
+//! Row-level need-to-know in the resolvers, over the caller's [`Scope`]: lists leave out what
+//! the caller may not see (the scope's SQL predicate is part of the page query), a lookup by
+//! ID finds nothing, and a reference from a row they can see to one they cannot answers
+//! `null` with `FORBIDDEN`. Single rows are checked through the `Visible` DataLoader: one
+//! `SELECT id … WHERE id IN (…) AND <predicate>` per kind and level of the query, never a
+//! set of IDs loaded up front.
 
 use async_graphql::{Context, ID};
 
-use crate::access_policy::Visibility;
+use crate::access_policy::{RowKind, Scope};
 use crate::error::{Error, GraphqlResult};
 use crate::graphql::campaigns::Campaign;
 use crate::graphql::communications::Communication;
@@ -14,47 +17,46 @@ use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
 use crate::graphql::documents::Document;
 use crate::graphql::field_guard::{access, forbid};
-use crate::graphql::loaders::{CommunicationById, DocumentById, TimeEntryById};
+use crate::graphql::loaders::{CommunicationById, DocumentById, TimeEntryById, Visible};
 use crate::graphql::matters::Matter;
 use crate::graphql::subject_rights::SubjectRequest;
 use crate::ids::{self, NodeType};
 
 /// A GraphQL object whose row a caller may or may not see.
 pub trait Row {
-    fn visible(&self, visibility: &Visibility) -> bool;
+    /// The need-to-know kind and key of the row; `None` for a firm-wide record.
+    fn row_key(&self) -> Option<(RowKind, &str)>;
 }
 
 impl Row for Contact {
-    fn visible(&self, visibility: &Visibility) -> bool {
-        visibility.contact(&self.0.id)
+    fn row_key(&self) -> Option<(RowKind, &str)> {
+        Some((RowKind::Contact, &self.0.id))
     }
 }
 
 impl Row for Matter {
-    fn visible(&self, visibility: &Visibility) -> bool {
-        visibility.matter(&self.0.id)
+    fn row_key(&self) -> Option<(RowKind, &str)> {
+        Some((RowKind::Matter, &self.0.id))
     }
 }
 
+/// Visible with its matter, or to the user who logged it.
 impl Row for Communication {
-    fn visible(&self, visibility: &Visibility) -> bool {
-        visibility.communication(
-            self.0.matter_id.as_deref(),
-            self.0.author_user_id.as_deref(),
-        )
+    fn row_key(&self) -> Option<(RowKind, &str)> {
+        Some((RowKind::Communication, &self.0.id))
     }
 }
 
 /// A document is visible with its matter.
 impl Row for Document {
-    fn visible(&self, visibility: &Visibility) -> bool {
-        visibility.matter(&self.0.matter_id)
+    fn row_key(&self) -> Option<(RowKind, &str)> {
+        Some((RowKind::Document, &self.0.id))
     }
 }
 
 impl Row for Deadline {
-    fn visible(&self, visibility: &Visibility) -> bool {
-        visibility.deadline(&self.0.id)
+    fn row_key(&self) -> Option<(RowKind, &str)> {
+        Some((RowKind::Deadline, &self.0.id))
     }
 }
 
@@ -62,8 +64,8 @@ impl Row for Deadline {
 macro_rules! firm_wide {
     ($($ty:ty),*) => {$(
         impl Row for $ty {
-            fn visible(&self, _: &Visibility) -> bool {
-                true
+            fn row_key(&self) -> Option<(RowKind, &str)> {
+                None
             }
         }
     )*};
@@ -71,29 +73,58 @@ macro_rules! firm_wide {
 
 firm_wide!(User, Team, Campaign, SubjectRequest);
 
-pub async fn visibility(ctx: &Context<'_>) -> async_graphql::Result<std::sync::Arc<Visibility>> {
-    access(ctx).visibility().await.gql()
+/// What the caller may see of the firm's client work.
+pub fn scope<'a>(ctx: &Context<'a>) -> &'a Scope {
+    access(ctx).scope()
 }
 
-/// Keeps the rows the caller may see.
+/// Whether the caller may see row `key` of kind `kind` (false when there is none, unless
+/// the caller sees everything: then nothing is checked).
+pub async fn sees(ctx: &Context<'_>, kind: RowKind, key: &str) -> async_graphql::Result<bool> {
+    if scope(ctx).is_unrestricted() {
+        return Ok(true);
+    }
+    Ok(loader(ctx)
+        .load_one(Visible(kind, key.to_owned()))
+        .await?
+        .is_some())
+}
+
+async fn visible<N: Row>(ctx: &Context<'_>, row: &N) -> async_graphql::Result<bool> {
+    match row.row_key() {
+        None => Ok(true),
+        Some((kind, key)) => sees(ctx, kind, key).await,
+    }
+}
+
+/// Keeps the rows the caller may see (one batched check per kind).
 pub async fn visible_only<N: Row>(
     ctx: &Context<'_>,
     rows: Vec<N>,
 ) -> async_graphql::Result<Vec<N>> {
-    let visibility = visibility(ctx).await?;
-    if visibility.is_firm_wide() {
+    if scope(ctx).is_unrestricted() {
         return Ok(rows);
     }
+    let keys = rows
+        .iter()
+        .filter_map(|r| r.row_key())
+        .map(|(kind, key)| Visible(kind, key.to_owned()));
+    let seen = loader(ctx).load_many(keys).await?;
     Ok(rows
         .into_iter()
-        .filter(|r| r.visible(&visibility))
+        .filter(|r| {
+            r.row_key()
+                .is_none_or(|(kind, key)| seen.contains_key(&Visible(kind, key.to_owned())))
+        })
         .collect())
 }
 
 /// A row looked up by ID: one the caller may not see is not there for them.
 pub async fn lookup<N: Row>(ctx: &Context<'_>, row: Option<N>) -> async_graphql::Result<Option<N>> {
-    let visibility = visibility(ctx).await?;
-    Ok(row.filter(|r| r.visible(&visibility)))
+    match row {
+        Some(r) if !visible(ctx, &r).await? => Ok(None),
+        other => Ok(other),
+    }
 }
 
 /// A row another row refers to: if the caller may not see it, the field answers `null` with
@@ -102,42 +133,25 @@ pub async fn reference<N: Row>(
     ctx: &Context<'_>,
     row: Option<N>,
 ) -> async_graphql::Result<Option<N>> {
-    let visibility = visibility(ctx).await?;
-    Ok(match row {
-        Some(r) if !r.visible(&visibility) => {
-            forbid(ctx, "this record belongs to matters you are not on")
+    match row {
+        Some(r) if !visible(ctx, &r).await? => {
+            Ok(forbid(ctx, "this record belongs to matters you are not on"))
         }
-        other => other,
-    })
+        other => Ok(other),
+    }
 }
 
-/// Refuses a change to a row the caller may not see, as if it did not exist.
-pub async fn require_visible(
-    ctx: &Context<'_>,
-    node_type: NodeType,
-    id: &ID,
-    field: &str,
-) -> async_graphql::Result<()> {
-    // A malformed ID is the service's to report, together with the rest of the input.
-    let Ok(key) = ids::decode(node_type, id, field) else {
-        return Ok(());
-    };
-    let visibility = visibility(ctx).await?;
-    let visible = match node_type {
-        NodeType::Contact => visibility.contact(&key),
-        NodeType::Matter => visibility.matter(&key),
-        NodeType::Deadline => visibility.deadline(&key),
-        NodeType::Document => {
-            let row = loader(ctx).load_one(DocumentById(key.clone())).await?;
-            row.is_none_or(|r| visibility.matter(&r.matter_id))
-        }
-        NodeType::Communication => {
-            let row = loader(ctx).load_one(CommunicationById(key.clone())).await?;
-            row.is_none_or(|r| {
-                visibility.communication(r.matter_id.as_deref(), r.author_user_id.as_deref())
-            })
-        }
-        // Firm-wide records: the policy alone decides who reaches them.
+/// The need-to-know kind of the records of `node_type`; `None` for firm-wide ones, which
+/// the policy alone guards.
+fn row_kind(node_type: NodeType) -> Option<RowKind> {
+    match node_type {
+        NodeType::Contact => Some(RowKind::Contact),
+        NodeType::Matter => Some(RowKind::Matter),
+        NodeType::Deadline => Some(RowKind::Deadline),
+        NodeType::Document => Some(RowKind::Document),
+        NodeType::Communication => Some(RowKind::Communication),
+        NodeType::TimeEntry => Some(RowKind::TimeEntry),
+        NodeType::Invoice => Some(RowKind::Invoice),
         NodeType::User
         | NodeType::Team
         | NodeType::Campaign
@@ -155,17 +169,45 @@ pub async fn require_visible(
         | NodeType::SyncRun
         | NodeType::SyncReviewItem
         | NodeType::CalendarFeed
-        | NodeType::InvoicePayment => true,
-        NodeType::TimeEntry => {
-            let row = loader(ctx).load_one(TimeEntryById(key.clone())).await?;
-            row.is_none_or(|r| {
-                visibility.matter(&r.matter_id)
-                    || (r.user_id.is_some() && r.user_id == visibility.author())
-            })
-        }
-        NodeType::Invoice => crate::graphql::billing::invoice_visible(ctx, &key).await?,
+        | NodeType::InvoicePayment => None,
+    }
+}
+
+/// Refuses a change to a row the caller may not see, as if it did not exist.
+pub async fn require_visible(
+    ctx: &Context<'_>,
+    node_type: NodeType,
+    id: &ID,
+    field: &str,
+) -> async_graphql::Result<()> {
+    // A malformed ID is the service's to report, together with the rest of the input.
+    let Ok(key) = ids::decode(node_type, id, field) else {
+        return Ok(());
     };
-    if visible {
+    let Some(kind) = row_kind(node_type) else {
+        return Ok(());
+    };
+    if sees(ctx, kind, &key).await? {
+        return Ok(());
+    }
+    // A document, communication or time entry that does not exist is the service's to
+    // report; a contact, matter, deadline or invoice is simply not found.
+    let missing = match kind {
+        RowKind::Document => loader(ctx)
+            .load_one(DocumentById(key.clone()))
+            .await?
+            .is_none(),
+        RowKind::Communication => loader(ctx)
+            .load_one(CommunicationById(key.clone()))
+            .await?
+            .is_none(),
+        RowKind::TimeEntry => loader(ctx)
+            .load_one(TimeEntryById(key.clone()))
+            .await?
+            .is_none(),
+        RowKind::Contact | RowKind::Matter | RowKind::Deadline | RowKind::Invoice => false,
+    };
+    if missing {
         Ok(())
     } else {
         Err(Error::not_found(node_type.name(), key)).gql()

@@ -6,6 +6,7 @@ use async_graphql::MaybeUndefined;
 use diesel::prelude::*;
 
 use super::model::*;
+use crate::access_policy::Scope;
 use crate::db::schema::{matter_events, matter_parties, matter_team_members, matters};
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
@@ -490,17 +491,9 @@ pub struct MatterQuery {
     contact_id: Option<String>,
     responsible_user_id: Option<String>,
     team_member_id: Option<String>,
-    /// Row-level need-to-know: only these matters, when set.
-    only: Option<Vec<String>>,
 }
 
 impl MatterQuery {
-    /// Keeps the query within the matters the caller may see (`None`: all of them).
-    pub fn within(mut self, matter_ids: Option<Vec<String>>) -> MatterQuery {
-        self.only = matter_ids;
-        self
-    }
-
     pub fn new(filter: MatterFilter) -> Result<MatterQuery> {
         let decode = |id: &Option<async_graphql::ID>, t, field| {
             id.as_ref().map(|id| ids::decode(t, id, field)).transpose()
@@ -518,15 +511,14 @@ impl MatterQuery {
                 "filter.teamMemberId",
             )?,
             filter,
-            only: None,
         })
     }
 
-    fn boxed(&self) -> matters::BoxedQuery<'static, Db> {
+    fn boxed(&self, scope: &Scope) -> matters::BoxedQuery<'static, Db> {
         let f = &self.filter;
         let mut query = matters::table.into_boxed();
-        if let Some(only) = &self.only {
-            query = query.filter(matters::id.eq_any(only.clone()));
+        if let Some(visible) = scope.matters() {
+            query = query.filter(visible);
         }
         if let Some(text) = f.text.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             let pattern = contains_pattern(&text.to_lowercase());
@@ -572,11 +564,12 @@ impl MatterQuery {
 
 pub fn list(
     conn: &mut AnyConnection,
+    scope: &Scope,
     query: &MatterQuery,
     order: MatterOrder,
     page: Page,
 ) -> Result<Vec<MatterRow>> {
-    let q = query.boxed();
+    let q = query.boxed(scope);
     let q = match (order.field, order.direction) {
         (MatterOrderField::Reference, SortDirection::Asc) => q.order_by(matters::reference.asc()),
         (MatterOrderField::Reference, SortDirection::Desc) => q.order_by(matters::reference.desc()),
@@ -596,8 +589,8 @@ pub fn list(
         .load(conn)?)
 }
 
-pub fn count(conn: &mut AnyConnection, query: &MatterQuery) -> Result<i64> {
-    Ok(query.boxed().count().get_result(conn)?)
+pub fn count(conn: &mut AnyConnection, scope: &Scope, query: &MatterQuery) -> Result<i64> {
+    Ok(query.boxed(scope).count().get_result(conn)?)
 }
 
 /// (contact ID, role) pairs per matter.

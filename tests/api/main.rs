@@ -47,6 +47,7 @@ mod reminders;
 mod reports;
 mod retention;
 mod schema;
+mod scope;
 mod security;
 mod seed;
 mod smoke;

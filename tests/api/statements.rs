@@ -114,4 +114,62 @@ async fn nested_query_statements_do_not_grow_with_rows(backend: Backend) {
     );
 }
 
-on_both_backends!(nested_query_statements_do_not_grow_with_rows);
+const LAWYERS_MATTERS: &str = r#"
+query {
+  matters(first: 50) {
+    totalCount
+    nodes {
+      reference
+      clients { displayName }
+      deadlines(first: 5) { edges { node { title } } }
+    }
+  }
+}"#;
+
+/// A lawyer's list of matters carries need-to-know in its SQL: the page query, its count and
+/// one batched check per kind of row referenced (the clients), however many matters there
+/// are. (Before `Scope`, nine SELECTs loaded the lawyer's matters, contacts and deadlines into
+/// memory first, and the lists bound them back as `IN (…)` lists.)
+async fn a_lawyers_list_of_matters_costs_a_bounded_number_of_statements(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let (lawyer_id, token) = app.sign_in("avv.gialli@studio.it", "lawyer").await;
+    let org = create_organization(&app, "Acme S.p.A.", json!({})).await;
+    let lawyer = lawyer_id.as_str();
+    let count_for = |n: usize| {
+        let (app, token) = (&app, token.clone());
+        async move {
+            let before = app.db.statement_count();
+            let body = app.gql_as(&token, LAWYERS_MATTERS, json!({})).await;
+            let after = app.db.statement_count();
+            assert!(body.get("errors").is_none(), "{body:#}");
+            assert_eq!(body["data"]["matters"]["totalCount"], n);
+            after - before
+        }
+    };
+    add_people(&app, 0, 10, lawyer, &org).await;
+    // A matter the lawyer is not on stays out of the list.
+    let stranger = create_person(&app, "Paolo", "Neri", json!({})).await;
+    create_matter(&app, "2026/9999", &stranger, json!({})).await;
+    count_for(10).await;
+    let warm_10 = count_for(10).await;
+    add_people(&app, 10, 30, lawyer, &org).await;
+    count_for(40).await;
+    let warm_40 = count_for(40).await;
+    assert_eq!(
+        warm_10, warm_40,
+        "statements grew with the number of matters"
+    );
+    // The caller's principal; count and page; the clients (parties, contacts by ID) and
+    // deadlines loaders; one `Visible` check per kind of row the page refers to (contacts,
+    // deadlines); and the access log's transaction (five). 13 on both backends today.
+    assert!(
+        warm_10 <= 8 + 5,
+        "{warm_10} statements for a lawyer's list of matters"
+    );
+    eprintln!("a lawyer's list of matters: {warm_10} statements");
+}
+
+on_both_backends!(
+    nested_query_statements_do_not_grow_with_rows,
+    a_lawyers_list_of_matters_costs_a_bounded_number_of_statements,
+);

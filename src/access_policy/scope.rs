@@ -1,0 +1,332 @@
+//! Row-level need-to-know as a value: which matters, contacts, deadlines, communications,
+//! documents, time entries and invoices a piece of work may touch.
+//!
+//! A [`Scope`] is handed to every domain list and lookup. It renders SQL predicates over the
+//! table being read (`id IN (SELECT … FROM matter_team_members WHERE user_id = $1)` and the
+//! like), so the database applies need-to-know inside the page query itself: nothing is
+//! loaded into memory first, and no list of IDs is bound back (which would meet SQLite's
+//! bound-parameter ceiling on a large firm and cost a round trip per set).
+
+use std::collections::HashSet;
+
+use diesel::dsl::AsExprOf;
+use diesel::expression::BoxableExpression;
+use diesel::prelude::*;
+use diesel::sql_types::Bool;
+
+use super::roles::RowScope;
+use crate::db::schema::{
+    affiliations, communication_participants, communications, contacts, deadline_team_assignees,
+    deadline_user_assignees, deadlines, documents, invoice_matters, invoices, matter_parties,
+    matter_team_members, matters, team_members, time_entries,
+};
+use crate::db::{AnyConnection, Db};
+use crate::error::Result;
+
+/// A boolean SQL condition over the rows of table `T`.
+pub type Predicate<T> = Box<dyn BoxableExpression<T, Db, SqlType = Bool>>;
+
+/// What a piece of work may see of the firm's client work.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Scope {
+    /// Work done without a request (the command line, retention, the sync engine, the
+    /// scheduler): everything, by decision of the code that runs it.
+    System,
+    /// A caller whose role sees the whole firm.
+    Firm,
+    /// A user who sees the work of the matters they are on or lead, and what hangs off it.
+    OwnMatters { user_id: String },
+    /// A caller limited to their own matters who is no user (an API key or a provider
+    /// token under such a role): nothing of the firm's matters.
+    Nothing,
+}
+
+/// The kinds of rows need-to-know decides on; every other record is firm-wide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RowKind {
+    Matter,
+    Contact,
+    Deadline,
+    Communication,
+    Document,
+    TimeEntry,
+    Invoice,
+}
+
+// The subqueries are macros, not functions: each expands to a plain (unboxed) select
+// statement, which stays generic over the backend. A boxed select is tied to the
+// multi-backend type and cannot render inside `IN (…)` on either concrete backend.
+
+/// The matters whose team `$user` is on.
+macro_rules! team_matter_ids {
+    ($user:expr) => {
+        matter_team_members::table
+            .filter(matter_team_members::user_id.eq($user.to_owned()))
+            .select(matter_team_members::matter_id)
+    };
+}
+
+/// The matters `$user` is responsible for.
+macro_rules! led_matter_ids {
+    ($user:expr) => {
+        matters::table
+            .filter(matters::responsible_user_id.eq($user.to_owned()))
+            .select(matters::id)
+    };
+}
+
+/// `$column` names a matter whose team `$user` is on or leads. Two indexed subqueries rather
+/// than one over `matters` with an `OR`, which neither planner serves from an index.
+macro_rules! on_own_matter {
+    ($column:expr, $user:expr) => {
+        $column
+            .eq_any(team_matter_ids!($user))
+            .or($column.eq_any(led_matter_ids!($user)))
+    };
+}
+
+/// The communications of `$user`'s matters, and those they logged.
+macro_rules! own_communications {
+    ($user:expr) => {
+        on_own_matter!(communications::matter_id.assume_not_null(), $user).or(
+            communications::author_user_id
+                .assume_not_null()
+                .eq($user.to_owned()),
+        )
+    };
+}
+
+/// The people in `$user`'s communications.
+macro_rules! participant_ids {
+    ($user:expr) => {
+        communication_participants::table
+            .filter(
+                communication_participants::communication_id.eq_any(
+                    communications::table
+                        .filter(own_communications!($user))
+                        .select(communications::id),
+                ),
+            )
+            .select(communication_participants::contact_id)
+    };
+}
+
+/// The parties of `$user`'s matters.
+macro_rules! party_ids {
+    ($user:expr) => {
+        matter_parties::table
+            .filter(on_own_matter!(matter_parties::matter_id, $user))
+            .select(matter_parties::contact_id)
+    };
+}
+
+// `contacts` under another name, for the subquery of a predicate over `contacts` itself
+// (diesel refuses a table twice in one query unless it is aliased).
+diesel::alias!(contacts as responsible_contacts: ResponsibleContacts);
+
+/// The contacts `$user` is responsible for.
+macro_rules! responsible_contact_ids {
+    ($user:expr) => {
+        responsible_contacts
+            .filter(
+                responsible_contacts
+                    .field(contacts::responsible_user_id)
+                    .eq($user.to_owned()),
+            )
+            .select(responsible_contacts.field(contacts::id))
+    };
+}
+
+/// `$column` names a contact `$user` meets directly: a party of their matters, a participant
+/// of their communications, or one they are responsible for.
+macro_rules! met_directly {
+    ($column:expr, $user:expr) => {
+        $column
+            .eq_any(party_ids!($user))
+            .or($column.eq_any(participant_ids!($user)))
+            .or($column.eq_any(responsible_contact_ids!($user)))
+    };
+}
+
+/// The organisations the contacts `$user` meets directly are affiliated to.
+macro_rules! employer_ids {
+    ($user:expr) => {
+        affiliations::table
+            .filter(met_directly!(affiliations::person_id, $user))
+            .select(affiliations::organization_id)
+    };
+}
+
+/// The deadlines assigned to a team `$user` belongs to.
+macro_rules! team_deadline_ids {
+    ($user:expr) => {
+        deadline_team_assignees::table
+            .filter(
+                deadline_team_assignees::team_id.eq_any(
+                    team_members::table
+                        .filter(team_members::user_id.eq($user.to_owned()))
+                        .select(team_members::team_id),
+                ),
+            )
+            .select(deadline_team_assignees::deadline_id)
+    };
+}
+
+/// The deadlines assigned to `$user` in person.
+macro_rules! assigned_deadline_ids {
+    ($user:expr) => {
+        deadline_user_assignees::table
+            .filter(deadline_user_assignees::user_id.eq($user.to_owned()))
+            .select(deadline_user_assignees::deadline_id)
+    };
+}
+
+/// A condition no row meets.
+fn none<T>() -> Predicate<T>
+where
+    AsExprOf<bool, Bool>: BoxableExpression<T, Db, SqlType = Bool>,
+{
+    Box::new(false.into_sql::<Bool>())
+}
+
+impl Scope {
+    /// Everything, for work done without a request. Named so that it stands out in review.
+    pub fn system() -> Scope {
+        Scope::System
+    }
+
+    /// What a caller sees under a role of row scope `rows`, acting as `user_id` if any.
+    pub fn for_caller(rows: RowScope, user_id: Option<&str>) -> Scope {
+        match (rows, user_id) {
+            (RowScope::Firm, _) => Scope::Firm,
+            (RowScope::OwnMatters, Some(user)) => Scope::own_matters(user),
+            (RowScope::OwnMatters, None) => Scope::Nothing,
+        }
+    }
+
+    /// The work of `user`'s own matters, whatever their role (their digest, their calendar).
+    pub fn own_matters(user: &str) -> Scope {
+        Scope::OwnMatters {
+            user_id: user.to_owned(),
+        }
+    }
+
+    /// Whether nothing is left out (the firm, or the system).
+    pub fn is_unrestricted(&self) -> bool {
+        matches!(self, Scope::System | Scope::Firm)
+    }
+
+    /// The user limited to their own matters, if this scope is one.
+    pub fn own_user(&self) -> Option<&str> {
+        match self {
+            Scope::OwnMatters { user_id } => Some(user_id),
+            _ => None,
+        }
+    }
+
+    /// Matters whose team the user is on, or which they lead. `None`: no condition.
+    pub fn matters(&self) -> Option<Predicate<matters::table>> {
+        self.render(|user| {
+            Box::new(
+                matters::id
+                    .eq_any(team_matter_ids!(user))
+                    .or(matters::responsible_user_id
+                        .assume_not_null()
+                        .eq(user.to_owned())),
+            )
+        })
+    }
+
+    /// Contacts: the parties of the user's matters, the participants of the communications
+    /// of those matters or logged by the user, those the user is responsible for, and the
+    /// organisations all of these people are affiliated to.
+    pub fn contacts(&self) -> Option<Predicate<contacts::table>> {
+        self.render(|user| {
+            Box::new(met_directly!(contacts::id, user).or(contacts::id.eq_any(employer_ids!(user))))
+        })
+    }
+
+    /// Deadlines of the user's matters, and those assigned to them or to a team of theirs.
+    pub fn deadlines(&self) -> Option<Predicate<deadlines::table>> {
+        self.render(|user| {
+            Box::new(
+                on_own_matter!(deadlines::matter_id.assume_not_null(), user)
+                    .or(deadlines::id.eq_any(assigned_deadline_ids!(user)))
+                    .or(deadlines::id.eq_any(team_deadline_ids!(user))),
+            )
+        })
+    }
+
+    /// Communications of the user's matters, and those the user logged.
+    pub fn communications(&self) -> Option<Predicate<communications::table>> {
+        self.render(|user| Box::new(own_communications!(user)))
+    }
+
+    /// Case-file documents come with their matter.
+    pub fn documents(&self) -> Option<Predicate<documents::table>> {
+        self.render(|user| Box::new(on_own_matter!(documents::matter_id, user)))
+    }
+
+    /// Time entries of the user's matters, and the time they recorded themselves.
+    pub fn time_entries(&self) -> Option<Predicate<time_entries::table>> {
+        self.render(|user| {
+            Box::new(
+                on_own_matter!(time_entries::matter_id, user)
+                    .or(time_entries::user_id.assume_not_null().eq(user.to_owned())),
+            )
+        })
+    }
+
+    /// Invoices billing at least one of the user's matters.
+    pub fn invoices(&self) -> Option<Predicate<invoices::table>> {
+        self.render(|user| {
+            let billed = invoice_matters::table
+                .filter(on_own_matter!(invoice_matters::matter_id, user))
+                .select(invoice_matters::invoice_id);
+            Box::new(invoices::id.eq_any(billed))
+        })
+    }
+
+    /// The condition for a restricted scope, built by `own` for a user; `None` when there
+    /// is nothing to restrict.
+    fn render<T>(&self, own: impl FnOnce(&str) -> Predicate<T>) -> Option<Predicate<T>>
+    where
+        AsExprOf<bool, Bool>: BoxableExpression<T, Db, SqlType = Bool>,
+    {
+        match self {
+            Scope::System | Scope::Firm => None,
+            Scope::OwnMatters { user_id } => Some(own(user_id)),
+            Scope::Nothing => Some(none()),
+        }
+    }
+
+    /// The rows of kind `kind` among `ids` that exist and this scope keeps, in one statement.
+    pub fn visible_ids(
+        &self,
+        conn: &mut AnyConnection,
+        kind: RowKind,
+        ids: &[String],
+    ) -> Result<HashSet<String>> {
+        macro_rules! keep {
+            ($table:ident, $predicate:ident) => {{
+                let mut query = $table::table
+                    .into_boxed()
+                    .filter($table::id.eq_any(ids.to_vec()));
+                if let Some(condition) = self.$predicate() {
+                    query = query.filter(condition);
+                }
+                query.select($table::id).load::<String>(conn)?
+            }};
+        }
+        let kept = match kind {
+            RowKind::Matter => keep!(matters, matters),
+            RowKind::Contact => keep!(contacts, contacts),
+            RowKind::Deadline => keep!(deadlines, deadlines),
+            RowKind::Communication => keep!(communications, communications),
+            RowKind::Document => keep!(documents, documents),
+            RowKind::TimeEntry => keep!(time_entries, time_entries),
+            RowKind::Invoice => keep!(invoices, invoices),
+        };
+        Ok(kept.into_iter().collect())
+    }
+}
