@@ -657,6 +657,36 @@ def sync_import_throughput(args):
     return result
 
 
+def mail_import_throughput(args):
+    """IMAP import throughput of the sync engine: `--mail-messages` messages seeded into a real
+    Dovecot, imported as communications into a fresh database, with the pull-only baseline
+    and an unchanged re-run of the same run (bench/mail_import.rs)."""
+    if args.mail_messages <= 0:
+        return None
+    database = f"{args.database}_mail"
+    create_database(args.database)  # creates the benchmark roles if needed
+    psql(f"DROP DATABASE IF EXISTS {database}")
+    psql(f"CREATE DATABASE {database} OWNER {APP_ROLE}")
+    log(f"mail import: {args.mail_messages:,} messages from Dovecot into {database}")
+    output = run(["cargo", "bench", "--quiet", "--bench", "mail_import", "--",
+                  "--database-url", url(APP_ROLE, database),
+                  "--messages", str(args.mail_messages), "--pool-size", str(args.pool_size)],
+                 cwd=ROOT)
+    result = json.loads(output.strip().splitlines()[-1])
+    result["load_average"] = load_average()
+    log(f"mail import: {result['first_import']['messages_per_second']} messages/s "
+        f"(pull only {result['pull_only']['messages_per_second']}/s)")
+    return result
+
+
+def load_average():
+    """The machine's 1/5/15-minute load averages when a measurement ends (it is shared)."""
+    try:
+        return Path("/proc/loadavg").read_text().split()[:3]
+    except OSError:
+        return None
+
+
 # --- report -------------------------------------------------------------------------------
 
 
@@ -792,6 +822,7 @@ def report_markdown(result):
     else:
         lines.append("Seeding: skipped (the database already held the requested sizes).")
     lines.extend(sync_import_lines(result.get("sync_import")))
+    lines.extend(mail_import_lines(result.get("mail_import")))
     lines.append("")
     lines.append("✅ target met, ❌ missed (targets: lexgate ≥ 2× PostGraphile, within 2× of the "
                  "floor, access log ≤ 15% of throughput, p99 < 20 ms for Q0–Q2).")
@@ -816,6 +847,32 @@ def sync_import_lines(sync):
         f"{first['failed']} failed |",
         f"| full resync, nothing changed | {resync['seconds']} | "
         f"{fmt(resync['contacts_per_second'])} | {resync['skipped']:,} unchanged |",
+    ]
+
+
+def mail_import_lines(mail):
+    if not isinstance(mail, dict):
+        return [f"IMAP import throughput: {mail or 'not measured in this run'}."]
+    first, rerun, pull = mail["first_import"], mail["rerun_unchanged"], mail["pull_only"]
+    load = " ".join(mail.get("load_average") or []) or "unknown"
+    firm = mail["firm"]
+    return [
+        "",
+        f"IMAP import ({mail['messages']:,} messages in Dovecot's INBOX, pages of "
+        f"{mail['page_size']}, {mail['backend']}; a firm of {firm['contacts']:,} contacts and "
+        f"{firm['matters']:,} matters; load average {load}; bench/mail_import.rs):",
+        "",
+        "| pass | seconds | messages/s | statements/message | outcome |",
+        "| --- | ---: | ---: | ---: | --- |",
+        f"| pull only (baseline: the connector's pages, nothing written) | {pull['seconds']} | "
+        f"{fmt(pull['messages_per_second'])} | – | – |",
+        f"| first import (every rule applied) | {first['seconds']} | "
+        f"{fmt(first['messages_per_second'])} | {first['statements_per_message']} | "
+        f"{first['created']:,} created, {first['linked']:,} linked, {first['skipped']:,} "
+        f"skipped, {first['failed']} failed |",
+        f"| re-run, nothing changed (full listing) | {rerun['seconds']} | "
+        f"{fmt(rerun['messages_per_second'])} | {rerun['statements_per_message']} | "
+        f"{rerun['skipped']:,} unchanged |",
     ]
 
 
@@ -879,6 +936,9 @@ def parse_args():
     p.add_argument("--seed", type=int, default=42, help="random seed of the synthetic firm")
     p.add_argument("--sync-contacts", type=int, default=100_000,
                    help="contacts imported by the sync-engine measurement (0 skips it)")
+    p.add_argument("--mail-messages", type=int, default=20_000,
+                   help="messages seeded into Dovecot for the IMAP import measurement "
+                        "(0 skips it)")
     p.add_argument("--database", default="lexgate_bench",
                    help="the dedicated benchmark database (dropped when its sizes differ)")
     p.add_argument("--duration", type=int, default=20, help="seconds per measurement")
@@ -918,7 +978,8 @@ def main():
     workdir = RESULTS / started_at.strftime("%Y-%m-%dT%H%M%SZ")
     workdir.mkdir()
     result = {"date": started_at.isoformat(timespec="seconds"), "label": args.label,
-              "machine": machine(), "sync_import": sync_import_throughput(args)}
+              "machine": machine(), "sync_import": sync_import_throughput(args),
+              "mail_import": mail_import_throughput(args)}
     try:
         ensure_pg_stat_statements(not args.no_pg_restart)
         result["seed"] = seed(args, lexgate_bin)

@@ -564,7 +564,31 @@ impl SyncEngine {
                     }
                     Records::Communications(page) => {
                         let mail_scope = MailScope::load(conn, &settings)?;
-                        for record in &page.records {
+                        // The whole page at once; one by one when it deletes messages, or
+                        // when the page's own statements fail (each message then fails or
+                        // succeeds alone).
+                        let mark = changed.mark();
+                        let batched = conn.transaction(|c| {
+                            mail::apply_page(c, &scope, &mail_scope, &page.records)
+                        });
+                        let outcomes = match batched {
+                            Ok(outcomes) => outcomes,
+                            Err(error) => {
+                                tracing::warn!(%error, "page import failed; importing its messages one by one");
+                                changed.undo_to(mark);
+                                None
+                            }
+                        };
+                        if let Some(outcomes) = outcomes {
+                            for (record, outcome) in page.records.iter().zip(outcomes) {
+                                match outcome {
+                                    Ok(outcome) => count(&mut counts, outcome),
+                                    Err(error) => counts
+                                        .fail(Some(&record.external_id), record_error(&error)),
+                                }
+                            }
+                        } else {
+                            for record in &page.records {
                             let mark = changed.mark();
                             match conn.transaction(|c| mail::apply(c, &scope, &mail_scope, record))
                             {
@@ -574,6 +598,7 @@ impl SyncEngine {
                                     counts.fail(Some(&record.external_id), record_error(&error))
                                 }
                             }
+                        }
                         }
                     }
                     Records::Events(page) => {

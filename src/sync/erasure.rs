@@ -23,6 +23,12 @@ pub struct Identities {
 /// The register of erased people, as the sync engine needs it.
 pub trait ErasureRegister: Send + Sync {
     fn is_erased(&self, conn: &mut AnyConnection, identities: &Identities) -> Result<bool>;
+
+    /// [`ErasureRegister::is_erased`] for each of many people (a page of records): one flag
+    /// per entry. A register that cannot do better asks about each in turn.
+    fn erased_each(&self, conn: &mut AnyConnection, people: &[Identities]) -> Result<Vec<bool>> {
+        people.iter().map(|p| self.is_erased(conn, p)).collect()
+    }
 }
 
 /// The register of erased people kept by the erasure (Art. 17): keyed-hash tombstones of
@@ -33,16 +39,24 @@ pub struct Tombstones {
 
 impl ErasureRegister for Tombstones {
     fn is_erased(&self, conn: &mut AnyConnection, identities: &Identities) -> Result<bool> {
-        use crate::gdpr::tombstones::{ExternalId, Identifiers};
-        let ids = Identifiers {
-            emails: identities.emails.clone(),
-            phones: identities.phones.clone(),
-            tax_codes: identities.tax_codes.clone(),
-            external_ids: vec![ExternalId {
-                connector: identities.connector.clone(),
-                id: identities.external_id.clone(),
-            }],
-        };
-        crate::gdpr::is_erased(conn, &self.hasher, &ids)
+        crate::gdpr::is_erased(conn, &self.hasher, &identifiers(identities))
+    }
+
+    fn erased_each(&self, conn: &mut AnyConnection, people: &[Identities]) -> Result<Vec<bool>> {
+        let ids: Vec<_> = people.iter().map(identifiers).collect();
+        crate::gdpr::tombstones::erased_each(conn, &self.hasher, &ids)
+    }
+}
+
+fn identifiers(identities: &Identities) -> crate::gdpr::tombstones::Identifiers {
+    use crate::gdpr::tombstones::{ExternalId, Identifiers};
+    Identifiers {
+        emails: identities.emails.clone(),
+        phones: identities.phones.clone(),
+        tax_codes: identities.tax_codes.clone(),
+        external_ids: vec![ExternalId {
+            connector: identities.connector.clone(),
+            id: identities.external_id.clone(),
+        }],
     }
 }

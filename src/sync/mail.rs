@@ -8,7 +8,7 @@
 //! and the instance's ignore list never become contacts; an erased person is neither
 //! re-created nor re-linked, and a restricted contact is not linked.
 
-use std::collections::{BTreeSet, HashSet};
+use std::collections::{BTreeSet, HashMap, HashSet};
 
 use diesel::prelude::*;
 use lexgate_connectors::{
@@ -26,7 +26,7 @@ use crate::db::schema::{
     communication_attachments, communication_imports, communication_participants, communications,
     contact_emails, contacts, matter_parties, matters, sync_links, sync_message_links,
 };
-use crate::db::{new_id, now, AnyConnection};
+use crate::db::{insert_batch, new_id, now, AnyConnection};
 use crate::error::{Error, Result};
 use crate::validation::{email_key, normalize_email};
 
@@ -140,8 +140,10 @@ pub fn apply(
         insert_link(conn, scope, &record.external_id, &communication_id)?;
         return Ok(Outcome::Linked);
     }
-    match import(conn, scope, mail, record, &message_id)? {
-        Some(communication_id) => {
+    match import(conn, scope, mail, record, &message_id, &mut Direct)? {
+        Some(message) => {
+            let communication_id = message.communication.row.id.clone();
+            write(conn, vec![message])?;
             insert_link(conn, scope, &record.external_id, &communication_id)?;
             Ok(Outcome::Created)
         }
@@ -170,18 +172,376 @@ fn insert_link(
     external_id: &str,
     communication_id: &str,
 ) -> Result<()> {
-    let at = now();
-    diesel::insert_into(sync_message_links::table)
-        .values((
-            sync_message_links::instance_id.eq(scope.instance_id),
-            sync_message_links::external_id.eq(external_id),
-            sync_message_links::communication_id.eq(communication_id),
-            sync_message_links::seen_generation.eq(scope.generation),
-            sync_message_links::created_at.eq(at),
-            sync_message_links::updated_at.eq(at),
-        ))
-        .execute(conn)?;
+    let link = LinkRow::new(scope, external_id, communication_id);
+    insert_batch(conn, sync_message_links::table, &[link], LINK_COLUMNS)?;
     Ok(())
+}
+
+/// A message location, for multi-row inserts.
+#[derive(Insertable)]
+#[diesel(table_name = sync_message_links, treat_none_as_default_value = false)]
+struct LinkRow {
+    instance_id: String,
+    external_id: String,
+    communication_id: Option<String>,
+    seen_generation: i32,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+const LINK_COLUMNS: usize = 6;
+
+impl LinkRow {
+    fn new(scope: &PageScope<'_>, external_id: &str, communication_id: &str) -> LinkRow {
+        let at = now();
+        LinkRow {
+            instance_id: scope.instance_id.to_owned(),
+            external_id: external_id.to_owned(),
+            communication_id: Some(communication_id.to_owned()),
+            seen_generation: scope.generation,
+            created_at: at,
+            updated_at: at,
+        }
+    }
+}
+
+/// Where a message was imported from, for multi-row inserts.
+#[derive(Insertable)]
+#[diesel(table_name = communication_imports, treat_none_as_default_value = false)]
+struct ImportRow {
+    communication_id: String,
+    message_id: String,
+    instance_id: Option<String>,
+    body: Option<String>,
+    imported_at: chrono::NaiveDateTime,
+}
+
+const IMPORT_COLUMNS: usize = 5;
+
+/// An attachment's metadata, for multi-row inserts.
+#[derive(Insertable)]
+#[diesel(table_name = communication_attachments, treat_none_as_default_value = false)]
+struct AttachmentRow {
+    id: String,
+    communication_id: String,
+    position: i32,
+    name: Option<String>,
+    content_type: String,
+    size_bytes: i64,
+    sha256: String,
+}
+
+const ATTACHMENT_COLUMNS: usize = 7;
+
+/// A message ready to be written: the communication with its participants, where it came
+/// from, its attachments.
+struct NewMessage {
+    communication: PreparedCommunication,
+    import: ImportRow,
+    attachments: Vec<AttachmentRow>,
+}
+
+/// Writes messages with one multi-row insert per table (chunked under the bound-parameter
+/// limit).
+fn write(conn: &mut AnyConnection, messages: Vec<NewMessage>) -> Result<()> {
+    let mut communications = Vec::with_capacity(messages.len());
+    let mut imports = Vec::with_capacity(messages.len());
+    let mut attachments = Vec::new();
+    for message in messages {
+        communications.push(message.communication);
+        imports.push(message.import);
+        attachments.extend(message.attachments);
+    }
+    insert_prepared(conn, communications)?;
+    insert_batch(conn, communication_imports::table, &imports, IMPORT_COLUMNS)?;
+    insert_batch(
+        conn,
+        communication_attachments::table,
+        &attachments,
+        ATTACHMENT_COLUMNS,
+    )?;
+    Ok(())
+}
+
+/// Where [`import`] reads what it decides on: the database, one message at a time
+/// ([`Direct`]), or what a page fetched for all its messages at once ([`PageLookups`]).
+trait Lookups {
+    fn erased(
+        &mut self,
+        conn: &mut AnyConnection,
+        scope: &PageScope<'_>,
+        identities: &Identities,
+    ) -> Result<bool>;
+    /// The contacts holding the address (by its key), with when each was restricted.
+    fn contacts_with(&mut self, conn: &mut AnyConnection, key: &str) -> Result<Vec<Holder>>;
+    /// The matters the contact is a party of.
+    fn matters_of(&mut self, conn: &mut AnyConnection, contact: &str) -> Result<BTreeSet<String>>;
+    /// The contact import is about to run for `key`: what is known of it may change.
+    fn forget_address(&mut self, key: &str);
+}
+
+/// A contact holding an address: its id and when it was restricted (Art. 18).
+type Holder = (String, Option<chrono::NaiveDateTime>);
+
+/// Each lookup is a query.
+struct Direct;
+
+impl Lookups for Direct {
+    fn erased(
+        &mut self,
+        conn: &mut AnyConnection,
+        scope: &PageScope<'_>,
+        identities: &Identities,
+    ) -> Result<bool> {
+        scope.erasure.is_erased(conn, identities)
+    }
+
+    fn contacts_with(&mut self, conn: &mut AnyConnection, key: &str) -> Result<Vec<Holder>> {
+        Ok(contact_emails::table
+            .inner_join(contacts::table)
+            .filter(contact_emails::address_key.eq(key))
+            .select((contacts::id, contacts::restricted_at))
+            .distinct()
+            .load(conn)?)
+    }
+
+    fn matters_of(&mut self, conn: &mut AnyConnection, contact: &str) -> Result<BTreeSet<String>> {
+        Ok(matter_parties::table
+            .filter(matter_parties::contact_id.eq(contact))
+            .select(matter_parties::matter_id)
+            .distinct()
+            .load::<String>(conn)?
+            .into_iter()
+            .collect())
+    }
+
+    fn forget_address(&mut self, _key: &str) {}
+}
+
+/// What a page's messages need, fetched with one query per kind (and per thousand values)
+/// before any message is decided. A miss (an address whose contacts the contact import may
+/// have changed, a contact created during the page) falls back to a query, whose answer is
+/// kept.
+#[derive(Default)]
+struct PageLookups {
+    /// Erased or not, by the correspondent's external id (message and address).
+    erased: HashMap<String, bool>,
+    contacts: HashMap<String, Vec<Holder>>,
+    matters: HashMap<String, BTreeSet<String>>,
+}
+
+/// Values per `IN (...)` list: well under SQLite's bound-parameter limit.
+const LOOKUP_CHUNK: usize = 1000;
+
+impl PageLookups {
+    fn load(
+        conn: &mut AnyConnection,
+        scope: &PageScope<'_>,
+        mail: &MailScope,
+        records: &[(&RemoteCommunication, String)],
+    ) -> Result<PageLookups> {
+        let mut people: Vec<Identities> = Vec::new();
+        let mut keys: BTreeSet<String> = BTreeSet::new();
+        for (record, message_id) in records {
+            for party in parties(&record.from)
+                .into_iter()
+                .chain(parties(&record.recipients))
+                .filter(|p| !mail.is_own(&p.key))
+            {
+                people.push(identities(scope, message_id, &party.key));
+                keys.insert(party.key);
+            }
+        }
+        let flags = scope.erasure.erased_each(conn, &people)?;
+        let erased = people
+            .into_iter()
+            .zip(flags)
+            .map(|(person, flag)| (person.external_id, flag))
+            .collect();
+        let keys: Vec<String> = keys.into_iter().collect();
+        let mut contacts: HashMap<String, Vec<Holder>> =
+            keys.iter().map(|k| (k.clone(), Vec::new())).collect();
+        for chunk in keys.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<(String, String, Option<chrono::NaiveDateTime>)> = contact_emails::table
+                .inner_join(contacts::table)
+                .filter(contact_emails::address_key.eq_any(chunk))
+                .select((
+                    contact_emails::address_key,
+                    contacts::id,
+                    contacts::restricted_at,
+                ))
+                .distinct()
+                .load(conn)?;
+            for (key, id, restricted_at) in rows {
+                let holders = contacts.entry(key).or_default();
+                if !holders.iter().any(|(held, _)| held == &id) {
+                    holders.push((id, restricted_at));
+                }
+            }
+        }
+        let ids: Vec<String> = contacts
+            .values()
+            .flatten()
+            .map(|(id, _)| id.clone())
+            .collect::<BTreeSet<_>>()
+            .into_iter()
+            .collect();
+        let mut matters: HashMap<String, BTreeSet<String>> =
+            ids.iter().map(|id| (id.clone(), BTreeSet::new())).collect();
+        for chunk in ids.chunks(LOOKUP_CHUNK) {
+            let rows: Vec<(String, String)> = matter_parties::table
+                .filter(matter_parties::contact_id.eq_any(chunk))
+                .select((matter_parties::contact_id, matter_parties::matter_id))
+                .load(conn)?;
+            for (contact, matter) in rows {
+                matters.entry(contact).or_default().insert(matter);
+            }
+        }
+        Ok(PageLookups {
+            erased,
+            contacts,
+            matters,
+        })
+    }
+}
+
+impl Lookups for PageLookups {
+    fn erased(
+        &mut self,
+        conn: &mut AnyConnection,
+        scope: &PageScope<'_>,
+        identities: &Identities,
+    ) -> Result<bool> {
+        if let Some(flag) = self.erased.get(&identities.external_id) {
+            return Ok(*flag);
+        }
+        let flag = Direct.erased(conn, scope, identities)?;
+        self.erased.insert(identities.external_id.clone(), flag);
+        Ok(flag)
+    }
+
+    fn contacts_with(&mut self, conn: &mut AnyConnection, key: &str) -> Result<Vec<Holder>> {
+        if let Some(holders) = self.contacts.get(key) {
+            return Ok(holders.clone());
+        }
+        let holders = Direct.contacts_with(conn, key)?;
+        self.contacts.insert(key.to_owned(), holders.clone());
+        Ok(holders)
+    }
+
+    fn matters_of(&mut self, conn: &mut AnyConnection, contact: &str) -> Result<BTreeSet<String>> {
+        if let Some(matters) = self.matters.get(contact) {
+            return Ok(matters.clone());
+        }
+        let matters = Direct.matters_of(conn, contact)?;
+        self.matters.insert(contact.to_owned(), matters.clone());
+        Ok(matters)
+    }
+
+    fn forget_address(&mut self, key: &str) {
+        self.contacts.remove(key);
+    }
+}
+
+/// Imports a page of messages with a handful of statements instead of a dozen per message:
+/// which locations are known, which Message-IDs were imported, the erasure register, the
+/// correspondents' contacts and their matters are each fetched once for the page, and the
+/// new communications, participants, imports, attachments and locations are written with
+/// multi-row inserts at the end. Each message is decided exactly as [`apply`] decides it
+/// alone (the same [`import`], reading from the page's lookups); the contact import of an
+/// unknown correspondent still runs per message, in a savepoint, so a message that fails
+/// fails alone. `None` for a page that deletes messages: those go one by one.
+///
+/// Runs in the caller's transaction; on an error the caller rolls the page back and applies
+/// its messages one by one.
+pub fn apply_page(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    mail: &MailScope,
+    records: &[RemoteCommunication],
+) -> Result<Option<Vec<Result<Outcome>>>> {
+    if records.iter().any(|r| r.deleted) {
+        return Ok(None);
+    }
+    let external_ids: Vec<&str> = records.iter().map(|r| r.external_id.as_str()).collect();
+    let mut seen: HashSet<String> = HashSet::new();
+    for chunk in external_ids.chunks(LOOKUP_CHUNK) {
+        let known: Vec<String> = sync_message_links::table
+            .filter(sync_message_links::instance_id.eq(scope.instance_id))
+            .filter(sync_message_links::external_id.eq_any(chunk))
+            .select(sync_message_links::external_id)
+            .load(conn)?;
+        if !known.is_empty() {
+            diesel::update(
+                sync_message_links::table
+                    .filter(sync_message_links::instance_id.eq(scope.instance_id))
+                    .filter(sync_message_links::external_id.eq_any(&known)),
+            )
+            .set(sync_message_links::seen_generation.eq(scope.generation))
+            .execute(conn)?;
+        }
+        seen.extend(known);
+    }
+    let keyed: Vec<(&RemoteCommunication, String)> = records
+        .iter()
+        .filter(|r| !seen.contains(&r.external_id))
+        .map(|r| (r, natural_key(r)))
+        .collect();
+    let message_ids: Vec<&str> = keyed.iter().map(|(_, id)| id.as_str()).collect();
+    let mut imported: HashMap<String, String> = HashMap::new();
+    for chunk in message_ids.chunks(LOOKUP_CHUNK) {
+        let rows: Vec<(String, String)> = communication_imports::table
+            .filter(communication_imports::message_id.eq_any(chunk))
+            .select((
+                communication_imports::message_id,
+                communication_imports::communication_id,
+            ))
+            .load(conn)?;
+        imported.extend(rows);
+    }
+    let mut lookups = PageLookups::load(conn, scope, mail, &keyed)?;
+
+    let mut outcomes = Vec::with_capacity(records.len());
+    let mut messages = Vec::new();
+    let mut links = Vec::new();
+    for record in records {
+        if record.external_id.trim().is_empty() {
+            outcomes.push(Err(Error::invalid(
+                "externalId",
+                "a record needs the provider's id",
+            )));
+            continue;
+        }
+        // Seen before, or twice in this page.
+        if !seen.insert(record.external_id.clone()) {
+            outcomes.push(Ok(Outcome::Skipped));
+            continue;
+        }
+        let message_id = natural_key(record);
+        if let Some(communication_id) = imported.get(&message_id) {
+            links.push(LinkRow::new(scope, &record.external_id, communication_id));
+            outcomes.push(Ok(Outcome::Linked));
+            continue;
+        }
+        let mark = scope.changed.mark();
+        match import(conn, scope, mail, record, &message_id, &mut lookups) {
+            Ok(Some(message)) => {
+                let communication_id = message.communication.row.id.clone();
+                links.push(LinkRow::new(scope, &record.external_id, &communication_id));
+                imported.insert(message_id, communication_id);
+                messages.push(message);
+                outcomes.push(Ok(Outcome::Created));
+            }
+            Ok(None) => outcomes.push(Ok(Outcome::Skipped)),
+            Err(error) => {
+                scope.changed.undo_to(mark);
+                outcomes.push(Err(error));
+            }
+        }
+    }
+    write(conn, messages)?;
+    insert_batch(conn, sync_message_links::table, &links, LINK_COLUMNS)?;
+    Ok(Some(outcomes))
 }
 
 /// Forgets a message location; the communication goes with its last location (the mailbox
@@ -273,7 +633,8 @@ fn import(
     mail: &MailScope,
     record: &RemoteCommunication,
     message_id: &str,
-) -> Result<Option<String>> {
+    lookups: &mut dyn Lookups,
+) -> Result<Option<NewMessage>> {
     let senders = parties(&record.from);
     let mut seen = HashSet::new();
     let everyone: Vec<Party> = senders
@@ -303,10 +664,7 @@ fn import(
     let had_external = !external.is_empty();
     let mut erased = Vec::new();
     for party in &external {
-        if scope
-            .erasure
-            .is_erased(conn, &identities(scope, message_id, &party.key))?
-        {
+        if lookups.erased(conn, scope, &identities(scope, message_id, &party.key))? {
             erased.push(party.key.clone());
         }
     }
@@ -321,12 +679,7 @@ fn import(
     let mut unknown: Vec<&Party> = Vec::new();
     let mut all_known = true;
     for party in &external {
-        let found: Vec<(String, Option<chrono::NaiveDateTime>)> = contact_emails::table
-            .inner_join(contacts::table)
-            .filter(contact_emails::address_key.eq(&party.key))
-            .select((contacts::id, contacts::restricted_at))
-            .distinct()
-            .load(conn)?;
+        let found = lookups.contacts_with(conn, &party.key)?;
         match found.as_slice() {
             [(id, None)] => {
                 participants.insert(id.clone());
@@ -353,7 +706,7 @@ fn import(
         .find(|(_, reference)| named.contains(reference.as_str()))
         .map(|(id, _)| id.clone());
     if matter_id.is_none() && all_known && !participants.is_empty() {
-        matter_id = shared_matter(conn, &participants)?;
+        matter_id = shared_matter(conn, lookups, &participants)?;
     }
 
     let automated_sender =
@@ -363,25 +716,35 @@ fn import(
     } else {
         ContactOrigin::UnknownCorrespondent
     };
-    for party in unknown {
-        if mail.is_ignored(&party.key) || automated_sender(party) {
-            continue;
-        }
-        let contact = correspondent(message_id, record.occurred_at, party, origin);
-        let outcome = upsert::apply(conn, scope, &contact)?;
-        if matches!(
-            outcome,
-            Outcome::Created | Outcome::Linked | Outcome::Updated
-        ) {
-            let linked: Option<Option<String>> = sync_links::table
-                .find((scope.instance_id, &contact.external_id))
-                .select(sync_links::contact_id)
-                .first(conn)
-                .optional()?;
-            if let Some(Some(contact_id)) = linked {
-                participants.insert(contact_id);
+    let to_import: Vec<&Party> = unknown
+        .into_iter()
+        .filter(|party| !mail.is_ignored(&party.key) && !automated_sender(party))
+        .collect();
+    if !to_import.is_empty() {
+        to_import
+            .iter()
+            .for_each(|party| lookups.forget_address(&party.key));
+        // A savepoint of its own: the caller may import a page without one per message.
+        let imported = conn.transaction(|conn| {
+            let mut linked_contacts = Vec::new();
+            for party in &to_import {
+                let contact = correspondent(message_id, record.occurred_at, party, origin);
+                let outcome = upsert::apply(conn, scope, &contact)?;
+                if matches!(
+                    outcome,
+                    Outcome::Created | Outcome::Linked | Outcome::Updated
+                ) {
+                    let linked: Option<Option<String>> = sync_links::table
+                        .find((scope.instance_id, &contact.external_id))
+                        .select(sync_links::contact_id)
+                        .first(conn)
+                        .optional()?;
+                    linked_contacts.extend(linked.flatten());
+                }
             }
-        }
+            Ok::<_, Error>(linked_contacts)
+        })?;
+        participants.extend(imported);
     }
 
     let timestamp = now();
@@ -417,37 +780,31 @@ fn import(
     participants
         .iter()
         .for_each(|contact| scope.changed.note(contact));
-    insert_prepared(
-        conn,
-        vec![PreparedCommunication::new(
-            row,
-            participants.into_iter().collect(),
-        )],
-    )?;
-    diesel::insert_into(communication_imports::table)
-        .values((
-            communication_imports::communication_id.eq(&id),
-            communication_imports::message_id.eq(message_id),
-            communication_imports::instance_id.eq(scope.instance_id),
-            communication_imports::body.eq(body.filter(|_| mail.store_bodies)),
-            communication_imports::imported_at.eq(timestamp),
-        ))
-        .execute(conn)?;
-    for (position, attachment) in record.attachments.iter().enumerate() {
-        diesel::insert_into(communication_attachments::table)
-            .values((
-                communication_attachments::id.eq(new_id()),
-                communication_attachments::communication_id.eq(&id),
-                communication_attachments::position.eq(position as i32),
-                communication_attachments::name.eq(&attachment.name),
-                communication_attachments::content_type.eq(&attachment.content_type),
-                communication_attachments::size_bytes
-                    .eq(i64::try_from(attachment.size).unwrap_or(i64::MAX)),
-                communication_attachments::sha256.eq(&attachment.sha256),
-            ))
-            .execute(conn)?;
-    }
-    Ok(Some(id))
+    let attachments = record
+        .attachments
+        .iter()
+        .enumerate()
+        .map(|(position, attachment)| AttachmentRow {
+            id: new_id(),
+            communication_id: id.clone(),
+            position: position as i32,
+            name: attachment.name.clone(),
+            content_type: attachment.content_type.clone(),
+            size_bytes: i64::try_from(attachment.size).unwrap_or(i64::MAX),
+            sha256: attachment.sha256.clone(),
+        })
+        .collect();
+    Ok(Some(NewMessage {
+        communication: PreparedCommunication::new(row, participants.into_iter().collect()),
+        import: ImportRow {
+            communication_id: id,
+            message_id: message_id.to_owned(),
+            instance_id: Some(scope.instance_id.to_owned()),
+            body: body.filter(|_| mail.store_bodies).map(str::to_owned),
+            imported_at: timestamp,
+        },
+        attachments,
+    }))
 }
 
 fn identities(scope: &PageScope<'_>, message_id: &str, key: &str) -> Identities {
@@ -502,16 +859,14 @@ fn correspondent(
 }
 
 /// The one matter every contact is a party of, if exactly one.
-fn shared_matter(conn: &mut AnyConnection, contacts: &BTreeSet<String>) -> Result<Option<String>> {
+fn shared_matter(
+    conn: &mut AnyConnection,
+    lookups: &mut dyn Lookups,
+    contacts: &BTreeSet<String>,
+) -> Result<Option<String>> {
     let mut shared: Option<BTreeSet<String>> = None;
     for contact in contacts {
-        let of_contact: BTreeSet<String> = matter_parties::table
-            .filter(matter_parties::contact_id.eq(contact))
-            .select(matter_parties::matter_id)
-            .distinct()
-            .load::<String>(conn)?
-            .into_iter()
-            .collect();
+        let of_contact = lookups.matters_of(conn, contact)?;
         shared = Some(match shared {
             None => of_contact,
             Some(so_far) => so_far.intersection(&of_contact).cloned().collect(),

@@ -548,8 +548,158 @@ async fn count_instances(app: &TestApp) -> i64 {
         .expect("count")
 }
 
+/// What one mailbox import leaves behind, in an order that does not depend on ids: the run's
+/// counts, each communication (subject, channel, direction, matter, participants'
+/// family names, attachments, Message-ID) and how many contacts there are.
+async fn imported_state(app: &TestApp, run: &Value) -> (Vec<i64>, Vec<String>, i64) {
+    let mut list: Vec<String> = communications(app)
+        .await
+        .iter()
+        .map(|c| {
+            let mut people: Vec<String> = c["participants"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .map(|p| p["familyName"].as_str().unwrap_or("?").to_owned())
+                .collect();
+            people.sort();
+            format!(
+                "{} | {} {} | matter {} | {people:?} | {} | {}",
+                c["subject"],
+                c["channel"],
+                c["direction"],
+                c["matter"]["reference"],
+                c["attachments"],
+                c["source"]["messageId"]
+            )
+        })
+        .collect();
+    list.sort();
+    (counts(run).to_vec(), list, count_rows(app).await.1)
+}
+
+/// A page is imported with one query per lookup kind and multi-row inserts: a page that
+/// mixes a known client, a new correspondent writing twice, a copy of a message filed in two
+/// folders, an erased person, a restricted contact and a newsletter gives exactly what the
+/// same mailbox gives one message per page.
+async fn a_mixed_page_imports_as_one_message_per_page_does(backend: Backend) {
+    let server = Dovecot::start(&[(USER, PASSWORD)]);
+    let messages = [
+        ("INBOX", mail("k1@cliente.it", "Mario Bianchi <mario.bianchi@cliente.it>",
+            "avv.verdi@studioverdi.it", "Documenti", "", "In allegato.")),
+        ("INBOX", mail("u1@legalineri.it", "Luca Neri <luca.neri@legalineri.it>",
+            "avv.verdi@studioverdi.it", "Rif. 2026/017 - diffida",
+            "X-Trasporto: posta-certificata\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n",
+            "--b\r\nContent-Type: text/plain\r\n\r\nLa diffida.\r\n--b\r\nContent-Type: application/pdf; name=diffida.pdf\r\nContent-Disposition: attachment; filename=diffida.pdf\r\n\r\n%PDF-1.4 diffida\r\n--b--")),
+        ("INBOX", mail("u2@legalineri.it", "Luca Neri <luca.neri@legalineri.it>",
+            "avv.verdi@studioverdi.it", "Seguito", "", "Attendo riscontro.")),
+        ("INBOX", mail("e1@cliente.it", "Ernesto Viola <ernesto.viola@cliente.it>",
+            "avv.verdi@studioverdi.it", "Vecchia pratica", "", "Testo.")),
+        ("INBOX", mail("r1@cliente.it", "Rita Blu <rita.blu@cliente.it>",
+            "avv.verdi@studioverdi.it", "Richiesta", "", "Testo.")),
+        ("INBOX", mail("n1@news.example", "Giuridica News <news@news.example>",
+            "avv.verdi@studioverdi.it", "Novità", "List-Id: <giuridica.news.example>\r\n", "Notizie.")),
+        // The client's message filed again in Sent: the same communication.
+        ("Sent", mail("k1@cliente.it", "Mario Bianchi <mario.bianchi@cliente.it>",
+            "avv.verdi@studioverdi.it", "Documenti", "", "In allegato.")),
+    ];
+    for (folder, raw) in &messages {
+        server.append(USER, PASSWORD, folder, raw).await;
+    }
+    let mut states = Vec::new();
+    for page_size in [100, 1] {
+        let app = start(backend).await;
+        seed_lexgate(&app).await;
+        lia(&app, &["matter_handling"], "APPROVED").await;
+        create_person(
+            &app,
+            "Rita",
+            "Blu",
+            json!({ "emails": [{ "address": "rita.blu@cliente.it" }] }),
+        )
+        .await;
+        app.db
+            .run(|c| {
+                let rita = contact_emails::table
+                    .filter(contact_emails::address_key.eq("rita.blu@cliente.it"))
+                    .select(contact_emails::contact_id);
+                diesel::update(contacts::table.filter(contacts::id.eq_any(rita)))
+                    .set(contacts::restricted_at.eq(Some(chrono::Utc::now().naive_utc())))
+                    .execute(c)?;
+                Ok(())
+            })
+            .await
+            .expect("restrict Rita");
+        let ernesto = create_person(
+            &app,
+            "Ernesto",
+            "Viola",
+            json!({ "emails": [{ "address": "ernesto.viola@cliente.it" }] }),
+        )
+        .await;
+        let dpo = dpo(&app).await;
+        let request = verified_request(&app, &dpo, "ERASURE", &ernesto, "Ernesto Viola").await;
+        let body = app
+            .gql_as(&dpo,
+                "mutation($id: ID!) { executeErasure(input: { requestId: $id }) { erasure { contactDeleted } } }",
+                json!({ "id": request }))
+            .await;
+        assert_eq!(
+            body["data"]["executeErasure"]["erasure"]["contactDeleted"], true,
+            "{body:#}"
+        );
+        let mut input = instance_input(&server, PASSWORD);
+        input["pageSize"] = json!(page_size);
+        let data = app.data(CREATE, json!({ "input": input })).await;
+        let id = data["createConnectorInstance"]["connectorInstance"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let run = sync(&app, &id).await;
+        assert_eq!(run["status"], "SUCCEEDED", "{run:#}");
+        states.push(imported_state(&app, &run).await);
+    }
+    let (counts, list, people) = &states[0];
+    // created, linked, deleted, skipped, review, failed
+    assert_eq!(counts, &[5, 1, 0, 1, 0, 0], "{list:#?}");
+    assert_eq!(list.len(), 5, "{list:#?}");
+    let line = |subject: &str| {
+        list.iter()
+            .find(|l| l.starts_with(&format!("\"{subject}\"")))
+            .unwrap_or_else(|| panic!("no {subject} in {list:#?}"))
+            .clone()
+    };
+    assert!(
+        line("Documenti").contains("matter \"2026/017\" | [\"Bianchi\"]"),
+        "{list:#?}"
+    );
+    assert!(
+        line("Rif. 2026/017 - diffida")
+            .contains("\"PEC\" \"INBOUND\" | matter \"2026/017\" | [\"Neri\"]"),
+        "{list:#?}"
+    );
+    assert!(
+        line("Rif. 2026/017 - diffida").contains("diffida.pdf"),
+        "{list:#?}"
+    );
+    // The correspondent created by the page's second message is known to its third.
+    assert!(line("Seguito").contains("[\"Neri\"]"), "{list:#?}");
+    assert!(
+        line("Richiesta").contains("| [] |"),
+        "restricted contacts are not linked: {list:#?}"
+    );
+    assert!(line("Novità").contains("| [] |"), "{list:#?}");
+    // Mario, Rita and Luca Neri (the erased Ernesto is gone and was not re-created).
+    assert_eq!(*people, 3);
+    assert_eq!(
+        states[0], states[1],
+        "one page and one message per page differ"
+    );
+}
+
 on_both_backends!(
     mail_is_imported_as_communications_from_dovecot,
+    a_mixed_page_imports_as_one_message_per_page_does,
     a_bad_password_is_reported_on_the_instance_and_by_the_cli,
     an_erased_correspondent_is_neither_recreated_nor_relinked,
     each_kind_names_the_settings_it_misses,
