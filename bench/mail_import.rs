@@ -31,7 +31,7 @@ use lexgate::contacts::ContactRules;
 use lexgate::db::schema::{contact_emails, matters, sync_cursors};
 use lexgate::db::Database;
 use lexgate::gdpr::assessments::{self, AssessmentKind, AssessmentOutcome, CreateAssessmentInput};
-use lexgate::gdpr::rights::tombstones::{self, Identifiers};
+use lexgate::gdpr::tombstones::{self, Identifiers};
 use lexgate::gdpr::KeyedHasher;
 use lexgate::seed::{synthetic, SyntheticSizes};
 use lexgate::sync::erasure::Tombstones;
