@@ -79,6 +79,7 @@ struct Evidence {
 /// The campaign's recipients, in name order.
 pub fn recipients(
     conn: &mut AnyConnection,
+    scope: &Scope,
     gdpr: &GdprContext,
     campaign: &CampaignRow,
     contact_rules: &ContactRules,
@@ -88,8 +89,7 @@ pub fn recipients(
     };
     let query =
         ContactQuery::new(campaign.audience()?)?.searching(TextSearchScope::NAMES_AND_EMAILS);
-    // A campaign and its audience are the firm's: the field policy decides who reaches them.
-    let candidates = contacts::unrestricted_matches(conn, &Scope::Firm, &query, contact_rules)?;
+    let candidates = contacts::unrestricted_matches(conn, scope, &query, contact_rules)?;
     let suppressed = suppression::suppressed_for(conn, &purpose.id)?;
     let soft_spam = gdpr.rules.soft_spam && campaign.analogous_services && purpose.marketing;
     let mut found = Vec::new();

@@ -17,6 +17,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::{get, CampaignRow, CampaignStatus};
+use crate::access_policy::Scope;
 use crate::campaigns::audience::{self, AudienceBasis};
 use crate::contacts::ContactRules;
 use crate::db::schema::{campaign_deliveries, campaigns, outbox_messages};
@@ -57,9 +58,12 @@ pub struct SendOutcome {
     pub contacts: Vec<String>,
 }
 
-/// Sends the campaign to its audience as it is now; see the module's notes.
+/// Sends the campaign to its audience as it is now; see the module's notes. `scope` is the
+/// sender's: the whole firm for a user who may send campaigns, `Scope::system()` for the mail
+/// loop sending a scheduled one.
 pub fn send(
     conn: &mut AnyConnection,
+    scope: &Scope,
     gdpr: &GdprContext,
     rules: &ContactRules,
     links: &UnsubscribeLinks,
@@ -89,7 +93,7 @@ pub fn send(
     let purpose_name = purposes::find(conn, &row.purpose)?
         .map(|p| p.name)
         .unwrap_or_else(|| row.purpose.clone());
-    let recipients = audience::recipients(conn, gdpr, &row, rules)?;
+    let recipients = audience::recipients(conn, scope, gdpr, &row, rules)?;
     let sent_before: HashSet<String> = campaign_deliveries::table
         .filter(campaign_deliveries::campaign_id.eq(id))
         .select(campaign_deliveries::contact_id)
@@ -255,7 +259,9 @@ fn claim_and_send(
     if claimed == 0 {
         return Ok(None);
     }
-    Ok(Some(send(conn, gdpr, rules, links, id)?.queued))
+    Ok(Some(
+        send(conn, &Scope::system(), gdpr, rules, links, id)?.queued,
+    ))
 }
 
 /// Removes the campaign's messages still waiting, and their send records (a cancelled

@@ -392,7 +392,7 @@ impl CampaignMutations {
         };
         let outcome = write_about(
             ctx,
-            move |c| sending::send(c, &gdpr, &rules, &links, &id),
+            move |c| sending::send(c, &Scope::Firm, &gdpr, &rules, &links, &id),
             |outcome| outcome.contacts.clone(),
         )
         .await?;

@@ -4,7 +4,7 @@
 use async_graphql::{Context, Object, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::access_policy::RowKind;
+use crate::access_policy::{RowKind, Scope};
 use crate::campaigns::audience::{self, AudienceBasis, Recipient};
 use crate::error::GraphqlResult;
 use crate::gdpr::assessments::{
@@ -541,7 +541,9 @@ pub async fn campaign_recipients(
     let gdpr = state(ctx).gdpr.clone();
     let rules = state(ctx).contact_rules.clone();
     read(ctx, move |c| {
-        audience::recipients(c, &gdpr, &campaign, &rules)
+        // A campaign and its audience are the firm's: the field policy decides who reaches
+        // them.
+        audience::recipients(c, &Scope::Firm, &gdpr, &campaign, &rules)
     })
     .await
 }
