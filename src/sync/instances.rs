@@ -342,6 +342,22 @@ fn is_loopback(url: &reqwest::Url) -> bool {
             .is_ok_and(|ip| ip.is_loopback())
 }
 
+/// The OAuth kinds take no user name or password.
+fn refuse_password_login(v: &mut Validator, input: &CreateConnectorInstanceInput, kind: &str) {
+    if input.login.is_some() {
+        v.add(
+            "input.login",
+            format!("kind {kind} logs in with OAuth: leave login out"),
+        );
+    }
+    if input.password.is_some() {
+        v.add(
+            "input.password",
+            format!("kind {kind} logs in with OAuth, not a password"),
+        );
+    }
+}
+
 /// The OAuth registration, each field required.
 fn check_oauth(v: &mut Validator, input: &CreateConnectorInstanceInput, why: &str) -> [String; 3] {
     let mut field = |name: &str, value: &Option<String>, url: bool| match value
@@ -463,18 +479,7 @@ fn check_mail_api_settings(
         )
     };
     let base_url = check_api_url(v, &input.base_url, root);
-    if input.login.is_some() {
-        v.add(
-            "input.login",
-            format!("kind {kind} logs in with OAuth: leave login out"),
-        );
-    }
-    if input.password.is_some() {
-        v.add(
-            "input.password",
-            format!("kind {kind} logs in with OAuth, not a password"),
-        );
-    }
+    refuse_password_login(v, input, kind);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
     let folders = check_folders(v, input, default_folder);
     let settings = InstanceSettings {
@@ -654,18 +659,7 @@ fn check_calendar_api_settings(
             "the Graph root, e.g. https://graph.microsoft.com/v1.0",
         )
     };
-    if input.login.is_some() {
-        v.add(
-            "input.login",
-            format!("kind {kind} logs in with OAuth: leave login out"),
-        );
-    }
-    if input.password.is_some() {
-        v.add(
-            "input.password",
-            format!("kind {kind} logs in with OAuth, not a password"),
-        );
-    }
+    refuse_password_login(v, input, kind);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
     let (past_days, future_days) = check_window(v, input);
     let settings = InstanceSettings {
