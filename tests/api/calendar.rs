@@ -15,18 +15,10 @@ use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::mail::{by_subject, communications, count_rows};
 use crate::on_both_backends;
-use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::start_sealing_secrets;
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username ownDomains hasPassword } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { message } } } }";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 async fn sync(app: &TestApp, id: &str) -> Value {
     app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone()
@@ -45,7 +37,7 @@ fn at(days: i64) -> String {
 }
 
 async fn meetings_are_imported_from_radicale(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = DavServer::start(DavServerKind::Radicale).await;
     let mario = create_person(
         &app,
@@ -220,7 +212,7 @@ async fn meetings_are_imported_from_radicale(backend: Backend) {
 /// A calendar over HTTPS whose certificate the firm's own CA issued: refused with a clear
 /// error until the instance trusts that CA (`caCertificate`, validated on input), then synced.
 async fn a_calendar_over_tls_needs_its_ca_certificate(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = DavServer::start_tls(DavServerKind::Radicale).await;
     let ca = server.ca_pem.clone().expect("the test CA");
     assert!(server.calendar_url.starts_with("https://"));

@@ -20,21 +20,13 @@ use crate::harness::{Backend, TestApp};
 use crate::mail::{by_subject, communications, count_rows};
 use crate::mail_apis::authorise_directly;
 use crate::on_both_backends;
-use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::{start_sealing_secrets, SECRETS_KEY, SECRETS_KEY_ID};
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind baseUrl ownDomains deadlineUsers hasClientSecret authorized } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed pushed pushRemoved pushConflicts errors { message } } } }";
 const TIMELINE: &str = "{ matters(first: 5) { nodes { reference timeline(first: 20) { nodes { __typename ... on Communication { subject channel } } } } } }";
 
 const ROSSI: &str = "avv.rossi@studiorossi.it";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 async fn sync(app: &TestApp, id: &str) -> Value {
     app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone()
@@ -93,7 +85,7 @@ fn google_event(id: &str, uid: &str, summary: &str, day: i64, extra: Value) -> V
 }
 
 async fn google_calendar_meetings_in_and_deadlines_out(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let rossi = create_user(&app, ROSSI, "lawyer").await;
     let mario = create_person(
@@ -454,7 +446,7 @@ fn attendee(address: &str, name: &str) -> Value {
 }
 
 async fn graph_calendar_meetings_are_imported(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let fake = GraphCalendarFake::start().await;
     let mario = create_person(
         &app,

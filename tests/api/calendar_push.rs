@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::mail::count_rows;
-use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::start_sealing_secrets;
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id deadlineUsers } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated deleted skipped failed pushed pushRemoved pushConflicts errors { externalId message } } } }";
@@ -25,14 +25,6 @@ const UPDATE_DEADLINE: &str =
     "mutation($input: UpdateDeadlineInput!) { updateDeadline(input: $input) { deadline { id } } }";
 
 const ROSSI: &str = "avv.rossi@studiorossi.it";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 async fn sync(app: &TestApp, id: &str) -> Value {
     let run = app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone();
@@ -95,7 +87,7 @@ async fn event_of(
 }
 
 async fn deadlines_reach_the_calendar(backend: Backend, kind: DavServerKind) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = DavServer::start(kind).await;
     let name = kind.name();
     let rossi = create_user(&app, ROSSI, "lawyer").await;

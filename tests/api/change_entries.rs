@@ -19,7 +19,7 @@ use serde_json::json;
 use crate::fixtures::create_person;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::{secret_box, start_sealing_secrets};
 
 async fn sql(app: &TestApp, statements: &str) {
     let statements = statements.to_owned();
@@ -161,14 +161,6 @@ async fn a_retention_run_commits_with_its_entry_or_not_at_all(backend: Backend) 
     assert_chain_intact(&app).await;
 }
 
-async fn start_with_secrets(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
-
 /// A `json_feed` instance at the fake provider, `page_size` records a page, authorised.
 async fn instance(app: &TestApp, provider: &FakeProvider, page_size: i32) -> String {
     let data = app
@@ -233,7 +225,7 @@ async fn contact_with_email(app: &TestApp, address: &str) -> Option<String> {
 const RUN_SYNC: &str = "mutation RunSync($id: ID!) { runConnectorSync(input: { id: $id }) { run { status created } } }";
 
 async fn each_sync_page_commits_with_its_entry(backend: Backend) {
-    let app = start_with_secrets(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let id = instance(&app, &provider, 1).await;
     for (external, given) in [("b-1", "Anna"), ("b-2", "Bruno"), ("b-3", "Carla")] {
@@ -300,7 +292,7 @@ async fn each_sync_page_commits_with_its_entry(backend: Backend) {
 /// CLI's go through the same `SyncService::sync_instance`) logs each page's changes as the
 /// `system` principal naming the trigger and the instance.
 async fn a_webhook_sync_logs_each_page_as_the_system(backend: Backend) {
-    let app = start_with_secrets(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     instance(&app, &provider, 1).await;
     for (external, given) in [("b-1", "Anna"), ("b-2", "Bruno")] {
@@ -364,7 +356,7 @@ async fn disclosures(app: &TestApp) -> i64 {
 }
 
 async fn a_push_records_its_disclosure_with_its_entry(backend: Backend) {
-    let app = start_with_secrets(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let id = instance(&app, &provider, 100).await;
     let contact = create_person(

@@ -16,19 +16,11 @@ use serde_json::{json, Value};
 use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::{seal_secrets, secret_box, start_sealing_secrets, SECRETS_KEY, SECRETS_KEY_ID};
 
 const WEBHOOK_SECRET: &str = "whsec-test-7c1e2a";
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id name kind hasClientSecret hasWebhookSecret authorized sourceDetail provenance { origin basis purposeKey assessmentId category } } } }";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 fn instance_input(provider: &FakeProvider) -> Value {
     json!({
@@ -67,7 +59,7 @@ async fn authorise_directly(app: &TestApp, provider: &FakeProvider) {
 }
 
 async fn instances_are_configured_by_admins_and_secrets_never_come_back(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let body = app
         .gql(CREATE, json!({ "input": instance_input(&provider) }))
@@ -139,7 +131,7 @@ async fn instances_are_configured_by_admins_and_secrets_never_come_back(backend:
 }
 
 async fn the_oauth_authorisation_runs_through_the_server(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let id = create_instance(&app, &provider).await;
     let data = app
@@ -223,7 +215,7 @@ async fn the_oauth_authorisation_runs_through_the_server(backend: Backend) {
 }
 
 async fn the_review_queue_is_decided_by_admins(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let id = create_instance(&app, &provider).await;
     authorise_directly(&app, &provider).await;
@@ -338,7 +330,7 @@ async fn runs_of(app: &TestApp, trigger: &'static str) -> i64 {
 }
 
 async fn signed_webhooks_start_one_sync_per_event(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     create_instance(&app, &provider).await;
     authorise_directly(&app, &provider).await;
@@ -435,7 +427,7 @@ const RUN_SYNC: &str =
 /// during a run): the second manual start is refused with CONFLICT, the webhook's sync waits
 /// for the run to end, and no run loses its lease to another.
 async fn a_second_sync_of_a_live_instance_is_refused_or_queued(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let id = create_instance(&app, &provider).await;
     authorise_directly(&app, &provider).await;
@@ -528,8 +520,7 @@ async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) 
          purpose_key = \"client_relationship\"\ncategory = \"client\"\n",
     );
     let app = TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+        seal_secrets(s);
         s.connectors = vec![config];
     })
     .await;
@@ -586,7 +577,7 @@ async fn instances_in_the_config_file_are_applied_at_start_up(backend: Backend) 
 /// After a key rotation every connector secret moves to the current key (the server does this
 /// at start-up), so the old key can be removed.
 async fn a_key_rotation_reseals_every_connector_secret(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     create_instance(&app, &provider).await;
     authorise_directly(&app, &provider).await;
@@ -638,7 +629,7 @@ async fn a_key_rotation_reseals_every_connector_secret(backend: Backend) {
 /// A legitimate interest an import rule relies on is one the DPO assessed: an approved LIA
 /// covering the purpose, checked when the rule is set and again for every contact imported.
 async fn legitimate_interest_imports_cite_an_approved_assessment(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     let rule = |purpose: &str, assessment: Value| {
         let mut input = instance_input(&provider);

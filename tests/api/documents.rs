@@ -14,19 +14,11 @@ use serde_json::{json, Value};
 use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::start_sealing_secrets;
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username hasPassword } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { externalId message } } } }";
 const DOCUMENTS: &str = "query($m: ID!, $all: Boolean) { matter(id: $m) { documents(includeDeleted: $all) { totalCount nodes { id title href contentType sizeBytes etag status deletedAt movedFrom matter { reference } } } } }";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 async fn sync(app: &TestApp, id: &str) -> Value {
     let run = app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone();
@@ -58,7 +50,7 @@ fn titles(nodes: &[Value]) -> Vec<&str> {
 }
 
 async fn documents_are_imported_from_a_webdav_store(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = FileDavServer::start(FileDavKind::Apache);
     let (lawyer_id, lawyer) = app.sign_in("avv.team@studio.it", "lawyer").await;
     let (_, outsider) = app.sign_in("avv.altro@studio.it", "lawyer").await;

@@ -13,7 +13,7 @@ use serde_json::{json, Value};
 use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::sync::{SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::{start_sealing_secrets, SECRETS_KEY, SECRETS_KEY_ID};
 
 const USER: &str = "avv.verdi";
 const PASSWORD: &str = "Imap-Pass-2026";
@@ -21,14 +21,6 @@ const PASSWORD: &str = "Imap-Pass-2026";
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind username login plaintext folders ownDomains storeBodies hasPassword hasClientSecret } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { message } } } }";
 const COMMUNICATIONS: &str = "{ communications(first: 50, order: ASC) { nodes { id channel direction subject summary body matter { reference } participants { familyName emails { address } sources { kind connector externalId } processingGrounds { legalBasis purpose { key } } } source { connector messageId } attachments { name contentType sizeBytes sha256 } } } }";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 fn mail(id: &str, from: &str, to: &str, subject: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     format!(
@@ -115,7 +107,7 @@ async fn seed_lexgate(app: &TestApp) -> String {
 }
 
 async fn mail_is_imported_as_communications_from_dovecot(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = Dovecot::start(&[(USER, PASSWORD)]);
     seed_lexgate(&app).await;
     // The default rules import unknown correspondents of a matter on the firm's
@@ -299,7 +291,7 @@ async fn mail_is_imported_as_communications_from_dovecot(backend: Backend) {
 }
 
 async fn a_bad_password_is_reported_on_the_instance_and_by_the_cli(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = Dovecot::start(&[(USER, PASSWORD)]);
     let id = create_instance(&app, &server, "not-the-password").await;
     let run = sync(&app, &id).await;
@@ -349,7 +341,7 @@ async fn a_bad_password_is_reported_on_the_instance_and_by_the_cli(backend: Back
 }
 
 async fn an_erased_correspondent_is_neither_recreated_nor_relinked(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = Dovecot::start(&[(USER, PASSWORD)]);
     let mario = create_person(
         &app,
@@ -438,7 +430,7 @@ async fn an_erased_correspondent_is_neither_recreated_nor_relinked(backend: Back
 }
 
 async fn each_kind_names_the_settings_it_misses(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let error = app
         .error(
             CREATE,
@@ -482,7 +474,7 @@ async fn each_kind_names_the_settings_it_misses(backend: Backend) {
 /// trusts that CA (`caCertificate`), refused with a clear error when it does not, and a
 /// `caCertificate` that is no certificate is named in the error.
 async fn mail_is_imported_over_tls_with_the_firms_own_ca(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let server = Dovecot::start_tls(&[(USER, PASSWORD)]);
     let internal = mail(
         "tls1@studioverdi.it",
@@ -608,7 +600,7 @@ async fn a_mixed_page_imports_as_one_message_per_page_does(backend: Backend) {
     }
     let mut states = Vec::new();
     for page_size in [100, 1] {
-        let app = start(backend).await;
+        let app = start_sealing_secrets(backend).await;
         seed_lexgate(&app).await;
         lia(&app, &["matter_handling"], "APPROVED").await;
         create_person(

@@ -16,18 +16,10 @@ use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::mail::{by_subject, communications, count_rows};
 use crate::on_both_backends;
-use crate::sync::{secret_box, SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::{secret_box, start_sealing_secrets};
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind folders ownDomains storeBodies hasPassword hasClientSecret authorized } } }";
 const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed errors { message } } } }";
-
-async fn start(backend: Backend) -> TestApp {
-    TestApp::start_with(backend, |s| {
-        s.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
-        s.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
-    })
-    .await
-}
 
 fn mail(id: &str, from: &str, to: &str, subject: &str, extra_headers: &str, body: &str) -> Vec<u8> {
     format!(
@@ -76,7 +68,7 @@ async fn stored_refresh_token(app: &TestApp, name: &'static str) -> String {
 }
 
 async fn graph_mail_is_imported_as_communications(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let fake = GraphMailFake::start().await;
     let mario = create_person(
         &app,
@@ -280,7 +272,7 @@ async fn graph_mail_is_imported_as_communications(backend: Backend) {
 }
 
 async fn gmail_is_imported_as_communications(backend: Backend) {
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let fake = GmailFake::start().await;
     let mario = create_person(
         &app,
@@ -420,7 +412,7 @@ async fn gmail_is_imported_as_communications(backend: Backend) {
 async fn imap_logs_in_with_xoauth2_through_the_instance_tokens(backend: Backend) {
     const USER: &str = "avv.verdi";
     const PASSWORD: &str = "Imap-Pass-2026";
-    let app = start(backend).await;
+    let app = start_sealing_secrets(backend).await;
     let provider = FakeProvider::start().await;
     provider.set_token_subject(USER);
     let server = Dovecot::start_with_oauth(&[(USER, PASSWORD)], &provider.introspection_url());

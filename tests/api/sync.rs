@@ -35,6 +35,17 @@ pub const SECRETS_KEY_ID: &str = "test-key";
 /// base64 of 32 bytes of 0x2a.
 pub const SECRETS_KEY: &str = "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=";
 
+/// Connector secrets sealed with the test key.
+pub fn seal_secrets(settings: &mut lexgate::config::Settings) {
+    settings.secrets_keys = [(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())].into();
+    settings.secrets_key_id = Some(SECRETS_KEY_ID.to_owned());
+}
+
+/// An app whose connector secrets are sealed with the test key.
+pub async fn start_sealing_secrets(backend: Backend) -> TestApp {
+    TestApp::start_with(backend, seal_secrets).await
+}
+
 pub fn secret_box() -> SecretBox {
     let keys = HashMap::from([(SECRETS_KEY_ID.to_owned(), SECRETS_KEY.to_owned())]);
     SecretBox::new(&keys, SECRETS_KEY_ID).expect("secret box")
