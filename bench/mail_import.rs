@@ -20,17 +20,18 @@
 //! `cargo bench --bench mail_import -- --database-url postgres://... --messages 20000`.
 //! Prints one JSON object on stdout.
 
-use std::collections::HashMap;
+#[path = "common.rs"]
+mod common;
+
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use chrono::{Duration, NaiveDate, TimeZone, Utc};
+use chrono::{Duration, TimeZone, Utc};
 use clap::Parser;
 use diesel::prelude::*;
 use lexgate::contacts::ContactRules;
 use lexgate::db::schema::{contact_emails, matters, sync_cursors};
 use lexgate::db::Database;
-use lexgate::gdpr::assessments::{self, AssessmentKind, AssessmentOutcome, CreateAssessmentInput};
 use lexgate::gdpr::tombstones::{self, Identifiers};
 use lexgate::gdpr::KeyedHasher;
 use lexgate::seed::{synthetic, SyntheticSizes};
@@ -40,9 +41,10 @@ use lexgate::sync::runs::RunRow;
 use lexgate::sync::{ConnectorRuntime, SyncEngine};
 use lexgate_connectors::dovecot::Dovecot;
 use lexgate_connectors::http::HttpPolicy;
-use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::{Connector, Cursor};
 use serde_json::json;
+
+use common::{approve_correspondents_lia, per_second, secret_box};
 
 const USER: &str = "avv.rossi";
 const PASSWORD: &str = "Bench-Imap-2026";
@@ -73,15 +75,6 @@ struct Args {
     /// Passed by `cargo bench`.
     #[arg(long, hide = true)]
     bench: bool,
-}
-
-fn secret_box() -> anyhow::Result<SecretBox> {
-    // 32 bytes of 0x2a: a key for this throw-away benchmark database only.
-    let keys = HashMap::from([(
-        "bench".to_owned(),
-        "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".to_owned(),
-    )]);
-    Ok(SecretBox::new(&keys, "bench")?)
 }
 
 fn unknown_address(k: usize) -> String {
@@ -195,10 +188,6 @@ async fn pull_only(connector: &dyn Connector) -> anyhow::Result<usize> {
     }
 }
 
-fn per_second(count: usize, seconds: f64) -> f64 {
-    (count as f64 / seconds * 10.0).round() / 10.0
-}
-
 fn per_message(statements: u64, messages: usize) -> f64 {
     (statements as f64 / messages as f64 * 100.0).round() / 100.0
 }
@@ -267,19 +256,7 @@ async fn main() -> anyhow::Result<()> {
     let (secrets, url, page_size) = (secret_box()?, server.url(), args.page_size);
     let instance = db
         .transaction(move |conn| {
-            assessments::create(
-                conn,
-                CreateAssessmentInput {
-                    kind: AssessmentKind::Lia,
-                    title: "Correspondents of matters".to_owned(),
-                    outcome: AssessmentOutcome::Approved,
-                    summary: None,
-                    assessed_on: NaiveDate::from_ymd_opt(2026, 1, 10).unwrap_or_default(),
-                    owner_id: None,
-                    review_on: None,
-                    purposes: vec!["matter_handling".to_owned()],
-                },
-            )?;
+            approve_correspondents_lia(conn)?;
             let row = instances::create(
                 conn,
                 Some(&secrets),

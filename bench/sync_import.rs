@@ -8,26 +8,27 @@
 //! `cargo bench --bench sync_import -- --database-url postgres://... --contacts 100000`.
 //! Prints one JSON object on stdout.
 
-use std::collections::HashMap;
+#[path = "common.rs"]
+mod common;
+
 use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::{bail, Context};
-use chrono::NaiveDate;
 use clap::Parser;
 use lexgate::contacts::ContactRules;
 use lexgate::db::Database;
-use lexgate::gdpr::assessments::{self, AssessmentKind, AssessmentOutcome, CreateAssessmentInput};
 use lexgate::gdpr::KeyedHasher;
 use lexgate::sync::erasure::Tombstones;
 use lexgate::sync::instances::{self, CreateConnectorInstanceInput};
 use lexgate::sync::runs::RunRow;
 use lexgate::sync::{ConnectorRuntime, SyncEngine};
 use lexgate_connectors::http::HttpPolicy;
-use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::testing::{FakeProvider, CLIENT_ID, CLIENT_SECRET};
 use lexgate_connectors::{Connector, ContactOrigin, Cursor, RemoteContact};
 use serde_json::json;
+
+use common::{approve_correspondents_lia, per_second, secret_box};
 
 #[derive(Parser)]
 struct Args {
@@ -65,15 +66,6 @@ fn record(i: usize) -> RemoteContact {
     }
 }
 
-fn secret_box() -> anyhow::Result<SecretBox> {
-    // 32 bytes of 0x2a: a key for this throw-away benchmark database only.
-    let keys = HashMap::from([(
-        "bench".to_owned(),
-        "KioqKioqKioqKioqKioqKioqKioqKioqKioqKioqKio=".to_owned(),
-    )]);
-    Ok(SecretBox::new(&keys, "bench")?)
-}
-
 /// Pulls every page without writing: the baseline.
 async fn pull_only(connector: &dyn Connector) -> anyhow::Result<usize> {
     let mut cursor: Option<Cursor> = None;
@@ -86,10 +78,6 @@ async fn pull_only(connector: &dyn Connector) -> anyhow::Result<usize> {
             return Ok(records);
         }
     }
-}
-
-fn per_second(count: usize, seconds: f64) -> f64 {
-    (count as f64 / seconds * 10.0).round() / 10.0
 }
 
 fn run_json(run: &RunRow, seconds: f64, records: usize) -> serde_json::Value {
@@ -119,19 +107,7 @@ async fn main() -> anyhow::Result<()> {
     let page_size = args.page_size;
     let instance = db
         .transaction(move |conn| {
-            assessments::create(
-                conn,
-                CreateAssessmentInput {
-                    kind: AssessmentKind::Lia,
-                    title: "Correspondents of matters".to_owned(),
-                    outcome: AssessmentOutcome::Approved,
-                    summary: None,
-                    assessed_on: NaiveDate::from_ymd_opt(2026, 1, 10).unwrap_or_default(),
-                    owner_id: None,
-                    review_on: None,
-                    purposes: vec!["matter_handling".to_owned()],
-                },
-            )?;
+            approve_correspondents_lia(conn)?;
             let row = instances::create(
                 conn,
                 Some(&secrets),
