@@ -259,7 +259,8 @@ impl Drop for DavServer {
 }
 
 /// Stops a test server: Python servers may survive one TERM, so wait a little, then KILL.
-pub(crate) fn stop_python_server(child: &mut Child) {
+/// The API tests' SMTP server stops through it too.
+pub fn stop_python_server(child: &mut Child) {
     let _ = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status();

@@ -8,6 +8,8 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use lexgate_connectors::dav_servers::stop_python_server;
+
 use crate::processes::free_port;
 
 /// One message the server accepted.
@@ -123,21 +125,9 @@ impl SmtpServer {
 
     /// Stops the server (TERM, then KILL: some Python servers survive one TERM).
     pub fn stop(&mut self) {
-        let Some(mut child) = self.child.take() else {
-            return;
-        };
-        let _ = Command::new("kill")
-            .args(["-TERM", &child.id().to_string()])
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(5);
-        while Instant::now() < deadline {
-            if let Ok(Some(_)) = child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
+        if let Some(mut child) = self.child.take() {
+            stop_python_server(&mut child);
         }
-        let _ = child.kill();
-        let _ = child.wait();
     }
 
     fn log(&self) -> String {
