@@ -1277,8 +1277,24 @@ const RULES: &[TypeRules] = &[
             special(MATTER_TEAM, &["criminalProceedingsNotes", "healthDetails"]),
             // Billing (issue 16).
             plain(CASEWORK, &["timeEntries"]),
-            plain(DOCUMENTS, &["documents"]),
+            plain(DOCUMENTS, &["documents", "caseFileFolders"]),
         ],
+    },
+    // A matter's folder in a document store (issue 17): its state, no personal data.
+    TypeRules {
+        type_name: "CaseFileFolder",
+        groups: &[plain(
+            DOCUMENTS,
+            &[
+                "store",
+                "status",
+                "failedAttempts",
+                "lastError",
+                "requestedAt",
+                "madeAt",
+                "nextAttemptAt",
+            ],
+        )],
     },
     // Case-file documents (issue 17). The ID is readable wherever the timeline leads, but
     // the timeline lists documents only to those who may read them.

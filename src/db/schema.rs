@@ -1219,3 +1219,22 @@ diesel::table! {
 
 diesel::joinable!(invoice_external_ids -> invoices (invoice_id));
 diesel::allow_tables_to_appear_in_same_query!(invoice_external_ids, invoices);
+
+// Case-file folders to make for new matters (migration 2026-12-10-000101_matter_folder_requests).
+diesel::table! {
+    matter_folder_requests (instance_id, matter_id) {
+        instance_id -> Text,
+        matter_id -> Text,
+        requested_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        not_before -> Timestamp,
+        made_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(matter_folder_requests -> connector_instances (instance_id));
+diesel::joinable!(matter_folder_requests -> matters (matter_id));
+
+diesel::allow_tables_to_appear_in_same_query!(matter_folder_requests, connector_instances, matters);

@@ -12,6 +12,7 @@ use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::visibility;
 use crate::ids::{self, NodeType};
+use crate::sync::folders::{CaseFileFolderStatus, CaseFolder};
 
 /// A document of a matter's case file: metadata only.
 pub struct Document(pub DocumentRow);
@@ -150,5 +151,53 @@ impl DocumentQueries {
         let key = decode_id(NodeType::Document, &id)?;
         let document = loader(ctx).load_one(DocumentById(key)).await?.map(Document);
         visibility::lookup(ctx, document).await
+    }
+}
+
+/// A matter's folder in a document store.
+pub struct CaseFileFolder(pub CaseFolder);
+
+/// A matter's folder in a document store whose connector instance makes one per matter
+/// (`matterFolders`): requested when the matter is opened, made right after, retried with
+/// backoff while the store fails.
+#[Object]
+impl CaseFileFolder {
+    /// The name of the document store's connector instance.
+    async fn store(&self) -> Option<&str> {
+        Some(&self.0.store)
+    }
+
+    /// Whether the store has the folder.
+    async fn status(&self) -> Option<CaseFileFolderStatus> {
+        Some(self.0.request.status())
+    }
+
+    /// How many attempts to make it failed.
+    async fn failed_attempts(&self) -> Option<i32> {
+        Some(self.0.request.attempts)
+    }
+
+    /// What the store answered to the last failed attempt; null once the folder is made.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.request.last_error.as_deref()
+    }
+
+    /// When the folder was requested (UTC, ISO 8601).
+    async fn requested_at(&self) -> Option<DateTime<Utc>> {
+        Some(self.0.request.requested_at.and_utc())
+    }
+
+    /// When the store was found to have it (UTC, ISO 8601); null until then.
+    async fn made_at(&self) -> Option<DateTime<Utc>> {
+        self.0.request.made_at.map(|t| t.and_utc())
+    }
+
+    /// When the next attempt is due (UTC, ISO 8601); null once the folder is made.
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.0
+            .request
+            .made_at
+            .is_none()
+            .then(|| self.0.request.not_before.and_utc())
     }
 }

@@ -24,6 +24,7 @@ use crate::gdpr::provenance::{self, ContactSourceRow};
 use crate::gdpr::purposes::{self, PurposeRow};
 use crate::mail::OutboxRow;
 use crate::matters::{self, MatterRow, MatterTeamMember};
+use crate::sync::folders::{self, CaseFolder};
 
 /// The one loader type; each relation is a key type it loads. It lives for one request, and
 /// knows what that request's caller may see.
@@ -148,6 +149,10 @@ relation!(DocumentById => DocumentRow, documents::get_many);
 relation!(
     /// A matter's documents, deleted ones included.
     DocumentsOfMatter => Vec<DocumentRow>, documents::of_matters
+);
+relation!(
+    /// A matter's case-file folders in document stores.
+    FoldersOfMatter => Vec<CaseFolder>, folders::of_matters
 );
 relation!(TimeEntryById => TimeEntryRow, billing::entries_by_id);
 relation!(TimeEntriesOfMatter => Vec<TimeEntryRow>, billing::entries_of_matters);

@@ -8,10 +8,10 @@ use crate::error::GraphqlResult;
 use crate::graphql::billing::TimeEntry;
 use crate::graphql::communications::Communication;
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, write};
+use crate::graphql::context::{loader, state, write};
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
-use crate::graphql::documents::Document;
+use crate::graphql::documents::{CaseFileFolder, Document};
 use crate::graphql::field_guard::{access, note_read_subjects, reads_personal, special_category};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
@@ -22,6 +22,7 @@ use crate::matters::{
     self, CreateMatterInput, MatterEventRow, MatterFilter, MatterOrder, MatterQuery, MatterRow,
     MatterStatus, MatterTeamMemberInput, PartyRole, UpdateMatterInput,
 };
+use crate::sync::folders;
 use crate::timeline::{self, TimelineEntry};
 
 /// An engagement of the firm for one or more clients.
@@ -273,6 +274,19 @@ impl Matter {
         paginate_loaded(ctx, PageArgs::new(after, before, first, last), rows)
             .await
             .map(Some)
+    }
+
+    /// The matter's folders in the document stores that make one per matter, with whether
+    /// each was made. Partners, the matter's team and admins.
+    async fn case_file_folders(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<Vec<CaseFileFolder>>> {
+        let folders = loader(ctx)
+            .load_one(FoldersOfMatter(self.0.id.clone()))
+            .await?
+            .unwrap_or_default();
+        Ok(Some(folders.into_iter().map(CaseFileFolder).collect()))
     }
 
     /// The time recorded on the matter, oldest work first; only billed (true) or unbilled
@@ -527,7 +541,21 @@ impl MatterMutations {
             "input.counterpartyIds",
         )
         .await?;
-        let row = write(ctx, move |c| matters::create(c, input)).await?;
+        let row = write(ctx, move |c| {
+            let row = matters::create(c, input)?;
+            folders::request_for_matter(c, &row.id)?;
+            Ok(row)
+        })
+        .await?;
+        // The folders are made after the commit, without holding up the answer; what fails
+        // is retried by the scheduler (see `sync::folders`).
+        let sync = state(ctx).sync.clone();
+        let matter_id = row.id.clone();
+        tokio::spawn(async move {
+            if let Err(error) = sync.make_due_folders(Some(matter_id)).await {
+                tracing::warn!(%error, "cannot make the new matter's folders");
+            }
+        });
         Ok(Some(MatterPayload {
             matter: Matter(row),
         }))

@@ -225,10 +225,13 @@ pub fn reconcile_deletions(
     Ok(ended as i32)
 }
 
+/// The statuses of matters that need no folder any more.
+pub const CLOSED: [&str; 2] = ["closed", "archived"];
+
 /// The matters a document store should have a folder for: those not closed or archived.
 pub fn open_matter_folders(conn: &mut AnyConnection) -> Result<Vec<MatterFolder>> {
     let rows: Vec<(String, String)> = matters::table
-        .filter(matters::status.ne_all(["closed", "archived"]))
+        .filter(matters::status.ne_all(CLOSED))
         .order_by(matters::reference.asc())
         .select((matters::reference, matters::title))
         .load(conn)?;

@@ -18,6 +18,7 @@ use super::calendar;
 use super::deadline_push;
 use super::documents;
 use super::erasure::ErasureRegister;
+use super::folders;
 use super::instances::InstanceRow;
 use super::lease;
 use super::mail::{self, MailScope};
@@ -303,7 +304,13 @@ impl SyncEngine {
             .instrument(span)
             .await
             .map_err(|e| Stop::connector(&e))?;
-        tracing::info!(instance = %instance.name, made, "matter folders made");
+        let instance_id = instance.id.clone();
+        let settled = self
+            .db
+            .run(move |conn| folders::settle_instance(conn, &instance_id))
+            .await
+            .map_err(|e| e.to_string())?;
+        tracing::info!(instance = %instance.name, made, settled, "matter folders made");
         Ok(false)
     }
 

@@ -102,7 +102,8 @@ pub struct InstanceSettings {
     /// deadlines and hearings are pushed to the calendar (see `deadline_push`); none: nothing is pushed.
     pub deadline_users: Vec<String>,
     /// The `webdav` kind: make a folder (with the matter's reference as a dead property)
-    /// for every open matter the store lacks, at each sync.
+    /// for each matter when it is opened (see `folders`), and for every open matter the store
+    /// lacks at each sync.
     pub matter_folders: bool,
 }
 
@@ -256,8 +257,8 @@ pub struct CreateConnectorInstanceInput {
     /// deadlines, hearings and filings are pushed to this calendar (assigned to them, to a
     /// team of theirs, or of a matter they are responsible for); none: nothing is pushed.
     pub deadline_users: Option<Vec<String>>,
-    /// WebDAV: make a folder for every open matter the store lacks at each sync (default
-    /// false).
+    /// WebDAV: make a folder for each matter when it is opened, and for every open matter the
+    /// store lacks at each sync (default false); `Matter.caseFileFolders` shows how it went.
     pub matter_folders: Option<bool>,
     /// Shared secret of inbound webhook signatures.
     #[graphql(secret)]

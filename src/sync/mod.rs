@@ -1,5 +1,5 @@
 //! The sync engine: connector instances and their provenance rules, the engine that imports
-//! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`) (idempotent, matching, with source and legal basis, never reviving
+//! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`; folders made for new matters: `folders`) (idempotent, matching, with source and legal basis, never reviving
 //! the erased), the lease that keeps each instance syncing in one place, runs, the review
 //! queue, pushes with their disclosure register, deadlines pushed to calendars (`deadline_push`), and webhooks' deduplication.
 
@@ -9,6 +9,7 @@ pub mod deadline_push;
 pub mod documents;
 pub mod engine;
 pub mod erasure;
+pub mod folders;
 pub mod instances;
 pub mod lease;
 pub mod mail;

@@ -10,11 +10,12 @@ use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::webhook::{self, SignatureError};
 use serde::Deserialize;
 use sha2::{Digest, Sha256};
+use tracing::Instrument;
 
 use super::erasure::ErasureRegister;
 use super::instances::{self, InstanceRow};
 use super::runs::{self, Counts, RunRow};
-use super::{push, webhooks, ConnectorRuntime, SyncEngine, SyncError};
+use super::{folders, push, webhooks, ConnectorRuntime, SyncEngine, SyncError};
 use crate::audit::ChangeLog;
 use crate::contacts::ContactRules;
 use crate::db::schema::oauth_pending;
@@ -337,6 +338,61 @@ impl SyncService {
         tracing::warn!(instance = %instance.name, "another sync of the instance kept running; the change waits for the next sync");
     }
 
+    /// Makes the case-file folders due (only `matter_id`'s, right after that matter was
+    /// opened); answers how many were made. A failure is recorded on its request, which a
+    /// later round retries; it never fails the caller.
+    pub async fn make_due_folders(&self, matter_id: Option<String>) -> Result<usize> {
+        let holder = self.engine.holder().to_owned();
+        let claimed = self
+            .db
+            .run(move |c| folders::claim_due(c, &holder, matter_id.as_deref()))
+            .await?;
+        let mut made = 0;
+        for request in claimed {
+            let outcome = self.make_folder(&request).await;
+            let folders::ClaimedFolder {
+                instance_id,
+                matter_id,
+                folder,
+            } = request;
+            match outcome {
+                Ok(()) => {
+                    self.db
+                        .run(move |c| folders::made(c, &instance_id, &matter_id))
+                        .await?;
+                    made += 1;
+                }
+                Err(error) => {
+                    tracing::warn!(instance = %instance_id, matter = %folder.reference, %error, "matter folder not made; it will be retried");
+                    self.db
+                        .run(move |c| folders::failed(c, &instance_id, &matter_id, &error))
+                        .await?;
+                }
+            }
+        }
+        Ok(made)
+    }
+
+    async fn make_folder(&self, request: &folders::ClaimedFolder) -> Result<(), String> {
+        let id = request.instance_id.clone();
+        let instance = self
+            .db
+            .run(move |c| instances::get(c, &id))
+            .await
+            .map_err(|e| e.to_string())?;
+        let connector = self
+            .runtime
+            .connector(&instance)
+            .map_err(|e| e.to_string())?;
+        let span =
+            crate::sync::connector_span(connector.as_ref(), &instance.name, "push", "folders");
+        connector
+            .make_matter_folder(&request.folder)
+            .instrument(span)
+            .await
+            .map_err(|e| e.to_string())
+    }
+
     /// Runs the scheduled syncs of every enabled instance with a schedule, for the life of
     /// the process.
     pub fn spawn_scheduler(self: Arc<Self>) -> tokio::task::JoinHandle<()> {
@@ -344,6 +400,12 @@ impl SyncService {
             let mut tick = tokio::time::interval(SCHEDULER_TICK);
             loop {
                 tick.tick().await;
+                let service = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = service.make_due_folders(None).await {
+                        tracing::warn!(%error, "cannot make the matter folders due");
+                    }
+                });
                 match self.due_instances().await {
                     Ok(due) => {
                         for instance in due {

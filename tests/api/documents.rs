@@ -251,4 +251,170 @@ async fn documents_are_imported_from_a_webdav_store(backend: Backend) {
     assert_eq!(documents(&app, &partner, &m43, true).await.len(), 2);
 }
 
-on_both_backends!(documents_are_imported_from_a_webdav_store);
+const FOLDERS: &str = "query($m: ID!) { matter(id: $m) { caseFileFolders { store status failedAttempts lastError madeAt nextAttemptAt } } }";
+
+/// The case-file folders of matter `m`, once `done` holds for them or after 15 s.
+async fn folders_when(app: &TestApp, m: &str, done: impl Fn(&[Value]) -> bool) -> Vec<Value> {
+    let mut folders = Vec::new();
+    for _ in 0..150 {
+        let data = app.data(FOLDERS, json!({ "m": m })).await;
+        folders = data["matter"]["caseFileFolders"]
+            .as_array()
+            .unwrap_or_else(|| panic!("caseFileFolders: {data:#}"))
+            .clone();
+        if done(&folders) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    folders
+}
+
+fn statuses(folders: &[Value]) -> Vec<&str> {
+    folders
+        .iter()
+        .filter_map(|f| f["status"].as_str())
+        .collect()
+}
+
+/// `createMatter` makes the matter's folder in every store that wants one, right after the
+/// commit and without a sync run; a store that is down does not fail the matter, the failure
+/// is shown on the matter and retried, and the next sync settles it.
+async fn a_new_matter_gets_its_folder_without_a_sync(backend: Backend) {
+    let app = start_sealing_secrets(backend).await;
+    let server = FileDavServer::start(FileDavKind::Apache);
+    let client = create_person(&app, "Carla", "Verdi", json!({})).await;
+    let create = |name: &str, url: &str| {
+        json!({ "input": {
+            "name": name, "kind": "webdav", "baseUrl": url, "username": USER,
+            "password": PASSWORD, "matterFolders": true,
+        } })
+    };
+    app.data(CREATE, create("fascicoli", &server.root_url))
+        .await;
+    // A store that wants no folders gets no request.
+    app.data(
+        CREATE,
+        json!({ "input": {
+            "name": "archivio", "kind": "webdav", "baseUrl": server.root_url, "username": USER,
+            "password": PASSWORD,
+        } }),
+    )
+    .await;
+
+    let m = create_matter(&app, "2026/0077", &client, json!({})).await;
+    let folders = folders_when(&app, &m, |f| statuses(f) == ["MADE"]).await;
+    assert_eq!(statuses(&folders), ["MADE"], "{folders:#?}");
+    assert_eq!(folders[0]["store"], "fascicoli");
+    assert_eq!(folders[0]["failedAttempts"], 0);
+    assert!(folders[0]["madeAt"].is_string() && folders[0]["nextAttemptAt"].is_null());
+    let property = server
+        .property("2026-0077/", NAMESPACE, MATTER_PROPERTY)
+        .await;
+    assert!(property.contains("2026/0077"), "{property}");
+
+    // A matter entered as already closed needs no folder.
+    let closed = create_matter(&app, "2019/0001", &client, json!({ "status": "CLOSED" })).await;
+    assert!(folders_when(&app, &closed, |_| true).await.is_empty());
+
+    // A store that does not answer: the matter is opened all the same, and the failure is
+    // recorded with its next attempt.
+    let down = format!(
+        "http://127.0.0.1:{}/Pratiche/",
+        crate::processes::free_port()
+    );
+    let data = app.data(CREATE, create("ufficio", &down)).await;
+    let down_id = data["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let m2 = create_matter(&app, "2026/0078", &client, json!({})).await;
+    let folders = folders_when(&app, &m2, |f| statuses(f).contains(&"FAILING")).await;
+    let mut seen = statuses(&folders);
+    seen.sort_unstable();
+    assert_eq!(seen, ["FAILING", "MADE"], "{folders:#?}");
+    let failing = folders
+        .iter()
+        .find(|f| f["status"] == "FAILING")
+        .expect("the failing store");
+    assert_eq!(failing["store"], "ufficio");
+    assert_eq!(failing["failedAttempts"], 1);
+    assert!(
+        failing["lastError"].as_str().is_some_and(|e| !e.is_empty()),
+        "{failing:#}"
+    );
+    assert!(failing["nextAttemptAt"].is_string(), "{failing:#}");
+    assert!(!failing["lastError"]
+        .as_str()
+        .unwrap_or_default()
+        .contains(PASSWORD));
+
+    // The store comes back (here: the instance is pointed at it); its next sync makes every
+    // open matter's folder and settles the request.
+    app.data(
+        "mutation($input: UpdateConnectorInstanceInput!) { updateConnectorInstance(input: $input) { connectorInstance { id } } }",
+        json!({ "input": { "id": down_id, "baseUrl": server.root_url } }),
+    )
+    .await;
+    sync(&app, &down_id).await;
+    let folders = folders_when(&app, &m2, |_| true).await;
+    assert_eq!(statuses(&folders), ["MADE", "MADE"], "{folders:#?}");
+}
+
+/// Replicas share the requests: a claimed request is nobody else's until its claim lapses; a
+/// failed one waits for its backoff, then any replica may take it.
+async fn replicas_claim_a_folder_request_once(backend: Backend) {
+    use lexgate::sync::folders;
+
+    let app = start_sealing_secrets(backend).await;
+    let client = create_person(&app, "Carla", "Verdi", json!({})).await;
+    let down = format!(
+        "http://127.0.0.1:{}/Pratiche/",
+        crate::processes::free_port()
+    );
+    app.data(
+        CREATE,
+        json!({ "input": {
+            "name": "ufficio", "kind": "webdav", "baseUrl": down, "username": USER,
+            "password": PASSWORD, "matterFolders": true,
+        } }),
+    )
+    .await;
+    let m = create_matter(&app, "2026/0079", &client, json!({})).await;
+    // The creating request's own attempt fails; wait for it to be recorded.
+    folders_when(&app, &m, |f| statuses(f) == ["FAILING"]).await;
+    let claims = app
+        .db
+        .run(|c| {
+            let early = folders::claim_due(c, "replica-a", None)?.len();
+            // The backoff has passed.
+            diesel::update(lexgate::db::schema::matter_folder_requests::table)
+                .set(lexgate::db::schema::matter_folder_requests::not_before.eq(lexgate::db::now()))
+                .execute(c)?;
+            let a = folders::claim_due(c, "replica-a", None)?;
+            let b = folders::claim_due(c, "replica-b", None)?.len();
+            let (instance_id, matter_id) = (&a[0].instance_id, &a[0].matter_id);
+            folders::failed(c, instance_id, matter_id, "status 503")?;
+            let after_failure = folders::claim_due(c, "replica-b", None)?.len();
+            folders::made(c, instance_id, matter_id)?;
+            Ok((
+                early,
+                a.len(),
+                a[0].folder.reference.clone(),
+                b,
+                after_failure,
+            ))
+        })
+        .await
+        .expect("claims");
+    assert_eq!(claims, (0, 1, "2026/0079".to_owned(), 0, 0));
+    let folders = folders_when(&app, &m, |_| true).await;
+    assert_eq!(statuses(&folders), ["MADE"], "{folders:#?}");
+    assert_eq!(folders[0]["failedAttempts"], 2, "{folders:#?}");
+}
+
+on_both_backends!(
+    documents_are_imported_from_a_webdav_store,
+    a_new_matter_gets_its_folder_without_a_sync,
+    replicas_claim_a_folder_request_once,
+);

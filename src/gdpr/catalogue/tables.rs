@@ -1143,6 +1143,23 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    // A matter's case-file folder still to make (or made) in a document store: ids, times and
+    // the store's error message, no personal data (the matter's reference and title stay in
+    // `matters`).
+    table(
+        "matter_folder_requests",
+        &[
+            ("instance_id", K),
+            ("matter_id", K),
+            ("requested_at", K),
+            ("attempts", K),
+            ("last_error", K),
+            ("claimed_by", K),
+            ("not_before", K),
+            ("made_at", K),
+        ],
+        &[],
+    ),
     table(
         "sync_leases",
         &[("instance_id", K), ("holder", K), ("expires_at", K)],
