@@ -20,6 +20,8 @@ pub struct AppState {
     pub default_page_size: usize,
     pub auth: AuthConfig,
     pub roles: crate::access_policy::RoleCatalog,
+    /// The principals behind credentials seen before.
+    pub principals: crate::identity::PrincipalCache,
     /// `None` only when the access log is switched off (for measuring what it costs).
     pub access_log: Option<crate::audit::AccessLog>,
     /// The GDPR hasher and basis rules.

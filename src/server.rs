@@ -39,6 +39,7 @@ pub async fn app_state(settings: &Settings) -> anyhow::Result<AppState> {
         },
         sync,
         roles: RoleCatalog::new(db.clone()),
+        principals: crate::identity::PrincipalCache::new(),
         access_log: settings
             .access_log
             .then(|| crate::audit::AccessLog::start(db.clone())),

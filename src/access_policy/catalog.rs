@@ -360,15 +360,30 @@ impl RoleCatalog {
 
     /// The grant of `role` as the database has it now; a role no longer on record gets none.
     pub async fn grant(&self, role: &str) -> Result<Arc<RoleGrant>> {
+        self.grant_at(role, None).await
+    }
+
+    /// Like [`RoleCatalog::grant`], with the roles' generation when the caller has just read
+    /// it (authentication does): then only a moved generation costs a statement.
+    pub async fn grant_at(&self, role: &str, generation: Option<i64>) -> Result<Arc<RoleGrant>> {
+        if let Some(generation) = generation {
+            let cached = self.cached.read().unwrap_or_else(|e| e.into_inner());
+            if cached.generation == Some(generation) {
+                return Ok(grant_of(&cached.grants, role));
+            }
+        }
         let (cached, role) = (self.cached.clone(), role.to_owned());
         self.db
             .run(move |conn| {
                 // Read before the roles: a change committed in between moves the generation
                 // past the one stored with them, and the next request reads them again.
-                let generation = role_generation::table
-                    .find(1)
-                    .select(role_generation::generation)
-                    .first::<i64>(conn)?;
+                let generation = match generation {
+                    Some(generation) => generation,
+                    None => role_generation::table
+                        .find(1)
+                        .select(role_generation::generation)
+                        .first::<i64>(conn)?,
+                };
                 {
                     let cached = cached.read().unwrap_or_else(|e| e.into_inner());
                     if cached.generation == Some(generation) {

@@ -920,6 +920,9 @@ diesel::table! {
     role_generation (id) {
         id -> Integer,
         generation -> BigInt,
+        /// Moved by every change that can end or alter a credential (migration
+        /// 2026-12-10-000201_credential_generation).
+        credentials -> BigInt,
     }
 }
 

@@ -104,6 +104,9 @@ pub fn sdl() -> String {
 /// and from where.
 pub struct Caller {
     pub principal: Option<crate::identity::Principal>,
+    /// The roles' generation read while authenticating, when it was (then the role catalogue
+    /// does not read it again).
+    pub roles_generation: Option<i64>,
     pub client: field_guard::ClientInfo,
 }
 
@@ -120,7 +123,11 @@ pub async fn execute(
     caller: Caller,
 ) -> Response {
     let grant = match &caller.principal {
-        Some(principal) => match state.roles.grant(&principal.role).await {
+        Some(principal) => match state
+            .roles
+            .grant_at(&principal.role, caller.roles_generation)
+            .await
+        {
             Ok(grant) => grant,
             Err(e) => {
                 return Response::from_errors(vec![e

@@ -110,6 +110,7 @@ async fn read_items(
             .variables(Variables::from_json(serde_json::json!({ "ids": ids })));
         let caller = Caller {
             principal: Some(principal.clone()),
+            roles_generation: None,
             client: client.clone(),
         };
         let response = crate::graphql::limits::execute_until(

@@ -40,8 +40,17 @@ impl Refusal {
 
 pub const CHALLENGE_HEADER: axum::http::HeaderName = WWW_AUTHENTICATE;
 
+/// Who a credential stands for, with the roles' generation when it was read on the way.
+pub struct Identified {
+    pub principal: Principal,
+    pub roles_generation: Option<i64>,
+}
+
 /// The caller behind `Authorization: Bearer ...`, `None` without the header.
-pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Principal>, Refusal> {
+pub async fn identify(
+    app: &AppContext,
+    headers: &HeaderMap,
+) -> Result<Option<Identified>, Refusal> {
     let Some(value) = headers.get(AUTHORIZATION) else {
         return Ok(None);
     };
@@ -65,23 +74,31 @@ pub async fn identify(app: &AppContext, headers: &HeaderMap) -> Result<Option<Pr
     });
     let outcome = match from_provider {
         Some(oidc) => match oidc.verify(&bearer).await {
-            Ok(identity) => {
-                app.state
-                    .db
-                    .run(move |c| identity::provider_principal(c, identity))
-                    .await
-            }
+            Ok(identity) => app
+                .state
+                .db
+                .run(move |c| identity::provider_principal(c, identity))
+                .await
+                .map(|principal| Identified {
+                    principal,
+                    roles_generation: None,
+                }),
             Err(e) => Err(e),
         },
         None => {
+            let principals = app.state.principals.clone();
             app.state
                 .db
-                .run(move |c| identity::authenticate(c, &config, &bearer))
+                .run(move |c| principals.authenticate(c, &config, &bearer))
                 .await
+                .map(|known| Identified {
+                    principal: known.principal,
+                    roles_generation: Some(known.roles_generation),
+                })
         }
     };
     match outcome {
-        Ok(principal) => Ok(Some(principal)),
+        Ok(identified) => Ok(Some(identified)),
         Err(Error::Unauthenticated(message)) => Err(Refusal::unauthenticated(message)),
         Err(e) => {
             tracing::error!(error = %e, "authentication failed");

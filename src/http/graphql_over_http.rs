@@ -168,6 +168,7 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
     let run = |mut request: Request| {
         let identity = crate::graphql::Caller {
             principal: caller.principal.clone(),
+            roles_generation: caller.roles_generation,
             client: caller.client.clone(),
         };
         let operation = super::metrics::operation_label(operation_name(&mut request).as_deref());
@@ -223,6 +224,7 @@ fn operation_name(request: &mut Request) -> Option<String> {
 /// Who sent a request and from where.
 struct Caller {
     principal: Option<Principal>,
+    roles_generation: Option<i64>,
     client: ClientInfo,
     /// When the request must be done, counted from its arrival (authentication included).
     deadline: tokio::time::Instant,
@@ -246,7 +248,7 @@ async fn admit(
         response
     };
     let deadline = tokio::time::Instant::now() + app.request_timeout;
-    let principal = tokio::time::timeout_at(deadline, credentials::identify(app, headers))
+    let identified = tokio::time::timeout_at(deadline, credentials::identify(app, headers))
         .await
         .map_err(|_| {
             coded_error_body(
@@ -260,11 +262,16 @@ async fn admit(
             )
         })?
         .map_err(refuse)?;
-    if principal.is_none() {
+    if identified.is_none() {
         credentials::admit_anonymous(batch).map_err(refuse)?;
     }
+    let (principal, roles_generation) = match identified {
+        Some(caller) => (Some(caller.principal), caller.roles_generation),
+        None => (None, None),
+    };
     Ok(Caller {
         principal,
+        roles_generation,
         deadline,
         client: ClientInfo {
             // Present when the server runs with connect info (always, outside unit tests).

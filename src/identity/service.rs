@@ -443,7 +443,16 @@ type StoredKey = (
 /// Last-used times are kept to the minute: one write per key per minute, not per request.
 const LAST_USED_RESOLUTION_SECONDS: i64 = 60;
 
-fn authenticate_api_key(conn: &mut AnyConnection, key: &str) -> Result<Principal> {
+/// A credential checked against the database: its principal, until when that answer holds
+/// without asking again (its expiry), and, for an API key, its id and last-used time.
+#[derive(Debug, Clone)]
+pub(super) struct Checked {
+    pub principal: Principal,
+    pub valid_until: Option<NaiveDateTime>,
+    pub key_last_used: Option<(String, NaiveDateTime)>,
+}
+
+fn authenticate_api_key(conn: &mut AnyConnection, key: &str) -> Result<Checked> {
     let invalid =
         || Error::Unauthenticated("the API key is invalid, expired or revoked".to_owned());
     let prefix = key
@@ -474,22 +483,43 @@ fn authenticate_api_key(conn: &mut AnyConnection, key: &str) -> Result<Principal
     if hash != digest(key) || expires_at.is_some_and(|at| at <= current) {
         return Err(invalid());
     }
-    if last_used.is_none_or(|at| (current - at).num_seconds() >= LAST_USED_RESOLUTION_SECONDS) {
-        diesel::update(api_keys::table.find(&key_id))
-            .set(api_keys::last_used_at.eq(Some(current)))
-            .execute(conn)?;
-    }
-    Ok(Principal {
-        kind: PrincipalKind::ApiKey { key_id },
-        role,
+    let last_used = note_key_use(conn, &key_id, last_used, current)?;
+    Ok(Checked {
+        principal: Principal {
+            kind: PrincipalKind::ApiKey {
+                key_id: key_id.clone(),
+            },
+            role,
+        },
+        valid_until: expires_at,
+        key_last_used: Some((key_id, last_used)),
     })
+}
+
+/// Records a key's use when the last one recorded is a minute old or more; answers the
+/// last-used time now on record.
+pub(super) fn note_key_use(
+    conn: &mut AnyConnection,
+    key_id: &str,
+    last_used: Option<NaiveDateTime>,
+    current: NaiveDateTime,
+) -> Result<NaiveDateTime> {
+    match last_used {
+        Some(at) if (current - at).num_seconds() < LAST_USED_RESOLUTION_SECONDS => Ok(at),
+        _ => {
+            diesel::update(api_keys::table.find(key_id))
+                .set(api_keys::last_used_at.eq(Some(current)))
+                .execute(conn)?;
+            Ok(current)
+        }
+    }
 }
 
 fn authenticate_token(
     conn: &mut AnyConnection,
     config: &AuthConfig,
     token: &str,
-) -> Result<Principal> {
+) -> Result<Checked> {
     let claims = config.keys.verify(token)?;
     // Revocation and deactivation take effect at once, not when the token expires.
     let live: Option<(String, bool)> = sessions::table
@@ -500,12 +530,16 @@ fn authenticate_token(
         .first(conn)
         .optional()?;
     match live {
-        Some((role, true)) => Ok(Principal {
-            kind: PrincipalKind::User {
-                user_id: claims.sub,
-                session_id: claims.sid,
+        Some((role, true)) => Ok(Checked {
+            valid_until: chrono::DateTime::from_timestamp(claims.exp, 0).map(|t| t.naive_utc()),
+            principal: Principal {
+                kind: PrincipalKind::User {
+                    user_id: claims.sub,
+                    session_id: claims.sid,
+                },
+                role,
             },
-            role,
+            key_last_used: None,
         }),
         _ => Err(Error::Unauthenticated(
             "the session has ended; log in again".to_owned(),
@@ -513,12 +547,13 @@ fn authenticate_token(
     }
 }
 
-/// The principal behind a bearer credential: an API key (`lxg_...`) or an access token.
-pub fn authenticate(
+/// Checks a bearer credential, an API key (`lxg_...`) or an access token, against the
+/// database (see [`super::PrincipalCache`] for the cached path).
+pub(super) fn check_credential(
     conn: &mut AnyConnection,
     config: &AuthConfig,
     bearer: &str,
-) -> Result<Principal> {
+) -> Result<Checked> {
     if bearer.starts_with(API_KEY_PREFIX) {
         authenticate_api_key(conn, bearer)
     } else {

@@ -639,6 +639,119 @@ async fn a_role_change_on_one_replica_applies_on_the_other_at_once() {
     assert!(body.get("errors").is_none(), "{body:#}");
 }
 
+/// Each server remembers the principal behind a credential it has seen; a logout, a revoked
+/// API key or a deactivated user committed through one server stops the credential on the
+/// other at its very next request (the credentials' generation is read per request), and a
+/// credential that still holds keeps working there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_revoked_on_one_replica_stops_on_the_other_at_once() {
+    const VIEWER: &str = "{ viewer { role } }";
+    const PASSWORD: &str = "Ombrello-Verde-2026";
+    let database = tokio::task::spawn_blocking(SharedDatabase::create)
+        .await
+        .expect("database");
+    let a = Server::start(&database.url, "").await.expect("A starts");
+    let b = Server::start(&database.url, "").await.expect("B starts");
+    let admin = admin_key(&database.url).await;
+    let works = |(status, body): (u16, serde_json::Value)| {
+        status == 200 && body.get("errors").is_none() && body["data"]["viewer"]["role"].is_string()
+    };
+    let refused = |(status, body): (u16, serde_json::Value)| {
+        status == 401 && body["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    };
+
+    let db = lexgate::db::Database::connect(&database.url, 1, false)
+        .await
+        .expect("database reachable");
+    let mut users = Vec::new();
+    for email in ["avv.rossi@studio.it", "avv.bianchi@studio.it"] {
+        let id = db
+            .transaction(move |c| {
+                let user = lexgate::directory::create_user(
+                    c,
+                    lexgate::directory::CreateUserInput {
+                        email: email.to_owned(),
+                        display_name: "Avvocato".to_owned(),
+                        role: "lawyer".to_owned(),
+                    },
+                )?;
+                lexgate::identity::set_password(c, &user.id, PASSWORD)?;
+                Ok(user.id)
+            })
+            .await
+            .expect("user created");
+        let body: serde_json::Value = reqwest::Client::new()
+            .post(format!("{}/graphql", a.base_url))
+            .json(&json!({
+                "query": "mutation($e: String!, $p: String!) { login(input: { email: $e, password: $p }) { accessToken } }",
+                "variables": { "e": email, "p": PASSWORD },
+            }))
+            .send()
+            .await
+            .expect("login sent")
+            .json()
+            .await
+            .expect("login answer");
+        let token = body["data"]["login"]["accessToken"]
+            .as_str()
+            .unwrap_or_else(|| panic!("login: {body:#}"))
+            .to_owned();
+        users.push((id, token));
+    }
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation { createApiKey(input: { name: \"billing sync\", role: \"integration\" }) { secret apiKey { id } } }",
+            json!({}),
+        )
+        .await;
+    let key_secret = body["data"]["createApiKey"]["secret"]
+        .as_str()
+        .unwrap_or_else(|| panic!("key: {body:#}"))
+        .to_owned();
+    let key_id = body["data"]["createApiKey"]["apiKey"]["id"].clone();
+    let [(rossi_id, rossi), (_, bianchi)] = &users[..] else {
+        panic!("two users");
+    };
+    // B has seen (and remembers) every credential, twice.
+    for credential in [rossi, bianchi, &key_secret] {
+        for _ in 0..2 {
+            assert!(works(b.gql(credential, VIEWER, json!({})).await));
+        }
+    }
+
+    // Logged out through A: refused by B at once; the other session still works on B.
+    let (_, body) = a
+        .gql(bianchi, "mutation { logout { loggedOut } }", json!({}))
+        .await;
+    assert_eq!(body["data"]["logout"]["loggedOut"], true, "{body:#}");
+    assert!(refused(b.gql(bianchi, VIEWER, json!({})).await));
+    assert!(works(b.gql(rossi, VIEWER, json!({})).await));
+
+    // The API key revoked through A.
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation($id: ID!) { revokeApiKey(id: $id) { apiKey { revokedAt } } }",
+            json!({ "id": key_id }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert!(refused(b.gql(&key_secret, VIEWER, json!({})).await));
+
+    // The user deactivated through A.
+    let (_, body) = a
+        .gql(
+            &admin,
+            "mutation($id: ID!) { updateUser(input: { id: $id, active: false }) { user { active } } }",
+            json!({ "id": lexgate::ids::encode(lexgate::ids::NodeType::User, rossi_id) }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    assert!(refused(b.gql(rossi, VIEWER, json!({})).await));
+    assert!(works(b.gql(&admin, VIEWER, json!({})).await));
+}
+
 /// Two servers sync one OAuth connector with rotating refresh tokens (the fake provider
 /// refuses a spent one with `invalid_grant`): after B refreshed, A syncs with the tokens B
 /// stored instead of spending the old refresh token again.

@@ -1210,7 +1210,11 @@ pub const TABLES: &[TableRules] = &[
     .export_skip(&["id"])
     .merge(Merge::Move)
     .retention(Retention::Accountability),
-    table("role_generation", &[("id", K), ("generation", K)], &[]),
+    table(
+        "role_generation",
+        &[("id", K), ("generation", K), ("credentials", K)],
+        &[],
+    ),
     table(
         "calendar_feeds",
         &[

@@ -1,0 +1,7 @@
+DROP TRIGGER api_keys_deleted_bump_credentials;
+DROP TRIGGER api_keys_changed_bump_credentials;
+DROP TRIGGER users_deleted_bump_credentials;
+DROP TRIGGER users_changed_bump_credentials;
+DROP TRIGGER sessions_deleted_bump_credentials;
+DROP TRIGGER sessions_revoked_bump_credentials;
+ALTER TABLE role_generation DROP COLUMN credentials;
