@@ -26,6 +26,8 @@ from pathlib import Path
 BENCH = Path(__file__).resolve().parent
 ROOT = BENCH.parent
 QUERIES = BENCH / "queries"
+# PostGraphile 4 has a package of its own: it needs graphql 15, PostGraphile 5 graphql 16.
+POSTGRAPHILE4 = BENCH / "postgraphile4"
 RESULTS = BENCH / "results"
 BENCHMARKS_MD = ROOT / "BENCHMARKS.md"
 CHART_SVG = BENCH / "throughput.svg"  # embedded in BENCHMARKS.md; rewritten with the table
@@ -317,12 +319,12 @@ def start_postgraphile4(args, workdir, jwt_secret):
     """PostGraphile 4 on the machine's Node; a request with a valid JWT runs under its claims
     (Q5), one without runs as the read-only role."""
     server = Server("PostGraphile 4", [
-        "node", str(BENCH / "node_modules" / "postgraphile4" / "cli.js"),
+        str(POSTGRAPHILE4 / "node_modules" / ".bin" / "postgraphile"),
         "--connection", url(RO_ROLE, args.database), "--schema", "public",
         "--host", "127.0.0.1", "--port", str(POSTGRAPHILE_PORT),
         "--max-pool-size", str(args.pool_size), "--disable-query-log", "--disable-graphiql",
         "--jwt-secret", jwt_secret,
-    ], POSTGRAPHILE_PORT, env={"NODE_ENV": "production"}, cwd=BENCH,
+    ], POSTGRAPHILE_PORT, env={"NODE_ENV": "production"}, cwd=POSTGRAPHILE4,
         log_path=workdir / "postgraphile4.log")
     RUNNING.append(server)
     return server
@@ -861,8 +863,8 @@ def versions(lexgate_bin):
         except (OSError, IndexError):
             return "unknown"
 
-    def package(name):
-        path = BENCH / "node_modules" / name / "package.json"
+    def package(directory):
+        path = directory / "node_modules" / "postgraphile" / "package.json"
         return json.loads(path.read_text())["version"]
 
     commit = first_line(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
@@ -871,9 +873,9 @@ def versions(lexgate_bin):
                                     capture_output=True, text=True).stdout.strip())
     return {
         "lexgate": f"{commit}{' (uncommitted changes)' if dirty else ''}",
-        "postgraphile5": package("postgraphile"),
+        "postgraphile5": package(BENCH),
         "node22": first_line([str(NODE22), "--version"]),
-        "postgraphile": package("postgraphile4"),
+        "postgraphile": package(POSTGRAPHILE4),
         "node": first_line(["node", "--version"]),
         "postgresql": psql("SHOW server_version"),
         "oha": first_line(["oha", "--version"]),
