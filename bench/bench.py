@@ -1272,9 +1272,10 @@ def parse_args():
     p.add_argument("--no-pg-restart", action="store_true",
                    help="fail instead of configuring pg_stat_statements (needs a restart)")
     p.add_argument("--no-markdown", action="store_true",
-                   help="write the JSON only, leave BENCHMARKS.md alone")
+                   help="write the JSON and its chart only, leave BENCHMARKS.md and "
+                        "bench/throughput.svg alone")
     p.add_argument("--report", metavar="JSON",
-                   help="only regenerate the BENCHMARKS.md table from a results file")
+                   help="only regenerate BENCHMARKS.md's tables and chart from a results file")
     args = p.parse_args()
     args.queries = [q.strip() for q in args.queries.split(",") if q.strip()]
     unknown = set(args.queries) - set(QUERY_NAMES)
