@@ -16,7 +16,7 @@ GRANT USAGE ON SCHEMA public, bench_need_to_know TO lexgate_bench_lawyer;
 GRANT SELECT ON ALL TABLES IN SCHEMA public TO lexgate_bench_lawyer;
 
 -- The sets the policies share, as views owned by the superuser: a view reads its tables with
--- its owner's rights, so a policy on contacts can use them without recursing into itself.
+-- its owner's rights, so the policy on contacts can use them without recursing into itself.
 
 -- Matters whose team the lawyer is on, or which they lead.
 CREATE OR REPLACE VIEW bench_need_to_know.own_matters AS
@@ -26,21 +26,8 @@ CREATE OR REPLACE VIEW bench_need_to_know.own_matters AS
     SELECT id FROM public.matters
     WHERE responsible_user_id = current_setting('jwt.claims.user_id', true);
 
--- Communications of those matters, and those the lawyer logged.
-CREATE OR REPLACE VIEW bench_need_to_know.own_communications AS
-    SELECT id FROM public.communications
-    WHERE matter_id IN (SELECT id FROM bench_need_to_know.own_matters)
-       OR author_user_id = current_setting('jwt.claims.user_id', true);
-
--- Contacts the lawyer meets directly: parties of their matters, participants of their
--- communications, those they are responsible for.
-CREATE OR REPLACE VIEW bench_need_to_know.met_directly AS
-    SELECT contact_id AS id FROM public.matter_parties
-    WHERE matter_id IN (SELECT id FROM bench_need_to_know.own_matters)
-    UNION
-    SELECT contact_id FROM public.communication_participants
-    WHERE communication_id IN (SELECT id FROM bench_need_to_know.own_communications)
-    UNION
+-- Contacts the lawyer is responsible for (read by the contacts policy for affiliated people).
+CREATE OR REPLACE VIEW bench_need_to_know.responsible_contacts AS
     SELECT id FROM public.contacts
     WHERE responsible_user_id = current_setting('jwt.claims.user_id', true);
 
@@ -53,13 +40,33 @@ CREATE POLICY need_to_know ON matters FOR SELECT TO lexgate_bench_lawyer USING (
            WHERE user_id = current_setting('jwt.claims.user_id', true))
     OR responsible_user_id = current_setting('jwt.claims.user_id', true));
 
+-- A contact the lawyer meets directly (a party of their matters, a participant of their
+-- communications, one they are responsible for), or an organisation such a person is
+-- affiliated to. Written as EXISTS per row, which PostgreSQL answers from the contact_id
+-- indexes for the few contacts a page shows; the same rule as IN (the set of every contact
+-- the lawyer meets) made it hash that whole set on every request: 110 ms instead of 3 ms
+-- for Q5 at 2,000 contacts, and growing with the firm.
 ALTER TABLE contacts ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS need_to_know ON contacts;
 CREATE POLICY need_to_know ON contacts FOR SELECT TO lexgate_bench_lawyer USING (
-    id IN (SELECT id FROM bench_need_to_know.met_directly)
-    -- and the organisations those people are affiliated to
-    OR id IN (SELECT organization_id FROM affiliations
-              WHERE person_id IN (SELECT id FROM bench_need_to_know.met_directly)));
+    responsible_user_id = current_setting('jwt.claims.user_id', true)
+    OR EXISTS (SELECT 1 FROM matter_parties p WHERE p.contact_id = contacts.id
+               AND p.matter_id IN (SELECT id FROM bench_need_to_know.own_matters))
+    OR EXISTS (SELECT 1 FROM communication_participants cp
+               JOIN communications k ON k.id = cp.communication_id
+               WHERE cp.contact_id = contacts.id
+               AND (k.matter_id IN (SELECT id FROM bench_need_to_know.own_matters)
+                    OR k.author_user_id = current_setting('jwt.claims.user_id', true)))
+    OR EXISTS (SELECT 1 FROM affiliations a WHERE a.organization_id = contacts.id
+               AND (EXISTS (SELECT 1 FROM matter_parties p WHERE p.contact_id = a.person_id
+                            AND p.matter_id IN (SELECT id FROM bench_need_to_know.own_matters))
+                    OR EXISTS (SELECT 1 FROM communication_participants cp
+                               JOIN communications k ON k.id = cp.communication_id
+                               WHERE cp.contact_id = a.person_id
+                               AND (k.matter_id IN (SELECT id FROM bench_need_to_know.own_matters)
+                                    OR k.author_user_id
+                                       = current_setting('jwt.claims.user_id', true)))
+                    OR a.person_id IN (SELECT id FROM bench_need_to_know.responsible_contacts))));
 
 ALTER TABLE deadlines ENABLE ROW LEVEL SECURITY;
 DROP POLICY IF EXISTS need_to_know ON deadlines;
