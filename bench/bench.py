@@ -1276,7 +1276,8 @@ def parse_args():
                    help="fail instead of configuring pg_stat_statements (needs a restart)")
     p.add_argument("--no-markdown", action="store_true",
                    help="write the JSON and its chart only, leave BENCHMARKS.md and "
-                        "bench/throughput.svg alone")
+                        "bench/throughput.svg alone (with --report: print the tables and write "
+                        "the chart beside the JSON)")
     p.add_argument("--report", metavar="JSON",
                    help="only regenerate BENCHMARKS.md's tables and chart from a results file")
     args = p.parse_args()
@@ -1290,7 +1291,14 @@ def parse_args():
 def main():
     args = parse_args()
     if args.report:
-        write_markdown(json.loads(Path(args.report).read_text()))
+        result = json.loads(Path(args.report).read_text())
+        if args.no_markdown:
+            chart = Path(args.report).with_suffix(".svg")
+            chart.write_text(chart_svg(result))
+            print(report_markdown(result, chart=chart.name))
+            log(f"chart written to {chart}")
+        else:
+            write_markdown(result)
         return
     for tool in ("psql", "pgbench", "oha", "node"):
         if not shutil.which(tool):
