@@ -9,8 +9,9 @@
 //! Google mailbox through the Gmail API), [`caldav`] (a calendar), [`google_calendar`] (a
 //! Google calendar through the Calendar API), [`graph_calendar`] (a Microsoft 365 calendar
 //! through Graph `calendarView/delta`, pull only), [`webdav`]
-//! (a document store, one folder per matter) and [`stripe`] (a Stripe account: customers,
-//! invoices, time pushed as invoice items).
+//! (a document store, one folder per matter), [`stripe`] (a Stripe account: customers,
+//! invoices, time pushed as invoice items) and [`clio`] (a Clio Manage account: contacts,
+//! matters, calendar entries and time; deadlines and time pushed).
 //!
 //! The shared pieces: [`http`] (timeouts, retries with backoff and jitter, `Retry-After`, a
 //! rate limiter, tracing without secrets), [`oauth`] (authorization code with PKCE, refresh
@@ -18,6 +19,7 @@
 //! [`webhook`] (HMAC signatures of inbound events).
 
 pub mod caldav;
+pub mod clio;
 mod dav;
 #[cfg(feature = "testing")]
 pub mod dav_servers;
@@ -141,6 +143,10 @@ pub struct Capabilities {
     pub pull_documents: bool,
     /// Makes a folder per matter in a document store.
     pub make_matter_folders: bool,
+    /// Dated entries of matters' calendars (hearings, filings) kept as deadlines.
+    pub pull_deadlines: bool,
+    /// Time recorded at the provider.
+    pub pull_time_entries: bool,
 }
 
 /// A connection to one remote system. Every capability has a default that refuses, so a
@@ -181,6 +187,22 @@ pub trait Connector: Send + Sync {
         _cursor: Option<&'a Cursor>,
     ) -> BoxFuture<'a, Result<Page<RemoteMatter>, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("pull matters")) })
+    }
+
+    /// Matters' dated calendar entries (hearings, filings) since `cursor`.
+    fn pull_deadlines<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteDeadline>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull deadlines")) })
+    }
+
+    /// Time entries since `cursor`.
+    fn pull_time_entries<'a>(
+        &'a self,
+        _cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteTimeEntry>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("pull time entries")) })
     }
 
     /// Documents of matters' case files changed, moved or deleted since `cursor`.

@@ -168,13 +168,68 @@ pub struct EventOccurrence {
     pub attendees: Vec<MailAddress>,
 }
 
-/// A matter of a case-file system.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// A matter of a case-file or practice-management system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct RemoteMatter {
     pub external_id: String,
+    /// The provider deleted the matter.
+    pub deleted: bool,
+    /// The matter's number (Clio's `display_number`): the key that matches it to lexgate's
+    /// matter of that reference.
     pub reference: String,
     pub title: String,
+    /// The client, by the provider's id of the contact (a record of `pull_contacts`).
     pub client_external_id: Option<String>,
+    pub status: Option<RemoteMatterStatus>,
+    pub practice_area: Option<String>,
+    /// The responsible lawyer's login email, lower-case: matched to a lexgate user.
+    pub responsible_email: Option<String>,
+    pub opened_on: Option<NaiveDate>,
+    pub closed_on: Option<NaiveDate>,
+}
+
+/// Where a matter stands at the provider.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemoteMatterStatus {
+    Pending,
+    Open,
+    Closed,
+}
+
+/// A dated entry of a matter's calendar at a practice-management system (a hearing, a
+/// filing date): lexgate keeps it as a deadline of the matter.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemoteDeadline {
+    pub external_id: String,
+    /// The provider deleted the entry.
+    pub deleted: bool,
+    /// The matter, by its reference.
+    pub matter_reference: Option<String>,
+    pub title: String,
+    pub description: Option<String>,
+    pub location: Option<String>,
+    pub due_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub all_day: bool,
+}
+
+/// Time recorded at a practice-management system.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct RemoteTimeEntry {
+    pub external_id: String,
+    /// The provider deleted the entry.
+    pub deleted: bool,
+    /// The matter, by its reference.
+    pub matter_reference: Option<String>,
+    pub worked_on: NaiveDate,
+    pub minutes: i32,
+    pub description: String,
+    /// The timekeeper's login email, lower-case.
+    pub timekeeper_email: Option<String>,
 }
 
 /// A document of a matter's case file as a document store holds it: metadata only.
@@ -288,6 +343,9 @@ pub struct OutboundTimeEntry {
     pub matter_reference: String,
     pub minutes: i32,
     pub description: String,
+    /// The day worked; the provider's today when unknown.
+    #[serde(default)]
+    pub worked_on: Option<NaiveDate>,
 }
 
 /// A contact lexgate sends to a remote address book (personal data: the engine records the

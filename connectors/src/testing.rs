@@ -21,6 +21,7 @@ use crate::oauth::{OAuthApp, TokenSet};
 use crate::{OutboundContact, RemoteContact};
 
 pub mod calendar_apis;
+pub mod clio;
 pub mod mail_apis;
 
 pub const CLIENT_ID: &str = "lexgate-test-client";

@@ -25,6 +25,7 @@ pub const KINDS: &[&str] = &[
     lexgate_connectors::webdav::KIND,
     lexgate_connectors::google_calendar::KIND,
     lexgate_connectors::graph_calendar::KIND,
+    lexgate_connectors::clio::KIND,
 ];
 
 /// The calendar window of the calendar kinds by default, in days before and after now.
@@ -405,6 +406,9 @@ fn check_kind_settings(
     {
         return check_calendar_api_settings(v, kind, input);
     }
+    if kind == lexgate_connectors::clio::KIND {
+        return check_clio_settings(v, input);
+    }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
     let settings = InstanceSettings {
@@ -412,6 +416,54 @@ fn check_kind_settings(
         auth_url,
         token_url,
         scopes: input.scopes.clone(),
+        ..InstanceSettings::default()
+    };
+    (base_url, settings)
+}
+
+/// The `clio` kind: the API root of the account's region (which also gives the OAuth
+/// endpoints when they are left out), the OAuth registration, and the users whose deadlines
+/// are pushed.
+fn check_clio_settings(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+) -> (String, InstanceSettings) {
+    use lexgate_connectors::clio::Region;
+    let roots: Vec<String> = Region::ALL.iter().map(|r| r.api_root()).collect();
+    let base_url = input.base_url.trim().trim_end_matches('/').to_owned();
+    let region = Region::ALL.into_iter().find(|r| r.api_root() == base_url);
+    let loopback =
+        reqwest::Url::parse(&base_url).is_ok_and(|url| url.scheme() == "http" && is_loopback(&url));
+    if region.is_none() && !loopback {
+        v.add(
+            "input.baseUrl",
+            format!(
+                "the API root of the account's region: one of {}",
+                roots.join(", ")
+            ),
+        );
+    }
+    refuse_password_login(v, input, lexgate_connectors::clio::KIND);
+    // A token of one region is refused by the others: the endpoints follow the region.
+    let endpoint = |given: &Option<String>, region_url: Option<String>| {
+        non_blank(given.clone()).or(region_url)
+    };
+    let input = CreateConnectorInstanceInput {
+        auth_url: endpoint(&input.auth_url, region.map(Region::auth_url)),
+        token_url: endpoint(&input.token_url, region.map(Region::token_url)),
+        ..input.clone()
+    };
+    let [client_id, auth_url, token_url] = check_oauth(v, &input, "by kind clio");
+    // The push covers deadlines due from `past_days` ago.
+    let (past_days, future_days) = check_window(v, &input);
+    let settings = InstanceSettings {
+        past_days,
+        future_days,
+        client_id,
+        auth_url,
+        token_url,
+        scopes: input.scopes.clone(),
+        deadline_users: deadline_users(&input),
         ..InstanceSettings::default()
     };
     (base_url, settings)
@@ -683,6 +735,7 @@ fn check_calendar_api_settings(
 const PUSHES_DEADLINES: &[&str] = &[
     lexgate_connectors::caldav::KIND,
     lexgate_connectors::google_calendar::KIND,
+    lexgate_connectors::clio::KIND,
 ];
 
 /// Pushing deadlines is for calendar kinds, to users lexgate knows.

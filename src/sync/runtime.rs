@@ -6,6 +6,7 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use lexgate_connectors::caldav::{self, CalDavConfig, CalDavConnector};
+use lexgate_connectors::clio::{self, ClioConnector};
 use lexgate_connectors::gmail::{self, GmailConnector};
 use lexgate_connectors::google_calendar::{self, GoogleCalendarConnector};
 use lexgate_connectors::graph_calendar::{self, GraphCalendarConnector};
@@ -264,6 +265,12 @@ impl ConnectorRuntime {
                     settings.future_days,
                 )
                 .map_err(|e| SyncError::Setup(e.to_string()))?,
+            )),
+            clio::KIND => Ok(Arc::new(
+                ClioConnector::new(&instance.base_url, client, settings.page_size)
+                    .map_err(|e| SyncError::Setup(e.to_string()))?
+                    // Clio's listings omit deletions: a daily full listing finds them.
+                    .relist_after(chrono::Duration::days(1)),
             )),
             other => Err(SyncError::Setup(format!("unknown connector kind {other}"))),
         }

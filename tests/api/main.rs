@@ -17,6 +17,7 @@ mod campaign_sending;
 mod campaigns;
 mod catalogue;
 mod change_entries;
+mod clio;
 mod communications;
 mod connectors;
 mod contacts;
