@@ -1,6 +1,8 @@
 //! The sync engine: pulls an instance's streams (contacts, communications, events, documents) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
-//! point neither loses nor repeats a record. A lease in the database keeps each instance
+//! point neither loses nor repeats a record. The next page is pulled while the current one is
+//! committed (the provider's time and the database's overlap); only a commit moves the
+//! stored cursor, and pages are applied in order. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
 //! the records the provider no longer has. A run ends SUCCEEDED, FAILED, or THROTTLED when
 //! the provider kept throttling through every retry (its committed pages stay).
