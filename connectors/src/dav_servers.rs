@@ -315,8 +315,11 @@ impl FileDavKind {
 /// [`USER`] with [`PASSWORD`]; stopped (TERM, then KILL) when dropped.
 pub struct FileDavServer {
     pub kind: FileDavKind,
-    /// `http://127.0.0.1:PORT`
+    /// `http://127.0.0.1:PORT`, or `https://` for a store started with
+    /// [`FileDavServer::start_tls`].
     pub base_url: String,
+    /// The PEM of the CA that issued the store's certificate (`start_tls` only).
+    pub ca_pem: Option<String>,
     /// The root collection the tests use, ending with '/'.
     pub root_url: String,
     child: Child,
@@ -338,7 +341,23 @@ const APACHE_MODULES: &[(&str, &str)] = &[
 impl FileDavServer {
     /// Starts the store; panics (failing the test) when it cannot.
     pub fn start(kind: FileDavKind) -> FileDavServer {
+        FileDavServer::start_with(kind, false)
+    }
+
+    /// Starts Apache over HTTPS (`mod_ssl`), its certificate (for 127.0.0.1 and localhost)
+    /// issued by a CA made for this store alone ([`FileDavServer::ca_pem`]).
+    pub fn start_tls(kind: FileDavKind) -> FileDavServer {
+        assert_eq!(
+            kind,
+            FileDavKind::Apache,
+            "only the Apache store serves TLS here"
+        );
+        FileDavServer::start_with(kind, true)
+    }
+
+    fn start_with(kind: FileDavKind, tls: bool) -> FileDavServer {
         let dir = tempfile::tempdir().expect("temporary directory");
+        let ca_pem = tls.then(|| crate::dovecot::make_certificates(dir.path()));
         let files = dir.path().join("files");
         std::fs::create_dir_all(files.join("Pratiche")).expect("root collection");
         let port = free_port();
@@ -359,17 +378,25 @@ impl FileDavServer {
                     "htpasswd (apache2-utils) is not installed: run tests/servers/install"
                 );
                 let modules = "/usr/lib/apache2/modules";
-                let loads: String = APACHE_MODULES
+                let mut loads: String = APACHE_MODULES
                     .iter()
                     .map(|(name, file)| format!("LoadModule {name} {modules}/{file}\n"))
                     .collect();
                 let root = dir.path().display();
+                if tls {
+                    loads.push_str(&format!(
+                        "LoadModule ssl_module {modules}/mod_ssl.so\nSSLEngine on\n\
+                         SSLCertificateFile {root}/cert.pem\n\
+                         SSLCertificateKeyFile {root}/key.pem\n"
+                    ));
+                }
                 let config = dir.path().join("httpd.conf");
                 std::fs::write(
                     &config,
                     format!(
                         "ServerRoot {root}\nServerName 127.0.0.1\nListen 127.0.0.1:{port}\n\
-                         PidFile {root}/httpd.pid\nErrorLog {root}/server.log\nLogLevel warn\n\
+                         PidFile {root}/httpd.pid\nDefaultRuntimeDir {root}\n\
+                         ErrorLog {root}/server.log\nLogLevel warn\n\
                          {loads}TypesConfig /etc/mime.types\nDavLockDB {root}/lockdb\n\
                          DocumentRoot {root}/files\n<Directory {root}/files>\n  Dav On\n\
                          AuthType Basic\n  AuthName lexgate\n  AuthUserFile {users}\n\
@@ -421,9 +448,11 @@ impl FileDavServer {
             .stderr(log)
             .spawn()
             .expect("server started");
-        let base_url = format!("http://127.0.0.1:{port}");
+        let scheme = if tls { "https" } else { "http" };
+        let base_url = format!("{scheme}://127.0.0.1:{port}");
         let mut server = FileDavServer {
             kind,
+            ca_pem,
             root_url: format!("{base_url}/Pratiche/"),
             base_url,
             child,
@@ -457,7 +486,14 @@ impl FileDavServer {
     /// A request to `path` under the root as [`USER`].
     pub fn request(&self, method: &str, path: &str) -> reqwest::RequestBuilder {
         let method = reqwest::Method::from_bytes(method.as_bytes()).expect("method");
-        reqwest::Client::new()
+        let mut client = reqwest::Client::builder();
+        if let Some(pem) = &self.ca_pem {
+            let ca = reqwest::Certificate::from_pem(pem.as_bytes()).expect("the test CA");
+            client = client.add_root_certificate(ca);
+        }
+        client
+            .build()
+            .expect("client")
             .request(method, self.url(path))
             .basic_auth(USER, Some(PASSWORD))
     }

@@ -291,7 +291,7 @@ fn check_references(conn: &mut AnyConnection, d: &Draft, children: &Children) ->
     if let Some(user) = &d.responsible_user_id {
         directory::ensure_users_exist(conn, std::slice::from_ref(user), "input.responsibleUserId")?;
     }
-    if let Some(links) = &children.affiliations {
+    if let Some(links) = children.affiliations.as_ref().filter(|l| !l.is_empty()) {
         let wanted: Vec<String> = links.iter().map(|a| a.organization_id.clone()).collect();
         let found: HashSet<String> = contacts::table
             .filter(contacts::id.eq_any(&wanted))
@@ -310,10 +310,20 @@ fn check_references(conn: &mut AnyConnection, d: &Draft, children: &Children) ->
     Ok(())
 }
 
-fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children) -> Result<()> {
+/// Writes the lists `children` names, replacing the stored ones; a contact inserted in this
+/// transaction (`fresh`) has none, so nothing is deleted first (a statement per list saved on
+/// every import).
+fn write_children(
+    conn: &mut AnyConnection,
+    contact_id: &str,
+    children: Children,
+    fresh: bool,
+) -> Result<()> {
     if let Some(mut rows) = children.emails {
-        diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
-            .execute(conn)?;
+        if !fresh {
+            diesel::delete(contact_emails::table.filter(contact_emails::contact_id.eq(contact_id)))
+                .execute(conn)?;
+        }
         rows.iter_mut()
             .for_each(|r| r.contact_id = contact_id.to_owned());
         for row in &rows {
@@ -323,8 +333,10 @@ fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children
         }
     }
     if let Some(mut rows) = children.phones {
-        diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
-            .execute(conn)?;
+        if !fresh {
+            diesel::delete(contact_phones::table.filter(contact_phones::contact_id.eq(contact_id)))
+                .execute(conn)?;
+        }
         rows.iter_mut()
             .for_each(|r| r.contact_id = contact_id.to_owned());
         for row in &rows {
@@ -334,10 +346,12 @@ fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children
         }
     }
     if let Some(mut rows) = children.addresses {
-        diesel::delete(
-            contact_addresses::table.filter(contact_addresses::contact_id.eq(contact_id)),
-        )
-        .execute(conn)?;
+        if !fresh {
+            diesel::delete(
+                contact_addresses::table.filter(contact_addresses::contact_id.eq(contact_id)),
+            )
+            .execute(conn)?;
+        }
         rows.iter_mut()
             .for_each(|r| r.contact_id = contact_id.to_owned());
         for row in &rows {
@@ -347,11 +361,13 @@ fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children
         }
     }
     if let Some(tags) = children.tags {
-        set_tags(conn, contact_id, &tags)?;
+        set_tags(conn, contact_id, &tags, fresh)?;
     }
     if let Some(mut rows) = children.affiliations {
-        diesel::delete(affiliations::table.filter(affiliations::person_id.eq(contact_id)))
-            .execute(conn)?;
+        if !fresh {
+            diesel::delete(affiliations::table.filter(affiliations::person_id.eq(contact_id)))
+                .execute(conn)?;
+        }
         rows.iter_mut()
             .for_each(|r| r.person_id = contact_id.to_owned());
         for row in &rows {
@@ -363,9 +379,16 @@ fn write_children(conn: &mut AnyConnection, contact_id: &str, children: Children
     Ok(())
 }
 
-fn set_tags(conn: &mut AnyConnection, contact_id: &str, tags: &[String]) -> Result<()> {
-    diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(contact_id)))
-        .execute(conn)?;
+fn set_tags(
+    conn: &mut AnyConnection,
+    contact_id: &str,
+    tags: &[String],
+    fresh: bool,
+) -> Result<()> {
+    if !fresh {
+        diesel::delete(contact_tags::table.filter(contact_tags::contact_id.eq(contact_id)))
+            .execute(conn)?;
+    }
     let rows: Vec<_> = tags
         .iter()
         .map(|tag| {
@@ -544,7 +567,7 @@ fn insert_new(
     diesel::insert_into(contacts::table)
         .values(&row)
         .execute(conn)?;
-    write_children(conn, &row.id, children)?;
+    write_children(conn, &row.id, children, true)?;
     if let Some((basis_rules, actor, _)) = provenance_rules {
         if let Some(source) = source {
             let source = if returning {
@@ -682,7 +705,7 @@ pub fn update(
     diesel::update(contacts::table.find(&row.id))
         .set(&row)
         .execute(conn)?;
-    write_children(conn, &row.id, children)?;
+    write_children(conn, &row.id, children, false)?;
     history::record_changes(conn, &row.id, &before, author)?;
     if let Some(source) = returning_source {
         let source = if returning {

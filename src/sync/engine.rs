@@ -1,6 +1,8 @@
 //! The sync engine: pulls an instance's streams (contacts, communications, events, documents) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
-//! point neither loses nor repeats a record. A lease in the database keeps each instance
+//! point neither loses nor repeats a record. The next page is pulled while the current one is
+//! committed (the provider's time and the database's overlap); only a commit moves the
+//! stored cursor, and pages are applied in order. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
 //! the records the provider no longer has. A run ends SUCCEEDED, FAILED, or THROTTLED when
 //! the provider kept throttling through every retry (its committed pages stay).
@@ -331,6 +333,9 @@ impl SyncEngine {
         let mut full = false;
         let mut restarted = false;
         let mut analyzed_at = 0;
+        // The next page, pulled from the end of the page being committed while it was
+        // committed: (the cursor it was pulled from, what the pull gave).
+        let mut prefetched: Option<(Cursor, Result<Records, ConnectorError>)> = None;
         loop {
             let instance_id = instance.id.clone();
             let state = self
@@ -340,28 +345,11 @@ impl SyncEngine {
                 .map_err(|e| e.to_string())?;
             full |= state.full_sync;
             let cursor = state.cursor.clone().map(Cursor);
-            let span =
-                crate::sync::connector_span(connector, &instance.name, "pull", stream.name());
-            let pulled = match stream {
-                Stream::Contacts => connector
-                    .pull_contacts(cursor.as_ref())
-                    .instrument(span)
-                    .await
-                    .map(Records::Contacts),
-                Stream::Communications => connector
-                    .pull_communications(cursor.as_ref())
-                    .instrument(span)
-                    .await
-                    .map(Records::Communications),
-                Stream::Events => connector
-                    .pull_events(cursor.as_ref())
-                    .await
-                    .map(Records::Events),
-                Stream::Documents => connector
-                    .pull_documents(cursor.as_ref())
-                    .instrument(span)
-                    .await
-                    .map(Records::Documents),
+            // A prefetched page is used only if it starts where the committed cursor stands,
+            // so pages are applied in the provider's order, each exactly once.
+            let pulled = match prefetched.take() {
+                Some((from, pulled)) if cursor.as_ref() == Some(&from) => pulled,
+                _ => pull(connector, &instance.name, stream, cursor.as_ref()).await,
             };
             let page = match pulled {
                 Ok(page) => page,
@@ -376,19 +364,31 @@ impl SyncEngine {
                 Err(error) => return Err(Stop::connector(&error)),
             };
             let more = page.more();
-            *counts = self
-                .commit_page(
-                    instance,
-                    provenance,
-                    run,
-                    state,
-                    stream,
-                    page,
-                    counts.clone(),
-                    log.cloned(),
-                )
-                .await
-                .map_err(|e| e.to_string())?;
+            let next = page.cursor().clone();
+            let commit = self.commit_page(
+                instance,
+                provenance,
+                run,
+                state,
+                stream,
+                page,
+                counts.clone(),
+                log.cloned(),
+            );
+            *counts = if more {
+                // The pull (the provider's and the parser's time) overlaps the commit (the
+                // database's). Only the commit moves the stored cursor; a failed commit drops
+                // the pull, and what the pull brought is applied only after this commit.
+                let pull_next = async {
+                    Ok::<_, Error>(pull(connector, &instance.name, stream, Some(&next)).await)
+                };
+                let (committed, pulled) =
+                    tokio::try_join!(commit, pull_next).map_err(|e| e.to_string())?;
+                prefetched = Some((next, pulled));
+                committed
+            } else {
+                commit.await.map_err(|e| e.to_string())?
+            };
             if let Some(log) = log {
                 log.committed();
             }
@@ -669,6 +669,38 @@ impl SyncEngine {
                 Ok(counts)
             })
             .await
+    }
+}
+
+/// One page of `stream` after `cursor`.
+async fn pull(
+    connector: &dyn Connector,
+    instance_name: &str,
+    stream: Stream,
+    cursor: Option<&Cursor>,
+) -> Result<Records, ConnectorError> {
+    let span = crate::sync::connector_span(connector, instance_name, "pull", stream.name());
+    match stream {
+        Stream::Contacts => connector
+            .pull_contacts(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Contacts),
+        Stream::Communications => connector
+            .pull_communications(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Communications),
+        Stream::Events => connector
+            .pull_events(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Events),
+        Stream::Documents => connector
+            .pull_documents(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Documents),
     }
 }
 

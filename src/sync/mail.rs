@@ -24,7 +24,7 @@ use crate::communications::{
 };
 use crate::db::schema::{
     communication_attachments, communication_imports, communication_participants, communications,
-    contact_emails, contacts, matter_parties, matters, sync_links, sync_message_links,
+    contact_emails, contacts, matter_parties, matters, sync_message_links,
 };
 use crate::db::{insert_batch, new_id, now, AnyConnection};
 use crate::error::{Error, Result};
@@ -729,18 +729,8 @@ fn import(
             let mut linked_contacts = Vec::new();
             for party in &to_import {
                 let contact = correspondent(message_id, record.occurred_at, party, origin);
-                let outcome = upsert::apply(conn, scope, &contact)?;
-                if matches!(
-                    outcome,
-                    Outcome::Created | Outcome::Linked | Outcome::Updated
-                ) {
-                    let linked: Option<Option<String>> = sync_links::table
-                        .find((scope.instance_id, &contact.external_id))
-                        .select(sync_links::contact_id)
-                        .first(conn)
-                        .optional()?;
-                    linked_contacts.extend(linked.flatten());
-                }
+                let (_, linked) = upsert::apply_linked(conn, scope, &contact)?;
+                linked_contacts.extend(linked);
             }
             Ok::<_, Error>(linked_contacts)
         })?;

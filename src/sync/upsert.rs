@@ -133,6 +133,17 @@ pub fn apply(
     scope: &PageScope<'_>,
     record: &RemoteContact,
 ) -> Result<Outcome> {
+    Ok(apply_linked(conn, scope, record)?.0)
+}
+
+/// Like [`apply`], with the contact the record is now linked to when it created, linked or
+/// updated one (the mail import adds it to the message's participants without reading the
+/// link back).
+pub fn apply_linked(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+) -> Result<(Outcome, Option<String>)> {
     if record.external_id.trim().is_empty() {
         return Err(Error::invalid(
             "externalId",
@@ -145,7 +156,7 @@ pub fn apply(
         .first(conn)
         .optional()?;
     if record.deleted {
-        return apply_deletion(conn, scope, record, link);
+        return Ok((apply_deletion(conn, scope, record, link)?, None));
     }
     let ids = identities(scope, record);
     if scope.erasure.is_erased(conn, &ids)? {
@@ -156,41 +167,46 @@ pub fn apply(
                 .filter(sync_review_items::external_id.eq(&record.external_id)),
         )
         .execute(conn)?;
-        return Ok(Outcome::Skipped);
+        return Ok((Outcome::Skipped, None));
     }
     if let Some(contact_id) = link.as_ref().and_then(|l| l.contact_id.clone()) {
         let revived = link.as_ref().is_some_and(|l| l.deleted_at.is_some());
-        touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+        touch_link(conn, scope, &record.external_id, Some(&contact_id), true)?;
         let changed = add_identifiers(conn, scope, &contact_id, record)?;
         if changed || revived {
             scope.changed.note(&contact_id);
+            return Ok((Outcome::Updated, Some(contact_id)));
         }
-        return Ok(if changed || revived {
-            Outcome::Updated
-        } else {
-            Outcome::Skipped
-        });
+        return Ok((Outcome::Skipped, None));
     }
+    // Read above in this transaction: a link to insert, or one without a contact to update.
+    let linked = link.is_some();
     let origin = RecordOrigin::from(record.origin);
     let matches = matching_contacts(conn, &ids)?;
     match matches.as_slice() {
         [contact_id] => {
-            record_provenance(conn, scope, contact_id, record, origin)?;
-            touch_link(conn, scope, &record.external_id, Some(contact_id))?;
+            record_provenance(conn, scope, contact_id, record, origin, false)?;
+            touch_link(conn, scope, &record.external_id, Some(contact_id), linked)?;
             add_identifiers(conn, scope, contact_id, record)?;
             scope.changed.note(contact_id);
-            Ok(Outcome::Linked)
+            Ok((Outcome::Linked, Some(contact_id.clone())))
         }
         [] => match scope.provenance.rule(origin).filter(|r| r.basis.is_some()) {
             Some(_) => {
                 let contact_id = create_contact(conn, scope, record, origin)?;
-                touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+                touch_link(conn, scope, &record.external_id, Some(&contact_id), linked)?;
                 scope.changed.note(&contact_id);
-                Ok(Outcome::Created)
+                Ok((Outcome::Created, Some(contact_id)))
             }
-            None => queue_review(conn, scope, record, "no legal basis for this origin"),
+            None => Ok((
+                queue_review(conn, scope, record, "no legal basis for this origin")?,
+                None,
+            )),
         },
-        _ => queue_review(conn, scope, record, "matches several contacts"),
+        _ => Ok((
+            queue_review(conn, scope, record, "matches several contacts")?,
+            None,
+        )),
     }
 }
 
@@ -235,27 +251,34 @@ pub fn create_reviewed(
         return Ok(None);
     }
     let contact_id = create_contact(conn, scope, record, RecordOrigin::from(record.origin))?;
-    touch_link(conn, scope, &record.external_id, Some(&contact_id))?;
+    touch_link(conn, scope, &record.external_id, Some(&contact_id), true)?;
     scope.changed.note(&contact_id);
     Ok(Some(contact_id))
 }
 
-/// Creates or refreshes the link, marking it seen in this generation.
+/// Creates or refreshes the link, marking it seen in this generation. `maybe_linked: false`
+/// says the caller read in this transaction that there is no link: it is inserted without
+/// first trying an update.
 fn touch_link(
     conn: &mut AnyConnection,
     scope: &PageScope<'_>,
     external_id: &str,
     contact_id: Option<&str>,
+    maybe_linked: bool,
 ) -> Result<()> {
     let at = now();
-    let updated = diesel::update(sync_links::table.find((scope.instance_id, external_id)))
-        .set((
-            sync_links::contact_id.eq(contact_id),
-            sync_links::seen_generation.eq(scope.generation),
-            sync_links::deleted_at.eq(None::<chrono::NaiveDateTime>),
-            sync_links::updated_at.eq(at),
-        ))
-        .execute(conn)?;
+    let updated = if !maybe_linked {
+        0
+    } else {
+        diesel::update(sync_links::table.find((scope.instance_id, external_id)))
+            .set((
+                sync_links::contact_id.eq(contact_id),
+                sync_links::seen_generation.eq(scope.generation),
+                sync_links::deleted_at.eq(None::<chrono::NaiveDateTime>),
+                sync_links::updated_at.eq(at),
+            ))
+            .execute(conn)?
+    };
     if updated == 0 {
         diesel::insert_into(sync_links::table)
             .values((
@@ -448,18 +471,20 @@ fn create_contact(
         confirm_returning_subject: false,
     };
     let contact = contact_service::create_imported(conn, input, scope.rules)?;
-    record_provenance(conn, scope, &contact.id, record, origin)?;
+    record_provenance(conn, scope, &contact.id, record, origin, true)?;
     Ok(contact.id)
 }
 
 /// The source row every imported contact carries, and the processing ground its origin's
-/// rule gives (unless the contact already has an open one for that purpose).
+/// rule gives (unless the contact already has an open one for that purpose; a contact
+/// created in this transaction, `fresh`, has none).
 fn record_provenance(
     conn: &mut AnyConnection,
     scope: &PageScope<'_>,
     contact_id: &str,
     record: &RemoteContact,
     origin: RecordOrigin,
+    fresh: bool,
 ) -> Result<()> {
     let at = now();
     let principal = format!("connector:{}", scope.instance_name);
@@ -488,14 +513,16 @@ fn record_provenance(
         .first(conn)
         .optional()?
         .ok_or_else(|| Error::Internal(format!("purpose {purpose_key} no longer exists")))?;
-    let open: i64 = processing_grounds::table
-        .filter(processing_grounds::contact_id.eq(contact_id))
-        .filter(processing_grounds::purpose_id.eq(&purpose_id))
-        .filter(processing_grounds::ended_at.is_null())
-        .count()
-        .get_result(conn)?;
-    if open > 0 {
-        return Ok(());
+    if !fresh {
+        let open: i64 = processing_grounds::table
+            .filter(processing_grounds::contact_id.eq(contact_id))
+            .filter(processing_grounds::purpose_id.eq(&purpose_id))
+            .filter(processing_grounds::ended_at.is_null())
+            .count()
+            .get_result(conn)?;
+        if open > 0 {
+            return Ok(());
+        }
     }
     // The clock starts when the basis arose at the source, if the record says (a consent
     // basis arises with its consent, which imports do not carry); a date in the future is

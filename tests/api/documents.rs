@@ -3,7 +3,8 @@
 //! reference as a dead property), a first import into `matter.documents` and
 //! `matter.timeline`, need-to-know (partners and the matter's team; not staff), a re-run that
 //! changes nothing, an upstream change, move and deletion, and a refused cursor (a full
-//! listing that notices a deletion and duplicates nothing).
+//! listing that notices a deletion and duplicates nothing). And a store over HTTPS whose
+//! certificate the firm's own CA issued (`caCertificate`).
 
 use diesel::prelude::*;
 use lexgate::db::schema::sync_cursors;
@@ -413,8 +414,107 @@ async fn replicas_claim_a_folder_request_once(backend: Backend) {
     assert_eq!(folders[0]["failedAttempts"], 2, "{folders:#?}");
 }
 
+/// A document store over HTTPS (Apache `mod_ssl`) whose certificate the firm's own CA issued:
+/// refused with a clear error, nothing made or imported, until the instance trusts that CA
+/// (`caCertificate`); then synced. Another CA is no substitute.
+async fn a_webdav_store_over_tls_needs_its_ca_certificate(backend: Backend) {
+    let app = start_sealing_secrets(backend).await;
+    let server = FileDavServer::start_tls(FileDavKind::Apache);
+    let ca = server.ca_pem.clone().expect("the test CA");
+    assert!(
+        server.root_url.starts_with("https://"),
+        "{}",
+        server.root_url
+    );
+    let (_, partner) = app.sign_in("socio@studio.it", "partner").await;
+    let client = create_person(&app, "Carla", "Verdi", json!({})).await;
+    let matter = create_matter(&app, "2026/0042", &client, json!({})).await;
+    let data = app
+        .data(
+            CREATE,
+            json!({ "input": {
+                "name": "fascicoli-tls",
+                "kind": "webdav",
+                "baseUrl": server.root_url,
+                "username": USER,
+                "password": PASSWORD,
+                "matterFolders": true,
+            } }),
+        )
+        .await;
+    let id = data["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("id")
+        .to_owned();
+    let run_raw = |id: String| {
+        let app = &app;
+        async move { app.data(SYNC, json!({ "id": id })).await["runConnectorSync"]["run"].clone() }
+    };
+    let folder_status = || async {
+        server
+            .request("PROPFIND", "2026-0042/")
+            .header("Depth", "0")
+            .send()
+            .await
+            .expect("PROPFIND")
+            .status()
+    };
+
+    // Without the CA: the store is not trusted, the run says what to do, nothing is made.
+    let run = run_raw(id.clone()).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    let message = run["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(
+        message.contains("not trusted") && message.contains("caCertificate"),
+        "{run:#}"
+    );
+    assert_eq!(folder_status().await, 404, "no folder made without trust");
+
+    // The instance trusts the firm's CA: the matter's folder is made and its file imported.
+    let updated = app
+        .data(
+            "mutation($input: UpdateConnectorInstanceInput!) { updateConnectorInstance(input: $input) { connectorInstance { caCertificate } } }",
+            json!({ "input": { "id": id, "caCertificate": ca } }),
+        )
+        .await;
+    assert_eq!(
+        updated["updateConnectorInstance"]["connectorInstance"]["caCertificate"],
+        json!(ca.trim())
+    );
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [0, 0, 0, 0, 0], "{run:#}");
+    assert_eq!(folder_status().await, 207, "the matter's folder was made");
+    server.put("2026-0042/Parere.pdf", "%PDF-1.4 parere").await;
+    let run = sync(&app, &id).await;
+    assert_eq!(counts(&run), [1, 0, 0, 0, 0], "{run:#}");
+    let docs = documents(&app, &partner, &matter, false).await;
+    assert_eq!(titles(&docs), ["Parere.pdf"]);
+    assert!(docs[0]["href"]
+        .as_str()
+        .is_some_and(|h| h.ends_with("/Pratiche/2026-0042/Parere.pdf")));
+
+    // Another CA (the store's certificate is not one it issued) is no substitute.
+    let other_ca = FileDavServer::start_tls(FileDavKind::Apache)
+        .ca_pem
+        .clone()
+        .expect("another CA");
+    app.data(
+        "mutation($input: UpdateConnectorInstanceInput!) { updateConnectorInstance(input: $input) { connectorInstance { id } } }",
+        json!({ "input": { "id": id, "caCertificate": other_ca } }),
+    )
+    .await;
+    server.put("2026-0042/Memoria.docx", "memoria").await;
+    let run = run_raw(id.clone()).await;
+    assert_eq!(run["status"], "FAILED", "{run:#}");
+    assert_eq!(
+        titles(&documents(&app, &partner, &matter, false).await),
+        ["Parere.pdf"]
+    );
+}
+
 on_both_backends!(
     documents_are_imported_from_a_webdav_store,
     a_new_matter_gets_its_folder_without_a_sync,
     replicas_claim_a_folder_request_once,
+    a_webdav_store_over_tls_needs_its_ca_certificate,
 );

@@ -5,15 +5,27 @@
 //! attachments, ignored senders, a bad password reported on the instance and by `lexgate
 //! sync`, and an erased person neither re-created nor re-linked.
 
+use std::sync::{Arc, Mutex};
+
 use diesel::prelude::*;
-use lexgate::db::schema::{communications, contact_emails, contacts};
+use lexgate::contacts::ContactRules;
+use lexgate::db::schema::{communications, contact_emails, contacts, sync_cursors};
+use lexgate::gdpr::KeyedHasher;
+use lexgate::sync::erasure::Tombstones;
+use lexgate::sync::instances::{self, CreateConnectorInstanceInput};
+use lexgate::sync::runs::SyncRunStatus;
+use lexgate::sync::{ConnectorRuntime, SyncEngine};
 use lexgate_connectors::dovecot::Dovecot;
+use lexgate_connectors::http::HttpPolicy;
+use lexgate_connectors::{
+    BoxFuture, Capabilities, Connector, ConnectorError, Cursor, Page, RemoteCommunication,
+};
 use serde_json::{json, Value};
 
 use crate::fixtures::*;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
-use crate::sync::{start_sealing_secrets, SECRETS_KEY, SECRETS_KEY_ID};
+use crate::sync::{secret_box, start_sealing_secrets, SECRETS_KEY, SECRETS_KEY_ID};
 
 const USER: &str = "avv.verdi";
 const PASSWORD: &str = "Imap-Pass-2026";
@@ -689,6 +701,186 @@ async fn a_mixed_page_imports_as_one_message_per_page_does(backend: Backend) {
     );
 }
 
+/// The IMAP connector with a log of its pulls (the cursor each started from, the cursor it
+/// ended at); the pull numbered `fail_at` (from 0) fails as a dropped connection would.
+struct LoggedPulls {
+    inner: Arc<dyn Connector>,
+    pulls: Mutex<Vec<(Option<String>, Option<String>)>>,
+    fail_at: Option<usize>,
+}
+
+impl LoggedPulls {
+    fn new(inner: Arc<dyn Connector>, fail_at: Option<usize>) -> LoggedPulls {
+        LoggedPulls {
+            inner,
+            pulls: Mutex::new(Vec::new()),
+            fail_at,
+        }
+    }
+
+    fn pulls(&self) -> Vec<(Option<String>, Option<String>)> {
+        self.pulls.lock().expect("pull log").clone()
+    }
+}
+
+impl Connector for LoggedPulls {
+    fn kind(&self) -> &'static str {
+        "logged-pulls"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        self.inner.capabilities()
+    }
+
+    fn pull_communications<'a>(
+        &'a self,
+        cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteCommunication>, ConnectorError>> {
+        Box::pin(async move {
+            let n = {
+                let mut pulls = self.pulls.lock().expect("pull log");
+                pulls.push((cursor.map(|c| c.0.clone()), None));
+                pulls.len() - 1
+            };
+            if self.fail_at == Some(n) {
+                return Err(ConnectorError::Unavailable("connection reset".into()));
+            }
+            let page = self.inner.pull_communications(cursor).await?;
+            self.pulls.lock().expect("pull log")[n].1 = Some(page.cursor.0.clone());
+            Ok(page)
+        })
+    }
+}
+
+/// The engine pulls the next page while it commits the current one: each pull starts where
+/// the page before it ended, only committed pages move the stored cursor, and a pull that
+/// fails while the page before it is being committed loses nothing (that page is kept, the
+/// next run starts after it and imports the rest exactly once).
+async fn a_pipelined_import_keeps_cursor_order_and_a_failure_loses_nothing(backend: Backend) {
+    let app = start_sealing_secrets(backend).await;
+    let server = Dovecot::start(&[(USER, PASSWORD)]);
+    seed_lexgate(&app).await;
+    lia(&app, &["matter_handling"], "APPROVED").await;
+    // Seven correspondents unknown to the firm, each naming the matter: each message
+    // creates a contact on the matter rule, so every commit writes.
+    for i in 0..7 {
+        let raw = mail(
+            &format!("p{i}@esterni.it"),
+            &format!("Persona Numero{i} <persona{i}@esterni.it>"),
+            "avv.verdi@studioverdi.it",
+            &format!("Rif. 2026/017 - messaggio {i}"),
+            "",
+            "Testo.",
+        );
+        server.append(USER, PASSWORD, "INBOX", &raw).await;
+    }
+    let url = server.url();
+    let instance = app
+        .db
+        .transaction(move |conn| {
+            let row = instances::create(
+                conn,
+                Some(&secret_box()),
+                CreateConnectorInstanceInput {
+                    name: "mailbox".into(),
+                    kind: "imap".into(),
+                    base_url: url,
+                    plaintext: Some(true),
+                    username: Some(USER.into()),
+                    password: Some(PASSWORD.into()),
+                    folders: Some(vec!["INBOX".into()]),
+                    own_domains: Some(vec!["studioverdi.it".into()]),
+                    page_size: Some(2),
+                    ..CreateConnectorInstanceInput::default()
+                },
+            )?;
+            instances::get(conn, &row.id)
+        })
+        .await
+        .expect("instance");
+    let runtime = ConnectorRuntime::new(
+        app.db.clone(),
+        Some(secret_box()),
+        HttpPolicy::default(),
+        "http://127.0.0.1:9/oauth/callback".into(),
+    );
+    let hasher = app
+        .db
+        .run(|c| KeyedHasher::load(c, None))
+        .await
+        .expect("the GDPR key");
+    let engine = SyncEngine::new(
+        app.db.clone(),
+        ContactRules::default(),
+        Arc::new(Tombstones { hasher }),
+    );
+    let instance_id = instance.id.clone();
+    let stored_cursor = || {
+        let id = instance_id.clone();
+        app.db.run(move |c| {
+            Ok(sync_cursors::table
+                .find((id, "communications"))
+                .select(sync_cursors::cursor)
+                .first::<Option<String>>(c)?)
+        })
+    };
+
+    // The third pull (of page 3) runs while page 2 is committed, and fails.
+    let failing = LoggedPulls::new(runtime.connector(&instance).expect("connector"), Some(2));
+    let run = engine
+        .run(&instance, &failing, "test", &|_| {})
+        .await
+        .expect("the run ran");
+    assert_eq!(
+        run.status().expect("status"),
+        SyncRunStatus::Failed,
+        "{run:?}"
+    );
+    assert_eq!((run.created, run.failed), (4, 0), "{run:?}");
+    let pulls = failing.pulls();
+    assert_eq!(pulls.len(), 3, "{pulls:?}");
+    assert_eq!(pulls[0].0, None);
+    assert_eq!(pulls[1].0, pulls[0].1, "page 2 starts where page 1 ended");
+    assert_eq!(pulls[2].0, pulls[1].1, "page 3 starts where page 2 ended");
+    assert!(pulls[1].1.is_some(), "{pulls:?}");
+    assert_eq!(
+        stored_cursor().await.expect("cursor"),
+        pulls[1].1,
+        "the stored cursor is the end of the last committed page"
+    );
+    // Mario Bianchi and the four correspondents of the committed pages.
+    assert_eq!(count_rows(&app).await, (4, 5));
+
+    // The next run starts after page 2 and imports the other three once.
+    let resumed = LoggedPulls::new(runtime.connector(&instance).expect("connector"), None);
+    let run = engine
+        .run(&instance, &resumed, "test", &|_| {})
+        .await
+        .expect("the run ran");
+    assert_eq!(
+        run.status().expect("status"),
+        SyncRunStatus::Succeeded,
+        "{run:?}"
+    );
+    assert_eq!((run.created, run.skipped, run.failed), (3, 0, 0), "{run:?}");
+    let pulls = resumed.pulls();
+    assert_eq!(pulls[0].0, failing.pulls()[1].1, "{pulls:?}");
+    for pair in pulls.windows(2) {
+        assert_eq!(pair[1].0, pair[0].1, "{pulls:?}");
+    }
+    assert_eq!(
+        stored_cursor().await.expect("cursor"),
+        pulls.last().and_then(|p| p.1.clone())
+    );
+    assert_eq!(count_rows(&app).await, (7, 8));
+    let subjects: std::collections::BTreeSet<String> = communications(&app)
+        .await
+        .iter()
+        .filter_map(|c| c["subject"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(subjects.len(), 7, "{subjects:?}");
+}
+
 on_both_backends!(
     mail_is_imported_as_communications_from_dovecot,
     a_mixed_page_imports_as_one_message_per_page_does,
@@ -696,4 +888,5 @@ on_both_backends!(
     an_erased_correspondent_is_neither_recreated_nor_relinked,
     each_kind_names_the_settings_it_misses,
     mail_is_imported_over_tls_with_the_firms_own_ca,
+    a_pipelined_import_keeps_cursor_order_and_a_failure_loses_nothing,
 );
