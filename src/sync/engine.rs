@@ -1,4 +1,4 @@
-//! The sync engine: pulls an instance's streams (contacts, communications, events, documents) page by page and
+//! The sync engine: pulls an instance's streams (contacts, communications, events, documents, invoices) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. A lease in the database keeps each instance
 //! syncing in one place; an invalid cursor starts a full resync that ends by reconciling
@@ -10,10 +10,11 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use lexgate_connectors::{
     Connector, ConnectorError, Cursor, Page, PushOutcome, RemoteCommunication, RemoteContact,
-    RemoteDocument, RemoteEvent, RemoveOutcome,
+    RemoteDocument, RemoteEvent, RemoteInvoice, RemoveOutcome,
 };
 use tracing::Instrument;
 
+use super::billing;
 use super::calendar;
 use super::deadline_push;
 use super::documents;
@@ -37,6 +38,7 @@ enum Stream {
     Communications,
     Events,
     Documents,
+    Invoices,
 }
 
 impl Stream {
@@ -46,6 +48,7 @@ impl Stream {
             Stream::Communications => "communications",
             Stream::Events => "events",
             Stream::Documents => "documents",
+            Stream::Invoices => billing::INVOICES_STREAM,
         }
     }
 }
@@ -56,6 +59,7 @@ enum Records {
     Communications(Page<RemoteCommunication>),
     Events(Page<RemoteEvent>),
     Documents(Page<RemoteDocument>),
+    Invoices(Page<RemoteInvoice>),
 }
 
 impl Records {
@@ -65,6 +69,7 @@ impl Records {
             Records::Communications(page) => page.more,
             Records::Events(page) => page.more,
             Records::Documents(page) => page.more,
+            Records::Invoices(page) => page.more,
         }
     }
 
@@ -74,6 +79,7 @@ impl Records {
             Records::Communications(page) => &page.cursor,
             Records::Events(page) => &page.cursor,
             Records::Documents(page) => &page.cursor,
+            Records::Invoices(page) => &page.cursor,
         }
     }
 }
@@ -169,6 +175,11 @@ impl SyncEngine {
         &self.holder
     }
 
+    /// How long a lease lives without renewal.
+    pub fn lease_ttl(&self) -> chrono::Duration {
+        self.lease_ttl
+    }
+
     /// Syncs `instance` through `connector`; `progress` hears the counts after every page.
     pub async fn run(
         &self,
@@ -217,6 +228,8 @@ impl SyncEngine {
             (Stream::Communications, offered.pull_communications),
             (Stream::Events, offered.pull_events),
             (Stream::Documents, offered.pull_documents),
+            // After the contacts: an invoice's client is the contact of its customer.
+            (Stream::Invoices, offered.pull_billing),
         ];
         let mut result = self.make_matter_folders(instance, connector).await;
         for stream in streams.into_iter().filter(|s| s.1).map(|s| s.0) {
@@ -355,6 +368,11 @@ impl SyncEngine {
                     .instrument(span)
                     .await
                     .map(Records::Documents),
+                Stream::Invoices => connector
+                    .pull_invoices(cursor.as_ref())
+                    .instrument(span)
+                    .await
+                    .map(Records::Invoices),
             };
             let page = match pulled {
                 Ok(page) => page,
@@ -531,6 +549,7 @@ impl SyncEngine {
     ) -> Result<Counts> {
         let settings = instance.settings()?;
         let (instance_id, instance_name) = (instance.id.clone(), instance.name.clone());
+        let kind = instance.kind.clone();
         let (holder, ttl, run_id) = (self.holder.clone(), self.lease_ttl, run.id.clone());
         let provenance = provenance.clone();
         let rules = self.rules.clone();
@@ -628,6 +647,18 @@ impl SyncEngine {
                             }
                         }
                     }
+                    Records::Invoices(page) => {
+                        for record in &page.records {
+                            match conn
+                                .transaction(|c| billing::apply_invoice(c, &scope, &kind, record))
+                            {
+                                Ok(outcome) => count(&mut counts, outcome),
+                                Err(error) => {
+                                    counts.fail(Some(&record.external_id), record_error(&error))
+                                }
+                            }
+                        }
+                    }
                 }
                 let more = page.more();
                 if state.full_sync && !more {
@@ -644,6 +675,9 @@ impl SyncEngine {
                         )?,
                         Stream::Documents => {
                             documents::reconcile_deletions(conn, &instance_id, state.generation)?
+                        }
+                        Stream::Invoices => {
+                            billing::reconcile_invoices(conn, &instance_id, state.generation)?
                         }
                     };
                 }
