@@ -230,7 +230,7 @@ pub trait Connector: Send + Sync {
         Box::pin(async { Err(ConnectorError::Unsupported("make a matter folder")) })
     }
 
-    /// Invoices with their billing parties since `cursor`.
+    /// Invoices (with their paid state) since `cursor`.
     fn pull_invoices<'a>(
         &'a self,
         _cursor: Option<&'a Cursor>,
@@ -255,7 +255,45 @@ pub trait Connector: Send + Sync {
         Box::pin(async { Err(ConnectorError::Unsupported("remove deadlines")) })
     }
 
-    /// Records a time entry remotely; returns the provider's id for it.
+    /// Creates an invoice item (a time entry's amount) for a customer, sending `item.key` as
+    /// the `Idempotency-Key` and keeping it on the item.
+    fn push_invoice_item<'a>(
+        &'a self,
+        _item: &'a OutboundInvoiceItem,
+    ) -> BoxFuture<'a, Result<RemoteInvoiceItem, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("push invoice items")) })
+    }
+
+    /// The customer's pending invoice item carrying `key`: what a push whose outcome was never
+    /// recorded left behind.
+    fn find_invoice_item<'a>(
+        &'a self,
+        _customer: &'a str,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteInvoiceItem>, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("find invoice items")) })
+    }
+
+    /// One invoice item by its id (whether an invoice took it).
+    fn invoice_item<'a>(
+        &'a self,
+        _id: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteInvoiceItem, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("read invoice items")) })
+    }
+
+    /// Creates an invoice of the customer's pending invoice items, with `key` as its
+    /// `Idempotency-Key`.
+    fn create_invoice<'a>(
+        &'a self,
+        _customer: &'a str,
+        _key: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteInvoice, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("create invoices")) })
+    }
+
+    /// Records a time entry at a practice-management system with lexgate's id as its
+    /// reference; returns the provider's id for it.
     fn push_time_entry<'a>(
         &'a self,
         _entry: &'a OutboundTimeEntry,

@@ -268,14 +268,24 @@ pub struct MatterFolder {
     pub title: String,
 }
 
-/// An invoice with its billing party.
+/// An invoice of a billing system, with the paid state of its payments.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RemoteInvoice {
     pub external_id: String,
-    pub number: String,
-    pub issued_on: NaiveDate,
-    pub billing_party: RemoteContact,
+    /// The provider's id of the billed party: a contact its contacts stream imports.
+    pub customer_external_id: String,
+    /// The number as the provider prints it (none for a draft).
+    pub number: Option<String>,
+    /// The provider's word for where it stands (Stripe: `draft`, `open`, `paid`,
+    /// `uncollectible`, `void`).
+    pub status: String,
+    /// ISO 4217, lower-case (`eur`).
+    pub currency: String,
     pub total_cents: i64,
+    pub amount_paid_cents: i64,
+    pub issued_on: Option<NaiveDate>,
+    pub due_on: Option<NaiveDate>,
+    pub paid_at: Option<DateTime<Utc>>,
 }
 
 /// A deadline or hearing lexgate sends to a calendar or case-file system.
@@ -336,7 +346,33 @@ pub struct DeadlinePush {
     pub pushed: PushedEvent,
 }
 
-/// Time worked that lexgate sends to a billing system.
+/// One invoice item lexgate sends to a billing system (a time entry's amount).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OutboundInvoiceItem {
+    /// The provider's id of the billed party.
+    pub customer: String,
+    pub amount_cents: i64,
+    /// ISO 4217, lower-case (`eur`).
+    pub currency: String,
+    pub description: String,
+    /// The push's own key, recorded before the call: sent as the `Idempotency-Key` and kept
+    /// on the item, so an item whose creation was never recorded can be found again.
+    pub key: String,
+}
+
+/// An invoice item as the billing system holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RemoteInvoiceItem {
+    pub id: String,
+    pub customer: String,
+    pub amount: i64,
+    /// The invoice that took the item; none while it is pending.
+    pub invoice: Option<String>,
+    #[serde(default)]
+    pub metadata: std::collections::BTreeMap<String, String>,
+}
+
+/// Time worked that lexgate sends to a practice-management system.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OutboundTimeEntry {
     pub id: String,

@@ -18,14 +18,15 @@
 
 use std::collections::BTreeMap;
 
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::{DateTime, Utc};
 use reqwest::{Method, StatusCode};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::http::{HttpClient, HttpError};
 use crate::{
-    BoxFuture, Capabilities, Connector, ConnectorError, ContactOrigin, Cursor, Page, RemoteContact,
+    BoxFuture, Capabilities, Connector, ConnectorError, ContactOrigin, Cursor, OutboundInvoiceItem,
+    Page, RemoteContact, RemoteInvoice, RemoteInvoiceItem,
 };
 
 pub const KIND: &str = "stripe";
@@ -80,22 +81,6 @@ struct ErrorDetail {
     message: Option<String>,
 }
 
-/// A Stripe invoice as lexgate keeps it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct StripeInvoice {
-    pub id: String,
-    pub customer: String,
-    pub number: Option<String>,
-    /// `draft`, `open`, `paid`, `uncollectible` or `void`.
-    pub status: String,
-    pub currency: String,
-    pub total_cents: i64,
-    pub amount_paid_cents: i64,
-    pub issued_on: Option<NaiveDate>,
-    pub due_on: Option<NaiveDate>,
-    pub paid_at: Option<DateTime<Utc>>,
-}
-
 #[derive(Deserialize)]
 struct RawInvoice {
     id: String,
@@ -116,27 +101,21 @@ struct StatusTransitions {
     paid_at: Option<i64>,
 }
 
-/// One invoice item to create for a customer.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct InvoiceItemRequest {
-    pub customer: String,
-    pub amount_cents: i64,
-    /// ISO 4217, lower-case (`eur`).
-    pub currency: String,
-    pub description: String,
-    /// Deterministic per pushed record: the `Idempotency-Key` and `metadata[lexgate_key]`.
-    pub key: String,
-}
-
-/// An invoice item as Stripe holds it.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-pub struct InvoiceItem {
-    pub id: String,
-    pub customer: String,
-    pub amount: i64,
-    pub invoice: Option<String>,
-    #[serde(default)]
-    pub metadata: BTreeMap<String, String>,
+impl From<RawInvoice> for RemoteInvoice {
+    fn from(raw: RawInvoice) -> Self {
+        RemoteInvoice {
+            external_id: raw.id,
+            customer_external_id: raw.customer,
+            number: raw.number,
+            status: raw.status.unwrap_or_else(|| "draft".to_owned()),
+            currency: raw.currency.unwrap_or_else(|| "eur".to_owned()),
+            total_cents: raw.total.unwrap_or(0),
+            amount_paid_cents: raw.amount_paid.unwrap_or(0),
+            issued_on: timestamp(raw.date.or(raw.created)).map(|t| t.date_naive()),
+            due_on: timestamp(raw.due_date).map(|t| t.date_naive()),
+            paid_at: timestamp(raw.status_transitions.and_then(|s| s.paid_at)),
+        }
+    }
 }
 
 fn timestamp(seconds: Option<i64>) -> Option<DateTime<Utc>> {
@@ -241,26 +220,11 @@ impl StripeConnector {
     pub async fn list_invoices(
         &self,
         cursor: Option<&Cursor>,
-    ) -> Result<Page<StripeInvoice>, ConnectorError> {
+    ) -> Result<Page<RemoteInvoice>, ConnectorError> {
         let after = Self::listing_position(cursor)?;
         let page: List<RawInvoice> = self.list("/v1/invoices", after, &[]).await?;
         let last = page.data.last().map(|i| i.id.clone());
-        let records = page
-            .data
-            .into_iter()
-            .map(|raw| StripeInvoice {
-                id: raw.id,
-                customer: raw.customer,
-                number: raw.number,
-                status: raw.status.unwrap_or_else(|| "draft".to_owned()),
-                currency: raw.currency.unwrap_or_else(|| "eur".to_owned()),
-                total_cents: raw.total.unwrap_or(0),
-                amount_paid_cents: raw.amount_paid.unwrap_or(0),
-                issued_on: timestamp(raw.date.or(raw.created)).map(|t| t.date_naive()),
-                due_on: timestamp(raw.due_date).map(|t| t.date_naive()),
-                paid_at: timestamp(raw.status_transitions.and_then(|s| s.paid_at)),
-            })
-            .collect();
+        let records = page.data.into_iter().map(RemoteInvoice::from).collect();
         Ok(next_page(records, page.has_more, last))
     }
 
@@ -268,8 +232,8 @@ impl StripeConnector {
     /// `metadata[lexgate_key]`.
     pub async fn create_invoice_item(
         &self,
-        item: &InvoiceItemRequest,
-    ) -> Result<InvoiceItem, ConnectorError> {
+        item: &OutboundInvoiceItem,
+    ) -> Result<RemoteInvoiceItem, ConnectorError> {
         let amount = item.amount_cents.to_string();
         let form = [
             ("customer", item.customer.as_str()),
@@ -292,10 +256,10 @@ impl StripeConnector {
         &self,
         customer: &str,
         key: &str,
-    ) -> Result<Option<InvoiceItem>, ConnectorError> {
+    ) -> Result<Option<RemoteInvoiceItem>, ConnectorError> {
         let mut after: Option<String> = None;
         loop {
-            let page: List<InvoiceItem> = self
+            let page: List<RemoteInvoiceItem> = self
                 .list(
                     "/v1/invoiceitems",
                     after.as_deref(),
@@ -316,13 +280,24 @@ impl StripeConnector {
         }
     }
 
+    /// One invoice item by its id: whether an invoice took it.
+    pub async fn invoice_item(&self, id: &str) -> Result<RemoteInvoiceItem, ConnectorError> {
+        if id.is_empty() || !id.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(ConnectorError::Rejected(
+                "not a Stripe invoice item id".to_owned(),
+            ));
+        }
+        self.call(self.request(Method::GET, &format!("/v1/invoiceitems/{id}")))
+            .await
+    }
+
     /// Creates an invoice of the customer's pending invoice items, with its own
     /// `Idempotency-Key`; answers the invoice.
     pub async fn create_invoice(
         &self,
         customer: &str,
         key: &str,
-    ) -> Result<StripeInvoice, ConnectorError> {
+    ) -> Result<RemoteInvoice, ConnectorError> {
         let raw: RawInvoice = self
             .call(
                 self.request(Method::POST, "/v1/invoices")
@@ -330,18 +305,7 @@ impl StripeConnector {
                     .form(&[("customer", customer)]),
             )
             .await?;
-        Ok(StripeInvoice {
-            id: raw.id,
-            customer: raw.customer,
-            number: raw.number,
-            status: raw.status.unwrap_or_else(|| "draft".to_owned()),
-            currency: raw.currency.unwrap_or_else(|| "eur".to_owned()),
-            total_cents: raw.total.unwrap_or(0),
-            amount_paid_cents: raw.amount_paid.unwrap_or(0),
-            issued_on: timestamp(raw.date.or(raw.created)).map(|t| t.date_naive()),
-            due_on: timestamp(raw.due_date).map(|t| t.date_naive()),
-            paid_at: timestamp(raw.status_transitions.and_then(|s| s.paid_at)),
-        })
+        Ok(raw.into())
     }
 }
 
@@ -420,6 +384,8 @@ impl Connector for StripeConnector {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             pull_contacts: true,
+            pull_billing: true,
+            push_time_entries: true,
             ..Capabilities::default()
         }
     }
@@ -435,6 +401,43 @@ impl Connector for StripeConnector {
             let records = page.data.into_iter().map(to_contact).collect();
             Ok(next_page(records, page.has_more, last))
         })
+    }
+
+    fn pull_invoices<'a>(
+        &'a self,
+        cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteInvoice>, ConnectorError>> {
+        Box::pin(self.list_invoices(cursor))
+    }
+
+    fn push_invoice_item<'a>(
+        &'a self,
+        item: &'a OutboundInvoiceItem,
+    ) -> BoxFuture<'a, Result<RemoteInvoiceItem, ConnectorError>> {
+        Box::pin(self.create_invoice_item(item))
+    }
+
+    fn find_invoice_item<'a>(
+        &'a self,
+        customer: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<Option<RemoteInvoiceItem>, ConnectorError>> {
+        Box::pin(StripeConnector::find_invoice_item(self, customer, key))
+    }
+
+    fn invoice_item<'a>(
+        &'a self,
+        id: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteInvoiceItem, ConnectorError>> {
+        Box::pin(StripeConnector::invoice_item(self, id))
+    }
+
+    fn create_invoice<'a>(
+        &'a self,
+        customer: &'a str,
+        key: &'a str,
+    ) -> BoxFuture<'a, Result<RemoteInvoice, ConnectorError>> {
+        Box::pin(StripeConnector::create_invoice(self, customer, key))
     }
 }
 

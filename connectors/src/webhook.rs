@@ -1,12 +1,17 @@
 //! Signatures of inbound webhooks: `t=UNIX_SECONDS,v1=HEX` where HEX is the HMAC-SHA256 of
 //! `"{t}.{raw body}"` under the instance's webhook secret. Checked on the raw body before
 //! anything parses it, in constant time, with a tolerance on the timestamp against replays.
+//! Stripe signs its events the same way (`Stripe-Signature`, keyed with the endpoint's whole
+//! `whsec_…` secret), with one `v1` per active secret while a secret is being rolled.
 
 use hmac::{Hmac, Mac};
 use sha2::Sha256;
 
 /// The header carrying the signature.
 pub const SIGNATURE_HEADER: &str = "x-lexgate-signature";
+
+/// The header carrying Stripe's signature of its events.
+pub const STRIPE_SIGNATURE_HEADER: &str = "stripe-signature";
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum SignatureError {
@@ -43,24 +48,30 @@ pub fn verify(
     tolerance_seconds: i64,
 ) -> Result<(), SignatureError> {
     let mut timestamp = None;
-    let mut signature = None;
+    let mut signatures = Vec::new();
     for part in header.split(',') {
         match part.trim().split_once('=') {
             Some(("t", value)) => timestamp = value.parse::<i64>().ok(),
-            Some(("v1", value)) => signature = decode_hex(value),
+            Some(("v1", value)) => signatures.extend(decode_hex(value)),
             _ => {}
         }
     }
-    let (Some(timestamp), Some(signature)) = (timestamp, signature) else {
+    let Some(timestamp) = timestamp.filter(|_| !signatures.is_empty()) else {
         return Err(SignatureError::Malformed);
     };
     if (now - timestamp).abs() > tolerance_seconds {
         return Err(SignatureError::Stale);
     }
-    // `verify_slice` compares in constant time.
-    mac(secret, timestamp, body)
-        .verify_slice(&signature)
-        .map_err(|_| SignatureError::Mismatch)
+    let expected = mac(secret, timestamp, body);
+    // `verify_slice` compares in constant time; any one matching signature will do.
+    if signatures
+        .iter()
+        .any(|signature| expected.clone().verify_slice(signature).is_ok())
+    {
+        Ok(())
+    } else {
+        Err(SignatureError::Mismatch)
+    }
 }
 
 fn decode_hex(text: &str) -> Option<Vec<u8>> {
@@ -96,6 +107,19 @@ mod tests {
         assert_eq!(
             verify(b"secret", "t=abc,v1=zz", b"", 0, 300),
             Err(SignatureError::Malformed)
+        );
+    }
+
+    #[test]
+    fn one_matching_signature_among_several_verifies() {
+        let good = sign(b"whsec_new", 1_000, b"{}");
+        let good = good.trim_start_matches("t=1000,");
+        let other = sign(b"whsec_old", 1_000, b"{}");
+        let header = format!("{other},{good},v0=ignored");
+        assert_eq!(verify(b"whsec_new", &header, b"{}", 1_000, 300), Ok(()));
+        assert_eq!(
+            verify(b"whsec_third", &header, b"{}", 1_000, 300),
+            Err(SignatureError::Mismatch)
         );
     }
 }

@@ -4,8 +4,8 @@ use std::sync::atomic::Ordering;
 
 use lexgate_connectors::http::{HttpClient, HttpPolicy};
 use lexgate_connectors::localstripe::{LocalStripe, API_KEY};
-use lexgate_connectors::stripe::{InvoiceItemRequest, StripeConnector};
-use lexgate_connectors::{Connector, ConnectorError, ContactOrigin};
+use lexgate_connectors::stripe::StripeConnector;
+use lexgate_connectors::{Connector, ConnectorError, ContactOrigin, OutboundInvoiceItem};
 
 fn connector(base_url: &str, key: &str, page_size: u32) -> StripeConnector {
     let policy = HttpPolicy {
@@ -124,7 +124,7 @@ async fn a_pushed_item_is_found_again_by_its_key_and_invoiced() {
     // pending items, so it is made before any.
     stripe.subscribe(&customer).await;
     let stripe_connector = connector(&stripe.base_url, API_KEY, 1);
-    let request = InvoiceItemRequest {
+    let request = OutboundInvoiceItem {
         customer: customer.clone(),
         amount_cents: 36_000,
         currency: "eur".into(),
@@ -146,7 +146,7 @@ async fn a_pushed_item_is_found_again_by_its_key_and_invoiced() {
     assert_eq!(created.amount, 36_000);
     // Another item, so the lookup has to page (page size 1).
     stripe_connector
-        .create_invoice_item(&InvoiceItemRequest {
+        .create_invoice_item(&OutboundInvoiceItem {
             key: "lexgate-te-0002-v1".into(),
             amount_cents: 12_000,
             ..request.clone()
@@ -164,13 +164,16 @@ async fn a_pushed_item_is_found_again_by_its_key_and_invoiced() {
         .create_invoice(&customer, "lexgate-invoice-0001")
         .await
         .expect("invoice");
-    assert_eq!(invoice.customer, customer);
+    assert_eq!(invoice.customer_external_id, customer);
     assert_eq!(invoice.total_cents, 48_000);
     let listed = stripe_connector
         .list_invoices(None)
         .await
         .expect("invoices");
-    assert!(listed.records.iter().any(|i| i.id == invoice.id));
+    assert!(listed
+        .records
+        .iter()
+        .any(|i| i.external_id == invoice.external_id));
     // Items on an invoice are no longer pending: listed by lookups no more.
     assert_eq!(
         stripe_connector

@@ -192,6 +192,10 @@ const OPEN_TYPES: &[(&str, &[&str])] = &[
     ("TimeEntryPayload", &["timeEntry"]),
     ("InvoicePayload", &["invoice"]),
     ("RecordPaymentPayload", &["invoice", "payment"]),
+    (
+        "BillMatterThroughConnectorPayload",
+        &["invoice", "itemsPushed", "itemsRecovered"],
+    ),
     ("ImportFatturaPaPayload", &["invoices"]),
     ("ImportedInvoice", &["invoice", "created", "clientCreated"]),
     ("InvoiceExternalId", &["source", "externalId", "createdAt"]),
@@ -519,6 +523,8 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             "deadlineUsers",
             // The webdav kind (issue 17).
             "matterFolders",
+            // The stripe kind (issue 16).
+            "apiKey",
         ],
     ),
     (
@@ -537,6 +543,8 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
             // The calendar and DAV kinds (issue 15).
             "deadlineUsers",
             "caCertificate",
+            // The stripe kind (issue 16).
+            "apiKey",
         ],
     ),
     (
@@ -545,6 +553,10 @@ const OPEN_INPUTS: &[(&str, &[&str])] = &[
     ),
     ("ConnectorInstanceRefInput", &["id"]),
     ("PushContactToConnectorInput", &["instanceId", "contactId"]),
+    (
+        "BillMatterThroughConnectorInput",
+        &["instanceId", "matterId"],
+    ),
     (
         "ResolveSyncReviewItemInput",
         &[
@@ -834,6 +846,8 @@ const RULES: &[TypeRules] = &[
             personal(INVOICE_ADMIN, &["issueInvoice"]),
             plain(INVOICE_ADMIN, &["recordPayment", "cancelInvoice"]),
             personal(INVOICE_ADMIN, &["importFatturaPa"]),
+            // Sends the matter's time to the billing system under the client's customer.
+            personal(INVOICE_ADMIN, &["billMatterThroughConnector"]),
             plain(
                 CAMPAIGNS,
                 &[
@@ -945,6 +959,8 @@ const RULES: &[TypeRules] = &[
                 "ignoreAddresses",
                 "hasPassword",
                 "deadlineUsers",
+                // Billing kinds (issue 16).
+                "hasApiKey",
             ],
         )],
     },

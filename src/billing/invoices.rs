@@ -266,7 +266,7 @@ fn conflict(message: impl Into<String>) -> Error {
 }
 
 /// The client details an invoice keeps as they were when it was made (and issued).
-fn snapshot_client(conn: &mut AnyConnection, row: &mut InvoiceRow) -> Result<()> {
+pub fn snapshot_client(conn: &mut AnyConnection, row: &mut InvoiceRow) -> Result<()> {
     let Some(contact_id) = row.client_contact_id.clone() else {
         return Ok(());
     };

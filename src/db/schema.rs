@@ -1223,7 +1223,7 @@ diesel::table! {
 diesel::joinable!(invoice_external_ids -> invoices (invoice_id));
 diesel::allow_tables_to_appear_in_same_query!(invoice_external_ids, invoices);
 
-// Case-file folders to make for new matters (migration 2026-12-10-000101_matter_folder_requests).
+// Case-file folders to make for new matters (migration 2026-12-10-000102_matter_folder_requests).
 diesel::table! {
     matter_folder_requests (instance_id, matter_id) {
         instance_id -> Text,
@@ -1241,3 +1241,37 @@ diesel::joinable!(matter_folder_requests -> connector_instances (instance_id));
 diesel::joinable!(matter_folder_requests -> matters (matter_id));
 
 diesel::allow_tables_to_appear_in_same_query!(matter_folder_requests, connector_instances, matters);
+
+// Billing connectors (migration 2026-12-10-000101_billing_connectors).
+diesel::table! {
+    sync_invoice_links (instance_id, external_id) {
+        instance_id -> Text,
+        external_id -> Text,
+        invoice_id -> Text,
+        seen_generation -> Integer,
+        removed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    billing_pushes (idempotency_key) {
+        idempotency_key -> Text,
+        bill_key -> Text,
+        kind -> Text,
+        instance_id -> Text,
+        matter_id -> Text,
+        time_entry_id -> Nullable<Text>,
+        customer -> Text,
+        amount_cents -> BigInt,
+        remote_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        completed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(sync_invoice_links -> invoices (invoice_id));
+diesel::joinable!(billing_pushes -> time_entries (time_entry_id));
+diesel::allow_tables_to_appear_in_same_query!(sync_invoice_links, invoices);
+diesel::allow_tables_to_appear_in_same_query!(billing_pushes, time_entries);

@@ -606,6 +606,29 @@ pub struct InvoicePayload {
     pub invoice: Invoice,
 }
 
+/// A matter to bill through a billing connector.
+#[derive(Debug, Clone, InputObject)]
+pub struct BillMatterThroughConnectorInput {
+    /// The `ConnectorInstance` of the billing system (kind `stripe`).
+    pub instance_id: ID,
+    /// The `Matter` whose unbilled billable time is billed; its client must be a customer the
+    /// instance imported.
+    pub matter_id: ID,
+}
+
+/// The answer to `billMatterThroughConnector`.
+#[derive(SimpleObject)]
+pub struct BillMatterThroughConnectorPayload {
+    /// The invoice the billing system made, keyed by its id there (`externalIds`), with the
+    /// billed time as its lines.
+    pub invoice: Invoice,
+    /// Time entries this call sent as new invoice items.
+    pub items_pushed: i32,
+    /// Invoice items an interrupted earlier call had created, found again by their key
+    /// instead of being sent twice.
+    pub items_recovered: i32,
+}
+
 /// The answer to `recordPayment`.
 #[derive(SimpleObject)]
 pub struct RecordPaymentPayload {
@@ -958,6 +981,43 @@ impl BillingMutations {
                     client_created: i.client_created,
                 })
                 .collect(),
+        }))
+    }
+
+    /// Bills a matter's unbilled billable time through a billing connector (kind `stripe`):
+    /// each time entry becomes an invoice item of the client's customer there, then one
+    /// invoice takes them, and the time is marked billed on the `Invoice` of that invoice.
+    /// Each push is recorded before and after its remote call, so calling again after a failure
+    /// (`SERVICE_UNAVAILABLE`, `TOO_MANY_REQUESTS`) or a crash finishes the same bill and never
+    /// bills the same time twice.
+    async fn bill_matter_through_connector(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The billing connector instance and the matter.")]
+        input: BillMatterThroughConnectorInput,
+    ) -> async_graphql::Result<Option<BillMatterThroughConnectorPayload>> {
+        let instance = ids::decode(
+            NodeType::ConnectorInstance,
+            &input.instance_id,
+            "input.instanceId",
+        )
+        .gql()?;
+        visibility::require_visible(ctx, NodeType::Matter, &input.matter_id, "input.matterId")
+            .await?;
+        let matter = ids::decode(NodeType::Matter, &input.matter_id, "input.matterId").gql()?;
+        let billed = state(ctx)
+            .sync
+            .bill_matter(&instance, &matter)
+            .await
+            .gql()?;
+        // The time's narratives went to the billing system under the client's customer.
+        if let Some(client) = &billed.invoice.client_contact_id {
+            access(ctx).trail.wrote_subject(client);
+        }
+        Ok(Some(BillMatterThroughConnectorPayload {
+            invoice: Invoice(billed.invoice),
+            items_pushed: billed.items_pushed,
+            items_recovered: billed.items_recovered,
         }))
     }
 

@@ -125,6 +125,11 @@ impl ConnectorInstance {
         Ok(self.credentials(ctx)?.is_some_and(|c| c.password.is_some()))
     }
 
+    /// Whether a secret API key is stored (kind stripe; its value is never shown).
+    async fn has_api_key(&self, ctx: &Context<'_>) -> async_graphql::Result<bool> {
+        Ok(self.credentials(ctx)?.is_some_and(|c| c.api_key.is_some()))
+    }
+
     /// Minutes between scheduled syncs; null when the instance syncs only on demand or by webhook.
     async fn schedule_minutes(&self) -> Option<i32> {
         self.0.schedule_minutes

@@ -1,5 +1,5 @@
 //! The connectors' HTTP endpoints: inbound webhooks (`POST /webhooks/{instance}`, signed with
-//! HMAC over the raw body) and the OAuth redirect back from a provider (`GET /oauth/callback`).
+//! HMAC over the raw body: `X-Lexgate-Signature`, or `Stripe-Signature` for a stripe instance) and the OAuth redirect back from a provider (`GET /oauth/callback`).
 //! Neither takes a bearer token: the signature and the one-time `state` authenticate them.
 
 use axum::body::Bytes;
@@ -7,7 +7,6 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use axum::Json;
-use lexgate_connectors::webhook::SIGNATURE_HEADER;
 use serde::Deserialize;
 use serde_json::json;
 
@@ -20,11 +19,16 @@ pub async fn webhook(
     headers: HeaderMap,
     body: Bytes,
 ) -> impl IntoResponse {
-    let signature = headers.get(SIGNATURE_HEADER).and_then(|v| v.to_str().ok());
+    let header = move |name: &str| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let (status, message) = match app
         .state
         .sync
-        .receive_webhook(&instance, signature, &body)
+        .receive_webhook(&instance, &header, &body)
         .await
     {
         Ok(WebhookOutcome::Accepted) => (StatusCode::ACCEPTED, "accepted"),

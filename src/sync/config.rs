@@ -15,6 +15,8 @@ use lexgate_connectors::secrets::SecretBox;
 pub struct ConnectorConfig {
     pub name: String,
     pub kind: String,
+    /// Left out: the kind's default root (`stripe` only; the others require one).
+    #[serde(default)]
     pub base_url: String,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
@@ -25,6 +27,7 @@ pub struct ConnectorConfig {
     pub username: Option<String>,
     pub password: Option<String>,
     pub login: Option<ConnectorLogin>,
+    pub api_key: Option<String>,
     pub plaintext: Option<bool>,
     pub ca_certificate: Option<String>,
     pub folders: Option<Vec<String>>,
@@ -65,6 +68,7 @@ pub fn apply(
                 username: config.username,
                 password: config.password,
                 login: config.login,
+                api_key: config.api_key,
                 plaintext: config.plaintext,
                 ca_certificate: config.ca_certificate,
                 folders: config.folders,

@@ -1,4 +1,4 @@
-//! The sync engine: pulls an instance's streams (contacts, communications, events, documents) page by page and
+//! The sync engine: pulls an instance's streams (contacts, communications, events, documents, invoices) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. The next page is pulled while the current one is
 //! committed (the provider's time and the database's overlap); only a commit moves the
@@ -12,10 +12,11 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use lexgate_connectors::{
     Connector, ConnectorError, Cursor, Page, PushOutcome, RemoteCommunication, RemoteContact,
-    RemoteDocument, RemoteEvent, RemoveOutcome,
+    RemoteDocument, RemoteEvent, RemoteInvoice, RemoveOutcome,
 };
 use tracing::Instrument;
 
+use super::billing;
 use super::calendar;
 use super::deadline_push;
 use super::documents;
@@ -40,6 +41,7 @@ enum Stream {
     Communications,
     Events,
     Documents,
+    Invoices,
 }
 
 impl Stream {
@@ -49,6 +51,7 @@ impl Stream {
             Stream::Communications => "communications",
             Stream::Events => "events",
             Stream::Documents => "documents",
+            Stream::Invoices => billing::INVOICES_STREAM,
         }
     }
 }
@@ -59,6 +62,7 @@ enum Records {
     Communications(Page<RemoteCommunication>),
     Events(Page<RemoteEvent>),
     Documents(Page<RemoteDocument>),
+    Invoices(Page<RemoteInvoice>),
 }
 
 impl Records {
@@ -68,6 +72,7 @@ impl Records {
             Records::Communications(page) => page.more,
             Records::Events(page) => page.more,
             Records::Documents(page) => page.more,
+            Records::Invoices(page) => page.more,
         }
     }
 
@@ -77,6 +82,7 @@ impl Records {
             Records::Communications(page) => &page.cursor,
             Records::Events(page) => &page.cursor,
             Records::Documents(page) => &page.cursor,
+            Records::Invoices(page) => &page.cursor,
         }
     }
 }
@@ -172,6 +178,11 @@ impl SyncEngine {
         &self.holder
     }
 
+    /// How long a lease lives without renewal.
+    pub fn lease_ttl(&self) -> chrono::Duration {
+        self.lease_ttl
+    }
+
     /// Syncs `instance` through `connector`; `progress` hears the counts after every page.
     pub async fn run(
         &self,
@@ -220,6 +231,8 @@ impl SyncEngine {
             (Stream::Communications, offered.pull_communications),
             (Stream::Events, offered.pull_events),
             (Stream::Documents, offered.pull_documents),
+            // After the contacts: an invoice's client is the contact of its customer.
+            (Stream::Invoices, offered.pull_billing),
         ];
         let mut result = self.make_matter_folders(instance, connector).await;
         for stream in streams.into_iter().filter(|s| s.1).map(|s| s.0) {
@@ -538,6 +551,7 @@ impl SyncEngine {
     ) -> Result<Counts> {
         let settings = instance.settings()?;
         let (instance_id, instance_name) = (instance.id.clone(), instance.name.clone());
+        let kind = instance.kind.clone();
         let (holder, ttl, run_id) = (self.holder.clone(), self.lease_ttl, run.id.clone());
         let provenance = provenance.clone();
         let rules = self.rules.clone();
@@ -635,6 +649,18 @@ impl SyncEngine {
                             }
                         }
                     }
+                    Records::Invoices(page) => {
+                        for record in &page.records {
+                            match conn
+                                .transaction(|c| billing::apply_invoice(c, &scope, &kind, record))
+                            {
+                                Ok(outcome) => count(&mut counts, outcome),
+                                Err(error) => {
+                                    counts.fail(Some(&record.external_id), record_error(&error))
+                                }
+                            }
+                        }
+                    }
                 }
                 let more = page.more();
                 if state.full_sync && !more {
@@ -651,6 +677,9 @@ impl SyncEngine {
                         )?,
                         Stream::Documents => {
                             documents::reconcile_deletions(conn, &instance_id, state.generation)?
+                        }
+                        Stream::Invoices => {
+                            billing::reconcile_invoices(conn, &instance_id, state.generation)?
                         }
                     };
                 }
@@ -701,6 +730,11 @@ async fn pull(
             .instrument(span)
             .await
             .map(Records::Documents),
+        Stream::Invoices => connector
+            .pull_invoices(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Invoices),
     }
 }
 

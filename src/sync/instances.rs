@@ -26,7 +26,11 @@ pub const KINDS: &[&str] = &[
     lexgate_connectors::google_calendar::KIND,
     lexgate_connectors::graph_calendar::KIND,
     lexgate_connectors::clio::KIND,
+    lexgate_connectors::stripe::KIND,
 ];
+
+/// Where the `stripe` kind reaches Stripe unless the instance names another root.
+pub const STRIPE_API_ROOT: &str = "https://api.stripe.com";
 
 /// The calendar window of the calendar kinds by default, in days before and after now.
 const DEFAULT_PAST_DAYS: u32 = 90;
@@ -115,6 +119,7 @@ impl InstanceSettings {
             lexgate_connectors::imap::KIND
             | lexgate_connectors::caldav::KIND
             | lexgate_connectors::webdav::KIND => self.login != ConnectorLogin::Password,
+            lexgate_connectors::stripe::KIND => false,
             _ => true,
         }
     }
@@ -128,6 +133,9 @@ pub struct Credentials {
     /// The password (or app password) of kinds that log in with one.
     #[serde(default)]
     pub password: Option<String>,
+    /// The secret API key of kinds that take one (`stripe`: `sk_…` or a restricted `rk_…`).
+    #[serde(default)]
+    pub api_key: Option<String>,
 }
 
 impl InstanceRow {
@@ -213,7 +221,9 @@ pub struct CreateConnectorInstanceInput {
     /// matter for WebDAV (`http://` only on loopback); the API root for graph_mail and
     /// graph_calendar (`https://graph.microsoft.com/v1.0`) and gmail
     /// (`https://gmail.googleapis.com`); the calendar's URL for google_calendar
-    /// (`https://www.googleapis.com/calendar/v3/calendars/{calendarId}`, e.g. `primary`).
+    /// (`https://www.googleapis.com/calendar/v3/calendars/{calendarId}`, e.g. `primary`); the
+    /// API root for stripe (left out: `https://api.stripe.com`).
+    #[graphql(default)]
     pub base_url: String,
     /// The OAuth registration: required by kinds that use OAuth (json_feed, graph_mail,
     /// gmail, google_calendar, graph_calendar; IMAP with an XOAUTH2 or OAUTHBEARER login).
@@ -235,6 +245,10 @@ pub struct CreateConnectorInstanceInput {
     pub password: Option<String>,
     /// Mail kinds: how to log in (PASSWORD by default).
     pub login: Option<ConnectorLogin>,
+    /// stripe: the secret API key (`sk_live_…`, `sk_test_…`, or a restricted `rk_…`); stored
+    /// sealed and never returned.
+    #[graphql(secret)]
+    pub api_key: Option<String>,
     /// IMAP without TLS: only towards a loopback address.
     pub plaintext: Option<bool>,
     /// IMAP, CalDAV and WebDAV: a certificate authority (PEM, `BEGIN CERTIFICATE`) trusted
@@ -261,7 +275,8 @@ pub struct CreateConnectorInstanceInput {
     /// WebDAV: make a folder for each matter when it is opened, and for every open matter the
     /// store lacks at each sync (default false); `Matter.caseFileFolders` shows how it went.
     pub matter_folders: Option<bool>,
-    /// Shared secret of inbound webhook signatures.
+    /// Shared secret of inbound webhook signatures (stripe: the endpoint's signing secret,
+    /// `whsec_…`).
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
     /// Minutes between scheduled syncs; none for no schedule.
@@ -288,6 +303,9 @@ pub struct UpdateConnectorInstanceInput {
     /// Replaces the stored password of a PASSWORD login.
     #[graphql(secret)]
     pub password: Option<String>,
+    /// stripe: a new secret API key; replaces the stored one.
+    #[graphql(secret)]
+    pub api_key: Option<String>,
     /// A new webhook signing secret; replaces the stored one.
     #[graphql(secret)]
     pub webhook_secret: Option<String>,
@@ -388,6 +406,7 @@ fn check_kind_settings(
     kind: &str,
     input: &CreateConnectorInstanceInput,
     has_password: bool,
+    has_api_key: bool,
 ) -> (String, InstanceSettings) {
     if kind == lexgate_connectors::imap::KIND {
         return check_mail_settings(v, input, has_password);
@@ -408,6 +427,9 @@ fn check_kind_settings(
     }
     if kind == lexgate_connectors::clio::KIND {
         return check_clio_settings(v, input);
+    }
+    if kind == lexgate_connectors::stripe::KIND {
+        return check_stripe_settings(v, input, has_api_key);
     }
     let base_url = check_url(v, "input.baseUrl", &input.base_url);
     let [client_id, auth_url, token_url] = check_oauth(v, input, &format!("by kind {kind}"));
@@ -467,6 +489,69 @@ fn check_clio_settings(
         ..InstanceSettings::default()
     };
     (base_url, settings)
+}
+
+/// The `stripe` kind: the API root (Stripe's own by default), the secret API key (its only
+/// login: no OAuth registration, no password) and, for webhooks, the endpoint's signing
+/// secret. Neither secret is ever quoted in an error.
+fn check_stripe_settings(
+    v: &mut Validator,
+    input: &CreateConnectorInstanceInput,
+    has_api_key: bool,
+) -> (String, InstanceSettings) {
+    let base_url = if input.base_url.trim().is_empty() {
+        STRIPE_API_ROOT.to_owned()
+    } else {
+        check_api_url(
+            v,
+            &input.base_url,
+            "the API root, e.g. https://api.stripe.com",
+        )
+    };
+    refuse_password_login(v, input, lexgate_connectors::stripe::KIND);
+    for (field, value) in [
+        ("clientId", &input.client_id),
+        ("clientSecret", &input.client_secret),
+        ("authUrl", &input.auth_url),
+        ("tokenUrl", &input.token_url),
+    ] {
+        if value.is_some() {
+            v.add(
+                format!("input.{field}"),
+                "kind stripe logs in with its API key, not OAuth: leave it out",
+            );
+        }
+    }
+    match &input.api_key {
+        Some(key) => check_stripe_api_key(v, "input.apiKey", key),
+        None if !has_api_key => v.add("input.apiKey", "required by kind stripe"),
+        None => {}
+    }
+    if let Some(secret) = &input.webhook_secret {
+        check_stripe_webhook_secret(v, "input.webhookSecret", secret);
+    }
+    (base_url, InstanceSettings::default())
+}
+
+/// A Stripe secret key (`sk_…`) or restricted key (`rk_…`); a publishable key (`pk_…`)
+/// cannot read customers.
+fn check_stripe_api_key(v: &mut Validator, field: &str, key: &str) {
+    let well_formed = (key.starts_with("sk_") || key.starts_with("rk_"))
+        && key.len() > 8
+        && key.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !well_formed {
+        v.add(
+            field,
+            "a Stripe secret key (sk_live_…, sk_test_…) or restricted key (rk_…)",
+        );
+    }
+}
+
+/// A Stripe webhook endpoint's signing secret (`whsec_…`).
+fn check_stripe_webhook_secret(v: &mut Validator, field: &str, secret: &str) {
+    if !secret.starts_with("whsec_") || secret.len() <= "whsec_".len() {
+        v.add(field, "a Stripe endpoint's signing secret (whsec_…)");
+    }
 }
 
 fn check_mail_settings(
@@ -916,7 +1001,9 @@ fn secrets_unchanged(
     };
     Ok({
         let (new, old) = (row.credentials(secrets)?, existing.credentials(secrets)?);
-        new.client_secret == old.client_secret && new.password == old.password
+        new.client_secret == old.client_secret
+            && new.password == old.password
+            && new.api_key == old.api_key
     } && row.webhook_secret(secrets)? == existing.webhook_secret(secrets)?)
 }
 
@@ -948,7 +1035,14 @@ fn build(
             (Some(secrets), Some(existing)) => existing.credentials(secrets)?.password.is_some(),
             _ => false,
         };
-    let kind_settings = check_kind_settings(&mut v, &kind, &input, has_password);
+    let has_api_key = match (secrets, existing) {
+        (Some(secrets), Some(existing)) => existing.credentials(secrets)?.api_key.is_some(),
+        _ => false,
+    };
+    let kind_settings = check_kind_settings(&mut v, &kind, &input, has_password, has_api_key);
+    if input.api_key.is_some() && kind != lexgate_connectors::stripe::KIND {
+        v.add("input.apiKey", "only kind stripe takes an API key");
+    }
     if non_blank(input.ca_certificate.clone()).is_some()
         && !TAKES_CA_CERTIFICATE.contains(&kind.as_str())
     {
@@ -1008,6 +1102,12 @@ fn build(
         credentials.password = Some(password);
         row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
     }
+    if let Some(key) = input.api_key {
+        let secrets = require_secrets(secrets, "input.apiKey")?;
+        let mut credentials = row.credentials(secrets)?;
+        credentials.api_key = Some(key);
+        row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
+    }
     if let Some(secret) = &input.webhook_secret {
         let secrets = require_secrets(secrets, "input.webhookSecret")?;
         row.webhook_secret = Some(row.seal_webhook_secret(secrets, secret.as_bytes())?);
@@ -1031,6 +1131,7 @@ pub fn update(
         } else if row.kind == lexgate_connectors::graph_mail::KIND
             || row.kind == lexgate_connectors::gmail::KIND
             || row.kind == lexgate_connectors::graph_calendar::KIND
+            || row.kind == lexgate_connectors::stripe::KIND
         {
             check_api_url(&mut v, url, "the API root")
         } else if row.kind == lexgate_connectors::google_calendar::KIND {
@@ -1053,6 +1154,16 @@ pub fn update(
     }
     if let Some(enabled) = input.enabled {
         row.enabled = enabled;
+    }
+    if row.kind == lexgate_connectors::stripe::KIND {
+        if let Some(key) = &input.api_key {
+            check_stripe_api_key(&mut v, "input.apiKey", key);
+        }
+        if let Some(secret) = &input.webhook_secret {
+            check_stripe_webhook_secret(&mut v, "input.webhookSecret", secret);
+        }
+    } else if input.api_key.is_some() {
+        v.add("input.apiKey", "only kind stripe takes an API key");
     }
     let mut settings = row.settings()?;
     if let Some(users) = &input.deadline_users {
@@ -1099,6 +1210,12 @@ pub fn update(
         let secrets = require_secrets(secrets, "input.password")?;
         let mut credentials = row.credentials(secrets)?;
         credentials.password = Some(password);
+        row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
+    }
+    if let Some(key) = input.api_key {
+        let secrets = require_secrets(secrets, "input.apiKey")?;
+        let mut credentials = row.credentials(secrets)?;
+        credentials.api_key = Some(key);
         row.credentials = Some(row.seal_credentials(secrets, &credentials)?);
     }
     if let Some(secret) = input.webhook_secret {

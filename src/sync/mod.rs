@@ -1,8 +1,9 @@
 //! The sync engine: connector instances and their provenance rules, the engine that imports
-//! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`; folders made for new matters: `folders`) (idempotent, matching, with source and legal basis, never reviving
+//! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`; folders made for new matters: `folders`; invoices of billing systems: `billing`) (idempotent, matching, with source and legal basis, never reviving
 //! the erased), the lease that keeps each instance syncing in one place, runs, the review
-//! queue, pushes with their disclosure register, deadlines pushed to calendars (`deadline_push`), and webhooks' deduplication.
+//! queue, pushes with their disclosure register, deadlines pushed to calendars (`deadline_push`), time billed through billing systems (`billing`), and webhooks' deduplication.
 
+pub mod billing;
 pub mod calendar;
 pub mod config;
 pub mod deadline_push;

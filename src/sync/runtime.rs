@@ -16,6 +16,7 @@ use lexgate_connectors::imap::{self, ImapConnector, ImapLogin, ImapSettings};
 use lexgate_connectors::json_feed::{self, JsonFeedConnector};
 use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
 use lexgate_connectors::secrets::SecretBox;
+use lexgate_connectors::stripe::{self, StripeConnector};
 use lexgate_connectors::webdav::{self, WebDavConfig, WebDavConnector};
 use lexgate_connectors::{BoxFuture, Connector};
 
@@ -218,6 +219,19 @@ impl ConnectorRuntime {
             )
             .map_err(|e| SyncError::Setup(e.to_string()))?;
             return Ok(Arc::new(connector));
+        }
+        if instance.kind == stripe::KIND {
+            let api_key = credentials
+                .api_key
+                .clone()
+                .ok_or_else(|| SyncError::Setup("no API key is stored for this instance".into()))?;
+            let http = HttpClient::new(policy).map_err(|e| SyncError::Setup(e.to_string()))?;
+            return Ok(Arc::new(StripeConnector::new(
+                &instance.base_url,
+                &api_key,
+                http,
+                settings.page_size,
+            )));
         }
         let tokens = tokens.ok_or_else(|| SyncError::Setup("no OAuth tokens".into()))?;
         let client = AuthorizedClient {

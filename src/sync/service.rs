@@ -12,6 +12,7 @@ use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use tracing::Instrument;
 
+use super::billing::{self, Billed};
 use super::erasure::ErasureRegister;
 use super::instances::{self, InstanceRow};
 use super::runs::{self, Counts, RunRow};
@@ -53,15 +54,17 @@ pub enum WebhookError {
     Unknown,
     #[error("invalid signature: {0}")]
     Signature(#[from] SignatureError),
-    #[error("the event has no event_id")]
+    #[error("the event has no id")]
     Malformed,
     #[error(transparent)]
     Database(#[from] Error),
 }
 
+/// An inbound event: lexgate's own format names it `event_id`, Stripe's `id`.
 #[derive(Deserialize)]
 struct WebhookEvent {
-    event_id: String,
+    event_id: Option<String>,
+    id: Option<String>,
 }
 
 pub struct SyncSetup {
@@ -165,6 +168,27 @@ impl SyncService {
             .connector(&instance)
             .map_err(|e| Error::invalid("input.instanceId", e.to_string()))?;
         push::push_contact_logged(&self.db, &instance, connector.as_ref(), contact_id, log).await
+    }
+
+    /// Pushes the matter's unbilled billable time to the instance's billing system as invoice
+    /// items and an invoice (resuming an unfinished bill of the matter first), holding the
+    /// instance's lease so that no sync or other bill runs meanwhile.
+    pub async fn bill_matter(&self, instance_id: &str, matter_id: &str) -> Result<Billed> {
+        let id = instance_id.to_owned();
+        let instance = self.db.run(move |c| instances::get(c, &id)).await?;
+        let connector = self
+            .runtime
+            .connector(&instance)
+            .map_err(|e| Error::invalid("input.instanceId", e.to_string()))?;
+        billing::bill_matter(
+            &self.db,
+            &instance,
+            connector.as_ref(),
+            matter_id,
+            self.engine.holder(),
+            self.engine.lease_ttl(),
+        )
+        .await
     }
 
     /// Starts the instance's OAuth authorisation: the URL to send the admin to. The state
@@ -272,11 +296,13 @@ impl SyncService {
     }
 
     /// An inbound webhook: the signature is checked on the raw body before anything parses
-    /// it; a first delivery starts an incremental sync in the background.
+    /// it; a first delivery starts an incremental sync in the background. `header` reads a
+    /// request header by its (lower-case) name: the signature's header depends on the
+    /// instance's kind (`Stripe-Signature` for stripe).
     pub async fn receive_webhook(
         self: &Arc<Self>,
         instance_name: &str,
-        signature: Option<&str>,
+        header: &(dyn Fn(&str) -> Option<String> + Send + Sync),
         body: &[u8],
     ) -> Result<WebhookOutcome, WebhookError> {
         let name = instance_name.to_owned();
@@ -292,20 +318,27 @@ impl SyncService {
         let Some(secret) = secret.filter(|_| instance.enabled) else {
             return Err(WebhookError::Unknown);
         };
-        let header = signature.ok_or(SignatureError::Malformed)?;
+        let stripe = instance.kind == lexgate_connectors::stripe::KIND;
+        let signature = header(if stripe {
+            webhook::STRIPE_SIGNATURE_HEADER
+        } else {
+            webhook::SIGNATURE_HEADER
+        })
+        .ok_or(SignatureError::Malformed)?;
         webhook::verify(
             &secret,
-            header,
+            &signature,
             body,
             chrono::Utc::now().timestamp(),
             self.webhook_tolerance_seconds,
         )?;
         let event: WebhookEvent =
             serde_json::from_slice(body).map_err(|_| WebhookError::Malformed)?;
-        if event.event_id.trim().is_empty() {
+        let event_id = if stripe { event.id } else { event.event_id };
+        let Some(event_id) = event_id.filter(|e| !e.trim().is_empty()) else {
             return Err(WebhookError::Malformed);
-        }
-        let (id, event_id) = (instance.id.clone(), event.event_id);
+        };
+        let (id, event_id) = (instance.id.clone(), event_id);
         let first = self
             .db
             .transaction(move |c| webhooks::first_delivery(c, &id, &event_id))

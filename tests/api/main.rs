@@ -54,6 +54,7 @@ mod seed;
 mod smoke;
 mod smtp_server;
 mod statements;
+mod stripe_sync;
 mod subject_rights;
 mod sync;
 mod telemetry;

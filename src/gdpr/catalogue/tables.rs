@@ -1160,6 +1160,42 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    // Which billing-system record each imported invoice is: ids and sync bookkeeping only
+    // (the invoice's client is in `invoices`).
+    table(
+        "sync_invoice_links",
+        &[
+            ("instance_id", K),
+            ("external_id", K),
+            ("invoice_id", K),
+            ("seen_generation", K),
+            ("removed_at", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    ),
+    // Time pushed to a billing system: keys, amounts and the provider's ids; the customer's
+    // id at the provider points at a person, so the anonymised export replaces it.
+    table(
+        "billing_pushes",
+        &[
+            ("idempotency_key", K),
+            ("bill_key", K),
+            ("kind", K),
+            ("instance_id", K),
+            ("matter_id", K),
+            ("time_entry_id", K),
+            ("customer", Rule::Pseudonym(Kind::Opaque)),
+            ("amount_cents", K),
+            ("remote_id", K),
+            ("created_at", K),
+            ("completed_at", K),
+        ],
+        &[],
+    )
+    .matter(MatterRef::Column("matter_id"))
+    .retention(Retention::Connector),
     table(
         "sync_leases",
         &[("instance_id", K), ("holder", K), ("expires_at", K)],

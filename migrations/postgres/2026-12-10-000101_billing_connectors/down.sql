@@ -1,0 +1,2 @@
+DROP TABLE billing_pushes;
+DROP TABLE sync_invoice_links;
