@@ -377,25 +377,7 @@ pub fn create(
         .unwrap_or(client.kind == crate::contacts::ContactKind::Organization.as_str());
     let withholding_bp = if withholding { WITHHOLDING_RATE_BP } else { 0 };
     let id = new_id();
-    let lines: Vec<InvoiceLineRow> = entries
-        .iter()
-        .enumerate()
-        .map(|(i, e)| InvoiceLineRow {
-            id: new_id(),
-            invoice_id: id.clone(),
-            position: i32::try_from(i + 1).unwrap_or(i32::MAX),
-            time_entry_id: Some(e.id.clone()),
-            matter_id: Some(e.matter_id.clone()),
-            user_id: e.user_id.clone(),
-            work_date: e.work_date,
-            description: e.narrative.clone(),
-            task_code: e.task_code.clone(),
-            activity_code: e.activity_code.clone(),
-            minutes: e.minutes,
-            rate_cents: e.rate_cents,
-            amount_cents: e.amount_cents(),
-        })
-        .collect();
+    let lines = lines_for(&id, &entries);
     let net = lines.iter().map(|l| l.amount_cents).sum();
     let t = money::totals(
         net,
@@ -450,7 +432,7 @@ pub fn create(
             ))
             .execute(conn)?;
     }
-    insert_batch(conn, invoice_lines::table, &lines, LINE_COLUMNS)?;
+    insert_lines(conn, &lines)?;
     let entry_ids: Vec<String> = entries.iter().map(|e| e.id.clone()).collect();
     // Only still-unbilled time: a concurrent invoice that took some of it makes this one fail
     // (and roll back) rather than bill the same time twice.
@@ -512,6 +494,35 @@ fn choose_client(
             "the matters have more than one client: name the one invoiced",
         )),
     }
+}
+
+/// One invoice line per time entry, in the entries' order.
+pub fn lines_for(invoice_id: &str, entries: &[TimeEntryRow]) -> Vec<InvoiceLineRow> {
+    entries
+        .iter()
+        .enumerate()
+        .map(|(i, e)| InvoiceLineRow {
+            id: new_id(),
+            invoice_id: invoice_id.to_owned(),
+            position: i32::try_from(i + 1).unwrap_or(i32::MAX),
+            time_entry_id: Some(e.id.clone()),
+            matter_id: Some(e.matter_id.clone()),
+            user_id: e.user_id.clone(),
+            work_date: e.work_date,
+            description: e.narrative.clone(),
+            task_code: e.task_code.clone(),
+            activity_code: e.activity_code.clone(),
+            minutes: e.minutes,
+            rate_cents: e.rate_cents,
+            amount_cents: e.amount_cents(),
+        })
+        .collect()
+}
+
+/// Writes an invoice's lines.
+pub fn insert_lines(conn: &mut AnyConnection, lines: &[InvoiceLineRow]) -> Result<()> {
+    insert_batch(conn, invoice_lines::table, lines, LINE_COLUMNS)?;
+    Ok(())
 }
 
 /// Numbers a draft in the year of its issue date (one more than the year's last number).

@@ -26,8 +26,8 @@ use super::instances::InstanceRow;
 use super::lease;
 use super::upsert::{Outcome, PageScope};
 use crate::billing::invoices::{
-    self as invoice_service, InvoiceKind, InvoiceLineRow, InvoiceRow, InvoiceStatus, PaymentMethod,
-    PaymentRow, NO_RECIPIENT_CODE,
+    self as invoice_service, InvoiceKind, InvoiceRow, InvoiceStatus, PaymentMethod, PaymentRow,
+    NO_RECIPIENT_CODE,
 };
 use crate::billing::TimeEntryRow;
 use crate::db::schema::{
@@ -816,30 +816,7 @@ fn record_bill(
         .count()
         .get_result(conn)?;
     if has_lines == 0 {
-        let lines: Vec<InvoiceLineRow> = entries
-            .iter()
-            .enumerate()
-            .map(|(i, e)| InvoiceLineRow {
-                id: new_id(),
-                invoice_id: invoice_id.clone(),
-                position: i32::try_from(i + 1).unwrap_or(i32::MAX),
-                time_entry_id: Some(e.id.clone()),
-                matter_id: Some(e.matter_id.clone()),
-                user_id: e.user_id.clone(),
-                work_date: e.work_date,
-                description: e.narrative.clone(),
-                task_code: e.task_code.clone(),
-                activity_code: e.activity_code.clone(),
-                minutes: e.minutes,
-                rate_cents: e.rate_cents,
-                amount_cents: e.amount_cents(),
-            })
-            .collect();
-        for line in &lines {
-            diesel::insert_into(invoice_lines::table)
-                .values(line)
-                .execute(conn)?;
-        }
+        invoice_service::insert_lines(conn, &invoice_service::lines_for(&invoice_id, &entries))?;
     }
     diesel::update(
         time_entries::table
