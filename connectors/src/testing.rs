@@ -17,12 +17,44 @@ use serde::Deserialize;
 use serde_json::json;
 use sha2::{Digest, Sha256};
 
-use crate::oauth::{OAuthApp, TokenSet};
-use crate::{OutboundContact, RemoteContact};
+use crate::http::HttpPolicy;
+use crate::oauth::{OAuthApp, TokenSet, TokenStore};
+use crate::{BoxFuture, OutboundContact, RemoteContact};
 
 pub mod calendar_apis;
 pub mod clio;
 pub mod mail_apis;
+
+/// A token store in memory for connector tests: what was saved, the last one loaded.
+#[derive(Default)]
+pub struct MemoryTokenStore(pub Mutex<Vec<TokenSet>>);
+
+impl TokenStore for MemoryTokenStore {
+    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
+        Box::pin(async move {
+            self.0
+                .lock()
+                .map_err(|e| e.to_string())?
+                .push(tokens.clone());
+            Ok(())
+        })
+    }
+
+    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
+        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
+    }
+}
+
+/// The retry policy of connector tests: short backoffs, three retries, no rate limit.
+pub fn fast_policy() -> HttpPolicy {
+    HttpPolicy {
+        base_backoff: std::time::Duration::from_millis(10),
+        max_backoff: std::time::Duration::from_millis(50),
+        max_retries: 3,
+        requests_per_second: None,
+        ..HttpPolicy::default()
+    }
+}
 
 pub const CLIENT_ID: &str = "lexgate-test-client";
 pub const CLIENT_SECRET: &str = "lexgate-test-secret";

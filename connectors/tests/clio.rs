@@ -4,38 +4,20 @@
 //! bad `X-API-VERSION` (410) refused as a configuration error, contacts, matters, calendar
 //! entries and time mapped, and pushes of deadlines and time that are idempotent.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{NaiveDate, TimeZone, Utc};
 use lexgate_connectors::clio::{ClioConnector, API_VERSION};
-use lexgate_connectors::http::{HttpClient, HttpPolicy};
-use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
+use lexgate_connectors::http::HttpClient;
+use lexgate_connectors::oauth::{AuthorizedClient, TokenManager};
 use lexgate_connectors::testing::clio::ClioFake;
+use lexgate_connectors::testing::{fast_policy, MemoryTokenStore};
 use lexgate_connectors::{
-    BoxFuture, Connector, ConnectorError, ContactOrigin, Cursor, OutboundDeadline,
-    OutboundTimeEntry, PushOutcome, RemoteMatterStatus, RemoveOutcome,
+    Connector, ConnectorError, ContactOrigin, Cursor, OutboundDeadline, OutboundTimeEntry,
+    PushOutcome, RemoteMatterStatus, RemoveOutcome,
 };
 use serde_json::json;
-
-#[derive(Default)]
-struct MemoryStore(Mutex<Vec<TokenSet>>);
-
-impl TokenStore for MemoryStore {
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .map_err(|e| e.to_string())?
-                .push(tokens.clone());
-            Ok(())
-        })
-    }
-
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
-        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
-    }
-}
 
 fn connector(fake: &ClioFake, page_size: u32) -> ClioConnector {
     let app = fake.provider.app("http://127.0.0.1:9/oauth/callback");
@@ -43,17 +25,11 @@ fn connector(fake: &ClioFake, page_size: u32) -> ClioConnector {
         TokenManager::new(
             app,
             fake.provider.issue_tokens(),
-            Arc::new(MemoryStore::default()),
+            Arc::new(MemoryTokenStore::default()),
         )
         .expect("manager"),
     );
-    let policy = HttpPolicy {
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retries: 3,
-        requests_per_second: None,
-        ..HttpPolicy::default()
-    };
+    let policy = fast_policy();
     let client = AuthorizedClient {
         http: HttpClient::new(policy).expect("client"),
         tokens: manager,

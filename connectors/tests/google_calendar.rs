@@ -7,50 +7,26 @@
 //! deleted conditionally, restored after a deletion in the calendar, 403
 //! `rateLimitExceeded` and 429 waited out.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lexgate_connectors::google_calendar::{event_id, GoogleCalendarConnector};
-use lexgate_connectors::http::{HttpClient, HttpPolicy};
-use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
+use lexgate_connectors::http::HttpClient;
+use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet};
 use lexgate_connectors::testing::FakeProvider;
+use lexgate_connectors::testing::{fast_policy, MemoryTokenStore};
 use lexgate_connectors::{
-    BoxFuture, Connector, ConnectorError, Cursor, OutboundDeadline, PushOutcome, PushedEvent,
-    RemoteEvent, RemoveOutcome,
+    Connector, ConnectorError, Cursor, OutboundDeadline, PushOutcome, PushedEvent, RemoteEvent,
+    RemoveOutcome,
 };
 use serde_json::json;
-
-#[derive(Default)]
-struct MemoryStore(Mutex<Vec<TokenSet>>);
-
-impl TokenStore for MemoryStore {
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .map_err(|e| e.to_string())?
-                .push(tokens.clone());
-            Ok(())
-        })
-    }
-
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
-        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
-    }
-}
 
 fn connector(provider: &FakeProvider, tokens: TokenSet) -> GoogleCalendarConnector {
     let app = provider.app("http://127.0.0.1:9/oauth/callback");
     let manager = Arc::new(
-        TokenManager::new(app, tokens, Arc::new(MemoryStore::default())).expect("manager"),
+        TokenManager::new(app, tokens, Arc::new(MemoryTokenStore::default())).expect("manager"),
     );
-    let policy = HttpPolicy {
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retries: 3,
-        requests_per_second: None,
-        ..HttpPolicy::default()
-    };
+    let policy = fast_policy();
     let client = AuthorizedClient {
         http: HttpClient::new(policy).expect("client"),
         tokens: manager,

@@ -3,34 +3,16 @@
 //! another host never followed), changes and `@removed` deletions, 429 with `Retry-After`
 //! waited out, and 410 `SyncStateNotFound` as an invalid cursor followed by a relisting.
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lexgate_connectors::graph_calendar::GraphCalendarConnector;
-use lexgate_connectors::http::{HttpClient, HttpPolicy};
-use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
+use lexgate_connectors::http::HttpClient;
+use lexgate_connectors::oauth::{AuthorizedClient, TokenManager};
 use lexgate_connectors::testing::calendar_apis::GraphCalendarFake;
-use lexgate_connectors::{BoxFuture, Connector, ConnectorError, Cursor, RemoteEvent};
+use lexgate_connectors::testing::{fast_policy, MemoryTokenStore};
+use lexgate_connectors::{Connector, ConnectorError, Cursor, RemoteEvent};
 use serde_json::json;
-
-#[derive(Default)]
-struct MemoryStore(Mutex<Vec<TokenSet>>);
-
-impl TokenStore for MemoryStore {
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .map_err(|e| e.to_string())?
-                .push(tokens.clone());
-            Ok(())
-        })
-    }
-
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
-        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
-    }
-}
 
 fn connector(fake: &GraphCalendarFake) -> GraphCalendarConnector {
     let app = fake.provider.app("http://127.0.0.1:9/oauth/callback");
@@ -38,17 +20,11 @@ fn connector(fake: &GraphCalendarFake) -> GraphCalendarConnector {
         TokenManager::new(
             app,
             fake.provider.issue_tokens(),
-            Arc::new(MemoryStore::default()),
+            Arc::new(MemoryTokenStore::default()),
         )
         .expect("manager"),
     );
-    let policy = HttpPolicy {
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retries: 3,
-        requests_per_second: None,
-        ..HttpPolicy::default()
-    };
+    let policy = fast_policy();
     let client = AuthorizedClient {
         http: HttpClient::new(policy).expect("client"),
         tokens: manager,

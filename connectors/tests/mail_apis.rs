@@ -1,58 +1,33 @@
 //! The mail API connectors against their faithful local fakes: Microsoft Graph
 //! `messages/delta` and the Gmail API (`messages.list`, `history.list`).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use lexgate_connectors::gmail::GmailConnector;
 use lexgate_connectors::graph_mail::{GraphMailConnector, SELECT};
-use lexgate_connectors::http::{HttpClient, HttpPolicy};
-use lexgate_connectors::oauth::{AuthorizedClient, TokenManager, TokenSet, TokenStore};
+use lexgate_connectors::http::HttpClient;
+use lexgate_connectors::oauth::{AuthorizedClient, TokenManager};
 use lexgate_connectors::testing::mail_apis::{GmailFake, GraphMailFake};
 use lexgate_connectors::testing::FakeProvider;
+use lexgate_connectors::testing::{fast_policy, MemoryTokenStore};
 use lexgate_connectors::{
-    BoxFuture, Connector, ConnectorError, Cursor, Page, RemoteChannel, RemoteCommunication,
+    Connector, ConnectorError, Cursor, Page, RemoteChannel, RemoteCommunication,
 };
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback";
 
-#[derive(Default)]
-struct MemoryStore(Mutex<Vec<TokenSet>>);
-
-impl TokenStore for MemoryStore {
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .map_err(|e| e.to_string())?
-                .push(tokens.clone());
-            Ok(())
-        })
-    }
-
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
-        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
-    }
-}
-
-fn client(provider: &FakeProvider, store: Arc<MemoryStore>) -> AuthorizedClient {
+fn client(provider: &FakeProvider, store: Arc<MemoryTokenStore>) -> AuthorizedClient {
     let tokens = provider.issue_tokens();
     let manager =
         Arc::new(TokenManager::new(provider.app(REDIRECT), tokens, store).expect("token manager"));
     AuthorizedClient {
-        http: HttpClient::new(HttpPolicy {
-            base_backoff: Duration::from_millis(10),
-            max_backoff: Duration::from_millis(50),
-            max_retries: 3,
-            requests_per_second: None,
-            ..HttpPolicy::default()
-        })
-        .expect("client"),
+        http: HttpClient::new(fast_policy()).expect("client"),
         tokens: manager,
     }
 }
 
-fn graph(fake: &GraphMailFake, store: Arc<MemoryStore>, page_size: u32) -> GraphMailConnector {
+fn graph(fake: &GraphMailFake, store: Arc<MemoryTokenStore>, page_size: u32) -> GraphMailConnector {
     GraphMailConnector::new(
         &fake.base_url(),
         client(&fake.provider, store),
@@ -227,7 +202,7 @@ async fn graph_a_message_gone_before_its_content_is_fetched_is_skipped() {
 async fn graph_throttling_waits_retry_after_and_a_refused_token_is_refreshed() {
     let fake = GraphMailFake::start().await;
     fake.add("inbox", &mail("a@cliente.it", "mario@cliente.it", "A", ""));
-    let store = Arc::new(MemoryStore::default());
+    let store = Arc::new(MemoryTokenStore::default());
     let connector = graph(&fake, store.clone(), 10);
     fake.fail_next(429, Some(1));
     let started = Instant::now();
@@ -288,7 +263,7 @@ async fn graph_links_are_replayed_verbatim_and_only_to_the_configured_host() {
     assert_eq!(first.records.len() + rest.records.len(), 3);
 }
 
-fn gmail(fake: &GmailFake, store: Arc<MemoryStore>, page_size: u32) -> GmailConnector {
+fn gmail(fake: &GmailFake, store: Arc<MemoryTokenStore>, page_size: u32) -> GmailConnector {
     GmailConnector::new(
         &fake.base_url(),
         client(&fake.provider, store),
@@ -386,7 +361,7 @@ async fn gmail_throttling_waits_retry_after_and_a_refused_token_is_refreshed() {
         &["INBOX"],
         &mail("a@cliente.it", "mario@cliente.it", "A", ""),
     );
-    let store = Arc::new(MemoryStore::default());
+    let store = Arc::new(MemoryTokenStore::default());
     let connector = gmail(&fake, store.clone(), 10);
     fake.fail_next(429, Some(1));
     let started = Instant::now();
@@ -422,7 +397,7 @@ async fn gmail_403_rate_limits_are_throttles_and_other_403s_refusals() {
         &["INBOX"],
         &mail("a@cliente.it", "mario@cliente.it", "A", ""),
     );
-    let connector = gmail(&fake, Arc::new(MemoryStore::default()), 10);
+    let connector = gmail(&fake, Arc::new(MemoryTokenStore::default()), 10);
     // Waited out (Retry-After, or backoff without it), not a refused credential.
     fake.fail_next_because(403, Some(1), "userRateLimitExceeded");
     fake.fail_next_because(403, None, "rateLimitExceeded");

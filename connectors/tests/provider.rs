@@ -3,48 +3,20 @@
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use lexgate_connectors::http::{HttpClient, HttpPolicy};
+use lexgate_connectors::http::HttpClient;
 use lexgate_connectors::json_feed::JsonFeedConnector;
-use lexgate_connectors::oauth::{AuthorizedClient, OAuthError, TokenManager, TokenSet, TokenStore};
+use lexgate_connectors::oauth::{AuthorizedClient, OAuthError, TokenManager, TokenSet};
 use lexgate_connectors::testing::FakeProvider;
-use lexgate_connectors::{BoxFuture, Connector, ConnectorError, Cursor, RemoteContact};
+use lexgate_connectors::testing::{fast_policy, MemoryTokenStore};
+use lexgate_connectors::{Connector, ConnectorError, Cursor, RemoteContact};
 
 const REDIRECT: &str = "http://127.0.0.1:9/oauth/callback";
 
 /// Remembers every token set it was asked to save.
-#[derive(Default)]
-struct MemoryStore(Mutex<Vec<TokenSet>>);
-
-impl TokenStore for MemoryStore {
-    fn save<'a>(&'a self, tokens: &'a TokenSet) -> BoxFuture<'a, Result<(), String>> {
-        Box::pin(async move {
-            self.0
-                .lock()
-                .map_err(|e| e.to_string())?
-                .push(tokens.clone());
-            Ok(())
-        })
-    }
-
-    fn load(&self) -> BoxFuture<'_, Result<Option<TokenSet>, String>> {
-        Box::pin(async move { Ok(self.0.lock().map_err(|e| e.to_string())?.last().cloned()) })
-    }
-}
-
-fn fast_policy() -> HttpPolicy {
-    HttpPolicy {
-        base_backoff: Duration::from_millis(10),
-        max_backoff: Duration::from_millis(50),
-        max_retries: 3,
-        requests_per_second: None,
-        ..HttpPolicy::default()
-    }
-}
-
 fn connector(
     provider: &FakeProvider,
     tokens: TokenSet,
-    store: Arc<MemoryStore>,
+    store: Arc<MemoryTokenStore>,
 ) -> (JsonFeedConnector, Arc<TokenManager>) {
     let manager =
         Arc::new(TokenManager::new(provider.app(REDIRECT), tokens, store).expect("manager"));
@@ -143,7 +115,7 @@ async fn tokens_about_to_expire_are_refreshed_once_and_the_rotated_token_saved()
     let tokens = provider.issue_tokens();
     provider.set_token_lifetime(3600);
     let old_refresh = tokens.refresh_token.clone().expect("refresh token");
-    let store = Arc::new(MemoryStore::default());
+    let store = Arc::new(MemoryTokenStore::default());
     let (_, manager) = connector(&provider, tokens, store.clone());
 
     let callers = (0..8).map(|_| {
@@ -168,7 +140,7 @@ async fn tokens_about_to_expire_are_refreshed_once_and_the_rotated_token_saved()
 async fn a_refused_token_is_refreshed_once_and_the_request_retried() {
     let provider = FakeProvider::start().await;
     provider.upsert(person("a", "Rossi"));
-    let store = Arc::new(MemoryStore::default());
+    let store = Arc::new(MemoryTokenStore::default());
     let (connector, _) = connector(&provider, provider.issue_tokens(), store.clone());
     provider.expire_access_tokens();
     let page = connector
@@ -188,7 +160,7 @@ async fn a_refresh_by_another_process_is_taken_from_the_store() {
     let provider = FakeProvider::start().await;
     provider.upsert(person("a", "Rossi"));
     let tokens = provider.issue_tokens();
-    let store = Arc::new(MemoryStore(Mutex::new(vec![tokens.clone()])));
+    let store = Arc::new(MemoryTokenStore(Mutex::new(vec![tokens.clone()])));
     let (first, _) = connector(&provider, tokens.clone(), store.clone());
     let (second, _) = connector(&provider, tokens, store.clone());
     provider.expire_access_tokens();
@@ -205,7 +177,7 @@ async fn a_refresh_by_another_process_is_taken_from_the_store() {
     provider.set_token_lifetime(30);
     let expiring = provider.issue_tokens();
     provider.set_token_lifetime(3600);
-    let store = Arc::new(MemoryStore(Mutex::new(vec![expiring.clone()])));
+    let store = Arc::new(MemoryTokenStore(Mutex::new(vec![expiring.clone()])));
     let (_, one) = connector(&provider, expiring.clone(), store.clone());
     let (_, other) = connector(&provider, expiring, store.clone());
     let token = one.access_token().await.expect("refreshed");
