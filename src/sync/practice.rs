@@ -259,7 +259,7 @@ pub fn apply_matter(
             }
             _ => None,
         };
-        update_matter(
+        let changed = update_matter(
             conn,
             scope,
             row,
@@ -269,7 +269,11 @@ pub fn apply_matter(
             previous_client.as_deref(),
         )?;
         save_link(conn, scope, seen(&known.record_id))?;
-        return Ok(Outcome::Updated);
+        return Ok(if changed {
+            Outcome::Updated
+        } else {
+            Outcome::Skipped
+        });
     }
     let matched: Option<MatterRow> = matters::table
         .filter(matters::reference.eq(reference))
@@ -354,7 +358,8 @@ pub fn apply_matter(
     Ok(Outcome::Created)
 }
 
-/// What the provider changed, written into lexgate's matter and recorded in its history.
+/// What the provider changed, written into lexgate's matter and recorded in its history;
+/// answers whether anything changed (a field lexgate does not keep may have).
 fn update_matter(
     conn: &mut AnyConnection,
     scope: &PageScope<'_>,
@@ -363,7 +368,7 @@ fn update_matter(
     responsible: Option<String>,
     client: Option<&str>,
     previous_client: Option<&str>,
-) -> Result<()> {
+) -> Result<bool> {
     let before = row.clone();
     let mut changes = Vec::new();
     let reference = record.reference.trim();
@@ -443,7 +448,7 @@ fn update_matter(
         changes.push("details".to_owned());
     }
     if changes.is_empty() {
-        return Ok(());
+        return Ok(false);
     }
     row.updated_at = now();
     diesel::update(matters::table.find(&row.id))
@@ -455,7 +460,7 @@ fn update_matter(
         "updated",
         format!("Changed in {}: {}", source(scope), changes.join(", ")),
     )?;
-    Ok(())
+    Ok(true)
 }
 
 /// The matter a provider's entry belongs to: the one its provider matter was imported as, or
