@@ -625,13 +625,20 @@ async fn clio_erased_client_not_recreated(backend: Backend) {
         "{body:#}"
     );
 
-    // In Clio he changes, and the matter moves to him.
+    // In Clio he changes, the matter moves to him, and a new matter of his is opened: it is
+    // not created without its client (a full listing tries again).
     fake.edit("contacts", 12, json!({ "last_name": "Lanzi Bruni" }));
     fake.edit("matters", 21, json!({ "client": { "id": 12 } }));
+    fake.upsert(
+        "matters",
+        json!({ "id": 24, "display_number": "2026/0200", "description": "Lanzi",
+                "status": "Open", "client": { "id": 12 } }),
+    );
     fake.advance(600);
-    for _ in 0..2 {
+    for failed in [1, 0] {
         let run = sync(&app, &instance).await;
-        assert_eq!(run["failed"], 0, "{run:#}");
+        assert_eq!(run["failed"], failed, "{run:#}");
+        assert!(matter_numbered(&app, "2026/0200").await.is_none());
         assert!(contact_by_email(&app, "teo.lanzi@example.org")
             .await
             .is_none());
