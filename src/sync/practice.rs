@@ -10,8 +10,8 @@
 //! matter's reference is linked to it (lexgate's title, status and team stand; the provider
 //! only fills in a missing client or responsible lawyer), one without a match is created, so
 //! the same matter never exists twice. Creating needs the client: a matter whose client is not
-//! a contact of lexgate (in review, restricted, or erased and so never imported again) fails
-//! until it is. A change at the provider updates number (when no other matter has it),
+//! a contact of lexgate (in review, restricted, or erased and so never imported again) fails,
+//! and is tried again when the provider lists it again (a change, or the daily full listing). A change at the provider updates number (when no other matter has it),
 //! title, status, practice area, dates, responsible lawyer (matched to a user by email) and
 //! client (a move to another client replaces the client the import set); each change is
 //! recorded in the matter's history.
