@@ -160,7 +160,7 @@ const CALENDAR_ENTRIES: Model = Model {
 
 const ACTIVITIES: Model = Model {
     path: "activities.json",
-    fields: "id,etag,type,date,quantity,note,reference,updated_at,\
+    fields: "id,etag,type,date,quantity,price,non_billable,note,reference,updated_at,\
              matter{id,display_number},user{id,email}",
     filters: &[("type", "TimeEntry")],
 };
@@ -294,6 +294,10 @@ struct Activity {
     date: Option<NaiveDate>,
     /// Seconds (from API 4.0.4 on).
     quantity: Option<f64>,
+    /// A time entry's hourly rate.
+    price: Option<f64>,
+    #[serde(deserialize_with = "or_default")]
+    non_billable: bool,
     note: Option<String>,
     reference: Option<String>,
     matter: Option<Related>,
@@ -714,6 +718,7 @@ fn deadline(entry: CalendarEntry) -> Option<RemoteDeadline> {
     Some(RemoteDeadline {
         external_id,
         deleted: false,
+        matter_external_id: entry.matter.as_ref().and_then(|m| id_text(&m.id)),
         matter_reference: entry
             .matter
             .as_ref()
@@ -743,6 +748,7 @@ fn time_entry(activity: Activity) -> Option<RemoteTimeEntry> {
     Some(RemoteTimeEntry {
         external_id,
         deleted: false,
+        matter_external_id: activity.matter.as_ref().and_then(|m| id_text(&m.id)),
         matter_reference: activity
             .matter
             .as_ref()
@@ -754,6 +760,11 @@ fn time_entry(activity: Activity) -> Option<RemoteTimeEntry> {
             .user
             .and_then(|u| non_blank(u.email))
             .map(|e| e.to_lowercase()),
+        non_billable: activity.non_billable,
+        rate_cents: activity
+            .price
+            .filter(|p| p.is_finite() && *p >= 0.0)
+            .map(|p| (p * 100.0).round() as i64),
     })
 }
 

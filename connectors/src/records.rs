@@ -206,6 +206,9 @@ pub struct RemoteDeadline {
     pub external_id: String,
     /// The provider deleted the entry.
     pub deleted: bool,
+    /// The matter, by the provider's id (a record of `pull_matters`): it stays right when the
+    /// matter's number changes.
+    pub matter_external_id: Option<String>,
     /// The matter, by its reference.
     pub matter_reference: Option<String>,
     pub title: String,
@@ -223,6 +226,8 @@ pub struct RemoteTimeEntry {
     pub external_id: String,
     /// The provider deleted the entry.
     pub deleted: bool,
+    /// The matter, by the provider's id (a record of `pull_matters`).
+    pub matter_external_id: Option<String>,
     /// The matter, by its reference.
     pub matter_reference: Option<String>,
     pub worked_on: NaiveDate,
@@ -230,6 +235,10 @@ pub struct RemoteTimeEntry {
     pub description: String,
     /// The timekeeper's login email, lower-case.
     pub timekeeper_email: Option<String>,
+    /// The time is not charged to the client.
+    pub non_billable: bool,
+    /// The hourly rate, in cents of the provider's currency.
+    pub rate_cents: Option<i64>,
 }
 
 /// A document of a matter's case file as a document store holds it: metadata only.

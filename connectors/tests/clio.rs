@@ -176,7 +176,8 @@ async fn matters_calendar_entries_and_time_are_mapped_and_ours_left_out() {
     fake.upsert(
         "activities",
         json!({ "id": 41, "type": "TimeEntry", "date": "2026-02-10", "quantity": 5400,
-                "note": "Studio atti", "matter": { "id": 21 },
+                "note": "Studio atti", "matter": { "id": 21 }, "price": 180.5,
+                "non_billable": true,
                 "user": { "id": 3, "email": "Rossi@Studio.example" } }),
     );
     fake.upsert(
@@ -209,17 +210,30 @@ async fn matters_calendar_entries_and_time_are_mapped_and_ours_left_out() {
     let hearing = &deadlines.records[0];
     assert_eq!(hearing.external_id, "31");
     assert_eq!(hearing.matter_reference.as_deref(), Some("2026/0042"));
+    assert_eq!(hearing.matter_external_id.as_deref(), Some("21"));
     assert_eq!(hearing.title, "Udienza di precisazione conclusioni");
     assert_eq!(
         hearing.due_at,
         Utc.with_ymd_and_hms(2026, 3, 2, 9, 0, 0).unwrap()
     );
 
+    // A renumbered matter shows its new number in its entries, as Clio does.
+    fake.edit("matters", 21, json!({ "display_number": "2026/0042-bis" }));
+    let renumbered = clio.pull_deadlines(None).await.expect("calendar entries");
+    assert_eq!(
+        renumbered.records[0].matter_reference.as_deref(),
+        Some("2026/0042-bis")
+    );
+    fake.edit("matters", 21, json!({ "display_number": "2026/0042" }));
+
     let time = clio.pull_time_entries(None).await.expect("activities");
     assert_eq!(time.records.len(), 1, "{:?}", time.records);
     let entry = &time.records[0];
     assert_eq!(entry.minutes, 90);
     assert_eq!(entry.matter_reference.as_deref(), Some("2026/0042"));
+    assert_eq!(entry.matter_external_id.as_deref(), Some("21"));
+    assert_eq!(entry.rate_cents, Some(18050));
+    assert!(entry.non_billable);
     assert_eq!(
         entry.timekeeper_email.as_deref(),
         Some("rossi@studio.example")

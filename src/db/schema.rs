@@ -1275,3 +1275,26 @@ diesel::joinable!(sync_invoice_links -> invoices (invoice_id));
 diesel::joinable!(billing_pushes -> time_entries (time_entry_id));
 diesel::allow_tables_to_appear_in_same_query!(sync_invoice_links, invoices);
 diesel::allow_tables_to_appear_in_same_query!(billing_pushes, time_entries);
+
+// Practice-management records kept as matters, deadlines and time entries (migration
+// 2026-12-11-000101_sync_record_links).
+diesel::table! {
+    sync_record_links (instance_id, stream, external_id) {
+        instance_id -> Text,
+        stream -> Text,
+        external_id -> Text,
+        record_id -> Text,
+        digest -> Text,
+        client_external_id -> Nullable<Text>,
+        seen_generation -> Integer,
+        removed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(sync_record_links -> connector_instances (instance_id));
+diesel::allow_tables_to_appear_in_same_query!(sync_record_links, connector_instances);
+diesel::allow_tables_to_appear_in_same_query!(sync_record_links, deadlines);
+diesel::allow_tables_to_appear_in_same_query!(sync_record_links, matters);
+diesel::allow_tables_to_appear_in_same_query!(sync_record_links, time_entries);

@@ -398,7 +398,8 @@ pub struct MatterEvent(pub MatterEventRow);
 #[Object]
 impl MatterEvent {
     /// created, status_changed, team_member_added, team_member_removed, clients_changed,
-    /// counterparties_changed or updated.
+    /// counterparties_changed or updated; from a practice-management system's import also
+    /// linked, deleted_upstream, deadline_cancelled, time_entry_removed or time_entry_kept.
     async fn kind(&self) -> &str {
         &self.0.kind
     }

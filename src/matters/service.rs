@@ -15,7 +15,8 @@ use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
 use crate::validation::{apply_change, non_blank};
 
-fn record_event(
+/// Adds an entry to the matter's history (no acting user: a change made by the system).
+pub fn record_event(
     conn: &mut AnyConnection,
     matter_id: &str,
     kind: &str,

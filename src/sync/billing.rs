@@ -24,7 +24,7 @@ use tracing::Instrument;
 
 use super::instances::InstanceRow;
 use super::lease;
-use super::upsert::{Outcome, PageScope};
+use super::upsert::{self, Outcome, PageScope};
 use crate::billing::invoices::{
     self as invoice_service, InvoiceKind, InvoiceRow, InvoiceStatus, PaymentMethod, PaymentRow,
     NO_RECIPIENT_CODE,
@@ -54,22 +54,6 @@ fn status_of(record: &RemoteInvoice) -> InvoiceStatus {
     }
 }
 
-/// The contact the instance's contacts stream linked to the customer, if any (none for a
-/// customer not imported, e.g. an erased person's).
-fn customer_contact(
-    conn: &mut AnyConnection,
-    instance_id: &str,
-    customer: &str,
-) -> Result<Option<String>> {
-    Ok(sync_links::table
-        .find((instance_id, customer))
-        .filter(sync_links::deleted_at.is_null())
-        .select(sync_links::contact_id)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten())
-}
-
 /// Applies one invoice of a page in the caller's transaction.
 pub fn apply_invoice(
     conn: &mut AnyConnection,
@@ -83,7 +67,7 @@ pub fn apply_invoice(
             "a record needs the provider's id",
         ));
     }
-    let client = customer_contact(conn, scope.instance_id, &record.customer_external_id)?;
+    let client = upsert::linked_contact(conn, scope.instance_id, &record.customer_external_id)?;
     let (_, outcome) = store_invoice(
         conn,
         scope.instance_id,

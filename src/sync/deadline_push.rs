@@ -36,7 +36,7 @@ use super::instances::InstanceSettings;
 use super::runs::Counts;
 use crate::db::schema::{
     deadline_pushes, deadline_team_assignees, deadline_user_assignees, deadlines, matters,
-    team_members, users,
+    sync_record_links, team_members, users,
 };
 use crate::db::{now, AnyConnection};
 use crate::deadlines::{DeadlineKind, DeadlineRow, DeadlineStatus};
@@ -100,8 +100,14 @@ pub fn plan(
         .collect();
     let from = (at - TimeDelta::days(settings.past_days.into())).naive_utc();
     let ids: Vec<String> = assigned.into_iter().collect();
+    // What the instance's calendar gave lexgate is there already.
+    let imported = sync_record_links::table
+        .filter(sync_record_links::instance_id.eq(instance_id))
+        .filter(sync_record_links::stream.eq(super::practice::DEADLINES))
+        .select(sync_record_links::record_id);
     let rows: Vec<DeadlineRow> = deadlines::table
         .filter(deadlines::id.eq_any(&ids))
+        .filter(diesel::dsl::not(deadlines::id.eq_any(imported)))
         .filter(deadlines::due_at.ge(from))
         .order_by((deadlines::due_at.asc(), deadlines::id.asc()))
         .select(DeadlineRow::as_select())

@@ -1,4 +1,5 @@
-//! The sync engine: pulls an instance's streams (contacts, communications, events, documents, invoices) page by page and
+//! The sync engine: pulls an instance's streams (contacts, communications, events, documents, invoices, matters,
+//! deadlines, time entries) page by page and
 //! applies each page in one transaction together with the cursor after it and the run's counts, so a crash at any
 //! point neither loses nor repeats a record. The next page is pulled while the current one is
 //! committed (the provider's time and the database's overlap); only a commit moves the
@@ -12,7 +13,8 @@ use std::sync::Arc;
 use diesel::prelude::*;
 use lexgate_connectors::{
     Connector, ConnectorError, Cursor, Page, PushOutcome, RemoteCommunication, RemoteContact,
-    RemoteDocument, RemoteEvent, RemoteInvoice, RemoveOutcome,
+    RemoteDeadline, RemoteDocument, RemoteEvent, RemoteInvoice, RemoteMatter, RemoteTimeEntry,
+    RemoveOutcome,
 };
 use tracing::Instrument;
 
@@ -25,6 +27,7 @@ use super::folders;
 use super::instances::InstanceRow;
 use super::lease;
 use super::mail::{self, MailScope};
+use super::practice;
 use super::provenance::Provenance;
 use super::runs::{self, Counts, RunRow, SyncRunStatus};
 use super::upsert::{self, ChangedContacts, Outcome, PageScope};
@@ -42,6 +45,9 @@ enum Stream {
     Events,
     Documents,
     Invoices,
+    Matters,
+    Deadlines,
+    TimeEntries,
 }
 
 impl Stream {
@@ -52,6 +58,9 @@ impl Stream {
             Stream::Events => "events",
             Stream::Documents => "documents",
             Stream::Invoices => billing::INVOICES_STREAM,
+            Stream::Matters => practice::MATTERS,
+            Stream::Deadlines => practice::DEADLINES,
+            Stream::TimeEntries => practice::TIME_ENTRIES,
         }
     }
 }
@@ -63,6 +72,9 @@ enum Records {
     Events(Page<RemoteEvent>),
     Documents(Page<RemoteDocument>),
     Invoices(Page<RemoteInvoice>),
+    Matters(Page<RemoteMatter>),
+    Deadlines(Page<RemoteDeadline>),
+    TimeEntries(Page<RemoteTimeEntry>),
 }
 
 impl Records {
@@ -73,6 +85,9 @@ impl Records {
             Records::Events(page) => page.more,
             Records::Documents(page) => page.more,
             Records::Invoices(page) => page.more,
+            Records::Matters(page) => page.more,
+            Records::Deadlines(page) => page.more,
+            Records::TimeEntries(page) => page.more,
         }
     }
 
@@ -83,6 +98,9 @@ impl Records {
             Records::Events(page) => &page.cursor,
             Records::Documents(page) => &page.cursor,
             Records::Invoices(page) => &page.cursor,
+            Records::Matters(page) => &page.cursor,
+            Records::Deadlines(page) => &page.cursor,
+            Records::TimeEntries(page) => &page.cursor,
         }
     }
 }
@@ -228,6 +246,10 @@ impl SyncEngine {
         let offered = connector.capabilities();
         let streams = [
             (Stream::Contacts, offered.pull_contacts),
+            // After the contacts (a matter's client), before what belongs to matters.
+            (Stream::Matters, offered.pull_matters),
+            (Stream::Deadlines, offered.pull_deadlines),
+            (Stream::TimeEntries, offered.pull_time_entries),
             (Stream::Communications, offered.pull_communications),
             (Stream::Events, offered.pull_events),
             (Stream::Documents, offered.pull_documents),
@@ -661,6 +683,9 @@ impl SyncEngine {
                             }
                         }
                     }
+                    Records::Matters(page) => apply_each(conn, &scope, &page.records, &mut counts, |r| &r.external_id, practice::apply_matter),
+                    Records::Deadlines(page) => apply_each(conn, &scope, &page.records, &mut counts, |r| &r.external_id, practice::apply_deadline),
+                    Records::TimeEntries(page) => apply_each(conn, &scope, &page.records, &mut counts, |r| &r.external_id, practice::apply_time_entry),
                 }
                 let more = page.more();
                 if state.full_sync && !more {
@@ -680,6 +705,9 @@ impl SyncEngine {
                         }
                         Stream::Invoices => {
                             billing::reconcile_invoices(conn, &instance_id, state.generation)?
+                        }
+                        Stream::Matters | Stream::Deadlines | Stream::TimeEntries => {
+                            practice::reconcile_deletions(conn, &scope, stream.name())?
                         }
                     };
                 }
@@ -735,6 +763,39 @@ async fn pull(
             .instrument(span)
             .await
             .map(Records::Invoices),
+        Stream::Matters => connector
+            .pull_matters(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Matters),
+        Stream::Deadlines => connector
+            .pull_deadlines(cursor)
+            .instrument(span)
+            .await
+            .map(Records::Deadlines),
+        Stream::TimeEntries => connector
+            .pull_time_entries(cursor)
+            .instrument(span)
+            .await
+            .map(Records::TimeEntries),
+    }
+}
+
+/// Applies each record of a page in a savepoint of its own (a failed record does not stop the
+/// page), counting what happened.
+fn apply_each<R>(
+    conn: &mut AnyConnection,
+    scope: &PageScope<'_>,
+    records: &[R],
+    counts: &mut Counts,
+    external_id: impl Fn(&R) -> &String,
+    apply: impl Fn(&mut AnyConnection, &PageScope<'_>, &R) -> Result<Outcome>,
+) {
+    for record in records {
+        match conn.transaction(|c| apply(c, scope, record)) {
+            Ok(outcome) => count(counts, outcome),
+            Err(error) => counts.fail(Some(external_id(record)), record_error(&error)),
+        }
     }
 }
 

@@ -1,5 +1,5 @@
 //! The sync engine: connector instances and their provenance rules, the engine that imports
-//! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`; folders made for new matters: `folders`; invoices of billing systems: `billing`) (idempotent, matching, with source and legal basis, never reviving
+//! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`; folders made for new matters: `folders`; invoices of billing systems: `billing`; matters, deadlines and time of practice-management systems: `practice`) (idempotent, matching, with source and legal basis, never reviving
 //! the erased), the lease that keeps each instance syncing in one place, runs, the review
 //! queue, pushes with their disclosure register, deadlines pushed to calendars (`deadline_push`), time billed through billing systems (`billing`), and webhooks' deduplication.
 
@@ -14,6 +14,7 @@ pub mod folders;
 pub mod instances;
 pub mod lease;
 pub mod mail;
+pub mod practice;
 pub mod provenance;
 pub mod push;
 pub mod review;

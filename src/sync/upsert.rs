@@ -86,6 +86,22 @@ impl ChangedContacts {
     }
 }
 
+/// The contact the instance's contacts stream linked to the provider's record `external_id`,
+/// if any (none for a record not imported, e.g. an erased person's, or one in review).
+pub fn linked_contact(
+    conn: &mut AnyConnection,
+    instance_id: &str,
+    external_id: &str,
+) -> Result<Option<String>> {
+    Ok(sync_links::table
+        .find((instance_id, external_id))
+        .filter(sync_links::deleted_at.is_null())
+        .select(sync_links::contact_id)
+        .first::<Option<String>>(conn)
+        .optional()?
+        .flatten())
+}
+
 #[derive(Debug, Queryable)]
 struct LinkRow {
     contact_id: Option<String>,

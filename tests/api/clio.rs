@@ -1,11 +1,18 @@
 //! The `clio` kind (Clio Manage API v4) from `createConnectorInstance` against the faithful
 //! fake, on both backends: the region's API root checked, contacts imported with source and
 //! legal basis, an incremental sync from `updated_since`, a re-run that changes nothing, and
-//! deadlines pushed as calendar entries of the Clio matter with the same number, once.
+//! deadlines pushed as calendar entries of the Clio matter with the same number, once; Clio's
+//! matters, calendar entries and time entries imported as matters (matched by number),
+//! deadlines and time entries, read through GraphQL with the matter's timeline; a move and
+//! upstream deletions reconciled without dropping lexgate data, billed time never rewritten,
+//! a 429 waited out, and an erased person not re-created through a matter's client.
 
 use chrono::Utc;
 use diesel::prelude::*;
-use lexgate::db::schema::{contact_emails, contact_sources, processing_grounds, purposes};
+use lexgate::db::schema::{
+    contact_emails, contact_sources, matters, processing_grounds, purposes, sync_cursors,
+};
+use lexgate::ids::NodeType;
 use lexgate_connectors::testing::clio::ClioFake;
 use lexgate_connectors::testing::{CLIENT_ID, CLIENT_SECRET};
 use serde_json::{json, Value};
@@ -17,7 +24,7 @@ use crate::on_both_backends;
 use crate::sync::start_sealing_secrets;
 
 const CREATE: &str = "mutation($input: CreateConnectorInstanceInput!) { createConnectorInstance(input: $input) { connectorInstance { id kind baseUrl deadlineUsers authorized } } }";
-const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated deleted skipped review failed pushed pushRemoved pushConflicts errors { message } } } }";
+const SYNC: &str = "mutation($id: ID!) { runConnectorSync(input: { id: $id }) { run { status fullSync created updated linked deleted skipped review failed pushed pushRemoved pushConflicts errors { message } } } }";
 
 const ROSSI: &str = "avv.rossi@studiorossi.it";
 
@@ -206,4 +213,449 @@ async fn clio_contacts_with_source_basis_and_pushed_deadlines(backend: Backend) 
     assert_eq!(fake.live("calendar_entries").len(), 1);
 }
 
-on_both_backends!(clio_contacts_with_source_basis_and_pushed_deadlines);
+/// linked, skipped
+fn links(run: &Value) -> [i64; 2] {
+    ["linked", "skipped"].map(|k| run[k].as_i64().unwrap_or(-1))
+}
+
+/// Creates a `clio` instance on the fake and authorises it.
+async fn clio_instance(app: &TestApp, fake: &ClioFake, extra: Value) -> String {
+    let mut input = json!({ "name": "clio", "kind": "clio", "baseUrl": fake.api_root(),
+        "clientId": CLIENT_ID, "clientSecret": CLIENT_SECRET,
+        "authUrl": format!("{}/authorize", fake.provider.base_url),
+        "tokenUrl": format!("{}/token", fake.provider.base_url), "pageSize": 2 });
+    if let (Some(input), Value::Object(extra)) = (input.as_object_mut(), extra) {
+        input.extend(extra);
+    }
+    let created = app.data(CREATE, json!({ "input": input })).await;
+    let id = created["createConnectorInstance"]["connectorInstance"]["id"]
+        .as_str()
+        .expect("instance id")
+        .to_owned();
+    authorise_directly(app, "clio", fake.provider.issue_tokens()).await;
+    id
+}
+
+/// The global ID of the matter numbered `reference`.
+async fn matter_numbered(app: &TestApp, reference: &'static str) -> Option<String> {
+    let key = app
+        .db
+        .run(move |c| {
+            Ok(matters::table
+                .filter(matters::reference.eq(reference))
+                .select(matters::id)
+                .first::<String>(c)
+                .optional()?)
+        })
+        .await
+        .expect("query");
+    key.map(|k| lexgate::ids::encode(NodeType::Matter, &k).to_string())
+}
+
+const MATTER: &str = "query($id: ID!) { matter(id: $id) {
+    reference title practiceArea status closedOn responsibleLawyer { email }
+    clients { emails { address } }
+    deadlines { nodes { title kind status dueAt description } }
+    timeEntries { nodes { date minutes narrative billable rateCents billed user { email } } }
+    timeline(first: 100) { nodes { __typename
+        ... on Deadline { title }
+        ... on MatterEvent { kind summary } } } } }";
+
+async fn matter_view(app: &TestApp, reference: &'static str) -> Value {
+    let id = matter_numbered(app, reference)
+        .await
+        .unwrap_or_else(|| panic!("no matter {reference}"));
+    app.data(MATTER, json!({ "id": id })).await["matter"].clone()
+}
+
+fn client_emails(matter: &Value) -> Vec<String> {
+    let mut emails: Vec<String> = matter["clients"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .flat_map(|c| c["emails"].as_array().cloned().unwrap_or_default())
+        .filter_map(|e| e["address"].as_str().map(str::to_owned))
+        .collect();
+    emails.sort();
+    emails
+}
+
+fn events(matter: &Value) -> Vec<(String, String)> {
+    matter["timeline"]["nodes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|n| n["__typename"] == "MatterEvent")
+        .map(|n| {
+            (
+                n["kind"].as_str().unwrap_or_default().to_owned(),
+                n["summary"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// Makes the instance's next listings full ones: the last full listing two days back, past
+/// the daily relisting.
+async fn age_full_listings(app: &TestApp, instance: &str) {
+    let (_, key) = lexgate::ids::parse(instance).expect("an instance id");
+    app.db
+        .run(move |c| {
+            let rows: Vec<(String, Option<String>)> = sync_cursors::table
+                .filter(sync_cursors::instance_id.eq(&key))
+                .select((sync_cursors::stream, sync_cursors::cursor))
+                .load(c)?;
+            for (stream, cursor) in rows {
+                let Some(cursor) = cursor else { continue };
+                let mut position: Value = serde_json::from_str(&cursor).expect("a Clio cursor");
+                position["full"] = json!((Utc::now() - chrono::Duration::days(2)).to_rfc3339());
+                diesel::update(sync_cursors::table.find((&key, &stream)))
+                    .set(sync_cursors::cursor.eq(position.to_string()))
+                    .execute(c)?;
+            }
+            Ok(())
+        })
+        .await
+        .expect("cursors aged");
+}
+
+/// Clio's matters, calendar entries and time entries, from configuration to the matter's
+/// deadlines, time and timeline through GraphQL: first import, a re-run that changes nothing
+/// (through a 429), an incremental run with a matter renumbered and moved to another client,
+/// billed time left alone, and deletions found by the daily full listing.
+async fn clio_matters_deadlines_and_time(backend: Backend) {
+    let app = start_sealing_secrets(backend).await;
+    let fake = ClioFake::start().await;
+    create_user(&app, ROSSI, "lawyer").await;
+    let bianchi = create_person(
+        &app,
+        "Mario",
+        "Bianchi",
+        json!({ "emails": [{ "address": "mario.bianchi@example.org" }] }),
+    )
+    .await;
+    // lexgate's own matter, which Clio's 2026/0042 is.
+    create_matter(
+        &app,
+        "2026/0042",
+        &bianchi,
+        json!({ "title": "Bianchi c. Acme" }),
+    )
+    .await;
+
+    fake.upsert(
+        "users",
+        json!({ "id": 5, "name": "Anna Rossi", "email": ROSSI }),
+    );
+    fake.upsert(
+        "contacts",
+        json!({ "id": 11, "type": "Person", "first_name": "Giulia", "last_name": "Verdi",
+                "is_client": true,
+                "email_addresses": [{ "address": "giulia.verdi@example.org", "primary": true }] }),
+    );
+    fake.upsert(
+        "contacts",
+        json!({ "id": 12, "type": "Company", "name": "Neri S.p.A.", "is_client": true,
+                "email_addresses": [{ "address": "legale@neri.example", "primary": true }] }),
+    );
+    fake.upsert(
+        "matters",
+        json!({ "id": 21, "display_number": "2026/0042", "description": "Bianchi v. Acme (Clio)",
+                "status": "Open", "client": { "id": 11 } }),
+    );
+    fake.upsert(
+        "matters",
+        json!({ "id": 22, "display_number": "2026/0077", "description": "Neri - licenziamento",
+                "status": "Pending", "client": { "id": 12 }, "responsible_attorney": { "id": 5 },
+                "practice_area": { "id": 3, "name": "Employment" }, "open_date": "2026-11-02" }),
+    );
+    fake.upsert(
+        "matters",
+        json!({ "id": 23, "display_number": "2026/0099", "description": "Verdi - parere",
+                "status": "Open", "client": { "id": 11 } }),
+    );
+    let due = Utc::now() + chrono::Duration::days(20);
+    let start = due.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    fake.upsert(
+        "calendar_entries",
+        json!({ "id": 31, "summary": "Udienza Neri", "start_at": start, "all_day": false,
+                "location": "Tribunale di Milano", "matter": { "id": 22 } }),
+    );
+    fake.upsert(
+        "calendar_entries",
+        json!({ "id": 32, "summary": "Termine memoria", "start_at": start, "all_day": true,
+                "matter": { "id": 21 } }),
+    );
+    // Not a matter's: left out.
+    fake.upsert(
+        "calendar_entries",
+        json!({ "id": 33, "summary": "Dentista", "start_at": start, "all_day": false }),
+    );
+    // lexgate pushed this one: not pulled back.
+    fake.upsert(
+        "calendar_entries",
+        json!({ "id": 34, "summary": "Pushed", "start_at": start, "matter": { "id": 22 },
+                "external_properties": [{ "id": 901, "name": "lexgate_id", "value": "abc" }] }),
+    );
+    fake.upsert(
+        "activities",
+        json!({ "id": 41, "type": "TimeEntry", "date": "2026-11-20", "quantity": 3600,
+                "price": 250.0, "note": "Studio del ricorso", "non_billable": false,
+                "matter": { "id": 22 }, "user": { "id": 5 } }),
+    );
+    fake.upsert(
+        "activities",
+        json!({ "id": 42, "type": "TimeEntry", "date": "2026-11-21", "quantity": 1800,
+                "price": 200.0, "note": "Telefonata", "non_billable": true,
+                "matter": { "id": 21 } }),
+    );
+    fake.upsert(
+        "activities",
+        json!({ "id": 43, "type": "TimeEntry", "date": "2026-11-21", "quantity": 600,
+                "reference": "lexgate:xyz", "note": "Pushed", "matter": { "id": 22 } }),
+    );
+    fake.upsert(
+        "activities",
+        json!({ "id": 44, "type": "ExpenseEntry", "date": "2026-11-21", "quantity": 1,
+                "matter": { "id": 22 } }),
+    );
+    fake.advance(600);
+    // Rossi's deadlines are pushed to Clio: not those Clio gave.
+    let instance = clio_instance(&app, &fake, json!({ "deadlineUsers": [ROSSI] })).await;
+
+    // First import: 2 contacts, 2 matters created and 1 linked, 2 deadlines, 2 time entries;
+    // nothing pushed back.
+    let first = sync(&app, &instance).await;
+    assert_eq!(counts(&first), [8, 0, 0, 0, 0], "{first:#}");
+    assert_eq!(links(&first)[0], 1, "{first:#}");
+    // Matched by number: lexgate's title and client stand, the link is in its history.
+    let linked = matter_view(&app, "2026/0042").await;
+    assert_eq!(linked["title"], "Bianchi c. Acme");
+    assert_eq!(client_emails(&linked), ["mario.bianchi@example.org"]);
+    assert!(
+        events(&linked).iter().any(|(k, _)| k == "linked"),
+        "{linked:#}"
+    );
+    assert_eq!(linked["deadlines"]["nodes"][0]["kind"], "COURT_DEADLINE");
+    assert_eq!(linked["deadlines"]["nodes"][0]["title"], "Termine memoria");
+    assert_eq!(linked["timeEntries"]["nodes"][0]["billable"], false);
+    assert_eq!(linked["timeEntries"]["nodes"][0]["minutes"], 30);
+    // Created: status, practice area, responsible lawyer and client mapped.
+    let neri = matter_view(&app, "2026/0077").await;
+    assert_eq!(neri["title"], "Neri - licenziamento");
+    assert_eq!(neri["status"], "INTAKE");
+    assert_eq!(neri["practiceArea"], "Employment");
+    assert_eq!(neri["responsibleLawyer"]["email"], ROSSI);
+    assert_eq!(client_emails(&neri), ["legale@neri.example"]);
+    let deadlines = neri["deadlines"]["nodes"].as_array().expect("deadlines");
+    assert_eq!(deadlines.len(), 1, "{neri:#}");
+    assert_eq!(deadlines[0]["title"], "Udienza Neri");
+    assert_eq!(deadlines[0]["kind"], "HEARING");
+    assert_eq!(deadlines[0]["description"], "Tribunale di Milano");
+    let time = neri["timeEntries"]["nodes"].as_array().expect("time");
+    assert_eq!(time.len(), 1, "{neri:#}");
+    assert_eq!(time[0]["minutes"], 60);
+    assert_eq!(time[0]["rateCents"], 25000);
+    assert_eq!(time[0]["billable"], true);
+    assert_eq!(time[0]["narrative"], "Studio del ricorso");
+    assert_eq!(time[0]["user"]["email"], ROSSI);
+    let timeline = &neri["timeline"]["nodes"];
+    assert!(
+        timeline
+            .as_array()
+            .into_iter()
+            .flatten()
+            .any(|n| n["__typename"] == "Deadline" && n["title"] == "Udienza Neri"),
+        "{timeline:#}"
+    );
+    assert!(
+        events(&neri).iter().any(|(k, _)| k == "created"),
+        "{neri:#}"
+    );
+    assert!(matter_numbered(&app, "2026/0099").await.is_some());
+    assert_eq!(fake.live("calendar_entries").len(), 4);
+
+    // A re-run changes nothing, through a 429 waited out.
+    fake.advance(600);
+    fake.fail_next(429, Some(1));
+    let requests = fake.requests().len();
+    let again = sync(&app, &instance).await;
+    assert_eq!(counts(&again), [0, 0, 0, 0, 0], "{again:#}");
+    assert_eq!(links(&again)[0], 0, "{again:#}");
+    // The throttled request was sent again.
+    let sent = fake.requests();
+    assert_eq!(sent.get(requests), sent.get(requests + 1), "{sent:#?}");
+    assert_eq!(matter_view(&app, "2026/0077").await, neri);
+
+    // Incremental: the matter renumbered and moved to another client, the hearing moved, the
+    // time corrected.
+    fake.edit(
+        "matters",
+        22,
+        json!({ "display_number": "2026/0078", "client": { "id": 11 }, "status": "Open" }),
+    );
+    let later = (due + chrono::Duration::days(7))
+        .format("%Y-%m-%dT%H:%M:%SZ")
+        .to_string();
+    fake.edit("calendar_entries", 31, json!({ "start_at": later }));
+    fake.edit("activities", 41, json!({ "quantity": 5400 }));
+    fake.advance(600);
+    let moved = sync(&app, &instance).await;
+    assert!(!moved["fullSync"].as_bool().unwrap_or(true), "{moved:#}");
+    assert_eq!(counts(&moved), [0, 3, 0, 0, 0], "{moved:#}");
+    assert!(matter_numbered(&app, "2026/0077").await.is_none());
+    let neri = matter_view(&app, "2026/0078").await;
+    assert_eq!(neri["status"], "OPEN");
+    assert_eq!(client_emails(&neri), ["giulia.verdi@example.org"]);
+    assert!(
+        events(&neri).iter().any(|(k, s)| k == "updated"
+            && s.contains("2026/0077 → 2026/0078")
+            && s.contains("client")),
+        "{neri:#}"
+    );
+    assert_eq!(
+        neri["deadlines"]["nodes"][0]["dueAt"]
+            .as_str()
+            .and_then(|d| chrono::DateTime::parse_from_rfc3339(d).ok())
+            .map(|d| d.timestamp()),
+        Some(due.timestamp() + 7 * 86400)
+    );
+    assert_eq!(neri["timeEntries"]["nodes"][0]["minutes"], 90);
+
+    // Billed in lexgate: a later change in Clio is recorded, not written.
+    let neri_id = matter_numbered(&app, "2026/0078").await.expect("matter");
+    let invoiced = app
+        .gql(
+            "mutation($m: ID!) { createInvoice(input: { matterIds: [$m] }) { invoice { id } } }",
+            json!({ "m": neri_id }),
+        )
+        .await;
+    assert!(invoiced.get("errors").is_none(), "{invoiced:#}");
+    fake.edit(
+        "activities",
+        41,
+        json!({ "quantity": 7200, "note": "Rewritten" }),
+    );
+    // Deleted in Clio: found by the daily full listing.
+    fake.delete("calendar_entries", 32);
+    fake.delete("activities", 42);
+    fake.delete("matters", 23);
+    fake.advance(600);
+    age_full_listings(&app, &instance).await;
+    let full = sync(&app, &instance).await;
+    assert!(full["fullSync"].as_bool().unwrap_or(false), "{full:#}");
+    assert_eq!(counts(&full), [0, 0, 3, 0, 0], "{full:#}");
+    let neri = matter_view(&app, "2026/0078").await;
+    let billed = &neri["timeEntries"]["nodes"][0];
+    assert_eq!(billed["minutes"], 90, "{neri:#}");
+    assert_eq!(billed["billed"], true);
+    assert_eq!(billed["narrative"], "Studio del ricorso");
+    assert!(
+        events(&neri).iter().any(|(k, _)| k == "time_entry_kept"),
+        "{neri:#}"
+    );
+    let linked = matter_view(&app, "2026/0042").await;
+    assert_eq!(linked["deadlines"]["nodes"][0]["status"], "CANCELLED");
+    assert_eq!(linked["timeEntries"]["nodes"][0]["minutes"], 30);
+    assert_eq!(linked["timeEntries"]["nodes"][0]["billable"], false);
+    let kinds: Vec<String> = events(&linked).into_iter().map(|e| e.0).collect();
+    assert!(
+        kinds.contains(&"deadline_cancelled".to_owned()),
+        "{kinds:?}"
+    );
+    assert!(
+        kinds.contains(&"time_entry_removed".to_owned()),
+        "{kinds:?}"
+    );
+    // The deleted matter stays, its deletion in its history.
+    let gone = matter_view(&app, "2026/0099").await;
+    assert_eq!(gone["status"], "OPEN");
+    assert!(
+        events(&gone).iter().any(|(k, _)| k == "deleted_upstream"),
+        "{gone:#}"
+    );
+
+    // And again: nothing.
+    fake.advance(600);
+    let last = sync(&app, &instance).await;
+    assert_eq!(counts(&last), [0, 0, 0, 0, 0], "{last:#}");
+}
+
+/// A person erased in lexgate is not re-created from Clio, neither as a contact nor as the
+/// client a matter moves to.
+async fn clio_erased_client_not_recreated(backend: Backend) {
+    let app = start_sealing_secrets(backend).await;
+    let fake = ClioFake::start().await;
+    fake.upsert(
+        "contacts",
+        json!({ "id": 11, "type": "Person", "first_name": "Giulia", "last_name": "Verdi",
+                "is_client": true,
+                "email_addresses": [{ "address": "giulia.verdi@example.org", "primary": true }] }),
+    );
+    fake.upsert(
+        "contacts",
+        json!({ "id": 12, "type": "Person", "first_name": "Teo", "last_name": "Lanzi",
+                "is_client": true, "email_addresses": [{ "address": "teo.lanzi@example.org", "primary": true }] }),
+    );
+    fake.upsert(
+        "matters",
+        json!({ "id": 21, "display_number": "2026/0100", "description": "Verdi",
+                "status": "Open", "client": { "id": 11 } }),
+    );
+    fake.advance(600);
+    let instance = clio_instance(&app, &fake, json!({})).await;
+    let first = sync(&app, &instance).await;
+    assert_eq!(counts(&first), [3, 0, 0, 0, 0], "{first:#}");
+    let teo = contact_by_email(&app, "teo.lanzi@example.org")
+        .await
+        .expect("imported");
+
+    let dpo_token = dpo(&app).await;
+    let teo_id = lexgate::ids::encode(NodeType::Contact, &teo).to_string();
+    let request = verified_request(&app, &dpo_token, "ERASURE", &teo_id, "Teo Lanzi").await;
+    let body = app
+        .gql_as(
+            &dpo_token,
+            "mutation($id: ID!) { executeErasure(input: { requestId: $id }) { erasure { contactDeleted } } }",
+            json!({ "id": request }),
+        )
+        .await;
+    assert_eq!(
+        body["data"]["executeErasure"]["erasure"]["contactDeleted"], true,
+        "{body:#}"
+    );
+
+    // In Clio he changes, the matter moves to him, and a new matter of his is opened: it is
+    // not created without its client (a full listing tries again).
+    fake.edit("contacts", 12, json!({ "last_name": "Lanzi Bruni" }));
+    fake.edit("matters", 21, json!({ "client": { "id": 12 } }));
+    fake.upsert(
+        "matters",
+        json!({ "id": 24, "display_number": "2026/0200", "description": "Lanzi",
+                "status": "Open", "client": { "id": 12 } }),
+    );
+    fake.advance(600);
+    for failed in [1, 0] {
+        let run = sync(&app, &instance).await;
+        assert_eq!(run["failed"], failed, "{run:#}");
+        assert!(matter_numbered(&app, "2026/0200").await.is_none());
+        assert!(contact_by_email(&app, "teo.lanzi@example.org")
+            .await
+            .is_none());
+        let matter = matter_view(&app, "2026/0100").await;
+        assert_eq!(client_emails(&matter), ["giulia.verdi@example.org"]);
+    }
+    let matter = matter_view(&app, "2026/0100").await;
+    assert!(
+        events(&matter)
+            .iter()
+            .any(|(_, s)| s.contains("does not hold")),
+        "{matter:#}"
+    );
+}
+
+on_both_backends!(
+    clio_contacts_with_source_basis_and_pushed_deadlines,
+    clio_matters_deadlines_and_time,
+    clio_erased_client_not_recreated,
+);

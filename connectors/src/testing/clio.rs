@@ -26,12 +26,23 @@ use serde_json::{json, Map, Value};
 use super::{BearerCheck, FakeProvider, Fault};
 
 /// The models the fake serves.
-const MODELS: [&str; 5] = [
+const MODELS: [&str; 6] = [
     "contacts",
     "matters",
     "calendar_entries",
     "activities",
     "calendars",
+    "users",
+];
+
+/// Nested records a record names by id, the model they are records of, and the fields Clio
+/// shows of them: always as the related record is now (a matter renumbered shows its new
+/// `display_number` in its calendar entries).
+const RELATED: [(&str, &str, &[&str]); 4] = [
+    ("matter", "matters", &["display_number", "description"]),
+    ("client", "contacts", &["name", "first_name", "last_name"]),
+    ("responsible_attorney", "users", &["name", "email"]),
+    ("user", "users", &["name", "email"]),
 ];
 
 /// The API versions the fake knows: `4.0.0` to `4.0.13`, less those retired.
@@ -100,7 +111,6 @@ impl ClioState {
         if value.get("created_at").is_none() {
             value["created_at"] = json!(at);
         }
-        self.resolve(&mut value);
         self.models(model).insert(
             id,
             Stored {
@@ -112,22 +122,26 @@ impl ClioState {
         id
     }
 
-    /// A nested matter or contact given by id alone gets the fields Clio would show.
-    fn resolve(&mut self, value: &mut Value) {
-        for (field, model) in [("matter", "matters"), ("client", "contacts")] {
+    /// The record as Clio shows it: a nested record named by id gets the fields Clio shows of
+    /// it, as that record is now (one the fake does not hold stays as given).
+    fn resolved(&self, value: &Value) -> Value {
+        let mut value = value.clone();
+        for (field, model, keys) in RELATED {
             let Some(id) = value[field]["id"].as_u64() else {
                 continue;
             };
-            if let Some(stored) = self.models(model).get(&id) {
-                let mut related = json!({ "id": id });
-                for key in ["display_number", "name", "description"] {
-                    if let Some(v) = stored.value.get(key) {
-                        related[key] = v.clone();
-                    }
+            let Some(stored) = self.records.get(model).and_then(|m| m.get(&id)) else {
+                continue;
+            };
+            let mut related = json!({ "id": id });
+            for key in keys {
+                if let Some(v) = stored.value.get(*key) {
+                    related[*key] = v.clone();
                 }
-                value[field] = related;
             }
+            value[field] = related;
         }
+        value
     }
 
     fn live(&mut self, model: &'static str, id: u64) -> Option<&Stored> {
@@ -557,9 +571,12 @@ fn list(
             })
     };
     let base_url = state.base_url.clone();
+    let state: &ClioState = &state;
     let all: Vec<(&u64, &Stored)> = state
-        .models(model)
-        .iter()
+        .records
+        .get(model)
+        .into_iter()
+        .flatten()
         .filter(|(_, s)| !s.deleted && matches(s))
         .collect();
     let total = all.len();
@@ -571,7 +588,7 @@ fn list(
     let page: Vec<&(&u64, &Stored)> = remaining.iter().take(limit).copied().collect();
     let data: Vec<Value> = page
         .iter()
-        .map(|(_, s)| project(&s.value, &fields))
+        .map(|(_, s)| project(&state.resolved(&s.value), &fields))
         .collect();
     let next = (remaining.len() > limit).then(|| {
         let mut keep: Vec<(String, String)> = pairs
@@ -670,7 +687,8 @@ fn create(
     );
     let record = state
         .live(model, id)
-        .map(|s| project(&s.value, &fields))
+        .map(|s| s.value.clone())
+        .map(|v| project(&state.resolved(&v), &fields))
         .unwrap_or(Value::Null);
     with_headers(
         (StatusCode::CREATED, Json(json!({ "data": record }))).into_response(),
@@ -777,7 +795,7 @@ fn one(
             .unwrap_or_default(),
     );
     with_headers(
-        Json(json!({ "data": project(&value, &fields) })).into_response(),
+        Json(json!({ "data": project(&state.resolved(&value), &fields) })).into_response(),
         answer,
     )
 }

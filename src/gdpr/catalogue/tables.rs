@@ -1175,6 +1175,27 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    // Which practice-management record each imported matter, deadline or time entry is: ids,
+    // a digest and sync bookkeeping (the records' text stays in their own tables); the
+    // provider's id of a matter's client points at a person, so the anonymised export replaces
+    // it.
+    table(
+        "sync_record_links",
+        &[
+            ("instance_id", K),
+            ("stream", K),
+            ("external_id", K),
+            ("record_id", K),
+            ("digest", K),
+            ("client_external_id", Rule::Pseudonym(Kind::Opaque)),
+            ("seen_generation", K),
+            ("removed_at", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    )
+    .retention(Retention::Connector),
     // Time pushed to a billing system: keys, amounts and the provider's ids; the customer's
     // id at the provider points at a person, so the anonymised export replaces it.
     table(
