@@ -3,7 +3,8 @@
 //!
 //! Diesel's `MultiConnection` lets one query code base run on PostgreSQL and SQLite. Work runs
 //! as a closure over a synchronous connection on Tokio's blocking pool (one hop per unit of
-//! work, not per statement); `diesel-async` cannot drive a `MultiConnection` today.
+//! work, not per statement). diesel-async was measured against this path and not adopted
+//! (BENCHMARKS.md, "diesel-async evaluation"): an async `MultiConnection` needs diesel 2.4.
 
 pub mod schema;
 mod text_enum;
