@@ -80,10 +80,12 @@ async fn pull_only(connector: &dyn Connector) -> anyhow::Result<usize> {
     }
 }
 
-fn run_json(run: &RunRow, seconds: f64, records: usize) -> serde_json::Value {
+fn run_json(run: &RunRow, seconds: f64, records: usize, statements: u64) -> serde_json::Value {
     json!({
         "seconds": (seconds * 100.0).round() / 100.0,
         "contacts_per_second": per_second(records, seconds),
+        // Every statement the pool ran (transaction control included), per record.
+        "statements_per_record": (statements as f64 / records.max(1) as f64 * 100.0).round() / 100.0,
         "created": run.created, "updated": run.updated, "linked": run.linked,
         "skipped": run.skipped, "review": run.review, "failed": run.failed,
     })
@@ -154,22 +156,26 @@ async fn main() -> anyhow::Result<()> {
         ContactRules::default(),
         Arc::new(Tombstones { hasher }),
     );
+    let statements = db.statement_count();
     let started = Instant::now();
     let import = engine
         .run(&instance, connector.as_ref(), "bench", &|_| {})
         .await?;
     let import_seconds = started.elapsed().as_secs_f64();
+    let import_statements = db.statement_count() - statements;
     if import.created as usize != args.contacts || import.failed != 0 {
         bail!("the import did not create every contact: {import:?}");
     }
 
     // The provider forgets our cursor: a full resync that finds every record unchanged.
     provider.invalidate_cursors();
+    let statements = db.statement_count();
     let started = Instant::now();
     let resync = engine
         .run(&instance, connector.as_ref(), "bench", &|_| {})
         .await?;
     let resync_seconds = started.elapsed().as_secs_f64();
+    let resync_statements = db.statement_count() - statements;
     if resync.skipped as usize != args.contacts {
         bail!("the resync changed records: {resync:?}");
     }
@@ -181,8 +187,8 @@ async fn main() -> anyhow::Result<()> {
         "backend": if args.database_url.starts_with("postgres") { "postgresql" } else { "sqlite" },
         "pull_only": { "seconds": (pull_seconds * 100.0).round() / 100.0,
                        "contacts_per_second": per_second(pulled, pull_seconds) },
-        "first_import": run_json(&import, import_seconds, args.contacts),
-        "full_resync_unchanged": run_json(&resync, resync_seconds, args.contacts),
+        "first_import": run_json(&import, import_seconds, args.contacts, import_statements),
+        "full_resync_unchanged": run_json(&resync, resync_seconds, args.contacts, resync_statements),
     });
     println!("{result}");
     Ok(())

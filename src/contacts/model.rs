@@ -43,7 +43,11 @@ text_enum! {
 
 /// Serialize: the rectification history compares contacts column by column.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset, Serialize)]
-#[diesel(table_name = contacts, treat_none_as_null = true)]
+#[diesel(
+    table_name = contacts,
+    treat_none_as_null = true,
+    treat_none_as_default_value = false
+)]
 pub struct ContactRow {
     pub id: String,
     pub kind: String,
@@ -70,7 +74,7 @@ pub struct ContactRow {
 
 /// An email address of a contact; PEC addresses (certified email) have legal value in Italy.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, SimpleObject)]
-#[diesel(table_name = contact_emails)]
+#[diesel(table_name = contact_emails, treat_none_as_default_value = false)]
 #[graphql(name = "EmailAddress")]
 pub struct EmailRow {
     #[graphql(skip)]
@@ -91,7 +95,7 @@ pub struct EmailRow {
 
 /// A phone number in E.164 form.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, SimpleObject)]
-#[diesel(table_name = contact_phones)]
+#[diesel(table_name = contact_phones, treat_none_as_default_value = false)]
 #[graphql(name = "PhoneNumber")]
 pub struct PhoneRow {
     #[graphql(skip)]

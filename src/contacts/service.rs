@@ -14,7 +14,7 @@ use crate::db::schema::processing_grounds;
 use crate::db::schema::{
     affiliations, contact_addresses, contact_emails, contact_phones, contact_tags, contacts,
 };
-use crate::db::{new_id, now, AnyConnection, Db};
+use crate::db::{insert_batch, new_id, now, AnyConnection, Db};
 use crate::directory;
 use crate::error::{Error, Result, Validator};
 use crate::gdpr::tombstones::{self, Identifiers};
@@ -464,25 +464,16 @@ fn identifiers<'a>(
     }
 }
 
-fn insert_new(
-    conn: &mut AnyConnection,
-    input: CreateContactInput,
+/// Validates a new contact's fields and lists (the input's `source` and `grounds` are the
+/// caller's); objections go to `v`.
+fn validate_new(
+    v: &mut Validator,
+    input: &CreateContactInput,
     rules: &ContactRules,
-    provenance_rules: Option<(&BasisRules, &Actor, Option<&KeyedHasher>)>,
-) -> Result<ContactRow> {
-    let mut v = Validator::new();
-    let source = provenance_rules.and_then(|(_, actor, _)| {
-        provenance::validate(&mut v, "input.source", input.source, actor)
-    });
-    if provenance_rules.is_some() && input.grounds.is_empty() {
-        v.add(
-            "input.grounds",
-            "a contact needs at least one legal basis for processing its data (purpose and basis)",
-        );
-    }
-    let responsible_user_id = decode_optional_user(&mut v, input.responsible_user_id.as_ref());
+) -> (Draft, Children) {
+    let responsible_user_id = decode_optional_user(v, input.responsible_user_id.as_ref());
     refuse_disabled_fields(
-        &mut v,
+        v,
         rules,
         [
             input.birth_date.is_some(),
@@ -491,33 +482,142 @@ fn insert_new(
         ],
     );
     let draft = validate_draft(
-        &mut v,
+        v,
         Draft {
             kind: input.kind,
-            given_name: input.given_name,
-            family_name: input.family_name,
-            organization_name: input.organization_name,
+            given_name: input.given_name.clone(),
+            family_name: input.family_name.clone(),
+            organization_name: input.organization_name.clone(),
             category: input.category,
-            codice_fiscale: input.codice_fiscale,
-            partita_iva: input.partita_iva,
-            notes: input.notes,
+            codice_fiscale: input.codice_fiscale.clone(),
+            partita_iva: input.partita_iva.clone(),
+            notes: input.notes.clone(),
             responsible_user_id,
             birth_date: input.birth_date,
-            personal_interests: input.personal_interests,
-            family_details: input.family_details,
+            personal_interests: input.personal_interests.clone(),
+            family_details: input.family_details.clone(),
         },
     );
     let children = Children {
-        emails: Some(validate_emails(&mut v, &input.emails)),
-        phones: Some(validate_phones(&mut v, &input.phones, &rules.phone_region)),
-        addresses: Some(validate_addresses(&mut v, &input.addresses)),
-        tags: Some(validate_tags(&mut v, &input.tags)),
-        affiliations: Some(validate_affiliations(
-            &mut v,
-            draft.kind,
-            &input.affiliations,
-        )),
+        emails: Some(validate_emails(v, &input.emails)),
+        phones: Some(validate_phones(v, &input.phones, &rules.phone_region)),
+        addresses: Some(validate_addresses(v, &input.addresses)),
+        tags: Some(validate_tags(v, &input.tags)),
+        affiliations: Some(validate_affiliations(v, draft.kind, &input.affiliations)),
     };
+    (draft, children)
+}
+
+/// The row of a new contact.
+fn new_row(draft: Draft) -> ContactRow {
+    let (display_name, sort_name) = display_and_sort_name(&draft);
+    let timestamp = now();
+    ContactRow {
+        id: new_id(),
+        kind: draft.kind.as_str().to_owned(),
+        given_name: draft.given_name,
+        family_name: draft.family_name,
+        organization_name: draft.organization_name,
+        display_name,
+        sort_name,
+        category: draft.category.as_str().to_owned(),
+        codice_fiscale: draft.codice_fiscale,
+        partita_iva: draft.partita_iva,
+        notes: draft.notes,
+        responsible_user_id: draft.responsible_user_id,
+        created_at: timestamp,
+        updated_at: timestamp,
+        restricted_at: None,
+        restriction_reason: None,
+        birth_date: draft.birth_date,
+        personal_interests: draft.personal_interests,
+        family_details: draft.family_details,
+    }
+}
+
+/// An imported contact, validated as [`create_imported`] validates it and not yet written:
+/// the sync engine writes a page's contacts together ([`insert_imported`]).
+pub(crate) struct PreparedContact {
+    pub row: ContactRow,
+    pub emails: Vec<EmailRow>,
+    pub phones: Vec<PhoneRow>,
+}
+
+/// Validates an imported contact without writing it. Only names, emails, phones and tax
+/// codes are taken: an import has no addresses, tags, affiliations or responsible user, so
+/// nothing is looked up (those inputs are refused here rather than silently dropped).
+pub(crate) fn prepare_imported(
+    input: CreateContactInput,
+    rules: &ContactRules,
+) -> Result<PreparedContact> {
+    let mut v = Validator::new();
+    let (draft, children) = validate_new(&mut v, &input, rules);
+    v.finish()?;
+    let referring = draft.responsible_user_id.is_some()
+        || children.addresses.as_ref().is_some_and(|a| !a.is_empty())
+        || children.tags.as_ref().is_some_and(|t| !t.is_empty())
+        || children
+            .affiliations
+            .as_ref()
+            .is_some_and(|a| !a.is_empty());
+    if referring {
+        return Err(Error::Internal(
+            "an imported contact carries only names, emails, phones and tax codes".into(),
+        ));
+    }
+    let row = new_row(draft);
+    let mut emails = children.emails.unwrap_or_default();
+    emails
+        .iter_mut()
+        .for_each(|e| e.contact_id = row.id.clone());
+    let mut phones = children.phones.unwrap_or_default();
+    phones
+        .iter_mut()
+        .for_each(|p| p.contact_id = row.id.clone());
+    Ok(PreparedContact {
+        row,
+        emails,
+        phones,
+    })
+}
+
+/// Writes prepared contacts, and emails and phones added to any contact, with one multi-row
+/// insert per table (chunked under the bound-parameter limit).
+pub(crate) fn insert_imported(
+    conn: &mut AnyConnection,
+    contacts: &[ContactRow],
+    emails: &[EmailRow],
+    phones: &[PhoneRow],
+) -> Result<()> {
+    insert_batch(conn, contacts::table, contacts, CONTACT_COLUMNS)?;
+    insert_batch(conn, contact_emails::table, emails, EMAIL_COLUMNS)?;
+    insert_batch(conn, contact_phones::table, phones, PHONE_COLUMNS)?;
+    Ok(())
+}
+
+/// The columns of [`ContactRow`], [`EmailRow`] and [`PhoneRow`], for the bound-parameter
+/// limit of multi-row inserts.
+const CONTACT_COLUMNS: usize = 19;
+const EMAIL_COLUMNS: usize = 7;
+const PHONE_COLUMNS: usize = 5;
+
+fn insert_new(
+    conn: &mut AnyConnection,
+    input: CreateContactInput,
+    rules: &ContactRules,
+    provenance_rules: Option<(&BasisRules, &Actor, Option<&KeyedHasher>)>,
+) -> Result<ContactRow> {
+    let mut v = Validator::new();
+    let source = provenance_rules.and_then(|(_, actor, _)| {
+        provenance::validate(&mut v, "input.source", input.source.clone(), actor)
+    });
+    if provenance_rules.is_some() && input.grounds.is_empty() {
+        v.add(
+            "input.grounds",
+            "a contact needs at least one legal basis for processing its data (purpose and basis)",
+        );
+    }
+    let (draft, children) = validate_new(&mut v, &input, rules);
     v.finish()?;
     check_references(conn, &draft, &children)?;
     // The sync engine checks its records against the same tombstones before it creates.
@@ -541,29 +641,7 @@ fn insert_new(
         _ => false,
     };
 
-    let (display_name, sort_name) = display_and_sort_name(&draft);
-    let timestamp = now();
-    let row = ContactRow {
-        id: new_id(),
-        kind: draft.kind.as_str().to_owned(),
-        given_name: draft.given_name,
-        family_name: draft.family_name,
-        organization_name: draft.organization_name,
-        display_name,
-        sort_name,
-        category: draft.category.as_str().to_owned(),
-        codice_fiscale: draft.codice_fiscale,
-        partita_iva: draft.partita_iva,
-        notes: draft.notes,
-        responsible_user_id: draft.responsible_user_id,
-        created_at: timestamp,
-        updated_at: timestamp,
-        restricted_at: None,
-        restriction_reason: None,
-        birth_date: draft.birth_date,
-        personal_interests: draft.personal_interests,
-        family_details: draft.family_details,
-    };
+    let row = new_row(draft);
     diesel::insert_into(contacts::table)
         .values(&row)
         .execute(conn)?;

@@ -766,6 +766,7 @@ diesel::table! {
         deleted_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        record_hash -> Nullable<Text>,
     }
 }
 

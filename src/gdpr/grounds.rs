@@ -15,7 +15,7 @@ use super::{Actor, BasisRules, GdprContext};
 use crate::db::schema::{
     affiliations, assessment_purposes, consents, contacts, processing_grounds,
 };
-use crate::db::{new_id, now, text_enum, AnyConnection};
+use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::group_by_key;
@@ -56,7 +56,7 @@ text_enum! {
 }
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
-#[diesel(table_name = processing_grounds)]
+#[diesel(table_name = processing_grounds, treat_none_as_default_value = false)]
 pub struct GroundRow {
     pub id: String,
     pub contact_id: String,
@@ -486,25 +486,161 @@ pub fn record(
         _ => None,
     };
     let row = GroundRow {
-        id: new_id(),
-        contact_id: contact_id.to_owned(),
-        purpose_id: purpose.id,
-        legal_basis: basis.as_str().to_owned(),
         consent_id,
-        assessment_id,
-        note: non_blank(input.note),
-        started_at,
-        ended_at: None,
-        end_reason: None,
-        recorded_at: timestamp,
-        recorded_by: Some(actor.label.clone()),
-        basis_evidence: arose.map(|(_, evidence)| evidence),
+        ..new_row(
+            contact_id,
+            purpose.id,
+            basis,
+            assessment_id,
+            input.note,
+            started_at,
+            timestamp,
+            actor,
+            arose.map(|(_, evidence)| evidence),
+        )
     };
     diesel::insert_into(processing_grounds::table)
         .values(&row)
         .execute(conn)?;
     Ok(row)
 }
+
+/// An open ground without consent evidence.
+#[allow(clippy::too_many_arguments)]
+fn new_row(
+    contact_id: &str,
+    purpose_id: String,
+    basis: LegalBasis,
+    assessment_id: Option<String>,
+    note: Option<String>,
+    started_at: NaiveDateTime,
+    recorded_at: NaiveDateTime,
+    actor: &Actor,
+    basis_evidence: Option<String>,
+) -> GroundRow {
+    GroundRow {
+        id: new_id(),
+        contact_id: contact_id.to_owned(),
+        purpose_id,
+        legal_basis: basis.as_str().to_owned(),
+        consent_id: None,
+        assessment_id,
+        note: non_blank(note),
+        started_at,
+        ended_at: None,
+        end_reason: None,
+        recorded_at,
+        recorded_by: Some(actor.label.clone()),
+        basis_evidence,
+    }
+}
+
+/// One ground (purpose, basis, assessment) to record for many contacts, as an import records
+/// its rule's ground for every contact of a page: what [`record`] checks about the purpose
+/// and the assessment is checked once ([`GroundPlan::new`]), what it checks about the
+/// contact and the dates per contact ([`GroundPlan::row`]), and the rows are written
+/// together ([`insert_rows`]).
+pub struct GroundPlan {
+    purpose: PurposeRow,
+    basis: LegalBasis,
+    assessment_id: Option<String>,
+}
+
+impl GroundPlan {
+    /// The plan, or `None` when [`record`]'s checks depend on the contact or need consent
+    /// evidence (a marketing purpose, a consent basis): such grounds are recorded one by one.
+    /// Errors are those [`record`] would give every contact.
+    pub fn new(
+        conn: &mut AnyConnection,
+        at: &str,
+        purpose_key: &str,
+        basis: LegalBasis,
+        assessment: Option<&ID>,
+    ) -> Result<Option<GroundPlan>> {
+        let purpose = purposes::named(conn, purpose_key, &format!("{at}.purpose"))?;
+        if purpose.marketing || basis == LegalBasis::Consent {
+            return Ok(None);
+        }
+        let mut v = Validator::new();
+        let assessment_id = match basis {
+            LegalBasis::LegitimateInterest => check_assessment(
+                conn,
+                &mut v,
+                &format!("{at}.assessmentId"),
+                &purpose,
+                assessment,
+            )?,
+            _ if assessment.is_some() => {
+                v.add(
+                    format!("{at}.assessmentId"),
+                    "only a legitimate-interest basis cites an assessment",
+                );
+                None
+            }
+            _ => None,
+        };
+        v.finish()?;
+        Ok(Some(GroundPlan {
+            purpose,
+            basis,
+            assessment_id,
+        }))
+    }
+
+    pub fn purpose_id(&self) -> &str {
+        &self.purpose.id
+    }
+
+    pub fn basis(&self) -> LegalBasis {
+        self.basis
+    }
+
+    /// The ground of one contact that has no active ground of this purpose and basis (the
+    /// caller knows: [`record`] asks the database), checked as [`record`] checks it.
+    pub fn row(
+        &self,
+        at: &str,
+        contact_id: &str,
+        note: Option<String>,
+        basis_arose_at: Option<DateTime<Utc>>,
+        basis_evidence: Option<String>,
+        actor: &Actor,
+    ) -> Result<GroundRow> {
+        let mut v = Validator::new();
+        let input = ProcessingGroundInput {
+            purpose: self.purpose.key.clone(),
+            legal_basis: self.basis,
+            consent: None,
+            assessment_id: None,
+            note,
+            basis_arose_at,
+            basis_evidence,
+        };
+        let arose = basis_arose(&mut v, at, self.basis, &input);
+        v.finish()?;
+        let timestamp = now();
+        Ok(new_row(
+            contact_id,
+            self.purpose.id.clone(),
+            self.basis,
+            self.assessment_id.clone(),
+            input.note,
+            arose.as_ref().map_or(timestamp, |(date, _)| *date),
+            timestamp,
+            actor,
+            arose.map(|(_, evidence)| evidence),
+        ))
+    }
+}
+
+/// Writes grounds made by [`GroundPlan::row`] with multi-row inserts.
+pub fn insert_rows(conn: &mut AnyConnection, rows: &[GroundRow]) -> Result<()> {
+    insert_batch(conn, processing_grounds::table, rows, GROUND_COLUMNS)?;
+    Ok(())
+}
+
+/// The columns of [`GroundRow`], for the bound-parameter limit of multi-row inserts.
+const GROUND_COLUMNS: usize = 13;
 
 /// Records a re-consent: a consent ground whose consent waits for the person's double opt-in
 /// whatever the purpose's setting, and whose confirmation lifts the suppression for its

@@ -20,6 +20,7 @@ use tracing::Instrument;
 
 use super::billing;
 use super::calendar;
+use super::contact_page;
 use super::deadline_push;
 use super::documents;
 use super::erasure::ErasureRegister;
@@ -593,56 +594,26 @@ impl SyncEngine {
                 };
                 // A savepoint per record: a failed record does not stop the page.
                 match &page {
-                    Records::Contacts(page) => {
-                        for record in &page.records {
-                            let mark = changed.mark();
-                            match conn.transaction(|c| upsert::apply(c, &scope, record)) {
-                                Ok(outcome) => count(&mut counts, outcome),
-                                Err(error) => {
-                                    changed.undo_to(mark);
-                                    counts.fail(Some(&record.external_id), record_error(&error))
-                                }
-                            }
-                        }
-                    }
+                    Records::Contacts(page) => apply_batched(
+                        conn,
+                        &changed,
+                        &mut counts,
+                        &page.records,
+                        |r| &r.external_id,
+                        |c| contact_page::apply_page(c, &scope, &page.records).map(Some),
+                        |c, record| upsert::apply(c, &scope, record),
+                    ),
                     Records::Communications(page) => {
                         let mail_scope = MailScope::load(conn, &settings)?;
-                        // The whole page at once; one by one when it deletes messages, or
-                        // when the page's own statements fail (each message then fails or
-                        // succeeds alone).
-                        let mark = changed.mark();
-                        let batched = conn.transaction(|c| {
-                            mail::apply_page(c, &scope, &mail_scope, &page.records)
-                        });
-                        let outcomes = match batched {
-                            Ok(outcomes) => outcomes,
-                            Err(error) => {
-                                tracing::warn!(%error, "page import failed; importing its messages one by one");
-                                changed.undo_to(mark);
-                                None
-                            }
-                        };
-                        if let Some(outcomes) = outcomes {
-                            for (record, outcome) in page.records.iter().zip(outcomes) {
-                                match outcome {
-                                    Ok(outcome) => count(&mut counts, outcome),
-                                    Err(error) => counts
-                                        .fail(Some(&record.external_id), record_error(&error)),
-                                }
-                            }
-                        } else {
-                            for record in &page.records {
-                            let mark = changed.mark();
-                            match conn.transaction(|c| mail::apply(c, &scope, &mail_scope, record))
-                            {
-                                Ok(outcome) => count(&mut counts, outcome),
-                                Err(error) => {
-                                    changed.undo_to(mark);
-                                    counts.fail(Some(&record.external_id), record_error(&error))
-                                }
-                            }
-                        }
-                        }
+                        apply_batched(
+                            conn,
+                            &changed,
+                            &mut counts,
+                            &page.records,
+                            |r| &r.external_id,
+                            |c| mail::apply_page(c, &scope, &mail_scope, &page.records),
+                            |c, record| mail::apply(c, &scope, &mail_scope, record),
+                        )
                     }
                     Records::Events(page) => {
                         let mail_scope = MailScope::load(conn, &settings)?;
@@ -726,6 +697,49 @@ impl SyncEngine {
                 Ok(counts)
             })
             .await
+    }
+}
+
+/// Applies a page's records: the whole page at once through `batch`, or, when `batch`
+/// declines (`None`) or its statements fail (rolled back to a savepoint), one by one through
+/// `one`, each in a savepoint of its own. Either way a failing record fails alone.
+#[allow(clippy::too_many_arguments)]
+fn apply_batched<R>(
+    conn: &mut AnyConnection,
+    changed: &ChangedContacts,
+    counts: &mut Counts,
+    records: &[R],
+    external_id: impl Fn(&R) -> &str,
+    batch: impl FnOnce(&mut AnyConnection) -> Result<Option<Vec<Result<Outcome>>>>,
+    one: impl Fn(&mut AnyConnection, &R) -> Result<Outcome>,
+) {
+    let mark = changed.mark();
+    let outcomes = match conn.transaction(batch) {
+        Ok(outcomes) => outcomes,
+        Err(error) => {
+            tracing::warn!(%error, "page import failed; importing its records one by one");
+            changed.undo_to(mark);
+            None
+        }
+    };
+    if let Some(outcomes) = outcomes {
+        for (record, outcome) in records.iter().zip(outcomes) {
+            match outcome {
+                Ok(outcome) => count(counts, outcome),
+                Err(error) => counts.fail(Some(external_id(record)), record_error(&error)),
+            }
+        }
+        return;
+    }
+    for record in records {
+        let mark = changed.mark();
+        match conn.transaction(|c| one(c, record)) {
+            Ok(outcome) => count(counts, outcome),
+            Err(error) => {
+                changed.undo_to(mark);
+                counts.fail(Some(external_id(record)), record_error(&error))
+            }
+        }
     }
 }
 

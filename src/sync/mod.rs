@@ -6,6 +6,7 @@
 pub mod billing;
 pub mod calendar;
 pub mod config;
+pub mod contact_page;
 pub mod deadline_push;
 pub mod documents;
 pub mod engine;

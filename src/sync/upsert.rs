@@ -5,6 +5,7 @@
 
 use diesel::prelude::*;
 use lexgate_connectors::RemoteContact;
+use sha2::{Digest, Sha256};
 
 use super::erasure::{ErasureRegister, Identities};
 use super::provenance::{Provenance, RecordOrigin};
@@ -16,7 +17,7 @@ use crate::db::schema::{
     contact_emails, contact_phones, contact_sources, contacts, processing_grounds, purposes,
     sync_links, sync_review_items,
 };
-use crate::db::{new_id, now, AnyConnection};
+use crate::db::{insert_batch, new_id, now, AnyConnection};
 use crate::error::{Error, Result};
 use crate::gdpr::grounds::{self, LegalBasis, ProcessingGroundInput};
 use crate::gdpr::provenance::{ContactSourceInput, SourceKind};
@@ -110,7 +111,7 @@ struct LinkRow {
 
 /// The record's identities, normalised as lexgate stores them; unreadable values are left out
 /// of matching (they fail validation if the record creates a contact).
-fn identities(scope: &PageScope<'_>, record: &RemoteContact) -> Identities {
+pub(super) fn identities(scope: &PageScope<'_>, record: &RemoteContact) -> Identities {
     let emails = record
         .emails
         .iter()
@@ -187,9 +188,10 @@ pub fn apply_linked(
     }
     if let Some(contact_id) = link.as_ref().and_then(|l| l.contact_id.clone()) {
         let revived = link.as_ref().is_some_and(|l| l.deleted_at.is_some());
-        touch_link(conn, scope, &record.external_id, Some(&contact_id), true)?;
-        let changed = add_identifiers(conn, scope, &contact_id, record)?;
-        if changed || revived {
+        let added = add_identifiers(conn, scope, &contact_id, record)?;
+        let hash = added.map(|_| record_hash(scope, record));
+        touch_link(conn, scope, record, Some(&contact_id), true, hash)?;
+        if added == Some(true) || revived {
             scope.changed.note(&contact_id);
             return Ok((Outcome::Updated, Some(contact_id)));
         }
@@ -202,15 +204,17 @@ pub fn apply_linked(
     match matches.as_slice() {
         [contact_id] => {
             record_provenance(conn, scope, contact_id, record, origin, false)?;
-            touch_link(conn, scope, &record.external_id, Some(contact_id), linked)?;
-            add_identifiers(conn, scope, contact_id, record)?;
+            let added = add_identifiers(conn, scope, contact_id, record)?;
+            let hash = added.map(|_| record_hash(scope, record));
+            touch_link(conn, scope, record, Some(contact_id), linked, hash)?;
             scope.changed.note(contact_id);
             Ok((Outcome::Linked, Some(contact_id.clone())))
         }
         [] => match scope.provenance.rule(origin).filter(|r| r.basis.is_some()) {
             Some(_) => {
                 let contact_id = create_contact(conn, scope, record, origin)?;
-                touch_link(conn, scope, &record.external_id, Some(&contact_id), linked)?;
+                let hash = Some(record_hash(scope, record));
+                touch_link(conn, scope, record, Some(&contact_id), linked, hash)?;
                 scope.changed.note(&contact_id);
                 Ok((Outcome::Created, Some(contact_id)))
             }
@@ -267,47 +271,93 @@ pub fn create_reviewed(
         return Ok(None);
     }
     let contact_id = create_contact(conn, scope, record, RecordOrigin::from(record.origin))?;
-    touch_link(conn, scope, &record.external_id, Some(&contact_id), true)?;
+    let hash = Some(record_hash(scope, record));
+    touch_link(conn, scope, record, Some(&contact_id), true, hash)?;
     scope.changed.note(&contact_id);
     Ok(Some(contact_id))
 }
 
-/// Creates or refreshes the link, marking it seen in this generation. `maybe_linked: false`
-/// says the caller read in this transaction that there is no link: it is inserted without
-/// first trying an update.
+/// Creates or refreshes the link, marking it seen in this generation, with the hash of the
+/// record it now reflects (`None` when the record was not applied in full, e.g. to a
+/// restricted contact, so the next sync looks at it again). `maybe_linked: false` says the
+/// caller read in this transaction that there is no link: it is inserted without first
+/// trying an update.
 fn touch_link(
     conn: &mut AnyConnection,
     scope: &PageScope<'_>,
-    external_id: &str,
+    record: &RemoteContact,
     contact_id: Option<&str>,
     maybe_linked: bool,
+    hash: Option<String>,
 ) -> Result<()> {
-    let at = now();
     let updated = if !maybe_linked {
         0
     } else {
-        diesel::update(sync_links::table.find((scope.instance_id, external_id)))
+        diesel::update(sync_links::table.find((scope.instance_id, &record.external_id)))
             .set((
                 sync_links::contact_id.eq(contact_id),
                 sync_links::seen_generation.eq(scope.generation),
                 sync_links::deleted_at.eq(None::<chrono::NaiveDateTime>),
-                sync_links::updated_at.eq(at),
+                sync_links::record_hash.eq(&hash),
+                sync_links::updated_at.eq(now()),
             ))
             .execute(conn)?
     };
     if updated == 0 {
-        diesel::insert_into(sync_links::table)
-            .values((
-                sync_links::instance_id.eq(scope.instance_id),
-                sync_links::external_id.eq(external_id),
-                sync_links::contact_id.eq(contact_id),
-                sync_links::seen_generation.eq(scope.generation),
-                sync_links::created_at.eq(at),
-                sync_links::updated_at.eq(at),
-            ))
-            .execute(conn)?;
+        let link = NewLink::new(scope, &record.external_id, contact_id, hash);
+        insert_links(conn, std::slice::from_ref(&link))?;
     }
     Ok(())
+}
+
+/// A new link, for multi-row inserts.
+#[derive(Insertable)]
+#[diesel(table_name = sync_links, treat_none_as_default_value = false)]
+pub(super) struct NewLink {
+    instance_id: String,
+    external_id: String,
+    contact_id: Option<String>,
+    seen_generation: i32,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+    record_hash: Option<String>,
+}
+
+impl NewLink {
+    pub(super) fn new(
+        scope: &PageScope<'_>,
+        external_id: &str,
+        contact_id: Option<&str>,
+        record_hash: Option<String>,
+    ) -> NewLink {
+        let at = now();
+        NewLink {
+            instance_id: scope.instance_id.to_owned(),
+            external_id: external_id.to_owned(),
+            contact_id: contact_id.map(str::to_owned),
+            seen_generation: scope.generation,
+            created_at: at,
+            updated_at: at,
+            record_hash,
+        }
+    }
+}
+
+pub(super) fn insert_links(conn: &mut AnyConnection, links: &[NewLink]) -> Result<()> {
+    insert_batch(conn, sync_links::table, links, 7)?;
+    Ok(())
+}
+
+/// What a record looked like (every field, and the phone region its numbers are read in):
+/// a linked record whose hash is unchanged has nothing new to apply.
+pub(super) fn record_hash(scope: &PageScope<'_>, record: &RemoteContact) -> String {
+    let mut hash = Sha256::new();
+    hash.update(scope.rules.phone_region.as_bytes());
+    hash.update(b"\n");
+    // Serialising a struct of strings, flags and dates cannot fail; were it to, the hash of
+    // an empty body only costs the skip.
+    hash.update(serde_json::to_vec(record).unwrap_or_default());
+    hex::encode(hash.finalize())
 }
 
 /// The distinct contacts one of the identities belongs to.
@@ -347,19 +397,20 @@ fn matching_contacts(conn: &mut AnyConnection, ids: &Identities) -> Result<Vec<S
 }
 
 /// Adds the record's emails and phones the contact lacks; a restricted contact is left as
-/// it is (Art. 18: stored, not further processed). Returns whether anything was added.
+/// it is (Art. 18: stored, not further processed). Returns whether anything was added, or
+/// `None` for a restricted contact.
 fn add_identifiers(
     conn: &mut AnyConnection,
     scope: &PageScope<'_>,
     contact_id: &str,
     record: &RemoteContact,
-) -> Result<bool> {
+) -> Result<Option<bool>> {
     let restricted: Option<chrono::NaiveDateTime> = contacts::table
         .find(contact_id)
         .select(contacts::restricted_at)
         .first(conn)?;
     if restricted.is_some() {
-        return Ok(false);
+        return Ok(None);
     }
     let mut changed = false;
     let existing_emails: Vec<String> = contact_emails::table
@@ -423,7 +474,7 @@ fn add_identifiers(
             .set(contacts::updated_at.eq(now()))
             .execute(conn)?;
     }
-    Ok(changed)
+    Ok(Some(changed))
 }
 
 fn create_contact(
@@ -432,13 +483,26 @@ fn create_contact(
     record: &RemoteContact,
     origin: RecordOrigin,
 ) -> Result<String> {
+    let input = contact_input(scope, record, origin);
+    let contact = contact_service::create_imported(conn, input, scope.rules)?;
+    record_provenance(conn, scope, &contact.id, record, origin, true)?;
+    Ok(contact.id)
+}
+
+/// The contact a record creates; its source and ground are recorded apart (see
+/// [`record_provenance`]).
+pub(super) fn contact_input(
+    scope: &PageScope<'_>,
+    record: &RemoteContact,
+    origin: RecordOrigin,
+) -> CreateContactInput {
     let category = scope
         .provenance
         .rule(origin)
         .map_or(ContactCategory::Other, |r| r.category);
     let emails = record.emails.iter().map(|e| (e, false));
     let pecs = record.pecs.iter().map(|e| (e, true));
-    let input = CreateContactInput {
+    CreateContactInput {
         kind: if record.organization {
             ContactKind::Organization
         } else {
@@ -485,10 +549,7 @@ fn create_contact(
         },
         grounds: Vec::new(),
         confirm_returning_subject: false,
-    };
-    let contact = contact_service::create_imported(conn, input, scope.rules)?;
-    record_provenance(conn, scope, &contact.id, record, origin, true)?;
-    Ok(contact.id)
+    }
 }
 
 /// The source row every imported contact carries, and the processing ground its origin's
@@ -502,21 +563,7 @@ fn record_provenance(
     origin: RecordOrigin,
     fresh: bool,
 ) -> Result<()> {
-    let at = now();
-    let principal = format!("connector:{}", scope.instance_name);
-    diesel::insert_into(contact_sources::table)
-        .values((
-            contact_sources::id.eq(new_id()),
-            contact_sources::contact_id.eq(contact_id),
-            contact_sources::kind.eq(SOURCE_KIND),
-            contact_sources::detail.eq(&scope.provenance.source_detail),
-            contact_sources::connector.eq(scope.instance_name),
-            contact_sources::external_id.eq(&record.external_id),
-            contact_sources::acquired_at.eq(at),
-            contact_sources::recorded_by.eq(&principal),
-            contact_sources::recorded_at.eq(at),
-        ))
-        .execute(conn)?;
+    insert_sources(conn, &[NewSource::new(scope, contact_id, record)])?;
     let Some(rule) = scope.provenance.rule(origin) else {
         return Ok(());
     };
@@ -540,31 +587,11 @@ fn record_provenance(
             return Ok(());
         }
     }
-    // The clock starts when the basis arose at the source, if the record says (a consent
-    // basis arises with its consent, which imports do not carry); a date in the future is
-    // the source's error and is not believed.
-    let basis_arose_at = record
-        .basis_arose_at
-        .filter(|at| *at <= chrono::Utc::now() && basis.legal_basis() != LegalBasis::Consent);
-    let basis_evidence = basis_arose_at.map(|_| {
-        record
-            .basis_evidence
-            .clone()
-            .filter(|e| !e.trim().is_empty())
-            .map_or_else(
-                || {
-                    format!(
-                        "record {} of connector {}",
-                        record.external_id, scope.instance_name
-                    )
-                },
-                |e| format!("{e} (connector {})", scope.instance_name),
-            )
-    });
     // Through the same checks as a ground entered by hand: an assessment withdrawn or
     // rejected since the rule was configured fails the record instead of creating a ground
     // nobody can justify.
-    let ground = ProcessingGroundInput {
+    let ground = ImportedGround::new(scope, record, origin, basis.legal_basis());
+    let input = ProcessingGroundInput {
         purpose: purpose_key.clone(),
         legal_basis: basis.legal_basis(),
         consent: None,
@@ -572,27 +599,119 @@ fn record_provenance(
             .assessment
             .as_deref()
             .map(|key| ids::encode(NodeType::Assessment, key)),
-        note: Some(format!(
-            "Imported by connector {} as {}",
-            scope.instance_name,
-            origin.as_str()
-        )),
-        basis_arose_at,
-        basis_evidence,
-    };
-    let actor = Actor {
-        user_id: None,
-        label: principal,
+        note: Some(ground.note),
+        basis_arose_at: ground.basis_arose_at,
+        basis_evidence: ground.basis_evidence,
     };
     // Import rules never name marketing purposes, so the marketing rules do not apply here.
     grounds::record(
         conn,
-        "provenance",
+        GROUND_FIELD,
         contact_id,
-        ground,
+        input,
         &BasisRules::default(),
-        &actor,
+        &importer(scope),
     )?;
+    Ok(())
+}
+
+/// Where a failed ground's errors point.
+pub(super) const GROUND_FIELD: &str = "provenance";
+
+/// Who records an import's sources and grounds.
+pub(super) fn importer(scope: &PageScope<'_>) -> Actor {
+    Actor {
+        user_id: None,
+        label: format!("connector:{}", scope.instance_name),
+    }
+}
+
+/// What a record's ground says beyond its rule: a note naming the connector and origin, and
+/// when the basis arose.
+pub(super) struct ImportedGround {
+    pub note: String,
+    pub basis_arose_at: Option<chrono::DateTime<chrono::Utc>>,
+    pub basis_evidence: Option<String>,
+}
+
+impl ImportedGround {
+    pub(super) fn new(
+        scope: &PageScope<'_>,
+        record: &RemoteContact,
+        origin: RecordOrigin,
+        basis: LegalBasis,
+    ) -> ImportedGround {
+        // The clock starts when the basis arose at the source, if the record says (a consent
+        // basis arises with its consent, which imports do not carry); a date in the future is
+        // the source's error and is not believed.
+        let basis_arose_at = record
+            .basis_arose_at
+            .filter(|at| *at <= chrono::Utc::now() && basis != LegalBasis::Consent);
+        let basis_evidence = basis_arose_at.map(|_| {
+            record
+                .basis_evidence
+                .clone()
+                .filter(|e| !e.trim().is_empty())
+                .map_or_else(
+                    || {
+                        format!(
+                            "record {} of connector {}",
+                            record.external_id, scope.instance_name
+                        )
+                    },
+                    |e| format!("{e} (connector {})", scope.instance_name),
+                )
+        });
+        ImportedGround {
+            note: format!(
+                "Imported by connector {} as {}",
+                scope.instance_name,
+                origin.as_str()
+            ),
+            basis_arose_at,
+            basis_evidence,
+        }
+    }
+}
+
+/// The source of an imported contact, for multi-row inserts.
+#[derive(Insertable)]
+#[diesel(table_name = contact_sources, treat_none_as_default_value = false)]
+pub(super) struct NewSource {
+    id: String,
+    contact_id: String,
+    kind: &'static str,
+    detail: String,
+    connector: Option<String>,
+    external_id: Option<String>,
+    acquired_at: chrono::NaiveDateTime,
+    recorded_by: Option<String>,
+    recorded_at: chrono::NaiveDateTime,
+}
+
+impl NewSource {
+    pub(super) fn new(
+        scope: &PageScope<'_>,
+        contact_id: &str,
+        record: &RemoteContact,
+    ) -> NewSource {
+        let at = now();
+        NewSource {
+            id: new_id(),
+            contact_id: contact_id.to_owned(),
+            kind: SOURCE_KIND,
+            detail: scope.provenance.source_detail.clone(),
+            connector: Some(scope.instance_name.to_owned()),
+            external_id: Some(record.external_id.clone()),
+            acquired_at: at,
+            recorded_by: Some(importer(scope).label),
+            recorded_at: at,
+        }
+    }
+}
+
+pub(super) fn insert_sources(conn: &mut AnyConnection, sources: &[NewSource]) -> Result<()> {
+    insert_batch(conn, contact_sources::table, sources, 9)?;
     Ok(())
 }
 

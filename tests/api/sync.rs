@@ -10,15 +10,15 @@ use std::time::{Duration, Instant};
 use diesel::prelude::*;
 use lexgate::contacts::ContactRules;
 use lexgate::db::schema::{
-    contact_emails, contact_sources, contacts, data_recipients, processing_grounds, purposes,
-    sync_links, sync_review_items,
+    contact_emails, contact_phones, contact_sources, contacts, data_recipients, processing_grounds,
+    purposes, sync_links, sync_review_items,
 };
 use lexgate::db::AnyConnection;
 use lexgate::gdpr::KeyedHasher;
 use lexgate::sync::erasure::Tombstones;
 use lexgate::sync::instances::{self, CreateConnectorInstanceInput, InstanceRow};
 use lexgate::sync::runs::{RunRow, SyncRunStatus};
-use lexgate::sync::{ConnectorRuntime, ErasureRegister, SyncEngine, SyncError};
+use lexgate::sync::{ConnectorRuntime, ErasureRegister, Identities, SyncEngine, SyncError};
 use lexgate_connectors::http::HttpPolicy;
 use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::testing::FakeProvider;
@@ -865,6 +865,15 @@ async fn an_erased_person_present_at_the_provider_is_not_recreated(backend: Back
             .all(|(_, contact, _)| contact.is_none()),
         "no link leads to a contact"
     );
+    let hashes: i64 = f
+        .query(|c| {
+            sync_links::table
+                .filter(sync_links::record_hash.is_not_null())
+                .count()
+                .get_result(c)
+        })
+        .await;
+    assert_eq!(hashes, 0, "the erasure cleared the hash of his record");
     let queued: i64 = f
         .query(|c| sync_review_items::table.count().get_result(c))
         .await;
@@ -1072,6 +1081,369 @@ async fn runs_and_records_are_counted_in_metrics(backend: Backend) {
     assert_eq!(value(review), "1");
 }
 
+/// Serves fixed pages of contacts: a provider whose page holds exactly what the test says
+/// (the fake provider keeps one record per id, so it cannot repeat one within a page).
+struct FixedPages(Vec<Vec<RemoteContact>>);
+
+impl Connector for FixedPages {
+    fn kind(&self) -> &'static str {
+        "fixed-pages"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            pull_contacts: true,
+            ..Capabilities::default()
+        }
+    }
+
+    fn pull_contacts<'a>(
+        &'a self,
+        cursor: Option<&'a Cursor>,
+    ) -> BoxFuture<'a, Result<Page<RemoteContact>, ConnectorError>> {
+        let at = cursor.map_or(0, |c| c.0.parse::<usize>().expect("a cursor of ours"));
+        Box::pin(async move {
+            // Past the end: the next run is a full resync of the same pages.
+            if at >= self.0.len() {
+                return Err(ConnectorError::InvalidCursor);
+            }
+            Ok(Page {
+                records: self.0[at].clone(),
+                cursor: Cursor((at + 1).to_string()),
+                more: at + 1 < self.0.len(),
+            })
+        })
+    }
+}
+
+/// Erased people, by email key: the engine's view of the erasure register.
+struct ErasedEmails(Vec<String>);
+
+impl ErasureRegister for ErasedEmails {
+    fn is_erased(
+        &self,
+        _: &mut AnyConnection,
+        identities: &Identities,
+    ) -> lexgate::error::Result<bool> {
+        Ok(identities.emails.iter().any(|e| self.0.contains(e)))
+    }
+}
+
+impl Fixture {
+    /// Runs `engine` over fixed pages; returns the run and the statements it took.
+    async fn sync_pages(
+        &self,
+        engine: &SyncEngine,
+        pages: Vec<Vec<RemoteContact>>,
+    ) -> (RunRow, u64) {
+        let instance = self.instance().await;
+        let before = self.app.db.statement_count();
+        let run = engine
+            .run(&instance, &FixedPages(pages), "test", &|_| {})
+            .await
+            .expect("sync ran");
+        (run, self.app.db.statement_count() - before)
+    }
+
+    async fn emails_of(&self, contact: &str) -> Vec<String> {
+        let contact = contact.to_owned();
+        self.query(move |c| {
+            contact_emails::table
+                .filter(contact_emails::contact_id.eq(contact))
+                .order(contact_emails::position)
+                .select(contact_emails::address_key)
+                .load(c)
+        })
+        .await
+    }
+
+    async fn phones_of(&self, contact: &str) -> Vec<String> {
+        let contact = contact.to_owned();
+        self.query(move |c| {
+            contact_phones::table
+                .filter(contact_phones::contact_id.eq(contact))
+                .order(contact_phones::position)
+                .select(contact_phones::number)
+                .load(c)
+        })
+        .await
+    }
+
+    /// (sources, grounds) of a contact.
+    async fn provenance_of(&self, contact: &str) -> (i64, i64) {
+        let (one, two) = (contact.to_owned(), contact.to_owned());
+        let sources = self
+            .query(move |c| {
+                contact_sources::table
+                    .filter(contact_sources::contact_id.eq(one))
+                    .count()
+                    .get_result(c)
+            })
+            .await;
+        let grounds = self
+            .query(move |c| {
+                processing_grounds::table
+                    .filter(processing_grounds::contact_id.eq(two))
+                    .count()
+                    .get_result(c)
+            })
+            .await;
+        (sources, grounds)
+    }
+}
+
+/// One page holding every case the page-at-once import must decide as records applied one
+/// by one would be: identities shared within the page, an external id twice, a bad record,
+/// an erased person, a restricted contact. Few statements show the page was not applied
+/// record by record after a failed batch.
+async fn a_page_is_decided_in_order_as_its_records_alone(backend: Backend) {
+    let f = Fixture::start(backend).await;
+    let restricted = create_person(
+        &f.app,
+        "Rita",
+        "Ristretta",
+        json!({ "emails": [{ "address": "rita@example.it" }] }),
+    )
+    .await;
+    let dpo_token = dpo(&f.app).await;
+    let body = f
+        .app
+        .gql_as(
+            &dpo_token,
+            "mutation($input: RestrictProcessingInput!) { restrictProcessing(input: $input) { contact { id } } }",
+            json!({ "input": { "contactId": restricted, "reason": "Accuracy contested (Art. 18(1)(a))" } }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let rita = f.contact_with_email("rita@example.it").await.expect("rita");
+
+    let client = ContactOrigin::BillingClient;
+    let page = vec![
+        // Created; then matched by its email from another record of the page.
+        person("a-1", "Anna", "Prima", client),
+        RemoteContact {
+            phones: vec!["+39 347 1110001".into()],
+            ..person("a-2", "Anna", "Prima", ContactOrigin::MatterCorrespondent)
+        },
+        // Created with a phone; matched by that phone, gaining the second record's email.
+        RemoteContact {
+            phones: vec!["+39 347 2220002".into()],
+            ..person("b-1", "Bruno", "Secondo", client)
+        },
+        RemoteContact {
+            phones: vec!["347 222 0002".into()],
+            ..person("b-2", "Bea", "Secondo", client)
+        },
+        // Invalid: fails alone, and leaves nothing a later record could match.
+        RemoteContact {
+            codice_fiscale: Some("RSSMRA85T10A562X".into()),
+            ..person("bad", "Carlo", "Terzo", client)
+        },
+        person("c-after-bad", "Carlo", "Terzo", client),
+        // Erased: skipped, and what it carries is no one's.
+        RemoteContact {
+            phones: vec!["+39 347 4440004".into()],
+            ..person("erased", "Dora", "Cancellata", client)
+        },
+        RemoteContact {
+            phones: vec!["+39 347 4440004".into()],
+            ..person("d-after-erased", "Dario", "Quarto", client)
+        },
+        // The same external id twice: created, then updated with a new address.
+        person("e", "Elena", "Quinta", client),
+        RemoteContact {
+            emails: vec![
+                "elena.quinta@example.it".into(),
+                "e.quinta@studio.example".into(),
+            ],
+            ..person("e", "Elena", "Quinta", client)
+        },
+        // Matches the restricted contact: linked, but it gets nothing; the phone it carries
+        // stays no one's, so the next record creates a contact.
+        RemoteContact {
+            emails: vec!["rita@example.it".into()],
+            phones: vec!["+39 347 6660006".into()],
+            ..person("r", "Rita", "Ristretta", client)
+        },
+        RemoteContact {
+            phones: vec!["+39 347 6660006".into()],
+            ..person("f", "Fabio", "Sesto", client)
+        },
+    ];
+    let records = page.len() as u64;
+    let engine = SyncEngine::new(
+        f.app.db.clone(),
+        ContactRules::default(),
+        Arc::new(ErasedEmails(vec!["dora.cancellata@example.it".into()])),
+    );
+    let (run, statements) = f.sync_pages(&engine, vec![page.clone()]).await;
+    // Created: a-1, b-1, c-after-bad, d-after-erased, e, f; updated: e again; linked: a-2,
+    // b-2, r; skipped: erased; failed: bad.
+    assert_counts(&run, 6, 1, 3, 1, 0, 1);
+    assert_eq!(run.errors()[0].external_id.as_deref(), Some("bad"));
+    assert!(
+        statements < 6 * records,
+        "{statements} statements for {records} records: the page was not applied at once"
+    );
+
+    let anna = f
+        .contact_with_email("anna.prima@example.it")
+        .await
+        .expect("anna");
+    assert_eq!(f.phones_of(&anna).await, ["+393471110001"]);
+    // Two sources (both records), one ground: the second record's purpose differs, so it
+    // adds its own.
+    assert_eq!(f.provenance_of(&anna).await, (2, 2));
+    let bruno = f
+        .contact_with_email("bruno.secondo@example.it")
+        .await
+        .expect("bruno");
+    assert_eq!(
+        f.emails_of(&bruno).await,
+        ["bruno.secondo@example.it", "bea.secondo@example.it"]
+    );
+    assert_eq!(
+        f.provenance_of(&bruno).await,
+        (2, 1),
+        "one ground per purpose"
+    );
+    let carlo = f
+        .contact_with_email("carlo.terzo@example.it")
+        .await
+        .expect("carlo");
+    assert_eq!(f.provenance_of(&carlo).await, (1, 1));
+    assert!(f
+        .contact_with_email("dora.cancellata@example.it")
+        .await
+        .is_none());
+    let dario = f
+        .contact_with_email("dario.quarto@example.it")
+        .await
+        .expect("dario");
+    assert_eq!(f.phones_of(&dario).await, ["+393474440004"]);
+    let elena = f
+        .contact_with_email("elena.quinta@example.it")
+        .await
+        .expect("elena");
+    assert_eq!(
+        f.emails_of(&elena).await,
+        ["elena.quinta@example.it", "e.quinta@studio.example"]
+    );
+    assert!(
+        f.phones_of(&rita).await.is_empty(),
+        "a restricted contact gets nothing"
+    );
+    let fabio = f
+        .contact_with_email("fabio.sesto@example.it")
+        .await
+        .expect("fabio");
+    assert_ne!(fabio, rita);
+    assert_eq!(f.contact_count().await, 7);
+    let links = f.links().await;
+    let linked: Vec<&str> = links.iter().map(|(id, _, _)| id.as_str()).collect();
+    assert_eq!(
+        linked,
+        [
+            "a-1",
+            "a-2",
+            "b-1",
+            "b-2",
+            "c-after-bad",
+            "d-after-erased",
+            "e",
+            "f",
+            "r"
+        ],
+        "one link per external id; none for the bad or the erased record"
+    );
+    assert!(links.iter().all(|(_, contact, _)| contact.is_some()));
+
+    // The same page again, as a full resync: nothing new; the bad record's address is now
+    // Carlo's, so it links to him (as it would alone).
+    let (run, statements) = f.sync_pages(&engine, vec![page.clone()]).await;
+    assert!(run.full_sync);
+    assert_counts(&run, 0, 0, 1, 11, 0, 0);
+    assert!(
+        statements < 6 * records,
+        "{statements} statements for {records} records: the page was not applied at once"
+    );
+    assert_eq!(f.contact_count().await, 7);
+
+    // Once the restriction is lifted, the unchanged record's phone is taken.
+    let body = f
+        .app
+        .gql_as(
+            &dpo_token,
+            "mutation($input: LiftRestrictionInput!) { liftRestriction(input: $input) { contact { id } } }",
+            json!({ "input": { "contactId": restricted } }),
+        )
+        .await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    let (run, _) = f.sync_pages(&engine, vec![page]).await;
+    assert_counts(&run, 0, 1, 0, 11, 0, 0);
+    assert_eq!(f.phones_of(&rita).await, ["+393476660006"]);
+}
+
+/// A resync finds unchanged records by their links' hashes; a record changed at the
+/// provider is applied in full, and so is one whose hash is unknown.
+async fn a_resync_skips_unchanged_records_by_hash(backend: Backend) {
+    let f = Fixture::start(backend).await;
+    for i in 0..60 {
+        f.provider.upsert(RemoteContact {
+            phones: vec![format!("+39 347 {:07}", 3_000_000 + i)],
+            ..person(
+                &format!("c-{i:02}"),
+                "Persona",
+                &format!("Numero{i}"),
+                ContactOrigin::BillingClient,
+            )
+        });
+    }
+    assert_counts(&f.sync().await, 60, 0, 0, 0, 0, 0);
+    f.provider.upsert(RemoteContact {
+        emails: vec![
+            "persona.numero3@example.it".into(),
+            "p3@studio.example".into(),
+        ],
+        phones: vec!["+39 347 3000003".into()],
+        ..person("c-03", "Persona", "Numero3", ContactOrigin::BillingClient)
+    });
+    // A link stored before hashes were kept.
+    let instance_id = f.instance_id.clone();
+    f.query(move |c| {
+        diesel::update(sync_links::table.find((instance_id, "c-07")))
+            .set(sync_links::record_hash.eq(None::<String>))
+            .execute(c)
+    })
+    .await;
+    f.provider.invalidate_cursors();
+    let before = f.app.db.statement_count();
+    let run = f.sync().await;
+    let statements = f.app.db.statement_count() - before;
+    assert!(run.full_sync);
+    assert_counts(&run, 0, 1, 0, 59, 0, 0);
+    assert!(statements < 60, "{statements} statements for 60 records");
+    let p3 = f
+        .contact_with_email("persona.numero3@example.it")
+        .await
+        .expect("p3");
+    assert_eq!(
+        f.emails_of(&p3).await,
+        ["persona.numero3@example.it", "p3@studio.example"]
+    );
+    let instance_id = f.instance_id.clone();
+    let unhashed: i64 = f
+        .query(move |c| {
+            sync_links::table
+                .filter(sync_links::instance_id.eq(instance_id))
+                .filter(sync_links::record_hash.is_null())
+                .count()
+                .get_result(c)
+        })
+        .await;
+    assert_eq!(unhashed, 0, "the record without a hash got one");
+}
+
 on_both_backends!(
     an_import_starts_the_retention_clock_when_the_basis_arose,
     runs_and_records_are_counted_in_metrics,
@@ -1088,4 +1460,6 @@ on_both_backends!(
     a_failed_record_does_not_stop_the_run,
     two_engines_racing_on_one_instance_one_wins,
     restricted_contacts_are_never_pushed_and_pushes_are_recorded,
+    a_page_is_decided_in_order_as_its_records_alone,
+    a_resync_skips_unchanged_records_by_hash,
 );

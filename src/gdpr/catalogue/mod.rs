@@ -42,7 +42,8 @@ pub enum Erasure {
     /// The table of contacts itself: the row goes last.
     Subject,
     Delete,
-    /// The row stays, no longer naming the person (a deadline, a link to an external record).
+    /// The row stays, no longer naming the person (a deadline, a link to an external record),
+    /// its [`Rule::Omit`] columns cleared.
     Unlink,
     /// The row stays as a record of what happened, with its personal columns cleared.
     ClearPersonal,

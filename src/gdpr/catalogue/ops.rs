@@ -5,7 +5,7 @@
 use diesel::connection::SimpleConnection;
 
 use super::live::{literal, naming, quoted};
-use super::{naming_contacts, Erasure, Held, MatterRef, Merge, TableRules};
+use super::{naming_contacts, Erasure, Held, MatterRef, Merge, Rule, TableRules};
 use crate::db::AnyConnection;
 use crate::error::Result;
 
@@ -60,12 +60,20 @@ fn statements(table: &TableRules, contact_id: &str, held: Option<&[String]>) -> 
         set.map(|set| format!("UPDATE {name} SET {set} WHERE {rows} AND {filter}"))
     };
     let unlink = |filter: &str| -> Vec<String> {
+        // What could verify guesses of the person's data (a hash of their record) goes with
+        // the name.
+        let omitted: String = table
+            .columns
+            .iter()
+            .filter(|(_, rule)| *rule == Rule::Omit)
+            .map(|(c, _)| format!(", {} = NULL", quoted(c)))
+            .collect();
         // One statement per column, so a row naming the person twice loses both names.
         table
             .refers()
             .map(|c| {
                 format!(
-                    "UPDATE {name} SET {0} = NULL WHERE {0} = {1} AND {filter}",
+                    "UPDATE {name} SET {0} = NULL{omitted} WHERE {0} = {1} AND {filter}",
                     quoted(c),
                     literal(contact_id)
                 )

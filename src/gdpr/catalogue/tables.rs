@@ -1095,6 +1095,7 @@ pub const TABLES: &[TableRules] = &[
             ("deleted_at", K),
             ("created_at", K),
             ("updated_at", K),
+            ("record_hash", Rule::Omit),
         ],
         &["contact_id"],
     )
