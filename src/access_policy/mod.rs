@@ -10,7 +10,7 @@ pub mod schema_map;
 pub mod scope;
 
 pub use catalog::{RoleCatalog, RoleGrant, RoleRow};
-pub use policy::{DataClass, FieldRule, POLICY};
+pub use policy::{DataClass, FieldId, FieldRule, POLICY};
 pub use roles::{BuiltinRole, RoleSet, RowScope};
 pub use schema_map::SchemaMap;
 pub use scope::{Predicate, RowKind, Scope};

@@ -5,8 +5,9 @@
 //! fails while any field lacks one. Row-level need-to-know is `visibility`'s business; this
 //! table says what a role may see of a row it can see.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
+
+use rustc_hash::FxHashMap;
 
 use super::roles::{BuiltinRole::*, RoleSet};
 
@@ -2096,31 +2097,61 @@ const RULES: &[TypeRules] = &[
     },
 ];
 
+/// A field the policy names, as the index of its entry: what the per-role tables of
+/// [`RoleGrant`](super::RoleGrant) and a request's access trail are indexed by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct FieldId(u32);
+
+impl FieldId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
 /// The policy as a lookup table from (type, field) to its rule.
 pub struct Policy {
-    rules: HashMap<(&'static str, &'static str), FieldRule>,
+    /// FxHash: the keys are the schema's own names, and this lookup runs for every field of
+    /// every row a request resolves.
+    ids: FxHashMap<(&'static str, &'static str), FieldId>,
+    /// Each field's type, name and rule, in `FieldId` order.
+    fields: Vec<(&'static str, &'static str, FieldRule)>,
 }
 
 impl Policy {
     /// The rule for a field, or `None` when the policy has no entry (and the field is denied).
     pub fn rule(&self, type_name: &str, field: &str) -> Option<FieldRule> {
-        self.rules.get(&(type_name, field)).copied()
+        self.field(type_name, field).map(|(_, rule)| rule)
     }
 
-    /// Every (type, field) the policy names.
+    /// The entry of a field and its rule, in one lookup; `None` when the policy has none.
+    pub fn field(&self, type_name: &str, field: &str) -> Option<(FieldId, FieldRule)> {
+        let id = *self.ids.get(&(type_name, field))?;
+        Some((id, self.fields[id.index()].2))
+    }
+
+    /// The type and name of the field `id`.
+    pub fn name(&self, id: FieldId) -> (&'static str, &'static str) {
+        let (type_name, field, _) = self.fields[id.index()];
+        (type_name, field)
+    }
+
+    /// Every (type, field) the policy names, in `FieldId` order.
     pub fn entries(&self) -> impl Iterator<Item = (&'static str, &'static str, FieldRule)> + '_ {
-        self.rules.iter().map(|(&(t, f), &rule)| (t, f, rule))
+        self.fields.iter().copied()
     }
 
     fn build() -> Policy {
-        let mut rules = HashMap::new();
+        let mut policy = Policy {
+            ids: FxHashMap::default(),
+            fields: Vec::new(),
+        };
         let open = FieldRule {
             roles: ANYONE,
             class: DataClass::Plain,
         };
         for (type_name, fields) in OPEN_TYPES.iter().chain(OPEN_INPUTS) {
             for field in *fields {
-                rules.insert((*type_name, *field), open);
+                policy.insert(type_name, field, open);
             }
         }
         for type_rules in RULES {
@@ -2130,11 +2161,26 @@ impl Policy {
                         roles: group.roles,
                         class: group.class,
                     };
-                    rules.insert((type_rules.type_name, *field), rule);
+                    policy.insert(type_rules.type_name, field, rule);
                 }
             }
         }
-        Policy { rules }
+        policy
+    }
+
+    /// A later entry for the same field replaces the earlier (`no_field_is_listed_twice`
+    /// keeps there from being any).
+    fn insert(&mut self, type_name: &'static str, field: &'static str, rule: FieldRule) {
+        match self.ids.get(&(type_name, field)) {
+            Some(id) => self.fields[id.index()].2 = rule,
+            None => {
+                let id = FieldId(
+                    u32::try_from(self.fields.len()).expect("the policy names under 2^32 fields"),
+                );
+                self.ids.insert((type_name, field), id);
+                self.fields.push((type_name, field, rule));
+            }
+        }
     }
 }
 

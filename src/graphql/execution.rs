@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, LazyLock, Mutex};
 use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
@@ -21,6 +21,7 @@ use super::{
     deadlines, digests, directory, documents, field_guard, gdpr, identity, limits, matters,
     registers, retention, roles, subject_rights, telemetry,
 };
+use crate::access_policy::RoleGrant;
 use crate::app::AppState;
 use crate::error::Error;
 
@@ -110,6 +111,9 @@ pub struct Caller {
     pub client: field_guard::ClientInfo,
 }
 
+/// The grant of every anonymous request, compiled once.
+static ANONYMOUS: LazyLock<Arc<RoleGrant>> = LazyLock::new(|| Arc::new(RoleGrant::anonymous()));
+
 /// Runs one request with a fresh DataLoader whose batches run on the request's own task.
 ///
 /// A batch is flushed only when the request has stalled: every resolver that can run has run
@@ -135,7 +139,7 @@ pub async fn execute(
                     .into_server_error(Default::default())])
             }
         },
-        None => Arc::new(crate::access_policy::RoleGrant::anonymous()),
+        None => ANONYMOUS.clone(),
     };
     let access = Arc::new(field_guard::RequestAccess::new(
         caller.principal,

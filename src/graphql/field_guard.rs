@@ -8,7 +8,7 @@
 use std::collections::{BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 
-use crate::access_policy::{DataClass, RoleGrant, RowScope, Scope, POLICY};
+use crate::access_policy::{DataClass, FieldId, RoleGrant, RowScope, Scope, POLICY};
 use crate::audit::{AccessAction, AccessEntry};
 use crate::graphql::schema_map::SCHEMA_MAP;
 use crate::identity::Principal;
@@ -87,7 +87,9 @@ pub struct AccessTrail(Mutex<Touched>);
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
 pub struct Touched {
     pub read_subjects: BTreeSet<String>,
-    pub read_fields: BTreeSet<String>,
+    /// Named only when the entry is written: noting a field read on every row is then an
+    /// insert of an index, which allocates nothing.
+    pub read_fields: BTreeSet<FieldId>,
     pub write_subjects: BTreeSet<String>,
     pub write_fields: BTreeSet<String>,
     /// A mutation ran: it is logged even when it changed no personal data.
@@ -99,8 +101,8 @@ impl AccessTrail {
         f(&mut self.0.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
-    pub fn read_field(&self, name: String) {
-        self.with(|t| t.read_fields.insert(name));
+    pub fn read_field(&self, field: FieldId) {
+        self.with(|t| t.read_fields.insert(field));
     }
 
     pub fn read_subject(&self, contact_id: &str) {
@@ -265,13 +267,13 @@ impl InputWalk<'_> {
             Value::Object(object) => {
                 for (name, inner) in object {
                     let field_path = format!("{path}.{name}");
-                    if !self.grant.allows(type_name, name) {
+                    let decided = POLICY
+                        .field(type_name, name)
+                        .filter(|(id, _)| self.grant.allows_field(*id));
+                    let Some((_, rule)) = decided else {
                         return Err(field_path);
-                    }
-                    if POLICY
-                        .rule(type_name, name)
-                        .is_some_and(|r| r.class != DataClass::Plain)
-                    {
+                    };
+                    if rule.class != DataClass::Plain {
                         self.fields.push(format!("{type_name}.{name}"));
                     }
                     if let Some(shape) = SCHEMA_MAP.field(type_name, name) {
@@ -388,7 +390,11 @@ impl Extension for AuthorizationExtension {
             return Ok(None);
         };
         let (parent, field) = (info.parent_type, info.name);
-        if !access.grant.allows(parent, field) {
+        // One lookup decides the field: its entry, then the role's table by index.
+        let decided = POLICY
+            .field(parent, field)
+            .filter(|(id, _)| access.grant.allows_field(*id));
+        let Some((id, rule)) = decided else {
             let message = format!(
                 "the {} role may not {} {parent}.{field}",
                 access.grant.name,
@@ -396,8 +402,7 @@ impl Extension for AuthorizationExtension {
             );
             self.deny(&info, &message, None);
             return Ok(None);
-        }
-        let class = POLICY.rule(parent, field).map(|r| r.class);
+        };
         if parent == "Mutation" {
             match check_write(&access.grant, field, &self.arguments(&info)) {
                 Ok((fields, subjects)) => access.trail.wrote(fields, subjects),
@@ -407,8 +412,8 @@ impl Extension for AuthorizationExtension {
                     return Ok(None);
                 }
             }
-        } else if class.is_some_and(|c| c != DataClass::Plain) {
-            access.trail.read_field(format!("{parent}.{field}"));
+        } else if rule.class != DataClass::Plain {
+            access.trail.read_field(id);
         }
         next.run(ctx, info).await
     }
@@ -527,9 +532,17 @@ impl RequestAccess {
         let touched = self.trail.take();
         let mut entries = Vec::new();
         if !touched.read_fields.is_empty() || !touched.read_subjects.is_empty() {
+            let fields = touched
+                .read_fields
+                .into_iter()
+                .map(|id| {
+                    let (type_name, field) = POLICY.name(id);
+                    format!("{type_name}.{field}")
+                })
+                .collect();
             entries.extend(self.entry(
                 AccessAction::Read,
-                touched.read_fields,
+                fields,
                 touched.read_subjects,
                 operation_name.clone(),
             ));
