@@ -654,9 +654,30 @@ impl SyncEngine {
                             }
                         }
                     }
-                    Records::Matters(page) => apply_each(conn, &scope, &page.records, &mut counts, |r| &r.external_id, practice::apply_matter),
-                    Records::Deadlines(page) => apply_each(conn, &scope, &page.records, &mut counts, |r| &r.external_id, practice::apply_deadline),
-                    Records::TimeEntries(page) => apply_each(conn, &scope, &page.records, &mut counts, |r| &r.external_id, practice::apply_time_entry),
+                    Records::Matters(page) => apply_each(
+                        conn,
+                        &scope,
+                        &page.records,
+                        &mut counts,
+                        |r| &r.external_id,
+                        practice::apply_matter,
+                    ),
+                    Records::Deadlines(page) => apply_each(
+                        conn,
+                        &scope,
+                        &page.records,
+                        &mut counts,
+                        |r| &r.external_id,
+                        practice::apply_deadline,
+                    ),
+                    Records::TimeEntries(page) => apply_each(
+                        conn,
+                        &scope,
+                        &page.records,
+                        &mut counts,
+                        |r| &r.external_id,
+                        practice::apply_time_entry,
+                    ),
                 }
                 let more = page.more();
                 if state.full_sync && !more {
