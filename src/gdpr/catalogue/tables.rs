@@ -1160,6 +1160,26 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    // The webhooks kept at a provider: ids, status, times and the provider's error, no
+    // personal data; the handshake's secret is sealed and never exported.
+    table(
+        "connector_webhooks",
+        &[
+            ("instance_id", K),
+            ("model", K),
+            ("remote_id", K),
+            ("status", K),
+            ("secret", OMIT),
+            ("expires_at", K),
+            ("attempts", K),
+            ("last_error", K),
+            ("claimed_by", K),
+            ("not_before", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    ),
     // Which billing-system record each imported invoice is: ids and sync bookkeeping only
     // (the invoice's client is in `invoices`).
     table(
