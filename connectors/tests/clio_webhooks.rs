@@ -7,6 +7,7 @@
 use std::sync::{Arc, Mutex};
 
 use axum::body::Bytes;
+use axum::extract::RawQuery;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 use chrono::Utc;
@@ -39,11 +40,12 @@ fn connector(fake: &ClioFake) -> ClioConnector {
 type Delivery = (String, Vec<u8>);
 
 /// A webhook endpoint: echoes the handshake's `X-Hook-Secret` (and keeps it), and keeps
-/// every delivery's signature and raw body.
+/// every delivery's signature and raw body, and the query of every request.
 #[derive(Default, Clone)]
 struct Receiver {
     secret: Arc<Mutex<Option<String>>>,
     deliveries: Arc<Mutex<Vec<Delivery>>>,
+    queries: Arc<Mutex<Vec<Option<String>>>>,
 }
 
 impl Receiver {
@@ -52,28 +54,31 @@ impl Receiver {
         let state = receiver.clone();
         let app = axum::Router::new().route(
             "/hooks",
-            axum::routing::post(move |headers: HeaderMap, body: Bytes| {
-                let state = state.clone();
-                async move {
-                    let text = |name: &str| {
-                        headers
-                            .get(name)
-                            .and_then(|v| v.to_str().ok())
-                            .map(str::to_owned)
-                    };
-                    if let Some(secret) = text("x-hook-secret") {
-                        *state.secret.lock().expect("lock") = Some(secret.clone());
-                        return ([("x-hook-secret", secret)], "").into_response();
+            axum::routing::post(
+                move |RawQuery(query): RawQuery, headers: HeaderMap, body: Bytes| {
+                    let state = state.clone();
+                    async move {
+                        state.queries.lock().expect("lock").push(query);
+                        let text = |name: &str| {
+                            headers
+                                .get(name)
+                                .and_then(|v| v.to_str().ok())
+                                .map(str::to_owned)
+                        };
+                        if let Some(secret) = text("x-hook-secret") {
+                            *state.secret.lock().expect("lock") = Some(secret.clone());
+                            return ([("x-hook-secret", secret)], "").into_response();
+                        }
+                        let signature = text("x-hook-signature").unwrap_or_default();
+                        state
+                            .deliveries
+                            .lock()
+                            .expect("lock")
+                            .push((signature, body.to_vec()));
+                        StatusCode::OK.into_response()
                     }
-                    let signature = text("x-hook-signature").unwrap_or_default();
-                    state
-                        .deliveries
-                        .lock()
-                        .expect("lock")
-                        .push((signature, body.to_vec()));
-                    StatusCode::OK.into_response()
-                }
-            }),
+                },
+            ),
         );
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -92,13 +97,20 @@ impl Receiver {
     fn deliveries(&self) -> Vec<Delivery> {
         self.deliveries.lock().expect("lock").clone()
     }
+
+    fn queries(&self) -> Vec<Option<String>> {
+        self.queries.lock().expect("lock").clone()
+    }
 }
 
 #[tokio::test]
 async fn a_webhook_is_activated_by_its_handshake_signs_deliveries_and_is_renewed_until_deleted() {
     let fake = ClioFake::start().await;
     let clio = connector(&fake);
-    let (url, receiver) = Receiver::start().await;
+    let (endpoint, receiver) = Receiver::start().await;
+    // The URL's query (lexgate's model and token) reaches the receiver unchanged.
+    let query = "model=contact&token=Zk3_-q9aB0cD1eF2gH3iJ4kL5mN6oP7qR8sT9uV0wX1";
+    let url = format!("{endpoint}?{query}");
     assert_eq!(
         clio.webhook_models(),
         ["contact", "matter", "calendar_entry", "activity"]
@@ -134,6 +146,7 @@ async fn a_webhook_is_activated_by_its_handshake_signs_deliveries_and_is_renewed
     assert_eq!(hooks[0]["model"], "contact");
     assert_eq!(hooks[0]["fields"], "id,etag");
     assert_eq!(hooks[0]["events"], json!(["created", "updated", "deleted"]));
+    assert_eq!(hooks[0]["url"], url);
 
     // A contact created in Clio is delivered, signed, with its id and ETag only; a matter
     // (no webhook of ours) is not.
@@ -171,6 +184,8 @@ async fn a_webhook_is_activated_by_its_handshake_signs_deliveries_and_is_renewed
     assert_eq!(receiver.deliveries().len(), 2);
     let event = parse_hook(&receiver.deliveries()[1].1).expect("a delivery");
     assert_eq!(event.event, "updated");
+    // The handshake and both deliveries, each to the registered URL's query.
+    assert_eq!(receiver.queries(), vec![Some(query.to_owned()); 3]);
 
     // Past its expiry the webhook delivers nothing more.
     fake.advance(86_400);

@@ -1284,6 +1284,7 @@ diesel::table! {
         remote_id -> Nullable<Text>,
         status -> Text,
         secret -> Nullable<Text>,
+        token_hash -> Nullable<Text>,
         expires_at -> Nullable<Timestamp>,
         attempts -> Integer,
         last_error -> Nullable<Text>,

@@ -1,7 +1,8 @@
 //! The connectors' HTTP endpoints: inbound webhooks (`POST /webhooks/{instance}`, signed with
 //! HMAC over the raw body: `X-Lexgate-Signature`, `Stripe-Signature` for a stripe instance, or
 //! for a clio instance Clio's `X-Hook-Secret` handshake and `X-Hook-Signature`, the webhook
-//! named by `?model=`) and the OAuth redirect back from a provider (`GET /oauth/callback`).
+//! named by `?model=` and authenticated by the `&token=` it was created with; the request
+//! span records the path only, never this query) and the OAuth redirect back from a provider (`GET /oauth/callback`).
 //! Neither takes a bearer token: the signature and the one-time `state` authenticate them.
 
 use axum::body::Bytes;
@@ -13,12 +14,14 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::AppContext;
-use crate::sync::service::{WebhookError, WebhookOutcome};
+use crate::sync::service::{HookAddress, WebhookError, WebhookOutcome};
 
-/// The query of a webhook's URL: Clio's name the model they announce.
+/// The query of a webhook's URL: Clio's name the model they announce and carry the token
+/// they were created with. No `Debug`: the token is a credential.
 #[derive(Deserialize)]
 pub struct HookQuery {
     model: Option<String>,
+    token: Option<String>,
 }
 
 pub async fn webhook(
@@ -37,7 +40,15 @@ pub async fn webhook(
     let (status, message) = match app
         .state
         .sync
-        .receive_webhook(&instance, query.model.as_deref(), &header, &body)
+        .receive_webhook(
+            &instance,
+            &HookAddress {
+                model: query.model.as_deref(),
+                token: query.token.as_deref(),
+            },
+            &header,
+            &body,
+        )
         .await
     {
         Ok(WebhookOutcome::Handshake(secret)) => {
@@ -60,6 +71,10 @@ pub async fn webhook(
         }
         Err(WebhookError::Signature(error)) => {
             tracing::warn!(%instance, %error, "webhook refused");
+            (StatusCode::UNAUTHORIZED, "invalid signature")
+        }
+        Err(WebhookError::Token) => {
+            tracing::warn!(%instance, "webhook refused: its URL's token is missing or wrong");
             (StatusCode::UNAUTHORIZED, "invalid signature")
         }
         Err(WebhookError::NoHandshakeAwaited) => {

@@ -2,17 +2,22 @@
 //! instance and model. A round ([`claim_due`]) takes the rows due with one conditional UPDATE
 //! each, so two replicas never create or renew the same webhook; the service then creates
 //! the webhook (status `pending` until the provider's handshake, which [`activate`] accepts
-//! only then) or renews it [`RENEW_BEFORE`] its expiry, and records the outcome here. A claim
+//! only then) or renews it [`RENEW_BEFORE`] its expiry, and records the outcome here. Each
+//! creation puts a fresh random [`HookToken`] in the webhook's URL and keeps only its digest:
+//! a handshake or delivery without that token is refused ([`HookKeys::token_matches`]), so
+//! knowing the instance and model is not enough to answer the handshake first. A claim
 //! that lapses (a crash) only costs a repeat: renewing twice is harmless, and a webhook whose
 //! handshake never came is deleted and created again.
 
 use chrono::{Duration, NaiveDateTime};
 use diesel::prelude::*;
 use lexgate_connectors::RemoteWebhook;
+use subtle::ConstantTimeEq;
 
 use crate::db::schema::{connector_instances, connector_webhooks};
 use crate::db::AnyConnection;
 use crate::error::Result;
+use crate::identity::{digest, random_secret};
 
 /// How long lexgate asks a webhook to live (Clio allows 31 days).
 pub const LIFETIME: Duration = Duration::days(30);
@@ -38,6 +43,7 @@ pub struct WebhookRow {
     pub remote_id: Option<String>,
     pub status: String,
     pub secret: Option<String>,
+    pub token_hash: Option<String>,
     pub expires_at: Option<NaiveDateTime>,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -71,6 +77,50 @@ impl WebhookRow {
     /// rather than created (again).
     pub fn renewable(&self) -> bool {
         self.remote_id.is_some() && self.secret.is_some()
+    }
+}
+
+/// The random token in the URL of a webhook being created (32 bytes, URL-safe): the provider
+/// gets it, lexgate keeps only its digest. Never printed.
+pub struct HookToken(String);
+
+impl HookToken {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for HookToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("HookToken(..)")
+    }
+}
+
+/// A row claimed by this replica; `token` is set when the webhook is to be created (again).
+#[derive(Debug)]
+pub struct ClaimedWebhook {
+    pub row: WebhookRow,
+    pub token: Option<HookToken>,
+}
+
+/// What a handshake or delivery is checked against: the URL token's digest and, after the
+/// handshake, the sealed secret.
+#[derive(Queryable, Selectable)]
+#[diesel(table_name = connector_webhooks)]
+pub struct HookKeys {
+    token_hash: Option<String>,
+    pub secret: Option<String>,
+}
+
+impl HookKeys {
+    /// Whether `token` is the one the webhook was created with, compared in constant time.
+    pub fn token_matches(&self, token: Option<&str>) -> bool {
+        match (&self.token_hash, token) {
+            (Some(expected), Some(token)) => {
+                bool::from(digest(token).as_bytes().ct_eq(expected.as_bytes()))
+            }
+            _ => false,
+        }
     }
 }
 
@@ -109,14 +159,14 @@ pub fn ensure(
 }
 
 /// Claims the rows due at `at` (of `instance_id` only, when given) of enabled instances for
-/// `holder`. A row to create (again) becomes `pending` without a secret in the same UPDATE,
-/// so the provider's handshake finds it waiting.
+/// `holder`. A row to create (again) becomes `pending` without a secret and with a new
+/// token's digest in the same UPDATE, so the provider's handshake finds it waiting.
 pub fn claim_due(
     conn: &mut AnyConnection,
     holder: &str,
     instance_id: Option<&str>,
     at: NaiveDateTime,
-) -> Result<Vec<WebhookRow>> {
+) -> Result<Vec<ClaimedWebhook>> {
     let mut due = connector_webhooks::table
         .inner_join(connector_instances::table)
         .filter(connector_instances::enabled.eq(true))
@@ -149,22 +199,26 @@ pub fn claim_due(
             connector_webhooks::not_before.eq(at + CLAIM),
             connector_webhooks::updated_at.eq(at),
         );
-        let taken = if row.renewable() {
-            diesel::update(target).set(claim).execute(conn)?
+        let (taken, token) = if row.renewable() {
+            (diesel::update(target).set(claim).execute(conn)?, None)
         } else {
-            diesel::update(target)
+            let token = HookToken(random_secret());
+            let token_hash = digest(token.as_str());
+            let taken = diesel::update(target)
                 .set((
                     claim,
                     connector_webhooks::status.eq(PENDING),
                     connector_webhooks::secret.eq(None::<String>),
+                    connector_webhooks::token_hash.eq(Some(&token_hash)),
                 ))
-                .execute(conn)?
+                .execute(conn)?;
+            row.status = PENDING.to_owned();
+            row.secret = None;
+            row.token_hash = Some(token_hash);
+            (taken, Some(token))
         };
         if taken == 1 {
-            if !row.renewable() {
-                row.status = PENDING.to_owned();
-            }
-            claimed.push(row);
+            claimed.push(ClaimedWebhook { row, token });
         }
     }
     Ok(claimed)
@@ -266,6 +320,7 @@ pub fn failed(
                 outcome,
                 connector_webhooks::remote_id.eq(None::<String>),
                 connector_webhooks::secret.eq(None::<String>),
+                connector_webhooks::token_hash.eq(None::<String>),
             ))
             .execute(conn)?;
     } else {
@@ -275,18 +330,24 @@ pub fn failed(
 }
 
 /// The provider's handshake: the webhook of `model` becomes active with the (sealed) secret,
-/// only if it is waiting for one. Answers whether it was.
+/// only if it is waiting for one and was still created with the token `keys` matched (not
+/// created again since). Answers whether it was.
 pub fn activate(
     conn: &mut AnyConnection,
     instance_id: &str,
     model: &str,
+    keys: &HookKeys,
     sealed_secret: &str,
     at: NaiveDateTime,
 ) -> Result<bool> {
+    let Some(token_hash) = &keys.token_hash else {
+        return Ok(false);
+    };
     let activated = diesel::update(
         connector_webhooks::table
             .find((instance_id, model))
-            .filter(connector_webhooks::status.eq(PENDING)),
+            .filter(connector_webhooks::status.eq(PENDING))
+            .filter(connector_webhooks::token_hash.eq(token_hash)),
     )
     .set((
         connector_webhooks::status.eq(ACTIVE),
@@ -297,15 +358,14 @@ pub fn activate(
     Ok(activated == 1)
 }
 
-/// The sealed secret deliveries of the webhook of `model` are signed with, once its handshake
-/// came.
-pub fn secret(conn: &mut AnyConnection, instance_id: &str, model: &str) -> Result<Option<String>> {
+/// What the handshake and deliveries of the webhook of `model` are checked against, if the
+/// instance has that webhook.
+pub fn keys(conn: &mut AnyConnection, instance_id: &str, model: &str) -> Result<Option<HookKeys>> {
     Ok(connector_webhooks::table
         .find((instance_id, model))
-        .select(connector_webhooks::secret)
-        .first::<Option<String>>(conn)
-        .optional()?
-        .flatten())
+        .select(HookKeys::as_select())
+        .first(conn)
+        .optional()?)
 }
 
 /// The instance's webhooks, by model.

@@ -16,7 +16,7 @@ use tracing::Instrument;
 use super::billing::{self, Billed};
 use super::erasure::ErasureRegister;
 use super::instances::{self, InstanceRow};
-use super::remote_webhooks::{self, WebhookRow};
+use super::remote_webhooks::{self, ClaimedWebhook, HookToken};
 use super::runs::{self, Counts, RunRow};
 use super::{folders, push, webhooks, ConnectorRuntime, SyncEngine, SyncError};
 use crate::audit::ChangeLog;
@@ -55,6 +55,14 @@ pub enum WebhookOutcome {
     Handshake(EchoedSecret),
 }
 
+/// The query of a webhook's URL (Clio's): the model the webhook announces and the token it
+/// was created with. No `Debug`: the token is a credential.
+#[derive(Clone, Copy)]
+pub struct HookAddress<'a> {
+    pub model: Option<&'a str>,
+    pub token: Option<&'a str>,
+}
+
 /// A handshake's secret, to echo once; never printed.
 #[derive(PartialEq, Eq)]
 pub struct EchoedSecret(pub String);
@@ -75,6 +83,8 @@ pub enum WebhookError {
     Malformed,
     #[error("no webhook of this instance awaits a handshake")]
     NoHandshakeAwaited,
+    #[error("the webhook URL's token is missing or wrong")]
+    Token,
     #[error(transparent)]
     Database(#[from] Error),
 }
@@ -97,7 +107,7 @@ pub struct SyncSetup {
     /// as a `system` principal naming the trigger and the instance.
     pub access_log: bool,
     /// `public_url`, when configured: webhooks are registered at providers (Clio) only then,
-    /// as `{public_url}/webhooks/{instance}?model={model}`.
+    /// as `{public_url}/webhooks/{instance}?model={model}&token={token}`.
     pub public_url: Option<String>,
 }
 
@@ -321,15 +331,23 @@ impl SyncService {
         Ok(row)
     }
 
-    /// The URL a provider's webhook for `model` posts to, when `public_url` is configured.
-    fn webhook_url(&self, instance: &InstanceRow, model: &str) -> Option<String> {
+    /// The URL a provider's webhook for `model` created with `token` posts to, when
+    /// `public_url` is configured.
+    fn webhook_url(
+        &self,
+        instance: &InstanceRow,
+        model: &str,
+        token: &HookToken,
+    ) -> Option<String> {
         let base = self.public_url.as_deref()?;
         let mut url = reqwest::Url::parse(&format!("{base}/webhooks/")).ok()?;
         url.path_segments_mut()
             .ok()?
             .pop_if_empty()
             .push(&instance.name);
-        url.query_pairs_mut().append_pair("model", model);
+        url.query_pairs_mut()
+            .append_pair("model", model)
+            .append_pair("token", token.as_str());
         Some(url.to_string())
     }
 
@@ -380,11 +398,11 @@ impl SyncService {
             .run(move |c| remote_webhooks::claim_due(c, &holder, instance_id.as_deref(), at))
             .await?;
         let mut done = 0;
-        for row in claimed {
-            let Some(instance) = instances.iter().find(|i| i.id == row.instance_id) else {
+        for claim in claimed {
+            let Some(instance) = instances.iter().find(|i| i.id == claim.row.instance_id) else {
                 continue;
             };
-            if self.keep_webhook(instance, &row, at).await? {
+            if self.keep_webhook(instance, &claim, at).await? {
                 done += 1;
             }
         }
@@ -396,34 +414,44 @@ impl SyncService {
     async fn keep_webhook(
         &self,
         instance: &InstanceRow,
-        row: &WebhookRow,
+        claim: &ClaimedWebhook,
         at: chrono::NaiveDateTime,
     ) -> Result<bool> {
+        let row = &claim.row;
         let expires_at = (at + remote_webhooks::LIFETIME).and_utc();
-        let outcome = match (
-            self.runtime.connector(instance),
-            self.webhook_url(instance, &row.model),
-        ) {
-            (Err(error), _) => Err((error.to_string(), false)),
-            (_, None) => Err(("the webhook URL cannot be built".to_owned(), false)),
-            (Ok(connector), Some(url)) => {
-                if let (false, Some(stale)) = (row.renewable(), &row.remote_id) {
-                    // Its handshake never came: replaced by a new one.
-                    if let Err(error) = connector.delete_webhook(stale).await {
-                        tracing::warn!(instance = %instance.name, %error, "stale webhook not deleted");
+        let outcome = match self.runtime.connector(instance) {
+            Err(error) => Err((error.to_string(), false)),
+            Ok(connector) => match (&claim.token, &row.remote_id) {
+                (Some(token), stale) => {
+                    if let Some(stale) = stale {
+                        // Its handshake never came: replaced by a new one.
+                        if let Err(error) = connector.delete_webhook(stale).await {
+                            tracing::warn!(instance = %instance.name, %error, "stale webhook not deleted");
+                        }
+                    }
+                    match self.webhook_url(instance, &row.model, token) {
+                        Some(url) => connector
+                            .create_webhook(&url, &row.model, expires_at)
+                            .await
+                            .map_err(|e| (e.to_string(), false)),
+                        None => Err(("the webhook URL cannot be built".to_owned(), false)),
                     }
                 }
-                let call = match (row.renewable(), &row.remote_id) {
-                    (true, Some(id)) => connector.renew_webhook(id, expires_at).await,
-                    _ => connector.create_webhook(&url, &row.model, expires_at).await,
-                };
-                call.map_err(|e| {
+                (None, Some(id)) => connector.renew_webhook(id, expires_at).await.map_err(|e| {
+                    // Clio no longer has it: the next attempt creates one.
                     let gone = matches!(e, lexgate_connectors::ConnectorError::Rejected(_));
-                    (e.to_string(), gone && row.renewable())
-                })
-            }
+                    (e.to_string(), gone)
+                }),
+                // Claimed for a renewal without an id: cannot happen (`renewable`); forget it
+                // so that it is created again.
+                (None, None) => Err(("the webhook has no id to renew".to_owned(), true)),
+            },
         };
-        let (id, model, renewal) = (row.instance_id.clone(), row.model.clone(), row.renewable());
+        let (id, model, renewal) = (
+            row.instance_id.clone(),
+            row.model.clone(),
+            claim.token.is_none(),
+        );
         match outcome {
             Ok(remote) => {
                 self.db
@@ -494,7 +522,7 @@ impl SyncService {
     pub async fn receive_webhook(
         self: &Arc<Self>,
         instance_name: &str,
-        model: Option<&str>,
+        address: &HookAddress<'_>,
         header: &(dyn Fn(&str) -> Option<String> + Send + Sync),
         body: &[u8],
     ) -> Result<WebhookOutcome, WebhookError> {
@@ -505,7 +533,7 @@ impl SyncService {
             Err(other) => return Err(other.into()),
         };
         if instance.kind == clio::KIND {
-            return self.receive_clio(instance, model, header, body).await;
+            return self.receive_clio(instance, address, header, body).await;
         }
         let secret = match self.secrets() {
             Some(secrets) => instance.webhook_secret(secrets)?,
@@ -560,22 +588,35 @@ impl SyncService {
 
     /// Clio: the handshake (`X-Hook-Secret`) of a webhook of ours that awaits one, its secret
     /// sealed; or a delivery, its `X-Hook-Signature` checked in constant time on the raw body
-    /// under that secret before anything parses it. `model` (the URL's query) names the
-    /// webhook.
+    /// under that secret before anything parses it. The URL's query names the webhook
+    /// (`model`) and must carry the token it was created with (`token`), or nothing is
+    /// accepted.
     async fn receive_clio(
         self: &Arc<Self>,
         instance: InstanceRow,
-        model: Option<&str>,
+        address: &HookAddress<'_>,
         header: &(dyn Fn(&str) -> Option<String> + Send + Sync),
         body: &[u8],
     ) -> Result<WebhookOutcome, WebhookError> {
         let secrets = self.secrets().cloned().ok_or(WebhookError::Unknown)?;
-        let Some(model) = model.filter(|m| clio::HOOK_MODELS.contains(m) && instance.enabled)
+        let Some(model) = address
+            .model
+            .filter(|m| clio::HOOK_MODELS.contains(m) && instance.enabled)
         else {
             return Err(WebhookError::Unknown);
         };
         let context = remote_webhooks::secret_context(&instance.id, model);
         let (id, model) = (instance.id.clone(), model.to_owned());
+        let keys = {
+            let (id, model) = (id.clone(), model.clone());
+            self.db
+                .run(move |c| remote_webhooks::keys(c, &id, &model))
+                .await?
+                .ok_or(WebhookError::Unknown)?
+        };
+        if !keys.token_matches(address.token) {
+            return Err(WebhookError::Token);
+        }
         if let Some(secret) = header(clio::HOOK_SECRET_HEADER) {
             if secret.trim().is_empty() || secret.len() > 1024 {
                 return Err(WebhookError::Malformed);
@@ -585,7 +626,7 @@ impl SyncService {
                 .map_err(|e| Error::Internal(e.to_string()))?;
             let activated = self
                 .db
-                .run(move |c| remote_webhooks::activate(c, &id, &model, &sealed, now()))
+                .run(move |c| remote_webhooks::activate(c, &id, &model, &keys, &sealed, now()))
                 .await?;
             return if activated {
                 Ok(WebhookOutcome::Handshake(EchoedSecret(secret)))
@@ -594,11 +635,7 @@ impl SyncService {
             };
         }
         let signature = header(clio::HOOK_SIGNATURE_HEADER).ok_or(SignatureError::Malformed)?;
-        let sealed = self
-            .db
-            .run(move |c| remote_webhooks::secret(c, &id, &model))
-            .await?
-            .ok_or(WebhookError::Unknown)?;
+        let sealed = keys.secret.ok_or(WebhookError::Unknown)?;
         let secret = secrets
             .open(&sealed, &context)
             .map_err(|e| Error::Internal(e.to_string()))?;

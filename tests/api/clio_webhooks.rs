@@ -1,8 +1,10 @@
 //! Clio webhooks of a `clio` instance against the faithful fake, on both backends: registered
-//! (one per pulled model) at `{public_url}/webhooks/{instance}?model=…` once the instance is
-//! authorised, activated by Clio's `X-Hook-Secret` handshake (accepted only while one of ours
-//! awaits it), deliveries checked against `X-Hook-Signature` (a forged, tampered or unsigned
-//! one refused with 401 and nothing recorded or synced), a signed one syncing the instance,
+//! (one per pulled model) at `{public_url}/webhooks/{instance}?model=…&token=…` once the
+//! instance is authorised, activated by Clio's `X-Hook-Secret` handshake (accepted only while
+//! one of ours awaits it and only with the URL's random token, so whoever merely knows the
+//! instance and model cannot answer it first), deliveries checked against the token and
+//! `X-Hook-Signature` (a forged, tampered, unsigned or token-less one refused with 401 and
+//! nothing recorded or synced), a signed one syncing the instance,
 //! a redelivery recorded once, the webhooks deleted when the instance is disabled; renewed
 //! before expiry by exactly one of two replicas, so the webhook outlives its first expiry.
 
@@ -45,16 +47,21 @@ async fn replica(app: &TestApp) -> std::sync::Arc<SyncService> {
         .expect("sync service")
 }
 
-/// An app with a public URL, a fake Clio delivering to it, and an authorised `clio` instance.
-async fn setup(backend: Backend) -> (TestApp, ClioFake, String) {
+/// An app with a public URL, a fake Clio delivering to it (or, when `reachable` is false,
+/// failing to reach it), and an authorised `clio` instance.
+async fn setup(backend: Backend, reachable: bool) -> (TestApp, ClioFake, String) {
     let app = TestApp::start_with(backend, |s| {
         seal_secrets(s);
         s.public_url = Some(format!("{PUBLIC_URL}/"));
     })
     .await;
     let fake = ClioFake::start().await;
-    // Clio reaches `public_url`; here that is the test server.
-    fake.route_hooks_to(&app.base_url);
+    // Clio reaches `public_url`; here that is the test server (or a closed port).
+    fake.route_hooks_to(if reachable {
+        &app.base_url
+    } else {
+        "http://127.0.0.1:9"
+    });
     let created = app
         .data(
             CREATE,
@@ -105,15 +112,48 @@ async fn contact_exists(app: &TestApp, email: &'static str) -> bool {
         > 0
 }
 
-/// POSTs to the instance's webhook URL for `model` with `headers`.
+/// The query of the URL Clio holds for the webhook of `model`: `model=…&token=…`.
+fn registered_query(fake: &ClioFake, model: &str) -> String {
+    let hooks = fake.hooks();
+    let url = hooks
+        .iter()
+        .find(|hook| hook["model"] == model)
+        .and_then(|hook| hook["url"].as_str())
+        .expect("a webhook of the model");
+    reqwest::Url::parse(url)
+        .expect("a URL")
+        .query()
+        .expect("a query")
+        .to_owned()
+}
+
+/// The stored webhooks' status, sealed secret and token digest, by model.
+async fn stored(app: &TestApp) -> Vec<(String, String, Option<String>, Option<String>)> {
+    app.db
+        .run(|c| {
+            Ok(connector_webhooks::table
+                .order_by(connector_webhooks::model.asc())
+                .select((
+                    connector_webhooks::model,
+                    connector_webhooks::status,
+                    connector_webhooks::secret,
+                    connector_webhooks::token_hash,
+                ))
+                .load(c)?)
+        })
+        .await
+        .expect("webhooks")
+}
+
+/// POSTs to the instance's webhook URL with `query` and `headers`.
 async fn post_hook(
     app: &TestApp,
-    model: &str,
+    query: &str,
     headers: &[(&str, &str)],
     body: &[u8],
 ) -> reqwest::Response {
     let mut request = reqwest::Client::new()
-        .post(format!("{}/webhooks/clio?model={model}", app.base_url))
+        .post(format!("{}/webhooks/clio?{query}", app.base_url))
         .body(body.to_vec());
     for (name, value) in headers {
         request = request.header(*name, *value);
@@ -122,7 +162,7 @@ async fn post_hook(
 }
 
 async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
-    let (app, fake, instance) = setup(backend).await;
+    let (app, fake, instance) = setup(backend, true).await;
     let server = replica(&app).await;
 
     // Registered: one per model, at the public URL, active once Clio's handshakes came.
@@ -135,15 +175,36 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
     let hooks = fake.hooks();
     assert_eq!(hooks.len(), 4, "{hooks:#?}");
     let handshakes = fake.deliveries();
+    let mut tokens = Vec::new();
     for hook in &hooks {
         assert_eq!(hook["status"], "enabled", "{hook:#} {handshakes:?}");
         assert_eq!(hook["fields"], "id,etag");
+        let model = hook["model"].as_str().unwrap_or_default();
+        let url = hook["url"].as_str().unwrap_or_default();
+        let prefix = format!("{PUBLIC_URL}/webhooks/clio?model={model}&token=");
+        let token = url
+            .strip_prefix(&prefix)
+            .expect("the token last in the URL");
+        // 32 random bytes, URL-safe base64.
+        assert_eq!(token.len(), 43, "{url}");
+        assert!(
+            token
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_'),
+            "{url}"
+        );
+        tokens.push((model.to_owned(), token.to_owned()));
+    }
+    // One token per webhook; only its digest is stored.
+    tokens.sort();
+    tokens.dedup_by(|a, b| a.1 == b.1);
+    assert_eq!(tokens.len(), 4);
+    let rows = stored(&app).await;
+    for ((model, token), (stored_model, _, _, token_hash)) in tokens.iter().zip(&rows) {
+        assert_eq!(model, stored_model);
         assert_eq!(
-            hook["url"],
-            format!(
-                "{PUBLIC_URL}/webhooks/clio?model={}",
-                hook["model"].as_str().unwrap_or_default()
-            )
+            token_hash.as_deref(),
+            Some(lexgate::identity::digest(token).as_str())
         );
     }
     let shown = webhooks(&app, &instance).await;
@@ -185,8 +246,9 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
         "{sdl:#}"
     );
 
-    // A handshake nobody awaits is refused, its secret not echoed.
-    let refused = post_hook(&app, "contact", &[("x-hook-secret", "attacker")], b"").await;
+    // A handshake nobody awaits is refused, its secret not echoed, even with the token.
+    let contact = registered_query(&fake, "contact");
+    let refused = post_hook(&app, &contact, &[("x-hook-secret", "attacker")], b"").await;
     assert_eq!(refused.status(), 401);
     assert!(refused.headers().get("x-hook-secret").is_none());
 
@@ -223,14 +285,14 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
     let forged = sign_hook(b"a guessed secret", body.as_bytes());
     let genuine_looking = post_hook(
         &app,
-        "contact",
+        &contact,
         &[("x-hook-signature", forged.as_str())],
         body.as_bytes(),
     )
     .await;
     assert_eq!(genuine_looking.status(), 401);
     assert_eq!(
-        post_hook(&app, "contact", &[], body.as_bytes())
+        post_hook(&app, &contact, &[], body.as_bytes())
             .await
             .status(),
         401
@@ -238,7 +300,7 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
     assert_eq!(
         post_hook(
             &app,
-            "contact",
+            &contact,
             &[("x-hook-signature", "zz")],
             body.as_bytes()
         )
@@ -250,7 +312,7 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
     assert_eq!(
         post_hook(
             &app,
-            "matter",
+            &registered_query(&fake, "matter"),
             &[("x-hook-signature", forged.as_str())],
             body.as_bytes()
         )
@@ -262,7 +324,7 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
     assert_eq!(
         post_hook(
             &app,
-            "bill",
+            "model=bill",
             &[("x-hook-signature", forged.as_str())],
             body.as_bytes()
         )
@@ -300,7 +362,7 @@ async fn clio_webhooks_activate_verify_sync_and_deduplicate(backend: Backend) {
 }
 
 async fn clio_webhooks_are_renewed_before_expiry_by_one_replica(backend: Backend) {
-    let (app, fake, instance) = setup(backend).await;
+    let (app, fake, instance) = setup(backend, true).await;
     let (first, second) = (replica(&app).await, replica(&app).await);
     let now = lexgate::db::now();
     assert_eq!(
@@ -375,7 +437,96 @@ async fn clio_webhooks_are_renewed_before_expiry_by_one_replica(backend: Backend
     );
 }
 
+async fn clio_webhook_handshakes_and_deliveries_need_the_registered_token(backend: Backend) {
+    // Clio cannot reach lexgate yet: the webhooks stay pending, open to a first handshake.
+    let (app, fake, instance) = setup(backend, false).await;
+    let server = replica(&app).await;
+    assert_eq!(
+        server
+            .maintain_webhooks(lexgate::db::now(), None)
+            .await
+            .expect("registered"),
+        4
+    );
+    fake.settle().await;
+    let contact = registered_query(&fake, "contact");
+    let matter = registered_query(&fake, "matter");
+    let pending = stored(&app).await;
+    assert!(
+        pending
+            .iter()
+            .all(|(_, status, secret, _)| status == "pending" && secret.is_none()),
+        "{pending:?}"
+    );
+
+    // Someone who knows the instance and model answers the handshake first: without the
+    // token, with a wrong one, or with another webhook's: 401, nothing echoed or stored.
+    let wrong = format!("model=contact&token={}", "A".repeat(43));
+    let matter_token = matter.replace("model=matter", "model=contact");
+    for query in [
+        "model=contact",
+        "model=contact&token=",
+        &wrong,
+        &matter_token,
+    ] {
+        let refused = post_hook(&app, query, &[("x-hook-secret", "attacker")], b"").await;
+        assert_eq!(refused.status(), 401, "{query}");
+        assert!(refused.headers().get("x-hook-secret").is_none(), "{query}");
+    }
+    assert_eq!(stored(&app).await, pending);
+    for webhook in webhooks(&app, &instance).await {
+        assert_eq!(webhook["status"], "PENDING", "{webhook:#}");
+    }
+
+    // Clio's own handshake, to the URL it was given, activates the webhook.
+    let accepted = post_hook(&app, &contact, &[("x-hook-secret", "clio's secret")], b"").await;
+    assert_eq!(accepted.status(), 200);
+    assert_eq!(
+        accepted
+            .headers()
+            .get("x-hook-secret")
+            .and_then(|v| v.to_str().ok()),
+        Some("clio's secret")
+    );
+    let active = stored(&app).await;
+    let (_, status, secret, _) = active
+        .iter()
+        .find(|(model, ..)| model == "contact")
+        .expect("the contact webhook");
+    assert_eq!(status, "active");
+    assert!(secret.is_some());
+    assert!(active
+        .iter()
+        .filter(|(model, ..)| model != "contact")
+        .all(|(_, status, ..)| status == "pending"));
+
+    // A delivery signed with that secret is refused without the token, accepted with it.
+    let body = json!({ "data": { "id": 51, "etag": "\"7\"" },
+                       "meta": { "event": "created", "webhook_id": 1, "model": "contact" } })
+    .to_string();
+    let signature = sign_hook(b"clio's secret", body.as_bytes());
+    let signed = [("x-hook-signature", signature.as_str())];
+    for query in ["model=contact", wrong.as_str(), matter_token.as_str()] {
+        assert_eq!(
+            post_hook(&app, query, &signed, body.as_bytes())
+                .await
+                .status(),
+            401,
+            "{query}"
+        );
+    }
+    assert_eq!(count(&app, "webhook_events").await, 0);
+    assert_eq!(
+        post_hook(&app, &contact, &signed, body.as_bytes())
+            .await
+            .status(),
+        202
+    );
+    assert_eq!(count(&app, "webhook_events").await, 1);
+}
+
 on_both_backends!(
     clio_webhooks_activate_verify_sync_and_deduplicate,
+    clio_webhook_handshakes_and_deliveries_need_the_registered_token,
     clio_webhooks_are_renewed_before_expiry_by_one_replica
 );

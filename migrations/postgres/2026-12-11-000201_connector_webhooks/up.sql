@@ -3,6 +3,9 @@
 -- (like matter_folder_requests) before the webhook is created or renewed. `status`: `pending`
 -- from the claim that creates it until the provider's handshake, `active` after it (the
 -- handshake's secret sealed in `secret`), `failing` while creating or renewing it fails.
+-- `token_hash`: the SHA-256 (hex) of the random token in the URL the webhook was created
+-- with; a handshake or delivery is accepted only with that token, so nobody who merely knows
+-- the instance and model can answer the handshake first.
 -- Ids, times and the provider's error only: no personal data.
 CREATE TABLE connector_webhooks (
     instance_id TEXT NOT NULL REFERENCES connector_instances (id) ON DELETE CASCADE,
@@ -10,6 +13,7 @@ CREATE TABLE connector_webhooks (
     remote_id TEXT,
     status TEXT NOT NULL,
     secret TEXT,
+    token_hash TEXT,
     expires_at TIMESTAMP,
     attempts INTEGER NOT NULL DEFAULT 0,
     last_error TEXT,

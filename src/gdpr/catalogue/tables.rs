@@ -1161,7 +1161,8 @@ pub const TABLES: &[TableRules] = &[
         &[],
     ),
     // The webhooks kept at a provider: ids, status, times and the provider's error, no
-    // personal data; the handshake's secret is sealed and never exported.
+    // personal data; the handshake's secret (sealed) and the hash of the URL's token are never
+    // exported.
     table(
         "connector_webhooks",
         &[
@@ -1170,6 +1171,7 @@ pub const TABLES: &[TableRules] = &[
             ("remote_id", K),
             ("status", K),
             ("secret", OMIT),
+            ("token_hash", OMIT),
             ("expires_at", K),
             ("attempts", K),
             ("last_error", K),
