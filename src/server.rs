@@ -97,6 +97,7 @@ pub async fn sync_service(
         webhook_tolerance_seconds: settings.webhook_tolerance_seconds,
         policy: lexgate_connectors::http::HttpPolicy::default(),
         access_log: settings.access_log,
+        public_url: settings.public_url.clone(),
     };
     Ok(std::sync::Arc::new(crate::sync::SyncService::new(
         db.clone(),

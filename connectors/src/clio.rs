@@ -31,6 +31,16 @@
 //! edited in Clio (its content no longer matches the digest lexgate wrote). A time entry
 //! becomes an activity (`TimeEntry`) whose `reference` is `lexgate:{id}`; the matter's
 //! activities are searched for it first. Entries lexgate pushed are not pulled back.
+//!
+//! **Webhooks.** One webhook per pulled model ([`HOOK_MODELS`]), for its `created`, `updated`
+//! and `deleted` events, carrying only the record's `id` and `etag` ([`HOOK_FIELDS`]): created
+//! `pending` (`POST webhooks.json`), Clio then POSTs a handshake with `X-Hook-Secret` to the
+//! URL, and the receiver's 200 echoing it enables the webhook; deliveries carry
+//! `X-Hook-Signature`, the hex HMAC-SHA256 of the raw body under that secret
+//! ([`verify_hook_signature`]). A webhook lives until its `expires_at`, at most
+//! [`MAX_HOOK_LIFETIME`] ahead, and is renewed by moving it (`PATCH`); `DELETE` ends it. What
+//! Clio refuses (a URL that is not `https`, an expiry too far, a webhook it no longer has) is
+//! [`ConnectorError::Rejected`].
 
 use std::sync::Mutex;
 use std::time::Duration;
@@ -48,7 +58,8 @@ use crate::oauth::AuthorizedClient;
 use crate::{
     BoxFuture, Capabilities, Connector, ConnectorError, ContactOrigin, Cursor, DeadlinePush,
     OutboundDeadline, OutboundTimeEntry, Page, PushOutcome, PushedEvent, RemoteContact,
-    RemoteDeadline, RemoteMatter, RemoteMatterStatus, RemoteTimeEntry, RemoveOutcome,
+    RemoteDeadline, RemoteMatter, RemoteMatterStatus, RemoteTimeEntry, RemoteWebhook,
+    RemoveOutcome,
 };
 
 pub const KIND: &str = "clio";
@@ -74,6 +85,18 @@ pub const REFERENCE_PREFIX: &str = "lexgate:";
 pub const HOOK_SECRET_HEADER: &str = "x-hook-secret";
 /// The header with the HMAC-SHA256 (hex) of a delivery's raw body under the hook's secret.
 pub const HOOK_SIGNATURE_HEADER: &str = "x-hook-signature";
+
+/// The models lexgate pulls, by the identifiers Clio's webhooks take: one webhook each.
+pub const HOOK_MODELS: &[&str] = &["contact", "matter", "calendar_entry", "activity"];
+/// The events every webhook subscribes to.
+pub const HOOK_EVENTS: [&str; 3] = ["created", "updated", "deleted"];
+/// The longest life Clio gives a webhook: a later `expires_at` is refused.
+pub const MAX_HOOK_LIFETIME: chrono::Duration = chrono::Duration::days(31);
+/// What a delivery carries of the record: its id and version only, so no personal data
+/// travels in a webhook (the sync it starts reads the record).
+pub const HOOK_FIELDS: &str = "id,etag";
+/// The fields of a webhook read back.
+const HOOK_READ_FIELDS: &str = "id,etag,model,status,expires_at";
 
 /// The data region of a Clio account.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -1130,6 +1153,114 @@ fn utf8_percent(text: &str) -> String {
         .collect()
 }
 
+/// A webhook as Clio answers it.
+#[derive(Deserialize, Default)]
+#[serde(default)]
+struct Hook {
+    id: Value,
+    status: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+}
+
+fn remote_hook(hook: Hook) -> Result<RemoteWebhook, ConnectorError> {
+    Ok(RemoteWebhook {
+        id: id_text(&hook.id).ok_or_else(|| protocol("a webhook without an id"))?,
+        status: hook.status.unwrap_or_default(),
+        expires_at: hook.expires_at,
+    })
+}
+
+/// A refused webhook request: what Clio refused (a URL that is not `https`, an expiry beyond
+/// [`MAX_HOOK_LIFETIME`], a webhook it no longer has) as [`ConnectorError::Rejected`].
+fn hook_refused(what: &str, error: HttpError) -> ConnectorError {
+    match error {
+        HttpError::Status { status, .. } if matches!(status, 400 | 404 | 409 | 422) => {
+            ConnectorError::Rejected(format!("Clio refused to {what} (status {status})"))
+        }
+        other => refused(other),
+    }
+}
+
+impl ClioConnector {
+    fn hook_url(&self, id: Option<&str>) -> Result<Url, ConnectorError> {
+        let mut url = match id {
+            Some(id) => self.url(&format!("webhooks/{}.json", utf8_percent(id)))?,
+            None => self.url("webhooks.json")?,
+        };
+        url.query_pairs_mut()
+            .append_pair("fields", HOOK_READ_FIELDS);
+        Ok(url)
+    }
+
+    async fn hook_request(
+        &self,
+        method: Method,
+        url: &Url,
+        body: &Value,
+        what: &str,
+    ) -> Result<RemoteWebhook, ConnectorError> {
+        let one: One<Hook> = self
+            .send(method, url, None, Some(body))
+            .await
+            .map_err(|e| hook_refused(what, e))?
+            .json()
+            .await
+            .map_err(|e| protocol(e.without_url()))?;
+        remote_hook(one.data)
+    }
+
+    /// Creates a webhook: Clio answers it `pending` and sends the handshake to `url`.
+    async fn create_hook(
+        &self,
+        url: &str,
+        model: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<RemoteWebhook, ConnectorError> {
+        if !HOOK_MODELS.contains(&model) {
+            return Err(ConnectorError::Unsupported("webhooks of that model"));
+        }
+        let body = json!({ "data": {
+            "url": url,
+            "model": model,
+            "events": HOOK_EVENTS,
+            "fields": HOOK_FIELDS,
+            "expires_at": utc_seconds(expires_at),
+        } });
+        self.hook_request(
+            Method::POST,
+            &self.hook_url(None)?,
+            &body,
+            "create the webhook",
+        )
+        .await
+    }
+
+    async fn renew_hook(
+        &self,
+        id: &str,
+        expires_at: DateTime<Utc>,
+    ) -> Result<RemoteWebhook, ConnectorError> {
+        let body = json!({ "data": { "expires_at": utc_seconds(expires_at) } });
+        self.hook_request(
+            Method::PATCH,
+            &self.hook_url(Some(id))?,
+            &body,
+            "renew the webhook",
+        )
+        .await
+    }
+
+    async fn delete_hook(&self, id: &str) -> Result<(), ConnectorError> {
+        match self
+            .send(Method::DELETE, &self.hook_url(Some(id))?, None, None)
+            .await
+        {
+            Ok(_) | Err(HttpError::Status { status: 404, .. }) => Ok(()),
+            Err(other) => Err(hook_refused("delete the webhook", other)),
+        }
+    }
+}
+
 /// A webhook delivery: the record and what happened to it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HookEvent {
@@ -1264,6 +1395,31 @@ impl Connector for ClioConnector {
         entry: &'a OutboundTimeEntry,
     ) -> BoxFuture<'a, Result<String, ConnectorError>> {
         Box::pin(self.push_time(entry))
+    }
+
+    fn webhook_models(&self) -> &'static [&'static str] {
+        HOOK_MODELS
+    }
+
+    fn create_webhook<'a>(
+        &'a self,
+        url: &'a str,
+        model: &'a str,
+        expires_at: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<RemoteWebhook, ConnectorError>> {
+        Box::pin(self.create_hook(url, model, expires_at))
+    }
+
+    fn renew_webhook<'a>(
+        &'a self,
+        id: &'a str,
+        expires_at: DateTime<Utc>,
+    ) -> BoxFuture<'a, Result<RemoteWebhook, ConnectorError>> {
+        Box::pin(self.renew_hook(id, expires_at))
+    }
+
+    fn delete_webhook<'a>(&'a self, id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        Box::pin(self.delete_hook(id))
     }
 }
 

@@ -149,6 +149,17 @@ pub struct Capabilities {
     pub pull_time_entries: bool,
 }
 
+/// A webhook registered at a provider: lexgate's subscription to one model's changes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RemoteWebhook {
+    /// The provider's id of the webhook.
+    pub id: String,
+    /// The provider's status, e.g. `pending` until the handshake and `enabled` after.
+    pub status: String,
+    /// When the provider stops delivering unless the webhook is renewed.
+    pub expires_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
 /// A connection to one remote system. Every capability has a default that refuses, so a
 /// connector implements only what its system offers (and says so in [`Capabilities`]).
 pub trait Connector: Send + Sync {
@@ -307,6 +318,37 @@ pub trait Connector: Send + Sync {
         _contact: &'a OutboundContact,
     ) -> BoxFuture<'a, Result<String, ConnectorError>> {
         Box::pin(async { Err(ConnectorError::Unsupported("push contacts")) })
+    }
+
+    /// The models the provider can announce changes of by webhook (one webhook each); none
+    /// when it has no webhooks.
+    fn webhook_models(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Registers a webhook announcing created, updated and deleted records of `model` to
+    /// `url`, until `expires_at`.
+    fn create_webhook<'a>(
+        &'a self,
+        _url: &'a str,
+        _model: &'a str,
+        _expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<RemoteWebhook, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("register webhooks")) })
+    }
+
+    /// Moves a webhook's expiry to `expires_at`.
+    fn renew_webhook<'a>(
+        &'a self,
+        _id: &'a str,
+        _expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> BoxFuture<'a, Result<RemoteWebhook, ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("renew webhooks")) })
+    }
+
+    /// Deletes a webhook (one the provider no longer has counts as deleted).
+    fn delete_webhook<'a>(&'a self, _id: &'a str) -> BoxFuture<'a, Result<(), ConnectorError>> {
+        Box::pin(async { Err(ConnectorError::Unsupported("delete webhooks")) })
     }
 }
 

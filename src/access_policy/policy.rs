@@ -949,6 +949,8 @@ const RULES: &[TypeRules] = &[
                 "runs",
                 "createdAt",
                 "updatedAt",
+                // Webhooks kept at the provider (issue 17).
+                "webhooks",
                 // Mail kinds (issue 15).
                 "username",
                 "login",
@@ -1296,6 +1298,11 @@ const RULES: &[TypeRules] = &[
             plain(CASEWORK, &["timeEntries"]),
             plain(DOCUMENTS, &["documents", "caseFileFolders"]),
         ],
+    },
+    // A webhook kept at a connector's provider (issue 17): its state, no secret.
+    TypeRules {
+        type_name: "ConnectorWebhook",
+        groups: &[plain(ADMIN, &["model", "status", "expiresAt", "lastError"])],
     },
     // A matter's folder in a document store (issue 17): its state, no personal data.
     TypeRules {

@@ -1299,3 +1299,25 @@ diesel::allow_tables_to_appear_in_same_query!(sync_record_links, connector_insta
 diesel::allow_tables_to_appear_in_same_query!(sync_record_links, deadlines);
 diesel::allow_tables_to_appear_in_same_query!(sync_record_links, matters);
 diesel::allow_tables_to_appear_in_same_query!(sync_record_links, time_entries);
+
+// The webhooks kept at a provider (migration 2026-12-11-000201_connector_webhooks).
+diesel::table! {
+    connector_webhooks (instance_id, model) {
+        instance_id -> Text,
+        model -> Text,
+        remote_id -> Nullable<Text>,
+        status -> Text,
+        secret -> Nullable<Text>,
+        token_hash -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        claimed_by -> Nullable<Text>,
+        not_before -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(connector_webhooks -> connector_instances (instance_id));
+diesel::allow_tables_to_appear_in_same_query!(connector_webhooks, connector_instances);

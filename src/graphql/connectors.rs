@@ -14,6 +14,7 @@ use crate::sync::instances::{
     self, ConnectorLogin, CreateConnectorInstanceInput, InstanceRow, UpdateConnectorInstanceInput,
 };
 use crate::sync::provenance::{ProvenanceRule, RecordOrigin};
+use crate::sync::remote_webhooks::{self, ConnectorWebhookStatus, WebhookRow};
 use crate::sync::review::{self, ResolveSyncReviewItemInput, ReviewRow};
 use crate::sync::runs::{self, RunError, RunRow, SyncRunStatus};
 use crate::sync::SyncError;
@@ -181,6 +182,15 @@ impl ConnectorInstance {
         let limit = i64::from(first.clamp(1, 100));
         let rows = read(ctx, move |c| runs::latest(c, &id, limit)).await?;
         Ok(rows.into_iter().map(SyncRun).collect())
+    }
+
+    /// The webhooks lexgate keeps at the provider (clio: one per model it pulls), registered
+    /// once the instance is enabled and authorised and `public_url` is configured, and renewed
+    /// before they expire. Their secrets are never shown.
+    async fn webhooks(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<ConnectorWebhook>> {
+        let id = self.0.id.clone();
+        let rows = read(ctx, move |c| remote_webhooks::of_instance(c, &id)).await?;
+        Ok(rows.into_iter().map(ConnectorWebhook).collect())
     }
 
     /// When the instance was configured (UTC, ISO 8601).
@@ -387,6 +397,35 @@ impl SyncReviewItem {
     }
 }
 
+/// A webhook kept at a provider.
+pub struct ConnectorWebhook(WebhookRow);
+
+/// A webhook lexgate keeps at a connector instance's provider, announcing the changes of one
+/// of its models so that they are synced at once. Admins only.
+#[Object]
+impl ConnectorWebhook {
+    /// The provider's model it announces, e.g. `contact` or `calendar_entry`.
+    async fn model(&self) -> Option<&str> {
+        Some(&self.0.model)
+    }
+
+    /// Whether it delivers: PENDING until the provider's handshake, ACTIVE after it.
+    async fn status(&self) -> Option<ConnectorWebhookStatus> {
+        Some(self.0.status())
+    }
+
+    /// When the provider stops delivering unless it is renewed (UTC, ISO 8601); it is
+    /// renewed three days before.
+    async fn expires_at(&self) -> Option<DateTime<Utc>> {
+        self.0.expires_at.map(|at| at.and_utc())
+    }
+
+    /// Why the last attempt to create or renew it failed (the provider's answer, no secrets).
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+}
+
 /// The answer to `createConnectorInstance` and `updateConnectorInstance`.
 #[derive(SimpleObject)]
 pub struct ConnectorInstancePayload {
@@ -500,6 +539,7 @@ impl ConnectorMutations {
     ) -> async_graphql::Result<Option<ConnectorInstancePayload>> {
         let secrets = state(ctx).sync.secrets().cloned();
         let row = write(ctx, move |c| instances::create(c, secrets.as_ref(), input)).await?;
+        state(ctx).sync.webhooks_changed(&row).await;
         Ok(Some(ConnectorInstancePayload {
             connector_instance: ConnectorInstance(row),
         }))
@@ -518,6 +558,7 @@ impl ConnectorMutations {
             instances::update(c, secrets.as_ref(), &key, input)
         })
         .await?;
+        state(ctx).sync.webhooks_changed(&row).await;
         Ok(Some(ConnectorInstancePayload {
             connector_instance: ConnectorInstance(row),
         }))

@@ -1,24 +1,36 @@
 //! The connectors' HTTP endpoints: inbound webhooks (`POST /webhooks/{instance}`, signed with
-//! HMAC over the raw body: `X-Lexgate-Signature`, or `Stripe-Signature` for a stripe instance) and the OAuth redirect back from a provider (`GET /oauth/callback`).
+//! HMAC over the raw body: `X-Lexgate-Signature`, `Stripe-Signature` for a stripe instance, or
+//! for a clio instance Clio's `X-Hook-Secret` handshake and `X-Hook-Signature`, the webhook
+//! named by `?model=` and authenticated by the `&token=` it was created with; the request
+//! span records the path only, never this query) and the OAuth redirect back from a provider (`GET /oauth/callback`).
 //! Neither takes a bearer token: the signature and the one-time `state` authenticate them.
 
 use axum::body::Bytes;
 use axum::extract::{Path, Query, State};
-use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::Deserialize;
 use serde_json::json;
 
 use super::AppContext;
-use crate::sync::service::{WebhookError, WebhookOutcome};
+use crate::sync::service::{HookAddress, WebhookError, WebhookOutcome};
+
+/// The query of a webhook's URL: Clio's name the model they announce and carry the token
+/// they were created with. No `Debug`: the token is a credential.
+#[derive(Deserialize)]
+pub struct HookQuery {
+    model: Option<String>,
+    token: Option<String>,
+}
 
 pub async fn webhook(
     State(app): State<AppContext>,
     Path(instance): Path<String>,
+    Query(query): Query<HookQuery>,
     headers: HeaderMap,
     body: Bytes,
-) -> impl IntoResponse {
+) -> Response {
     let header = move |name: &str| {
         headers
             .get(name)
@@ -28,9 +40,28 @@ pub async fn webhook(
     let (status, message) = match app
         .state
         .sync
-        .receive_webhook(&instance, &header, &body)
+        .receive_webhook(
+            &instance,
+            &HookAddress {
+                model: query.model.as_deref(),
+                token: query.token.as_deref(),
+            },
+            &header,
+            &body,
+        )
         .await
     {
+        Ok(WebhookOutcome::Handshake(secret)) => {
+            // The one place the secret leaves: echoed to the provider, as it requires.
+            let mut response =
+                (StatusCode::OK, Json(json!({ "status": "activated" }))).into_response();
+            if let Ok(value) = HeaderValue::from_str(&secret.0) {
+                response
+                    .headers_mut()
+                    .insert(lexgate_connectors::clio::HOOK_SECRET_HEADER, value);
+            }
+            return response;
+        }
         Ok(WebhookOutcome::Accepted) => (StatusCode::ACCEPTED, "accepted"),
         Ok(WebhookOutcome::Duplicate) => (StatusCode::OK, "duplicate"),
         // The same answer as a bad signature, so instance names cannot be guessed.
@@ -42,13 +73,21 @@ pub async fn webhook(
             tracing::warn!(%instance, %error, "webhook refused");
             (StatusCode::UNAUTHORIZED, "invalid signature")
         }
+        Err(WebhookError::Token) => {
+            tracing::warn!(%instance, "webhook refused: its URL's token is missing or wrong");
+            (StatusCode::UNAUTHORIZED, "invalid signature")
+        }
+        Err(WebhookError::NoHandshakeAwaited) => {
+            tracing::warn!(%instance, "webhook handshake refused: none awaited");
+            (StatusCode::UNAUTHORIZED, "invalid signature")
+        }
         Err(WebhookError::Malformed) => (StatusCode::BAD_REQUEST, "malformed event"),
         Err(WebhookError::Database(error)) => {
             tracing::error!(%instance, %error, "webhook not recorded");
             (StatusCode::SERVICE_UNAVAILABLE, "try again later")
         }
     };
-    (status, Json(json!({ "status": message })))
+    (status, Json(json!({ "status": message }))).into_response()
 }
 
 #[derive(Deserialize)]
@@ -76,13 +115,17 @@ pub async fn oauth_callback(
         );
     };
     match app.state.sync.finish_authorization(&state, &code).await {
-        Ok(instance) => (
-            StatusCode::OK,
-            format!(
-                "Connector {} is authorised. You may close this page.",
-                instance.name
-            ),
-        ),
+        Ok(instance) => {
+            // Authorised now: its webhooks can be registered.
+            app.state.sync.webhooks_changed(&instance).await;
+            (
+                StatusCode::OK,
+                format!(
+                    "Connector {} is authorised. You may close this page.",
+                    instance.name
+                ),
+            )
+        }
         Err(error) if error.code() == "BAD_USER_INPUT" => {
             tracing::warn!(%error, "OAuth callback refused");
             (

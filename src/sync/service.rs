@@ -5,6 +5,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::prelude::*;
+use lexgate_connectors::clio;
 use lexgate_connectors::http::HttpPolicy;
 use lexgate_connectors::secrets::SecretBox;
 use lexgate_connectors::webhook::{self, SignatureError};
@@ -15,6 +16,7 @@ use tracing::Instrument;
 use super::billing::{self, Billed};
 use super::erasure::ErasureRegister;
 use super::instances::{self, InstanceRow};
+use super::remote_webhooks::{self, ClaimedWebhook, HookToken};
 use super::runs::{self, Counts, RunRow};
 use super::{folders, push, webhooks, ConnectorRuntime, SyncEngine, SyncError};
 use crate::audit::ChangeLog;
@@ -37,6 +39,8 @@ pub struct SyncService {
     erasure: Arc<dyn ErasureRegister>,
     webhook_tolerance_seconds: i64,
     access_log: bool,
+    /// `public_url` when configured: the base of the URLs of webhooks registered at providers.
+    public_url: Option<String>,
 }
 
 /// What became of a webhook delivery.
@@ -46,6 +50,27 @@ pub enum WebhookOutcome {
     Accepted,
     /// The event was delivered before; nothing to do.
     Duplicate,
+    /// A provider's handshake (Clio's `X-Hook-Secret`) activated a webhook of ours: the
+    /// answer echoes the secret, as the provider requires.
+    Handshake(EchoedSecret),
+}
+
+/// The query of a webhook's URL (Clio's): the model the webhook announces and the token it
+/// was created with. No `Debug`: the token is a credential.
+#[derive(Clone, Copy)]
+pub struct HookAddress<'a> {
+    pub model: Option<&'a str>,
+    pub token: Option<&'a str>,
+}
+
+/// A handshake's secret, to echo once; never printed.
+#[derive(PartialEq, Eq)]
+pub struct EchoedSecret(pub String);
+
+impl std::fmt::Debug for EchoedSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EchoedSecret(..)")
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -56,6 +81,10 @@ pub enum WebhookError {
     Signature(#[from] SignatureError),
     #[error("the event has no id")]
     Malformed,
+    #[error("no webhook of this instance awaits a handshake")]
+    NoHandshakeAwaited,
+    #[error("the webhook URL's token is missing or wrong")]
+    Token,
     #[error(transparent)]
     Database(#[from] Error),
 }
@@ -77,6 +106,9 @@ pub struct SyncSetup {
     /// Whether the access log is kept: syncs without a request then log each page's changes
     /// as a `system` principal naming the trigger and the instance.
     pub access_log: bool,
+    /// `public_url`, when configured: webhooks are registered at providers (Clio) only then,
+    /// as `{public_url}/webhooks/{instance}?model={model}&token={token}`.
+    pub public_url: Option<String>,
 }
 
 impl SyncService {
@@ -94,6 +126,10 @@ impl SyncService {
             erasure: setup.erasure,
             webhook_tolerance_seconds: setup.webhook_tolerance_seconds,
             access_log: setup.access_log,
+            public_url: setup
+                .public_url
+                .map(|url| url.trim().trim_end_matches('/').to_owned())
+                .filter(|url| !url.is_empty()),
         }
     }
 
@@ -295,6 +331,190 @@ impl SyncService {
         Ok(row)
     }
 
+    /// The URL a provider's webhook for `model` created with `token` posts to, when
+    /// `public_url` is configured.
+    fn webhook_url(
+        &self,
+        instance: &InstanceRow,
+        model: &str,
+        token: &HookToken,
+    ) -> Option<String> {
+        let base = self.public_url.as_deref()?;
+        let mut url = reqwest::Url::parse(&format!("{base}/webhooks/")).ok()?;
+        url.path_segments_mut()
+            .ok()?
+            .pop_if_empty()
+            .push(&instance.name);
+        url.query_pairs_mut()
+            .append_pair("model", model)
+            .append_pair("token", token.as_str());
+        Some(url.to_string())
+    }
+
+    /// One round of webhook upkeep at `at` (of `instance_id` only, when given): adds the
+    /// webhooks enabled, authorised instances lack, then creates or renews those due that
+    /// this replica claims. Needs `public_url`. Answers how many were created or renewed;
+    /// failures are recorded on their webhook, which a later round retries.
+    pub async fn maintain_webhooks(
+        &self,
+        at: chrono::NaiveDateTime,
+        instance_id: Option<String>,
+    ) -> Result<usize> {
+        if self.public_url.is_none() {
+            return Ok(0);
+        }
+        let wanted = instance_id.clone();
+        let instances = self
+            .db
+            .run(move |c| {
+                Ok(instances::list(c)?
+                    .into_iter()
+                    .filter(|i| i.enabled && wanted.as_ref().is_none_or(|w| *w == i.id))
+                    .collect::<Vec<_>>())
+            })
+            .await?;
+        for instance in &instances {
+            // Not authorised yet, or no webhooks: nothing to keep.
+            let Ok(connector) = self.runtime.connector(instance) else {
+                continue;
+            };
+            let models = connector.webhook_models();
+            if models.is_empty() {
+                continue;
+            }
+            let id = instance.id.clone();
+            let added = self
+                .db
+                .transaction(move |c| remote_webhooks::ensure(c, &id, models, at))
+                .await;
+            if let Err(error) = added {
+                // Another replica added them at the same moment.
+                tracing::debug!(instance = %instance.name, %error, "webhooks not added");
+            }
+        }
+        let holder = self.engine.holder().to_owned();
+        let claimed = self
+            .db
+            .run(move |c| remote_webhooks::claim_due(c, &holder, instance_id.as_deref(), at))
+            .await?;
+        let mut done = 0;
+        for claim in claimed {
+            let Some(instance) = instances.iter().find(|i| i.id == claim.row.instance_id) else {
+                continue;
+            };
+            if self.keep_webhook(instance, &claim, at).await? {
+                done += 1;
+            }
+        }
+        Ok(done)
+    }
+
+    /// Creates (again) or renews one claimed webhook and records the outcome; answers whether
+    /// it succeeded.
+    async fn keep_webhook(
+        &self,
+        instance: &InstanceRow,
+        claim: &ClaimedWebhook,
+        at: chrono::NaiveDateTime,
+    ) -> Result<bool> {
+        let row = &claim.row;
+        let expires_at = (at + remote_webhooks::LIFETIME).and_utc();
+        let outcome = match self.runtime.connector(instance) {
+            Err(error) => Err((error.to_string(), false)),
+            Ok(connector) => match (&claim.token, &row.remote_id) {
+                (Some(token), stale) => {
+                    if let Some(stale) = stale {
+                        // Its handshake never came: replaced by a new one.
+                        if let Err(error) = connector.delete_webhook(stale).await {
+                            tracing::warn!(instance = %instance.name, %error, "stale webhook not deleted");
+                        }
+                    }
+                    match self.webhook_url(instance, &row.model, token) {
+                        Some(url) => connector
+                            .create_webhook(&url, &row.model, expires_at)
+                            .await
+                            .map_err(|e| (e.to_string(), false)),
+                        None => Err(("the webhook URL cannot be built".to_owned(), false)),
+                    }
+                }
+                (None, Some(id)) => connector.renew_webhook(id, expires_at).await.map_err(|e| {
+                    // Clio no longer has it: the next attempt creates one.
+                    let gone = matches!(e, lexgate_connectors::ConnectorError::Rejected(_));
+                    (e.to_string(), gone)
+                }),
+                // Claimed for a renewal without an id: cannot happen (`renewable`); forget it
+                // so that it is created again.
+                (None, None) => Err(("the webhook has no id to renew".to_owned(), true)),
+            },
+        };
+        let (id, model, renewal) = (
+            row.instance_id.clone(),
+            row.model.clone(),
+            claim.token.is_none(),
+        );
+        match outcome {
+            Ok(remote) => {
+                self.db
+                    .run(move |c| {
+                        if renewal {
+                            remote_webhooks::renewed(c, &id, &model, &remote, at)
+                        } else {
+                            remote_webhooks::created(c, &id, &model, &remote, at)
+                        }
+                    })
+                    .await?;
+                Ok(true)
+            }
+            Err((error, forget)) => {
+                tracing::warn!(instance = %instance.name, model = %row.model, %error, "webhook not kept; it will be retried");
+                self.db
+                    .run(move |c| remote_webhooks::failed(c, &id, &model, &error, forget, at))
+                    .await?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Deletes a (disabled) instance's webhooks at the provider and forgets them.
+    pub async fn drop_webhooks(&self, instance_id: &str) -> Result<()> {
+        let id = instance_id.to_owned();
+        let instance = self.db.run(move |c| instances::get(c, &id)).await?;
+        let id = instance_id.to_owned();
+        let remote = self
+            .db
+            .transaction(move |c| remote_webhooks::forget_all(c, &id))
+            .await?;
+        if remote.is_empty() {
+            return Ok(());
+        }
+        let connector = self
+            .runtime
+            .connector(&instance)
+            .map_err(|e| Error::Unavailable(e.to_string()))?;
+        for id in remote {
+            if let Err(error) = connector.delete_webhook(&id).await {
+                tracing::warn!(instance = %instance.name, %error, "webhook not deleted at the provider; it ends at its expiry");
+            }
+        }
+        Ok(())
+    }
+
+    /// After an instance was created, changed or authorised: registers its webhooks at the
+    /// provider when it is enabled, or deletes them there when it is not. Never fails the
+    /// caller: a failure is logged, and recorded on the webhook for the scheduler to retry.
+    pub async fn webhooks_changed(&self, instance: &InstanceRow) {
+        let outcome = if instance.enabled {
+            self.maintain_webhooks(now(), Some(instance.id.clone()))
+                .await
+                .map(|_| ())
+        } else {
+            self.drop_webhooks(&instance.id).await
+        };
+        if let Err(error) = outcome {
+            tracing::warn!(instance = %instance.name, %error, "cannot bring the instance's webhooks up to date");
+        }
+    }
+
     /// An inbound webhook: the signature is checked on the raw body before anything parses
     /// it; a first delivery starts an incremental sync in the background. `header` reads a
     /// request header by its (lower-case) name: the signature's header depends on the
@@ -302,6 +522,7 @@ impl SyncService {
     pub async fn receive_webhook(
         self: &Arc<Self>,
         instance_name: &str,
+        address: &HookAddress<'_>,
         header: &(dyn Fn(&str) -> Option<String> + Send + Sync),
         body: &[u8],
     ) -> Result<WebhookOutcome, WebhookError> {
@@ -311,6 +532,9 @@ impl SyncService {
             Err(Error::NotFound { .. }) => return Err(WebhookError::Unknown),
             Err(other) => return Err(other.into()),
         };
+        if instance.kind == clio::KIND {
+            return self.receive_clio(instance, address, header, body).await;
+        }
         let secret = match self.secrets() {
             Some(secrets) => instance.webhook_secret(secrets)?,
             None => None,
@@ -338,7 +562,16 @@ impl SyncService {
         let Some(event_id) = event_id.filter(|e| !e.trim().is_empty()) else {
             return Err(WebhookError::Malformed);
         };
-        let (id, event_id) = (instance.id.clone(), event_id);
+        self.first_delivery_syncs(instance, event_id).await
+    }
+
+    /// Records the event once per instance; a first delivery starts a sync in the background.
+    async fn first_delivery_syncs(
+        self: &Arc<Self>,
+        instance: InstanceRow,
+        event_id: String,
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let id = instance.id.clone();
         let first = self
             .db
             .transaction(move |c| webhooks::first_delivery(c, &id, &event_id))
@@ -351,6 +584,66 @@ impl SyncService {
             service.sync_when_free(&instance, "webhook").await;
         });
         Ok(WebhookOutcome::Accepted)
+    }
+
+    /// Clio: the handshake (`X-Hook-Secret`) of a webhook of ours that awaits one, its secret
+    /// sealed; or a delivery, its `X-Hook-Signature` checked in constant time on the raw body
+    /// under that secret before anything parses it. The URL's query names the webhook
+    /// (`model`) and must carry the token it was created with (`token`), or nothing is
+    /// accepted.
+    async fn receive_clio(
+        self: &Arc<Self>,
+        instance: InstanceRow,
+        address: &HookAddress<'_>,
+        header: &(dyn Fn(&str) -> Option<String> + Send + Sync),
+        body: &[u8],
+    ) -> Result<WebhookOutcome, WebhookError> {
+        let secrets = self.secrets().cloned().ok_or(WebhookError::Unknown)?;
+        let Some(model) = address
+            .model
+            .filter(|m| clio::HOOK_MODELS.contains(m) && instance.enabled)
+        else {
+            return Err(WebhookError::Unknown);
+        };
+        let context = remote_webhooks::secret_context(&instance.id, model);
+        let (id, model) = (instance.id.clone(), model.to_owned());
+        let keys = {
+            let (id, model) = (id.clone(), model.clone());
+            self.db
+                .run(move |c| remote_webhooks::keys(c, &id, &model))
+                .await?
+                .ok_or(WebhookError::Unknown)?
+        };
+        if !keys.token_matches(address.token) {
+            return Err(WebhookError::Token);
+        }
+        if let Some(secret) = header(clio::HOOK_SECRET_HEADER) {
+            if secret.trim().is_empty() || secret.len() > 1024 {
+                return Err(WebhookError::Malformed);
+            }
+            let sealed = secrets
+                .seal(secret.as_bytes(), &context)
+                .map_err(|e| Error::Internal(e.to_string()))?;
+            let activated = self
+                .db
+                .run(move |c| remote_webhooks::activate(c, &id, &model, &keys, &sealed, now()))
+                .await?;
+            return if activated {
+                Ok(WebhookOutcome::Handshake(EchoedSecret(secret)))
+            } else {
+                Err(WebhookError::NoHandshakeAwaited)
+            };
+        }
+        let signature = header(clio::HOOK_SIGNATURE_HEADER).ok_or(SignatureError::Malformed)?;
+        let sealed = keys.secret.ok_or(WebhookError::Unknown)?;
+        let secret = secrets
+            .open(&sealed, &context)
+            .map_err(|e| Error::Internal(e.to_string()))?;
+        if !clio::verify_hook_signature(&secret, &signature, body) {
+            return Err(SignatureError::Mismatch.into());
+        }
+        let event = clio::parse_hook(body).ok_or(WebhookError::Malformed)?;
+        self.first_delivery_syncs(instance, event.delivery_id).await
     }
 
     /// Syncs, waiting a little for a sync already running elsewhere to end (its last page
@@ -437,6 +730,12 @@ impl SyncService {
                 tokio::spawn(async move {
                     if let Err(error) = service.make_due_folders(None).await {
                         tracing::warn!(%error, "cannot make the matter folders due");
+                    }
+                });
+                let service = self.clone();
+                tokio::spawn(async move {
+                    if let Err(error) = service.maintain_webhooks(now(), None).await {
+                        tracing::warn!(%error, "cannot keep the providers' webhooks");
                     }
                 });
                 match self.due_instances().await {

@@ -18,6 +18,7 @@ mod campaigns;
 mod catalogue;
 mod change_entries;
 mod clio;
+mod clio_webhooks;
 mod communications;
 mod connectors;
 mod contacts;

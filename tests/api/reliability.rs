@@ -14,7 +14,7 @@ use crate::processes::{admin_key, api_key, Cluster, Server, SharedDatabase};
 const COUNT_CONTACTS: &str = "{ contacts(first: 1) { totalCount } }";
 
 /// Polls until `check` holds, for at most `limit`.
-async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
+pub(crate) async fn eventually<F, Fut>(limit: Duration, mut check: F) -> bool
 where
     F: FnMut() -> Fut,
     Fut: std::future::Future<Output = bool>,

@@ -9,6 +9,17 @@
 //! `external_property_name`/`_value` filter); activities' `type` and `matter_id` filters;
 //! matters' `query`. The fake's clock can be moved on ([`ClioFake::advance`]), and it
 //! answers with its own `Date`.
+//!
+//! Webhooks (`/api/v4/webhooks.json`): one per model (`contact`, `matter`, `calendar_entry`,
+//! `activity`) with `created`/`updated`/`deleted` events, `fields` and `expires_at` (at most
+//! 31 days ahead, else 422; an `https` URL, or `http` to a loopback host for tests, else
+//! 422). A new webhook is `pending`; the fake then POSTs the handshake to its URL with an
+//! `X-Hook-Secret` header, and a 200 answer echoing the header makes it `enabled`. From then
+//! on every change of a record of its model (through the API or the test controls) is POSTed
+//! as `{"data": {fields}, "meta": {"event", "webhook_id", "model"}}` with `X-Hook-Signature`,
+//! the hex HMAC-SHA256 of the raw body under that secret, until `expires_at` (by the fake's
+//! clock) passes; `PATCH` moves `expires_at`, `DELETE` removes the webhook. Deliveries run in
+//! the background: [`ClioFake::settle`] waits for them.
 
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -24,6 +35,7 @@ use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
 
 use super::{BearerCheck, FakeProvider, Fault};
+use crate::clio::{sign_hook, HOOK_EVENTS, HOOK_MODELS, MAX_HOOK_LIFETIME};
 
 /// The models the fake serves.
 const MODELS: [&str; 6] = [
@@ -59,6 +71,57 @@ struct Stored {
     deleted: bool,
 }
 
+/// A registered webhook.
+struct StoredHook {
+    url: String,
+    /// Singular, as webhooks name models (`contact`).
+    model: String,
+    events: Vec<String>,
+    fields: String,
+    status: &'static str,
+    /// The handshake's `X-Hook-Secret`.
+    secret: String,
+    expires_at: DateTime<Utc>,
+    etag: u64,
+}
+
+impl StoredHook {
+    fn to_json(&self, id: u64) -> Value {
+        json!({
+            "id": id,
+            "etag": format!("\"{}\"", self.etag),
+            "url": self.url,
+            "model": self.model,
+            "events": self.events,
+            "fields": self.fields,
+            "status": self.status,
+            "expires_at": self.expires_at.format("%Y-%m-%dT%H:%M:%S%:z").to_string(),
+        })
+    }
+}
+
+/// A POST the fake sends to a webhook's URL: the handshake or a delivery.
+#[derive(Clone)]
+struct Outgoing {
+    hook: u64,
+    url: String,
+    /// The handshake's secret; none for a delivery.
+    handshake: Option<String>,
+    event: String,
+    headers: Vec<(&'static str, String)>,
+    body: Vec<u8>,
+}
+
+/// What a webhook's URL answered to a delivery.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HookDelivery {
+    pub webhook_id: u64,
+    /// `handshake`, `created`, `updated` or `deleted`.
+    pub event: String,
+    /// The status answered; 0 when the request failed.
+    pub status: u16,
+}
+
 struct Quota {
     limit: u32,
     remaining: u32,
@@ -82,6 +145,36 @@ struct ClioState {
     writes: u64,
     /// API versions `4.0.N` from this N on are unknown.
     retired_from: Option<u32>,
+    hooks: BTreeMap<u64, StoredHook>,
+    /// Handshakes and deliveries to send once the state is unlocked.
+    outbox: Vec<Outgoing>,
+    /// The last delivery sent, for a redelivery.
+    last_delivery: Option<Outgoing>,
+    delivered: Vec<HookDelivery>,
+    in_flight: Vec<tokio::task::JoinHandle<()>>,
+    /// Where deliveries go instead of the registered URL's origin (tests).
+    hook_origin: Option<String>,
+}
+
+/// The model webhooks name for a listed model (`contacts` → `contact`).
+fn hook_model(model: &str) -> Option<&'static str> {
+    let singular = match model {
+        "contacts" => "contact",
+        "matters" => "matter",
+        "calendar_entries" => "calendar_entry",
+        "activities" => "activity",
+        _ => return None,
+    };
+    HOOK_MODELS.iter().copied().find(|m| *m == singular)
+}
+
+/// Whether the fake accepts `url` for a webhook: `https`, or `http` to loopback.
+fn hook_url_accepted(url: &str) -> bool {
+    reqwest::Url::parse(url).is_ok_and(|url| match url.scheme() {
+        "https" => url.host_str().is_some(),
+        "http" => matches!(url.host_str(), Some("127.0.0.1" | "localhost" | "[::1]")),
+        _ => false,
+    })
 }
 
 impl ClioState {
@@ -111,6 +204,9 @@ impl ClioState {
         if value.get("created_at").is_none() {
             value["created_at"] = json!(at);
         }
+        let existed = self.live(model, id).is_some();
+        let shown = self.resolved(&value);
+        self.announce(model, &shown, if existed { "updated" } else { "created" });
         self.models(model).insert(
             id,
             Stored {
@@ -120,6 +216,56 @@ impl ClioState {
             },
         );
         id
+    }
+
+    /// Marks a record deleted, announcing it.
+    fn remove(&mut self, model: &'static str, id: u64) {
+        let now = self.now();
+        let Some(value) = self.live(model, id).map(|s| s.value.clone()) else {
+            return;
+        };
+        self.announce(model, &value, "deleted");
+        if let Some(stored) = self.models(model).get_mut(&id) {
+            stored.deleted = true;
+            stored.updated_at = now;
+        }
+    }
+
+    /// Queues a signed delivery of `event` on `value` to every enabled, unexpired webhook of
+    /// the model subscribed to it.
+    fn announce(&mut self, model: &str, value: &Value, event: &str) {
+        let Some(model) = hook_model(model) else {
+            return;
+        };
+        let now = self.now();
+        let mut outgoing = Vec::new();
+        for (id, hook) in &self.hooks {
+            if hook.model != model
+                || hook.status != "enabled"
+                || hook.expires_at <= now
+                || !hook.events.iter().any(|e| e == event)
+            {
+                continue;
+            }
+            let body = json!({
+                "data": project(value, &parse_fields(&hook.fields)),
+                "meta": { "event": event, "webhook_id": id, "model": model },
+            })
+            .to_string()
+            .into_bytes();
+            outgoing.push(Outgoing {
+                hook: *id,
+                url: hook.url.clone(),
+                handshake: None,
+                event: event.to_owned(),
+                headers: vec![
+                    ("x-hook-signature", sign_hook(hook.secret.as_bytes(), &body)),
+                    ("content-type", "application/json".to_owned()),
+                ],
+                body,
+            });
+        }
+        self.outbox.extend(outgoing);
     }
 
     /// The record as Clio shows it: a nested record named by id gets the fields Clio shows of
@@ -153,6 +299,59 @@ fn lock(state: &Mutex<ClioState>) -> MutexGuard<'_, ClioState> {
     state
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// Sends what the outbox holds, each POST on its own task.
+fn dispatch(state: &Arc<Mutex<ClioState>>) {
+    let (outgoing, origin) = {
+        let mut fake = lock(state);
+        (std::mem::take(&mut fake.outbox), fake.hook_origin.clone())
+    };
+    for out in outgoing {
+        let shared = state.clone();
+        let origin = origin.clone();
+        let task = tokio::spawn(async move {
+            let status = send_hook(&out, origin.as_deref()).await;
+            let mut fake = lock(&shared);
+            match (&out.handshake, &status) {
+                (Some(secret), Some((200, echoed))) if echoed.as_deref() == Some(secret) => {
+                    if let Some(hook) = fake.hooks.get_mut(&out.hook) {
+                        hook.status = "enabled";
+                        hook.secret = secret.clone();
+                    }
+                }
+                (None, _) => fake.last_delivery = Some(out.clone()),
+                _ => {}
+            }
+            fake.delivered.push(HookDelivery {
+                webhook_id: out.hook,
+                event: out.event.clone(),
+                status: status.map_or(0, |(status, _)| status),
+            });
+        });
+        lock(state).in_flight.push(task);
+    }
+}
+
+/// POSTs one handshake or delivery: the status and the `X-Hook-Secret` answered.
+async fn send_hook(out: &Outgoing, origin: Option<&str>) -> Option<(u16, Option<String>)> {
+    let mut url = reqwest::Url::parse(&out.url).ok()?;
+    if let Some(origin) = origin.and_then(|o| reqwest::Url::parse(o).ok()) {
+        url.set_scheme(origin.scheme()).ok()?;
+        url.set_host(origin.host_str()).ok()?;
+        url.set_port(origin.port()).ok()?;
+    }
+    let mut request = reqwest::Client::new().post(url).body(out.body.clone());
+    for (name, value) in &out.headers {
+        request = request.header(*name, value);
+    }
+    let response = request.send().await.ok()?;
+    let echoed = response
+        .headers()
+        .get("x-hook-secret")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
+    Some((response.status().as_u16(), echoed))
 }
 
 type Shared = (Arc<Mutex<ClioState>>, BearerCheck);
@@ -226,6 +425,54 @@ impl ClioFake {
                         ),
                     );
             }
+            router =
+                    router
+                        .route(
+                            "/api/v4/webhooks.json",
+                            get(
+                                |State(s): State<Shared>,
+                                 headers: HeaderMap,
+                                 RawQuery(q): RawQuery| async move {
+                                    hooks_list(s, headers, q)
+                                },
+                            )
+                            .post(
+                                |State(s): State<Shared>,
+                                 headers: HeaderMap,
+                                 RawQuery(q): RawQuery,
+                                 body: Bytes| async move {
+                                    hook_create(s, headers, q, body)
+                                },
+                            ),
+                        )
+                        .route(
+                            "/api/v4/webhooks/{id}",
+                            get(
+                                |State(s): State<Shared>,
+                                 Path(id): Path<String>,
+                                 headers: HeaderMap,
+                                 RawQuery(q): RawQuery| async move {
+                                    hook_one(s, id, headers, q, None)
+                                },
+                            )
+                            .patch(
+                                |State(s): State<Shared>,
+                                 Path(id): Path<String>,
+                                 headers: HeaderMap,
+                                 RawQuery(q): RawQuery,
+                                 body: Bytes| async move {
+                                    hook_one(s, id, headers, q, Some(Write::Patch(body)))
+                                },
+                            )
+                            .delete(
+                                |State(s): State<Shared>,
+                                 Path(id): Path<String>,
+                                 headers: HeaderMap,
+                                 RawQuery(q): RawQuery| async move {
+                                    hook_one(s, id, headers, q, Some(Write::Delete))
+                                },
+                            ),
+                        );
             router.with_state((routes_state, bearer))
         })
         .await;
@@ -246,7 +493,9 @@ impl ClioFake {
     /// Adds a record (its `id` assigned when missing) or replaces the one with its `id`:
     /// a new ETag and `updated_at`. Answers its id.
     pub fn upsert(&self, model: &str, record: Value) -> u64 {
-        lock(&self.state).store(model_name(model), record)
+        let id = lock(&self.state).store(model_name(model), record);
+        dispatch(&self.state);
+        id
     }
 
     /// What a user changes in Clio: `changes` merged into the record.
@@ -259,16 +508,14 @@ impl ClioFake {
         let mut value = stored.value.clone();
         merge(&mut value, changes);
         state.store(model, value);
+        drop(state);
+        dispatch(&self.state);
     }
 
     /// Deletes a record: listings leave it out from now on.
     pub fn delete(&self, model: &str, id: u64) {
-        let mut state = lock(&self.state);
-        let now = state.now();
-        if let Some(stored) = state.models(model_name(model)).get_mut(&id) {
-            stored.deleted = true;
-            stored.updated_at = now;
-        }
+        lock(&self.state).remove(model_name(model), id);
+        dispatch(&self.state);
     }
 
     /// The record as stored, unless deleted.
@@ -325,6 +572,50 @@ impl ClioFake {
     /// Creations, updates and deletions made through the API.
     pub fn writes(&self) -> u64 {
         lock(&self.state).writes
+    }
+
+    /// The webhooks (without their secrets), as the API answers them with every field.
+    pub fn hooks(&self) -> Vec<Value> {
+        lock(&self.state)
+            .hooks
+            .iter()
+            .map(|(id, hook)| hook.to_json(*id))
+            .collect()
+    }
+
+    /// Sends handshakes and deliveries to `origin` (`http://127.0.0.1:port`) instead of the
+    /// origin of the URL each webhook was registered with (path and query kept).
+    pub fn route_hooks_to(&self, origin: &str) {
+        lock(&self.state).hook_origin = Some(origin.trim_end_matches('/').to_owned());
+    }
+
+    /// Waits for every handshake and delivery sent so far to be answered.
+    pub async fn settle(&self) {
+        loop {
+            let tasks = std::mem::take(&mut lock(&self.state).in_flight);
+            if tasks.is_empty() {
+                return;
+            }
+            for task in tasks {
+                let _ = task.await;
+            }
+        }
+    }
+
+    /// Every handshake and delivery answered so far, in order.
+    pub fn deliveries(&self) -> Vec<HookDelivery> {
+        lock(&self.state).delivered.clone()
+    }
+
+    /// Sends the last delivery again, byte for byte (Clio retries one that failed).
+    pub fn redeliver_last(&self) {
+        {
+            let mut state = lock(&self.state);
+            if let Some(last) = state.last_delivery.clone() {
+                state.outbox.push(last);
+            }
+        }
+        dispatch(&self.state);
     }
 }
 
@@ -634,6 +925,19 @@ fn create(
     query: Option<String>,
     body: Bytes,
 ) -> Response {
+    let arc = shared.0.clone();
+    let response = create_record(shared, model, headers, query, body);
+    dispatch(&arc);
+    response
+}
+
+fn create_record(
+    shared: Shared,
+    model: &'static str,
+    headers: HeaderMap,
+    query: Option<String>,
+    body: Bytes,
+) -> Response {
     let (state, bearer) = shared;
     let mut state = lock(&state);
     let pairs = url_pairs(&query.unwrap_or_default());
@@ -709,6 +1013,20 @@ fn one(
     query: Option<String>,
     write: Option<Write>,
 ) -> Response {
+    let arc = shared.0.clone();
+    let response = one_record(shared, model, id, headers, query, write);
+    dispatch(&arc);
+    response
+}
+
+fn one_record(
+    shared: Shared,
+    model: &'static str,
+    id: String,
+    headers: HeaderMap,
+    query: Option<String>,
+    write: Option<Write>,
+) -> Response {
     let (state, bearer) = shared;
     let mut state = lock(&state);
     let pairs = url_pairs(&query.unwrap_or_default());
@@ -738,11 +1056,7 @@ fn one(
     match write {
         None => {}
         Some(Write::Delete) => {
-            let now = state.now();
-            if let Some(stored) = state.models(model).get_mut(&id) {
-                stored.deleted = true;
-                stored.updated_at = now;
-            }
+            state.remove(model, id);
             state.writes += 1;
             return with_headers(StatusCode::NO_CONTENT.into_response(), answer);
         }
@@ -798,4 +1112,203 @@ fn one(
         Json(json!({ "data": project(&state.resolved(&value), &fields) })).into_response(),
         answer,
     )
+}
+
+fn fields_param(pairs: &[(String, String)]) -> Vec<Field> {
+    parse_fields(
+        pairs
+            .iter()
+            .find(|(k, _)| k == "fields")
+            .map(|(_, v)| v.as_str())
+            .unwrap_or_default(),
+    )
+}
+
+fn hooks_list(shared: Shared, headers: HeaderMap, query: Option<String>) -> Response {
+    let (state, bearer) = shared;
+    let mut state = lock(&state);
+    let pairs = url_pairs(&query.unwrap_or_default());
+    let line = format!("GET /api/v4/webhooks.json?{}", decoded(&pairs));
+    let answer = match admit(&mut state, &bearer, &headers, line) {
+        Ok(answer) => answer,
+        Err(refusal) => return *refusal,
+    };
+    let fields = fields_param(&pairs);
+    let data: Vec<Value> = state
+        .hooks
+        .iter()
+        .map(|(id, hook)| project(&hook.to_json(*id), &fields))
+        .collect();
+    with_headers(
+        Json(json!({ "data": data, "meta": { "paging": {}, "records": data.len() } }))
+            .into_response(),
+        answer,
+    )
+}
+
+/// An `expires_at` Clio takes: an ISO-8601 time no later than [`MAX_HOOK_LIFETIME`] ahead;
+/// otherwise why it is refused (422).
+fn hook_expiry(value: &Value, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, &'static str> {
+    let Some(text) = value.as_str() else {
+        return if value.is_null() {
+            Ok(None)
+        } else {
+            Err("expires_at must be a time")
+        };
+    };
+    let at = DateTime::parse_from_rfc3339(text)
+        .map_err(|_| "invalid expires_at")?
+        .with_timezone(&Utc);
+    if at > now + MAX_HOOK_LIFETIME || at <= now {
+        return Err("expires_at must be in the next 31 days");
+    }
+    Ok(Some(at))
+}
+
+fn hook_create(shared: Shared, headers: HeaderMap, query: Option<String>, body: Bytes) -> Response {
+    let arc = shared.0.clone();
+    let (state, bearer) = shared;
+    let mut state = lock(&state);
+    let pairs = url_pairs(&query.unwrap_or_default());
+    let line = format!("POST /api/v4/webhooks.json?{}", decoded(&pairs));
+    let answer = match admit(&mut state, &bearer, &headers, line) {
+        Ok(answer) => answer,
+        Err(refusal) => return *refusal,
+    };
+    let Some(data) = data_of(&body) else {
+        return clio_error(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "a data object is required",
+        );
+    };
+    let url = data["url"].as_str().unwrap_or_default().to_owned();
+    if !hook_url_accepted(&url) {
+        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "url must be an https URL");
+    }
+    let model = data["model"].as_str().unwrap_or_default();
+    let Some(model) = HOOK_MODELS.iter().copied().find(|m| *m == model) else {
+        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "unknown model");
+    };
+    let Some(fields) = data["fields"].as_str().filter(|f| !f.trim().is_empty()) else {
+        return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "fields is required");
+    };
+    let events: Vec<String> = match data["events"].as_array() {
+        None => HOOK_EVENTS.iter().map(|e| (*e).to_owned()).collect(),
+        Some(events) => {
+            let events: Vec<String> = events
+                .iter()
+                .filter_map(|e| e.as_str().map(str::to_owned))
+                .collect();
+            if events.is_empty() || events.iter().any(|e| !HOOK_EVENTS.contains(&e.as_str())) {
+                return clio_error(StatusCode::UNPROCESSABLE_ENTITY, "unknown event");
+            }
+            events
+        }
+    };
+    let now = state.now();
+    // Clio applies a default expiry when none is given; the fake's is three days.
+    let expires_at = match hook_expiry(&data["expires_at"], now) {
+        Ok(at) => at.unwrap_or(now + chrono::Duration::days(3)),
+        Err(why) => return clio_error(StatusCode::UNPROCESSABLE_ENTITY, why),
+    };
+    state.next_id += 1;
+    state.version += 1;
+    let id = 9000 + state.next_id;
+    let secret: String = {
+        use rand::Rng;
+        let bytes: [u8; 16] = rand::rng().random();
+        bytes.iter().map(|b| format!("{b:02x}")).collect()
+    };
+    let hook = StoredHook {
+        url: url.clone(),
+        model: model.to_owned(),
+        events,
+        fields: fields.to_owned(),
+        status: "pending",
+        secret: String::new(),
+        expires_at,
+        etag: state.version,
+    };
+    let record = project(&hook.to_json(id), &fields_param(&pairs));
+    state.hooks.insert(id, hook);
+    state.writes += 1;
+    state.outbox.push(Outgoing {
+        hook: id,
+        url,
+        handshake: Some(secret.clone()),
+        event: "handshake".into(),
+        headers: vec![("x-hook-secret", secret)],
+        body: Vec::new(),
+    });
+    drop(state);
+    dispatch(&arc);
+    with_headers(
+        (StatusCode::CREATED, Json(json!({ "data": record }))).into_response(),
+        answer,
+    )
+}
+
+fn hook_one(
+    shared: Shared,
+    id: String,
+    headers: HeaderMap,
+    query: Option<String>,
+    write: Option<Write>,
+) -> Response {
+    let (state, bearer) = shared;
+    let mut state = lock(&state);
+    let pairs = url_pairs(&query.unwrap_or_default());
+    let method = match write {
+        None => "GET",
+        Some(Write::Patch(_)) => "PATCH",
+        Some(Write::Delete) => "DELETE",
+    };
+    let line = format!("{method} /api/v4/webhooks/{id}?{}", decoded(&pairs));
+    let answer = match admit(&mut state, &bearer, &headers, line) {
+        Ok(answer) => answer,
+        Err(refusal) => return *refusal,
+    };
+    let Some(id) = id
+        .strip_suffix(".json")
+        .and_then(|i| i.parse::<u64>().ok())
+        .filter(|id| state.hooks.contains_key(id))
+    else {
+        return clio_error(StatusCode::NOT_FOUND, "not found");
+    };
+    match write {
+        None => {}
+        Some(Write::Delete) => {
+            state.hooks.remove(&id);
+            state.writes += 1;
+            return with_headers(StatusCode::NO_CONTENT.into_response(), answer);
+        }
+        Some(Write::Patch(body)) => {
+            let Some(changes) = data_of(&body) else {
+                return clio_error(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "a data object is required",
+                );
+            };
+            let now = state.now();
+            let expires_at = match hook_expiry(&changes["expires_at"], now) {
+                Ok(at) => at,
+                Err(why) => return clio_error(StatusCode::UNPROCESSABLE_ENTITY, why),
+            };
+            state.version += 1;
+            let version = state.version;
+            if let Some(hook) = state.hooks.get_mut(&id) {
+                if let Some(at) = expires_at {
+                    hook.expires_at = at;
+                }
+                hook.etag = version;
+            }
+            state.writes += 1;
+        }
+    }
+    let record = state
+        .hooks
+        .get(&id)
+        .map(|hook| project(&hook.to_json(id), &fields_param(&pairs)))
+        .unwrap_or(Value::Null);
+    with_headers(Json(json!({ "data": record })).into_response(), answer)
 }

@@ -1161,6 +1161,28 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    // The webhooks kept at a provider: ids, status, times and the provider's error, no
+    // personal data; the handshake's secret (sealed) and the hash of the URL's token are never
+    // exported.
+    table(
+        "connector_webhooks",
+        &[
+            ("instance_id", K),
+            ("model", K),
+            ("remote_id", K),
+            ("status", K),
+            ("secret", OMIT),
+            ("token_hash", OMIT),
+            ("expires_at", K),
+            ("attempts", K),
+            ("last_error", K),
+            ("claimed_by", K),
+            ("not_before", K),
+            ("created_at", K),
+            ("updated_at", K),
+        ],
+        &[],
+    ),
     // Which billing-system record each imported invoice is: ids and sync bookkeeping only
     // (the invoice's client is in `invoices`).
     table(
