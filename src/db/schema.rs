@@ -1300,6 +1300,24 @@ diesel::allow_tables_to_appear_in_same_query!(sync_record_links, deadlines);
 diesel::allow_tables_to_appear_in_same_query!(sync_record_links, matters);
 diesel::allow_tables_to_appear_in_same_query!(sync_record_links, time_entries);
 
+// lexgate's time entries pushed to a practice-management system (migration
+// 2026-12-11-000501_time_entry_pushes).
+diesel::table! {
+    time_entry_pushes (instance_id, time_entry_id) {
+        instance_id -> Text,
+        time_entry_id -> Text,
+        external_id -> Text,
+        digest -> Text,
+        pushed_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(time_entry_pushes -> connector_instances (instance_id));
+diesel::allow_tables_to_appear_in_same_query!(time_entry_pushes, connector_instances);
+diesel::allow_tables_to_appear_in_same_query!(time_entry_pushes, matters);
+diesel::allow_tables_to_appear_in_same_query!(time_entry_pushes, sync_record_links);
+diesel::allow_tables_to_appear_in_same_query!(time_entry_pushes, time_entries);
+
 // The webhooks kept at a provider (migration 2026-12-11-000201_connector_webhooks).
 diesel::table! {
     connector_webhooks (instance_id, model) {

@@ -296,7 +296,8 @@ impl SyncRun {
         self.0.errors()
     }
 
-    /// Deadline events the run created or updated at the provider.
+    /// Deadline events the run created or updated, and time entries it created, at the
+    /// provider.
     async fn pushed(&self) -> i32 {
         self.0.pushed
     }

@@ -31,6 +31,7 @@ use super::mail::{self, MailScope};
 use super::practice;
 use super::provenance::Provenance;
 use super::runs::{self, Counts, RunRow, SyncRunStatus};
+use super::time_push;
 use super::upsert::{self, ChangedContacts, Outcome, PageScope};
 use crate::audit::ChangeLog;
 use crate::contacts::ContactRules;
@@ -287,6 +288,16 @@ impl SyncEngine {
                 result = Err(error);
             }
         }
+        // Time goes to the system holding the instance's matters (billing systems take
+        // time through bills instead).
+        if result.is_ok() && offered.push_time_entries && offered.pull_matters {
+            if let Err(error) = self
+                .push_time_entries(instance, connector, &run, &mut counts)
+                .await
+            {
+                result = Err(error);
+            }
+        }
         let (status, full) = match result {
             Ok(full) => (SyncRunStatus::Succeeded, full),
             Err(stop) => {
@@ -500,6 +511,43 @@ impl SyncEngine {
             let (id, pushed) = (deadline_id.clone(), pushed.clone());
             self.commit_push(instance, run, counts, move |conn, instance_id| {
                 deadline_push::record_removal(conn, instance_id, &id, &pushed, outcome)
+            })
+            .await?;
+        }
+        Ok(())
+    }
+
+    /// After the pull: sends lexgate's time on the instance's matters that it has not sent
+    /// before (see `time_push`), recording each push with the run's counts as it comes. A
+    /// failed push is counted and retried by the next run; an unreachable provider or refused
+    /// credentials end the pushing, not the run.
+    async fn push_time_entries(
+        &self,
+        instance: &InstanceRow,
+        connector: &dyn Connector,
+        run: &RunRow,
+        counts: &mut Counts,
+    ) -> Result<(), Stop> {
+        let instance_id = instance.id.clone();
+        let plan = self
+            .db
+            .run(move |conn| time_push::plan(conn, &instance_id))
+            .await
+            .map_err(|e| e.to_string())?;
+        for entry in plan {
+            let external_id = match time_push::send(connector, &instance.name, &entry).await {
+                Ok(external_id) => external_id,
+                Err(error) => {
+                    counts.fail(Some(&entry.id), format!("push time entry: {error}"));
+                    if deadline_push::stops_the_run(&error) {
+                        break;
+                    }
+                    continue;
+                }
+            };
+            counts.pushed += 1;
+            self.commit_push(instance, run, counts, move |conn, instance_id| {
+                time_push::record_push(conn, instance_id, &entry, &external_id)
             })
             .await?;
         }

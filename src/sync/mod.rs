@@ -1,7 +1,7 @@
 //! The sync engine: connector instances and their provenance rules, the engine that imports
 //! what connectors pull (contacts, mail as communications: `mail`, calendar events as meetings: `calendar`, case-file documents: `documents`; folders made for new matters: `folders`; invoices of billing systems: `billing`; matters, deadlines and time of practice-management systems: `practice`) (idempotent, matching, with source and legal basis, never reviving
 //! the erased), the lease that keeps each instance syncing in one place, runs, the review
-//! queue, pushes with their disclosure register, deadlines pushed to calendars (`deadline_push`), time billed through billing systems (`billing`), webhooks' deduplication, and the webhooks kept at providers (`remote_webhooks`).
+//! queue, pushes with their disclosure register, deadlines pushed to calendars (`deadline_push`), time pushed to practice-management systems (`time_push`), time billed through billing systems (`billing`), webhooks' deduplication, and the webhooks kept at providers (`remote_webhooks`).
 
 pub mod billing;
 pub mod calendar;
@@ -23,6 +23,7 @@ pub mod review;
 pub mod runs;
 pub mod runtime;
 pub mod service;
+pub mod time_push;
 pub mod upsert;
 pub mod webhooks;
 

@@ -134,7 +134,7 @@ fn touch(conn: &mut AnyConnection, scope: &PageScope<'_>, stream: &str, id: &str
 }
 
 /// The provider's record as a digest (of its JSON form: every field the connector gives).
-fn digest_of(record: &impl Serialize) -> Result<String> {
+pub(super) fn digest_of(record: &impl Serialize) -> Result<String> {
     let json = serde_json::to_vec(record).map_err(|e| Error::Internal(e.to_string()))?;
     Ok(hex::encode(Sha256::digest(json)))
 }

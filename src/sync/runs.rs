@@ -98,7 +98,7 @@ pub struct Counts {
     pub review: i32,
     pub failed: i32,
     pub errors: Vec<RunError>,
-    /// Deadline events created or updated at the provider.
+    /// Deadline events created or updated, and time entries created, at the provider.
     pub pushed: i32,
     /// Deadline events removed at the provider.
     pub push_removed: i32,

@@ -5,7 +5,8 @@
 //! matters, calendar entries and time entries imported as matters (matched by number),
 //! deadlines and time entries, read through GraphQL with the matter's timeline; a move and
 //! upstream deletions reconciled without dropping lexgate data, billed time never rewritten,
-//! a 429 waited out, and an erased person not re-created through a matter's client.
+//! a 429 waited out, and an erased person not re-created through a matter's client; lexgate's
+//! time on Clio-linked matters pushed once with its id as the reference, and retried.
 
 use chrono::Utc;
 use diesel::prelude::*;
@@ -654,8 +655,167 @@ async fn clio_erased_client_not_recreated(backend: Backend) {
     );
 }
 
+const TIME_ENTRY: &str = "mutation($input: CreateTimeEntryInput!) { createTimeEntry(input: $input) { timeEntry { id } } }";
+
+/// Records `minutes` of `user`'s billable time on `matter` in lexgate; answers the entry's
+/// global ID.
+async fn record_time(
+    app: &TestApp,
+    user: &str,
+    matter: &str,
+    narrative: &str,
+    minutes: i32,
+) -> String {
+    app.data(
+        TIME_ENTRY,
+        json!({ "input": { "matterId": matter, "userId": user, "date": "2026-11-30", "minutes": minutes,
+            "narrative": narrative, "rateCents": 20000 } }),
+    )
+    .await["createTimeEntry"]["timeEntry"]["id"]
+        .as_str()
+        .expect("time entry id")
+        .to_owned()
+}
+
+/// The activities lexgate pushed to the fake, by reference.
+fn pushed_activities(fake: &ClioFake) -> Vec<Value> {
+    fake.live("activities")
+        .into_iter()
+        .filter(|a| {
+            a["reference"]
+                .as_str()
+                .is_some_and(|r| r.starts_with("lexgate:"))
+        })
+        .collect()
+}
+
+/// lexgate's time on a matter linked to Clio is pushed once, with `lexgate:{id}` as its
+/// reference: a re-run (and an edit in lexgate) sends nothing, the pushed activity is not
+/// pulled back as a duplicate, time on a matter Clio does not hold stays home, and a refused
+/// push is counted and retried by the next run.
+async fn clio_time_entries_pushed_once(backend: Backend) {
+    let app = start_sealing_secrets(backend).await;
+    let fake = ClioFake::start().await;
+    let rossi = create_user(&app, ROSSI, "lawyer").await;
+    let bianchi = create_person(&app, "Mario", "Bianchi", json!({})).await;
+    let linked = create_matter(&app, "2026/0042", &bianchi, json!({})).await;
+    let local = create_matter(&app, "2026/0500", &bianchi, json!({})).await;
+    fake.upsert(
+        "contacts",
+        json!({ "id": 11, "type": "Person", "first_name": "Giulia", "last_name": "Verdi",
+                "is_client": true,
+                "email_addresses": [{ "address": "giulia.verdi@example.org", "primary": true }] }),
+    );
+    fake.upsert(
+        "matters",
+        json!({ "id": 21, "display_number": "2026/0042", "description": "Bianchi v. Acme",
+                "status": "Open", "client": { "id": 11 } }),
+    );
+    fake.advance(600);
+    let instance = clio_instance(&app, &fake, json!({})).await;
+    let drafting = record_time(&app, &rossi, &linked, "Redazione atto", 90).await;
+    record_time(&app, &rossi, &local, "Parere interno", 30).await;
+    let (_, drafting_key) = lexgate::ids::parse(&drafting).expect("a time entry id");
+
+    // The first run links the matter, then pushes its time, and only its time.
+    let first = sync(&app, &instance).await;
+    assert_eq!(
+        (first["pushed"].as_i64(), first["failed"].as_i64()),
+        (Some(1), Some(0)),
+        "{first:#}"
+    );
+    let pushed = pushed_activities(&fake);
+    assert_eq!(pushed.len(), 1, "{pushed:#?}");
+    assert_eq!(pushed[0]["reference"], format!("lexgate:{drafting_key}"));
+    assert_eq!(pushed[0]["type"], "TimeEntry");
+    assert_eq!(pushed[0]["matter"]["id"], 21);
+    assert_eq!(pushed[0]["quantity"], 90 * 60);
+    assert_eq!(pushed[0]["note"], "Redazione atto");
+    assert_eq!(pushed[0]["date"], "2026-11-30");
+    assert_eq!(fake.live("activities").len(), 1);
+
+    // A re-run lists the pushed activity but neither imports it nor sends anything; nor does
+    // an edit in lexgate (only creation is pushed).
+    fake.advance(600);
+    let writes = fake.writes();
+    let second = sync(&app, &instance).await;
+    assert_eq!(counts(&second), [0, 0, 0, 0, 0], "{second:#}");
+    let listed = fake.requests();
+    assert!(
+        listed
+            .iter()
+            .any(|r| r.starts_with("GET /api/v4/activities.json")),
+        "{listed:#?}"
+    );
+    let edited = app
+        .data(
+            "mutation($id: ID!) { updateTimeEntry(input: { id: $id, narrative: \"Redazione atto di citazione\" }) { timeEntry { id } } }",
+            json!({ "id": drafting }),
+        )
+        .await;
+    assert!(
+        edited["updateTimeEntry"]["timeEntry"]["id"].is_string(),
+        "{edited:#}"
+    );
+    fake.advance(600);
+    let third = sync(&app, &instance).await;
+    assert_eq!(counts(&third), [0, 0, 0, 0, 0], "{third:#}");
+    assert_eq!(fake.writes(), writes);
+    let matter = matter_view(&app, "2026/0042").await;
+    let time = matter["timeEntries"]["nodes"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(time.len(), 1, "{matter:#}");
+    assert_eq!(time[0]["narrative"], "Redazione atto di citazione");
+    let local_view = matter_view(&app, "2026/0500").await;
+    assert_eq!(
+        local_view["timeEntries"]["nodes"].as_array().map(Vec::len),
+        Some(1)
+    );
+
+    // A push Clio refuses fails that entry only; the next run sends it.
+    let filing = record_time(&app, &rossi, &linked, "Deposito", 15).await;
+    let (_, filing_key) = lexgate::ids::parse(&filing).expect("a time entry id");
+    fake.fail_next_write(500);
+    fake.advance(600);
+    let refused = sync(&app, &instance).await;
+    assert_eq!(
+        (refused["pushed"].as_i64(), refused["failed"].as_i64()),
+        (Some(0), Some(1)),
+        "{refused:#}"
+    );
+    assert!(
+        refused["errors"].to_string().contains("push time entry"),
+        "{refused:#}"
+    );
+    assert_eq!(pushed_activities(&fake).len(), 1);
+    fake.advance(600);
+    let retried = sync(&app, &instance).await;
+    assert_eq!(
+        (retried["pushed"].as_i64(), retried["failed"].as_i64()),
+        (Some(1), Some(0)),
+        "{retried:#}"
+    );
+    let pushed = pushed_activities(&fake);
+    assert_eq!(pushed.len(), 2, "{pushed:#?}");
+    assert!(pushed
+        .iter()
+        .any(|a| a["reference"] == format!("lexgate:{filing_key}") && a["quantity"] == 15 * 60));
+    fake.advance(600);
+    let last = sync(&app, &instance).await;
+    assert_eq!(counts(&last), [0, 0, 0, 0, 0], "{last:#}");
+    let matter = matter_view(&app, "2026/0042").await;
+    assert_eq!(
+        matter["timeEntries"]["nodes"].as_array().map(Vec::len),
+        Some(2),
+        "{matter:#}"
+    );
+}
+
 on_both_backends!(
     clio_contacts_with_source_basis_and_pushed_deadlines,
     clio_matters_deadlines_and_time,
     clio_erased_client_not_recreated,
+    clio_time_entries_pushed_once,
 );

@@ -138,6 +138,8 @@ struct ClioState {
     next_id: u64,
     version: u64,
     faults: VecDeque<Fault>,
+    /// Faults for the next creations, updates or deletions only (reads pass).
+    write_faults: VecDeque<Fault>,
     quota: Option<Quota>,
     /// `METHOD path?query` (decoded) of every request.
     requests: Vec<String>,
@@ -549,6 +551,15 @@ impl ClioFake {
         });
     }
 
+    /// The next write (a request other than `GET`) fails with `status`; reads before it pass.
+    pub fn fail_next_write(&self, status: u16) {
+        lock(&self.state).write_faults.push_back(Fault {
+            status,
+            retry_after_seconds: None,
+            reason: "Refused",
+        });
+    }
+
     /// Allows `limit` requests per `window`; beyond, 429 with `Retry-After`.
     pub fn set_rate_limit(&self, limit: u32, window: Duration) {
         lock(&self.state).quota = Some(Quota {
@@ -652,6 +663,7 @@ fn admit(
     headers: &HeaderMap,
     line: String,
 ) -> Result<HeaderMap, Box<Response>> {
+    let read = line.starts_with("GET ");
     state.requests.push(line);
     if !bearer.accepts(headers) {
         return Err(Box::new(clio_error(
@@ -672,7 +684,11 @@ fn admit(
     if let Ok(date) = HeaderValue::from_str(&date) {
         answer.insert(header::DATE, date);
     }
-    if let Some(fault) = state.faults.pop_front() {
+    let fault = match state.faults.pop_front() {
+        None if !read => state.write_faults.pop_front(),
+        queued => queued,
+    };
+    if let Some(fault) = fault {
         let status =
             StatusCode::from_u16(fault.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         let mut response = clio_error(status, fault.reason);

@@ -1144,6 +1144,19 @@ pub const TABLES: &[TableRules] = &[
         ],
         &[],
     ),
+    // What lexgate sent a practice-management system for a time entry: ids, a digest and a
+    // time, no personal data (the entry's narrative stays in `time_entries`).
+    table(
+        "time_entry_pushes",
+        &[
+            ("instance_id", K),
+            ("time_entry_id", K),
+            ("external_id", K),
+            ("digest", K),
+            ("pushed_at", K),
+        ],
+        &[],
+    ),
     // A matter's case-file folder still to make (or made) in a document store: ids, times and
     // the store's error message, no personal data (the matter's reference and title stay in
     // `matters`).
