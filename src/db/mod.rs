@@ -3,8 +3,9 @@
 //!
 //! Diesel's `MultiConnection` lets one query code base run on PostgreSQL and SQLite. Work runs
 //! as a closure over a synchronous connection on Tokio's blocking pool (one hop per unit of
-//! work, not per statement). diesel-async was measured against this path and not adopted
-//! (BENCHMARKS.md, "diesel-async evaluation"): an async `MultiConnection` needs diesel 2.4.
+//! work, not per statement). diesel-async was measured against this path (BENCHMARKS.md,
+//! "diesel-async evaluation"): faster on PostgreSQL, but one async code base for both backends
+//! needs diesel 2.4's async `MultiConnection`, a migration not made yet.
 
 pub mod schema;
 mod text_enum;
