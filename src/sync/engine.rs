@@ -680,28 +680,22 @@ impl SyncEngine {
                             }
                         }
                     }
-                    Records::Documents(page) => {
-                        for record in &page.records {
-                            match conn.transaction(|c| documents::apply(c, &scope, record)) {
-                                Ok(outcome) => count(&mut counts, outcome),
-                                Err(error) => {
-                                    counts.fail(Some(&record.external_id), record_error(&error))
-                                }
-                            }
-                        }
-                    }
-                    Records::Invoices(page) => {
-                        for record in &page.records {
-                            match conn
-                                .transaction(|c| billing::apply_invoice(c, &scope, &kind, record))
-                            {
-                                Ok(outcome) => count(&mut counts, outcome),
-                                Err(error) => {
-                                    counts.fail(Some(&record.external_id), record_error(&error))
-                                }
-                            }
-                        }
-                    }
+                    Records::Documents(page) => apply_each(
+                        conn,
+                        &scope,
+                        &page.records,
+                        &mut counts,
+                        |r| &r.external_id,
+                        documents::apply,
+                    ),
+                    Records::Invoices(page) => apply_each(
+                        conn,
+                        &scope,
+                        &page.records,
+                        &mut counts,
+                        |r| &r.external_id,
+                        |c, scope, record| billing::apply_invoice(c, scope, &kind, record),
+                    ),
                     Records::Matters(page) => apply_each(
                         conn,
                         &scope,
