@@ -1021,6 +1021,30 @@ enum Write {
     Delete,
 }
 
+/// A request's query, decoded into its pairs in order.
+type QueryPairs = Vec<(String, String)>;
+
+/// A request for one record (`/api/v4/{path}`): its query's pairs, and the answer's headers
+/// once `admit` lets it through.
+fn admit_one(
+    state: &mut ClioState,
+    bearer: &BearerCheck,
+    headers: &HeaderMap,
+    path: &str,
+    query: Option<String>,
+    write: &Option<Write>,
+) -> Result<(QueryPairs, HeaderMap), Box<Response>> {
+    let pairs = url_pairs(&query.unwrap_or_default());
+    let method = match write {
+        None => "GET",
+        Some(Write::Patch(_)) => "PATCH",
+        Some(Write::Delete) => "DELETE",
+    };
+    let line = format!("{method} /api/v4/{path}?{}", decoded(&pairs));
+    let answer = admit(state, bearer, headers, line)?;
+    Ok((pairs, answer))
+}
+
 fn one(
     shared: Shared,
     model: &'static str,
@@ -1045,15 +1069,9 @@ fn one_record(
 ) -> Response {
     let (state, bearer) = shared;
     let mut state = lock(&state);
-    let pairs = url_pairs(&query.unwrap_or_default());
-    let method = match write {
-        None => "GET",
-        Some(Write::Patch(_)) => "PATCH",
-        Some(Write::Delete) => "DELETE",
-    };
-    let line = format!("{method} /api/v4/{model}/{id}?{}", decoded(&pairs));
-    let answer = match admit(&mut state, &bearer, &headers, line) {
-        Ok(answer) => answer,
+    let path = format!("{model}/{id}");
+    let (pairs, answer) = match admit_one(&mut state, &bearer, &headers, &path, query, &write) {
+        Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
     };
     let Some(id) = id.strip_suffix(".json").and_then(|i| i.parse::<u64>().ok()) else {
@@ -1273,15 +1291,9 @@ fn hook_one(
 ) -> Response {
     let (state, bearer) = shared;
     let mut state = lock(&state);
-    let pairs = url_pairs(&query.unwrap_or_default());
-    let method = match write {
-        None => "GET",
-        Some(Write::Patch(_)) => "PATCH",
-        Some(Write::Delete) => "DELETE",
-    };
-    let line = format!("{method} /api/v4/webhooks/{id}?{}", decoded(&pairs));
-    let answer = match admit(&mut state, &bearer, &headers, line) {
-        Ok(answer) => answer,
+    let path = format!("webhooks/{id}");
+    let (pairs, answer) = match admit_one(&mut state, &bearer, &headers, &path, query, &write) {
+        Ok(admitted) => admitted,
         Err(refusal) => return *refusal,
     };
     let Some(id) = id
