@@ -9,9 +9,10 @@
 
 use std::collections::HashSet;
 
-use diesel::dsl::AsExprOf;
+use diesel::dsl::{case_when, AsExprOf, InnerJoinQuerySource};
 use diesel::expression::BoxableExpression;
 use diesel::prelude::*;
+use diesel::query_source::AliasedField;
 use diesel::sql_types::Bool;
 
 use super::roles::RowScope;
@@ -120,9 +121,16 @@ macro_rules! party_ids {
     };
 }
 
-// `contacts` under another name, for the subquery of a predicate over `contacts` itself
-// (diesel refuses a table twice in one query unless it is aliased).
-diesel::alias!(contacts as responsible_contacts: ResponsibleContacts);
+// Tables under another name, because diesel refuses a table twice in one query unless it is
+// aliased: `contacts` for the subquery of a predicate over `contacts` itself, and the link
+// tables a relation query joins to its rows, whose contact predicate reads the same tables in
+// its subqueries.
+diesel::alias!(
+    contacts as responsible_contacts: ResponsibleContacts,
+    matter_parties as party_links: PartyLinks,
+    communication_participants as participant_links: ParticipantLinks,
+    affiliations as affiliation_links: AffiliationLinks,
+);
 
 /// The contacts `$user` is responsible for.
 macro_rules! responsible_contact_ids {
@@ -157,6 +165,24 @@ macro_rules! employer_ids {
     };
 }
 
+/// The contacts `$user` may see: those met directly and their organisations.
+macro_rules! contact_condition {
+    ($user:expr) => {
+        met_directly!(contacts::id, $user).or(contacts::id.eq_any(employer_ids!($user)))
+    };
+}
+
+/// The matters whose team `$user` is on, or which they lead.
+macro_rules! matter_condition {
+    ($user:expr) => {
+        matters::id
+            .eq_any(team_matter_ids!($user))
+            .or(matters::responsible_user_id
+                .assume_not_null()
+                .eq($user.to_owned()))
+    };
+}
+
 /// The deadlines assigned to a team `$user` belongs to.
 macro_rules! team_deadline_ids {
     ($user:expr) => {
@@ -188,6 +214,87 @@ where
 {
     Box::new(false.into_sql::<Bool>())
 }
+
+/// A condition every row meets.
+fn all<T>() -> Predicate<T>
+where
+    AsExprOf<bool, Bool>: BoxableExpression<T, Db, SqlType = Bool>,
+{
+    Box::new(true.into_sql::<Bool>())
+}
+
+/// A query source that reads contacts (`contacts` itself, or a link table joined to it), over
+/// which the scope renders its condition on contacts.
+pub trait ContactSource: Sized {
+    /// The contacts `user` may see, over this source.
+    fn own(user: &str) -> Predicate<Self>;
+    /// [`ContactSource::own`] as a value: false, never NULL, where it does not hold.
+    fn sees(user: &str) -> Predicate<Self>;
+}
+
+/// A query source that reads matters, over which the scope renders its condition on matters.
+pub trait MatterSource: Sized {
+    /// The matters `user` may see, over this source.
+    fn own(user: &str) -> Predicate<Self>;
+    /// [`MatterSource::own`] as a value: false, never NULL, where it does not hold.
+    fn sees(user: &str) -> Predicate<Self>;
+}
+
+/// A matter's parties joined to their contacts.
+pub type PartyContacts = InnerJoinQuerySource<
+    contacts::table,
+    party_links,
+    diesel::dsl::Eq<AliasedField<PartyLinks, matter_parties::contact_id>, contacts::id>,
+>;
+
+/// A communication's participants joined to their contacts.
+pub type ParticipantContacts = InnerJoinQuerySource<
+    contacts::table,
+    participant_links,
+    diesel::dsl::Eq<
+        AliasedField<ParticipantLinks, communication_participants::contact_id>,
+        contacts::id,
+    >,
+>;
+
+/// People's affiliations joined to the organisations' contacts.
+pub type AffiliationOrganizations = InnerJoinQuerySource<
+    contacts::table,
+    affiliation_links,
+    diesel::dsl::Eq<AliasedField<AffiliationLinks, affiliations::organization_id>, contacts::id>,
+>;
+
+/// A contact's parties joined to their matters.
+pub type PartyMatters = InnerJoinQuerySource<matters::table, matter_parties::table>;
+
+/// Implements a source trait with a condition macro for each query source named.
+macro_rules! sources {
+    ($trait:ident, $condition:ident: $($source:ty),+) => {$(
+        impl $trait for $source {
+            fn own(user: &str) -> Predicate<Self> {
+                Box::new($condition!(user))
+            }
+
+            // A condition is NULL where a column it compares is (a matter without a
+            // responsible lawyer): a filter drops such a row, a column must say false.
+            fn sees(user: &str) -> Predicate<Self> {
+                Box::new(
+                    case_when($condition!(user), true.into_sql::<Bool>())
+                        .otherwise(false.into_sql::<Bool>()),
+                )
+            }
+        }
+    )+};
+}
+
+sources!(
+    ContactSource,
+    contact_condition: contacts::table,
+    PartyContacts,
+    ParticipantContacts,
+    AffiliationOrganizations
+);
+sources!(MatterSource, matter_condition: matters::table, PartyMatters);
 
 impl Scope {
     /// Everything, for work done without a request. Named so that it stands out in review.
@@ -226,24 +333,31 @@ impl Scope {
 
     /// Matters whose team the user is on, or which they lead. `None`: no condition.
     pub fn matters(&self) -> Option<Predicate<matters::table>> {
-        self.render(|user| {
-            Box::new(
-                matters::id
-                    .eq_any(team_matter_ids!(user))
-                    .or(matters::responsible_user_id
-                        .assume_not_null()
-                        .eq(user.to_owned())),
-            )
-        })
+        self.render(<matters::table as MatterSource>::own)
     }
 
     /// Contacts: the parties of the user's matters, the participants of the communications
     /// of those matters or logged by the user, those the user is responsible for, and the
     /// organisations all of these people are affiliated to.
     pub fn contacts(&self) -> Option<Predicate<contacts::table>> {
-        self.render(|user| {
-            Box::new(met_directly!(contacts::id, user).or(contacts::id.eq_any(employer_ids!(user))))
-        })
+        self.render(<contacts::table as ContactSource>::own)
+    }
+
+    /// Whether the caller may see the contact of each row of `S`, as a column of the query
+    /// (so a relation says in its own statement which of its rows are hidden).
+    pub fn sees_contacts<S: ContactSource>(&self) -> Predicate<S>
+    where
+        AsExprOf<bool, Bool>: BoxableExpression<S, Db, SqlType = Bool>,
+    {
+        self.render(S::sees).unwrap_or_else(all)
+    }
+
+    /// Whether the caller may see the matter of each row of `S`, as a column of the query.
+    pub fn sees_matters<S: MatterSource>(&self) -> Predicate<S>
+    where
+        AsExprOf<bool, Bool>: BoxableExpression<S, Db, SqlType = Bool>,
+    {
+        self.render(S::sees).unwrap_or_else(all)
     }
 
     /// Deadlines of the user's matters, and those assigned to them or to a team of theirs.

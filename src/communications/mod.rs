@@ -6,10 +6,11 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
+use crate::access_policy::scope::{participant_links, ParticipantContacts};
 use crate::access_policy::Scope;
 use crate::db::schema::{
     communication_attachments, communication_imports, communication_participants, communications,
-    connector_instances,
+    connector_instances, contacts,
 };
 use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
@@ -524,21 +525,42 @@ pub fn count(conn: &mut AnyConnection, scope: &Scope, query: &CommunicationQuery
     Ok(query.boxed(scope).count().get_result(conn)?)
 }
 
-/// Participant contact IDs per communication.
+/// A participant of a communication with their contact row, and whether the scope it was read
+/// under lets the caller see them (the link itself is kept: the access log names everyone).
+#[derive(Debug, Clone)]
+pub struct ParticipantContact {
+    pub contact: crate::contacts::ContactRow,
+    pub visible: bool,
+}
+
+/// The participants of each communication with their contacts, by contact ID: one statement
+/// joining the participants to the contacts, which also says which contacts `scope` keeps.
 pub fn participants_of(
     conn: &mut AnyConnection,
+    scope: &Scope,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = communication_participants::table
-        .filter(communication_participants::communication_id.eq_any(ids))
-        .order_by((
-            communication_participants::communication_id,
-            communication_participants::contact_id,
+) -> Result<HashMap<String, Vec<ParticipantContact>>> {
+    let communication_id = participant_links.field(communication_participants::communication_id);
+    let contact_id = participant_links.field(communication_participants::contact_id);
+    let rows: Vec<(String, crate::contacts::ContactRow, bool)> = contacts::table
+        .inner_join(participant_links.on(contact_id.eq(contacts::id)))
+        .filter(communication_id.eq_any(ids))
+        .order_by((communication_id, contact_id))
+        .select((
+            communication_id,
+            crate::contacts::ContactRow::as_select(),
+            scope.sees_contacts::<ParticipantContacts>(),
         ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
-        .map(|(c, rows)| (c, rows.into_iter().map(|r| r.1).collect()))
+        .map(|(communication, rows)| {
+            let participants = rows
+                .into_iter()
+                .map(|(_, contact, visible)| ParticipantContact { contact, visible })
+                .collect();
+            (communication, participants)
+        })
         .collect())
 }
 

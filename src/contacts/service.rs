@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
+use crate::access_policy::scope::{affiliation_links, AffiliationOrganizations};
 use crate::access_policy::Scope;
 use crate::contacts::history;
 use crate::db::schema::processing_grounds;
@@ -1137,6 +1138,56 @@ pub fn affiliations_of_people(
         .select(AffiliationRow::as_select())
         .load::<AffiliationRow>(conn)?;
     Ok(group_by_key(rows, |r| r.person_id.clone()))
+}
+
+/// A person's affiliation with the organisation's contact row, and whether the scope it was
+/// read under lets the caller see the organisation.
+#[derive(Debug, Clone)]
+pub struct Employer {
+    pub affiliation: AffiliationRow,
+    pub organization: ContactRow,
+    pub visible: bool,
+}
+
+/// The organisations each person works for, with their rows, in the order of
+/// [`affiliations_of_people`]: one statement joining the affiliations to the organisations,
+/// which also says which organisations `scope` keeps.
+pub fn employers_of_people(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<Employer>>> {
+    let rows: Vec<(AffiliationRow, ContactRow, bool)> = contacts::table
+        .inner_join(
+            affiliation_links.on(affiliation_links
+                .field(affiliations::organization_id)
+                .eq(contacts::id)),
+        )
+        .filter(affiliation_links.field(affiliations::person_id).eq_any(ids))
+        .order_by((
+            affiliation_links.field(affiliations::person_id),
+            affiliation_links.field(affiliations::id),
+        ))
+        .select((
+            affiliation_links.fields((
+                affiliations::id,
+                affiliations::person_id,
+                affiliations::organization_id,
+                affiliations::job_title,
+            )),
+            ContactRow::as_select(),
+            scope.sees_contacts::<AffiliationOrganizations>(),
+        ))
+        .load(conn)?;
+    Ok(group_by_key(
+        rows.into_iter()
+            .map(|(affiliation, organization, visible)| Employer {
+                affiliation,
+                organization,
+                visible,
+            }),
+        |e| e.affiliation.person_id.clone(),
+    ))
 }
 
 /// The people each organisation has on record.

@@ -16,7 +16,7 @@ use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::visibility;
-use crate::graphql::{load_many, DeleteInput, DeletePayload};
+use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
 
@@ -43,7 +43,7 @@ impl async_graphql::Guard for ParticipantsRead<'_> {
                 .load_one(ParticipantsOf(self.communication_id.to_owned()))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, participants.iter().map(String::as_str));
+            note_read_subjects(ctx, participants.iter().map(|p| p.contact.id.as_str()));
         }
         Ok(())
     }
@@ -98,11 +98,15 @@ impl Communication {
 
     /// The contacts who took part, as far as the caller may see them.
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
-        let ids = loader(ctx)
+        let participants = loader(ctx)
             .load_one(ParticipantsOf(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        load_many(ctx, ids, ContactById, Contact).await
+        Ok(participants
+            .into_iter()
+            .filter(|p| p.visible)
+            .map(|p| Contact(p.contact))
+            .collect())
     }
 
     /// The text body, kept only for communications imported by an instance that stores

@@ -211,7 +211,13 @@ impl Contact {
             .load_one(EmployersOf(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Affiliation).collect())
+        Ok(rows
+            .into_iter()
+            .map(|e| Affiliation {
+                row: e.affiliation,
+                organization: Some((e.organization, e.visible)),
+            })
+            .collect())
     }
 
     /// For organisations: the people on record.
@@ -220,7 +226,13 @@ impl Contact {
             .load_one(MembersOf(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        Ok(rows.into_iter().map(Affiliation).collect())
+        Ok(rows
+            .into_iter()
+            .map(|row| Affiliation {
+                row,
+                organization: None,
+            })
+            .collect())
     }
 
     /// Matters this contact is a party to, optionally only in one role.
@@ -231,16 +243,19 @@ impl Contact {
             PartyRole,
         >,
     ) -> async_graphql::Result<Option<Vec<Matter>>> {
-        let pairs = loader(ctx)
+        // One statement: the matters with their rows, which the caller's scope marks visible
+        // or not (the loader's query applies it).
+        let matters = loader(ctx)
             .load_one(MattersOfContact(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let ids: Vec<String> = pairs
-            .into_iter()
-            .filter(|(_, r)| role.is_none_or(|role| role.as_str() == r))
-            .map(|(m, _)| m)
-            .collect();
-        load_many(ctx, ids, MatterById, Matter).await.map(Some)
+        Ok(Some(
+            matters
+                .into_iter()
+                .filter(|m| m.visible && role.is_none_or(|role| role.as_str() == m.role))
+                .map(|m| Matter(m.matter))
+                .collect(),
+        ))
     }
 
     /// Communications this contact took part in, newest first.
@@ -339,7 +354,12 @@ fn collected_text<'a>(
 }
 
 /// A person's link to an organisation.
-pub struct Affiliation(pub AffiliationRow);
+pub struct Affiliation {
+    row: AffiliationRow,
+    /// The organisation's row and whether the caller may see it, when the query that found
+    /// the affiliation read them too.
+    organization: Option<(ContactRow, bool)>,
+}
 
 /// A person's link to an organisation, e.g. an employee or director of a client company.
 #[Object]
@@ -347,7 +367,7 @@ impl Affiliation {
     /// The person; null with a `FORBIDDEN` error when the caller may not see them.
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
         let person = loader(ctx)
-            .load_one(ContactById(self.0.person_id.clone()))
+            .load_one(ContactById(self.row.person_id.clone()))
             .await?
             .map(Contact);
         visibility::reference(ctx, person).await
@@ -355,26 +375,32 @@ impl Affiliation {
 
     /// The organisation; null with a `FORBIDDEN` error when the caller may not see it.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        let organization = loader(ctx)
-            .load_one(ContactById(self.0.organization_id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, organization).await
+        match &self.organization {
+            Some((_, false)) => Ok(forbid(ctx, visibility::WITHHELD)),
+            Some((row, true)) => Ok(Some(Contact(row.clone()))),
+            None => {
+                let organization = loader(ctx)
+                    .load_one(ContactById(self.row.organization_id.clone()))
+                    .await?
+                    .map(Contact);
+                visibility::reference(ctx, organization).await
+            }
+        }
     }
 
     /// The person's job title: about the person, so only for callers who may see them (and
     /// logged as a read of them).
     async fn job_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        if !visibility::sees(ctx, RowKind::Contact, &self.0.person_id).await? {
+        if !visibility::sees(ctx, RowKind::Contact, &self.row.person_id).await? {
             return Ok(forbid(
                 ctx,
                 "this job title is about a person you may not see",
             ));
         }
         if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
-            access.trail.read_subject(&self.0.person_id);
+            access.trail.read_subject(&self.row.person_id);
         }
-        Ok(self.0.job_title.as_deref())
+        Ok(self.row.job_title.as_deref())
     }
 }
 

@@ -34,7 +34,7 @@ impl async_graphql::Guard for DocumentRead<'_> {
                 .load_one(PartiesOfMatter(self.0.to_owned()))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, parties.iter().map(|(contact, _)| contact.as_str()));
+            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id.as_str()));
         }
         Ok(())
     }

@@ -10,8 +10,8 @@ use crate::access_policy::{RowKind, Scope};
 use crate::billing::invoices::{self as billing_invoices, InvoiceLineRow, InvoiceRow, PaymentRow};
 use crate::billing::{self, TimeEntryRow};
 use crate::campaigns::{self, CampaignRow};
-use crate::communications::{self, CommunicationRow};
-use crate::contacts::{self, AddressRow, AffiliationRow, ContactRow, EmailRow, PhoneRow};
+use crate::communications::{self, CommunicationRow, ParticipantContact};
+use crate::contacts::{self, AddressRow, AffiliationRow, ContactRow, EmailRow, Employer, PhoneRow};
 use crate::db::Database;
 use crate::deadlines::{self, DeadlineRow};
 use crate::directory::{self, TeamRow, UserRow};
@@ -23,7 +23,7 @@ use crate::gdpr::objections::{self, ObjectionRow};
 use crate::gdpr::provenance::{self, ContactSourceRow};
 use crate::gdpr::purposes::{self, PurposeRow};
 use crate::mail::OutboxRow;
-use crate::matters::{self, MatterRow, MatterTeamMember};
+use crate::matters::{self, MatterRow, MatterTeamMember, PartyContact, PartyMatter};
 use crate::sync::folders::{self, CaseFolder};
 
 /// The one loader type; each relation is a key type it loads. It lives for one request, and
@@ -113,6 +113,32 @@ macro_rules! relation {
     };
 }
 
+/// A relation whose rows are need-to-know: its query says, under the request's scope, which
+/// of them the caller may see.
+macro_rules! scoped_relation {
+    ($(#[$meta:meta])* $key:ident => $value:ty, $fetch:path) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $value;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
+                let scope = self.scope.clone();
+                let found = self
+                    .db
+                    .run(move |conn| $fetch(conn, &scope, &ids))
+                    .await
+                    .gql()?;
+                Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
+            }
+        }
+    };
+}
+
 relation!(ContactById => ContactRow, contacts::get_many);
 relation!(MatterById => MatterRow, matters::get_many);
 relation!(CommunicationById => CommunicationRow, communications::get_many);
@@ -124,26 +150,29 @@ relation!(EmailsOf => Vec<EmailRow>, contacts::emails_of);
 relation!(PhonesOf => Vec<PhoneRow>, contacts::phones_of);
 relation!(AddressesOf => Vec<AddressRow>, contacts::addresses_of);
 relation!(TagsOf => Vec<String>, contacts::tags_of);
-relation!(
-    /// The organisations a person works for.
-    EmployersOf => Vec<AffiliationRow>, contacts::affiliations_of_people
+scoped_relation!(
+    /// The organisations a person works for, with their rows.
+    EmployersOf => Vec<Employer>, contacts::employers_of_people
 );
 relation!(
     /// The people on record for an organisation.
     MembersOf => Vec<AffiliationRow>, contacts::affiliations_of_organizations
 );
-relation!(
-    /// (matter, role) pairs of a contact.
-    MattersOfContact => Vec<(String, String)>, matters::matters_of_contacts
+scoped_relation!(
+    /// The matters a contact is a party to, with their rows.
+    MattersOfContact => Vec<PartyMatter>, matters::matters_of_contacts
 );
-relation!(
-    /// (contact, role) pairs of a matter.
-    PartiesOfMatter => Vec<(String, String)>, matters::parties_of
+scoped_relation!(
+    /// A matter's parties, with their contacts' rows.
+    PartiesOfMatter => Vec<PartyContact>, matters::parties_with_contacts
 );
 relation!(TeamOfMatter => Vec<MatterTeamMember>, matters::team_of);
 relation!(CommunicationsOfMatter => Vec<CommunicationRow>, communications::of_matters);
 relation!(CommunicationsOfContact => Vec<CommunicationRow>, communications::of_contacts);
-relation!(ParticipantsOf => Vec<String>, communications::participants_of);
+scoped_relation!(
+    /// A communication's participants, with their contacts' rows.
+    ParticipantsOf => Vec<ParticipantContact>, communications::participants_of
+);
 relation!(DeadlinesOfMatter => Vec<DeadlineRow>, deadlines::of_matters);
 relation!(DocumentById => DocumentRow, documents::get_many);
 relation!(

@@ -16,7 +16,7 @@ use crate::graphql::field_guard::{access, note_read_subjects, reads_personal, sp
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, paginate_loaded, PageArgs, Paged};
 use crate::graphql::visibility;
-use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
+use crate::graphql::{decode_id, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::{
     self, CreateMatterInput, MatterEventRow, MatterFilter, MatterOrder, MatterQuery, MatterRow,
@@ -40,16 +40,17 @@ impl Matter {
         ctx: &Context<'_>,
         role: PartyRole,
     ) -> async_graphql::Result<Vec<Contact>> {
-        let pairs = loader(ctx)
+        // One statement: the parties with their contacts, which the caller's scope marks
+        // visible or not (the loader's query applies it).
+        let parties = loader(ctx)
             .load_one(PartiesOfMatter(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let ids = pairs
+        Ok(parties
             .into_iter()
-            .filter(|(_, r)| r == role.as_str())
-            .map(|(c, _)| c)
-            .collect();
-        load_many(ctx, ids, ContactById, Contact).await
+            .filter(|p| p.visible && p.role == role.as_str())
+            .map(|p| Contact(p.contact))
+            .collect())
     }
 }
 
@@ -64,7 +65,7 @@ impl async_graphql::Guard for PartiesRead<'_> {
                 .load_one(PartiesOfMatter(self.0.to_owned()))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, parties.iter().map(|(contact, _)| contact.as_str()));
+            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id.as_str()));
         }
         Ok(())
     }
@@ -152,16 +153,11 @@ impl Matter {
             .load_one(TeamOfMatter(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let users = loader(ctx)
-            .load_many(members.iter().map(|m| UserById(m.user_id.clone())))
-            .await?;
         Ok(members
             .into_iter()
-            .filter_map(|m| {
-                users.get(&UserById(m.user_id)).map(|u| MatterTeamMember {
-                    user: User(u.clone()),
-                    role: m.role,
-                })
+            .map(|m| MatterTeamMember {
+                user: User(m.user),
+                role: m.role,
             })
             .collect())
     }

@@ -1,7 +1,9 @@
 //! Row-level need-to-know in the resolvers, over the caller's [`Scope`]: lists leave out what
 //! the caller may not see (the scope's SQL predicate is part of the page query), a lookup by
 //! ID finds nothing, and a reference from a row they can see to one they cannot answers
-//! `null` with `FORBIDDEN`. Single rows are checked through the `Visible` DataLoader: one
+//! `null` with `FORBIDDEN`. A relation through a link table reads whether the caller may see
+//! each of its rows in its own statement (see `loaders::PartiesOfMatter` and its kind); other
+//! single rows are checked through the `Visible` DataLoader: one
 //! `SELECT id … WHERE id IN (…) AND <predicate>` per kind and level of the query, never a
 //! set of IDs loaded up front.
 
@@ -127,6 +129,9 @@ pub async fn lookup<N: Row>(ctx: &Context<'_>, row: Option<N>) -> async_graphql:
     }
 }
 
+/// Why a reference to a row the caller may not see answers `null`.
+pub const WITHHELD: &str = "this record belongs to matters you are not on";
+
 /// A row another row refers to: if the caller may not see it, the field answers `null` with
 /// a `FORBIDDEN` error, so that they know something is withheld.
 pub async fn reference<N: Row>(
@@ -134,9 +139,7 @@ pub async fn reference<N: Row>(
     row: Option<N>,
 ) -> async_graphql::Result<Option<N>> {
     match row {
-        Some(r) if !visible(ctx, &r).await? => {
-            Ok(forbid(ctx, "this record belongs to matters you are not on"))
-        }
+        Some(r) if !visible(ctx, &r).await? => Ok(forbid(ctx, WITHHELD)),
         other => Ok(other),
     }
 }

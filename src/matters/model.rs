@@ -203,9 +203,27 @@ impl Default for MatterOrder {
     }
 }
 
-/// A member of a matter's team and their role on it.
+/// A member of a matter's team, with their user row, and their role on it.
 #[derive(Debug, Clone)]
 pub struct MatterTeamMember {
-    pub user_id: String,
+    pub user: crate::directory::UserRow,
     pub role: Option<String>,
+}
+
+/// A party of a matter with its contact row, and whether the scope it was read under lets the
+/// caller see that contact (the link itself is kept: the access log names every party).
+#[derive(Debug, Clone)]
+pub struct PartyContact {
+    pub role: String,
+    pub contact: crate::contacts::ContactRow,
+    pub visible: bool,
+}
+
+/// A matter a contact is a party to, with its row, the contact's role in it, and whether the
+/// scope it was read under lets the caller see the matter.
+#[derive(Debug, Clone)]
+pub struct PartyMatter {
+    pub role: String,
+    pub matter: MatterRow,
+    pub visible: bool,
 }

@@ -6,10 +6,15 @@ use async_graphql::MaybeUndefined;
 use diesel::prelude::*;
 
 use super::model::*;
+use crate::access_policy::scope::{party_links, PartyContacts, PartyMatters};
 use crate::access_policy::Scope;
-use crate::db::schema::{matter_events, matter_parties, matter_team_members, matters};
+use crate::contacts::ContactRow;
+use crate::db::schema::{
+    contacts, matter_events, matter_parties, matter_team_members, matters, users,
+};
 use crate::db::{new_id, now, AnyConnection, Db};
 use crate::directory;
+use crate::directory::UserRow;
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
 use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
@@ -618,37 +623,90 @@ pub fn parties_of(
         .collect())
 }
 
-/// (matter ID, role) pairs per contact.
+/// The matters each contact is a party to, with their rows, by matter ID: one statement
+/// joining the parties to the matters, which also says which matters `scope` keeps.
 pub fn matters_of_contacts(
     conn: &mut AnyConnection,
+    scope: &Scope,
     ids: &[String],
-) -> Result<HashMap<String, Vec<(String, String)>>> {
-    let rows: Vec<(String, String, String)> = matter_parties::table
+) -> Result<HashMap<String, Vec<PartyMatter>>> {
+    let rows: Vec<(String, String, MatterRow, bool)> = matters::table
+        .inner_join(matter_parties::table)
         .filter(matter_parties::contact_id.eq_any(ids))
         .order_by((matter_parties::contact_id, matter_parties::matter_id))
         .select((
             matter_parties::contact_id,
-            matter_parties::matter_id,
             matter_parties::role,
+            MatterRow::as_select(),
+            scope.sees_matters::<PartyMatters>(),
         ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
-        .map(|(contact, rows)| (contact, rows.into_iter().map(|r| (r.1, r.2)).collect()))
+        .map(|(contact, rows)| {
+            let matters = rows
+                .into_iter()
+                .map(|(_, role, matter, visible)| PartyMatter {
+                    role,
+                    matter,
+                    visible,
+                })
+                .collect();
+            (contact, matters)
+        })
         .collect())
 }
 
+/// The parties of each matter with their contacts, by role then contact ID: one statement
+/// joining the parties to the contacts, which also says which contacts `scope` keeps.
+pub fn parties_with_contacts(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, Vec<PartyContact>>> {
+    let matter_id = party_links.field(matter_parties::matter_id);
+    let contact_id = party_links.field(matter_parties::contact_id);
+    let role = party_links.field(matter_parties::role);
+    let rows: Vec<(String, String, ContactRow, bool)> = contacts::table
+        .inner_join(party_links.on(contact_id.eq(contacts::id)))
+        .filter(matter_id.eq_any(ids))
+        .order_by((matter_id, role, contact_id))
+        .select((
+            matter_id,
+            role,
+            ContactRow::as_select(),
+            scope.sees_contacts::<PartyContacts>(),
+        ))
+        .load(conn)?;
+    Ok(group_by_key(rows, |r| r.0.clone())
+        .into_iter()
+        .map(|(matter, rows)| {
+            let parties = rows
+                .into_iter()
+                .map(|(_, role, contact, visible)| PartyContact {
+                    role,
+                    contact,
+                    visible,
+                })
+                .collect();
+            (matter, parties)
+        })
+        .collect())
+}
+
+/// The team of each matter with the users' rows, by user ID, in one statement.
 pub fn team_of(
     conn: &mut AnyConnection,
     ids: &[String],
 ) -> Result<HashMap<String, Vec<MatterTeamMember>>> {
-    let rows: Vec<(String, String, Option<String>)> = matter_team_members::table
+    let rows: Vec<(String, Option<String>, UserRow)> = users::table
+        .inner_join(matter_team_members::table)
         .filter(matter_team_members::matter_id.eq_any(ids))
         .order_by((matter_team_members::matter_id, matter_team_members::user_id))
         .select((
             matter_team_members::matter_id,
-            matter_team_members::user_id,
             matter_team_members::role,
+            UserRow::as_select(),
         ))
         .load(conn)?;
     Ok(group_by_key(rows, |r| r.0.clone())
@@ -656,10 +714,7 @@ pub fn team_of(
         .map(|(matter, rows)| {
             let members = rows
                 .into_iter()
-                .map(|r| MatterTeamMember {
-                    user_id: r.1,
-                    role: r.2,
-                })
+                .map(|(_, role, user)| MatterTeamMember { user, role })
                 .collect();
             (matter, members)
         })
