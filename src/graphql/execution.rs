@@ -16,6 +16,7 @@ use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::loaders::DbLoader;
 use super::node::NodeQueries;
+use super::query_cache::QueryCache;
 use super::{
     access_log, billing, calendar_feeds, campaigns, communications, connectors, contacts,
     deadlines, digests, directory, documents, field_guard, gdpr, identity, limits, matters,
@@ -88,8 +89,15 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
 
 /// The served schema: the process's state, and the limits every query must keep within;
 /// `traced` adds the spans of the GraphQL phases (only when traces are exported).
-pub fn build_schema(state: AppState, limits: &limits::Limits, traced: bool) -> AppSchema {
-    let mut builder = limits::apply(builder(), limits).extension(field_guard::Authorization);
+/// `queries` keeps this schema's parsed documents (`QueryCache::parse` before executing).
+pub fn build_schema(
+    state: AppState,
+    limits: &limits::Limits,
+    traced: bool,
+    queries: Arc<QueryCache>,
+) -> AppSchema {
+    let mut builder =
+        limits::apply(builder(), limits, queries).extension(field_guard::Authorization);
     if traced {
         builder = builder.extension(telemetry::Spans);
     }

@@ -5,11 +5,12 @@
 //! such limit) and refuses introspection with a clear message when it is off.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextPrepareRequest,
+    NextValidation,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
@@ -19,6 +20,7 @@ use async_graphql::{SchemaBuilder, Variables};
 
 use crate::config::Settings;
 use crate::graphql::pagination::{with_page_sizes, PageSizes};
+use crate::graphql::query_cache::{Prepared, QueryCache};
 
 /// The limits a schema enforces on every query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,8 +62,13 @@ impl Default for Limits {
 /// below its default, and never the first limit a query within `max_depth` runs into.
 const MIN_RECURSIVE_DEPTH: usize = 32;
 
-/// Applies `limits` to a schema under construction.
-pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &Limits) -> SchemaBuilder<Q, M, S> {
+/// Applies `limits` to a schema under construction; validations that passed are kept with
+/// their documents in `queries`, which must serve this schema only.
+pub fn apply<Q, M, S>(
+    builder: SchemaBuilder<Q, M, S>,
+    limits: &Limits,
+    queries: Arc<QueryCache>,
+) -> SchemaBuilder<Q, M, S> {
     let mut builder = builder
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
@@ -69,6 +76,7 @@ pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &Limits) -> Schem
         .limit_recursive_depth(limits.max_depth.max(MIN_RECURSIVE_DEPTH))
         .extension(LimitCodes {
             limits: Arc::new(limits.clone()),
+            queries,
         });
     if !limits.introspection {
         builder = builder.disable_introspection();
@@ -116,22 +124,40 @@ pub async fn execute_until(
 
 struct LimitCodes {
     limits: Arc<Limits>,
+    queries: Arc<QueryCache>,
 }
 
 impl ExtensionFactory for LimitCodes {
     fn create(&self) -> Arc<dyn Extension> {
         Arc::new(LimitCheck {
             limits: self.limits.clone(),
+            queries: self.queries.clone(),
+            prepared: Mutex::new(None),
         })
     }
 }
 
 struct LimitCheck {
     limits: Arc<Limits>,
+    queries: Arc<QueryCache>,
+    /// The request's kept document, if any, and the operation the request names.
+    prepared: Mutex<Option<(Arc<Prepared>, Option<String>)>>,
 }
 
 #[async_graphql::async_trait::async_trait]
 impl Extension for LimitCheck {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        let prepared = self.queries.get(&request.query);
+        *self.prepared.lock().unwrap_or_else(|e| e.into_inner()) =
+            prepared.map(|p| (p, request.operation_name.clone()));
+        next.run(ctx, request).await
+    }
+
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -168,9 +194,28 @@ impl Extension for LimitCheck {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        with_page_sizes(self.limits.page_sizes, next.run(ctx))
+        let prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((document, operation)) = &prepared {
+            if let Some(passed) = document.validation(operation.as_deref()) {
+                return Ok(passed);
+            }
+        }
+        let passed = with_page_sizes(self.limits.page_sizes, next.run(ctx))
             .await
-            .map_err(|errors| errors.into_iter().map(|e| self.code_limit(e)).collect())
+            .map_err(|errors| {
+                errors
+                    .into_iter()
+                    .map(|e| self.code_limit(e))
+                    .collect::<Vec<_>>()
+            })?;
+        if let Some((document, operation)) = prepared {
+            document.validated(operation.as_deref(), passed);
+        }
+        Ok(passed)
     }
 }
 

@@ -210,6 +210,7 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
             roles_generation: caller.roles_generation,
             client: caller.client.clone(),
         };
+        app.queries.parse(&mut request);
         let operation = super::metrics::operation_label(operation_name(&mut request).as_deref());
         let started = std::time::Instant::now();
         let response = limits::execute_until(
@@ -246,8 +247,8 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
     }
 }
 
-/// The operation a request runs: the one it names, or its document's only one. The parsed
-/// document stays in the request, so the executor does not parse it again.
+/// The operation a request runs: the one it names, or its document's only one (from the
+/// document `QueryCache::parse` gave the request, which the executor then uses too).
 fn operation_name(request: &mut Request) -> Option<String> {
     if let Some(name) = &request.operation_name {
         return Some(name.clone());
