@@ -10,12 +10,21 @@ use std::task::{Context as TaskContext, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{EmptySubscription, ErrorExtensions, MergedObject, Request, Response, Schema};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
+    NextResolve, NextValidation, ResolveInfo,
+};
+use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::{
+    EmptySubscription, ErrorExtensions, MergedObject, Request, Response, Schema, ServerError,
+    ServerResult, ValidationResult, Value, Variables,
+};
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
 use super::loaders::DbLoader;
 use super::node::NodeQueries;
+use super::query_cache::QueryCache;
 use super::{
     access_log, billing, calendar_feeds, campaigns, communications, connectors, contacts,
     deadlines, digests, directory, documents, field_guard, gdpr, identity, limits, matters,
@@ -88,12 +97,95 @@ fn builder() -> async_graphql::SchemaBuilder<QueryRoot, MutationRoot, EmptySubsc
 
 /// The served schema: the process's state, and the limits every query must keep within;
 /// `traced` adds the spans of the GraphQL phases (only when traces are exported).
-pub fn build_schema(state: AppState, limits: &limits::Limits, traced: bool) -> AppSchema {
-    let mut builder = limits::apply(builder(), limits).extension(field_guard::Authorization);
+/// `queries` keeps this schema's parsed documents (`QueryCache::parse` before executing).
+pub fn build_schema(
+    state: AppState,
+    limits: &limits::Limits,
+    traced: bool,
+    queries: Arc<QueryCache>,
+) -> AppSchema {
+    let mut builder = limits::apply(builder(), limits).extension(Checks {
+        limits: limits::LimitCodes::new(limits, queries),
+    });
     if traced {
         builder = builder.extension(telemetry::Spans);
     }
     builder.data(state).finish()
+}
+
+/// The schema's extension: the limits' hooks and the policy's, in one extension because
+/// async-graphql runs every installed extension's `resolve` on every field (a boxed future
+/// each), and the limits have nothing to do there.
+struct Checks {
+    limits: limits::LimitCodes,
+}
+
+impl ExtensionFactory for Checks {
+    fn create(&self) -> Arc<dyn Extension> {
+        Arc::new(RequestChecks {
+            limits: self.limits.check(),
+            policy: field_guard::Authorization::default(),
+        })
+    }
+}
+
+struct RequestChecks {
+    limits: limits::LimitCheck,
+    policy: field_guard::Authorization,
+}
+
+#[async_graphql::async_trait::async_trait]
+impl Extension for RequestChecks {
+    async fn prepare_request(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        request: Request,
+        next: NextPrepareRequest<'_>,
+    ) -> ServerResult<Request> {
+        self.limits.prepare(&request);
+        self.policy.prepare(&request);
+        next.run(ctx, request).await
+    }
+
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        self.limits.parse_query(ctx, query, variables, next).await
+    }
+
+    async fn validation(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        next: NextValidation<'_>,
+    ) -> Result<ValidationResult, Vec<ServerError>> {
+        self.limits.validation(ctx, next).await
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        self.policy.execute(ctx, operation_name, next).await
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        if self.policy.admits(ctx, &info) {
+            next.run(ctx, info).await
+        } else {
+            Ok(None)
+        }
+    }
 }
 
 /// The SDL that `schema.graphql` must equal.

@@ -13,13 +13,10 @@ use crate::audit::{AccessAction, AccessEntry};
 use crate::graphql::schema_map::SCHEMA_MAP;
 use crate::identity::Principal;
 use crate::ids::{self, NodeType};
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextPrepareRequest, NextResolve,
-    ResolveInfo,
-};
+use async_graphql::extensions::{ExtensionContext, NextExecute, ResolveInfo};
 use async_graphql::{
     Context, ErrorExtensionValues, Name, PathSegment, QueryPathSegment, Request, Response,
-    ServerError, ServerResult, Value, Variables,
+    ServerError, Value, Variables,
 };
 
 /// The caller's network details, as far as the server can tell.
@@ -292,22 +289,14 @@ impl InputWalk<'_> {
     }
 }
 
-/// The schema extension that enforces the policy.
-pub struct Authorization;
-
-impl ExtensionFactory for Authorization {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(AuthorizationExtension::default())
-    }
-}
-
+/// One request's enforcement of the policy: the hooks the schema's extension runs.
 #[derive(Default)]
-struct AuthorizationExtension {
+pub struct Authorization {
     variables: Mutex<Variables>,
     denials: Mutex<Vec<ServerError>>,
 }
 
-impl AuthorizationExtension {
+impl Authorization {
     fn deny(&self, info: &ResolveInfo<'_>, message: &str, field: Option<&str>) {
         let mut error = forbidden_error(message, field);
         error.path = path_of(info);
@@ -346,19 +335,14 @@ fn path_of(info: &ResolveInfo<'_>) -> Vec<PathSegment> {
     path
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for AuthorizationExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
+impl Authorization {
+    /// Before parsing: keeps the variables, which a mutation's input is checked with.
+    pub fn prepare(&self, request: &Request) {
         *self.variables.lock().unwrap_or_else(|e| e.into_inner()) = request.variables.clone();
-        next.run(ctx, request).await
     }
 
-    async fn execute(
+    /// Execution, with the denials added to the response's errors and folded.
+    pub async fn execute(
         &self,
         ctx: &ExtensionContext<'_>,
         operation_name: Option<&str>,
@@ -374,20 +358,16 @@ impl Extension for AuthorizationExtension {
         response
     }
 
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
+    /// Whether the field may resolve: if not, it answers `null` with a `FORBIDDEN` error.
+    pub fn admits(&self, ctx: &ExtensionContext<'_>, info: &ResolveInfo<'_>) -> bool {
         // List items pass through here too (as `[Type]`); their field was checked already.
         let list_item = matches!(info.path_node.segment, QueryPathSegment::Index(_));
         if list_item || info.is_for_introspection || info.name.starts_with("__") {
-            return next.run(ctx, info).await;
+            return true;
         }
         let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() else {
-            self.deny(&info, "the request carries no identity", None);
-            return Ok(None);
+            self.deny(info, "the request carries no identity", None);
+            return false;
         };
         let (parent, field) = (info.parent_type, info.name);
         // One lookup decides the field: its entry, then the role's table by index.
@@ -400,22 +380,22 @@ impl Extension for AuthorizationExtension {
                 access.grant.name,
                 if parent == "Mutation" { "use" } else { "read" }
             );
-            self.deny(&info, &message, None);
-            return Ok(None);
+            self.deny(info, &message, None);
+            return false;
         };
         if parent == "Mutation" {
-            match check_write(&access.grant, field, &self.arguments(&info)) {
+            match check_write(&access.grant, field, &self.arguments(info)) {
                 Ok((fields, subjects)) => access.trail.wrote(fields, subjects),
                 Err(path) => {
                     let message = format!("the {} role may not set `{path}`", access.grant.name);
-                    self.deny(&info, &message, Some(&path));
-                    return Ok(None);
+                    self.deny(info, &message, Some(&path));
+                    return false;
                 }
             }
         } else if rule.class != DataClass::Plain {
             access.trail.read_field(id);
         }
-        next.run(ctx, info).await
+        true
     }
 }
 

@@ -5,12 +5,10 @@
 //! such limit) and refuses introspection with a clear message when it is off.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation,
-};
+use async_graphql::extensions::{ExtensionContext, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{
     Name, Positioned, Request, Response, ServerError, ServerResult, ValidationResult,
@@ -19,6 +17,7 @@ use async_graphql::{SchemaBuilder, Variables};
 
 use crate::config::Settings;
 use crate::graphql::pagination::{with_page_sizes, PageSizes};
+use crate::graphql::query_cache::{Prepared, QueryCache};
 
 /// The limits a schema enforces on every query.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -60,16 +59,14 @@ impl Default for Limits {
 /// below its default, and never the first limit a query within `max_depth` runs into.
 const MIN_RECURSIVE_DEPTH: usize = 32;
 
-/// Applies `limits` to a schema under construction.
+/// Applies the limits async-graphql enforces itself to a schema under construction; the
+/// schema's extension adds the others with `LimitCodes`.
 pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &Limits) -> SchemaBuilder<Q, M, S> {
     let mut builder = builder
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .limit_directives(limits.max_directives)
-        .limit_recursive_depth(limits.max_depth.max(MIN_RECURSIVE_DEPTH))
-        .extension(LimitCodes {
-            limits: Arc::new(limits.clone()),
-        });
+        .limit_recursive_depth(limits.max_depth.max(MIN_RECURSIVE_DEPTH));
     if !limits.introspection {
         builder = builder.disable_introspection();
     }
@@ -114,25 +111,50 @@ pub async fn execute_until(
     }
 }
 
-struct LimitCodes {
+/// The schema's limits beyond async-graphql's own, and where validations that passed are
+/// kept (`queries`, which must serve this schema only).
+pub struct LimitCodes {
     limits: Arc<Limits>,
+    queries: Arc<QueryCache>,
 }
 
-impl ExtensionFactory for LimitCodes {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(LimitCheck {
+impl LimitCodes {
+    pub fn new(limits: &Limits, queries: Arc<QueryCache>) -> LimitCodes {
+        LimitCodes {
+            limits: Arc::new(limits.clone()),
+            queries,
+        }
+    }
+
+    /// The checks of one request.
+    pub fn check(&self) -> LimitCheck {
+        LimitCheck {
             limits: self.limits.clone(),
-        })
+            queries: self.queries.clone(),
+            prepared: Mutex::new(None),
+        }
     }
 }
 
-struct LimitCheck {
+/// One request's limit checks: the hooks the schema's extension runs before execution.
+pub struct LimitCheck {
     limits: Arc<Limits>,
+    queries: Arc<QueryCache>,
+    /// The request's kept document, if any, and the operation the request names.
+    prepared: Mutex<Option<(Arc<Prepared>, Option<String>)>>,
 }
 
-#[async_graphql::async_trait::async_trait]
-impl Extension for LimitCheck {
-    async fn parse_query(
+impl LimitCheck {
+    /// Before parsing: notes the request's kept document, whose validation may be known.
+    pub fn prepare(&self, request: &Request) {
+        let prepared = self.queries.get(&request.query);
+        *self.prepared.lock().unwrap_or_else(|e| e.into_inner()) =
+            prepared.map(|p| (p, request.operation_name.clone()));
+    }
+
+    /// Parsing, with the parse-time limits coded and aliases, input text and introspection
+    /// checked.
+    pub async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
         query: &str,
@@ -163,18 +185,36 @@ impl Extension for LimitCheck {
         Ok(document)
     }
 
-    async fn validation(
+    /// Validation (with the complexity and depth limits coded), or its known result.
+    pub async fn validation(
         &self,
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        with_page_sizes(self.limits.page_sizes, next.run(ctx))
+        let prepared = self
+            .prepared
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        if let Some((document, operation)) = &prepared {
+            if let Some(passed) = document.validation(operation.as_deref()) {
+                return Ok(passed);
+            }
+        }
+        let passed = with_page_sizes(self.limits.page_sizes, next.run(ctx))
             .await
-            .map_err(|errors| errors.into_iter().map(|e| self.code_limit(e)).collect())
+            .map_err(|errors| {
+                errors
+                    .into_iter()
+                    .map(|e| self.code_limit(e))
+                    .collect::<Vec<_>>()
+            })?;
+        if let Some((document, operation)) = prepared {
+            document.validated(operation.as_deref(), passed);
+        }
+        Ok(passed)
     }
-}
 
-impl LimitCheck {
     /// The directive and recursion limits fail during parsing, worded by async-graphql.
     fn code_parse_error(&self, error: ServerError) -> ServerError {
         let code = if error.message.starts_with("The number of directives") {

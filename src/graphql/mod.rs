@@ -24,6 +24,7 @@ pub mod loaders;
 pub mod matters;
 pub mod node;
 pub mod pagination;
+pub mod query_cache;
 pub mod registers;
 pub mod reports;
 pub mod retention;

@@ -10,7 +10,12 @@ use std::borrow::Cow;
 use async_graphql::connection::{
     ConnectionNameType, CursorType, DefaultConnectionName, Edge, EmptyFields, PageInfo,
 };
-use async_graphql::{Context, ErrorExtensions, Object, OutputType, TypeName};
+use async_graphql::parser::types::Field;
+use async_graphql::registry::Registry;
+use async_graphql::{
+    Context, ContextSelectionSet, ErrorExtensions, Object, OutputType, Positioned, ServerResult,
+    TypeName, Value,
+};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 
@@ -109,18 +114,57 @@ impl<N: OutputType> Paged<N> {
     }
 
     /// The items of this page, each with its cursor, in the list's order.
-    async fn edges(&self) -> &[Edge<OffsetCursor, N, EmptyFields>] {
-        &self.edges
+    async fn edges(&self) -> Items<&Edge<OffsetCursor, N, EmptyFields>> {
+        Items(self.edges.iter().collect())
     }
 
     /// The items of this page without their cursors, in the list's order.
-    async fn nodes(&self) -> Vec<&N> {
-        self.edges.iter().map(|edge| &edge.node).collect()
+    async fn nodes(&self) -> Items<&N> {
+        Items(self.edges.iter().map(|edge| &edge.node).collect())
     }
 
     #[graphql(flatten)]
     async fn totals(&self) -> &Totals {
         &self.totals
+    }
+}
+
+/// A page's items: in the schema the list `Vec<T>` is, resolved without async-graphql's
+/// per-item extension hooks. With any extension installed, async-graphql formats the list's
+/// type names for every item (three `format!`s) and runs every extension's `resolve` on it (a
+/// boxed future each), and ours let list items through untouched: the policy is checked per
+/// field (`field_guard`), the trace spans are per root field (`telemetry`).
+pub struct Items<T>(Vec<T>);
+
+impl<T: OutputType> OutputType for Items<T> {
+    fn type_name() -> Cow<'static, str> {
+        Vec::<T>::type_name()
+    }
+
+    fn qualified_type_name() -> String {
+        Vec::<T>::qualified_type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        Vec::<T>::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ContextSelectionSet<'_>,
+        field: &Positioned<Field>,
+    ) -> ServerResult<Value> {
+        let items = self.0.iter().enumerate().map(|(index, item)| {
+            let ctx_item = ctx.with_index(index);
+            async move {
+                OutputType::resolve(item, &ctx_item, field)
+                    .await
+                    .map_err(|e| ctx_item.set_error_path(e))
+            }
+        });
+        Ok(Value::List(
+            futures_util::future::try_join_all(items).await?,
+        ))
     }
 }
 

@@ -8,6 +8,7 @@ use axum::extract::{RawQuery, State};
 use axum::http::header::{ACCEPT, ALLOW, CONTENT_TYPE};
 use axum::http::{Extensions, HeaderMap, HeaderValue, StatusCode};
 use axum::response::IntoResponse;
+use serde::{Serialize, Serializer};
 
 use std::net::SocketAddr;
 
@@ -95,10 +96,17 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
     } else {
         StatusCode::OK
     };
-    let body = serde_json::to_value(&batch).map(|mut body| {
-        strip_request_error_data(&batch, &mut body);
-        body.to_string()
-    });
+    let body = match &batch {
+        BatchResponse::Single(r) if r.errors.is_empty() && r.extensions.is_empty() => {
+            serde_json::to_string(&DataOnly {
+                data: SortedKeys(&r.data),
+            })
+        }
+        _ => serde_json::to_value(&batch).map(|mut body| {
+            strip_request_error_data(&batch, &mut body);
+            body.to_string()
+        }),
+    };
     match body {
         Ok(body) => (
             status,
@@ -111,6 +119,37 @@ fn respond(media: &'static str, batch: BatchResponse) -> axum::response::Respons
             media,
             "response could not be encoded",
         ),
+    }
+}
+
+/// An answer with data only, written as the general path below writes it, without first
+/// copying the whole answer into a `serde_json::Value`.
+#[derive(Serialize)]
+struct DataOnly<'a> {
+    data: SortedKeys<'a>,
+}
+
+/// A value with its objects' fields in key order: the general path's `serde_json::Value`
+/// keeps its maps sorted, so answers have always been written in that order.
+struct SortedKeys<'a>(&'a async_graphql::Value);
+
+impl Serialize for SortedKeys<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            async_graphql::Value::List(items) => {
+                serializer.collect_seq(items.iter().map(SortedKeys))
+            }
+            async_graphql::Value::Object(fields) => {
+                let mut sorted: Vec<_> = fields.iter().collect();
+                sorted.sort_unstable_by(|(a, _), (b, _)| a.as_str().cmp(b.as_str()));
+                serializer.collect_map(
+                    sorted
+                        .into_iter()
+                        .map(|(name, value)| (name.as_str(), SortedKeys(value))),
+                )
+            }
+            scalar => scalar.serialize(serializer),
+        }
     }
 }
 
@@ -171,6 +210,7 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
             roles_generation: caller.roles_generation,
             client: caller.client.clone(),
         };
+        app.queries.parse(&mut request);
         let operation = super::metrics::operation_label(operation_name(&mut request).as_deref());
         let started = std::time::Instant::now();
         let response = limits::execute_until(
@@ -207,8 +247,8 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
     }
 }
 
-/// The operation a request runs: the one it names, or its document's only one. The parsed
-/// document stays in the request, so the executor does not parse it again.
+/// The operation a request runs: the one it names, or its document's only one (from the
+/// document `QueryCache::parse` gave the request, which the executor then uses too).
 fn operation_name(request: &mut Request) -> Option<String> {
     if let Some(name) = &request.operation_name {
         return Some(name.clone());
@@ -478,5 +518,55 @@ mod tests {
             client_address(ip("10.0.0.2"), &HeaderMap::new(), &trusted),
             ip("10.0.0.2")
         );
+    }
+
+    #[test]
+    fn a_data_only_answer_is_written_as_the_general_path_writes_it() {
+        use async_graphql::{Name, Number, Value};
+        let object = |fields: Vec<(&str, Value)>| {
+            Value::Object(
+                fields
+                    .into_iter()
+                    .map(|(name, value)| (Name::new(name), value))
+                    .collect(),
+            )
+        };
+        let item = |id: &str| {
+            object(vec![
+                ("id", Value::String(id.to_owned())),
+                (
+                    "displayName",
+                    Value::String("Quote \" and \\ and \u{1} é".to_owned()),
+                ),
+                ("category", Value::Enum(Name::new("CLIENT"))),
+                ("notes", Value::Null),
+                ("zeta", Value::Boolean(true)),
+                (
+                    "amount",
+                    Value::Number(Number::from_f64(12.5).expect("finite")),
+                ),
+                ("count", Value::Number(Number::from(-3))),
+                ("bytes", Value::Binary(vec![0, 255].into())),
+                ("Upper", Value::List(vec![])),
+                ("_under", object(vec![])),
+            ])
+        };
+        let data = object(vec![(
+            "contacts",
+            object(vec![
+                ("nodes", Value::List(vec![item("b"), item("a")])),
+                ("totalCount", Value::Number(Number::from(2))),
+            ]),
+        )]);
+        let response = Response::new(data);
+        let general = serde_json::to_value(&response).expect("value").to_string();
+        let direct = serde_json::to_string(&DataOnly {
+            data: SortedKeys(&response.data),
+        })
+        .expect("string");
+        assert_eq!(direct, general);
+        assert!(direct.starts_with(
+            r#"{"data":{"contacts":{"nodes":[{"Upper":[],"_under":{},"amount":12.5,"bytes":[0,255]"#
+        ));
     }
 }

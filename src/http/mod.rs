@@ -25,12 +25,15 @@ use tower_http::trace::TraceLayer;
 use crate::app::AppState;
 use crate::config::Settings;
 use crate::graphql::limits::Limits;
+use crate::graphql::query_cache::QueryCache;
 use crate::graphql::{build_schema, AppSchema};
 
 /// What every handler shares.
 #[derive(Clone)]
 pub struct AppContext {
     pub schema: AppSchema,
+    /// The schema's parsed documents, by their text.
+    pub queries: Arc<QueryCache>,
     pub state: Arc<AppState>,
     /// The most operations one batch may hold.
     pub max_batch_size: usize,
@@ -44,12 +47,15 @@ pub struct AppContext {
 
 /// The application's router, with the limits and HTTP policy of `settings`.
 pub fn router(state: AppState, settings: &Settings) -> Router {
+    let queries = Arc::new(QueryCache::default());
     let app = AppContext {
         schema: build_schema(
             state.clone(),
             &Limits::from_settings(settings),
             settings.otlp_endpoint.is_some(),
+            queries.clone(),
         ),
+        queries,
         state: Arc::new(state),
         max_batch_size: settings.max_batch_size,
         request_timeout: Duration::from_millis(settings.request_timeout_ms),

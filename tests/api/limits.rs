@@ -39,6 +39,26 @@ async fn depth_is_limited(backend: Backend) {
     assert_refused(&error, "QUERY_TOO_DEEP", &["nested too deep", "5 levels"]);
 }
 
+async fn a_document_seen_before_is_checked_again(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| {
+        s.max_query_complexity = 100;
+        s.max_aliases = 1;
+    })
+    .await;
+    // The server keeps parsed documents and passed validations: what it refused once, it
+    // refuses again, and what passed does not let a neighbour through.
+    let passes = "{ users(first: 33) { edges { node { id } } } }";
+    let too_complex = "{ users(first: 34) { edges { node { id } } } }";
+    let aliased = "{ a: users(first: 1) { totalCount } b: users(first: 1) { totalCount } }";
+    for _ in 0..2 {
+        app.data(passes, json!({})).await;
+        let error = app.error(too_complex, json!({})).await;
+        assert_refused(&error, "QUERY_TOO_COMPLEX", &["100"]);
+        let error = app.error(aliased, json!({})).await;
+        assert_refused(&error, "TOO_MANY_ALIASES", &["2 aliased"]);
+    }
+}
+
 async fn complexity_counts_page_sizes(backend: Backend) {
     let app = TestApp::start_with(backend, |s| s.max_query_complexity = 100).await;
     // users(first: n) costs 1 + n × (edges 1 + node 1 + id 1) = 1 + 3n.
@@ -370,6 +390,7 @@ async fn security_headers_on_every_response(backend: Backend) {
 on_both_backends!(
     depth_is_limited,
     complexity_counts_page_sizes,
+    a_document_seen_before_is_checked_again,
     default_complexity_refuses_nested_large_pages,
     aliases_are_limited,
     directives_per_field_are_limited,
