@@ -132,6 +132,7 @@ fn auth_config(settings: &Settings) -> anyhow::Result<AuthConfig> {
 
 /// Serves until SIGINT or SIGTERM, then finishes the requests in flight.
 pub async fn serve(settings: Settings) -> anyhow::Result<()> {
+    return_large_blocks();
     let state = app_state(&settings).await?;
     if settings.retention_interval_hours > 0 {
         schedule_retention(&state, settings.retention_interval_hours);
@@ -285,6 +286,26 @@ async fn serve_connections(
         connections.abort_all();
     }
 }
+
+/// Blocks of this size and more get a mapping of their own, returned to the system when freed.
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+const MMAP_THRESHOLD: libc::c_int = 4 << 20;
+
+/// Fixes glibc's mmap threshold. By default it rises to the largest block freed (up to
+/// 32 MiB): after the first password hash, every later one took argon2id's 19 MiB of working
+/// memory from a heap instead, where it stayed resident once freed, once per thread that
+/// hashed, so a server that had hashed three passwords held about 40 MiB more than one that
+/// had hashed one (BENCHMARKS.md, "Levers taken since (issue 20)").
+#[cfg(all(target_os = "linux", target_env = "gnu"))]
+fn return_large_blocks() {
+    // SAFETY: mallopt only changes the allocator's parameters, under its own lock.
+    if unsafe { libc::mallopt(libc::M_MMAP_THRESHOLD, MMAP_THRESHOLD) } != 1 {
+        tracing::warn!("the allocator's mmap threshold could not be set");
+    }
+}
+
+#[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+fn return_large_blocks() {}
 
 /// Applies the retention policies every `hours`, the first time an interval after start-up.
 fn schedule_retention(state: &AppState, hours: u64) {

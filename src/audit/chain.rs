@@ -104,10 +104,7 @@ impl<'a> Chained<'a> {
 
     /// The hex SHA-256 of the encoding: this entry's `hash`.
     pub(crate) fn hash(&self, prev_hash: &str) -> String {
-        Sha256::digest(self.encode(prev_hash))
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
+        hex::encode(Sha256::digest(self.encode(prev_hash)))
     }
 }
 

@@ -37,11 +37,7 @@ pub(crate) fn set_id(subjects: &[String]) -> String {
         digest.update((subject.len() as u64).to_be_bytes());
         digest.update(subject.as_bytes());
     }
-    let mut id = String::with_capacity(SET_ID_HEX_DIGITS);
-    for byte in digest.finalize().iter().take(SET_ID_HEX_DIGITS / 2) {
-        id.push_str(&format!("{byte:02x}"));
-    }
-    id
+    hex::encode(&digest.finalize()[..SET_ID_HEX_DIGITS / 2])
 }
 
 /// The stored contacts of each of `set_ids`, unsorted; a set without rows (the empty set,
