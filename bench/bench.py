@@ -91,7 +91,10 @@ def run(cmd, **kwargs):
 
 
 def url(role, database):
-    return f"postgres://{role}@{PG_HOST}:{PG_PORT}/{database}"
+    # Plain TCP on loopback for every client: node-postgres (both PostGraphiles) does not use
+    # TLS unless asked, while libpq (lexgate, pgbench, psql) would by default when the server
+    # offers it, and encryption is not what this benchmark compares.
+    return f"postgres://{role}@{PG_HOST}:{PG_PORT}/{database}?sslmode=disable"
 
 
 def psql(sql, database="postgres", role=SUPERUSER, variables=None):
@@ -1298,6 +1301,7 @@ def parse_args():
 
 def main():
     args = parse_args()
+    os.environ["PGSSLMODE"] = "disable"  # pgbench and psql, as `url` says for the servers
     if args.report:
         result = json.loads(Path(args.report).read_text())
         if args.no_markdown:
