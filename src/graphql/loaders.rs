@@ -94,8 +94,11 @@ impl Loader<OnTeamOf> for DbLoader {
     }
 }
 
+/// A loader of the rows related to a batch of keys, by `$fetch(conn, ids)`. A relation whose
+/// rows are need-to-know ends in `scoped`: `$fetch(conn, scope, ids)` then says, under the
+/// request's scope, which of them the caller may see.
 macro_rules! relation {
-    ($(#[$meta:meta])* $key:ident => $value:ty, $fetch:path) => {
+    ($(#[$meta:meta])* $key:ident => $value:ty, $fetch:path $(, $scoped:ident)?) => {
         $(#[$meta])*
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $key(pub String);
@@ -106,31 +109,10 @@ macro_rules! relation {
 
             async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
                 let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-                let found = self.db.run(move |conn| $fetch(conn, &ids)).await.gql()?;
-                Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
-            }
-        }
-    };
-}
-
-/// A relation whose rows are need-to-know: its query says, under the request's scope, which
-/// of them the caller may see.
-macro_rules! scoped_relation {
-    ($(#[$meta:meta])* $key:ident => $value:ty, $fetch:path) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
-        pub struct $key(pub String);
-
-        impl Loader<$key> for DbLoader {
-            type Value = $value;
-            type Error = async_graphql::Error;
-
-            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
-                let ids: Vec<String> = keys.iter().map(|k| k.0.clone()).collect();
-                let scope = self.scope.clone();
+                $(let $scoped = self.scope.clone();)?
                 let found = self
                     .db
-                    .run(move |conn| $fetch(conn, &scope, &ids))
+                    .run(move |conn| $fetch(conn, $(&$scoped,)? &ids))
                     .await
                     .gql()?;
                 Ok(found.into_iter().map(|(k, v)| ($key(k), v)).collect())
@@ -150,28 +132,28 @@ relation!(EmailsOf => Vec<EmailRow>, contacts::emails_of);
 relation!(PhonesOf => Vec<PhoneRow>, contacts::phones_of);
 relation!(AddressesOf => Vec<AddressRow>, contacts::addresses_of);
 relation!(TagsOf => Vec<String>, contacts::tags_of);
-scoped_relation!(
+relation!(
     /// The organisations a person works for, with their rows.
-    EmployersOf => Vec<Employer>, contacts::employers_of_people
+    EmployersOf => Vec<Employer>, contacts::employers_of_people, scoped
 );
 relation!(
     /// The people on record for an organisation.
     MembersOf => Vec<AffiliationRow>, contacts::affiliations_of_organizations
 );
-scoped_relation!(
+relation!(
     /// The matters a contact is a party to, with their rows.
-    MattersOfContact => Vec<PartyMatter>, matters::matters_of_contacts
+    MattersOfContact => Vec<PartyMatter>, matters::matters_of_contacts, scoped
 );
-scoped_relation!(
+relation!(
     /// A matter's parties, with their contacts' rows.
-    PartiesOfMatter => Vec<PartyContact>, matters::parties_with_contacts
+    PartiesOfMatter => Vec<PartyContact>, matters::parties_with_contacts, scoped
 );
 relation!(TeamOfMatter => Vec<MatterTeamMember>, matters::team_of);
 relation!(CommunicationsOfMatter => Vec<CommunicationRow>, communications::of_matters);
 relation!(CommunicationsOfContact => Vec<CommunicationRow>, communications::of_contacts);
-scoped_relation!(
+relation!(
     /// A communication's participants, with their contacts' rows.
-    ParticipantsOf => Vec<ParticipantContact>, communications::participants_of
+    ParticipantsOf => Vec<ParticipantContact>, communications::participants_of, scoped
 );
 relation!(DeadlinesOfMatter => Vec<DeadlineRow>, deadlines::of_matters);
 relation!(DocumentById => DocumentRow, documents::get_many);
