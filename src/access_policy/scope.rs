@@ -67,8 +67,8 @@ pub enum RowKind {
 // benchmark's full size). PostgreSQL still hashes a probe when a statement would run it on
 // most of a table; SQLite runs each probe from its index.
 
-/// `$matter` (a column naming a matter) is one whose team `$user` is on or which they lead.
-macro_rules! on_own_matter {
+/// `$matter` (a column naming a matter) is one whose team `$user` is on.
+macro_rules! on_team_of {
     ($matter:expr, $user:expr) => {
         exists(
             matter_team_members::table
@@ -76,7 +76,13 @@ macro_rules! on_own_matter {
                 .filter(matter_team_members::user_id.eq($user.to_owned()))
                 .select(matter_team_members::matter_id),
         )
-        .or(exists(
+    };
+}
+
+/// `$matter` (a column naming a matter) is one whose team `$user` is on or which they lead.
+macro_rules! on_own_matter {
+    ($matter:expr, $user:expr) => {
+        on_team_of!($matter, $user).or(exists(
             matters::table
                 .filter(matters::id.eq($matter))
                 .filter(matters::responsible_user_id.eq($user.to_owned()))
@@ -184,13 +190,7 @@ macro_rules! contact_condition {
 /// `matters`).
 macro_rules! matter_condition {
     ($user:expr) => {
-        exists(
-            matter_team_members::table
-                .filter(matter_team_members::matter_id.eq(matters::id))
-                .filter(matter_team_members::user_id.eq($user.to_owned()))
-                .select(matter_team_members::matter_id),
-        )
-        .or(matters::responsible_user_id
+        on_team_of!(matters::id, $user).or(matters::responsible_user_id
             .assume_not_null()
             .eq($user.to_owned()))
     };
