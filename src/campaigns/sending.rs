@@ -223,7 +223,7 @@ pub fn send_due(
         }
         // Each campaign in its own savepoint: one that cannot be sent is rolled back and
         // logged, and does not hold up the other campaigns or the rest of the mail loop.
-        match conn.transaction(|conn| claim_and_send(conn, gdpr, rules, links, &id)) {
+        match crate::db::transaction(conn, |conn| claim_and_send(conn, gdpr, rules, links, &id)) {
             Ok(Some(sent)) => {
                 tracing::info!(campaign = %id, queued = sent, "scheduled campaign sent");
                 queued += sent;

@@ -123,6 +123,47 @@ pub fn try_transaction_lock(conn: &mut AnyConnection, key: i64) -> Result<bool> 
     }
 }
 
+/// Runs `work` in a transaction on `conn`, or in a savepoint inside the one already open: all
+/// of it is written or none of it. Use this, never diesel's `Connection::transaction`.
+///
+/// On SQLite the outermost transaction begins `IMMEDIATE`, taking the write lock before its
+/// first read. A deferred one reads from a snapshot and upgrades at its first write; if
+/// another connection (another process: the in-process lock of [`Database`] cannot see it)
+/// committed in between, the upgrade fails at once with "database is locked", which the
+/// busy timeout does not cover. Taking the lock up front makes the other writer wait instead.
+pub fn transaction<T, E, F>(conn: &mut AnyConnection, work: F) -> std::result::Result<T, E>
+where
+    F: FnOnce(&mut AnyConnection) -> std::result::Result<T, E>,
+    E: From<diesel::result::Error>,
+{
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    type Manager = <AnyConnection as Connection>::TransactionManager;
+    let began_immediate = match conn {
+        AnyConnection::Sqlite(sqlite) => {
+            match AnsiTransactionManager::begin_transaction_sql(sqlite, "BEGIN IMMEDIATE") {
+                Ok(()) => true,
+                Err(diesel::result::Error::AlreadyInTransaction) => false,
+                Err(e) => return Err(e.into()),
+            }
+        }
+        AnyConnection::Postgresql(_) => false,
+    };
+    if !began_immediate {
+        #[allow(clippy::disallowed_methods)] // the one place diesel's own transaction runs
+        return conn.transaction(work);
+    }
+    match work(conn) {
+        Ok(value) => {
+            Manager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(failure) => match Manager::rollback_transaction(conn) {
+            Ok(()) | Err(diesel::result::Error::BrokenTransactionManager) => Err(failure),
+            Err(rollback_failure) => Err(rollback_failure.into()),
+        },
+    }
+}
+
 /// The most bind parameters one statement may carry on both backends: SQLite's limit
 /// (`SQLITE_MAX_VARIABLE_NUMBER`, 32766 since 3.32); PostgreSQL allows 65535.
 const MAX_BIND_PARAMETERS: usize = 32_766;
@@ -303,8 +344,8 @@ pub struct DedicatedConnection(SyncWrapper<AnyConnection>);
 pub struct Database {
     pool: Pool,
     backend: Backend,
-    /// SQLite has a single writer; serialising writes in-process avoids `SQLITE_BUSY` when a
-    /// deferred transaction upgrades to a write lock.
+    /// SQLite has a single writer: this process's transactions queue for it here, in order,
+    /// rather than in SQLite's busy handler, which polls (other processes still wait there).
     write_lock: Option<Arc<tokio::sync::Mutex<()>>>,
     statements: StatementCounter,
 }
@@ -415,7 +456,7 @@ impl Database {
                 Some(lock) => Some(lock.lock().await),
                 None => None,
             };
-            self.run_on_pool(move |conn| conn.transaction(work)).await
+            self.run_on_pool(move |conn| transaction(conn, work)).await
         };
         transaction.instrument(self.span("db.transaction")).await
     }
@@ -442,7 +483,7 @@ impl Database {
                 None => None,
             };
             conn.0
-                .interact(move |c| c.transaction(work))
+                .interact(move |c| transaction(c, work))
                 .await
                 .map_err(|e| Error::Internal(format!("database task failed: {e}")))?
         };
@@ -462,7 +503,7 @@ impl Database {
         };
         self.run(move |conn| {
             let mut outcome = None;
-            let rolled_back = conn.transaction::<(), Error, _>(|c| {
+            let rolled_back = transaction::<(), Error, _>(conn, |c| {
                 outcome = Some(work(c)?);
                 Err(Error::Database(diesel::result::Error::RollbackTransaction))
             });

@@ -694,7 +694,7 @@ impl<'s, 'a> PageState<'s, 'a> {
     ) -> Result<Result<Outcome>> {
         self.write(conn)?;
         let mark = self.scope.changed.mark();
-        let applied = conn.transaction(|c| upsert::apply_linked(c, self.scope, record));
+        let applied = crate::db::transaction(conn, |c| upsert::apply_linked(c, self.scope, record));
         if applied.is_err() {
             self.scope.changed.undo_to(mark);
         }

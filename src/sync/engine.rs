@@ -667,9 +667,9 @@ impl SyncEngine {
                         let mail_scope = MailScope::load(conn, &settings)?;
                         for record in &page.records {
                             let mark = changed.mark();
-                            match conn
-                                .transaction(|c| calendar::apply(c, &scope, &mail_scope, record))
-                            {
+                            match crate::db::transaction(conn, |c| {
+                                calendar::apply(c, &scope, &mail_scope, record)
+                            }) {
                                 Ok(outcomes) => {
                                     outcomes.into_iter().for_each(|o| count(&mut counts, o))
                                 }
@@ -777,7 +777,7 @@ fn apply_batched<R>(
     one: impl Fn(&mut AnyConnection, &R) -> Result<Outcome>,
 ) {
     let mark = changed.mark();
-    let outcomes = match conn.transaction(batch) {
+    let outcomes = match crate::db::transaction(conn, batch) {
         Ok(outcomes) => outcomes,
         Err(error) => {
             tracing::warn!(%error, "page import failed; importing its records one by one");
@@ -796,7 +796,7 @@ fn apply_batched<R>(
     }
     for record in records {
         let mark = changed.mark();
-        match conn.transaction(|c| one(c, record)) {
+        match crate::db::transaction(conn, |c| one(c, record)) {
             Ok(outcome) => count(counts, outcome),
             Err(error) => {
                 changed.undo_to(mark);
@@ -869,7 +869,7 @@ fn apply_each<R>(
     apply: impl Fn(&mut AnyConnection, &PageScope<'_>, &R) -> Result<Outcome>,
 ) {
     for record in records {
-        match conn.transaction(|c| apply(c, scope, record)) {
+        match crate::db::transaction(conn, |c| apply(c, scope, record)) {
             Ok(outcome) => count(counts, outcome),
             Err(error) => counts.fail(Some(external_id(record)), record_error(&error)),
         }

@@ -39,7 +39,7 @@ pub fn acquire(
     // No row (never leased) or a live one: an insert decides; a unique violation means
     // another holder was first. Run in a savepoint so the failure leaves the caller's
     // transaction usable on PostgreSQL.
-    let inserted = conn.transaction(|c| {
+    let inserted = crate::db::transaction(conn, |c| {
         diesel::insert_into(sync_leases::table)
             .values((
                 sync_leases::instance_id.eq(instance_id),

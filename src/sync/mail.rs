@@ -725,7 +725,7 @@ fn import(
             .iter()
             .for_each(|party| lookups.forget_address(&party.key));
         // A savepoint of its own: the caller may import a page without one per message.
-        let imported = conn.transaction(|conn| {
+        let imported = crate::db::transaction(conn, |conn| {
             let mut linked_contacts = Vec::new();
             for party in &to_import {
                 let contact = correspondent(message_id, record.occurred_at, party, origin);

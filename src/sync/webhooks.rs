@@ -9,7 +9,7 @@ use crate::error::Result;
 
 /// Records the event; `false` when it was seen before.
 pub fn first_delivery(conn: &mut AnyConnection, instance_id: &str, event_id: &str) -> Result<bool> {
-    let inserted = conn.transaction(|c| {
+    let inserted = crate::db::transaction(conn, |c| {
         diesel::insert_into(webhook_events::table)
             .values((
                 webhook_events::instance_id.eq(instance_id),

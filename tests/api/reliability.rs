@@ -225,6 +225,7 @@ async fn retention_runs_in_one_process_at_a_time() {
     let (held, is_held) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
         let mut conn = diesel::PgConnection::establish(&url).expect("connection");
+        #[allow(clippy::disallowed_methods)] // a bare PostgreSQL connection: no SQLite lock
         conn.transaction::<_, diesel::result::Error, _>(|c| {
             c.batch_execute(&format!(
                 "SELECT pg_advisory_xact_lock({})",
@@ -477,6 +478,7 @@ async fn a_killed_server_leaves_no_change_without_its_entry() {
     let (locked, is_locked) = std::sync::mpsc::channel::<()>();
     let holder = std::thread::spawn(move || {
         let mut conn = diesel::PgConnection::establish(&url).expect("connection");
+        #[allow(clippy::disallowed_methods)] // a bare PostgreSQL connection: no SQLite lock
         conn.transaction::<_, diesel::result::Error, _>(|c| {
             c.batch_execute("SELECT seq FROM access_log_head WHERE id = 1 FOR UPDATE")?;
             locked.send(()).expect("told");
@@ -845,3 +847,55 @@ async fn replicas_sync_one_oauth_connector_one_after_the_other() {
     assert_eq!(outcome["created"], 1, "{outcome:#}");
     assert_eq!(provider.refreshes(), 1, "A did not refresh again");
 }
+
+/// A transaction that reads before it writes is not failed by a write another process makes
+/// in between. On SQLite a deferred transaction would: its read pins a snapshot, and its
+/// first write then fails at once with "database is locked" (CI saw a sync run fail so).
+/// `db::transaction` takes the write lock up front, and the other writer waits for it.
+async fn a_write_from_another_process_does_not_fail_a_transaction(backend: Backend) {
+    use diesel::prelude::*;
+    use lexgate::db::schema::teams;
+
+    fn add_team(conn: &mut lexgate::db::AnyConnection, name: &str) -> lexgate::error::Result<()> {
+        let at = lexgate::db::now();
+        diesel::insert_into(teams::table)
+            .values((
+                teams::id.eq(lexgate::db::new_id()),
+                teams::name.eq(name),
+                teams::created_at.eq(at),
+                teams::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+        Ok(())
+    }
+
+    let app = TestApp::start(backend).await;
+    // A pool of its own, with its own in-process write lock: another process, as far as
+    // locking goes.
+    let other = lexgate::db::Database::connect(&app.database_url, 1, false)
+        .await
+        .expect("second pool");
+    let (has_read, read) = tokio::sync::oneshot::channel();
+    let first = app.db.transaction(move |c| {
+        let before: i64 = teams::table.count().get_result(c)?;
+        let _ = has_read.send(());
+        std::thread::sleep(Duration::from_millis(300));
+        add_team(c, "Contenzioso")?;
+        Ok(before)
+    });
+    let second = async {
+        read.await.expect("the first transaction read");
+        other.run(|c| add_team(c, "Societario")).await
+    };
+    let (first, second) = tokio::join!(first, second);
+    let before = first.expect("the transaction that read first commits");
+    second.expect("the other process's write commits");
+    let after: i64 = app
+        .db
+        .run(|c| Ok(teams::table.count().get_result(c)?))
+        .await
+        .expect("count");
+    assert_eq!(after, before + 2, "both teams were written");
+}
+
+crate::on_both_backends!(a_write_from_another_process_does_not_fail_a_transaction);
