@@ -253,6 +253,13 @@ pub type AffiliationOrganizations = InnerJoinQuerySource<
     diesel::dsl::Eq<AliasedField<AffiliationLinks, affiliations::organization_id>, contacts::id>,
 >;
 
+/// Organisations' affiliations joined to the people's contacts.
+pub type AffiliationPeople = InnerJoinQuerySource<
+    contacts::table,
+    affiliation_links,
+    diesel::dsl::Eq<AliasedField<AffiliationLinks, affiliations::person_id>, contacts::id>,
+>;
+
 /// A contact's parties joined to their matters.
 pub type PartyMatters = InnerJoinQuerySource<matters::table, matter_parties::table>;
 
@@ -281,7 +288,8 @@ sources!(
     contact_condition: contacts::table,
     PartyContacts,
     ParticipantContacts,
-    AffiliationOrganizations
+    AffiliationOrganizations,
+    AffiliationPeople
 );
 sources!(MatterSource, matter_condition: matters::table, PartyMatters);
 

@@ -8,7 +8,7 @@ use diesel::prelude::*;
 
 use super::minimisation::{check_birth_date, refuse_if_disabled, OptionalContactField};
 use super::model::*;
-use crate::access_policy::scope::{affiliation_links, AffiliationOrganizations};
+use crate::access_policy::scope::{affiliation_links, AffiliationOrganizations, AffiliationPeople};
 use crate::access_policy::Scope;
 use crate::contacts::history;
 use crate::db::schema::processing_grounds;
@@ -1140,65 +1140,67 @@ pub fn affiliations_of_people(
     Ok(group_by_key(rows, |r| r.person_id.clone()))
 }
 
-/// A person's affiliation with the organisation's contact row, and whether the scope it was
-/// read under lets the caller see the organisation.
+/// An affiliation with the contact row at its other end (the organisation of a person's, the
+/// person of an organisation's), and whether the scope it was read under lets the caller see
+/// that contact.
 #[derive(Debug, Clone)]
-pub struct Employer {
+pub struct AffiliatedContact {
     pub affiliation: AffiliationRow,
-    pub organization: ContactRow,
+    pub contact: ContactRow,
     pub visible: bool,
 }
 
-/// The organisations each person works for, with their rows, in the order of
-/// [`affiliations_of_people`]: one statement joining the affiliations to the organisations,
-/// which also says which organisations `scope` keeps.
+/// The affiliations whose `$from` end is one of `$ids`, each with the contact at its `$to`
+/// end, in the order of [`affiliations_of_people`]: one statement joining the affiliations to
+/// the contacts, which also says which of them `$scope` keeps (over the join `$source`).
+macro_rules! affiliated_contacts {
+    ($conn:expr, $scope:expr, $ids:expr, from: $from:ident, to: $to:ident, $source:ty) => {{
+        let rows: Vec<(AffiliationRow, ContactRow, bool)> = contacts::table
+            .inner_join(
+                affiliation_links.on(affiliation_links.field(affiliations::$to).eq(contacts::id)),
+            )
+            .filter(affiliation_links.field(affiliations::$from).eq_any($ids))
+            .order_by((
+                affiliation_links.field(affiliations::$from),
+                affiliation_links.field(affiliations::id),
+            ))
+            .select((
+                affiliation_links.fields((
+                    affiliations::id,
+                    affiliations::person_id,
+                    affiliations::organization_id,
+                    affiliations::job_title,
+                )),
+                ContactRow::as_select(),
+                $scope.sees_contacts::<$source>(),
+            ))
+            .load($conn)?;
+        Ok(group_by_key(
+            rows.into_iter()
+                .map(|(affiliation, contact, visible)| AffiliatedContact {
+                    affiliation,
+                    contact,
+                    visible,
+                }),
+            |a| a.affiliation.$from.clone(),
+        ))
+    }};
+}
+
+/// The organisations each person works for, with their rows.
 pub fn employers_of_people(
     conn: &mut AnyConnection,
     scope: &Scope,
     ids: &[String],
-) -> Result<HashMap<String, Vec<Employer>>> {
-    let rows: Vec<(AffiliationRow, ContactRow, bool)> = contacts::table
-        .inner_join(
-            affiliation_links.on(affiliation_links
-                .field(affiliations::organization_id)
-                .eq(contacts::id)),
-        )
-        .filter(affiliation_links.field(affiliations::person_id).eq_any(ids))
-        .order_by((
-            affiliation_links.field(affiliations::person_id),
-            affiliation_links.field(affiliations::id),
-        ))
-        .select((
-            affiliation_links.fields((
-                affiliations::id,
-                affiliations::person_id,
-                affiliations::organization_id,
-                affiliations::job_title,
-            )),
-            ContactRow::as_select(),
-            scope.sees_contacts::<AffiliationOrganizations>(),
-        ))
-        .load(conn)?;
-    Ok(group_by_key(
-        rows.into_iter()
-            .map(|(affiliation, organization, visible)| Employer {
-                affiliation,
-                organization,
-                visible,
-            }),
-        |e| e.affiliation.person_id.clone(),
-    ))
+) -> Result<HashMap<String, Vec<AffiliatedContact>>> {
+    affiliated_contacts!(conn, scope, ids, from: person_id, to: organization_id, AffiliationOrganizations)
 }
 
-/// The people each organisation has on record.
-pub fn affiliations_of_organizations(
+/// The people each organisation has on record, with their rows.
+pub fn members_of_organizations(
     conn: &mut AnyConnection,
+    scope: &Scope,
     ids: &[String],
-) -> Result<HashMap<String, Vec<AffiliationRow>>> {
-    let rows = affiliations::table
-        .filter(affiliations::organization_id.eq_any(ids))
-        .order_by((affiliations::organization_id, affiliations::id))
-        .select(AffiliationRow::as_select())
-        .load::<AffiliationRow>(conn)?;
-    Ok(group_by_key(rows, |r| r.organization_id.clone()))
+) -> Result<HashMap<String, Vec<AffiliatedContact>>> {
+    affiliated_contacts!(conn, scope, ids, from: organization_id, to: person_id, AffiliationPeople)
 }

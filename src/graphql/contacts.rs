@@ -213,9 +213,10 @@ impl Contact {
             .unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|e| Affiliation {
-                row: e.affiliation,
-                organization: Some((e.organization, e.visible)),
+            .map(|a| Affiliation {
+                row: a.affiliation,
+                person: None,
+                organization: Some((a.contact, a.visible)),
             })
             .collect())
     }
@@ -228,8 +229,9 @@ impl Contact {
             .unwrap_or_default();
         Ok(rows
             .into_iter()
-            .map(|row| Affiliation {
-                row,
+            .map(|a| Affiliation {
+                row: a.affiliation,
+                person: Some((a.contact, a.visible)),
                 organization: None,
             })
             .collect())
@@ -356,9 +358,31 @@ fn collected_text<'a>(
 /// A person's link to an organisation.
 pub struct Affiliation {
     row: AffiliationRow,
-    /// The organisation's row and whether the caller may see it, when the query that found
-    /// the affiliation read them too.
+    /// The person's row and whether the caller may see it, when the query that found the
+    /// affiliation read them too (an organisation's members).
+    person: Option<(ContactRow, bool)>,
+    /// The same of the organisation (a person's organisations).
     organization: Option<(ContactRow, bool)>,
+}
+
+/// The contact at one end of an affiliation: from the row the relation's query read with it,
+/// or else looked up by ID. Null with a `FORBIDDEN` error when the caller may not see it.
+async fn affiliated(
+    ctx: &Context<'_>,
+    read: &Option<(ContactRow, bool)>,
+    id: &str,
+) -> async_graphql::Result<Option<Contact>> {
+    match read {
+        Some((_, false)) => Ok(forbid(ctx, visibility::WITHHELD)),
+        Some((row, true)) => Ok(Some(Contact(row.clone()))),
+        None => {
+            let contact = loader(ctx)
+                .load_one(ContactById(id.to_owned()))
+                .await?
+                .map(Contact);
+            visibility::reference(ctx, contact).await
+        }
+    }
 }
 
 /// A person's link to an organisation, e.g. an employee or director of a client company.
@@ -366,32 +390,22 @@ pub struct Affiliation {
 impl Affiliation {
     /// The person; null with a `FORBIDDEN` error when the caller may not see them.
     async fn person(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        let person = loader(ctx)
-            .load_one(ContactById(self.row.person_id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, person).await
+        affiliated(ctx, &self.person, &self.row.person_id).await
     }
 
     /// The organisation; null with a `FORBIDDEN` error when the caller may not see it.
     async fn organization(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        match &self.organization {
-            Some((_, false)) => Ok(forbid(ctx, visibility::WITHHELD)),
-            Some((row, true)) => Ok(Some(Contact(row.clone()))),
-            None => {
-                let organization = loader(ctx)
-                    .load_one(ContactById(self.row.organization_id.clone()))
-                    .await?
-                    .map(Contact);
-                visibility::reference(ctx, organization).await
-            }
-        }
+        affiliated(ctx, &self.organization, &self.row.organization_id).await
     }
 
     /// The person's job title: about the person, so only for callers who may see them (and
     /// logged as a read of them).
     async fn job_title(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<&str>> {
-        if !visibility::sees(ctx, RowKind::Contact, &self.row.person_id).await? {
+        let person_visible = match &self.person {
+            Some((_, visible)) => *visible,
+            None => visibility::sees(ctx, RowKind::Contact, &self.row.person_id).await?,
+        };
+        if !person_visible {
             return Ok(forbid(
                 ctx,
                 "this job title is about a person you may not see",

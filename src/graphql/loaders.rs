@@ -11,7 +11,7 @@ use crate::billing::invoices::{self as billing_invoices, InvoiceLineRow, Invoice
 use crate::billing::{self, TimeEntryRow};
 use crate::campaigns::{self, CampaignRow};
 use crate::communications::{self, CommunicationRow, ParticipantContact};
-use crate::contacts::{self, AddressRow, AffiliationRow, ContactRow, EmailRow, Employer, PhoneRow};
+use crate::contacts::{self, AddressRow, AffiliatedContact, ContactRow, EmailRow, PhoneRow};
 use crate::db::Database;
 use crate::deadlines::{self, DeadlineRow};
 use crate::directory::{self, TeamRow, UserRow};
@@ -134,11 +134,11 @@ relation!(AddressesOf => Vec<AddressRow>, contacts::addresses_of);
 relation!(TagsOf => Vec<String>, contacts::tags_of);
 relation!(
     /// The organisations a person works for, with their rows.
-    EmployersOf => Vec<Employer>, contacts::employers_of_people, scoped
+    EmployersOf => Vec<AffiliatedContact>, contacts::employers_of_people, scoped
 );
 relation!(
-    /// The people on record for an organisation.
-    MembersOf => Vec<AffiliationRow>, contacts::affiliations_of_organizations
+    /// The people on record for an organisation, with their rows.
+    MembersOf => Vec<AffiliatedContact>, contacts::members_of_organizations, scoped
 );
 relation!(
     /// The matters a contact is a party to, with their rows.
