@@ -38,6 +38,21 @@ diesel::define_sql_function! {
     fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
 }
 
+/// Groups `(key, value)` rows by key, each group's values in the rows' order: a relation's
+/// rows, read joined to the link table that names their owner.
+pub fn group_pairs<K, V>(
+    rows: impl IntoIterator<Item = (K, V)>,
+) -> std::collections::HashMap<K, Vec<V>>
+where
+    K: std::hash::Hash + Eq,
+{
+    let mut map: std::collections::HashMap<K, Vec<V>> = std::collections::HashMap::new();
+    for (key, value) in rows {
+        map.entry(key).or_default().push(value);
+    }
+    map
+}
+
 /// Groups rows by a key, keeping their order: the shape every DataLoader answer needs.
 pub fn group_by_key<K, V>(
     rows: impl IntoIterator<Item = V>,

@@ -15,7 +15,7 @@ use crate::db::schema::{
 use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
-use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::listing::{contains_pattern, group_by_key, group_pairs, lower, Page, SortDirection};
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
@@ -599,10 +599,7 @@ pub fn of_contacts(
             CommunicationRow::as_select(),
         ))
         .load(conn)?;
-    Ok(group_by_key(rows, |r| r.0.clone())
-        .into_iter()
-        .map(|(contact, rows)| (contact, rows.into_iter().map(|r| r.1).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }
 
 /// Where an imported communication came from.

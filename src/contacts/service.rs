@@ -21,7 +21,7 @@ use crate::error::{Error, Result, Validator};
 use crate::gdpr::tombstones::{self, Identifiers};
 use crate::gdpr::{grounds, provenance, Actor, BasisRules, KeyedHasher};
 use crate::ids::{self, NodeType};
-use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::listing::{contains_pattern, group_by_key, group_pairs, lower, Page, SortDirection};
 use crate::validation::{
     apply_change, email_key, non_blank, normalize_codice_fiscale, normalize_email,
     normalize_partita_iva, normalize_phone,
@@ -1120,11 +1120,7 @@ pub fn tags_of(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<Strin
         .filter(contact_tags::contact_id.eq_any(ids))
         .order_by((contact_tags::contact_id, contact_tags::tag))
         .load::<(String, String)>(conn)?;
-    let grouped = group_by_key(rows, |r| r.0.clone());
-    Ok(grouped
-        .into_iter()
-        .map(|(k, v)| (k, v.into_iter().map(|(_, tag)| tag).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }
 
 /// The organisations each person works for.

@@ -16,11 +16,13 @@ use diesel::prelude::*;
 use crate::access_policy::Scope;
 use crate::db::schema::{
     deadline_reminders, deadline_team_assignees, deadline_user_assignees, deadlines, team_members,
+    teams, users,
 };
 use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
+use crate::directory::{TeamRow, UserRow};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
-use crate::listing::{contains_pattern, group_by_key, lower, Page, SortDirection};
+use crate::listing::{contains_pattern, group_by_key, group_pairs, lower, Page, SortDirection};
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
@@ -670,38 +672,39 @@ pub fn count(conn: &mut AnyConnection, scope: &Scope, query: &DeadlineQuery) -> 
     Ok(query.boxed(scope).count().get_result(conn)?)
 }
 
-pub fn user_assignees_of(
+/// The users each deadline is assigned to, with their rows: one statement joining the
+/// assignments to the users.
+pub fn assigned_users_of(
     conn: &mut AnyConnection,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = deadline_user_assignees::table
+) -> Result<HashMap<String, Vec<UserRow>>> {
+    let rows: Vec<(String, UserRow)> = deadline_user_assignees::table
+        .inner_join(users::table)
         .filter(deadline_user_assignees::deadline_id.eq_any(ids))
         .order_by((
             deadline_user_assignees::deadline_id,
             deadline_user_assignees::user_id,
         ))
+        .select((deadline_user_assignees::deadline_id, UserRow::as_select()))
         .load(conn)?;
-    Ok(group_by_key(rows, |r| r.0.clone())
-        .into_iter()
-        .map(|(d, rows)| (d, rows.into_iter().map(|r| r.1).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }
 
-pub fn team_assignees_of(
+/// The teams each deadline is assigned to, with their rows.
+pub fn assigned_teams_of(
     conn: &mut AnyConnection,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = deadline_team_assignees::table
+) -> Result<HashMap<String, Vec<TeamRow>>> {
+    let rows: Vec<(String, TeamRow)> = deadline_team_assignees::table
+        .inner_join(teams::table)
         .filter(deadline_team_assignees::deadline_id.eq_any(ids))
         .order_by((
             deadline_team_assignees::deadline_id,
             deadline_team_assignees::team_id,
         ))
+        .select((deadline_team_assignees::deadline_id, TeamRow::as_select()))
         .load(conn)?;
-    Ok(group_by_key(rows, |r| r.0.clone())
-        .into_iter()
-        .map(|(d, rows)| (d, rows.into_iter().map(|r| r.1).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }
 
 /// Reminder offsets (minutes before due) per deadline, largest first.

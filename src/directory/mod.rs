@@ -11,7 +11,7 @@ use crate::db::schema::{api_keys, team_members, teams, users};
 use crate::db::{new_id, now, AnyConnection};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
-use crate::listing::{contains_pattern, group_by_key, lower, Page};
+use crate::listing::{contains_pattern, group_pairs, lower, Page};
 use crate::validation::normalize_email;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, AsChangeset)]
@@ -490,33 +490,30 @@ fn team_query(text: Option<&str>) -> teams::BoxedQuery<'static, crate::db::Db> {
     query
 }
 
-/// Member user IDs per team.
+/// The users in each team, with their rows.
 pub fn members_of_teams(
     conn: &mut AnyConnection,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = team_members::table
+) -> Result<HashMap<String, Vec<UserRow>>> {
+    let rows: Vec<(String, UserRow)> = team_members::table
+        .inner_join(users::table)
         .filter(team_members::team_id.eq_any(ids))
         .order_by((team_members::team_id, team_members::user_id))
+        .select((team_members::team_id, UserRow::as_select()))
         .load(conn)?;
-    Ok(group_by_key(rows, |r| r.0.clone())
-        .into_iter()
-        .map(|(team, rows)| (team, rows.into_iter().map(|r| r.1).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }
 
-/// Team IDs per user.
+/// The teams each user is in, with their rows.
 pub fn teams_of_users(
     conn: &mut AnyConnection,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = team_members::table
+) -> Result<HashMap<String, Vec<TeamRow>>> {
+    let rows: Vec<(String, TeamRow)> = team_members::table
+        .inner_join(teams::table)
         .filter(team_members::user_id.eq_any(ids))
-        .select((team_members::user_id, team_members::team_id))
         .order_by((team_members::user_id, team_members::team_id))
+        .select((team_members::user_id, TeamRow::as_select()))
         .load(conn)?;
-    Ok(group_by_key(rows, |r| r.0.clone())
-        .into_iter()
-        .map(|(user, rows)| (user, rows.into_iter().map(|r| r.1).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }

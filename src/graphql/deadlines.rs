@@ -18,7 +18,7 @@ use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::visibility;
-use crate::graphql::{load_many, DeleteInput, DeletePayload};
+use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
 use crate::mail::{MessageStatus, OutboxRow};
@@ -105,20 +105,20 @@ impl Deadline {
 
     /// The users who must meet it.
     async fn assigned_users(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        let ids = loader(ctx)
-            .load_one(UserAssigneesOf(self.0.id.clone()))
+        let users = loader(ctx)
+            .load_one(AssignedUsersOf(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        load_many(ctx, ids, UserById, User).await
+        Ok(users.into_iter().map(User).collect())
     }
 
     /// The teams who must meet it.
     async fn assigned_teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
-        let ids = loader(ctx)
-            .load_one(TeamAssigneesOf(self.0.id.clone()))
+        let teams = loader(ctx)
+            .load_one(AssignedTeamsOf(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        load_many(ctx, ids, TeamById, Team).await
+        Ok(teams.into_iter().map(Team).collect())
     }
 
     /// Minutes before the due time at which reminders fire, largest first.

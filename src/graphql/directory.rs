@@ -11,7 +11,7 @@ use crate::graphql::context::{loader, write};
 use crate::graphql::loaders::*;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::roles::require_may_hand_out;
-use crate::graphql::{load_many, DeleteInput, DeletePayload};
+use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 
 /// A member of the firm's staff.
@@ -55,11 +55,11 @@ impl User {
 
     /// The teams the user belongs to.
     async fn teams(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Team>> {
-        let ids = loader(ctx)
+        let teams = loader(ctx)
             .load_one(TeamsOfUser(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        load_many(ctx, ids, TeamById, Team).await
+        Ok(teams.into_iter().map(Team).collect())
     }
 
     /// When the user was created (UTC, ISO 8601).
@@ -97,11 +97,11 @@ impl Team {
 
     /// The users in the team.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<User>> {
-        let ids = loader(ctx)
+        let users = loader(ctx)
             .load_one(MembersOfTeam(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        load_many(ctx, ids, UserById, User).await
+        Ok(users.into_iter().map(User).collect())
     }
 
     /// When the team was created (UTC, ISO 8601).

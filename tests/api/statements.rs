@@ -355,8 +355,80 @@ async fn an_organisations_people_cost_one_statement(backend: Backend) {
     assert_eq!(lawyer_statements, 3, "the lawyer: as the admin");
 }
 
+const DEADLINES_WITH_ASSIGNEES: &str = r#"
+query {
+  deadlines(first: 10) {
+    nodes {
+      title
+      assignedUsers { displayName teams { name members { email } } }
+      assignedTeams { name }
+    }
+  }
+}"#;
+
+/// A deadline's assigned users and teams, a user's teams and a team's members are each one
+/// statement joining the link table to the rows. (Before: the link table, then the rows by
+/// ID through a second loader, 10 statements for this query.)
+async fn assignees_and_teams_cost_one_statement_each(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| s.access_log = false).await;
+    let lawyer = create_user(&app, "avv.verdi@studio.it", "lawyer").await;
+    let secretary = create_user(&app, "segreteria@studio.it", "staff").await;
+    let team = app
+        .data(
+            "mutation { createTeam(input: { name: \"Contenzioso\" }) { team { id } } }",
+            json!({}),
+        )
+        .await["createTeam"]["team"]["id"]
+        .as_str()
+        .expect("team")
+        .to_owned();
+    for user in [&lawyer, &secretary] {
+        app.data(
+            "mutation($input: TeamMembershipInput!) { addTeamMember(input: $input) { team { id } } }",
+            json!({ "input": { "teamId": team, "userId": user } }),
+        )
+        .await;
+    }
+    for i in 0..3 {
+        app.data(
+            "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { id } } }",
+            json!({ "input": { "title": format!("Udienza {i}"), "kind": "HEARING",
+                               "dueAt": "2026-05-01T09:00:00Z",
+                               "assigneeUserIds": [lawyer], "assigneeTeamIds": [team] } }),
+        )
+        .await;
+    }
+    let (statements, data) = selects(&app, None, DEADLINES_WITH_ASSIGNEES).await;
+    let deadlines = data["deadlines"]["nodes"].as_array().expect("deadlines");
+    assert_eq!(deadlines.len(), 3, "{data:#}");
+    for deadline in deadlines {
+        assert_eq!(
+            deadline["assignedTeams"],
+            json!([{ "name": "Contenzioso" }])
+        );
+        let users = deadline["assignedUsers"].as_array().expect("users");
+        assert_eq!(users.len(), 1, "{data:#}");
+        let members: Vec<&Value> = users[0]["teams"][0]["members"]
+            .as_array()
+            .expect("members")
+            .iter()
+            .map(|m| &m["email"])
+            .collect();
+        assert_eq!(members.len(), 2, "{data:#}");
+        assert!(
+            members.contains(&&json!("segreteria@studio.it")),
+            "{data:#}"
+        );
+    }
+    assert_eq!(
+        statements, 6,
+        "principal, deadlines, their users, their teams, the users' teams, the teams' members"
+    );
+}
+
 on_both_backends!(
     nested_query_statements_do_not_grow_with_rows,
+    assignees_and_teams_cost_one_statement_each,
     an_organisations_people_cost_one_statement,
     a_lawyers_list_of_matters_costs_a_bounded_number_of_statements,
     the_benchmark_queries_cost_one_statement_per_level,
