@@ -263,6 +263,9 @@ pub type AffiliationPeople = InnerJoinQuerySource<
 /// A contact's parties joined to their matters.
 pub type PartyMatters = InnerJoinQuerySource<matters::table, matter_parties::table>;
 
+/// An invoice's matters joined to their rows.
+pub type InvoiceMatters = InnerJoinQuerySource<matters::table, invoice_matters::table>;
+
 /// Implements a source trait with a condition macro for each query source named.
 macro_rules! sources {
     ($trait:ident, $condition:ident: $($source:ty),+) => {$(
@@ -291,7 +294,12 @@ sources!(
     AffiliationOrganizations,
     AffiliationPeople
 );
-sources!(MatterSource, matter_condition: matters::table, PartyMatters);
+sources!(
+    MatterSource,
+    matter_condition: matters::table,
+    PartyMatters,
+    InvoiceMatters
+);
 
 impl Scope {
     /// Everything, for work done without a request. Named so that it stands out in review.

@@ -9,13 +9,16 @@ use diesel::dsl::max;
 use diesel::prelude::*;
 
 use super::{invoices_within, money, Scope, TimeEntryRow};
+use crate::access_policy::scope::InvoiceMatters;
 use crate::db::schema::{
-    invoice_external_ids, invoice_lines, invoice_matters, invoice_payments, invoices, time_entries,
+    invoice_external_ids, invoice_lines, invoice_matters, invoice_payments, invoices, matters,
+    time_entries,
 };
 use crate::db::{insert_batch, new_id, now, text_enum, AnyConnection, Db};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
-use crate::listing::{group_by_key, Page, SortDirection};
+use crate::listing::{group_by_key, group_pairs, Page, SortDirection};
+use crate::matters::MatterRow;
 
 /// The cassa forense contribution (art. 11 L. 576/1980): 4% of the fees.
 pub const CASSA_RATE_BP: i32 = 400;
@@ -716,19 +719,26 @@ pub fn payments_of(
     Ok(group_by_key(rows, |r| r.invoice_id.clone()))
 }
 
-/// Matters per invoice.
+/// The matters each invoice bills, with their rows and whether `scope` keeps each: one
+/// statement joining the invoice's matters to the matters.
 pub fn matters_of(
     conn: &mut AnyConnection,
+    scope: &Scope,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = invoice_matters::table
+) -> Result<HashMap<String, Vec<(MatterRow, bool)>>> {
+    let rows: Vec<(String, MatterRow, bool)> = matters::table
+        .inner_join(invoice_matters::table)
         .filter(invoice_matters::invoice_id.eq_any(ids))
         .order_by((invoice_matters::invoice_id, invoice_matters::matter_id))
+        .select((
+            invoice_matters::invoice_id,
+            MatterRow::as_select(),
+            scope.sees_matters::<InvoiceMatters>(),
+        ))
         .load(conn)?;
-    Ok(group_by_key(rows, |r| r.0.clone())
-        .into_iter()
-        .map(|(i, rows)| (i, rows.into_iter().map(|r| r.1).collect()))
-        .collect())
+    Ok(group_pairs(rows.into_iter().map(
+        |(invoice, matter, visible)| (invoice, (matter, visible)),
+    )))
 }
 
 /// An `invoices` list: the filter, decoded, within the caller's scope.

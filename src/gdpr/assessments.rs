@@ -7,12 +7,13 @@ use async_graphql::{InputObject, MaybeUndefined, ID};
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
-use super::purposes;
+use super::purposes::{self, PurposeRow};
+use crate::db::schema::purposes as purpose_table;
 use crate::db::schema::{assessment_purposes, assessments, processing_grounds, users};
 use crate::db::{new_id, now, text_enum, AnyConnection};
 use crate::error::{Error, Result, Validator};
 use crate::ids::{self, NodeType};
-use crate::listing::group_by_key;
+use crate::listing::group_pairs;
 use crate::validation::{apply_change, non_blank};
 
 text_enum! {
@@ -145,7 +146,6 @@ pub fn newest_approved_lia_for(
     conn: &mut AnyConnection,
     purpose_key: &str,
 ) -> Result<Option<String>> {
-    use crate::db::schema::purposes as purpose_table;
     let supporting = AssessmentOutcome::SUPPORTING.map(AssessmentOutcome::as_str);
     Ok(assessments::table
         .inner_join(assessment_purposes::table.inner_join(purpose_table::table))
@@ -158,22 +158,21 @@ pub fn newest_approved_lia_for(
         .optional()?)
 }
 
-/// The purpose IDs each assessment covers.
+/// The purposes each assessment covers, with their rows.
 pub fn purposes_of(
     conn: &mut AnyConnection,
     ids: &[String],
-) -> Result<HashMap<String, Vec<String>>> {
-    let rows: Vec<(String, String)> = assessment_purposes::table
+) -> Result<HashMap<String, Vec<PurposeRow>>> {
+    let rows: Vec<(String, PurposeRow)> = assessment_purposes::table
+        .inner_join(purpose_table::table)
         .filter(assessment_purposes::assessment_id.eq_any(ids))
-        .select((
+        .order_by((
             assessment_purposes::assessment_id,
             assessment_purposes::purpose_id,
         ))
+        .select((assessment_purposes::assessment_id, PurposeRow::as_select()))
         .load(conn)?;
-    Ok(group_by_key(rows, |(a, _)| a.clone())
-        .into_iter()
-        .map(|(a, pairs)| (a, pairs.into_iter().map(|(_, p)| p).collect()))
-        .collect())
+    Ok(group_pairs(rows))
 }
 
 fn check_owner(

@@ -23,7 +23,7 @@ use crate::graphql::loaders::*;
 use crate::graphql::matters::Matter;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::visibility;
-use crate::graphql::{load_many, DeleteInput, DeletePayload};
+use crate::graphql::{DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::listing::SortDirection;
 
@@ -299,11 +299,14 @@ impl Invoice {
 
     /// The matters the invoice bills (those the caller may see).
     async fn matters(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Matter>> {
-        let ids = loader(ctx)
+        let matters = loader(ctx)
             .load_one(MattersOfInvoice(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        load_many(ctx, ids, MatterById, Matter).await
+        Ok(matters
+            .into_iter()
+            .filter_map(|(matter, visible)| visible.then_some(Matter(matter)))
+            .collect())
     }
 
     /// The date of issue; null while a draft.

@@ -423,17 +423,11 @@ impl Assessment {
 
     /// The purposes it covers.
     async fn purposes(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Purpose>> {
-        let ids = loader(ctx)
+        let purposes = loader(ctx)
             .load_one(PurposesOfAssessment(self.0.id.clone()))
             .await?
             .unwrap_or_default();
-        let found = loader(ctx)
-            .load_many(ids.iter().cloned().map(PurposeById))
-            .await?;
-        Ok(ids
-            .into_iter()
-            .filter_map(|id| found.get(&PurposeById(id)).cloned().map(Purpose))
-            .collect())
+        Ok(purposes.into_iter().map(Purpose).collect())
     }
 
     /// When it was recorded (UTC, ISO 8601).

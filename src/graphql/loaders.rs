@@ -170,7 +170,10 @@ relation!(TimeEntriesOfMatter => Vec<TimeEntryRow>, billing::entries_of_matters)
 relation!(InvoiceById => InvoiceRow, billing_invoices::get_many);
 relation!(LinesOfInvoice => Vec<InvoiceLineRow>, billing_invoices::lines_of);
 relation!(PaymentsOfInvoice => Vec<PaymentRow>, billing_invoices::payments_of);
-relation!(MattersOfInvoice => Vec<String>, billing_invoices::matters_of);
+relation!(
+    /// The matters an invoice bills, with their rows.
+    MattersOfInvoice => Vec<(MatterRow, bool)>, billing_invoices::matters_of, scoped
+);
 relation!(ExternalIdsOfInvoice => Vec<billing_invoices::InvoiceExternalIdRow>, billing_invoices::external_ids_of);
 relation!(AssignedUsersOf => Vec<UserRow>, deadlines::assigned_users_of);
 relation!(AssignedTeamsOf => Vec<TeamRow>, deadlines::assigned_teams_of);
@@ -179,7 +182,7 @@ relation!(ReminderDeliveriesOf => Vec<OutboxRow>, deadlines::reminders::deliveri
 relation!(MembersOfTeam => Vec<UserRow>, directory::members_of_teams);
 relation!(TeamsOfUser => Vec<TeamRow>, directory::teams_of_users);
 relation!(AssessmentById => AssessmentRow, assessments::get_many);
-relation!(PurposesOfAssessment => Vec<String>, assessments::purposes_of);
+relation!(PurposesOfAssessment => Vec<PurposeRow>, assessments::purposes_of);
 relation!(SourcesOf => Vec<ContactSourceRow>, provenance::of_contacts);
 relation!(GroundsOf => Vec<GroundRow>, grounds::of_contacts);
 relation!(ConsentsOf => Vec<ConsentRow>, grounds::consents_of_contacts);

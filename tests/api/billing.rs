@@ -836,8 +836,68 @@ async fn a_matters_ledes_export_holds_its_lines_of_every_issued_invoice(backend:
     );
 }
 
+/// An invoice's matters are one statement joining them to the invoice, which also says which
+/// of them the caller may see: a lawyer on one of an invoice's two matters is shown that one.
+/// (Before: the invoice's matter IDs, the matters by ID and, for a lawyer, the `Visible`
+/// check of them.)
+async fn an_invoices_matters_are_one_statement_within_need_to_know(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| s.access_log = false).await;
+    let f = firm(&app).await;
+    let second = create_matter(&app, "2026/0101", &f.client, json!({})).await;
+    for matter in [&f.matter, &second] {
+        add_entry(
+            &app,
+            None,
+            entry(
+                matter,
+                "2026-03-02",
+                60,
+                "Studio",
+                json!({ "userId": f.lawyer }),
+            ),
+        )
+        .await;
+    }
+    create_invoice(&app, json!({ "matterIds": [f.matter, second] })).await;
+    const QUERY: &str = "{ invoices { nodes { clientName matters { reference } } } }";
+    let ask = |token: Option<String>| {
+        let app = &app;
+        async move {
+            let run = || async {
+                match &token {
+                    Some(t) => app.gql_as(t, QUERY, json!({})).await,
+                    None => app.gql(QUERY, json!({})).await,
+                }
+            };
+            run().await;
+            let before = app.db.statement_count();
+            let body = run().await;
+            let statements = app.db.statement_count() - before;
+            assert!(body.get("errors").is_none(), "{body:#}");
+            let references: Vec<Value> = body["data"]["invoices"]["nodes"][0]["matters"]
+                .as_array()
+                .expect("matters")
+                .iter()
+                .map(|m| m["reference"].clone())
+                .collect();
+            (statements, references)
+        }
+    };
+    let (admin, all) = ask(None).await;
+    assert_eq!(all, vec![json!("2026/0100"), json!("2026/0101")]);
+    assert_eq!(admin, 3, "principal, invoices, their matters");
+    let (lawyer, theirs) = ask(Some(f.lawyer_token.clone())).await;
+    assert_eq!(
+        theirs,
+        vec![json!("2026/0100")],
+        "only the matter they are on"
+    );
+    assert_eq!(lawyer, 3, "the lawyer: as the admin");
+}
+
 on_both_backends!(
     time_is_invoiced_issued_paid_and_reported,
+    an_invoices_matters_are_one_statement_within_need_to_know,
     bad_time_is_refused_with_field_paths,
     lawyers_see_their_matters_billing_and_marketing_none,
     cancelling_releases_the_time_and_ledes_exports_it,

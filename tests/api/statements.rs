@@ -297,8 +297,8 @@ query {
 /// An organisation's people are one statement joining the affiliations to the people's
 /// rows, which also says which of them the caller may see: a person the caller may not see
 /// answers `null` with `FORBIDDEN`, and so does their job title, with no `Visible` check of
-/// its own. (Before: the affiliations, the people by ID and, for a lawyer, the check: 5
-/// statements for the lawyer, 4 for the admin.)
+/// its own. (Before: the affiliations, the people by ID and, for a lawyer, the checks of the
+/// people and of the job titles: 6 statements for the lawyer, 4 for the admin.)
 async fn an_organisations_people_cost_one_statement(backend: Backend) {
     let app = TestApp::start_with(backend, |s| s.access_log = false).await;
     let (lawyer, token) = app.sign_in("avv.gialli@studio.it", "lawyer").await;
@@ -426,8 +426,39 @@ async fn assignees_and_teams_cost_one_statement_each(backend: Backend) {
     );
 }
 
+/// An assessment's purposes are one statement joining them to the purposes' rows (before:
+/// the purpose IDs, then the purposes by ID).
+async fn an_assessments_purposes_cost_one_statement(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| s.access_log = false).await;
+    lia(&app, &["newsletter", "marketing_email"], "APPROVED").await;
+    lia(&app, &["events"], "APPROVED").await;
+    let token = dpo(&app).await;
+    let (statements, data) = selects(
+        &app,
+        Some(&token),
+        "{ assessments { title purposes { key } } }",
+    )
+    .await;
+    let mut keys: Vec<Value> = data["assessments"]
+        .as_array()
+        .expect("assessments")
+        .iter()
+        .map(|a| a["purposes"].clone())
+        .collect();
+    keys.sort_by_key(|k| k.to_string());
+    assert_eq!(
+        keys,
+        vec![
+            json!([{ "key": "events" }]),
+            json!([{ "key": "marketing_email" }, { "key": "newsletter" }]),
+        ]
+    );
+    assert_eq!(statements, 3, "principal, assessments, their purposes");
+}
+
 on_both_backends!(
     nested_query_statements_do_not_grow_with_rows,
+    an_assessments_purposes_cost_one_statement,
     assignees_and_teams_cost_one_statement_each,
     an_organisations_people_cost_one_statement,
     a_lawyers_list_of_matters_costs_a_bounded_number_of_statements,
