@@ -869,6 +869,26 @@ pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<Stri
         .collect())
 }
 
+/// The contacts of `ids`, each with whether `scope` lets the caller see it: one statement for
+/// rows other rows refer to, which the caller is shown or told are withheld.
+pub fn get_many_seen(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, (ContactRow, bool)>> {
+    let rows: Vec<(ContactRow, bool)> = contacts::table
+        .filter(contacts::id.eq_any(ids))
+        .select((
+            ContactRow::as_select(),
+            scope.sees_contacts::<contacts::table>(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, seen)| (row.id.clone(), (row, seen)))
+        .collect())
+}
+
 /// A contact filter with its IDs decoded and text normalised: ready to become SQL.
 #[derive(Debug, Clone, Default)]
 pub struct ContactQuery {

@@ -64,11 +64,7 @@ async fn matter_of(
     let Some(id) = id else {
         return Ok(None);
     };
-    let matter = loader(ctx)
-        .load_one(MatterById(id.clone()))
-        .await?
-        .map(Matter);
-    visibility::reference(ctx, matter).await
+    visibility::referenced_matter(ctx, id).await
 }
 
 async fn user_of(ctx: &Context<'_>, id: Option<&String>) -> async_graphql::Result<Option<User>> {
@@ -240,11 +236,7 @@ impl Invoice {
         let Some(id) = &self.0.client_contact_id else {
             return Ok(None);
         };
-        let contact = loader(ctx)
-            .load_one(ContactById(id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, contact).await
+        visibility::referenced_contact(ctx, id).await
     }
 
     /// The client's name as invoiced.

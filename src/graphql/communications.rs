@@ -89,11 +89,7 @@ impl Communication {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
         };
-        let matter = loader(ctx)
-            .load_one(MatterById(id.clone()))
-            .await?
-            .map(Matter);
-        visibility::reference(ctx, matter).await
+        visibility::referenced_matter(ctx, id).await
     }
 
     /// The contacts who took part, as far as the caller may see them.

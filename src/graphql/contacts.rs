@@ -373,15 +373,12 @@ async fn affiliated(
     id: &str,
 ) -> async_graphql::Result<Option<Contact>> {
     match read {
-        Some((_, false)) => Ok(forbid(ctx, visibility::WITHHELD)),
-        Some((row, true)) => Ok(Some(Contact(row.clone()))),
-        None => {
-            let contact = loader(ctx)
-                .load_one(ContactById(id.to_owned()))
-                .await?
-                .map(Contact);
-            visibility::reference(ctx, contact).await
-        }
+        Some(found) => Ok(visibility::shown_or_withheld(
+            ctx,
+            Some(found.clone()),
+            Contact,
+        )),
+        None => visibility::referenced_contact(ctx, id).await,
     }
 }
 

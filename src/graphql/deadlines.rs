@@ -83,11 +83,7 @@ impl Deadline {
         let Some(id) = &self.0.matter_id else {
             return Ok(None);
         };
-        let matter = loader(ctx)
-            .load_one(MatterById(id.clone()))
-            .await?
-            .map(Matter);
-        visibility::reference(ctx, matter).await
+        visibility::referenced_matter(ctx, id).await
     }
 
     /// The contact it concerns; null when none, or null with a `FORBIDDEN` error when the caller
@@ -96,11 +92,7 @@ impl Deadline {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
         };
-        let contact = loader(ctx)
-            .load_one(ContactById(id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, contact).await
+        visibility::referenced_contact(ctx, id).await
     }
 
     /// The users who must meet it.

@@ -128,11 +128,7 @@ impl Document {
 
     /// The matter whose case file holds the document.
     async fn matter(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Matter>> {
-        let matter = loader(ctx)
-            .load_one(MatterById(self.0.matter_id.clone()))
-            .await?
-            .map(Matter);
-        visibility::reference(ctx, matter).await
+        visibility::referenced_matter(ctx, &self.0.matter_id).await
     }
 }
 

@@ -122,6 +122,14 @@ macro_rules! relation {
 }
 
 relation!(ContactById => ContactRow, contacts::get_many);
+relation!(
+    /// A contact another row refers to, with whether the caller may see it.
+    ReferencedContact => (ContactRow, bool), contacts::get_many_seen, scoped
+);
+relation!(
+    /// A matter another row refers to, with whether the caller may see it.
+    ReferencedMatter => (MatterRow, bool), matters::get_many_seen, scoped
+);
 relation!(MatterById => MatterRow, matters::get_many);
 relation!(CommunicationById => CommunicationRow, communications::get_many);
 relation!(DeadlineById => DeadlineRow, deadlines::get_many);

@@ -16,9 +16,8 @@ use crate::gdpr::registers::breaches::{
 };
 use crate::gdpr::registers::export::{self, RegisterFormat};
 use crate::graphql::contacts::Contact;
-use crate::graphql::context::{loader, read, state, write, write_about};
+use crate::graphql::context::{read, state, write, write_about};
 use crate::graphql::field_guard::access;
-use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::{decode_id, visibility, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
@@ -285,11 +284,7 @@ impl BreachSubject {
 
     /// The contact, while it exists.
     async fn contact(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Contact>> {
-        let contact = loader(ctx)
-            .load_one(ContactById(self.0.contact_id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, contact).await
+        visibility::referenced_contact(ctx, &self.0.contact_id).await
     }
 
     /// `Type.field` names touched.

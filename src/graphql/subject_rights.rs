@@ -13,10 +13,9 @@ use crate::gdpr::requests::{
     SubjectRequestRow, SubjectRequestStatus, UpdateSubjectRequestInput, VerifySubjectIdentityInput,
 };
 use crate::graphql::contacts::{Contact, ContactPayload};
-use crate::graphql::context::{loader, read, state, write, write_about};
+use crate::graphql::context::{read, state, write, write_about};
 use crate::graphql::decode_id;
 use crate::graphql::field_guard::{access, SubjectRead};
-use crate::graphql::loaders::ContactById;
 use crate::graphql::pagination::{paginate_db, PageArgs, Paged};
 use crate::graphql::visibility;
 use crate::ids::{self, NodeType};
@@ -58,11 +57,7 @@ impl SubjectRequest {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
         };
-        let contact = loader(ctx)
-            .load_one(ContactById(id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, contact).await
+        visibility::referenced_contact(ctx, id).await
     }
 
     /// The contact's ID, kept after the contact is erased.
@@ -223,11 +218,7 @@ impl LegalHold {
         let Some(id) = &self.0.contact_id else {
             return Ok(None);
         };
-        let contact = loader(ctx)
-            .load_one(ContactById(id.clone()))
-            .await?
-            .map(Contact);
-        visibility::reference(ctx, contact).await
+        visibility::referenced_contact(ctx, id).await
     }
 
     /// The matter held (an ID: the DPO does not read matters).

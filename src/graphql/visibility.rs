@@ -19,7 +19,9 @@ use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::{Team, User};
 use crate::graphql::documents::Document;
 use crate::graphql::field_guard::{access, forbid};
-use crate::graphql::loaders::{CommunicationById, DocumentById, TimeEntryById, Visible};
+use crate::graphql::loaders::{
+    CommunicationById, DocumentById, ReferencedContact, ReferencedMatter, TimeEntryById, Visible,
+};
 use crate::graphql::matters::Matter;
 use crate::graphql::subject_rights::SubjectRequest;
 use crate::ids::{self, NodeType};
@@ -132,15 +134,40 @@ pub async fn lookup<N: Row>(ctx: &Context<'_>, row: Option<N>) -> async_graphql:
 /// Why a reference to a row the caller may not see answers `null`.
 pub const WITHHELD: &str = "this record belongs to matters you are not on";
 
-/// A row another row refers to: if the caller may not see it, the field answers `null` with
-/// a `FORBIDDEN` error, so that they know something is withheld.
-pub async fn reference<N: Row>(
+/// The contact `id` another row refers to, read with whether the caller may see it (one
+/// statement): if they may not, the field answers `null` with a `FORBIDDEN` error, so that
+/// they know something is withheld.
+pub async fn referenced_contact(
     ctx: &Context<'_>,
-    row: Option<N>,
-) -> async_graphql::Result<Option<N>> {
-    match row {
-        Some(r) if !visible(ctx, &r).await? => Ok(forbid(ctx, WITHHELD)),
-        other => Ok(other),
+    id: &str,
+) -> async_graphql::Result<Option<Contact>> {
+    let found = loader(ctx)
+        .load_one(ReferencedContact(id.to_owned()))
+        .await?;
+    Ok(shown_or_withheld(ctx, found, Contact))
+}
+
+/// The matter `id` another row refers to, as [`referenced_contact`].
+pub async fn referenced_matter(
+    ctx: &Context<'_>,
+    id: &str,
+) -> async_graphql::Result<Option<Matter>> {
+    let found = loader(ctx)
+        .load_one(ReferencedMatter(id.to_owned()))
+        .await?;
+    Ok(shown_or_withheld(ctx, found, Matter))
+}
+
+/// A row read with whether the caller may see it: the row, or `null` with `FORBIDDEN`.
+pub fn shown_or_withheld<R, N>(
+    ctx: &Context<'_>,
+    found: Option<(R, bool)>,
+    wrap: fn(R) -> N,
+) -> Option<N> {
+    match found {
+        Some((row, true)) => Some(wrap(row)),
+        Some((_, false)) => forbid(ctx, WITHHELD),
+        None => None,
     }
 }
 

@@ -490,6 +490,26 @@ pub fn get_many(conn: &mut AnyConnection, ids: &[String]) -> Result<HashMap<Stri
         .collect())
 }
 
+/// The matters of `ids`, each with whether `scope` lets the caller see it: one statement for
+/// rows other rows refer to, which the caller is shown or told are withheld.
+pub fn get_many_seen(
+    conn: &mut AnyConnection,
+    scope: &Scope,
+    ids: &[String],
+) -> Result<HashMap<String, (MatterRow, bool)>> {
+    let rows: Vec<(MatterRow, bool)> = matters::table
+        .filter(matters::id.eq_any(ids))
+        .select((
+            MatterRow::as_select(),
+            scope.sees_matters::<matters::table>(),
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(row, seen)| (row.id.clone(), (row, seen)))
+        .collect())
+}
+
 /// A matter filter with IDs decoded.
 #[derive(Debug, Clone, Default)]
 pub struct MatterQuery {

@@ -457,8 +457,81 @@ async fn an_assessments_purposes_cost_one_statement(backend: Backend) {
     assert_eq!(statements, 3, "principal, assessments, their purposes");
 }
 
+const DEADLINES_WITH_REFERENCES: &str = r#"
+query {
+  deadlines(first: 10) { nodes { title matter { reference } contact { displayName } } }
+}"#;
+
+/// A row another row refers to (a deadline's matter and contact) is read with whether the
+/// caller may see it, in one statement per kind and level: a lawyer assigned a deadline on a
+/// matter they are not on sees the deadline, and its matter and contact answer `null` with
+/// `FORBIDDEN`. (Before: the rows by ID, then a `Visible` check of each kind: 6 statements.)
+async fn a_references_visibility_is_read_with_it(backend: Backend) {
+    let app = TestApp::start_with(backend, |s| s.access_log = false).await;
+    let (lawyer, token) = app.sign_in("avv.gialli@studio.it", "lawyer").await;
+    let theirs_client = create_person(&app, "Giulia", "Bianchi", json!({})).await;
+    let theirs = create_matter(
+        &app,
+        "2026/0001",
+        &theirs_client,
+        json!({ "team": [{ "userId": lawyer, "role": "lead" }] }),
+    )
+    .await;
+    let other_client = create_person(&app, "Paolo", "Neri", json!({})).await;
+    let other = create_matter(&app, "2026/0002", &other_client, json!({})).await;
+    for (title, matter, contact) in [
+        ("Udienza", &theirs, &theirs_client),
+        ("Memoria", &other, &other_client),
+    ] {
+        app.data(
+            "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { id } } }",
+            json!({ "input": { "title": title, "kind": "HEARING", "dueAt": "2026-05-01T09:00:00Z",
+                               "matterId": matter, "contactId": contact,
+                               "assigneeUserIds": [lawyer] } }),
+        )
+        .await;
+    }
+    let ask = || app.gql_as(&token, DEADLINES_WITH_REFERENCES, json!({}));
+    ask().await;
+    let before = app.db.statement_count();
+    let body = ask().await;
+    let statements = app.db.statement_count() - before;
+    let deadlines = body["data"]["deadlines"]["nodes"]
+        .as_array()
+        .expect("deadlines");
+    let by_title = |title: &str| {
+        deadlines
+            .iter()
+            .find(|d| d["title"] == title)
+            .cloned()
+            .unwrap_or_else(|| panic!("{title} missing: {body:#}"))
+    };
+    let udienza = by_title("Udienza");
+    assert_eq!(udienza["matter"]["reference"], "2026/0001", "{body:#}");
+    assert_eq!(
+        udienza["contact"]["displayName"], "Giulia Bianchi",
+        "{body:#}"
+    );
+    let memoria = by_title("Memoria");
+    assert_eq!(memoria["matter"], Value::Null, "{body:#}");
+    assert_eq!(memoria["contact"], Value::Null, "{body:#}");
+    assert!(!body.to_string().contains("Paolo"), "{body:#}");
+    let codes: Vec<&Value> = body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| &e["extensions"]["code"])
+        .collect();
+    assert_eq!(codes, vec!["FORBIDDEN", "FORBIDDEN"], "{body:#}");
+    assert_eq!(
+        statements, 4,
+        "principal, deadlines, their matters, their contacts"
+    );
+}
+
 on_both_backends!(
     nested_query_statements_do_not_grow_with_rows,
+    a_references_visibility_is_read_with_it,
     an_assessments_purposes_cost_one_statement,
     assignees_and_teams_cost_one_statement_each,
     an_organisations_people_cost_one_statement,
