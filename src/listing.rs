@@ -61,11 +61,7 @@ pub fn group_by_key<K, V>(
 where
     K: std::hash::Hash + Eq,
 {
-    let mut map: std::collections::HashMap<K, Vec<V>> = std::collections::HashMap::new();
-    for row in rows {
-        map.entry(key(&row)).or_default().push(row);
-    }
-    map
+    group_pairs(rows.into_iter().map(|row| (key(&row), row)))
 }
 
 #[cfg(test)]

@@ -183,6 +183,13 @@ const Q5: &str = include_str!("../../bench/queries/q5.lexgate.graphql");
 
 /// The statements (all SELECTs: the access log is off) of one request, warmed up once.
 async fn selects(app: &TestApp, bearer: Option<&str>, query: &str) -> (u64, Value) {
+    let (statements, body) = counted(app, bearer, query).await;
+    assert!(body.get("errors").is_none(), "{body:#}");
+    (statements, body["data"].clone())
+}
+
+/// The statements of one request, warmed up once, and its whole answer, errors and all.
+async fn counted(app: &TestApp, bearer: Option<&str>, query: &str) -> (u64, Value) {
     let ask = || async {
         match bearer {
             Some(token) => app.gql_as(token, query, json!({})).await,
@@ -192,9 +199,17 @@ async fn selects(app: &TestApp, bearer: Option<&str>, query: &str) -> (u64, Valu
     ask().await;
     let before = app.db.statement_count();
     let body = ask().await;
-    let after = app.db.statement_count();
-    assert!(body.get("errors").is_none(), "{body:#}");
-    (after - before, body["data"].clone())
+    (app.db.statement_count() - before, body)
+}
+
+/// The `extensions.code` of each error of an answer, in order.
+fn error_codes(body: &Value) -> Vec<&Value> {
+    body["errors"]
+        .as_array()
+        .expect("errors")
+        .iter()
+        .map(|e| &e["extensions"]["code"])
+        .collect()
 }
 
 /// The benchmark's Q2, Q3 and Q5 (`bench/queries`) cost one statement for the caller's
@@ -328,11 +343,7 @@ async fn an_organisations_people_cost_one_statement(backend: Backend) {
         "the admin: principal, organisations, their people"
     );
 
-    let ask = || app.gql_as(&token, ORGANISATIONS_WITH_PEOPLE, json!({}));
-    ask().await;
-    let before = app.db.statement_count();
-    let body = ask().await;
-    let lawyer_statements = app.db.statement_count() - before;
+    let (lawyer_statements, body) = counted(&app, Some(&token), ORGANISATIONS_WITH_PEOPLE).await;
     let members = body["data"]["contacts"]["nodes"][0]["members"]
         .as_array()
         .expect("members");
@@ -346,13 +357,11 @@ async fn an_organisations_people_cost_one_statement(backend: Backend) {
     assert_eq!(withheld[0]["jobTitle"], Value::Null, "{body:#}");
     assert!(!body.to_string().contains("Paolo"), "{body:#}");
     assert!(!body.to_string().contains("Consulente"), "{body:#}");
-    let codes: Vec<&Value> = body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| &e["extensions"]["code"])
-        .collect();
-    assert_eq!(codes, vec!["FORBIDDEN", "FORBIDDEN"], "{body:#}");
+    assert_eq!(
+        error_codes(&body),
+        vec!["FORBIDDEN", "FORBIDDEN"],
+        "{body:#}"
+    );
     assert_eq!(lawyer_statements, 3, "the lawyer: as the admin");
 }
 
@@ -491,11 +500,7 @@ async fn a_references_visibility_is_read_with_it(backend: Backend) {
         )
         .await;
     }
-    let ask = || app.gql_as(&token, DEADLINES_WITH_REFERENCES, json!({}));
-    ask().await;
-    let before = app.db.statement_count();
-    let body = ask().await;
-    let statements = app.db.statement_count() - before;
+    let (statements, body) = counted(&app, Some(&token), DEADLINES_WITH_REFERENCES).await;
     let deadlines = body["data"]["deadlines"]["nodes"]
         .as_array()
         .expect("deadlines");
@@ -516,13 +521,11 @@ async fn a_references_visibility_is_read_with_it(backend: Backend) {
     assert_eq!(memoria["matter"], Value::Null, "{body:#}");
     assert_eq!(memoria["contact"], Value::Null, "{body:#}");
     assert!(!body.to_string().contains("Paolo"), "{body:#}");
-    let codes: Vec<&Value> = body["errors"]
-        .as_array()
-        .expect("errors")
-        .iter()
-        .map(|e| &e["extensions"]["code"])
-        .collect();
-    assert_eq!(codes, vec!["FORBIDDEN", "FORBIDDEN"], "{body:#}");
+    assert_eq!(
+        error_codes(&body),
+        vec!["FORBIDDEN", "FORBIDDEN"],
+        "{body:#}"
+    );
     assert_eq!(
         statements, 4,
         "principal, deadlines, their matters, their contacts"
