@@ -12,7 +12,7 @@ mod text_enum;
 
 pub(crate) use text_enum::text_enum;
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -249,20 +249,40 @@ pub fn run_migrations(conn: &mut AnyConnection) -> Result<usize> {
 }
 
 /// Counts the SQL statements every pooled connection runs: the cheap, backend-neutral way to
-/// prove that DataLoaders keep statements per request bounded by query depth.
+/// prove that DataLoaders keep statements per request bounded by query depth. While asked to
+/// ([`Database::record_statements`]) it also keeps their text, to show what they read.
 #[derive(Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter {
+    count: Arc<AtomicU64>,
+    recorded: Arc<RecordedStatements>,
+}
+
+#[derive(Default)]
+struct RecordedStatements {
+    on: AtomicBool,
+    texts: std::sync::Mutex<Vec<String>>,
+}
 
 impl StatementCounter {
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.count.load(Ordering::Relaxed)
     }
 }
 
 impl Instrumentation for StatementCounter {
     fn on_connection_event(&mut self, event: InstrumentationEvent<'_>) {
-        if let InstrumentationEvent::StartQuery { .. } = event {
-            self.0.fetch_add(1, Ordering::Relaxed);
+        if let InstrumentationEvent::StartQuery { query, .. } = event {
+            self.count.fetch_add(1, Ordering::Relaxed);
+            if self.recorded.on.load(Ordering::Relaxed) {
+                // The SQL alone: diesel appends the bind values, which are personal data.
+                let text = query.to_string();
+                let sql = text.split(" -- binds: ").next().unwrap_or_default();
+                self.recorded
+                    .texts
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .push(sql.to_owned());
+            }
         }
     }
 }
@@ -386,6 +406,25 @@ impl Database {
     /// Total SQL statements run through this pool so far.
     pub fn statement_count(&self) -> u64 {
         self.statements.get()
+    }
+
+    /// Starts keeping the SQL text (without bind values) of every statement the pool runs,
+    /// until [`Database::recorded_statements`]: how tests see which columns a query reads.
+    pub fn record_statements(&self) {
+        let recorded = &self.statements.recorded;
+        recorded
+            .texts
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+        recorded.on.store(true, Ordering::Relaxed);
+    }
+
+    /// The statements run since [`Database::record_statements`], which stops recording.
+    pub fn recorded_statements(&self) -> Vec<String> {
+        let recorded = &self.statements.recorded;
+        recorded.on.store(false, Ordering::Relaxed);
+        std::mem::take(&mut *recorded.texts.lock().unwrap_or_else(|e| e.into_inner()))
     }
 
     /// Runs `work` on a pooled connection, outside any explicit transaction (reads).
