@@ -34,7 +34,8 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use lexgate::access_policy::Scope;
 use lexgate::contacts::{
-    self, ContactOrder, ContactQuery, ContactRow, ContactRules, EmailRow, PhoneRow,
+    self, ContactColumns, ContactOrder, ContactQuery, ContactRecord, ContactRow, ContactRules,
+    EmailRow, PhoneRow,
 };
 use lexgate::db::schema::{contact_emails, contact_phones, contacts as contacts_table};
 use lexgate::db::Database;
@@ -177,9 +178,17 @@ impl Paths {
                     ContactOrder::default(),
                     FIRST_PAGE,
                     &rules,
+                    ContactColumns::All,
                 )
             })
             .await?;
+        let page: Vec<ContactRow> = page
+            .into_iter()
+            .filter_map(|c| match c {
+                ContactRecord::Whole(row) => Some(*row),
+                ContactRecord::Summary(_) => None,
+            })
+            .collect();
         let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
         let phone_ids = ids.clone();
         let (emails, phones) = tokio::try_join!(

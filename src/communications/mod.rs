@@ -8,6 +8,7 @@ use diesel::prelude::*;
 
 use crate::access_policy::scope::{participant_links, ParticipantContacts};
 use crate::access_policy::Scope;
+use crate::contacts::{with_contact_columns, ContactColumns, ContactRecord};
 use crate::db::schema::{
     communication_attachments, communication_imports, communication_participants, communications,
     connector_instances, contacts,
@@ -529,7 +530,7 @@ pub fn count(conn: &mut AnyConnection, scope: &Scope, query: &CommunicationQuery
 /// under lets the caller see them (the link itself is kept: the access log names everyone).
 #[derive(Debug, Clone)]
 pub struct ParticipantContact {
-    pub contact: crate::contacts::ContactRow,
+    pub contact: ContactRecord,
     pub visible: bool,
 }
 
@@ -539,19 +540,23 @@ pub fn participants_of(
     conn: &mut AnyConnection,
     scope: &Scope,
     ids: &[String],
+    columns: ContactColumns,
 ) -> Result<HashMap<String, Vec<ParticipantContact>>> {
     let communication_id = participant_links.field(communication_participants::communication_id);
     let contact_id = participant_links.field(communication_participants::contact_id);
-    let rows: Vec<(String, crate::contacts::ContactRow, bool)> = contacts::table
+    let rows: Vec<(String, ContactRecord, bool)> = with_contact_columns!(columns, Row => contacts::table
         .inner_join(participant_links.on(contact_id.eq(contacts::id)))
         .filter(communication_id.eq_any(ids))
         .order_by((communication_id, contact_id))
         .select((
             communication_id,
-            crate::contacts::ContactRow::as_select(),
+            Row::as_select(),
             scope.sees_contacts::<ParticipantContacts>(),
         ))
-        .load(conn)?;
+        .load::<(String, Row, bool)>(conn)?
+        .into_iter()
+        .map(|(communication, contact, visible)| (communication, contact.into(), visible))
+        .collect());
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
         .map(|(communication, rows)| {

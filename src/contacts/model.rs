@@ -72,6 +72,103 @@ pub struct ContactRow {
     pub family_details: Option<String>,
 }
 
+/// The columns of a contact that a list asking for nothing more shows: who it is and what it
+/// is to the firm. A page of these decodes four columns of the row's nineteen.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = contacts)]
+pub struct ContactSummaryRow {
+    pub id: String,
+    pub kind: String,
+    pub display_name: String,
+    pub category: String,
+}
+
+/// Which columns of the contacts a list reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ContactColumns {
+    /// Every column: a [`ContactRow`].
+    All,
+    /// Only a [`ContactSummaryRow`]'s.
+    Summary,
+}
+
+/// A contact as a list read it: the whole row, or its summary.
+#[derive(Debug, Clone)]
+pub enum ContactRecord {
+    Whole(Box<ContactRow>),
+    Summary(ContactSummaryRow),
+}
+
+impl From<ContactRow> for ContactRecord {
+    fn from(row: ContactRow) -> Self {
+        ContactRecord::Whole(Box::new(row))
+    }
+}
+
+impl From<ContactSummaryRow> for ContactRecord {
+    fn from(row: ContactSummaryRow) -> Self {
+        ContactRecord::Summary(row)
+    }
+}
+
+/// Evaluates `$load` with `$row` naming the type of the contact columns `$columns` asks for,
+/// [`ContactRow`] or [`ContactSummaryRow`]: a query that selects `$row::as_select()` is
+/// written once for both. `$load` turns its rows into [`ContactRecord`]s, so both arms have
+/// one type.
+macro_rules! with_contact_columns {
+    ($columns:expr, $row:ident => $load:expr) => {
+        match $columns {
+            $crate::contacts::ContactColumns::All => {
+                type $row = $crate::contacts::ContactRow;
+                $load
+            }
+            $crate::contacts::ContactColumns::Summary => {
+                type $row = $crate::contacts::ContactSummaryRow;
+                $load
+            }
+        }
+    };
+}
+pub(crate) use with_contact_columns;
+
+impl ContactRecord {
+    pub fn id(&self) -> &str {
+        match self {
+            ContactRecord::Whole(row) => &row.id,
+            ContactRecord::Summary(row) => &row.id,
+        }
+    }
+
+    pub fn kind(&self) -> &str {
+        match self {
+            ContactRecord::Whole(row) => &row.kind,
+            ContactRecord::Summary(row) => &row.kind,
+        }
+    }
+
+    pub fn display_name(&self) -> &str {
+        match self {
+            ContactRecord::Whole(row) => &row.display_name,
+            ContactRecord::Summary(row) => &row.display_name,
+        }
+    }
+
+    pub fn category(&self) -> &str {
+        match self {
+            ContactRecord::Whole(row) => &row.category,
+            ContactRecord::Summary(row) => &row.category,
+        }
+    }
+
+    /// The whole row, when it was read.
+    pub fn whole(&self) -> Option<&ContactRow> {
+        match self {
+            ContactRecord::Whole(row) => Some(row),
+            ContactRecord::Summary(_) => None,
+        }
+    }
+}
+
 /// An email address of a contact; PEC addresses (certified email) have legal value in Italy.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable, SimpleObject)]
 #[diesel(table_name = contact_emails, treat_none_as_default_value = false)]

@@ -1058,6 +1058,8 @@ pub fn unrestricted_matches(
         .load(conn)?)
 }
 
+/// One page of the contacts the query matches, with the columns asked for.
+#[allow(clippy::too_many_arguments)]
 pub fn list(
     conn: &mut AnyConnection,
     scope: &Scope,
@@ -1065,7 +1067,8 @@ pub fn list(
     order: ContactOrder,
     page: Page,
     rules: &ContactRules,
-) -> Result<Vec<ContactRow>> {
+    columns: ContactColumns,
+) -> Result<Vec<ContactRecord>> {
     let mut q = query.boxed(scope, rules);
     q = match (order.field, order.direction) {
         (ContactOrderField::Name, SortDirection::Asc) => q.order_by(contacts::sort_name.asc()),
@@ -1083,11 +1086,16 @@ pub fn list(
             q.order_by(contacts::updated_at.desc())
         }
     };
-    Ok(q.then_order_by(contacts::id.asc())
+    let q = q
+        .then_order_by(contacts::id.asc())
         .offset(page.offset)
-        .limit(page.limit)
-        .select(ContactRow::as_select())
-        .load(conn)?)
+        .limit(page.limit);
+    Ok(with_contact_columns!(columns, Row => q
+        .select(Row::as_select())
+        .load::<Row>(conn)?
+        .into_iter()
+        .map(ContactRecord::from)
+        .collect()))
 }
 
 pub fn count(
@@ -1162,16 +1170,17 @@ pub fn affiliations_of_people(
 #[derive(Debug, Clone)]
 pub struct AffiliatedContact {
     pub affiliation: AffiliationRow,
-    pub contact: ContactRow,
+    pub contact: ContactRecord,
     pub visible: bool,
 }
 
 /// The affiliations whose `$from` end is one of `$ids`, each with the contact at its `$to`
-/// end, in the order of [`affiliations_of_people`]: one statement joining the affiliations to
-/// the contacts, which also says which of them `$scope` keeps (over the join `$source`).
+/// end (the `$columns` asked for), in the order of [`affiliations_of_people`]: one statement
+/// joining the affiliations to the contacts, which also says which of them `$scope` keeps
+/// (over the join `$source`).
 macro_rules! affiliated_contacts {
-    ($conn:expr, $scope:expr, $ids:expr, from: $from:ident, to: $to:ident, $source:ty) => {{
-        let rows: Vec<(AffiliationRow, ContactRow, bool)> = contacts::table
+    ($conn:expr, $scope:expr, $ids:expr, $columns:expr, from: $from:ident, to: $to:ident, $source:ty) => {{
+        let rows: Vec<(AffiliationRow, ContactRecord, bool)> = with_contact_columns!($columns, Row => contacts::table
             .inner_join(
                 affiliation_links.on(affiliation_links.field(affiliations::$to).eq(contacts::id)),
             )
@@ -1187,10 +1196,13 @@ macro_rules! affiliated_contacts {
                     affiliations::organization_id,
                     affiliations::job_title,
                 )),
-                ContactRow::as_select(),
+                Row::as_select(),
                 $scope.sees_contacts::<$source>(),
             ))
-            .load($conn)?;
+            .load::<(AffiliationRow, Row, bool)>($conn)?
+            .into_iter()
+            .map(|(affiliation, contact, visible)| (affiliation, contact.into(), visible))
+            .collect());
         Ok(group_by_key(
             rows.into_iter()
                 .map(|(affiliation, contact, visible)| AffiliatedContact {
@@ -1208,8 +1220,9 @@ pub fn employers_of_people(
     conn: &mut AnyConnection,
     scope: &Scope,
     ids: &[String],
+    columns: ContactColumns,
 ) -> Result<HashMap<String, Vec<AffiliatedContact>>> {
-    affiliated_contacts!(conn, scope, ids, from: person_id, to: organization_id, AffiliationOrganizations)
+    affiliated_contacts!(conn, scope, ids, columns, from: person_id, to: organization_id, AffiliationOrganizations)
 }
 
 /// The people each organisation has on record, with their rows.
@@ -1217,6 +1230,7 @@ pub fn members_of_organizations(
     conn: &mut AnyConnection,
     scope: &Scope,
     ids: &[String],
+    columns: ContactColumns,
 ) -> Result<HashMap<String, Vec<AffiliatedContact>>> {
-    affiliated_contacts!(conn, scope, ids, from: organization_id, to: person_id, AffiliationPeople)
+    affiliated_contacts!(conn, scope, ids, columns, from: organization_id, to: person_id, AffiliationPeople)
 }

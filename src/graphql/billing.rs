@@ -12,6 +12,7 @@ use crate::billing::{
     self, fatturapa_import, CreateTimeEntryInput, Scope, TimeEntryFilter, TimeEntryQuery,
     TimeEntryRow, UpdateTimeEntryInput,
 };
+use crate::contacts::ContactColumns;
 use crate::error::{Error, GraphqlResult};
 use crate::graphql::contacts::Contact;
 use crate::graphql::context::{loader, read, state, write, write_about};
@@ -48,10 +49,10 @@ impl async_graphql::Guard for MatterPartiesRead<'_> {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         if let (true, Some(matter)) = (reads_personal(ctx, self.type_name), self.matter_id) {
             let parties = loader(ctx)
-                .load_one(PartiesOfMatter(matter.to_owned()))
+                .load_one(PartiesOfMatter(matter.to_owned(), ContactColumns::Summary))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id.as_str()));
+            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id()));
         }
         Ok(())
     }

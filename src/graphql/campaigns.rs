@@ -188,7 +188,7 @@ impl CampaignDelivery {
         Ok(loader(ctx)
             .load_one(ContactById(self.0.row.contact_id.clone()))
             .await?
-            .map(Contact))
+            .map(Contact::from))
     }
 
     /// The address it went to.

@@ -7,8 +7,9 @@ use crate::communications::{
     self, Channel, CommunicationFilter, CommunicationQuery, CommunicationRow, Direction,
     LogCommunicationInput, TextSearchScope, UpdateCommunicationInput,
 };
+use crate::contacts::ContactColumns;
 use crate::error::{Error, GraphqlResult};
-use crate::graphql::contacts::Contact;
+use crate::graphql::contacts::{columns_here, Contact};
 use crate::graphql::context::{loader, read, write};
 use crate::graphql::directory::User;
 use crate::graphql::field_guard::{access, note_read_subjects, reads_personal};
@@ -40,10 +41,13 @@ impl async_graphql::Guard for ParticipantsRead<'_> {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         if reads_personal(ctx, self.type_name) {
             let participants = loader(ctx)
-                .load_one(ParticipantsOf(self.communication_id.to_owned()))
+                .load_one(ParticipantsOf(
+                    self.communication_id.to_owned(),
+                    ContactColumns::Summary,
+                ))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, participants.iter().map(|p| p.contact.id.as_str()));
+            note_read_subjects(ctx, participants.iter().map(|p| p.contact.id()));
         }
         Ok(())
     }
@@ -95,13 +99,13 @@ impl Communication {
     /// The contacts who took part, as far as the caller may see them.
     async fn participants(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
         let participants = loader(ctx)
-            .load_one(ParticipantsOf(self.0.id.clone()))
+            .load_one(ParticipantsOf(self.0.id.clone(), columns_here(ctx)))
             .await?
             .unwrap_or_default();
         Ok(participants
             .into_iter()
             .filter(|p| p.visible)
-            .map(|p| Contact(p.contact))
+            .map(|p| Contact::from(p.contact))
             .collect())
     }
 

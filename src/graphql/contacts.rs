@@ -1,17 +1,18 @@
 //! Contacts in the GraphQL API.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject, ID};
+use async_graphql::{Context, Object, SelectionField, SimpleObject, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::access_policy::RowKind;
 use crate::communications::CommunicationRow;
 use crate::contacts::{
-    self, AddressRow, AffiliationInput, AffiliationRow, ContactCategory, ContactFilter,
-    ContactKind, ContactOrder, ContactQuery, ContactRow, CreateContactInput, DuplicateReason,
-    EmailRow, MergeContactsInput, OptionalContactField, PhoneRow, TextSearchScope,
-    UpdateContactInput,
+    self, AddressRow, AffiliationInput, AffiliationRow, ContactCategory, ContactColumns,
+    ContactFilter, ContactKind, ContactOrder, ContactQuery, ContactRecord, ContactRow,
+    CreateContactInput, DuplicateReason, EmailRow, MergeContactsInput, OptionalContactField,
+    PhoneRow, TextSearchScope, UpdateContactInput,
 };
 use crate::error::{Error, GraphqlResult};
 use crate::gdpr::suppression;
@@ -31,64 +32,150 @@ use crate::graphql::{decode_id, load_many, DeleteInput, DeletePayload};
 use crate::ids::{self, NodeType};
 use crate::matters::PartyRole;
 
-/// A person or organisation the firm deals with.
-pub struct Contact(pub ContactRow);
+/// A person or organisation the firm deals with: its whole row, or the summary a list read
+/// because its selection asked for nothing more (see [`columns_of`]).
+pub struct Contact(ContactRecord);
 
 impl From<ContactRow> for Contact {
     fn from(row: ContactRow) -> Self {
-        Contact(row)
+        Contact(ContactRecord::Whole(Box::new(row)))
     }
+}
+
+impl From<ContactRecord> for Contact {
+    fn from(record: ContactRecord) -> Self {
+        Contact(record)
+    }
+}
+
+impl Contact {
+    /// The contact's row key.
+    pub fn key(&self) -> &str {
+        self.0.id()
+    }
+
+    /// The whole row. A summary has it read by ID; the look-ahead makes that rare, since a
+    /// list whose selection has a field outside [`SUMMARY_FIELDS`] reads every column.
+    async fn row(&self, ctx: &Context<'_>) -> async_graphql::Result<Cow<'_, ContactRow>> {
+        if let Some(row) = self.0.whole() {
+            return Ok(Cow::Borrowed(row));
+        }
+        loader(ctx)
+            .load_one(ContactById(self.key().to_owned()))
+            .await?
+            .map(Cow::Owned)
+            .ok_or_else(|| Error::NotFound {
+                entity: "contact",
+                id: ids::encode(NodeType::Contact, self.key()).to_string(),
+            })
+            .gql()
+    }
+}
+
+/// The `Contact` fields a [`ContactSummaryRow`] answers: its own columns, and relations read
+/// by the contact's ID. A list whose selection has only these reads the summary; any other
+/// field makes it read every column, and one resolved from a summary anyway reads its row
+/// by ID (`Contact::row`), so this list can cost a statement, never a wrong answer.
+pub const SUMMARY_FIELDS: &[&str] = &[
+    "__typename",
+    "id",
+    "kind",
+    "category",
+    "displayName",
+    "emails",
+    "pec",
+    "phones",
+    "addresses",
+    "tags",
+    "sources",
+    "processingGrounds",
+    "consents",
+    "objections",
+    "organizations",
+    "members",
+    "matters",
+    "communications",
+    "changeHistory",
+];
+
+/// The columns to read of the contacts these selections (of one field, or of a connection's
+/// `nodes` and `edges { node }`) return: the summary when every field they select, through
+/// fragments too, is one of [`SUMMARY_FIELDS`].
+fn columns_of(contacts: &[SelectionField<'_>]) -> ContactColumns {
+    let summary = contacts.iter().all(|contact| {
+        contact
+            .selection_set()
+            .all(|field| SUMMARY_FIELDS.contains(&field.name()))
+    });
+    if summary {
+        ContactColumns::Summary
+    } else {
+        ContactColumns::All
+    }
+}
+
+/// The columns to read of the contacts the field being resolved returns (one or a list).
+pub fn columns_here(ctx: &Context<'_>) -> ContactColumns {
+    columns_of(&ctx.look_ahead().selection_fields())
+}
+
+/// The columns to read of the contacts the connection being resolved returns.
+fn columns_of_connection(ctx: &Context<'_>) -> ContactColumns {
+    let connection = ctx.look_ahead();
+    let mut contacts = connection.field("nodes").selection_fields();
+    contacts.extend(connection.field("edges").field("node").selection_fields());
+    columns_of(&contacts)
 }
 
 // Every field notes the contact in the request's access trail when it carries personal data.
 /// A person or organisation the firm deals with: client, prospect, counterparty, court,
 /// expert. Everyone signed in reads the names and emails of the contacts they may see; phones,
 /// addresses and tax codes need a casework role or the DPO's.
-#[Object(guard = "ContactRead(&self.0.id)")]
+#[Object(guard = "ContactRead(self.key())")]
 impl Contact {
     /// The contact's global ID.
     pub async fn id(&self) -> ID {
-        ids::encode(NodeType::Contact, &self.0.id)
+        ids::encode(NodeType::Contact, self.key())
     }
 
     /// Whether the contact is a person or an organisation.
     async fn kind(&self) -> async_graphql::Result<ContactKind> {
-        ContactKind::from_db(&self.0.kind).gql()
+        ContactKind::from_db(self.0.kind()).gql()
     }
 
     /// What the contact is to the firm.
     async fn category(&self) -> async_graphql::Result<ContactCategory> {
-        ContactCategory::from_db(&self.0.category).gql()
+        ContactCategory::from_db(self.0.category()).gql()
     }
 
     /// "Given Family" for people, the name for organisations.
     async fn display_name(&self) -> &str {
-        &self.0.display_name
+        self.0.display_name()
     }
 
     /// A person's given name; null for organisations.
-    async fn given_name(&self) -> Option<&str> {
-        self.0.given_name.as_deref()
+    async fn given_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.row(ctx).await?.given_name.clone())
     }
 
     /// A person's family name; null for organisations.
-    async fn family_name(&self) -> Option<&str> {
-        self.0.family_name.as_deref()
+    async fn family_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.row(ctx).await?.family_name.clone())
     }
 
     /// An organisation's name; null for people.
-    async fn organization_name(&self) -> Option<&str> {
-        self.0.organization_name.as_deref()
+    async fn organization_name(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.row(ctx).await?.organization_name.clone())
     }
 
     /// Italian tax code: 16 characters for people, 11 digits for organisations.
-    async fn codice_fiscale(&self) -> Option<&str> {
-        self.0.codice_fiscale.as_deref()
+    async fn codice_fiscale(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.row(ctx).await?.codice_fiscale.clone())
     }
 
     /// Italian VAT number (11 digits).
-    async fn partita_iva(&self) -> Option<&str> {
-        self.0.partita_iva.as_deref()
+    async fn partita_iva(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.row(ctx).await?.partita_iva.clone())
     }
 
     /// Where and when the firm obtained the contact's data, first acquisition first.
@@ -96,7 +183,7 @@ impl Contact {
         &self,
         ctx: &Context<'_>,
     ) -> async_graphql::Result<Option<Vec<ContactSource>>> {
-        gdpr::sources_of(ctx, &self.0.id).await.map(Some)
+        gdpr::sources_of(ctx, self.key()).await.map(Some)
     }
 
     /// The legal bases the contact's data is processed on, per purpose; ended ones too when asked.
@@ -106,56 +193,60 @@ impl Contact {
         #[graphql(default, desc = "Also list grounds that have ended (default false).")]
         include_ended: bool,
     ) -> async_graphql::Result<Option<Vec<ProcessingGround>>> {
-        gdpr::grounds_of(ctx, &self.0.id, include_ended)
+        gdpr::grounds_of(ctx, self.key(), include_ended)
             .await
             .map(Some)
     }
 
     /// Every consent given, withdrawn ones included, newest first.
     async fn consents(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Consent>>> {
-        gdpr::consents_of(ctx, &self.0.id).await.map(Some)
+        gdpr::consents_of(ctx, self.key()).await.map(Some)
     }
 
     /// Objections to processing (Art. 21 GDPR) the contact has made, newest first.
     async fn objections(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<Objection>>> {
-        gdpr::objections_of(ctx, &self.0.id).await.map(Some)
+        gdpr::objections_of(ctx, self.key()).await.map(Some)
     }
 
     /// Free-text notes about the contact. Admins, partners, lawyers, trainees, integrations and
     /// the DPO.
-    async fn notes(&self) -> Option<&str> {
-        self.0.notes.as_deref()
+    async fn notes(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(self.row(ctx).await?.notes.clone())
     }
 
     /// Null while switched off by data minimisation (`disabled_contact_fields`).
-    async fn birth_date(&self, ctx: &Context<'_>) -> Option<NaiveDate> {
-        self.0
+    async fn birth_date(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<NaiveDate>> {
+        Ok(self
+            .row(ctx)
+            .await?
             .birth_date
-            .filter(|_| collects(ctx, OptionalContactField::BirthDate))
+            .filter(|_| collects(ctx, OptionalContactField::BirthDate)))
     }
 
     /// Null while switched off by data minimisation.
-    async fn personal_interests(&self, ctx: &Context<'_>) -> Option<&str> {
-        collected_text(
+    async fn personal_interests(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(collected_text(
             ctx,
             OptionalContactField::PersonalInterests,
-            &self.0.personal_interests,
+            &self.row(ctx).await?.personal_interests,
         )
+        .map(str::to_owned))
     }
 
     /// Null while switched off by data minimisation.
-    async fn family_details(&self, ctx: &Context<'_>) -> Option<&str> {
-        collected_text(
+    async fn family_details(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
+        Ok(collected_text(
             ctx,
             OptionalContactField::FamilyDetails,
-            &self.0.family_details,
+            &self.row(ctx).await?.family_details,
         )
+        .map(str::to_owned))
     }
 
     /// Email and PEC addresses, in the order entered.
     async fn emails(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<EmailRow>> {
         Ok(loader(ctx)
-            .load_one(EmailsOf(self.0.id.clone()))
+            .load_one(EmailsOf(self.key().to_owned()))
             .await?
             .unwrap_or_default())
     }
@@ -163,7 +254,7 @@ impl Contact {
     /// The first certified (PEC) address, if any.
     async fn pec(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<String>> {
         let emails = loader(ctx)
-            .load_one(EmailsOf(self.0.id.clone()))
+            .load_one(EmailsOf(self.key().to_owned()))
             .await?
             .unwrap_or_default();
         Ok(emails.into_iter().find(|e| e.is_pec).map(|e| e.address))
@@ -173,7 +264,7 @@ impl Contact {
     async fn phones(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<PhoneRow>>> {
         Ok(Some(
             loader(ctx)
-                .load_one(PhonesOf(self.0.id.clone()))
+                .load_one(PhonesOf(self.key().to_owned()))
                 .await?
                 .unwrap_or_default(),
         ))
@@ -183,7 +274,7 @@ impl Contact {
     async fn addresses(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<Vec<AddressRow>>> {
         Ok(Some(
             loader(ctx)
-                .load_one(AddressesOf(self.0.id.clone()))
+                .load_one(AddressesOf(self.key().to_owned()))
                 .await?
                 .unwrap_or_default(),
         ))
@@ -192,23 +283,24 @@ impl Contact {
     /// Free labels the firm gives contacts, e.g. `newsletter` or `vip`.
     async fn tags(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<String>> {
         Ok(loader(ctx)
-            .load_one(TagsOf(self.0.id.clone()))
+            .load_one(TagsOf(self.key().to_owned()))
             .await?
             .unwrap_or_default())
     }
 
     /// The firm's user responsible for this contact.
     async fn responsible(&self, ctx: &Context<'_>) -> async_graphql::Result<Option<User>> {
-        let Some(id) = &self.0.responsible_user_id else {
+        let Some(id) = self.row(ctx).await?.responsible_user_id.clone() else {
             return Ok(None);
         };
-        Ok(loader(ctx).load_one(UserById(id.clone())).await?.map(User))
+        Ok(loader(ctx).load_one(UserById(id)).await?.map(User))
     }
 
     /// For people: the organisations they work for.
     async fn organizations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Affiliation>> {
+        let columns = columns_of(&ctx.look_ahead().field("organization").selection_fields());
         let rows = loader(ctx)
-            .load_one(EmployersOf(self.0.id.clone()))
+            .load_one(EmployersOf(self.key().to_owned(), columns))
             .await?
             .unwrap_or_default();
         Ok(rows
@@ -223,8 +315,9 @@ impl Contact {
 
     /// For organisations: the people on record.
     async fn members(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Affiliation>> {
+        let columns = columns_of(&ctx.look_ahead().field("person").selection_fields());
         let rows = loader(ctx)
-            .load_one(MembersOf(self.0.id.clone()))
+            .load_one(MembersOf(self.key().to_owned(), columns))
             .await?
             .unwrap_or_default();
         Ok(rows
@@ -248,7 +341,7 @@ impl Contact {
         // One statement: the matters with their rows, which the caller's scope marks visible
         // or not (the loader's query applies it).
         let matters = loader(ctx)
-            .load_one(MattersOfContact(self.0.id.clone()))
+            .load_one(MattersOfContact(self.key().to_owned()))
             .await?
             .unwrap_or_default();
         Ok(Some(
@@ -285,7 +378,7 @@ impl Contact {
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<Communication>>> {
         let rows: Vec<CommunicationRow> = loader(ctx)
-            .load_one(CommunicationsOfContact(self.0.id.clone()))
+            .load_one(CommunicationsOfContact(self.key().to_owned()))
             .await?
             .unwrap_or_default();
         let rows = visibility::visible_only(ctx, rows.into_iter().map(Communication).collect())
@@ -322,22 +415,25 @@ impl Contact {
         )]
         last: Option<i32>,
     ) -> async_graphql::Result<Option<Paged<ContactChange>>> {
-        change_history(ctx, &self.0.id, PageArgs::new(after, before, first, last)).await
+        change_history(ctx, self.key(), PageArgs::new(after, before, first, last)).await
     }
 
     /// Set while processing is restricted (Art. 18): keep the contact out of every use.
-    async fn restriction(&self) -> Option<ProcessingRestriction> {
-        restriction_of(&self.0)
+    async fn restriction(
+        &self,
+        ctx: &Context<'_>,
+    ) -> async_graphql::Result<Option<ProcessingRestriction>> {
+        Ok(restriction_of(&*self.row(ctx).await?))
     }
 
     /// When the contact was created (UTC, ISO 8601).
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at.and_utc()
+    async fn created_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.row(ctx).await?.created_at.and_utc())
     }
 
     /// When the contact last changed (UTC, ISO 8601).
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at.and_utc()
+    async fn updated_at(&self, ctx: &Context<'_>) -> async_graphql::Result<DateTime<Utc>> {
+        Ok(self.row(ctx).await?.updated_at.and_utc())
     }
 }
 
@@ -360,23 +456,23 @@ pub struct Affiliation {
     row: AffiliationRow,
     /// The person's row and whether the caller may see it, when the query that found the
     /// affiliation read them too (an organisation's members).
-    person: Option<(ContactRow, bool)>,
+    person: Option<(ContactRecord, bool)>,
     /// The same of the organisation (a person's organisations).
-    organization: Option<(ContactRow, bool)>,
+    organization: Option<(ContactRecord, bool)>,
 }
 
 /// The contact at one end of an affiliation: from the row the relation's query read with it,
 /// or else looked up by ID. Null with a `FORBIDDEN` error when the caller may not see it.
 async fn affiliated(
     ctx: &Context<'_>,
-    read: &Option<(ContactRow, bool)>,
+    read: &Option<(ContactRecord, bool)>,
     id: &str,
 ) -> async_graphql::Result<Option<Contact>> {
     match read {
         Some(found) => Ok(visibility::shown_or_withheld(
             ctx,
             Some(found.clone()),
-            Contact,
+            Contact::from,
         )),
         None => visibility::referenced_contact(ctx, id).await,
     }
@@ -453,7 +549,7 @@ impl DuplicateGroup {
 
     /// The contacts sharing the value, as far as the caller may see them.
     async fn contacts(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Contact>> {
-        load_many(ctx, self.0.contact_ids.clone(), ContactById, Contact).await
+        load_many(ctx, self.0.contact_ids.clone(), ContactById, Contact::from).await
     }
 }
 
@@ -526,11 +622,12 @@ async fn list(
         .searching(text_search_scope(ctx));
     let rules = state(ctx).contact_rules.clone();
     let (count_scope, count_query, count_rules) = (scope.clone(), query.clone(), rules.clone());
+    let columns = columns_of_connection(ctx);
     paginate_db(
         ctx,
         args,
         move |c| contacts::count(c, &count_scope, &count_query, &count_rules),
-        move |c, page| contacts::list(c, &scope, &query, order, page, &rules),
+        move |c, page| contacts::list(c, &scope, &query, order, page, &rules, columns),
     )
     .await
 }
@@ -628,7 +725,10 @@ impl ContactQueries {
         #[graphql(desc = "The `Contact` ID.")] id: ID,
     ) -> async_graphql::Result<Option<Contact>> {
         let key = decode_id(NodeType::Contact, &id)?;
-        let contact = loader(ctx).load_one(ContactById(key)).await?.map(Contact);
+        let contact = loader(ctx)
+            .load_one(ContactById(key))
+            .await?
+            .map(Contact::from);
         visibility::lookup(ctx, contact).await
     }
 
@@ -688,7 +788,7 @@ impl ContactMutations {
         )
         .await?;
         Ok(Some(ContactPayload {
-            contact: Contact(row),
+            contact: Contact::from(row),
             warnings,
         }))
     }
@@ -714,7 +814,7 @@ impl ContactMutations {
         })
         .await?;
         Ok(ContactPayload {
-            contact: Contact(row),
+            contact: Contact::from(row),
             warnings,
         })
     }
@@ -760,8 +860,25 @@ impl ContactMutations {
         })
         .await?;
         Ok(Some(ContactPayload {
-            contact: Contact(row),
+            contact: Contact::from(row),
             warnings,
         }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SUMMARY_FIELDS;
+    use crate::graphql::schema_map::SCHEMA_MAP;
+
+    /// A renamed or removed field must leave the list, not linger in it unnoticed.
+    #[test]
+    fn every_summary_field_is_a_contact_field() {
+        for field in SUMMARY_FIELDS.iter().filter(|f| **f != "__typename") {
+            assert!(
+                SCHEMA_MAP.field("Contact", field).is_some(),
+                "Contact.{field} is not in the schema"
+            );
+        }
     }
 }

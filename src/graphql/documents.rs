@@ -3,6 +3,7 @@
 use async_graphql::{Context, Object, ID};
 use chrono::{DateTime, Utc};
 
+use crate::contacts::ContactColumns;
 use crate::documents::{DocumentRow, DocumentStatus};
 use crate::error::GraphqlResult;
 use crate::graphql::context::loader;
@@ -31,10 +32,10 @@ impl async_graphql::Guard for DocumentRead<'_> {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         if reads_personal(ctx, "Document") {
             let parties = loader(ctx)
-                .load_one(PartiesOfMatter(self.0.to_owned()))
+                .load_one(PartiesOfMatter(self.0.to_owned(), ContactColumns::Summary))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id.as_str()));
+            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id()));
         }
         Ok(())
     }

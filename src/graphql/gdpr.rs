@@ -505,7 +505,7 @@ impl CampaignRecipient {
         Ok(loader(ctx)
             .load_one(ContactById(self.0.contact_id.clone()))
             .await?
-            .map(Contact))
+            .map(Contact::from))
     }
 
     /// The basis the campaign relies on for this contact.

@@ -1,7 +1,7 @@
 //! DataLoaders: every relation is fetched once per request for all parents at once, so the
 //! number of SQL statements grows with the depth of a query, not with its rows.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use async_graphql::dataloader::Loader;
 
@@ -11,7 +11,9 @@ use crate::billing::invoices::{self as billing_invoices, InvoiceLineRow, Invoice
 use crate::billing::{self, TimeEntryRow};
 use crate::campaigns::{self, CampaignRow};
 use crate::communications::{self, CommunicationRow, ParticipantContact};
-use crate::contacts::{self, AddressRow, AffiliatedContact, ContactRow, EmailRow, PhoneRow};
+use crate::contacts::{
+    self, AddressRow, AffiliatedContact, ContactColumns, ContactRow, EmailRow, PhoneRow,
+};
 use crate::db::Database;
 use crate::deadlines::{self, DeadlineRow};
 use crate::directory::{self, TeamRow, UserRow};
@@ -140,28 +142,80 @@ relation!(EmailsOf => Vec<EmailRow>, contacts::emails_of);
 relation!(PhonesOf => Vec<PhoneRow>, contacts::phones_of);
 relation!(AddressesOf => Vec<AddressRow>, contacts::addresses_of);
 relation!(TagsOf => Vec<String>, contacts::tags_of);
-relation!(
+/// A loader of contacts related to a batch of keys, with the columns each key asks for (the
+/// field's look-ahead, `graphql::contacts::columns_here`): `$fetch(conn, scope, ids, columns)`,
+/// one statement per batch. It reads every column when any key asks for them: a whole row
+/// answers a summary's key too, so a relation asked for by a field that needs whole rows and
+/// by a guard that needs only IDs is still one statement.
+macro_rules! contact_relation {
+    ($(#[$meta:meta])* $key:ident => $value:ty, $fetch:path) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash)]
+        pub struct $key(pub String, pub ContactColumns);
+
+        impl Loader<$key> for DbLoader {
+            type Value = $value;
+            type Error = async_graphql::Error;
+
+            async fn load(&self, keys: &[$key]) -> Result<HashMap<$key, $value>, Self::Error> {
+                let columns = if keys.iter().any(|k| k.1 == ContactColumns::All) {
+                    ContactColumns::All
+                } else {
+                    ContactColumns::Summary
+                };
+                let (mut ids, mut asked_twice) = (Vec::with_capacity(keys.len()), HashSet::new());
+                let mut seen = HashSet::with_capacity(keys.len());
+                for $key(id, _) in keys {
+                    if seen.insert(id) {
+                        ids.push(id.clone());
+                    } else {
+                        asked_twice.insert(id);
+                    }
+                }
+                let scope = self.scope.clone();
+                let mut rows = self
+                    .db
+                    .run(move |conn| $fetch(conn, &scope, &ids, columns))
+                    .await
+                    .gql()?;
+                Ok(keys
+                    .iter()
+                    .filter_map(|key| {
+                        let value = if asked_twice.contains(&key.0) {
+                            rows.get(&key.0).cloned()
+                        } else {
+                            rows.remove(&key.0)
+                        };
+                        value.map(|value| (key.clone(), value))
+                    })
+                    .collect())
+            }
+        }
+    };
+}
+
+contact_relation!(
     /// The organisations a person works for, with their rows.
-    EmployersOf => Vec<AffiliatedContact>, contacts::employers_of_people, scoped
+    EmployersOf => Vec<AffiliatedContact>, contacts::employers_of_people
 );
-relation!(
+contact_relation!(
     /// The people on record for an organisation, with their rows.
-    MembersOf => Vec<AffiliatedContact>, contacts::members_of_organizations, scoped
+    MembersOf => Vec<AffiliatedContact>, contacts::members_of_organizations
 );
 relation!(
     /// The matters a contact is a party to, with their rows.
     MattersOfContact => Vec<PartyMatter>, matters::matters_of_contacts, scoped
 );
-relation!(
+contact_relation!(
     /// A matter's parties, with their contacts' rows.
-    PartiesOfMatter => Vec<PartyContact>, matters::parties_with_contacts, scoped
+    PartiesOfMatter => Vec<PartyContact>, matters::parties_with_contacts
 );
 relation!(TeamOfMatter => Vec<MatterTeamMember>, matters::team_of);
 relation!(CommunicationsOfMatter => Vec<CommunicationRow>, communications::of_matters);
 relation!(CommunicationsOfContact => Vec<CommunicationRow>, communications::of_contacts);
-relation!(
+contact_relation!(
     /// A communication's participants, with their contacts' rows.
-    ParticipantsOf => Vec<ParticipantContact>, communications::participants_of, scoped
+    ParticipantsOf => Vec<ParticipantContact>, communications::participants_of
 );
 relation!(DeadlinesOfMatter => Vec<DeadlineRow>, deadlines::of_matters);
 relation!(DocumentById => DocumentRow, documents::get_many);

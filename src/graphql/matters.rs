@@ -3,11 +3,12 @@
 use async_graphql::{Context, Object, SimpleObject, Union, ID};
 use chrono::{DateTime, NaiveDate, Utc};
 
+use crate::contacts::ContactColumns;
 use crate::deadlines::DeadlineStatus;
 use crate::error::GraphqlResult;
 use crate::graphql::billing::TimeEntry;
 use crate::graphql::communications::Communication;
-use crate::graphql::contacts::Contact;
+use crate::graphql::contacts::{columns_here, Contact};
 use crate::graphql::context::{loader, state, write};
 use crate::graphql::deadlines::Deadline;
 use crate::graphql::directory::User;
@@ -43,13 +44,13 @@ impl Matter {
         // One statement: the parties with their contacts, which the caller's scope marks
         // visible or not (the loader's query applies it).
         let parties = loader(ctx)
-            .load_one(PartiesOfMatter(self.0.id.clone()))
+            .load_one(PartiesOfMatter(self.0.id.clone(), columns_here(ctx)))
             .await?
             .unwrap_or_default();
         Ok(parties
             .into_iter()
             .filter(|p| p.visible && p.role == role.as_str())
-            .map(|p| Contact(p.contact))
+            .map(|p| Contact::from(p.contact))
             .collect())
     }
 }
@@ -62,10 +63,10 @@ impl async_graphql::Guard for PartiesRead<'_> {
     async fn check(&self, ctx: &Context<'_>) -> async_graphql::Result<()> {
         if reads_personal(ctx, "Matter") {
             let parties = loader(ctx)
-                .load_one(PartiesOfMatter(self.0.to_owned()))
+                .load_one(PartiesOfMatter(self.0.to_owned(), ContactColumns::Summary))
                 .await?
                 .unwrap_or_default();
-            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id.as_str()));
+            note_read_subjects(ctx, parties.iter().map(|p| p.contact.id()));
         }
         Ok(())
     }

@@ -61,7 +61,7 @@ async fn load_node(ctx: &Context<'_>, id: &ID) -> async_graphql::Result<Option<N
             let row = loader
                 .load_one(ContactById(key))
                 .await?
-                .map(contacts::Contact);
+                .map(contacts::Contact::from);
             visibility::lookup(ctx, row).await?.map(Node::Contact)
         }
         NodeType::Matter => {

@@ -636,7 +636,7 @@ impl SubjectRightsMutations {
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let row = write(ctx, move |c| restriction::restrict(c, input)).await?;
         Ok(Some(ContactPayload {
-            contact: Contact(row),
+            contact: Contact::from(row),
             warnings: Vec::new(),
         }))
     }
@@ -649,7 +649,7 @@ impl SubjectRightsMutations {
     ) -> async_graphql::Result<Option<ContactPayload>> {
         let row = write(ctx, move |c| restriction::lift(c, input)).await?;
         Ok(Some(ContactPayload {
-            contact: Contact(row),
+            contact: Contact::from(row),
             warnings: Vec::new(),
         }))
     }

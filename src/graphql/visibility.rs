@@ -34,7 +34,7 @@ pub trait Row {
 
 impl Row for Contact {
     fn row_key(&self) -> Option<(RowKind, &str)> {
-        Some((RowKind::Contact, &self.0.id))
+        Some((RowKind::Contact, self.key()))
     }
 }
 
@@ -144,7 +144,7 @@ pub async fn referenced_contact(
     let found = loader(ctx)
         .load_one(ReferencedContact(id.to_owned()))
         .await?;
-    Ok(shown_or_withheld(ctx, found, Contact))
+    Ok(shown_or_withheld(ctx, found, Contact::from))
 }
 
 /// The matter `id` another row refers to, as [`referenced_contact`].

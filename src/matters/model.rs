@@ -215,7 +215,7 @@ pub struct MatterTeamMember {
 #[derive(Debug, Clone)]
 pub struct PartyContact {
     pub role: String,
-    pub contact: crate::contacts::ContactRow,
+    pub contact: crate::contacts::ContactRecord,
     pub visible: bool,
 }
 

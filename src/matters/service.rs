@@ -8,7 +8,7 @@ use diesel::prelude::*;
 use super::model::*;
 use crate::access_policy::scope::{party_links, PartyContacts, PartyMatters};
 use crate::access_policy::Scope;
-use crate::contacts::ContactRow;
+use crate::contacts::{with_contact_columns, ContactColumns, ContactRecord};
 use crate::db::schema::{
     contacts, matter_events, matter_parties, matter_team_members, matters, users,
 };
@@ -683,21 +683,25 @@ pub fn parties_with_contacts(
     conn: &mut AnyConnection,
     scope: &Scope,
     ids: &[String],
+    columns: ContactColumns,
 ) -> Result<HashMap<String, Vec<PartyContact>>> {
     let matter_id = party_links.field(matter_parties::matter_id);
     let contact_id = party_links.field(matter_parties::contact_id);
     let role = party_links.field(matter_parties::role);
-    let rows: Vec<(String, String, ContactRow, bool)> = contacts::table
+    let rows: Vec<(String, String, ContactRecord, bool)> = with_contact_columns!(columns, Row => contacts::table
         .inner_join(party_links.on(contact_id.eq(contacts::id)))
         .filter(matter_id.eq_any(ids))
         .order_by((matter_id, role, contact_id))
         .select((
             matter_id,
             role,
-            ContactRow::as_select(),
+            Row::as_select(),
             scope.sees_contacts::<PartyContacts>(),
         ))
-        .load(conn)?;
+        .load::<(String, String, Row, bool)>(conn)?
+        .into_iter()
+        .map(|(matter, role, contact, visible)| (matter, role, contact.into(), visible))
+        .collect());
     Ok(group_by_key(rows, |r| r.0.clone())
         .into_iter()
         .map(|(matter, rows)| {

@@ -532,8 +532,183 @@ async fn a_references_visibility_is_read_with_it(backend: Backend) {
     );
 }
 
+/// The recorded statements of one request (without bind values), after a warm-up request.
+async fn recorded(app: &TestApp, query: &str) -> (Vec<String>, Value) {
+    app.data(query, json!({})).await;
+    app.db.record_statements();
+    let data = app.data(query, json!({})).await;
+    (app.db.recorded_statements(), data)
+}
+
+/// Whether a statement reads one of the contact row's columns beyond the summary.
+fn reads_whole_contact(sql: &str) -> bool {
+    let sql = sql.replace(['"', '`'], "");
+    sql.contains("contacts.given_name") || sql.contains("contacts.notes")
+}
+
+fn reads_whole_contacts(statements: &[String]) -> bool {
+    statements.iter().any(|sql| reads_whole_contact(sql))
+}
+
+/// A list of contacts whose selection needs only the summary columns (id, kind, category,
+/// name, and relations read by the contact's ID) reads only those; a field beyond them, also
+/// through a fragment, makes it read the whole row, and both answer the same.
+async fn a_contact_list_reads_the_columns_its_selection_needs(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let org = create_organization(
+        &app,
+        "Acme S.p.A.",
+        json!({ "partitaIva": "01234567897", "notes": "Cliente storico" }),
+    )
+    .await;
+    create_person(
+        &app,
+        "Giulia",
+        "Bianchi",
+        json!({
+            "codiceFiscale": "BNCGLI80A41F205F",
+            "notes": "Preferisce la PEC",
+            "emails": [{ "address": "giulia@example.it" }],
+            "affiliations": [{ "organizationId": org, "jobTitle": "CFO" }],
+        }),
+    )
+    .await;
+
+    let summary_fields = "__typename id kind category displayName emails { address } tags \
+                          organizations { jobTitle organization { id displayName } }";
+    let (statements, summary) = recorded(
+        &app,
+        &format!(
+            "{{ contacts(first: 10) {{ nodes {{ {summary_fields} }} \
+             edges {{ cursor node {{ id displayName }} }} totalCount }} }}"
+        ),
+    )
+    .await;
+    assert!(
+        statements.iter().any(|sql| sql.contains("display_name")),
+        "{statements:#?}"
+    );
+    assert!(!reads_whole_contacts(&statements), "{statements:#?}");
+
+    let whole_query = format!(
+        "{{ contacts(first: 10) {{ nodes {{ {summary_fields} givenName notes codiceFiscale }} }} }}"
+    );
+    let (whole_statements, whole) = recorded(&app, &whole_query).await;
+    assert!(
+        reads_whole_contacts(&whole_statements),
+        "{whole_statements:#?}"
+    );
+    let nodes = whole["contacts"]["nodes"].as_array().expect("nodes");
+    assert_eq!(nodes.len(), 2, "{whole:#}");
+    let giulia = nodes
+        .iter()
+        .find(|n| n["displayName"] == "Giulia Bianchi")
+        .expect("Giulia");
+    assert_eq!(giulia["givenName"], "Giulia");
+    assert_eq!(giulia["notes"], "Preferisce la PEC");
+    assert_eq!(giulia["codiceFiscale"], "BNCGLI80A41F205F");
+    // The summary's answer is the whole row's, field for field.
+    for (read, node) in summary["contacts"]["nodes"]
+        .as_array()
+        .expect("nodes")
+        .iter()
+        .zip(nodes)
+    {
+        let mut node = node.clone();
+        for field in ["givenName", "notes", "codiceFiscale"] {
+            node.as_object_mut().expect("node").remove(field);
+        }
+        assert_eq!(read, &node);
+    }
+    assert_eq!(summary["contacts"]["totalCount"], 2);
+
+    // A field beyond the summary inside a fragment reads the whole row in the page's one
+    // statement, not the row again by ID.
+    let (fragment_statements, fragment) = recorded(
+        &app,
+        "{ contacts(first: 10, filter: { kind: PERSON }) { edges { node { ...Names } } } }
+         fragment Names on Contact { id ... on Contact { givenName } }",
+    )
+    .await;
+    assert_eq!(
+        fragment["contacts"]["edges"][0]["node"]["givenName"],
+        "Giulia"
+    );
+    assert!(
+        reads_whole_contacts(&fragment_statements),
+        "{fragment_statements:#?}"
+    );
+    let (plain_statements, _) = recorded(
+        &app,
+        "{ contacts(first: 10, filter: { kind: PERSON }) { edges { node { id givenName } } } }",
+    )
+    .await;
+    assert_eq!(fragment_statements.len(), plain_statements.len());
+}
+
+/// A matter's clients and a communication's participants are read with the columns their
+/// selection needs too: the summary, or the whole row in the same one statement per level.
+async fn a_relations_contacts_are_read_with_the_columns_they_need(backend: Backend) {
+    let app = TestApp::start(backend).await;
+    let person = create_person(
+        &app,
+        "Giulia",
+        "Bianchi",
+        json!({ "notes": "Preferisce la PEC" }),
+    )
+    .await;
+    let matter = create_matter(&app, "2026/0001", &person, json!({})).await;
+    app.data(
+        "mutation($input: LogCommunicationInput!) { logCommunication(input: $input) { communication { id } } }",
+        json!({ "input": { "channel": "EMAIL", "direction": "INBOUND", "occurredAt": "2026-03-01T10:00:00Z",
+                           "subject": "Parere", "matterId": matter, "participantIds": [person] } }),
+    )
+    .await;
+    let query = |client: &str, participant: &str| {
+        format!(
+            "{{ matters(first: 10) {{ nodes {{ title clients {{ id displayName {client} }} \
+             communications(first: 5) {{ nodes {{ subject participants {{ id {participant} }} }} }} }} }} }}"
+        )
+    };
+
+    let (summary_statements, summary) = recorded(&app, &query("", "displayName")).await;
+    assert!(
+        !reads_whole_contacts(&summary_statements),
+        "{summary_statements:#?}"
+    );
+    let matter_node = &summary["matters"]["nodes"][0];
+    assert_eq!(matter_node["clients"][0]["displayName"], "Giulia Bianchi");
+    assert_eq!(
+        matter_node["communications"]["nodes"][0]["participants"][0]["displayName"],
+        "Giulia Bianchi"
+    );
+
+    let (whole_statements, whole) = recorded(&app, &query("givenName", "notes")).await;
+    let matter_node = &whole["matters"]["nodes"][0];
+    assert_eq!(matter_node["clients"][0]["givenName"], "Giulia");
+    assert_eq!(
+        matter_node["communications"]["nodes"][0]["participants"][0]["notes"],
+        "Preferisce la PEC"
+    );
+    let whole_reads = whole_statements
+        .iter()
+        .filter(|sql| reads_whole_contact(sql))
+        .count();
+    assert_eq!(
+        whole_reads, 2,
+        "clients and participants: {whole_statements:#?}"
+    );
+    assert_eq!(
+        whole_statements.len(),
+        summary_statements.len(),
+        "no row read again by ID: {whole_statements:#?}"
+    );
+}
+
 on_both_backends!(
     nested_query_statements_do_not_grow_with_rows,
+    a_relations_contacts_are_read_with_the_columns_they_need,
+    a_contact_list_reads_the_columns_its_selection_needs,
     a_references_visibility_is_read_with_it,
     an_assessments_purposes_cost_one_statement,
     assignees_and_teams_cost_one_statement_each,
