@@ -76,7 +76,7 @@ impl Contact {
 /// by the contact's ID. A list whose selection has only these reads the summary; any other
 /// field makes it read every column, and one resolved from a summary anyway reads its row
 /// by ID (`Contact::row`), so this list can cost a statement, never a wrong answer.
-pub const SUMMARY_FIELDS: &[&str] = &[
+const SUMMARY_FIELDS: &[&str] = &[
     "__typename",
     "id",
     "kind",
