@@ -34,8 +34,7 @@ use diesel_async::pooled_connection::AsyncDieselConnectionManager;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use lexgate::access_policy::Scope;
 use lexgate::contacts::{
-    self, ContactColumns, ContactOrder, ContactQuery, ContactRecord, ContactRow, ContactRules,
-    EmailRow, PhoneRow,
+    self, ContactColumns, ContactOrder, ContactQuery, ContactRow, ContactRules, EmailRow, PhoneRow,
 };
 use lexgate::db::schema::{contact_emails, contact_phones, contacts as contacts_table};
 use lexgate::db::Database;
@@ -182,21 +181,19 @@ impl Paths {
                 )
             })
             .await?;
-        let page: Vec<ContactRow> = page
-            .into_iter()
-            .filter_map(|c| match c {
-                ContactRecord::Whole(row) => Some(*row),
-                ContactRecord::Summary(_) => None,
-            })
-            .collect();
-        let ids: Vec<String> = page.iter().map(|c| c.id.clone()).collect();
-        let phone_ids = ids.clone();
+        let ids: Vec<String> = page.iter().map(|c| c.id().to_owned()).collect();
+        let (email_ids, phone_ids) = (ids.clone(), ids.clone());
         let (emails, phones) = tokio::try_join!(
-            self.db.run(move |conn| contacts::emails_of(conn, &ids)),
+            self.db
+                .run(move |conn| contacts::emails_of(conn, &email_ids)),
             self.db
                 .run(move |conn| contacts::phones_of(conn, &phone_ids)),
         )?;
-        Ok(Answer::of(&page, count(&emails), count(&phones)))
+        Ok(Answer {
+            contact_ids: ids,
+            emails: count(&emails),
+            phones: count(&phones),
+        })
     }
 
     /// The same statements as `contacts::list` (Firm scope, no filter, name order),

@@ -38,7 +38,7 @@ pub struct Contact(ContactRecord);
 
 impl From<ContactRow> for Contact {
     fn from(row: ContactRow) -> Self {
-        Contact(ContactRecord::Whole(Box::new(row)))
+        Contact(row.into())
     }
 }
 
