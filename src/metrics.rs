@@ -2,12 +2,14 @@
 //! `GET /metrics`. Code anywhere records with the `metrics` macros; the names and what they
 //! mean are listed once here.
 
-use std::sync::OnceLock;
+use std::collections::HashSet;
+use std::sync::{Mutex, OnceLock};
 
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 
 pub const GRAPHQL_REQUESTS: &str = "lexgate_graphql_requests_total";
 pub const GRAPHQL_DURATION: &str = "lexgate_graphql_request_duration_seconds";
+pub const GRAPHQL_CHECKED_IN_ADVANCE: &str = "lexgate_graphql_checked_in_advance_total";
 pub const POOL_CONNECTIONS: &str = "lexgate_db_pool_connections";
 pub const POOL_MAX: &str = "lexgate_db_pool_max_connections";
 pub const POOL_WAITING: &str = "lexgate_db_pool_waiting_requests";
@@ -16,6 +18,38 @@ pub const ACCESS_LOG_COMMIT_DURATION: &str = "lexgate_access_log_commit_duration
 pub const ACCESS_LOG_BATCHES: &str = "lexgate_access_log_batches_total";
 pub const SYNC_RUNS: &str = "lexgate_sync_runs_total";
 pub const SYNC_RECORDS: &str = "lexgate_sync_records_total";
+
+/// Operation names are the client's to choose: past this many distinct ones, new names are
+/// counted as `other`, so a client cannot grow the metrics without bound.
+const MAX_OPERATION_NAMES: usize = 200;
+
+/// The label an operation is counted under.
+pub fn operation_label(name: Option<&str>) -> String {
+    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+    let Some(name) = name else {
+        return "anonymous".to_owned();
+    };
+    let is_graphql_name = name.len() <= 64
+        && name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
+        && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
+    if !is_graphql_name {
+        return "invalid".to_owned();
+    }
+    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    let seen = seen.get_or_insert_with(HashSet::new);
+    if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
+        seen.insert(name.to_owned());
+        name.to_owned()
+    } else {
+        "other".to_owned()
+    }
+}
+
+/// Counts an operation decided in advance (`graphql::admission`).
+pub fn checked_in_advance(operation: Option<&str>) {
+    metrics::counter!(GRAPHQL_CHECKED_IN_ADVANCE, "operation" => operation_label(operation))
+        .increment(1);
+}
 
 /// Seconds: from a millisecond to the default 10 s request timeout and beyond.
 const DURATION_BUCKETS: [f64; 12] = [
@@ -60,6 +94,10 @@ fn describe() {
     describe_counter!(
         GRAPHQL_REQUESTS,
         "GraphQL operations by operation name and outcome (ok, error, request_error)"
+    );
+    describe_counter!(
+        GRAPHQL_CHECKED_IN_ADVANCE,
+        "GraphQL operations whose every field was decided for the caller's role before they ran, by operation name"
     );
     describe_histogram!(
         GRAPHQL_DURATION,

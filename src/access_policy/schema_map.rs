@@ -33,6 +33,8 @@ pub struct SchemaMap {
     pub implementers: HashMap<String, Vec<String>>,
     /// Union name → its member types.
     pub union_members: HashMap<String, Vec<String>>,
+    /// Type name → field name → its index in `fields`.
+    index: HashMap<String, HashMap<String, usize>>,
 }
 
 fn named(ty: &Type) -> String {
@@ -92,6 +94,12 @@ impl SchemaMap {
                 TypeKind::Scalar | TypeKind::Enum(_) => {}
             }
         }
+        for (i, field) in map.fields.iter().enumerate() {
+            map.index
+                .entry(field.type_name.clone())
+                .or_default()
+                .insert(field.field.clone(), i);
+        }
         map
     }
 
@@ -124,9 +132,8 @@ impl SchemaMap {
     }
 
     pub fn field(&self, type_name: &str, field: &str) -> Option<&FieldShape> {
-        self.fields
-            .iter()
-            .find(|f| f.type_name == type_name && f.field == field)
+        let i = *self.index.get(type_name)?.get(field)?;
+        self.fields.get(i)
     }
 
     pub fn may_be_null(&self, type_name: &str, field: &str) -> bool {

@@ -17,11 +17,12 @@ use async_graphql::extensions::{
 use async_graphql::parser::types::ExecutableDocument;
 use async_graphql::{
     EmptySubscription, ErrorExtensions, MergedObject, Request, Response, Schema, ServerError,
-    ServerResult, ValidationResult, Value, Variables,
+    ServerResult, ValidationMode, ValidationResult, Value, Variables,
 };
 use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
 
+use super::admission::Admitted;
 use super::loaders::DbLoader;
 use super::node::NodeQueries;
 use super::query_cache::QueryCache;
@@ -34,7 +35,18 @@ use crate::access_policy::RoleGrant;
 use crate::app::AppState;
 use crate::error::Error;
 
-pub type AppSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+type GraphqlSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+
+/// The served schema, built twice over the same types: `checked` decides every field as it
+/// resolves (the policy's extension), `in_advance` runs operations whose fields were all
+/// decided for the caller's role before they ran (`admission`), with no extension at all.
+#[derive(Clone)]
+pub struct AppSchema {
+    checked: GraphqlSchema,
+    /// `None` while traces are exported: their spans come from an extension.
+    in_advance: Option<GraphqlSchema>,
+    queries: Arc<QueryCache>,
+}
 
 /// What a client can read. Each field says who may read it where not everyone signed in may;
 /// lists are Relay connections.
@@ -104,13 +116,42 @@ pub fn build_schema(
     traced: bool,
     queries: Arc<QueryCache>,
 ) -> AppSchema {
-    let mut builder = limits::apply(builder(), limits).extension(Checks {
-        limits: limits::LimitCodes::new(limits, queries),
+    let mut checked = limits::apply(builder(), limits).extension(Checks {
+        limits: limits::LimitCodes::new(limits, queries.clone()),
     });
     if traced {
-        builder = builder.extension(telemetry::Spans);
+        checked = checked.extension(telemetry::Spans);
     }
-    builder.data(state).finish()
+    // It runs only documents that passed `checked`'s checks and validation before, without
+    // variables (`Prepared::admitted`), so they would pass again: the fast mode skips the
+    // rules, and depth and complexity are not counted twice (the page sizes a list's cost
+    // depends on are known to `checked`'s validation only).
+    let in_advance = (!traced).then(|| {
+        limits::apply_to_parsing(builder(), limits)
+            .validation_mode(ValidationMode::Fast)
+            .data(state.clone())
+            .finish()
+    });
+    AppSchema {
+        checked: checked.data(state).finish(),
+        in_advance,
+        queries,
+    }
+}
+
+impl AppSchema {
+    /// The request's operation decided in advance for `grant`, when it can be: a query
+    /// sent before in this process (the same text, no variables) whose every field the
+    /// role may read.
+    fn admitted(&self, request: &Request, grant: &Arc<RoleGrant>) -> Option<Arc<Admitted>> {
+        self.in_advance.as_ref()?;
+        if !request.variables.is_empty() {
+            return None;
+        }
+        self.queries
+            .get(&request.query)?
+            .admitted(request.operation_name.as_deref(), grant)
+    }
 }
 
 /// The schema's extension: the limits' hooks and the policy's, in one extension because
@@ -250,13 +291,29 @@ pub async fn execute(
     })
     .delay(Duration::ZERO);
     let operation_name = request.operation_name.clone();
-    let execution = std::pin::pin!(schema.execute(request.data(loader).data(access.clone())));
-    let response = UntilStalled {
+    let admitted = schema.admitted(&request, &access.grant);
+    let executor = match (&admitted, &schema.in_advance) {
+        (Some(admitted), Some(in_advance)) => {
+            access.running(admitted.operation.as_deref());
+            crate::metrics::checked_in_advance(admitted.operation.as_deref());
+            in_advance
+        }
+        _ => &schema.checked,
+    };
+    let execution = std::pin::pin!(executor.execute(request.data(loader).data(access.clone())));
+    let mut response = UntilStalled {
         execution,
         queue,
         running: FuturesUnordered::new(),
     }
     .await;
+    if let Some(admitted) = admitted {
+        // What the policy's extension does around and during execution on the other path.
+        for field in admitted.personal_fields_in(&response.data) {
+            access.trail.read_field(field);
+        }
+        response.errors = field_guard::fold_denials(std::mem::take(&mut response.errors));
+    }
     log_access(state, &access, operation_name, response).await
 }
 

@@ -75,6 +75,13 @@ impl RequestAccess {
     pub fn scope(&self) -> &Scope {
         &self.scope
     }
+
+    /// Notes the name of the operation execution picked, which the access log records.
+    pub fn running(&self, operation: Option<&str>) {
+        if let Some(name) = operation {
+            *self.operation.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_owned());
+        }
+    }
 }
 
 /// The personal data a request read and wrote: which contacts, which fields.
@@ -348,8 +355,8 @@ impl Authorization {
         operation_name: Option<&str>,
         next: NextExecute<'_>,
     ) -> Response {
-        if let (Some(access), Some(name)) = (ctx.data_opt::<Arc<RequestAccess>>(), operation_name) {
-            *access.operation.lock().unwrap_or_else(|e| e.into_inner()) = Some(name.to_owned());
+        if let Some(access) = ctx.data_opt::<Arc<RequestAccess>>() {
+            access.running(operation_name);
         }
         let mut response = next.run(ctx, operation_name).await;
         let denials = std::mem::take(&mut *self.denials.lock().unwrap_or_else(|e| e.into_inner()));
@@ -405,7 +412,7 @@ impl Authorization {
 /// list index (`contacts.edges[*].node.phones`), `extensions.count` how many paths it stands
 /// for and, when the pattern has lists in it, `extensions.indices` each path's indices in
 /// order. Other errors stay as they are, in their place.
-fn fold_denials(errors: Vec<ServerError>) -> Vec<ServerError> {
+pub fn fold_denials(errors: Vec<ServerError>) -> Vec<ServerError> {
     struct Fold {
         at: usize,
         indices: Vec<Value>,

@@ -62,9 +62,19 @@ const MIN_RECURSIVE_DEPTH: usize = 32;
 /// Applies the limits async-graphql enforces itself to a schema under construction; the
 /// schema's extension adds the others with `LimitCodes`.
 pub fn apply<Q, M, S>(builder: SchemaBuilder<Q, M, S>, limits: &Limits) -> SchemaBuilder<Q, M, S> {
-    let mut builder = builder
+    apply_to_parsing(builder, limits)
         .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
+}
+
+/// The limits async-graphql checks while parsing and executing, without those it checks
+/// while validating (depth and complexity): for a schema that runs only documents that
+/// passed them before.
+pub fn apply_to_parsing<Q, M, S>(
+    builder: SchemaBuilder<Q, M, S>,
+    limits: &Limits,
+) -> SchemaBuilder<Q, M, S> {
+    let mut builder = builder
         .limit_directives(limits.max_directives)
         .limit_recursive_depth(limits.max_depth.max(MIN_RECURSIVE_DEPTH));
     if !limits.introspection {

@@ -3,6 +3,7 @@
 //! `shared` holds what several object types use; one module per domain area holds its types.
 
 pub mod access_log;
+pub mod admission;
 pub mod billing;
 pub mod calendar_feeds;
 pub mod campaigns;

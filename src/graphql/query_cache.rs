@@ -15,8 +15,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use async_graphql::parser::types::ExecutableDocument;
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationDefinition};
 use async_graphql::{Request, ValidationResult};
+
+use super::admission::{self, Admitted};
+use crate::access_policy::RoleGrant;
 
 /// At most this many documents are kept; when one more comes the cache starts afresh, so a
 /// client sending ever new documents costs memory within bounds and time as without a cache.
@@ -25,6 +28,9 @@ const MAX_DOCUMENTS: usize = 256;
 const MAX_TEXT_BYTES: usize = 256 * 1024;
 /// A longer document is parsed on every request: it would crowd the others out.
 const MAX_DOCUMENT_BYTES: usize = 32 * 1024;
+/// At most this many (operation, role grant) decisions are kept per document; past that
+/// they start afresh (a grant is made anew whenever the roles change).
+const MAX_ADMISSIONS: usize = 32;
 
 /// The documents of one schema.
 #[derive(Default)]
@@ -42,6 +48,15 @@ pub struct Prepared {
     /// No operation declares variables: then validation reads none.
     variable_free: bool,
     validated: Mutex<Vec<(Option<String>, ValidationResult)>>,
+    /// Per operation and role grant: the operation decided in advance, or `None` when its
+    /// fields are decided as they resolve. The grant is kept, so its address stays its own.
+    admissions: Mutex<Vec<Admission>>,
+}
+
+struct Admission {
+    operation: Option<String>,
+    grant: Arc<RoleGrant>,
+    admitted: Option<Arc<Admitted>>,
 }
 
 impl QueryCache {
@@ -70,6 +85,7 @@ impl QueryCache {
                 .all(|(_, op)| op.node.variable_definitions.is_empty()),
             document: document.clone(),
             validated: Mutex::default(),
+            admissions: Mutex::default(),
         });
         let text = request.query.as_str();
         let mut entries = self.entries();
@@ -119,6 +135,54 @@ impl Prepared {
             .any(|(name, _)| name.as_deref() == operation)
         {
             validations.push((operation.map(str::to_owned), result));
+        }
+    }
+}
+
+impl Prepared {
+    /// The operation decided in advance for `grant` (`admission::admit`): only an operation
+    /// that passed validation here before and runs without variables, so that it runs exactly
+    /// as it did then, is considered. `operation` is the name the request gives, if any.
+    pub fn admitted(
+        &self,
+        operation: Option<&str>,
+        grant: &Arc<RoleGrant>,
+    ) -> Option<Arc<Admitted>> {
+        self.validation(operation)?;
+        let mut admissions = self.admissions.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(known) = admissions
+            .iter()
+            .find(|a| a.operation.as_deref() == operation && Arc::ptr_eq(&a.grant, grant))
+        {
+            return known.admitted.clone();
+        }
+        let (name, definition) = self.operation(operation)?;
+        let admitted = admission::admit(grant, &self.document, definition, name).map(Arc::new);
+        if admissions.len() >= MAX_ADMISSIONS {
+            admissions.clear();
+        }
+        admissions.push(Admission {
+            operation: operation.map(str::to_owned),
+            grant: grant.clone(),
+            admitted: admitted.clone(),
+        });
+        admitted
+    }
+
+    /// The operation a request runs, and the name the executor gives it: the one the request
+    /// names, else the document's only one (named only if the document names it).
+    fn operation(&self, name: Option<&str>) -> Option<(Option<&str>, &OperationDefinition)> {
+        match (&self.document.operations, name) {
+            (DocumentOperations::Single(operation), None) => Some((None, &operation.node)),
+            (DocumentOperations::Multiple(operations), Some(name)) => operations
+                .iter()
+                .find(|(n, _)| n.as_str() == name)
+                .map(|(n, op)| (Some(n.as_str()), &op.node)),
+            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+                .iter()
+                .next()
+                .map(|(n, op)| (Some(n.as_str()), &op.node)),
+            _ => None,
         }
     }
 }

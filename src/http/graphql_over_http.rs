@@ -211,7 +211,7 @@ async fn execute(app: &AppContext, batch: BatchRequest, caller: Caller) -> Batch
             client: caller.client.clone(),
         };
         app.queries.parse(&mut request);
-        let operation = super::metrics::operation_label(operation_name(&mut request).as_deref());
+        let operation = crate::metrics::operation_label(operation_name(&mut request).as_deref());
         let started = std::time::Instant::now();
         let response = limits::execute_until(
             &app.schema,

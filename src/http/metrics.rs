@@ -1,7 +1,5 @@
 //! `GET /metrics` for Prometheus, behind a bearer token, and what the GraphQL endpoint records.
 
-use std::collections::HashSet;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use axum::extract::State;
@@ -14,32 +12,6 @@ use super::AppContext;
 use crate::metrics::{
     GRAPHQL_DURATION, GRAPHQL_REQUESTS, POOL_CONNECTIONS, POOL_MAX, POOL_WAITING,
 };
-
-/// Operation names are the client's to choose: past this many distinct ones, new names are
-/// counted as `other`, so a client cannot grow the metrics without bound.
-const MAX_OPERATION_NAMES: usize = 200;
-
-/// The label an operation is counted under.
-pub fn operation_label(name: Option<&str>) -> String {
-    static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
-    let Some(name) = name else {
-        return "anonymous".to_owned();
-    };
-    let is_graphql_name = name.len() <= 64
-        && name.starts_with(|c: char| c == '_' || c.is_ascii_alphabetic())
-        && name.chars().all(|c| c == '_' || c.is_ascii_alphanumeric());
-    if !is_graphql_name {
-        return "invalid".to_owned();
-    }
-    let mut seen = SEEN.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    let seen = seen.get_or_insert_with(HashSet::new);
-    if seen.contains(name) || seen.len() < MAX_OPERATION_NAMES {
-        seen.insert(name.to_owned());
-        name.to_owned()
-    } else {
-        "other".to_owned()
-    }
-}
 
 pub fn record_operation(operation: String, outcome: &'static str, elapsed: Duration) {
     metrics::counter!(GRAPHQL_REQUESTS, "operation" => operation.clone(), "outcome" => outcome)

@@ -12,6 +12,7 @@ use lexgate::access_policy::{BuiltinRole, RoleGrant};
 use lexgate::graphql::schema_map::SCHEMA_MAP;
 use serde_json::{json, Value};
 
+use crate::admission::in_fixed_order;
 use crate::fixtures::{create_matter, create_organization, create_person};
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
@@ -337,7 +338,7 @@ async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
                     .replace("SEL", &selection)
                     .replace("CONTACT", &firm.ids["Contact"])
             );
-            let body = firm.app.gql_as(token, &query, json!({})).await;
+            let body = asked_twice(&firm.app, token, &query, &mut failures).await;
             let grant = RoleGrant::builtin(role);
             if chain.iter().all(|(t, f)| grant.allows(t, f)) {
                 // The record is really there for this role: the checks below are not vacuous.
@@ -353,7 +354,7 @@ async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
             let (selection, fields) = every_field(type_name);
             let query =
                 format!("{{ node(id: \"{id}\") {{ ... on {type_name} {{ {selection} }} }} }}");
-            let body = firm.app.gql_as(token, &query, json!({})).await;
+            let body = asked_twice(&firm.app, token, &query, &mut failures).await;
             // `node` lets a role reach a type only if it may read the type's `id`.
             let grant = RoleGrant::builtin(role);
             let forbidden = forbidden_paths(&body);
@@ -387,6 +388,18 @@ async fn every_role_reads_exactly_what_the_policy_allows(backend: Backend) {
         failures.len(),
         failures.join("\n")
     );
+}
+
+/// The answer to `query`, asked twice: the second time the server decides the fields for the
+/// role in advance where the role may read them all (`graphql::admission`), and checks them
+/// field by field again where it may not; either way the answer must not change.
+async fn asked_twice(app: &TestApp, token: &str, query: &str, failures: &mut Vec<String>) -> Value {
+    let body = in_fixed_order(app.gql_as(token, query, json!({})).await);
+    let again = in_fixed_order(app.gql_as(token, query, json!({})).await);
+    if again != body {
+        failures.push(format!("{query}\nfirst: {body}\nagain: {again}"));
+    }
+    body
 }
 
 /// The (type, field) steps of a path from the query root.

@@ -3,6 +3,7 @@
 mod fixtures;
 mod harness;
 
+mod admission;
 mod anonymized_export;
 mod audit;
 mod audit_subjects;

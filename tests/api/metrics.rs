@@ -9,9 +9,9 @@ use crate::fixtures::create_person;
 use crate::harness::{Backend, TestApp};
 use crate::on_both_backends;
 
-const TOKEN: &str = "metrics-token-for-the-tests-0123456789";
+pub const TOKEN: &str = "metrics-token-for-the-tests-0123456789";
 
-async fn scrape(app: &TestApp, authorization: Option<&str>) -> reqwest::Response {
+pub async fn scrape(app: &TestApp, authorization: Option<&str>) -> reqwest::Response {
     // A client without the harness's admin key: the metrics token is all that counts.
     let request = reqwest::Client::new().get(format!("{}/metrics", app.base_url));
     let request = match authorization {
@@ -22,7 +22,7 @@ async fn scrape(app: &TestApp, authorization: Option<&str>) -> reqwest::Response
 }
 
 /// The value of the sample whose line starts with `series` (name and labels).
-fn sample(text: &str, series: &str) -> Option<f64> {
+pub fn sample(text: &str, series: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
         .and_then(|value| value.trim().parse().ok())
