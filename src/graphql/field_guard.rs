@@ -6,6 +6,8 @@
 //! a `FORBIDDEN` error at its path, and the rest of the response still resolves.
 
 use std::collections::{BTreeSet, HashMap};
+
+use rustc_hash::FxHashSet;
 use std::sync::{Arc, Mutex};
 
 use crate::access_policy::{DataClass, FieldId, RoleGrant, RowScope, Scope, POLICY};
@@ -90,7 +92,10 @@ pub struct AccessTrail(Mutex<Touched>);
 
 #[derive(Default, Debug, Clone, PartialEq, Eq)]
 pub struct Touched {
-    pub read_subjects: BTreeSet<String>,
+    /// A hash set: a contact's personal fields note it once per field of every row read, and
+    /// a page of a thousand contacts made this ordered set's lookups and inserts a tenth of
+    /// the request's work. Ordered when the entry is written.
+    pub read_subjects: FxHashSet<String>,
     /// Named only when the entry is written: noting a field read on every row is then an
     /// insert of an index, which allocates nothing.
     pub read_fields: BTreeSet<FieldId>,
@@ -527,10 +532,12 @@ impl RequestAccess {
                     format!("{type_name}.{field}")
                 })
                 .collect();
+            let mut subjects: Vec<String> = touched.read_subjects.into_iter().collect();
+            subjects.sort_unstable();
             entries.extend(self.entry(
                 AccessAction::Read,
                 fields,
-                touched.read_subjects,
+                subjects,
                 operation_name.clone(),
             ));
         }
@@ -538,7 +545,7 @@ impl RequestAccess {
             entries.extend(self.entry(
                 AccessAction::Write,
                 touched.write_fields,
-                touched.write_subjects,
+                touched.write_subjects.into_iter().collect(),
                 operation_name,
             ));
         }
@@ -552,7 +559,12 @@ impl RequestAccess {
             .trail
             .with(|t| (t.write_fields.clone(), t.write_subjects.clone()));
         touched.extend(subjects);
-        self.entry(AccessAction::Write, fields, touched, None)
+        self.entry(
+            AccessAction::Write,
+            fields,
+            touched.into_iter().collect(),
+            None,
+        )
     }
 
     /// The change's entry committed with it: the request's final entries do not repeat it.
@@ -568,7 +580,8 @@ impl RequestAccess {
         &self,
         action: AccessAction,
         fields: BTreeSet<String>,
-        subjects: BTreeSet<String>,
+        // In order, without duplicates.
+        subjects: Vec<String>,
         operation_name: Option<String>,
     ) -> Option<AccessEntry> {
         let principal = self.principal.as_ref()?;
@@ -589,7 +602,7 @@ impl RequestAccess {
             user_agent: self.client.user_agent.clone(),
             action,
             fields: fields.into_iter().collect(),
-            subjects: subjects.into_iter().collect(),
+            subjects,
         })
     }
 }
