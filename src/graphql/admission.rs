@@ -33,6 +33,9 @@ pub struct Admitted {
     /// The operation's name as the executor gives it (what the access log records).
     pub operation: Option<String>,
     root: Level,
+    /// How many distinct personal fields `root` holds: an answer's walk stops once it has
+    /// found them all.
+    personal_fields: usize,
 }
 
 /// One object of the answer: the response keys that are personal or lead to personal data.
@@ -72,9 +75,12 @@ pub fn admit(
         0,
     )?;
     root.prune();
+    let mut personal = Vec::new();
+    root.personal_fields(&mut personal);
     Some(Admitted {
         operation: name.map(str::to_owned),
         root,
+        personal_fields: personal.len(),
     })
 }
 
@@ -288,10 +294,8 @@ impl Level {
 impl Admitted {
     /// The personal fields the answer holds: those whose key is in one of its objects.
     pub fn personal_fields_in(&self, data: &Value) -> Vec<FieldId> {
-        let mut all = Vec::new();
-        self.root.personal_fields(&mut all);
         let mut found = Vec::new();
-        self.root.find(data, all.len(), &mut found);
+        self.root.find(data, self.personal_fields, &mut found);
         found
     }
 }

@@ -156,7 +156,7 @@ impl Prepared {
         {
             return known.admitted.clone();
         }
-        let (name, definition) = self.operation(operation)?;
+        let (name, definition) = operation_of(&self.document, operation)?;
         let admitted = admission::admit(grant, &self.document, definition, name).map(Arc::new);
         if admissions.len() >= MAX_ADMISSIONS {
             admissions.clear();
@@ -168,22 +168,25 @@ impl Prepared {
         });
         admitted
     }
+}
 
-    /// The operation a request runs, and the name the executor gives it: the one the request
-    /// names, else the document's only one (named only if the document names it).
-    fn operation(&self, name: Option<&str>) -> Option<(Option<&str>, &OperationDefinition)> {
-        match (&self.document.operations, name) {
-            (DocumentOperations::Single(operation), None) => Some((None, &operation.node)),
-            (DocumentOperations::Multiple(operations), Some(name)) => operations
-                .iter()
-                .find(|(n, _)| n.as_str() == name)
-                .map(|(n, op)| (Some(n.as_str()), &op.node)),
-            (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
-                .iter()
-                .next()
-                .map(|(n, op)| (Some(n.as_str()), &op.node)),
-            _ => None,
-        }
+/// The operation a request runs, and the name the executor gives it: the one the request
+/// names (`name`), else the document's only one (named only if the document names it).
+pub fn operation_of<'d>(
+    document: &'d ExecutableDocument,
+    name: Option<&str>,
+) -> Option<(Option<&'d str>, &'d OperationDefinition)> {
+    match (&document.operations, name) {
+        (DocumentOperations::Single(operation), None) => Some((None, &operation.node)),
+        (DocumentOperations::Multiple(operations), Some(name)) => operations
+            .iter()
+            .find(|(n, _)| n.as_str() == name)
+            .map(|(n, op)| (Some(n.as_str()), &op.node)),
+        (DocumentOperations::Multiple(operations), None) if operations.len() == 1 => operations
+            .iter()
+            .next()
+            .map(|(n, op)| (Some(n.as_str()), &op.node)),
+        _ => None,
     }
 }
 

@@ -1,7 +1,7 @@
 //! GraphQL over HTTP (the GraphQL Foundation's specification): media types, methods and
 //! status codes, in front of the async-graphql executor.
 
-use async_graphql::parser::types::{DocumentOperations, OperationType};
+use async_graphql::parser::types::OperationType;
 use async_graphql::{BatchRequest, BatchResponse, Request, Response};
 use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
@@ -18,6 +18,7 @@ use super::credentials;
 use super::AppContext;
 use crate::graphql::field_guard::ClientInfo;
 use crate::graphql::limits;
+use crate::graphql::query_cache::operation_of;
 use crate::identity::Principal;
 
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
@@ -253,12 +254,8 @@ fn operation_name(request: &mut Request) -> Option<String> {
     if let Some(name) = &request.operation_name {
         return Some(name.clone());
     }
-    match &request.parsed_query().ok()?.operations {
-        DocumentOperations::Multiple(operations) if operations.len() == 1 => {
-            operations.keys().next().map(|name| name.to_string())
-        }
-        _ => None,
-    }
+    let (name, _) = operation_of(request.parsed_query().ok()?, None)?;
+    name.map(str::to_owned)
 }
 
 /// Who sent a request and from where.
