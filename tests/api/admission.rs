@@ -5,7 +5,7 @@
 
 use serde_json::{json, Value};
 
-use crate::fixtures::{create_matter, create_organization, create_person};
+use crate::fixtures::{create_organization, create_person, deadlines_on_and_off_a_lawyers_matter};
 use crate::harness::{Backend, TestApp};
 use crate::metrics::{sample, scrape, TOKEN};
 use crate::on_both_backends;
@@ -65,27 +65,7 @@ async fn a_query_sent_again_answers_and_logs_the_same(backend: Backend) {
         }),
     )
     .await;
-    let theirs = create_matter(
-        &app,
-        "2026/0001",
-        &client,
-        json!({ "team": [{ "userId": lawyer, "role": "lead" }] }),
-    )
-    .await;
-    let stranger = create_person(&app, "Paolo", "Neri", json!({})).await;
-    let other = create_matter(&app, "2026/0002", &stranger, json!({})).await;
-    for (title, matter, contact) in [
-        ("Udienza", &theirs, &client),
-        ("Memoria", &other, &stranger),
-    ] {
-        app.data(
-            "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { id } } }",
-            json!({ "input": { "title": title, "kind": "HEARING", "dueAt": "2026-05-01T09:00:00Z",
-                               "matterId": matter, "contactId": contact,
-                               "assigneeUserIds": [lawyer] } }),
-        )
-        .await;
-    }
+    deadlines_on_and_off_a_lawyers_matter(&app, &lawyer, &client).await;
     let b = format!("{backend:?}");
     let admin = None;
     let cases: Vec<(String, Option<&str>, String)> = vec![

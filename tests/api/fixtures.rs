@@ -356,3 +356,26 @@ pub async fn dpo(app: &TestApp) -> String {
     }
     app.sign_in("dpo@studio.it", "dpo").await.1
 }
+
+/// Two deadlines assigned to `lawyer`: "Udienza" on a matter they lead (2026/0001, whose
+/// client is `client`) and "Memoria" on one they are not on (2026/0002, Paolo Neri's).
+pub async fn deadlines_on_and_off_a_lawyers_matter(app: &TestApp, lawyer: &str, client: &str) {
+    let theirs = create_matter(
+        app,
+        "2026/0001",
+        client,
+        json!({ "team": [{ "userId": lawyer, "role": "lead" }] }),
+    )
+    .await;
+    let stranger = create_person(app, "Paolo", "Neri", json!({})).await;
+    let other = create_matter(app, "2026/0002", &stranger, json!({})).await;
+    for (title, matter, contact) in [("Udienza", &theirs, client), ("Memoria", &other, &stranger)] {
+        app.data(
+            "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { id } } }",
+            json!({ "input": { "title": title, "kind": "HEARING", "dueAt": "2026-05-01T09:00:00Z",
+                               "matterId": matter, "contactId": contact,
+                               "assigneeUserIds": [lawyer] } }),
+        )
+        .await;
+    }
+}

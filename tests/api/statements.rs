@@ -479,27 +479,7 @@ async fn a_references_visibility_is_read_with_it(backend: Backend) {
     let app = TestApp::start_with(backend, |s| s.access_log = false).await;
     let (lawyer, token) = app.sign_in("avv.gialli@studio.it", "lawyer").await;
     let theirs_client = create_person(&app, "Giulia", "Bianchi", json!({})).await;
-    let theirs = create_matter(
-        &app,
-        "2026/0001",
-        &theirs_client,
-        json!({ "team": [{ "userId": lawyer, "role": "lead" }] }),
-    )
-    .await;
-    let other_client = create_person(&app, "Paolo", "Neri", json!({})).await;
-    let other = create_matter(&app, "2026/0002", &other_client, json!({})).await;
-    for (title, matter, contact) in [
-        ("Udienza", &theirs, &theirs_client),
-        ("Memoria", &other, &other_client),
-    ] {
-        app.data(
-            "mutation($input: CreateDeadlineInput!) { createDeadline(input: $input) { deadline { id } } }",
-            json!({ "input": { "title": title, "kind": "HEARING", "dueAt": "2026-05-01T09:00:00Z",
-                               "matterId": matter, "contactId": contact,
-                               "assigneeUserIds": [lawyer] } }),
-        )
-        .await;
-    }
+    deadlines_on_and_off_a_lawyers_matter(&app, &lawyer, &theirs_client).await;
     let (statements, body) = counted(&app, Some(&token), DEADLINES_WITH_REFERENCES).await;
     let deadlines = body["data"]["deadlines"]["nodes"]
         .as_array()
